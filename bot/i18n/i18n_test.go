@@ -1,0 +1,133 @@
+package i18n
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"edobot/core"
+	"edobot/core/iinbin"
+	"edobot/core/pdfintake"
+)
+
+// every message key the product uses, derived from core's own lists.
+func keys() []string {
+	var ks []string
+	for _, s := range core.Statuses {
+		ks = append(ks, "status."+string(s))
+	}
+	for _, f := range core.Folders {
+		ks = append(ks, "folder."+string(f))
+	}
+	for _, t := range core.DocTypes {
+		ks = append(ks, "type."+string(t))
+	}
+	for _, a := range core.Actions {
+		ks = append(ks, "action."+string(a))
+	}
+	return ks
+}
+
+// refusals lists one error of every code users can meet.
+func refusals() []error {
+	errs := []error{
+		iinbin.ErrLength, iinbin.ErrNotDigit, iinbin.ErrChecksum, iinbin.ErrLayout,
+		pdfintake.ErrEmpty, pdfintake.ErrTooLarge, pdfintake.ErrNotPDF, pdfintake.ErrEncrypted, pdfintake.ErrBroken,
+	}
+	for _, c := range []core.Code{core.CodeNotFound, core.CodeStatusForbids, core.CodeSenderOnly, core.CodeAlreadySigned,
+		core.CodeIDNumberMismatch, core.CodeRevoked, core.CodeDeleted, core.CodeSubscription, core.CodeOrgUnknown,
+		core.CodeRecipientIsSender, core.CodeStale, core.CodeBaseInUse, core.CodeInvalidType, core.CodeInvalidNumber,
+		core.CodeInvalidDate, core.CodeInvalidName, core.CodeInvalidPartyKind, core.CodeInvalidPhone,
+		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage} {
+		errs = append(errs, &core.Refusal{Code: c, Action: core.ActionSign, Status: core.StatusSigning})
+	}
+	return errs
+}
+
+func TestEveryMessageInEveryLanguage(t *testing.T) {
+	c := MustNew()
+	for _, lang := range Languages {
+		for _, k := range keys() {
+			if !c.Has(lang, k) {
+				t.Errorf("%s: no message %q", lang, k)
+			}
+		}
+		seen := map[string]string{}
+		for _, err := range refusals() {
+			code := ErrorCode(err)
+			if !c.Has(lang, "error."+code) {
+				t.Errorf("%s: no message for refusal %q", lang, code)
+				continue
+			}
+			msg := c.Error(lang, err)
+			if strings.Contains(msg, "{{") || strings.Contains(msg, "<no value>") {
+				t.Errorf("%s: %q renders a raw template: %q", lang, code, msg)
+			}
+			if other, dup := seen[msg]; dup {
+				t.Errorf("%s: %q and %q read the same: %q", lang, code, other, msg)
+			}
+			seen[msg] = code
+		}
+	}
+}
+
+// The locale files hold the same keys, so no language silently falls back.
+func TestLocalesHaveTheSameKeys(t *testing.T) {
+	load := func(lang string) map[string]string {
+		b, err := locales.ReadFile("locales/" + lang + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	ru := load("ru")
+	for _, lang := range Languages[1:] {
+		other := load(lang)
+		for k := range ru {
+			if _, ok := other[k]; !ok {
+				t.Errorf("%s lacks %q", lang, k)
+			}
+		}
+		for k := range other {
+			if _, ok := ru[k]; !ok {
+				t.Errorf("%s has %q that ru lacks", lang, k)
+			}
+		}
+	}
+}
+
+func TestErrorRendering(t *testing.T) {
+	c := MustNew()
+	err := fmt.Errorf("sign: %w", &core.Refusal{Code: core.CodeStatusForbids, Action: core.ActionRevoke, Status: core.StatusSigned})
+	tests := map[string]string{
+		"ru": "Действие «Отозвать» недоступно: документ в статусе «Подписан».",
+		"kk": "«Кері қайтару» әрекеті қолжетімсіз: құжат «Қол қойылды» мәртебесінде.",
+		"en": "«Revoke» is not available: the document is «Signed».",
+	}
+	for lang, want := range tests {
+		if got := c.Error(lang, err); got != want {
+			t.Errorf("%s: %q, want %q", lang, got, want)
+		}
+	}
+	if got := c.Error("ru", core.ErrIDNumberMismatch); got != "БИН/ИИН не соответствует созданному документу" {
+		t.Errorf("mismatch message: %q", got)
+	}
+	internal := errors.New("pq: password authentication failed for user secret")
+	if got := c.Error("ru", internal); strings.Contains(got, "secret") || got != c.Text("ru", "error.internal", nil) {
+		t.Errorf("internal error shown to the user: %q", got)
+	}
+}
+
+func TestLang(t *testing.T) {
+	for in, want := range map[string]string{"kk": "kk", "ru-RU": "ru", "en-US": "en", "de": "ru", "": "ru", "kk-KZ": "kk"} {
+		if got := Lang(in); got != want {
+			t.Errorf("Lang(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,67 @@
+// Package web serves edobot's HTTP side: health and readiness probes and
+// Prometheus metrics now; the link page, signing endpoints and the REST API
+// grow here.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Check is a named dependency probe for /readyz.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// Server is the HTTP front end.
+type Server struct {
+	Checks  []Check
+	Log     *slog.Logger
+	Version string
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// ready answers 200 only when every dependency answers, naming the ones that
+// do not, so that an operator sees at once what is down.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	status := http.StatusOK
+	out := map[string]string{}
+	for _, c := range s.Checks {
+		if err := c.Ping(ctx); err != nil {
+			status = http.StatusServiceUnavailable
+			out[c.Name] = "down"
+			s.Log.Warn("readiness check failed", "check", c.Name, "err", err)
+			continue
+		}
+		out[c.Name] = "ok"
+	}
+	writeJSON(w, status, out)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+)
+
+// config is edobot's configuration, from environment variables with defaults
+// that run on a developer's machine. README's configuration table lists them.
+type config struct {
+	DatabaseURL   string
+	RedisAddr     string
+	HTTPAddr      string
+	PublicURL     string
+	TelegramToken string
+	Lang          string
+	TempDir       string
+	LogLevel      string
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func loadConfig() config {
+	return config{
+		DatabaseURL:   env("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable"),
+		RedisAddr:     env("REDIS_ADDR", "127.0.0.1:6379"),
+		HTTPAddr:      env("HTTP_ADDR", "127.0.0.1:8080"),
+		PublicURL:     env("PUBLIC_URL", "http://127.0.0.1:8080"),
+		TelegramToken: env("TELEGRAM_TOKEN", ""),
+		Lang:          env("EDOBOT_LANG", "ru"),
+		TempDir:       env("EDOBOT_TMPDIR", ""),
+		LogLevel:      env("LOG_LEVEL", "info"),
+	}
+}

@@ -1,0 +1,267 @@
+// Command edobot is the whole service in one binary: the server, database
+// migrations and the operator's commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"edobot/bot/i18n"
+	"edobot/bot/web"
+	"edobot/core"
+	"edobot/storage"
+)
+
+const usage = `edobot — documents to sign with the Kazakhstan digital signature, from a chat.
+
+Usage:
+  edobot serve                         run the service (creates the database and migrates first)
+  edobot migrate                       create the database if missing and apply migrations
+  edobot org add --bin BIN --name NAME [--subscription-until YYYY-MM-DD]
+                                       register an organisation (or update its name and subscription)
+  edobot apikey create --org BIN       create an API key for the organisation; it is printed once
+  edobot version                       print the version
+
+Configuration comes from environment variables; see README.md.
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg := loadConfig()
+	log := newLogger(stderr, cfg.LogLevel)
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd := strings.Join(args[:min(len(args), 2)], " "); {
+	case args[0] == "serve":
+		err = serve(ctx, cfg, log)
+	case args[0] == "migrate":
+		err = migrate(ctx, cfg, stdout)
+	case cmd == "org add":
+		err = orgAdd(ctx, cfg, args[2:], stdout)
+	case cmd == "apikey create":
+		err = apikeyCreate(ctx, cfg, args[2:], stdout)
+	case args[0] == "version":
+		fmt.Fprintln(stdout, "edobot", version())
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "edobot: unknown command %q\n\n%s", strings.Join(args, " "), usage)
+		return 2
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "edobot: %s\n\n%s", ue, usage)
+			return 2
+		}
+		fmt.Fprintln(stderr, "edobot:", describe(cfg.Lang, err))
+		return 1
+	}
+	return 0
+}
+
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
+
+// describe renders a refusal in the operator's language and keeps internal
+// errors as they are: the operator needs the details a chat user must not see.
+func describe(lang string, err error) string {
+	if i18n.ErrorCode(err) != "" {
+		return i18n.MustNew().Error(i18n.Lang(lang), err)
+	}
+	return err.Error()
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if dirty {
+				rev += "-dirty"
+			}
+			return rev
+		}
+		if bi.Main.Version != "" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// openDB creates the database when missing, connects and migrates.
+func openDB(ctx context.Context, cfg config) (*storage.DB, []string, error) {
+	if err := storage.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return nil, nil, err
+	}
+	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, applied, nil
+}
+
+func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
+	db, applied, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(stdout, "applied", m)
+	}
+	return nil
+}
+
+func service(db *storage.DB, cfg config) *core.Service {
+	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, TempDir: cfg.TempDir}
+}
+
+func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("org add", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bin := fs.String("bin", "", "BIN (or IIN of a sole proprietor)")
+	name := fs.String("name", "", "name")
+	until := fs.String("subscription-until", "", "last day of the subscription, YYYY-MM-DD")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if *bin == "" || *name == "" {
+		return usageError("org add needs --bin and --name")
+	}
+	var untilDate *time.Time
+	if *until != "" {
+		t, err := time.Parse(time.DateOnly, *until)
+		if err != nil {
+			return usageError("--subscription-until must be a date like 2027-12-31")
+		}
+		untilDate = &t
+	}
+	db, _, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	org, created, err := service(db, cfg).RegisterOrganisation(ctx, *bin, *name, untilDate)
+	if err != nil {
+		return err
+	}
+	verb := "updated"
+	if created {
+		verb = "registered"
+	}
+	sub := "no subscription"
+	if org.SubscriptionUntil != nil {
+		sub = "subscription until " + org.SubscriptionUntil.Format(time.DateOnly)
+	}
+	fmt.Fprintf(stdout, "organisation %s %s (%s), id %d, %s\n", org.Number, verb, org.Name, org.ID, sub)
+	return nil
+}
+
+func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bin := fs.String("org", "", "BIN/IIN of the organisation")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if *bin == "" {
+		return usageError("apikey create needs --org BIN")
+	}
+	db, _, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	key, org, err := service(db, cfg).CreateAPIKey(ctx, *bin)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n", key)
+	fmt.Fprintf(os.Stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
+	return nil
+}
+
+func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	db, applied, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if len(applied) > 0 {
+		log.Info("migrations applied", "files", applied)
+	}
+	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
+	defer redis.Close()
+	srv := &web.Server{Log: log, Version: version(), Checks: []web.Check{
+		{Name: "postgres", Ping: db.Ping},
+		{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
+	}}
+	httpServer := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	log.Info("edobot serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version(),
+		"telegram", cfg.TelegramToken != "")
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return httpServer.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,108 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is the stable key of a refusal; front ends translate it for the user.
+type Code string
+
+const (
+	CodeNotFound            Code = "document_not_found"
+	CodeStatusForbids       Code = "status_forbids"
+	CodeSenderOnly          Code = "sender_only"
+	CodeAlreadySigned       Code = "already_signed_by_side"
+	CodeIDNumberMismatch    Code = "id_number_mismatch"
+	CodeRevoked             Code = "document_revoked"
+	CodeDeleted             Code = "document_deleted"
+	CodeSubscription        Code = "subscription_inactive"
+	CodeOrgUnknown          Code = "organisation_unknown"
+	CodeRecipientIsSender   Code = "recipient_is_sender"
+	CodeStale               Code = "document_changed"
+	CodeBaseInUse           Code = "base_document_in_use"
+	CodeInvalidType         Code = "invalid_document_type"
+	CodeInvalidNumber       Code = "invalid_document_number"
+	CodeInvalidDate         Code = "invalid_document_date"
+	CodeInvalidName         Code = "invalid_party_name"
+	CodeInvalidPartyKind    Code = "invalid_party_kind"
+	CodeInvalidPhone        Code = "invalid_phone"
+	CodeBaseNotAccounting   Code = "base_type_not_accounting"
+	CodeAPIKeyInvalid       Code = "api_key_invalid"
+	CodeAuditTampered       Code = "audit_tampered"
+	CodeSignatureIncomplete Code = "signature_incomplete"
+	CodeInvalidLanguage     Code = "invalid_language"
+)
+
+// Refusal is a user-facing "no": the action was understood and is not
+// allowed, or the input is wrong. Nothing was changed when one is returned.
+// Params carry what the message needs (action, status, field) as codes, never
+// as translated text.
+type Refusal struct {
+	Code   Code
+	Action Action
+	Status Status
+	Field  string
+	Detail string
+}
+
+func (r *Refusal) Error() string {
+	s := "core: " + string(r.Code)
+	if r.Action != "" {
+		s += " action=" + string(r.Action)
+	}
+	if r.Status != "" {
+		s += " status=" + string(r.Status)
+	}
+	if r.Field != "" {
+		s += " field=" + r.Field
+	}
+	if r.Detail != "" {
+		s += ": " + r.Detail
+	}
+	return s
+}
+
+// Is lets errors.Is(err, core.ErrStatusForbids) match any refusal of that code.
+func (r *Refusal) Is(target error) bool {
+	t, ok := target.(*Refusal)
+	return ok && t.Code == r.Code
+}
+
+var (
+	ErrNotFound          = &Refusal{Code: CodeNotFound}
+	ErrStatusForbids     = &Refusal{Code: CodeStatusForbids}
+	ErrSenderOnly        = &Refusal{Code: CodeSenderOnly}
+	ErrAlreadySigned     = &Refusal{Code: CodeAlreadySigned}
+	ErrIDNumberMismatch  = &Refusal{Code: CodeIDNumberMismatch}
+	ErrRevoked           = &Refusal{Code: CodeRevoked}
+	ErrDeleted           = &Refusal{Code: CodeDeleted}
+	ErrSubscription      = &Refusal{Code: CodeSubscription}
+	ErrOrgUnknown        = &Refusal{Code: CodeOrgUnknown}
+	ErrRecipientIsSender = &Refusal{Code: CodeRecipientIsSender}
+	ErrStale             = &Refusal{Code: CodeStale}
+	ErrBaseInUse         = &Refusal{Code: CodeBaseInUse}
+	ErrAPIKeyInvalid     = &Refusal{Code: CodeAPIKeyInvalid}
+	ErrAuditTampered     = &Refusal{Code: CodeAuditTampered}
+)
+
+func refuse(code Code, a Action, st Status) *Refusal {
+	return &Refusal{Code: code, Action: a, Status: st}
+}
+
+func invalid(code Code, field, detail string) *Refusal {
+	return &Refusal{Code: code, Field: field, Detail: detail}
+}
+
+// AsRefusal reports whether err is a user-facing refusal of this package.
+func AsRefusal(err error) (*Refusal, bool) {
+	var r *Refusal
+	if errors.As(err, &r) {
+		return r, true
+	}
+	return nil, false
+}
+
+func wrapf(err error, format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

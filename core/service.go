@@ -1,0 +1,791 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"edobot/core/iinbin"
+	"edobot/core/pdfintake"
+)
+
+// Service holds the use cases. Its zero-value fields other than Store and
+// Blobs have working defaults.
+type Service struct {
+	Store   Store
+	Blobs   BlobStore
+	Now     func() time.Time
+	TempDir string // where uploads are spooled; "" = the system's
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// NewToken returns 256 random bits, URL-safe.
+func NewToken() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// LinkHash is what the database indexes instead of the link token itself.
+func LinkHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// ---- organisations and API keys ----
+
+// RegisterOrganisation adds an organisation, or updates the name and
+// subscription of one already registered under the same number.
+func (s *Service) RegisterOrganisation(ctx context.Context, number, name string, until *time.Time) (*Organisation, bool, error) {
+	number = iinbin.Normalize(number)
+	if _, err := iinbin.Validate(number); err != nil {
+		return nil, false, err
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 300 {
+		return nil, false, invalid(CodeInvalidName, "name", "")
+	}
+	o := &Organisation{Number: number, Name: name, SubscriptionUntil: until}
+	var created bool
+	err := s.Store.InTx(ctx, func(tx Tx) error {
+		var err error
+		created, err = tx.UpsertOrganisation(ctx, o)
+		return err
+	})
+	if err != nil {
+		return nil, false, wrapf(err, "register organisation")
+	}
+	return o, created, nil
+}
+
+const apiKeyPrefix = "edo_"
+
+// CreateAPIKey makes a new key for the organisation. The key is returned once;
+// only its hash is stored.
+func (s *Service) CreateAPIKey(ctx context.Context, orgNumber string) (string, *Organisation, error) {
+	org, err := s.Store.OrganisationByNumber(ctx, iinbin.Normalize(orgNumber))
+	if err != nil {
+		return "", nil, err
+	}
+	key := apiKeyPrefix + NewToken()
+	h := sha256.Sum256([]byte(key))
+	k := &APIKey{OrgID: org.ID, Hash: h[:], Prefix: key[:len(apiKeyPrefix)+6]}
+	if err := s.Store.InTx(ctx, func(tx Tx) error { return tx.InsertAPIKey(ctx, k) }); err != nil {
+		return "", nil, wrapf(err, "store api key")
+	}
+	return key, org, nil
+}
+
+// Authenticate turns an API key into the organisation's actor.
+func (s *Service) Authenticate(ctx context.Context, key string) (Actor, error) {
+	if !strings.HasPrefix(key, apiKeyPrefix) {
+		return Actor{}, ErrAPIKeyInvalid
+	}
+	h := sha256.Sum256([]byte(key))
+	k, err := s.Store.APIKeyByHash(ctx, h[:])
+	if errors.Is(err, ErrNotFound) || err == nil && (k.RevokedAt != nil || subtle.ConstantTimeCompare(k.Hash, h[:]) != 1) {
+		return Actor{}, ErrAPIKeyInvalid
+	}
+	if err != nil {
+		return Actor{}, wrapf(err, "look up api key")
+	}
+	org, err := s.Store.OrganisationByID(ctx, k.OrgID)
+	if err != nil {
+		return Actor{}, wrapf(err, "api key organisation")
+	}
+	return Actor{OrgID: org.ID, Number: org.Number, Label: fmt.Sprintf("apikey:%d", k.ID)}, nil
+}
+
+// ---- chat users ----
+
+// Channels a chat user can come from.
+const (
+	ChannelTelegram = "telegram"
+	ChannelWhatsApp = "whatsapp"
+)
+
+// Languages users can read.
+var Languages = []string{"ru", "kk", "en"}
+
+func validLanguage(lang string) bool {
+	for _, l := range Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// ChatUser returns the person behind a messenger account, registering them on
+// first contact in the language their messenger reports (Russian otherwise).
+func (s *Service) ChatUser(ctx context.Context, channel, externalID, name, lang string) (*ChatUser, error) {
+	if channel != ChannelTelegram && channel != ChannelWhatsApp || externalID == "" {
+		return nil, fmt.Errorf("chat user: bad channel %q or empty id", channel)
+	}
+	if !validLanguage(lang) {
+		lang = "ru"
+	}
+	u := &ChatUser{Channel: channel, ExternalID: externalID, Name: strings.TrimSpace(name), Language: lang}
+	if err := s.Store.EnsureChatUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SetLanguage changes the language a chat user reads (/lang).
+func (s *Service) SetLanguage(ctx context.Context, u *ChatUser, lang string) error {
+	if !validLanguage(lang) {
+		return &Refusal{Code: CodeInvalidLanguage, Detail: lang}
+	}
+	if err := s.Store.SetChatLanguage(ctx, u.ID, lang); err != nil {
+		return err
+	}
+	u.Language = lang
+	return nil
+}
+
+// ---- documents ----
+
+// PartyInput names a recipient, new or already in the directory.
+type PartyInput struct {
+	Kind   PartyKind
+	Number string
+	Name   string
+	Phone  string
+}
+
+// NewDocument is what a sender fills in. The file comes separately, as a stream.
+type NewDocument struct {
+	Recipient      PartyInput
+	Type           DocType
+	Number         string
+	Date           time.Time
+	BaseRef        string // the accounting system's reference of the base document
+	IdempotencyKey string // the same key twice creates one document
+}
+
+func (p *PartyInput) normalise() error {
+	if p.Kind != PartyEmployee && p.Kind != PartyCounterparty {
+		return invalid(CodeInvalidPartyKind, "recipient_kind", string(p.Kind))
+	}
+	p.Number = iinbin.Normalize(p.Number)
+	kind, err := iinbin.Validate(p.Number)
+	if err != nil {
+		return err
+	}
+	if p.Kind == PartyEmployee && kind != iinbin.KindIIN {
+		return invalid(CodeInvalidPartyKind, "recipient_iin_bin", "an employee is identified by an IIN")
+	}
+	p.Name = strings.Join(strings.Fields(p.Name), " ")
+	if p.Name == "" || utf8.RuneCountInString(p.Name) > 300 {
+		return invalid(CodeInvalidName, "recipient_name", "")
+	}
+	if p.Phone != "" {
+		phone, ok := NormalizePhone(p.Phone)
+		if !ok {
+			return invalid(CodeInvalidPhone, "recipient_phone", p.Phone)
+		}
+		p.Phone = phone
+	}
+	return nil
+}
+
+// NormalizePhone turns what people type into E.164: "8 701 123 45 67",
+// "+7 (701) 123-45-67" and "77011234567" all become "+77011234567".
+func NormalizePhone(s string) (string, bool) {
+	var digits []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits = append(digits, c)
+		case c == ' ' || c == '-' || c == '(' || c == ')' || c == '+' && len(digits) == 0:
+		default:
+			return "", false
+		}
+	}
+	if len(digits) == 11 && digits[0] == '8' {
+		digits[0] = '7'
+	}
+	if len(digits) == 10 && digits[0] == '7' {
+		digits = append([]byte{'7'}, digits...)
+	}
+	if len(digits) < 10 || len(digits) > 15 {
+		return "", false
+	}
+	return "+" + string(digits), true
+}
+
+func validateFields(t DocType, number string, date time.Time) (string, time.Time, error) {
+	if !t.Valid() {
+		return "", time.Time{}, invalid(CodeInvalidType, "type", string(t))
+	}
+	number = strings.TrimSpace(number)
+	if number == "" || utf8.RuneCountInString(number) > 64 {
+		return "", time.Time{}, invalid(CodeInvalidNumber, "number", "")
+	}
+	if date.IsZero() || date.Year() < 1991 || date.Year() > 2100 {
+		return "", time.Time{}, invalid(CodeInvalidDate, "date", "")
+	}
+	return number, time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, time.UTC), nil
+}
+
+// intake checks and stores an uploaded PDF. The blob is content-addressed, so
+// a file stored by a request that later fails is harmless and is shared by
+// the next upload of the same bytes.
+func (s *Service) intake(ctx context.Context, file io.Reader) (FileInfo, error) {
+	up, err := pdfintake.Intake(ctx, file, s.TempDir)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	defer up.Close()
+	f, err := up.Open()
+	if err != nil {
+		return FileInfo{}, wrapf(err, "reopen upload")
+	}
+	defer f.Close()
+	info := FileInfo{SHA256: up.SHA256Hex(), Size: up.Size, Pages: up.Pages}
+	if err := s.Blobs.Put(ctx, info.SHA256, info.Size, f); err != nil {
+		return FileInfo{}, wrapf(err, "store file")
+	}
+	return info, nil
+}
+
+func (s *Service) senderOrg(ctx context.Context, a Actor) (*Organisation, error) {
+	if a.OrgID == 0 {
+		return nil, ErrOrgUnknown
+	}
+	org, err := s.Store.OrganisationByID(ctx, a.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if !org.SubscriptionActive(s.now()) {
+		return nil, ErrSubscription
+	}
+	return org, nil
+}
+
+// CreateDocument checks the fields and the PDF, stores the file and creates a
+// document in «Создан» whose link works at once.
+func (s *Service) CreateDocument(ctx context.Context, a Actor, in NewDocument, file io.Reader) (*Document, error) {
+	org, err := s.senderOrg(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.Recipient.normalise(); err != nil {
+		return nil, err
+	}
+	if in.Recipient.Number == org.Number {
+		return nil, ErrRecipientIsSender
+	}
+	number, date, err := validateFields(in.Type, in.Number, in.Date)
+	if err != nil {
+		return nil, err
+	}
+	in.BaseRef = strings.TrimSpace(in.BaseRef)
+	if in.BaseRef != "" && !in.Type.Accounting() {
+		return nil, invalid(CodeBaseNotAccounting, "base_ref", string(in.Type))
+	}
+	info, err := s.intake(ctx, file)
+	if err != nil {
+		return nil, err
+	}
+	d := &Document{
+		ID: uuid.New(), SenderOrgID: org.ID, SenderNumber: org.Number, SenderName: org.Name,
+		RecipientKind: in.Recipient.Kind, RecipientNumber: in.Recipient.Number, RecipientName: in.Recipient.Name,
+		Type: in.Type, Number: number, Date: date, File: info, Status: StatusCreated,
+		LinkToken: NewToken(), BaseRef: in.BaseRef, IdempotencyKey: in.IdempotencyKey,
+	}
+	return s.insert(ctx, a, d, &in.Recipient, nil)
+}
+
+// insert stores a new document with its first audit event and outbox row.
+func (s *Service) insert(ctx context.Context, a Actor, d *Document, recipient *PartyInput, extra map[string]string) (*Document, error) {
+	err := s.Store.InTx(ctx, func(tx Tx) error {
+		if d.BaseRef != "" {
+			inUse, err := tx.BaseRefInUse(ctx, d.SenderOrgID, d.BaseRef, d.ID)
+			if err != nil {
+				return err
+			}
+			if inUse {
+				return ErrBaseInUse
+			}
+		}
+		p := &Party{OrgID: d.SenderOrgID, Kind: recipient.Kind, Number: recipient.Number, Name: recipient.Name, Phone: recipient.Phone}
+		if err := tx.UpsertParty(ctx, p); err != nil {
+			return err
+		}
+		d.RecipientPartyID = p.ID
+		now := s.now()
+		d.CreatedAt, d.UpdatedAt, d.Version = now, now, 1
+		ev := &Event{Kind: EventCreated, Actor: a.Label, At: now, Details: details(mergeDetails(extra, map[string]string{
+			"sha256": d.File.SHA256, "type": string(d.Type), "number": d.Number, "recipient": d.RecipientNumber,
+		}))}
+		chain(d, ev)
+		created, err := tx.InsertDocument(ctx, d)
+		if err != nil || !created {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, ev); err != nil {
+			return err
+		}
+		return s.outbox(ctx, tx, d, OutboxCreated, "", "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func mergeDetails(a, b map[string]string) map[string]string {
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func (s *Service) outbox(ctx context.Context, tx Tx, d *Document, kind string, from Status, side Side) error {
+	payload, err := json.Marshal(map[string]any{
+		"document_id": d.ID, "status": d.Status, "previous_status": from, "side": side,
+		"event_seq": d.AuditSeq, "sender_org_id": d.SenderOrgID, "recipient": d.RecipientNumber,
+	})
+	if err != nil {
+		return err
+	}
+	return tx.AddOutbox(ctx, &OutboxMessage{ID: uuid.New(), DocumentID: d.ID, Kind: kind, Payload: payload, CreatedAt: s.now()})
+}
+
+// sideOf tells which side the actor is on, hiding another organisation's
+// documents behind ErrNotFound so that their existence is not revealed.
+func sideOf(d *Document, a Actor) (Side, error) {
+	switch {
+	case a.OrgID != 0 && a.OrgID == d.SenderOrgID:
+		return SideSender, nil
+	case a.Number != "" && a.Number == d.RecipientNumber:
+		return SideRecipient, nil
+	}
+	return "", ErrNotFound
+}
+
+// change runs fn on the locked document after checking the action for the
+// actor's side, then saves the document with the audit event fn recorded.
+func (s *Service) change(ctx context.Context, a Actor, id uuid.UUID, act Action, fn func(tx Tx, d *Document, side Side) (*Event, error)) (*Document, error) {
+	var out *Document
+	err := s.Store.InTx(ctx, func(tx Tx) error {
+		d, err := tx.LockDocument(ctx, id)
+		if err != nil {
+			return err
+		}
+		side, err := sideOf(d, a)
+		if err != nil {
+			return err
+		}
+		if err := Check(d, side, act); err != nil {
+			return err
+		}
+		ev, err := fn(tx, d, side)
+		if err != nil {
+			return err
+		}
+		out = d
+		if ev == nil { // nothing to change: a repeated tap
+			return nil
+		}
+		return s.save(ctx, tx, d, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Service) save(ctx context.Context, tx Tx, d *Document, ev *Event) error {
+	if ev.At.IsZero() {
+		ev.At = s.now()
+	}
+	chain(d, ev)
+	d.Version++
+	d.UpdatedAt = ev.At
+	if err := tx.AppendEvent(ctx, ev); err != nil {
+		return err
+	}
+	return tx.UpdateDocument(ctx, d)
+}
+
+// Document returns a document the actor may see, with the actor's side.
+func (s *Service) Document(ctx context.Context, a Actor, id uuid.UUID) (*Document, Side, error) {
+	d, err := s.Store.Document(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	side, err := sideOf(d, a)
+	if err != nil {
+		return nil, "", err
+	}
+	return d, side, nil
+}
+
+// DocumentEdit changes fields of a document still in «Создан». Nil fields stay.
+// A non-zero Version must match the document's, so an edit made from a stale
+// card is refused with ErrStale instead of overwriting a newer change.
+type DocumentEdit struct {
+	Version   int64
+	Type      *DocType
+	Number    *string
+	Date      *time.Time
+	Recipient *PartyInput
+	BaseRef   *string
+	File      io.Reader
+}
+
+// EditDocument edits fields or replaces the file of a document in «Создан».
+func (s *Service) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e DocumentEdit) (*Document, error) {
+	if e.Recipient != nil {
+		if err := e.Recipient.normalise(); err != nil {
+			return nil, err
+		}
+	}
+	// The file is checked and stored before the lock: intake is slow, and a
+	// blob nobody refers to is harmless.
+	var file *FileInfo
+	if e.File != nil {
+		cur, _, err := s.Document(ctx, a, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := Check(cur, SideSender, ActionEdit); err != nil {
+			return nil, err
+		}
+		info, err := s.intake(ctx, e.File)
+		if err != nil {
+			return nil, err
+		}
+		file = &info
+	}
+	return s.change(ctx, a, id, ActionEdit, func(tx Tx, d *Document, _ Side) (*Event, error) {
+		if e.Version != 0 && e.Version != d.Version {
+			return nil, ErrStale
+		}
+		t, number, date, baseRef := d.Type, d.Number, d.Date, d.BaseRef
+		if e.Type != nil {
+			t = *e.Type
+		}
+		if e.Number != nil {
+			number = *e.Number
+		}
+		if e.Date != nil {
+			date = *e.Date
+		}
+		if e.BaseRef != nil {
+			baseRef = strings.TrimSpace(*e.BaseRef)
+		}
+		number, date, err := validateFields(t, number, date)
+		if err != nil {
+			return nil, err
+		}
+		if baseRef != "" && !t.Accounting() {
+			return nil, invalid(CodeBaseNotAccounting, "base_ref", string(t))
+		}
+		changed := map[string]string{}
+		if baseRef != d.BaseRef && baseRef != "" {
+			inUse, err := tx.BaseRefInUse(ctx, d.SenderOrgID, baseRef, d.ID)
+			if err != nil {
+				return nil, err
+			}
+			if inUse {
+				return nil, ErrBaseInUse
+			}
+		}
+		set := func(field, old, new string) {
+			if old != new {
+				changed[field] = new
+			}
+		}
+		set("type", string(d.Type), string(t))
+		set("number", d.Number, number)
+		set("date", d.Date.Format(time.DateOnly), date.Format(time.DateOnly))
+		set("base_ref", d.BaseRef, baseRef)
+		d.Type, d.Number, d.Date, d.BaseRef = t, number, date, baseRef
+		if r := e.Recipient; r != nil {
+			if r.Number == d.SenderNumber {
+				return nil, ErrRecipientIsSender
+			}
+			p := &Party{OrgID: d.SenderOrgID, Kind: r.Kind, Number: r.Number, Name: r.Name, Phone: r.Phone}
+			if err := tx.UpsertParty(ctx, p); err != nil {
+				return nil, err
+			}
+			set("recipient", d.RecipientNumber, r.Number)
+			set("recipient_name", d.RecipientName, r.Name)
+			set("recipient_kind", string(d.RecipientKind), string(r.Kind))
+			d.RecipientPartyID, d.RecipientKind, d.RecipientNumber, d.RecipientName = p.ID, r.Kind, r.Number, r.Name
+		}
+		if file != nil {
+			set("sha256", d.File.SHA256, file.SHA256)
+			d.File = *file
+		}
+		if len(changed) == 0 {
+			return nil, nil
+		}
+		return &Event{Kind: EventEdited, Actor: a.Label, Details: details(changed)}, nil
+	})
+}
+
+// DeleteDocument deletes a document in «Создан»: its link dies at once. The
+// row stays, for the audit trail, and disappears from every folder.
+func (s *Service) DeleteDocument(ctx context.Context, a Actor, id uuid.UUID) error {
+	_, err := s.change(ctx, a, id, ActionDelete, func(tx Tx, d *Document, side Side) (*Event, error) {
+		now := s.now()
+		d.DeletedAt = &now
+		if err := s.save(ctx, tx, d, &Event{Kind: EventDeleted, Actor: a.Label, At: now}); err != nil {
+			return nil, err
+		}
+		return nil, s.outbox(ctx, tx, d, OutboxDeleted, d.Status, side)
+	})
+	return err
+}
+
+// Revoke revokes a document «На подписании»: the link stops working and the
+// signatures given are void.
+func (s *Service) Revoke(ctx context.Context, a Actor, id uuid.UUID) (*Document, error) {
+	return s.change(ctx, a, id, ActionRevoke, func(tx Tx, d *Document, side Side) (*Event, error) {
+		from := d.Status
+		d.Status = StatusRevoked
+		ev := &Event{Kind: EventRevoked, Actor: a.Label, At: s.now()}
+		// The outbox row must carry the event's sequence number, so chain first.
+		if err := s.save(ctx, tx, d, ev); err != nil {
+			return nil, err
+		}
+		return nil, s.outbox(ctx, tx, d, OutboxRevoked, from, side)
+	})
+}
+
+// Archive moves a finished document to the actor's own archive. Archiving
+// twice changes nothing and records nothing.
+func (s *Service) Archive(ctx context.Context, a Actor, id uuid.UUID) (*Document, error) {
+	return s.setArchived(ctx, a, id, ActionArchive, true)
+}
+
+// Unarchive returns a document from the actor's archive to Завершенные.
+func (s *Service) Unarchive(ctx context.Context, a Actor, id uuid.UUID) (*Document, error) {
+	return s.setArchived(ctx, a, id, ActionUnarchive, false)
+}
+
+func (s *Service) setArchived(ctx context.Context, a Actor, id uuid.UUID, act Action, archived bool) (*Document, error) {
+	return s.change(ctx, a, id, act, func(tx Tx, d *Document, side Side) (*Event, error) {
+		if d.ArchivedBy(side) == archived {
+			return nil, nil
+		}
+		var at *time.Time
+		if archived {
+			now := s.now()
+			at = &now
+		}
+		if side == SideSender {
+			d.SenderArchivedAt = at
+		} else {
+			d.RecipientArchivedAt = at
+		}
+		kind := EventUnarchived
+		if archived {
+			kind = EventArchived
+		}
+		return &Event{Kind: kind, Actor: a.Label, Details: details(map[string]string{"side": string(side)})}, nil
+	})
+}
+
+// Copy creates a new document in «Создан» with the same file, fields and
+// recipient, and a new link.
+func (s *Service) Copy(ctx context.Context, a Actor, id uuid.UUID, idempotencyKey string) (*Document, error) {
+	org, err := s.senderOrg(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	src, side, err := s.Document(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := Check(src, side, ActionCopy); err != nil {
+		return nil, err
+	}
+	d := &Document{
+		ID: uuid.New(), SenderOrgID: org.ID, SenderNumber: org.Number, SenderName: org.Name,
+		RecipientKind: src.RecipientKind, RecipientNumber: src.RecipientNumber, RecipientName: src.RecipientName,
+		Type: src.Type, Number: src.Number, Date: src.Date, File: src.File, Status: StatusCreated,
+		LinkToken: NewToken(), IdempotencyKey: idempotencyKey, CopiedFrom: src.ID,
+	}
+	recipient := &PartyInput{Kind: src.RecipientKind, Number: src.RecipientNumber, Name: src.RecipientName}
+	return s.insert(ctx, a, d, recipient, map[string]string{"copied_from": src.ID.String()})
+}
+
+// Sign records a verified signature. The certificate decides the side; a
+// certificate of neither side is refused with ErrIDNumberMismatch and nothing
+// is recorded. via names the channel for the audit trail ("link", "egov"…).
+func (s *Service) Sign(ctx context.Context, id uuid.UUID, sig VerifiedSignature, via string) (*Document, Side, error) {
+	var side Side
+	d, err := s.signLocked(ctx, func(tx Tx) (*Document, error) { return tx.LockDocument(ctx, id) }, sig, via, &side)
+	return d, side, err
+}
+
+// SignByLink is Sign for a visitor who holds the document's external link.
+func (s *Service) SignByLink(ctx context.Context, token string, sig VerifiedSignature, via string) (*Document, Side, error) {
+	var side Side
+	d, err := s.signLocked(ctx, func(tx Tx) (*Document, error) { return lockByLink(ctx, tx, token) }, sig, via, &side)
+	return d, side, err
+}
+
+func (s *Service) signLocked(ctx context.Context, lock func(Tx) (*Document, error), sig VerifiedSignature, via string, sideOut *Side) (*Document, error) {
+	if len(sig.CMS) == 0 || sig.Signer.IIN == "" && sig.Signer.BIN == "" {
+		return nil, &Refusal{Code: CodeSignatureIncomplete, Action: ActionSign}
+	}
+	var out *Document
+	err := s.Store.InTx(ctx, func(tx Tx) error {
+		d, err := lock(tx)
+		if err != nil {
+			return err
+		}
+		if d.DeletedAt != nil || d.Status.Final() {
+			return Check(d, SideRecipient, ActionSign)
+		}
+		side, err := SideOf(d, sig.Signer)
+		if err != nil {
+			return err
+		}
+		if err := Check(d, side, ActionSign); err != nil {
+			return err
+		}
+		now := s.now()
+		if err := tx.InsertSignature(ctx, &Signature{DocumentID: d.ID, Side: side, Signer: sig.Signer, CMS: sig.CMS, SignedAt: sig.SignedAt, RecordedAt: now}); err != nil {
+			return err
+		}
+		if side == SideSender {
+			d.SenderSignedAt = &now
+		} else {
+			d.RecipientSignedAt = &now
+		}
+		from := d.Status
+		d.Status = nextStatusAfterSign(d, side)
+		signer := sig.Signer.BIN
+		if signer == "" {
+			signer = sig.Signer.IIN
+		}
+		ev := &Event{Kind: EventSigned, Actor: "signer:" + sig.Signer.IIN, At: now, Details: details(map[string]string{
+			"side": string(side), "iin": sig.Signer.IIN, "bin": sig.Signer.BIN, "serial": sig.Signer.CertSerial,
+			"status": string(d.Status), "via": via, "number": signer,
+		})}
+		if err := s.save(ctx, tx, d, ev); err != nil {
+			return err
+		}
+		*sideOut, out = side, d
+		return s.outbox(ctx, tx, d, OutboxSigned, from, side)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func lockByLink(ctx context.Context, tx Tx, token string) (*Document, error) {
+	if token == "" {
+		return nil, ErrNotFound
+	}
+	h := LinkHash(token)
+	d, err := tx.LockDocumentByLink(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	// The row was found by the hash; comparing the token itself in constant
+	// time keeps the check independent of how the index compares bytes.
+	if subtle.ConstantTimeCompare([]byte(d.LinkToken), []byte(token)) != 1 {
+		return nil, ErrNotFound
+	}
+	return d, nil
+}
+
+// OpenLink is a visit to the external link: it records the visit and returns
+// the document, or ErrRevoked for a revoked or deleted one (the page then
+// shows «Документ отозван» and nothing else).
+func (s *Service) OpenLink(ctx context.Context, token string) (*Document, error) {
+	var out *Document
+	err := s.Store.InTx(ctx, func(tx Tx) error {
+		d, err := lockByLink(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		if d.DeletedAt != nil || d.Status == StatusRevoked {
+			return ErrRevoked
+		}
+		out = d
+		return s.save(ctx, tx, d, &Event{Kind: EventLinkOpened, Actor: "link"})
+	})
+	return out, err
+}
+
+// OpenOriginal returns the PDF exactly as uploaded, if the actor's side may
+// download it now, and records the download.
+func (s *Service) OpenOriginal(ctx context.Context, a Actor, id uuid.UUID) (io.ReadCloser, *Document, error) {
+	d, err := s.change(ctx, a, id, ActionDownload, func(tx Tx, d *Document, side Side) (*Event, error) {
+		return &Event{Kind: EventDownloaded, Actor: a.Label, Details: details(map[string]string{"version": "original", "side": string(side)})}, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, err := s.Blobs.Open(ctx, d.File.SHA256)
+	if err != nil {
+		return nil, nil, wrapf(err, "open file %s", d.File.SHA256)
+	}
+	return rc, d, nil
+}
+
+// Folder lists the actor's documents in a folder, newest first.
+func (s *Service) Folder(ctx context.Context, a Actor, f Folder, q FolderQuery) ([]Document, error) {
+	switch f {
+	case FolderIncoming, FolderOutgoing, FolderCompleted, FolderArchived:
+	default:
+		return nil, &Refusal{Code: CodeNotFound, Field: "folder", Detail: string(f)}
+	}
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 20
+	}
+	if q.Offset < 0 {
+		q.Offset = 0
+	}
+	q.Search = strings.TrimSpace(q.Search)
+	return s.Store.ListFolder(ctx, a, f, q)
+}
+
+// FolderCounts counts the actor's documents in each folder.
+func (s *Service) FolderCounts(ctx context.Context, a Actor) (map[Folder]int, error) {
+	return s.Store.FolderCounts(ctx, a)
+}
+
+// VerifyAudit checks the document's audit chain end to end.
+func (s *Service) VerifyAudit(ctx context.Context, id uuid.UUID) error {
+	d, err := s.Store.Document(ctx, id)
+	if err != nil {
+		return err
+	}
+	events, err := s.Store.Events(ctx, id)
+	if err != nil {
+		return err
+	}
+	return VerifyChain(d.AuditSeq, d.AuditHead, events)
+}

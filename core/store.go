@@ -1,0 +1,95 @@
+package core
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Store is what the use cases need from the database. Every change happens in
+// InTx, under the lock of the document row it touches, so that concurrent
+// actions on one document are settled by the database, one after the other.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+
+	OrganisationByNumber(ctx context.Context, number string) (*Organisation, error)
+	OrganisationByID(ctx context.Context, id int64) (*Organisation, error)
+	APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
+	Document(ctx context.Context, id uuid.UUID) (*Document, error)
+	Signatures(ctx context.Context, documentID uuid.UUID) ([]Signature, error)
+	Events(ctx context.Context, documentID uuid.UUID) ([]Event, error)
+	ListFolder(ctx context.Context, a Actor, f Folder, q FolderQuery) ([]Document, error)
+	FolderCounts(ctx context.Context, a Actor) (map[Folder]int, error)
+	Parties(ctx context.Context, orgID int64, limit int) ([]Party, error)
+	// EnsureChatUser loads the chat user by Channel and ExternalID into u,
+	// creating it with u's Name and Language on first contact.
+	EnsureChatUser(ctx context.Context, u *ChatUser) error
+	SetChatLanguage(ctx context.Context, id int64, lang string) error
+}
+
+// Tx is a database transaction. Lock* read a document row FOR UPDATE and
+// return ErrNotFound when there is none. Writes may be sent to the database
+// only at commit; their failures then fail the commit.
+type Tx interface {
+	LockDocument(ctx context.Context, id uuid.UUID) (*Document, error)
+	LockDocumentByLink(ctx context.Context, linkHash []byte) (*Document, error)
+	// InsertDocument stores a new document. When the sender already has a
+	// document with the same IdempotencyKey it stores nothing, loads that
+	// document into d and returns created == false.
+	InsertDocument(ctx context.Context, d *Document) (created bool, err error)
+	UpdateDocument(ctx context.Context, d *Document) error
+	InsertSignature(ctx context.Context, s *Signature) error
+	AppendEvent(ctx context.Context, e *Event) error
+	AddOutbox(ctx context.Context, m *OutboxMessage) error
+	UpsertParty(ctx context.Context, p *Party) error
+	UpsertOrganisation(ctx context.Context, o *Organisation) (created bool, err error)
+	InsertAPIKey(ctx context.Context, k *APIKey) error
+	// BaseRefInUse reports whether another live document of the organisation
+	// was made from the same accounting document.
+	BaseRefInUse(ctx context.Context, orgID int64, baseRef string, except uuid.UUID) (bool, error)
+}
+
+// BlobStore keeps document files by their SHA-256. A file is written once and
+// never changed; putting the same content again stores nothing new.
+type BlobStore interface {
+	Put(ctx context.Context, sha256Hex string, size int64, r io.Reader) error
+	Open(ctx context.Context, sha256Hex string) (io.ReadCloser, error)
+}
+
+// OutboxMessage is a notification-worthy change, written in the transaction
+// of the change itself so that the jobs relay it at least once.
+type OutboxMessage struct {
+	ID         uuid.UUID
+	DocumentID uuid.UUID
+	Kind       string
+	Payload    []byte
+	CreatedAt  time.Time
+}
+
+// Outbox kinds.
+const (
+	OutboxCreated = "document.created"
+	OutboxSigned  = "document.signed"
+	OutboxRevoked = "document.revoked"
+	OutboxDeleted = "document.deleted"
+)
+
+// APIKey grants an accounting system access to one organisation. Only the
+// SHA-256 of the key is kept.
+type APIKey struct {
+	ID        int64
+	OrgID     int64
+	Hash      []byte
+	Prefix    string // the first characters, to tell keys apart in lists
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// FolderQuery narrows and pages a folder listing.
+type FolderQuery struct {
+	Search string // a substring of the document number or the other party's name or IIN/BIN
+	Limit  int
+	Offset int
+}
