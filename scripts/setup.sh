@@ -283,9 +283,10 @@ setup_main() {
     if setup_port_open "$redis_host" "$redis_port"; then
       setup_log "waiting for Redis on $redis_host:$redis_port" # starting, or just installed and started
     else
+      # Redis runs as this user, so its directories must be writable by it.
       local dir=/var/lib/redis logdir=/var/log/redis
-      [ -w "$dir" ] || { setup_root mkdir -p "$dir" 2>/dev/null && [ -w "$dir" ]; } || dir=/tmp
-      [ -w "$logdir" ] || { setup_root mkdir -p "$logdir" 2>/dev/null && [ -w "$logdir" ]; } || logdir=/tmp
+      { mkdir -p "$dir" 2>/dev/null && [ -w "$dir" ]; } || dir=/tmp
+      { mkdir -p "$logdir" 2>/dev/null && [ -w "$logdir" ]; } || logdir=/tmp
       setup_log "starting Redis on port $redis_port (log $logdir/redis-edobot-$redis_port.log)"
       redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$redis_port" --save "" --appendonly no \
         --dir "$dir" --logfile "$logdir/redis-edobot-$redis_port.log" --pidfile "$dir/redis-edobot-$redis_port.pid" >&2

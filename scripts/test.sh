@@ -1,20 +1,42 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against real PostgreSQL and Redis: vet, every
-# test with the race detector (fuzz targets run their seed corpora), then
-# every benchmark once so that none rots. With arguments, runs only
-# `go test -race -count=1 ARGS…`.
+# Runs the whole test suite against real PostgreSQL and Redis, after setting
+# the machine up (scripts/setup.sh): go vet, every test with the race detector
+# (each test binary creates its own database from TEST_DATABASE_URL and drops
+# it), then every benchmark for one iteration so that none rots. All three
+# steps run; the exit status is non-zero when any of them failed.
+#
+# With arguments, runs only `go test -race -count=1 -timeout 20m ARGS...`;
+# when ARGS name no package (./..., ./core/x, edobot/...), ./... is added:
+#   scripts/test.sh -run TestX ./core/...
+#   scripts/test.sh -run TestX -v
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/setup.sh
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${TEST_DATABASE_URL:=postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 export TEST_DATABASE_URL
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
 
 if [ $# -gt 0 ]; then
-  exec go test -race -count=1 "$@"
+  pkgs=(./...)
+  for a in "$@"; do
+    case "$a" in ./* | ../* | edobot | edobot/* | all) pkgs=() ;; esac
+  done
+  exec go test -race -count=1 -timeout 20m "$@" "${pkgs[@]}"
 fi
-echo "== go vet" >&2
-go vet ./...
-echo "== go test -race" >&2
-go test -race -count=1 -timeout 20m ./...
-echo "== benchmarks, one iteration each" >&2
-go test -run='^$' -bench=. -benchtime=1x -count=1 -timeout 20m ./...
+
+failed=()
+step() { # step NAME CMD...
+  printf '\n== %s\n' "$1" >&2
+  shift
+  "$@" || failed+=("$*")
+}
+step "go vet" go vet ./...
+step "tests, with the race detector" go test -race -count=1 -timeout 20m ./...
+step "benchmarks, one iteration each" go test -run='^$' -bench=. -benchtime=1x -count=1 -timeout 20m ./...
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '\nFAILED:\n' >&2
+  printf '  %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+printf '\nall passed\n' >&2

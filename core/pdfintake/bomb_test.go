@@ -14,7 +14,7 @@ import (
 	"edobot/core/pdfintake"
 )
 
-// zeros returns n zero bytes deflated, about n/1000 bytes.
+// zeros returns n zero bytes deflated, a few hundredths of a percent of n.
 func zeros(n int) []byte {
 	var b bytes.Buffer
 	w, _ := zlib.NewWriterLevel(&b, zlib.BestSpeed)
