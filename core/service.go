@@ -423,8 +423,12 @@ func (s *Service) save(ctx context.Context, tx Tx, d *Document, ev *Event) error
 		ev.At = s.now()
 	}
 	chain(d, ev)
-	d.Version++
-	d.UpdatedAt = ev.At
+	// A visit or a download changes nothing a card shows: it must not make
+	// the sender's open card stale.
+	if ev.Kind != EventLinkOpened && ev.Kind != EventDownloaded {
+		d.Version++
+		d.UpdatedAt = ev.At
+	}
 	if err := tx.AppendEvent(ctx, ev); err != nil {
 		return err
 	}
@@ -468,11 +472,11 @@ func (s *Service) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e Doc
 	// blob nobody refers to is harmless.
 	var file *FileInfo
 	if e.File != nil {
-		cur, _, err := s.Document(ctx, a, id)
+		cur, side, err := s.Document(ctx, a, id)
 		if err != nil {
 			return nil, err
 		}
-		if err := Check(cur, SideSender, ActionEdit); err != nil {
+		if err := Check(cur, side, ActionEdit); err != nil {
 			return nil, err
 		}
 		info, err := s.intake(ctx, e.File)

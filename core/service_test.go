@@ -575,6 +575,18 @@ func TestEditAndCopy(t *testing.T) {
 	if edited.Number != n || edited.File.Pages != 5 || edited.File.SHA256 == d.File.SHA256 || edited.LinkToken != d.LinkToken {
 		t.Fatalf("edited: %+v", edited)
 	}
+	// Views and downloads in between do not make a card stale.
+	if _, err := f.Svc.OpenLink(ctx, edited.LinkToken); err != nil {
+		t.Fatal(err)
+	}
+	n2 := "Д-NEW-2"
+	if edited, err = f.Svc.EditDocument(ctx, f.Sender, d.ID, core.DocumentEdit{Version: edited.Version, Number: &n2}); err != nil {
+		t.Fatalf("edit after the link was opened: %v", err)
+	}
+	// The recipient cannot replace the file.
+	if _, err := f.Svc.EditDocument(ctx, f.Recipient, d.ID, core.DocumentEdit{File: bytes.NewReader(newPDF)}); !errors.Is(err, core.ErrSenderOnly) {
+		t.Fatalf("recipient replaces the file: %v", err)
+	}
 	// An edit made from the card read before is refused.
 	if _, err := f.Svc.EditDocument(ctx, f.Sender, d.ID, core.DocumentEdit{Version: d.Version, Number: &n}); !errors.Is(err, core.ErrStale) {
 		t.Fatalf("stale edit: %v", err)

@@ -51,7 +51,24 @@ func xrefSectionKind(b []byte) (table, stream bool) {
 	if xrefTableStart.Match(b) {
 		return true, false
 	}
-	return false, xrefObjectStart.Match(b)
+	if xrefObjectStart.Match(b) {
+		return false, true
+	}
+	// Like pdfcpu, accept an offset that points at the line before "xref";
+	// some writers count a comment line in front of the table.
+	i := bytes.IndexAny(b, "\r\n")
+	if i < 0 {
+		return false, false
+	}
+	rest := b[i+1:]
+	if b[i] == '\r' && len(rest) > 0 && rest[0] == '\n' {
+		rest = rest[1:]
+	}
+	if j := bytes.IndexAny(rest, "\r\n"); j >= 0 {
+		rest = rest[:j]
+	}
+	j := bytes.Index(rest, []byte("xref"))
+	return j == 0 || j > 0 && rest[j-1] != 't', false // not "startxref"
 }
 
 // checkXRefChain follows the cross-reference sections from start through
@@ -98,7 +115,7 @@ func checkXRefChain(ctx context.Context, f *os.File, size, hdr, start int64, b *
 			if at < 0 || at >= size {
 				continue
 			}
-			head := make([]byte, 64)
+			head := make([]byte, 1024)
 			n, err := f.ReadAt(head, at)
 			if err != nil && !errors.Is(err, io.EOF) {
 				return fmt.Errorf("pdfintake: read xref section: %w", err)
@@ -212,7 +229,13 @@ func checkXRefStream(ctx context.Context, mc *model.Context, f *os.File, size, o
 	if sd.StreamOffset < 0 || sd.StreamOffset > size {
 		return nil, refuse(ErrBroken, fmt.Errorf("xref stream at %d has its data outside the file", off))
 	}
-	n := decodedSize(io.NewSectionReader(f, sd.StreamOffset, size-sd.StreamOffset), sd.FilterPipeline, limit)
+	// pdfcpu reads /Length bytes when the length is given directly, else up
+	// to "endstream"; the rest of the file is an upper bound for both.
+	raw := size - sd.StreamOffset
+	if l := sd.StreamLength; l != nil && *l >= 0 && *l < raw {
+		raw = *l
+	}
+	n := decodedSize(io.NewSectionReader(f, sd.StreamOffset, raw), sd.FilterPipeline, limit)
 	if n > limit {
 		return nil, refuse(ErrBroken, fmt.Errorf("xref stream at %d inflates to more than %d bytes", off, limit))
 	}
@@ -264,7 +287,10 @@ type budget struct{ left int64 }
 // their raw bytes and resolved their filters, so this decodes exactly what
 // pdfcpu would, only without keeping it.
 func checkObjectStreams(ctx context.Context, pc *model.Context, b *budget) error {
-	for nr := range pc.Read.ObjectStreams {
+	for nr, ok := range pc.Read.ObjectStreams {
+		if !ok {
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -35,15 +35,21 @@ import (
 const MaxSize int64 = 15 * 1024 * 1024
 
 const (
-	// headerWindow follows the common reader practice (Acrobat, pdf.js) of
-	// looking for the header in the first KiB, so that files with a little
-	// junk in front (some mail gateways and scanners add it) still count as
-	// PDFs.
+	// headerWindow follows Acrobat, which looks for the header anywhere in
+	// the first KiB, so that files with a little junk in front, which
+	// viewers open, still count as PDFs.
 	headerWindow = 1024
 
-	// trailerWindow bounds how far before %%EOF the startxref keyword may
-	// be; the line holding the offset is never longer than this.
+	// trailerWindow is how far before %%EOF the startxref keyword is
+	// looked for; only the offset and line ends lie between them.
 	trailerWindow = 1024
+
+	// maxTrailingPadding is how much whitespace may follow %%EOF. NUL
+	// padding to a block size is the largest seen in practice.
+	maxTrailingPadding = 64 << 10
+
+	// pdfWhitespace is the PDF definition: NUL, tab, LF, FF, CR, space.
+	pdfWhitespace = "\x00\t\n\f\r "
 
 	// spoolChunk is large enough to keep syscalls per upload low and small
 	// enough that cancellation is noticed within one chunk.
@@ -117,7 +123,7 @@ func (u *Upload) Close() error {
 // ctx is checked between reads; a Read blocked inside r cannot be
 // interrupted from here, so r should itself give up when the request does
 // (as net/http request bodies do when the connection goes away).
-func Intake(ctx context.Context, r io.Reader, dir string) (_ *Upload, err error) {
+func Intake(ctx context.Context, r io.Reader, dir string) (u *Upload, err error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
@@ -131,6 +137,7 @@ func Intake(ctx context.Context, r io.Reader, dir string) (_ *Upload, err error)
 			err = fmt.Errorf("pdfintake: close spool file: %w", cerr)
 		}
 		if err != nil {
+			u = nil
 			_ = os.Remove(path)
 		}
 	}()
@@ -321,12 +328,25 @@ func parse(ctx context.Context, f *os.File) (*model.Context, error) {
 // later revision, and accepting them would silently hand the signer an older
 // version of the document.
 func checkTail(f *os.File, size int64) (int64, error) {
-	n := min(size, trailerWindow+64)
-	tail := make([]byte, n)
-	if _, err := f.ReadAt(tail, size-n); err != nil {
+	// Some writers and file systems pad files with NULs or blank lines, so
+	// skip trailing whitespace first, within reason.
+	end := size
+	buf := make([]byte, 4096)
+	for end > 0 && size-end < maxTrailingPadding {
+		n := min(end, int64(len(buf)))
+		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
+			return 0, fmt.Errorf("read file tail: %w", err)
+		}
+		trimmed := bytes.TrimRight(buf[:n], pdfWhitespace)
+		end -= n - int64(len(trimmed))
+		if len(trimmed) > 0 {
+			break
+		}
+	}
+	tail := make([]byte, min(end, trailerWindow))
+	if _, err := f.ReadAt(tail, end-int64(len(tail))); err != nil {
 		return 0, fmt.Errorf("read file tail: %w", err)
 	}
-	tail = bytes.TrimRight(tail, "\x00\t\n\f\r ")
 	if !bytes.HasSuffix(tail, []byte("%%EOF")) {
 		return 0, errors.New("file does not end with %%EOF: truncated")
 	}
@@ -342,7 +362,8 @@ func checkTail(f *os.File, size int64) (int64, error) {
 	var off int64
 	for _, c := range fields[0] {
 		if c < '0' || c > '9' || off > size {
-			return 0, fmt.Errorf("malformed startxref offset %q", fields[0])
+			// The value is attacker-controlled; keep log lines short.
+			return 0, fmt.Errorf("malformed startxref offset %q", fields[0][:min(len(fields[0]), 24)])
 		}
 		off = off*10 + int64(c-'0')
 	}

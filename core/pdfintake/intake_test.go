@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +239,12 @@ func TestIntake(t *testing.T) {
 		{name: "trailing whitespace and NULs", in: func(*testing.T) []byte {
 			return append(bytes.Clone(pdf3), "\r\n\x00\x00\n"...)
 		}, wantPages: 3},
+		{name: "NUL padding after %%EOF", in: func(*testing.T) []byte {
+			return append(bytes.Clone(pdf3), make([]byte, 10000)...)
+		}, wantPages: 3},
+		{name: "too much padding after %%EOF", in: func(*testing.T) []byte {
+			return append(bytes.Clone(pdf3), bytes.Repeat([]byte("\n"), 100<<10)...)
+		}, wantErr: pdfintake.ErrBroken},
 		{name: "no EOL after %%EOF", in: func(*testing.T) []byte {
 			return bytes.Clone(pdf3[:len(pdf3)-1])
 		}, wantPages: 3},
@@ -524,4 +531,46 @@ func TestUploadConcurrentClose(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestIntakeRecoversParserPanics replays inputs found by FuzzIntake on which
+// pdfcpu v0.15.0 panics with a runtime error (an index out of range in
+// model.detectMarker, a nil dereference in XRefTable.EnsureValidFreeList).
+// pdfcpu's api.ReadContext only recovers its own fault.Panic values and
+// re-panics these, which would take the server down; Intake must report a
+// broken PDF instead.
+func TestIntakeRecoversParserPanics(t *testing.T) {
+	for _, name := range []string{
+		"pdfcpu-panic-detectMarker-index-out-of-range",
+		"pdfcpu-panic-EnsureValidFreeList-nil-generation",
+	} {
+		t.Run(name, func(t *testing.T) {
+			in := readFuzzCorpusFile(t, filepath.Join("testdata", "fuzz", "FuzzIntake", name))
+			dir := t.TempDir()
+			_, err := pdfintake.Intake(context.Background(), bytes.NewReader(in), dir)
+			if !errors.Is(err, pdfintake.ErrBroken) {
+				t.Fatalf("err = %v, want pdf_broken", err)
+			}
+			assertDirEmpty(t, dir)
+		})
+	}
+}
+
+// readFuzzCorpusFile decodes a "go test fuzz v1" file holding one []byte.
+func readFuzzCorpusFile(t *testing.T, path string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(raw), "\n", 3)
+	if len(lines) < 2 || lines[0] != "go test fuzz v1" {
+		t.Fatalf("%s: not a fuzz corpus file", path)
+	}
+	lit := strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")")
+	s, err := strconv.Unquote(lit)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return []byte(s)
 }

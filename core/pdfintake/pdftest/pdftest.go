@@ -1,11 +1,14 @@
-// Package pdftest builds small, deterministic documents for tests of code
-// that accepts uploads: valid PDFs of a given page count or exact byte size,
-// password-protected variants and a non-PDF image.
+// Package pdftest builds deterministic documents for tests of code that
+// accepts uploads: valid PDFs of a given page count or exact byte size,
+// password-protected variants, a variant in the compressed PDF 1.5 layout
+// and a non-PDF image.
 //
-// The PDFs are written by hand (objects, a classic xref table with real byte
-// offsets and a trailer) rather than by a PDF library, so that tests do not
-// depend on a writer's choices such as object streams or compression and the
-// exact size of the output can be controlled to the byte.
+// PDF and PDFOfSize write the file by hand (objects, a classic xref table
+// with real byte offsets and a trailer) rather than through a PDF library,
+// so that tests do not depend on a writer's choices such as object streams
+// or compression and the size of the output can be controlled to the byte.
+// Encrypted and Rewritten go through pdfcpu, whose output is what real
+// encrypted and compressed files look like.
 package pdftest
 
 import (
@@ -29,9 +32,9 @@ func PDF(pages int) []byte {
 }
 
 // PDFOfSize returns a valid PDF with the given number of pages that is
-// exactly size bytes long. The surplus is an unreferenced stream object that
-// is still listed in the xref table, which is how incremental editors leave
-// dead data behind, so readers have to cope with it. It panics if size is
+// exactly size bytes long. The surplus is an unreferenced stream object
+// listed in the xref table; readers such as pdfcpu still load it, so the
+// padding costs a reader what real content would. It panics if size is
 // smaller than the document without padding.
 func PDFOfSize(pages int, size int64) []byte {
 	minimal := int64(len(build(pages, 0)))
