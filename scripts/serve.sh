@@ -7,5 +7,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/setup.sh
 . scripts/setup.sh
 printf 'serve: building bin/edobot\n' >&2
-go build -o bin/edobot ./cmd/edobot
+# The commit is stamped into `edobot version` where git can tell it.
+go build -buildvcs=true -o bin/edobot ./cmd/edobot 2>/dev/null || go build -buildvcs=false -o bin/edobot ./cmd/edobot
 exec bin/edobot serve "$@"

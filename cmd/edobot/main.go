@@ -113,7 +113,7 @@ func version() string {
 			}
 			return rev
 		}
-		if bi.Main.Version != "" {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			return bi.Main.Version
 		}
 	}
