@@ -1,0 +1,422 @@
+// Package signature verifies CMS (CAdES-BES) signatures made with
+// Kazakhstan's NCA keys over a document's stored bytes, says who signed, and
+// builds the combined CMS of all signers. RSA verifies with Go's standard
+// library; GOST keys through the gost sub-package.
+package signature
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"edobot/core"
+)
+
+// Purpose is what a signature is for, which decides the keys accepted.
+type Purpose int
+
+const (
+	// PurposeSign is a document signature: a signing key is required.
+	PurposeSign Purpose = iota
+	// PurposeAuth is an identity challenge: an authentication key will do too.
+	PurposeAuth
+)
+
+// Role is what the certificate says the signer is.
+type Role string
+
+const (
+	RoleIndividual  Role = "individual"
+	RoleLegalEntity Role = "legal_entity"
+	RoleHead        Role = "head"
+	RoleTrusted     Role = "trusted_person"
+	RoleEmployee    Role = "employee"
+)
+
+// Content is the signed data, hashed at most once per digest algorithm
+// however many signatures are checked against it.
+type Content struct {
+	data    []byte
+	mu      sync.Mutex
+	digests map[string][]byte
+}
+
+// NewContent wraps the document's bytes.
+func NewContent(data []byte) *Content {
+	return &Content{data: data, digests: map[string][]byte{}}
+}
+
+// digest returns the content's digest under the algorithm, computing it once.
+func (c *Content) digest(alg digestAlg) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.digests[alg.name]; ok {
+		return d
+	}
+	h := alg.new()
+	h.Write(c.data)
+	d := h.Sum(nil)
+	c.digests[alg.name] = d
+	return d
+}
+
+// Result is the verdict on one SignerInfo.
+type Result struct {
+	Signer   core.Signer
+	Role     Role
+	SignedAt time.Time
+	Err      error // nil when the signature is valid
+}
+
+// Verifier checks CMS signatures against trusted roots.
+type Verifier struct {
+	Roots         []*x509.Certificate
+	Intermediates []*x509.Certificate
+	// Revocation, when set, is asked about every signer certificate; a
+	// revoked one is refused.
+	Revocation RevocationChecker
+	Now        func() time.Time
+}
+
+// RevocationChecker tells whether a certificate was revoked at a time.
+type RevocationChecker interface {
+	Revoked(ctx context.Context, cert, issuer *x509.Certificate, at time.Time) (bool, error)
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+// Verify checks every SignerInfo of cms over content. A CMS that cannot be
+// read at all is an error; otherwise each signer gets its own Result. When
+// the CMS carries its own content (attached), that content must equal
+// content; content may be nil to verify an attached CMS over what it carries.
+func (v *Verifier) Verify(ctx context.Context, cms []byte, content *Content, purpose Purpose) ([]Result, error) {
+	sd, err := parseSignedData(cms)
+	if err != nil {
+		return nil, err
+	}
+	if sd.content != nil {
+		if content == nil {
+			content = NewContent(sd.content)
+		} else if !bytes.Equal(sd.content, content.data) {
+			return nil, refuse(ErrContentMismatch, "the CMS carries other data than the document")
+		}
+	}
+	if content == nil {
+		return nil, refuse(ErrContentMismatch, "a detached CMS needs the signed data")
+	}
+	results := make([]Result, len(sd.signers))
+	for i := range sd.signers {
+		results[i] = v.verifySigner(ctx, sd, &sd.signers[i], content, purpose)
+	}
+	return results, nil
+}
+
+// VerifyOne accepts a CMS that holds exactly one valid signature over the
+// document, as the sign use case needs it.
+func (v *Verifier) VerifyOne(ctx context.Context, cms []byte, document []byte, purpose Purpose) (core.VerifiedSignature, error) {
+	results, err := v.Verify(ctx, cms, NewContent(document), purpose)
+	if err != nil {
+		return core.VerifiedSignature{}, err
+	}
+	if len(results) != 1 {
+		return core.VerifiedSignature{}, refuse(ErrSignerCount, "%d signatures where one was expected", len(results))
+	}
+	r := results[0]
+	if r.Err != nil {
+		return core.VerifiedSignature{}, r.Err
+	}
+	return core.VerifiedSignature{Signer: r.Signer, CMS: cms, SignedAt: r.SignedAt}, nil
+}
+
+func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerInfo, content *Content, purpose Purpose) (res Result) {
+	cert, err := si.certificate(sd.certificates)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.Signer, res.Role, err = identity(cert)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.SignedAt = v.now()
+	if t, ok, err := si.signingTime(); err != nil {
+		res.Err = refuse(ErrMalformed, "%v", err)
+		return res
+	} else if ok {
+		res.SignedAt = t
+	}
+	if err := checkSignature(si, cert, content); err != nil {
+		res.Err = err
+		return res
+	}
+	if err := checkPurpose(cert, purpose); err != nil {
+		res.Err = err
+		return res
+	}
+	chain, err := v.chain(cert, sd.certificates, res.SignedAt)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	if v.Revocation != nil {
+		revoked, err := v.Revocation.Revoked(ctx, cert, chain[1], res.SignedAt)
+		if err != nil {
+			res.Err = fmt.Errorf("signature: revocation check: %w", err)
+			return res
+		}
+		if revoked {
+			res.Err = refuse(ErrRevoked, "certificate %s is revoked", res.Signer.CertSerial)
+			return res
+		}
+	}
+	return res
+}
+
+// checkSignature verifies the signed attributes against the content and the
+// signature against the attributes (or the content, when there are none).
+func checkSignature(si *signerInfo, cert *x509.Certificate, content *Content) error {
+	alg, ok := digestByOID(si.digestAlg.Algorithm)
+	if !ok {
+		return refuse(ErrUnsupported, "digest algorithm %v", si.digestAlg.Algorithm)
+	}
+	signed := content.digest(alg)
+	var message []byte // what the signature's own digest is taken over
+	if si.signedAttrs != nil {
+		ct, ok, err := si.attr(oidContentType)
+		if err != nil || !ok {
+			return refuse(ErrMalformed, "content-type attribute missing or repeated")
+		}
+		var ctOID asn1.ObjectIdentifier
+		if _, err := asn1.Unmarshal(ct.FullBytes, &ctOID); err != nil || !ctOID.Equal(oidData) {
+			return refuse(ErrMalformed, "content-type attribute is not id-data")
+		}
+		md, ok, err := si.attr(oidMessageDigest)
+		if err != nil || !ok {
+			return refuse(ErrMalformed, "message-digest attribute missing or repeated")
+		}
+		var digest []byte
+		if _, err := asn1.Unmarshal(md.FullBytes, &digest); err != nil {
+			return refuse(ErrMalformed, "message-digest attribute: %v", err)
+		}
+		if !bytes.Equal(digest, signed) {
+			return refuse(ErrContentMismatch, "the signature was made over other data")
+		}
+		message = si.signedAttrs
+	}
+	return verifyWithKey(cert, si, alg, message, signed)
+}
+
+// verifyWithKey checks the signature value with the certificate's key. When
+// message is nil the signature is over the content, whose digest is given.
+func verifyWithKey(cert *x509.Certificate, si *signerInfo, alg digestAlg, message, contentDigest []byte) error {
+	digest := contentDigest
+	if message != nil {
+		h := alg.new()
+		h.Write(message)
+		digest = h.Sum(nil)
+	}
+	switch pub := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if !oidIn(si.sigAlg.Algorithm, rsaSignatureAlgorithms) || alg.hash == 0 {
+			return refuse(ErrUnsupported, "signature algorithm %v with an RSA key", si.sigAlg.Algorithm)
+		}
+		if err := rsa.VerifyPKCS1v15(pub, alg.hash, digest, si.signature); err != nil {
+			return refuse(ErrBadSignature, "%v", err)
+		}
+		return nil
+	}
+	if gostKey(cert) {
+		return verifyGOST(cert, si, alg, digest)
+	}
+	return refuse(ErrUnsupported, "public key algorithm %v", cert.PublicKeyAlgorithm)
+}
+
+// checkPurpose refuses an authentication key where a signing key is needed.
+// NCA marks signing keys with the e-mail protection purpose and
+// non-repudiation; the GOST 2015 single key carries both purposes.
+func checkPurpose(cert *x509.Certificate, purpose Purpose) error {
+	if purpose == PurposeAuth {
+		return nil
+	}
+	for _, u := range cert.ExtKeyUsage {
+		if u == x509.ExtKeyUsageEmailProtection || u == x509.ExtKeyUsageAny {
+			return nil
+		}
+	}
+	if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 && cert.KeyUsage&x509.KeyUsageContentCommitment != 0 {
+		return nil
+	}
+	return refuse(ErrWrongKeyPurpose, "the certificate is not for signing documents (an authentication key?)")
+}
+
+// chain builds the path from cert to a trusted root, checking every
+// signature and validity at the signing time. It returns the path, leaf
+// first. Go's x509.Verify cannot be used: it checks validity at one time for
+// the whole chain well enough, but knows no GOST algorithms.
+func (v *Verifier) chain(cert *x509.Certificate, pool []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
+	if err := validAt(cert, at); err != nil {
+		return nil, err
+	}
+	candidates := append(append([]*x509.Certificate{}, v.Intermediates...), pool...)
+	path := []*x509.Certificate{cert}
+	cur := cert
+	for depth := 0; depth < 8; depth++ {
+		for _, root := range v.Roots {
+			if bytes.Equal(cur.RawIssuer, root.RawSubject) && checkCertSignature(cur, root) == nil {
+				if err := validAt(root, at); err != nil {
+					return nil, err
+				}
+				return append(path, root), nil
+			}
+		}
+		var next *x509.Certificate
+		for _, c := range candidates {
+			if c.IsCA && bytes.Equal(cur.RawIssuer, c.RawSubject) && !c.Equal(cur) && checkCertSignature(cur, c) == nil {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		if err := validAt(next, at); err != nil {
+			return nil, err
+		}
+		path = append(path, next)
+		cur = next
+	}
+	return nil, refuse(ErrUntrusted, "certificate %q does not chain to a trusted root", cert.Subject.CommonName)
+}
+
+func validAt(c *x509.Certificate, at time.Time) error {
+	if at.Before(c.NotBefore) {
+		return refuse(ErrNotYetValid, "certificate %q is valid from %s, signed at %s", c.Subject.CommonName, c.NotBefore.Format(time.RFC3339), at.Format(time.RFC3339))
+	}
+	if at.After(c.NotAfter) {
+		return refuse(ErrExpired, "certificate %q expired %s, signed at %s", c.Subject.CommonName, c.NotAfter.Format(time.RFC3339), at.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// checkCertSignature checks that parent signed c.
+func checkCertSignature(c, parent *x509.Certificate) error {
+	if gostKey(parent) {
+		return verifyGOSTCertificate(c, parent)
+	}
+	return parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
+}
+
+// identity reads who the certificate names, NCA style.
+func identity(c *x509.Certificate) (core.Signer, Role, error) {
+	s := core.Signer{
+		CertSerial: strings.ToUpper(c.SerialNumber.Text(16)),
+		Issuer:     c.Issuer.String(),
+		NotBefore:  c.NotBefore,
+		NotAfter:   c.NotAfter,
+		KeyKind:    keyKind(c),
+	}
+	var surname, given, patronymic string
+	for _, n := range c.Subject.Names {
+		str, _ := n.Value.(string)
+		switch {
+		case n.Type.Equal(oidSerialNumber):
+			s.IIN = strings.TrimPrefix(str, "IIN")
+		case n.Type.Equal(oidOrgUnit) && strings.HasPrefix(str, "BIN"):
+			s.BIN = strings.TrimPrefix(str, "BIN")
+		case n.Type.Equal(oidOrganisation):
+			s.Organisation = str
+		case n.Type.Equal(oidSurname):
+			surname = str
+		case n.Type.Equal(oidGivenName):
+			patronymic = str
+		case n.Type.Equal(oidCommonName):
+			given = str
+		}
+	}
+	// CN is "SURNAME NAME"; the patronymic sits in givenName.
+	name := given
+	if surname != "" && !strings.HasPrefix(given, surname) {
+		name = surname + " " + given
+	}
+	s.FullName = strings.TrimSpace(strings.Join([]string{name, patronymic}, " "))
+	if len(s.IIN) != 12 {
+		return s, "", refuse(ErrNoIdentity, "the certificate names no IIN")
+	}
+	if s.BIN != "" && len(s.BIN) != 12 {
+		return s, "", refuse(ErrNoIdentity, "the certificate's BIN is malformed")
+	}
+	role := RoleIndividual
+	for _, u := range c.UnknownExtKeyUsage {
+		switch {
+		case u.Equal(oidRoleHead):
+			role = RoleHead
+		case u.Equal(oidRoleTrusted):
+			role = RoleTrusted
+		case u.Equal(oidRoleEmployee):
+			role = RoleEmployee
+		case u.Equal(oidRoleLegalEntity) && role == RoleIndividual:
+			role = RoleLegalEntity
+		}
+	}
+	if role == RoleIndividual && s.BIN != "" {
+		role = RoleLegalEntity
+	}
+	return s, role, nil
+}
+
+func keyKind(c *x509.Certificate) core.KeyKind {
+	if _, ok := c.PublicKey.(*rsa.PublicKey); ok {
+		return core.KeyRSA
+	}
+	return gostKeyKind(c)
+}
+
+func decodeBase64(b []byte) ([]byte, error) {
+	s := strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, string(b))
+	if d, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return d, nil
+	}
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+// digestAlg is a digest algorithm the verifier knows.
+type digestAlg struct {
+	name string
+	hash crypto.Hash // 0 for GOST digests
+	new  func() hashWriter
+}
+
+type hashWriter interface {
+	Write([]byte) (int, error)
+	Sum([]byte) []byte
+}
+
+func digestByOID(oid asn1.ObjectIdentifier) (digestAlg, bool) {
+	for _, d := range rsaDigests {
+		if d.oid.Equal(oid) {
+			h := d.hash
+			return digestAlg{name: h.String(), hash: h, new: func() hashWriter { return h.New() }}, true
+		}
+	}
+	return gostDigestByOID(oid)
+}
+
