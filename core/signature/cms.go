@@ -277,4 +277,3 @@ func (si *signerInfo) certificate(certs []*x509.Certificate) (*x509.Certificate,
 	}
 	return nil, refuse(ErrNoCertificate, "the CMS does not carry the signer's certificate")
 }
-

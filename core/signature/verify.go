@@ -419,4 +419,3 @@ func digestByOID(oid asn1.ObjectIdentifier) (digestAlg, bool) {
 	}
 	return gostDigestByOID(oid)
 }
-
