@@ -10,6 +10,7 @@ import (
 	"edobot/core"
 	"edobot/core/iinbin"
 	"edobot/core/pdfintake"
+	"edobot/core/signature"
 )
 
 // every message key the product uses, derived from core's own lists.
@@ -35,6 +36,10 @@ func refusals() []error {
 	errs := []error{
 		iinbin.ErrLength, iinbin.ErrNotDigit, iinbin.ErrChecksum, iinbin.ErrLayout,
 		pdfintake.ErrEmpty, pdfintake.ErrTooLarge, pdfintake.ErrNotPDF, pdfintake.ErrEncrypted, pdfintake.ErrBroken,
+		signature.ErrTooLarge, signature.ErrMalformed, signature.ErrNoSigners, signature.ErrSignerCount,
+		signature.ErrContentMismatch, signature.ErrBadSignature, signature.ErrUnsupported, signature.ErrNoCertificate,
+		signature.ErrUntrusted, signature.ErrExpired, signature.ErrNotYetValid, signature.ErrWrongKeyPurpose,
+		signature.ErrRevoked, signature.ErrNoIdentity,
 	}
 	for _, c := range []core.Code{core.CodeNotFound, core.CodeStatusForbids, core.CodeSenderOnly, core.CodeAlreadySigned,
 		core.CodeIDNumberMismatch, core.CodeRevoked, core.CodeDeleted, core.CodeSubscription, core.CodeOrgUnknown,

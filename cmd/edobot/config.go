@@ -15,6 +15,8 @@ type config struct {
 	Lang          string
 	TempDir       string
 	LogLevel      string
+	TrustedCA     string // PEM bundles of trusted CAs, comma-separated
+	OCSPURL       string // OCSP responder; empty = no revocation check
 }
 
 func env(name, def string) string {
@@ -34,5 +36,7 @@ func loadConfig() config {
 		Lang:          env("EDOBOT_LANG", "ru"),
 		TempDir:       env("EDOBOT_TMPDIR", ""),
 		LogLevel:      env("LOG_LEVEL", "info"),
+		TrustedCA:     env("EDOBOT_TRUSTED_CA", ""),
+		OCSPURL:       env("EDOBOT_OCSP_URL", ""),
 	}
 }

@@ -34,6 +34,9 @@ Usage:
   edobot org add --bin BIN --name NAME [--subscription-until YYYY-MM-DD]
                                        register an organisation (or update its name and subscription)
   edobot apikey create --org BIN       create an API key for the organisation; it is printed once
+  edobot verify --data FILE [--ca PEM] [--purpose sign|auth] SIGNATURE...
+                                       verify CMS signatures over a document offline; prints JSON,
+                                       one object per signer; exits 0 only when every one is valid
   edobot version                       print the version
 
 Configuration comes from environment variables; see README.md.
@@ -60,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = orgAdd(ctx, cfg, args[2:], stdout)
 	case cmd == "apikey create":
 		err = apikeyCreate(ctx, cfg, args[2:], stdout)
+	case args[0] == "verify":
+		err = verifyFiles(ctx, cfg, args[1:], stdout)
 	case args[0] == "version":
 		fmt.Fprintln(stdout, "edobot", version())
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
@@ -67,6 +72,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "edobot: unknown command %q\n\n%s", strings.Join(args, " "), usage)
 		return 2
+	}
+	if errors.Is(err, errSilent) {
+		return 1
 	}
 	if err != nil {
 		var ue usageError
@@ -79,6 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// errSilent fails a command that already said why on stdout.
+var errSilent = errors.New("failed")
 
 type usageError string
 

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"edobot/core/pdfintake/pdftest"
+	"edobot/core/signature/sigtest"
+)
+
+func TestVerifyCommand(t *testing.T) {
+	root := sigtest.NewRoot(t, "TEST ROOT")
+	nca := root.Intermediate(t, "NCA TEST")
+	head := nca.Issue(t, sigtest.Person{IIN: "850101100002", BIN: "990140000806", Surname: "ИВАНОВ", Name: "ИВАН",
+		Patronymic: "ИВАНОВИЧ", Organisation: "ТОО «Ромашка»"}, nca.Cert)
+	person := nca.Issue(t, sigtest.Person{IIN: "850101100304", Surname: "СЕРІКОВ", Name: "АЙБЕК"}, nca.Cert)
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	doc := pdftest.PDF(2)
+	docPath := write("doc.pdf", doc)
+	s1 := write("a.cms", head.SignCMS(t, doc, sigtest.CMSOptions{}))
+	s2 := write("b.cms", person.SignCMS(t, doc, sigtest.CMSOptions{}))
+	ca := write("root.pem", root.PEM())
+	t.Setenv("EDOBOT_LANG", "ru")
+
+	out, errOut, code := runCmd(t, "verify", "--data", docPath, "--ca", ca, s1, s2)
+	var reports []signerReport
+	if err := json.Unmarshal([]byte(out), &reports); err != nil || code != 0 {
+		t.Fatalf("verify: %d %q %q %v", code, out, errOut, err)
+	}
+	if len(reports) != 2 || !reports[0].Valid || reports[0].IIN != "850101100002" || reports[0].BIN != "990140000806" ||
+		reports[0].Key != "rsa" || reports[0].Name != "ИВАНОВ ИВАН ИВАНОВИЧ" || reports[1].IIN != "850101100304" || reports[1].SignedAt == "" {
+		t.Fatalf("reports = %+v", reports)
+	}
+
+	// Flags after the files work too; a signature over another document fails the run.
+	other := write("c.cms", head.SignCMS(t, []byte("other"), sigtest.CMSOptions{}))
+	out, _, code = runCmd(t, "verify", s1, other, "--data", docPath, "--ca", ca)
+	reports = nil
+	if err := json.Unmarshal([]byte(out), &reports); err != nil || code != 1 {
+		t.Fatalf("verify with a bad file: %d %q", code, out)
+	}
+	if len(reports) != 2 || !reports[0].Valid || reports[1].Valid || reports[1].Code != "cms_content_mismatch" ||
+		reports[1].Error != "Подпись сделана не под этим документом." {
+		t.Fatalf("reports = %+v", reports)
+	}
+
+	// Without the CA nothing is trusted.
+	out, _, code = runCmd(t, "verify", "--data", docPath, s1)
+	if code != 1 || json.Unmarshal([]byte(out), &reports) != nil || reports[0].Valid || reports[0].Code != "cert_untrusted" {
+		t.Fatalf("untrusted: %d %s", code, out)
+	}
+	if _, _, code := runCmd(t, "verify", s1); code != 2 {
+		t.Fatalf("verify without --data: %d", code)
+	}
+}
