@@ -3,7 +3,11 @@
 // digit algorithm; the structure of the first digits tells them apart.
 package iinbin
 
-import "fmt"
+import (
+	"fmt"
+
+	"edobot/core/refusal"
+)
 
 // Kind says what a valid number identifies.
 type Kind int
@@ -26,33 +30,16 @@ func (k Kind) String() string {
 }
 
 // Error is a refusal of a typed number; Code is the key the front end translates.
-type Error struct {
-	code   string
-	Number string
-}
-
-func (e *Error) Error() string {
-	if e.Number == "" {
-		return "iinbin: " + e.code
-	}
-	return fmt.Sprintf("iinbin: %s: %q", e.code, e.Number)
-}
-
-// Code is the stable message key of the refusal.
-func (e *Error) Code() string { return e.code }
-
-// Is matches refusals by code, so errors.Is(err, ErrChecksum) works on any number.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.code == e.code
-}
+type Error = refusal.Error
 
 var (
-	ErrLength   = &Error{code: "iinbin_length"}
-	ErrNotDigit = &Error{code: "iinbin_not_digits"}
-	ErrChecksum = &Error{code: "iinbin_checksum"}
-	ErrLayout   = &Error{code: "iinbin_layout"}
+	ErrLength   = refusal.New("iinbin", "iinbin_length")
+	ErrNotDigit = refusal.New("iinbin", "iinbin_not_digits")
+	ErrChecksum = refusal.New("iinbin", "iinbin_checksum")
+	ErrLayout   = refusal.New("iinbin", "iinbin_layout")
 )
+
+func refuse(base *Error, number string) *Error { return base.With(fmt.Errorf("%q", number)) }
 
 var (
 	weights1 = [11]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
@@ -80,15 +67,15 @@ func CheckDigit(d [11]int) (digit int, ok bool) {
 func Validate(s string) (Kind, error) {
 	if len(s) != 12 {
 		if countRunes(s) == 12 {
-			return 0, &Error{code: ErrNotDigit.code, Number: s}
+			return 0, refuse(ErrNotDigit, s)
 		}
-		return 0, &Error{code: ErrLength.code, Number: s}
+		return 0, refuse(ErrLength, s)
 	}
 	var d [12]int
 	for i := 0; i < 12; i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
-			return 0, &Error{code: ErrNotDigit.code, Number: s}
+			return 0, refuse(ErrNotDigit, s)
 		}
 		d[i] = int(c - '0')
 	}
@@ -96,11 +83,11 @@ func Validate(s string) (Kind, error) {
 	copy(first[:], d[:11])
 	check, ok := CheckDigit(first)
 	if !ok || check != d[11] {
-		return 0, &Error{code: ErrChecksum.code, Number: s}
+		return 0, refuse(ErrChecksum, s)
 	}
 	kind := kindOf(d)
 	if kind == 0 {
-		return 0, &Error{code: ErrLayout.code, Number: s}
+		return 0, refuse(ErrLayout, s)
 	}
 	return kind, nil
 }
