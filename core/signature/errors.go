@@ -24,6 +24,7 @@ var (
 	ErrWrongKeyPurpose = refusal.New("signature", "cert_wrong_purpose")
 	ErrRevoked         = refusal.New("signature", "cert_revoked")
 	ErrNoIdentity      = refusal.New("signature", "cert_no_identity")
+	ErrStale           = refusal.New("signature", "cms_stale")
 )
 
 func refuse(e *Error, format string, args ...any) *Error {

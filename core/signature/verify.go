@@ -83,7 +83,13 @@ type Verifier struct {
 	// Revocation, when set, is asked about every signer certificate; a
 	// revoked one is refused.
 	Revocation RevocationChecker
-	Now        func() time.Time
+	// Freshness, when set, requires the stated signing time to lie within
+	// this much of now, and the certificate to be valid now as well: a live
+	// signature (the link page, eGov) is made seconds before it arrives, and
+	// a signing time the signer states could otherwise be backdated into an
+	// expired certificate's validity. Offline checks of old files leave it 0.
+	Freshness time.Duration
+	Now       func() time.Time
 }
 
 // RevocationChecker tells whether a certificate was revoked at a time.
@@ -162,6 +168,17 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 	if err := checkSignature(si, cert, content); err != nil {
 		res.Err = err
 		return res
+	}
+	if v.Freshness > 0 {
+		now := v.now()
+		if d := now.Sub(res.SignedAt); d > v.Freshness || d < -v.Freshness {
+			res.Err = refuse(ErrStale, "signed at %s, now is %s", res.SignedAt.Format(time.RFC3339), now.Format(time.RFC3339))
+			return res
+		}
+		if err := validAt(cert, now); err != nil {
+			res.Err = err
+			return res
+		}
 	}
 	if err := checkPurpose(cert, purpose); err != nil {
 		res.Err = err

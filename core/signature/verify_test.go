@@ -154,6 +154,19 @@ func TestVerifyRefusals(t *testing.T) {
 	if _, err := p.verifier.VerifyOne(ctx, auth.SignCMS(t, doc, sigtest.CMSOptions{}), doc, signature.PurposeAuth); err != nil {
 		t.Fatalf("auth key for the identity challenge: %v", err)
 	}
+	// A live signature must be fresh: a backdated signing time inside an
+	// expired certificate's validity is refused.
+	live := &signature.Verifier{Roots: []*x509.Certificate{p.root.Cert}, Freshness: 15 * time.Minute}
+	backdated := expired.SignCMS(t, doc, sigtest.CMSOptions{SigningTime: expired.Cert.NotBefore.Add(time.Hour)})
+	if _, err := p.verifier.VerifyOne(ctx, backdated, doc, signature.PurposeSign); err != nil {
+		t.Fatalf("offline check of an old signature: %v", err)
+	}
+	if _, err := live.VerifyOne(ctx, backdated, doc, signature.PurposeSign); !errors.Is(err, signature.ErrStale) {
+		t.Fatalf("backdated live signature: %v", err)
+	}
+	if _, err := live.VerifyOne(ctx, good, doc, signature.PurposeSign); err != nil {
+		t.Fatalf("fresh live signature: %v", err)
+	}
 	// The chain configured instead of carried.
 	v := &signature.Verifier{Roots: []*x509.Certificate{p.root.Cert}, Intermediates: []*x509.Certificate{p.nca.Cert}}
 	if _, err := v.VerifyOne(ctx, p.head.SignCMS(t, doc, sigtest.CMSOptions{NoChain: true}), doc, signature.PurposeSign); err != nil {
