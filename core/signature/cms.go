@@ -56,6 +56,7 @@ type attribute struct {
 
 // signedData is a parsed CMS SignedData.
 type signedData struct {
+	contentType  asn1.ObjectIdentifier
 	content      []byte // the encapsulated content; nil when detached
 	certificates []*x509.Certificate
 	signers      []signerInfo
@@ -127,10 +128,7 @@ func parseSignedData(in []byte) (*signedData, error) {
 	if rest, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil || len(rest) != 0 {
 		return nil, refuse(ErrMalformed, "signed data: %v", err)
 	}
-	out := &signedData{}
-	if !sd.EncapContentInfo.EContentType.Equal(oidData) {
-		return nil, refuse(ErrUnsupported, "encapsulated content type %v", sd.EncapContentInfo.EContentType)
-	}
+	out := &signedData{contentType: sd.EncapContentInfo.EContentType}
 	if len(sd.EncapContentInfo.EContent.Bytes) > 0 {
 		var octets []byte
 		if _, err := asn1.Unmarshal(sd.EncapContentInfo.EContent.Bytes, &octets); err != nil {

@@ -113,6 +113,9 @@ func (v *Verifier) Verify(ctx context.Context, cms []byte, content *Content, pur
 	if err != nil {
 		return nil, err
 	}
+	if !sd.contentType.Equal(oidData) {
+		return nil, refuse(ErrUnsupported, "encapsulated content type %v is not data", sd.contentType)
+	}
 	if sd.content != nil {
 		if content == nil {
 			content = NewContent(sd.content)
@@ -165,7 +168,7 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 	} else if ok {
 		res.SignedAt = t
 	}
-	if err := checkSignature(si, cert, content); err != nil {
+	if err := checkSignature(si, cert, content, sd.contentType); err != nil {
 		res.Err = err
 		return res
 	}
@@ -205,7 +208,7 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 
 // checkSignature verifies the signed attributes against the content and the
 // signature against the attributes (or the content, when there are none).
-func checkSignature(si *signerInfo, cert *x509.Certificate, content *Content) error {
+func checkSignature(si *signerInfo, cert *x509.Certificate, content *Content, contentType asn1.ObjectIdentifier) error {
 	alg, ok := digestByOID(si.digestAlg.Algorithm)
 	if !ok {
 		return refuse(ErrUnsupported, "digest algorithm %v", si.digestAlg.Algorithm)
@@ -218,8 +221,8 @@ func checkSignature(si *signerInfo, cert *x509.Certificate, content *Content) er
 			return refuse(ErrMalformed, "content-type attribute missing or repeated")
 		}
 		var ctOID asn1.ObjectIdentifier
-		if _, err := asn1.Unmarshal(ct.FullBytes, &ctOID); err != nil || !ctOID.Equal(oidData) {
-			return refuse(ErrMalformed, "content-type attribute is not id-data")
+		if _, err := asn1.Unmarshal(ct.FullBytes, &ctOID); err != nil || !ctOID.Equal(contentType) {
+			return refuse(ErrMalformed, "content-type attribute does not name the encapsulated content type")
 		}
 		md, ok, err := si.attr(oidMessageDigest)
 		if err != nil || !ok {
