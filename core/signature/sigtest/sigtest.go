@@ -135,6 +135,12 @@ type Key struct {
 func (ca *CA) Issue(tb testing.TB, p Person, chain ...*x509.Certificate) *Key {
 	tb.Helper()
 	key := newKey(tb)
+	tmpl := p.template()
+	return &Key{Cert: create(tb, tmpl, ca.Cert, key, ca.Key), Key: key, Chain: append([]*x509.Certificate{}, chain...)}
+}
+
+// template is the certificate NCA would issue to p.
+func (p Person) template() *x509.Certificate {
 	subject := pkix.Name{Country: []string{"KZ"}, CommonName: p.Surname + " " + p.Name,
 		ExtraNames: []pkix.AttributeTypeAndValue{
 			{Type: oidSurname, Value: p.Surname},
@@ -175,7 +181,7 @@ func (ca *CA) Issue(tb testing.TB, p Person, chain ...*x509.Certificate) *Key {
 	if len(role) > len(RoleLegalEntity) {
 		tmpl.UnknownExtKeyUsage = append(tmpl.UnknownExtKeyUsage, RoleLegalEntity)
 	}
-	return &Key{Cert: create(tb, tmpl, ca.Cert, key, ca.Key), Key: key, Chain: append([]*x509.Certificate{}, chain...)}
+	return tmpl
 }
 
 func create(tb testing.TB, tmpl, parent *x509.Certificate, pub, priv *rsa.PrivateKey) *x509.Certificate {
@@ -203,10 +209,32 @@ type CMSOptions struct {
 // signing time and message digest attributes, SHA-256 with RSA.
 func (k *Key) SignCMS(tb testing.TB, data []byte, o CMSOptions) []byte {
 	tb.Helper()
+	return signCMS(tb, data, o, k.Cert, k.Chain, cmsAlgorithms{
+		digest: oidSHA256, sig: pkix.AlgorithmIdentifier{Algorithm: oidRSA, Parameters: asn1.NullRawValue},
+		hash: func(b []byte) []byte { h := sha256.Sum256(b); return h[:] },
+		sign: func(digest []byte) []byte {
+			sig, err := rsa.SignPKCS1v15(rand.Reader, k.Key, crypto.SHA256, digest)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return sig
+		},
+	})
+}
+
+type cmsAlgorithms struct {
+	digest asn1.ObjectIdentifier
+	sig    pkix.AlgorithmIdentifier
+	hash   func([]byte) []byte
+	sign   func(digest []byte) []byte
+}
+
+func signCMS(tb testing.TB, data []byte, o CMSOptions, cert *x509.Certificate, chain []*x509.Certificate, alg cmsAlgorithms) []byte {
+	tb.Helper()
 	if o.SigningTime.IsZero() {
 		o.SigningTime = time.Now()
 	}
-	digest := sha256.Sum256(data)
+	digest := alg.hash(data)
 	attr := func(oid asn1.ObjectIdentifier, v any) []byte {
 		val, err := asn1.Marshal(v)
 		if err != nil {
@@ -224,35 +252,29 @@ func (k *Key) SignCMS(tb testing.TB, data []byte, o CMSOptions) []byte {
 	attrs := [][]byte{
 		attr(oidContentType, oidData),
 		attr(oidSigningTime, o.SigningTime.UTC()),
-		attr(oidMessageDigest, digest[:]),
+		attr(oidMessageDigest, digest),
 	}
 	sort.Slice(attrs, func(i, j int) bool { return bytes.Compare(attrs[i], attrs[j]) < 0 })
 	body := bytes.Join(attrs, nil)
 	set, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: body})
-	h := sha256.Sum256(set)
-	sig, err := rsa.SignPKCS1v15(rand.Reader, k.Key, crypto.SHA256, h[:])
-	if err != nil {
-		tb.Fatal(err)
+	sig := alg.sign(alg.hash(set))
+	type sid struct {
+		Issuer asn1.RawValue
+		Serial *big.Int
 	}
 	si, err := asn1.Marshal(struct {
-		Version int
-		SID     struct {
-			Issuer asn1.RawValue
-			Serial *big.Int
-		}
+		Version            int
+		SID                sid
 		DigestAlgorithm    pkix.AlgorithmIdentifier
 		SignedAttrs        asn1.RawValue
 		SignatureAlgorithm pkix.AlgorithmIdentifier
 		Signature          []byte
 	}{
-		Version: 1,
-		SID: struct {
-			Issuer asn1.RawValue
-			Serial *big.Int
-		}{asn1.RawValue{FullBytes: k.Cert.RawIssuer}, k.Cert.SerialNumber},
-		DigestAlgorithm:    pkix.AlgorithmIdentifier{Algorithm: oidSHA256},
+		Version:            1,
+		SID:                sid{asn1.RawValue{FullBytes: cert.RawIssuer}, cert.SerialNumber},
+		DigestAlgorithm:    pkix.AlgorithmIdentifier{Algorithm: alg.digest},
 		SignedAttrs:        asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: body},
-		SignatureAlgorithm: pkix.AlgorithmIdentifier{Algorithm: oidRSA, Parameters: asn1.NullRawValue},
+		SignatureAlgorithm: alg.sig,
 		Signature:          sig,
 	})
 	if err != nil {
@@ -260,14 +282,14 @@ func (k *Key) SignCMS(tb testing.TB, data []byte, o CMSOptions) []byte {
 	}
 	var certs [][]byte
 	if !o.NoSigner {
-		certs = append(certs, k.Cert.Raw)
+		certs = append(certs, cert.Raw)
 		if !o.NoChain {
-			for _, c := range k.Chain {
+			for _, c := range chain {
 				certs = append(certs, c.Raw)
 			}
 		}
 	}
-	cms, err := signature.BuildSignedData(data, !o.Attached, []pkix.AlgorithmIdentifier{{Algorithm: oidSHA256}}, certs, [][]byte{si})
+	cms, err := signature.BuildSignedData(data, !o.Attached, []pkix.AlgorithmIdentifier{{Algorithm: alg.digest}}, certs, [][]byte{si})
 	if err != nil {
 		tb.Fatal(err)
 	}
