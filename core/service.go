@@ -25,6 +25,8 @@ import (
 type Service struct {
 	Store   Store
 	Blobs   BlobStore
+	// Verifier checks the CMS that SignCMS receives.
+	Verifier SignatureVerifier
 	Now     func() time.Time
 	TempDir string // where uploads are spooled; "" = the system's
 }
@@ -654,6 +656,64 @@ func (s *Service) SignByLink(ctx context.Context, token string, sig VerifiedSign
 	var side Side
 	d, err := s.signLocked(ctx, func(tx Tx) (*Document, error) { return lockByLink(ctx, tx, token) }, sig, via, &side)
 	return d, side, err
+}
+
+// SignCMS verifies a CMS over the document's stored PDF and records it. The
+// verification, the costly part, runs before the document is locked; if the
+// file was replaced meanwhile, the signature is refused as made over a
+// document that changed.
+func (s *Service) SignCMS(ctx context.Context, id uuid.UUID, cms []byte, via string) (*Document, Side, error) {
+	d, err := s.Store.Document(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.signCMS(ctx, d, func(tx Tx) (*Document, error) { return tx.LockDocument(ctx, id) }, cms, via)
+}
+
+// SignCMSByLink is SignCMS for a visitor who holds the external link.
+func (s *Service) SignCMSByLink(ctx context.Context, token string, cms []byte, via string) (*Document, Side, error) {
+	var d *Document
+	err := s.Store.InTx(ctx, func(tx Tx) error {
+		var err error
+		d, err = lockByLink(ctx, tx, token)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return s.signCMS(ctx, d, func(tx Tx) (*Document, error) { return lockByLink(ctx, tx, token) }, cms, via)
+}
+
+func (s *Service) signCMS(ctx context.Context, d *Document, lock func(Tx) (*Document, error), cms []byte, via string) (*Document, Side, error) {
+	if d.DeletedAt != nil || d.Status.Final() {
+		return nil, "", Check(d, SideRecipient, ActionSign)
+	}
+	if s.Verifier == nil {
+		return nil, "", fmt.Errorf("sign: no signature verifier configured")
+	}
+	rc, err := s.Blobs.Open(ctx, d.File.SHA256)
+	if err != nil {
+		return nil, "", wrapf(err, "open file %s", d.File.SHA256)
+	}
+	pdf, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, "", wrapf(err, "read file %s", d.File.SHA256)
+	}
+	sig, err := s.Verifier.VerifyDocument(ctx, cms, pdf)
+	if err != nil {
+		return nil, "", err
+	}
+	verifiedFile := d.File.SHA256
+	var side Side
+	out, err := s.signLocked(ctx, func(tx Tx) (*Document, error) {
+		cur, err := lock(tx)
+		if err == nil && cur.File.SHA256 != verifiedFile {
+			return nil, &Refusal{Code: CodeStale, Action: ActionSign, Status: cur.Status}
+		}
+		return cur, err
+	}, sig, via, &side)
+	return out, side, err
 }
 
 func (s *Service) signLocked(ctx context.Context, lock func(Tx) (*Document, error), sig VerifiedSignature, via string, sideOut *Side) (*Document, error) {

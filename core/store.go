@@ -58,6 +58,12 @@ type BlobStore interface {
 	Open(ctx context.Context, sha256Hex string) (io.ReadCloser, error)
 }
 
+// SignatureVerifier checks a CMS over a document's stored bytes and says who
+// signed; the signature package provides it.
+type SignatureVerifier interface {
+	VerifyDocument(ctx context.Context, cms, document []byte) (VerifiedSignature, error)
+}
+
 // OutboxMessage is a notification-worthy change, written in the transaction
 // of the change itself so that the jobs relay it at least once.
 type OutboxMessage struct {

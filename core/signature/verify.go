@@ -150,6 +150,12 @@ func (v *Verifier) VerifyOne(ctx context.Context, cms []byte, document []byte, p
 	return core.VerifiedSignature{Signer: r.Signer, CMS: cms, SignedAt: r.SignedAt}, nil
 }
 
+// VerifyDocument is VerifyOne for a document signature, as core's sign use
+// case asks for it.
+func (v *Verifier) VerifyDocument(ctx context.Context, cms, document []byte) (core.VerifiedSignature, error) {
+	return v.VerifyOne(ctx, cms, document, PurposeSign)
+}
+
 func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerInfo, content *Content, purpose Purpose) (res Result) {
 	cert, err := si.certificate(sd.certificates)
 	if err != nil {
