@@ -23,12 +23,12 @@ import (
 // Service holds the use cases. Its zero-value fields other than Store and
 // Blobs have working defaults.
 type Service struct {
-	Store   Store
-	Blobs   BlobStore
+	Store Store
+	Blobs BlobStore
 	// Verifier checks the CMS that SignCMS receives.
 	Verifier SignatureVerifier
-	Now     func() time.Time
-	TempDir string // where uploads are spooled; "" = the system's
+	Now      func() time.Time
+	TempDir  string // where uploads are spooled; "" = the system's
 }
 
 func (s *Service) now() time.Time {
