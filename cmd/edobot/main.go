@@ -171,8 +171,15 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-func service(db *storage.DB, cfg config) *core.Service {
-	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, TempDir: cfg.TempDir}
+func service(db *storage.DB, cfg config) (*core.Service, error) {
+	v, err := newVerifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Signatures reaching the service are made live: a stated signing time
+	// far from now is refused.
+	v.Freshness = 15 * time.Minute
+	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, TempDir: cfg.TempDir}, nil
 }
 
 func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
@@ -200,7 +207,11 @@ func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 		return err
 	}
 	defer db.Close()
-	org, created, err := service(db, cfg).RegisterOrganisation(ctx, *bin, *name, untilDate)
+	svc, err := service(db, cfg)
+	if err != nil {
+		return err
+	}
+	org, created, err := svc.RegisterOrganisation(ctx, *bin, *name, untilDate)
 	if err != nil {
 		return err
 	}
@@ -231,7 +242,11 @@ func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writ
 		return err
 	}
 	defer db.Close()
-	key, org, err := service(db, cfg).CreateAPIKey(ctx, *bin)
+	svc, err := service(db, cfg)
+	if err != nil {
+		return err
+	}
+	key, org, err := svc.CreateAPIKey(ctx, *bin)
 	if err != nil {
 		return err
 	}
@@ -250,6 +265,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer db.Close()
 	if len(applied) > 0 {
 		log.Info("migrations applied", "files", applied)
+	}
+	// Load the trusted CAs now, so a wrong EDOBOT_TRUSTED_CA stops the start.
+	if _, err := service(db, cfg); err != nil {
+		return err
+	}
+	if cfg.TrustedCA == "" {
+		log.Warn("EDOBOT_TRUSTED_CA is empty: no signature will be trusted until the NCA root certificates are configured")
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
