@@ -7,7 +7,6 @@ import (
 	"encoding/asn1"
 	"math/big"
 	"testing"
-	"time"
 
 	"edobot/core/signature/gost"
 )
@@ -59,11 +58,7 @@ type GOSTKey struct {
 func NewGOSTRoot(tb testing.TB, name string, kind GOSTKind) *GOSTKey {
 	tb.Helper()
 	k := newGOSTKey(tb, kind)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial.next(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
-		NotBefore: time.Now().AddDate(-5, 0, 0), NotAfter: time.Now().AddDate(5, 0, 0),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
+	tmpl := caTemplate(name, 5)
 	k.Cert = k.certify(tb, tmpl, tmpl, k)
 	return k
 }
@@ -72,12 +67,7 @@ func NewGOSTRoot(tb testing.TB, name string, kind GOSTKind) *GOSTKey {
 func (ca *GOSTKey) IssueCA(tb testing.TB, name string, kind GOSTKind) *GOSTKey {
 	tb.Helper()
 	k := newGOSTKey(tb, kind)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial.next(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
-		NotBefore: time.Now().AddDate(-4, 0, 0), NotAfter: time.Now().AddDate(4, 0, 0),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	k.Cert = k.certify(tb, tmpl, ca.Cert, ca)
+	k.Cert = k.certify(tb, caTemplate(name, 4), ca.Cert, ca)
 	return k
 }
 

@@ -89,11 +89,7 @@ type CA struct {
 func NewRoot(tb testing.TB, name string) *CA {
 	tb.Helper()
 	key := newKey(tb)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial.next(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
-		NotBefore: time.Now().AddDate(-5, 0, 0), NotAfter: time.Now().AddDate(5, 0, 0),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
+	tmpl := caTemplate(name, 5)
 	return &CA{Cert: create(tb, tmpl, tmpl, key, key), Key: key}
 }
 
@@ -101,12 +97,16 @@ func NewRoot(tb testing.TB, name string) *CA {
 func (ca *CA) Intermediate(tb testing.TB, name string) *CA {
 	tb.Helper()
 	key := newKey(tb)
-	tmpl := &x509.Certificate{
+	return &CA{Cert: create(tb, caTemplate(name, 4), ca.Cert, key, ca.Key), Key: key}
+}
+
+// caTemplate is a CA certificate valid for years before and after now.
+func caTemplate(name string, years int) *x509.Certificate {
+	return &x509.Certificate{
 		SerialNumber: serial.next(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
-		NotBefore: time.Now().AddDate(-4, 0, 0), NotAfter: time.Now().AddDate(4, 0, 0),
+		NotBefore: time.Now().AddDate(-years, 0, 0), NotAfter: time.Now().AddDate(years, 0, 0),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
-	return &CA{Cert: create(tb, tmpl, ca.Cert, key, ca.Key), Key: key}
 }
 
 // PEM is the CA certificate in PEM, as EDOBOT_TRUSTED_CA takes it.
