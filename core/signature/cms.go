@@ -71,6 +71,7 @@ type signerInfo struct {
 	attrs       []attribute
 	sigAlg      pkix.AlgorithmIdentifier
 	signature   []byte
+	unsigned    []attribute
 }
 
 // MaxCMSSize bounds a signature file: a detached CMS is a few KiB; an
@@ -197,6 +198,16 @@ func parseSignerInfo(der []byte) (*signerInfo, error) {
 		return nil, fmt.Errorf("signer info: %v", err)
 	}
 	si := &signerInfo{raw: der, sid: s.SID, digestAlg: s.DigestAlgorithm, sigAlg: s.SignatureAlgorithm, signature: s.Signature}
+	if err := each(s.UnsignedAttrs.Bytes, func(raw asn1.RawValue) error {
+		var a attribute
+		if _, err := asn1.Unmarshal(raw.FullBytes, &a); err != nil {
+			return err
+		}
+		si.unsigned = append(si.unsigned, a)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("unsigned attributes: %v", err)
+	}
 	if len(s.SignedAttrs.FullBytes) > 0 {
 		// The signature covers the attributes DER-encoded as a SET (tag
 		// 0x31), not with the [0] IMPLICIT tag they carry here.

@@ -10,9 +10,12 @@ import (
 
 // BuildSignedData assembles a DER ContentInfo of SignedData from parts that
 // are already DER: certificates and SignerInfos are copied byte for byte, so
-// every signature in them stays valid. content is encapsulated unless
-// detached is set.
-func BuildSignedData(content []byte, detached bool, digestAlgs []pkix.AlgorithmIdentifier, certs, signerInfos [][]byte) ([]byte, error) {
+// every signature in them stays valid. content, of contentType (nil means
+// id-data), is encapsulated unless detached is set.
+func BuildSignedData(contentType asn1.ObjectIdentifier, content []byte, detached bool, digestAlgs []pkix.AlgorithmIdentifier, certs, signerInfos [][]byte) ([]byte, error) {
+	if contentType == nil {
+		contentType = oidData
+	}
 	var algs [][]byte
 	for _, a := range digestAlgs {
 		der, err := asn1.Marshal(a)
@@ -21,7 +24,7 @@ func BuildSignedData(content []byte, detached bool, digestAlgs []pkix.AlgorithmI
 		}
 		algs = append(algs, der)
 	}
-	encap := encapContentInfo{EContentType: oidData}
+	encap := encapContentInfo{EContentType: contentType}
 	if !detached {
 		octets, err := asn1.Marshal(content)
 		if err != nil {
@@ -94,5 +97,5 @@ func Combine(document []byte, cmss ...[]byte) ([]byte, error) {
 	if len(signers) == 0 {
 		return nil, refuse(ErrNoSigners, "nothing to combine")
 	}
-	return BuildSignedData(document, false, algs, certs, signers)
+	return BuildSignedData(nil, document, false, algs, certs, signers)
 }

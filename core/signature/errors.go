@@ -25,6 +25,7 @@ var (
 	ErrRevoked         = refusal.New("signature", "cert_revoked")
 	ErrNoIdentity      = refusal.New("signature", "cert_no_identity")
 	ErrStale           = refusal.New("signature", "cms_stale")
+	ErrBadTimestamp    = refusal.New("signature", "cms_bad_timestamp")
 )
 
 func refuse(e *Error, format string, args ...any) *Error {

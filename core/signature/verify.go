@@ -178,6 +178,12 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
+	if t, ok, err := v.timestamp(si, sd.certificates); err != nil {
+		res.Err = err
+		return res
+	} else if ok {
+		res.SignedAt = t
+	}
 	if v.Freshness > 0 {
 		now := v.now()
 		if d := now.Sub(res.SignedAt); d > v.Freshness || d < -v.Freshness {

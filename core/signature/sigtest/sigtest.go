@@ -203,6 +203,48 @@ type CMSOptions struct {
 	SigningTime time.Time // zero: now
 	NoChain     bool      // carry only the signer's certificate
 	NoSigner    bool      // carry no certificate at all
+	// TSA, when set, attaches an RFC 3161 timestamp token made at TSATime.
+	TSA     *Key
+	TSATime time.Time
+	// ContentType of the signed content; nil is id-data.
+	ContentType asn1.ObjectIdentifier
+}
+
+var (
+	oidTSTInfo        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
+	oidTimeStampToken = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
+)
+
+// IssueTSA makes a timestamp authority's certificate under ca.
+func (ca *CA) IssueTSA(tb testing.TB, name string) *Key {
+	tb.Helper()
+	key := newKey(tb)
+	tmpl := &x509.Certificate{SerialNumber: serial.next(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
+		NotBefore: time.Now().AddDate(-1, 0, 0), NotAfter: time.Now().AddDate(1, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}
+	return &Key{Cert: create(tb, tmpl, ca.Cert, key, ca.Key), Key: key}
+}
+
+// timestampToken stamps a signature value the way a TSA answers.
+func timestampToken(tb testing.TB, tsa *Key, sig []byte, at time.Time) []byte {
+	imprint := sha256.Sum256(sig)
+	info, err := asn1.Marshal(struct {
+		Version        int
+		Policy         asn1.ObjectIdentifier
+		MessageImprint struct {
+			HashAlgorithm pkix.AlgorithmIdentifier
+			HashedMessage []byte
+		}
+		SerialNumber *big.Int
+		GenTime      time.Time `asn1:"generalized"`
+	}{Version: 1, Policy: asn1.ObjectIdentifier{1, 2, 398, 3, 3, 2, 6, 2}, MessageImprint: struct {
+		HashAlgorithm pkix.AlgorithmIdentifier
+		HashedMessage []byte
+	}{pkix.AlgorithmIdentifier{Algorithm: oidSHA256}, imprint[:]}, SerialNumber: serial.next(), GenTime: at.UTC().Truncate(time.Second)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tsa.SignCMS(tb, info, CMSOptions{Attached: true, ContentType: oidTSTInfo, NoChain: true})
 }
 
 // SignCMS signs data the way NCALayer does: CAdES-BES with content type,
@@ -249,8 +291,12 @@ func signCMS(tb testing.TB, data []byte, o CMSOptions, cert *x509.Certificate, c
 		}
 		return der
 	}
+	contentType := o.ContentType
+	if contentType == nil {
+		contentType = oidData
+	}
 	attrs := [][]byte{
-		attr(oidContentType, oidData),
+		attr(oidContentType, contentType),
 		attr(oidSigningTime, o.SigningTime.UTC()),
 		attr(oidMessageDigest, digest),
 	}
@@ -258,6 +304,12 @@ func signCMS(tb testing.TB, data []byte, o CMSOptions, cert *x509.Certificate, c
 	body := bytes.Join(attrs, nil)
 	set, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: body})
 	sig := alg.sign(alg.hash(set))
+	var unsigned asn1.RawValue
+	if o.TSA != nil {
+		token := timestampToken(tb, o.TSA, sig, o.TSATime)
+		unsigned = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 1, IsCompound: true,
+			Bytes: attr(oidTimeStampToken, asn1.RawValue{FullBytes: token})}
+	}
 	type sid struct {
 		Issuer asn1.RawValue
 		Serial *big.Int
@@ -269,6 +321,7 @@ func signCMS(tb testing.TB, data []byte, o CMSOptions, cert *x509.Certificate, c
 		SignedAttrs        asn1.RawValue
 		SignatureAlgorithm pkix.AlgorithmIdentifier
 		Signature          []byte
+		UnsignedAttrs      asn1.RawValue `asn1:"optional"`
 	}{
 		Version:            1,
 		SID:                sid{asn1.RawValue{FullBytes: cert.RawIssuer}, cert.SerialNumber},
@@ -276,6 +329,7 @@ func signCMS(tb testing.TB, data []byte, o CMSOptions, cert *x509.Certificate, c
 		SignedAttrs:        asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: body},
 		SignatureAlgorithm: alg.sig,
 		Signature:          sig,
+		UnsignedAttrs:      unsigned,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -289,7 +343,7 @@ func signCMS(tb testing.TB, data []byte, o CMSOptions, cert *x509.Certificate, c
 			}
 		}
 	}
-	cms, err := signature.BuildSignedData(data, !o.Attached, []pkix.AlgorithmIdentifier{{Algorithm: alg.digest}}, certs, [][]byte{si})
+	cms, err := signature.BuildSignedData(contentType, data, !o.Attached, []pkix.AlgorithmIdentifier{{Algorithm: alg.digest}}, certs, [][]byte{si})
 	if err != nil {
 		tb.Fatal(err)
 	}

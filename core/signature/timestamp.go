@@ -1,0 +1,94 @@
+package signature
+
+import (
+	"bytes"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"math/big"
+	"time"
+)
+
+var (
+	oidTimeStampToken = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
+	oidTSTInfo        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
+)
+
+type tstInfo struct {
+	Version        int
+	Policy         asn1.ObjectIdentifier
+	MessageImprint struct {
+		HashAlgorithm pkix.AlgorithmIdentifier
+		HashedMessage []byte
+	}
+	SerialNumber *big.Int
+	GenTime      time.Time     `asn1:"generalized"`
+	Rest         asn1.RawValue `asn1:"optional"`
+}
+
+// timestamp reads and checks an RFC 3161 timestamp token attached to the
+// signer (NCALayer with a TSA profile, the eGov apps). ok is false when there
+// is none. A token proves the time the signature existed, so its time
+// replaces the signingTime the signer stated. outer are the certificates of
+// the CMS the token sits in.
+func (v *Verifier) timestamp(si *signerInfo, outer []*x509.Certificate) (t time.Time, ok bool, err error) {
+	var token *attribute
+	for i := range si.unsigned {
+		if si.unsigned[i].Type.Equal(oidTimeStampToken) {
+			token = &si.unsigned[i]
+		}
+	}
+	if token == nil {
+		return time.Time{}, false, nil
+	}
+	var raw asn1.RawValue
+	if _, err := asn1.Unmarshal(token.Values.Bytes, &raw); err != nil {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "token: %v", err)
+	}
+	sd, err := parseSignedData(raw.FullBytes)
+	if err != nil {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "token: %v", err)
+	}
+	if !sd.contentType.Equal(oidTSTInfo) || sd.content == nil || len(sd.signers) != 1 {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "not a timestamp token")
+	}
+	var info tstInfo
+	if _, err := asn1.Unmarshal(sd.content, &info); err != nil {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "TSTInfo: %v", err)
+	}
+	alg, known := digestByOID(info.MessageImprint.HashAlgorithm.Algorithm)
+	if !known {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "imprint algorithm %v", info.MessageImprint.HashAlgorithm.Algorithm)
+	}
+	h := alg.new()
+	h.Write(si.signature)
+	if !bytes.Equal(h.Sum(nil), info.MessageImprint.HashedMessage) {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "the token stamps another signature")
+	}
+	tsi := &sd.signers[0]
+	tsa, err := tsi.certificate(sd.certificates)
+	if err != nil {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "TSA certificate: %v", err)
+	}
+	if err := checkSignature(tsi, tsa, NewContent(sd.content), sd.contentType); err != nil {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "TSA signature: %v", err)
+	}
+	if !hasEKU(tsa, x509.ExtKeyUsageTimeStamping) {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "the certificate is not a TSA's")
+	}
+	// The token usually carries only the TSA's certificate; its issuer may
+	// travel in the signature around it.
+	if _, err := v.chain(tsa, append(sd.certificates, outer...), info.GenTime); err != nil {
+		return time.Time{}, false, refuse(ErrBadTimestamp, "TSA certificate: %v", err)
+	}
+	return info.GenTime, true, nil
+}
+
+func hasEKU(c *x509.Certificate, u x509.ExtKeyUsage) bool {
+	for _, e := range c.ExtKeyUsage {
+		if e == u {
+			return true
+		}
+	}
+	return false
+}
