@@ -68,21 +68,7 @@ func (d *digest94) Reset() {
 func (d *digest94) Write(p []byte) (int, error) {
 	n := len(p)
 	d.n += uint64(n)
-	if d.nbuf > 0 {
-		c := copy(d.buf[d.nbuf:], p)
-		d.nbuf += c
-		p = p[c:]
-		if d.nbuf < len(d.buf) {
-			return n, nil
-		}
-		d.block(d.buf[:])
-		d.nbuf = 0
-	}
-	for len(p) >= BlockSize94 {
-		d.block(p[:BlockSize94])
-		p = p[BlockSize94:]
-	}
-	d.nbuf = copy(d.buf[:], p)
+	d.nbuf = feed(d.buf[:], d.nbuf, p, d.block)
 	return n, nil
 }
 
@@ -205,4 +191,25 @@ func (d *digest94) compress(m *[32]byte) {
 	}
 	psiN(&s, 61)
 	*h = s
+}
+
+// feed runs block over every full block of the buffered bytes (buf[:nbuf])
+// followed by p, and returns how many bytes are left buffered. Both hashes
+// absorb their input this way.
+func feed(buf []byte, nbuf int, p []byte, block func([]byte)) int {
+	size := len(buf)
+	if nbuf > 0 {
+		c := copy(buf[nbuf:], p)
+		nbuf += c
+		p = p[c:]
+		if nbuf < size {
+			return nbuf
+		}
+		block(buf)
+	}
+	for len(p) >= size {
+		block(p[:size])
+		p = p[size:]
+	}
+	return copy(buf, p)
 }

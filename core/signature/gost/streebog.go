@@ -55,21 +55,7 @@ func (d *streebog) Reset() {
 
 func (d *streebog) Write(p []byte) (int, error) {
 	n := len(p)
-	if d.nbuf > 0 {
-		c := copy(d.buf[d.nbuf:], p)
-		d.nbuf += c
-		p = p[c:]
-		if d.nbuf < len(d.buf) {
-			return n, nil
-		}
-		d.block(d.buf[:])
-		d.nbuf = 0
-	}
-	for len(p) >= BlockSizeStreebog {
-		d.block(p[:BlockSizeStreebog])
-		p = p[BlockSizeStreebog:]
-	}
-	d.nbuf = copy(d.buf[:], p)
+	d.nbuf = feed(d.buf[:], d.nbuf, p, d.block)
 	return n, nil
 }
 
