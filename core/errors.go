@@ -32,6 +32,8 @@ const (
 	CodeAuditTampered       Code = "audit_tampered"
 	CodeSignatureIncomplete Code = "signature_incomplete"
 	CodeInvalidLanguage     Code = "invalid_language"
+	CodeEgovSession         Code = "egov_session_invalid"
+	CodeEgovToken           Code = "egov_token_invalid"
 )
 
 // Refusal is a user-facing "no": the action was understood and is not

@@ -27,8 +27,10 @@ type Service struct {
 	Blobs BlobStore
 	// Verifier checks the CMS that SignCMS receives.
 	Verifier SignatureVerifier
-	Now      func() time.Time
-	TempDir  string // where uploads are spooled; "" = the system's
+	// Egov keeps eGov QR signing sessions.
+	Egov    EgovStore
+	Now     func() time.Time
+	TempDir string // where uploads are spooled; "" = the system's
 }
 
 func (s *Service) now() time.Time {
@@ -691,14 +693,9 @@ func (s *Service) signCMS(ctx context.Context, d *Document, lock func(Tx) (*Docu
 	if s.Verifier == nil {
 		return nil, "", fmt.Errorf("sign: no signature verifier configured")
 	}
-	rc, err := s.Blobs.Open(ctx, d.File.SHA256)
+	pdf, err := s.readFile(ctx, d)
 	if err != nil {
-		return nil, "", wrapf(err, "open file %s", d.File.SHA256)
-	}
-	pdf, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return nil, "", wrapf(err, "read file %s", d.File.SHA256)
+		return nil, "", err
 	}
 	sig, err := s.Verifier.VerifyDocument(ctx, cms, pdf)
 	if err != nil {
@@ -714,6 +711,20 @@ func (s *Service) signCMS(ctx context.Context, d *Document, lock func(Tx) (*Docu
 		return cur, err
 	}, sig, via, &side)
 	return out, side, err
+}
+
+// readFile reads a document's PDF whole: signing needs all of its bytes.
+func (s *Service) readFile(ctx context.Context, d *Document) ([]byte, error) {
+	rc, err := s.Blobs.Open(ctx, d.File.SHA256)
+	if err != nil {
+		return nil, wrapf(err, "open file %s", d.File.SHA256)
+	}
+	defer rc.Close()
+	pdf, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, wrapf(err, "read file %s", d.File.SHA256)
+	}
+	return pdf, nil
 }
 
 func (s *Service) signLocked(ctx context.Context, lock func(Tx) (*Document, error), sig VerifiedSignature, via string, sideOut *Side) (*Document, error) {

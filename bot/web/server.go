@@ -13,6 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"edobot/bot/i18n"
+	"edobot/core"
 )
 
 // Check is a named dependency probe for /readyz.
@@ -23,9 +26,14 @@ type Check struct {
 
 // Server is the HTTP front end.
 type Server struct {
-	Checks  []Check
-	Log     *slog.Logger
-	Version string
+	Checks    []Check
+	Log       *slog.Logger
+	Version   string
+	Service   *core.Service
+	Cat       *i18n.Catalog
+	PublicURL string
+	EgovTTL   time.Duration // 0 = core.DefaultEgovTTL
+	EgovLinks EgovLinks     // zero = DefaultEgovLinks
 }
 
 // Handler returns the routes.
@@ -38,6 +46,12 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if s.Service != nil {
+		if s.Cat == nil {
+			s.Cat = i18n.MustNew()
+		}
+		s.egovRoutes(mux)
+	}
 	return mux
 }
 

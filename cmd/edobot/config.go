@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+
+	"edobot/bot/web"
 )
 
 // config is edobot's configuration, from environment variables with defaults
@@ -17,6 +19,9 @@ type config struct {
 	LogLevel      string
 	TrustedCA     string // PEM bundles of trusted CAs, comma-separated
 	OCSPURL       string // OCSP responder; empty = no revocation check
+	// eGov deep-link templates; %s is the URL-encoded session URL.
+	EgovMobileLink   string
+	EgovBusinessLink string
 }
 
 func env(name, def string) string {
@@ -28,15 +33,17 @@ func env(name, def string) string {
 
 func loadConfig() config {
 	return config{
-		DatabaseURL:   env("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable"),
-		RedisAddr:     env("REDIS_ADDR", "127.0.0.1:6379"),
-		HTTPAddr:      env("HTTP_ADDR", "127.0.0.1:8080"),
-		PublicURL:     env("PUBLIC_URL", "http://127.0.0.1:8080"),
-		TelegramToken: env("TELEGRAM_TOKEN", ""),
-		Lang:          env("EDOBOT_LANG", "ru"),
-		TempDir:       env("EDOBOT_TMPDIR", ""),
-		LogLevel:      env("LOG_LEVEL", "info"),
-		TrustedCA:     env("EDOBOT_TRUSTED_CA", ""),
-		OCSPURL:       env("EDOBOT_OCSP_URL", ""),
+		DatabaseURL:      env("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable"),
+		RedisAddr:        env("REDIS_ADDR", "127.0.0.1:6379"),
+		HTTPAddr:         env("HTTP_ADDR", "127.0.0.1:8080"),
+		PublicURL:        env("PUBLIC_URL", "http://127.0.0.1:8080"),
+		TelegramToken:    env("TELEGRAM_TOKEN", ""),
+		Lang:             env("EDOBOT_LANG", "ru"),
+		TempDir:          env("EDOBOT_TMPDIR", ""),
+		LogLevel:         env("LOG_LEVEL", "info"),
+		TrustedCA:        env("EDOBOT_TRUSTED_CA", ""),
+		OCSPURL:          env("EDOBOT_OCSP_URL", ""),
+		EgovMobileLink:   env("EDOBOT_EGOV_MOBILE_LINK", web.DefaultEgovLinks.Mobile),
+		EgovBusinessLink: env("EDOBOT_EGOV_BUSINESS_LINK", web.DefaultEgovLinks.Business),
 	}
 }

@@ -179,7 +179,7 @@ func service(db *storage.DB, cfg config) (*core.Service, error) {
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
 	v.Freshness = 15 * time.Minute
-	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, TempDir: cfg.TempDir}, nil
+	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, TempDir: cfg.TempDir}, nil
 }
 
 func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
@@ -266,8 +266,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if len(applied) > 0 {
 		log.Info("migrations applied", "files", applied)
 	}
-	// Load the trusted CAs now, so a wrong EDOBOT_TRUSTED_CA stops the start.
-	if _, err := service(db, cfg); err != nil {
+	// The trusted CAs load now, so a wrong EDOBOT_TRUSTED_CA stops the start.
+	svc, err := service(db, cfg)
+	if err != nil {
 		return err
 	}
 	if cfg.TrustedCA == "" {
@@ -275,10 +276,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
-	srv := &web.Server{Log: log, Version: version(), Checks: []web.Check{
-		{Name: "postgres", Ping: db.Ping},
-		{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
-	}}
+	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
+		EgovLinks: web.EgovLinks{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, Checks: []web.Check{
+			{Name: "postgres", Ping: db.Ping},
+			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
+		}}
 	httpServer := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -1,0 +1,132 @@
+package core
+
+import (
+	"context"
+	"crypto/subtle"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// EgovSession is one signing session of the eGov Mobile / eGov Business QR
+// protocol: a QR or deep link opens it once, within its lifetime.
+type EgovSession struct {
+	ID         string // public, in the URL; only its hash is stored
+	DocumentID uuid.UUID
+	ExpiresAt  time.Time
+}
+
+// EgovStore keeps signing sessions.
+type EgovStore interface {
+	InsertEgovSession(ctx context.Context, idHash []byte, documentID uuid.UUID, createdAt, expiresAt time.Time) error
+	// EgovSessionByHash returns the session's document, token hash (nil before
+	// the app asked for it), expiry and use.
+	EgovSessionByHash(ctx context.Context, idHash []byte) (documentID uuid.UUID, tokenHash []byte, expiresAt time.Time, used bool, err error)
+	SetEgovToken(ctx context.Context, idHash, tokenHash []byte) error
+	// UseEgovSession marks an unused, unexpired session used; false when it
+	// was not.
+	UseEgovSession(ctx context.Context, idHash []byte, now time.Time) (bool, error)
+}
+
+// Refusals of the eGov protocol.
+var (
+	ErrEgovSession = &Refusal{Code: CodeEgovSession} // unknown, expired or used
+	ErrEgovToken   = &Refusal{Code: CodeEgovToken}
+)
+
+// DefaultEgovTTL is how long a QR stays usable.
+const DefaultEgovTTL = 10 * time.Minute
+
+// StartEgovSession opens a signing session for a document that can still be
+// signed, reached through its external link.
+func (s *Service) StartEgovSession(ctx context.Context, linkToken string, ttl time.Duration) (*EgovSession, error) {
+	if ttl <= 0 {
+		ttl = DefaultEgovTTL
+	}
+	var doc *Document
+	err := s.Store.InTx(ctx, func(tx Tx) error {
+		var err error
+		doc, err = lockByLink(ctx, tx, linkToken)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if doc.DeletedAt != nil || doc.Status.Final() {
+		return nil, Check(doc, SideRecipient, ActionSign)
+	}
+	now := s.now()
+	sess := &EgovSession{ID: NewToken(), DocumentID: doc.ID, ExpiresAt: now.Add(ttl)}
+	if err := s.Egov.InsertEgovSession(ctx, LinkHash(sess.ID), doc.ID, now, sess.ExpiresAt); err != nil {
+		return nil, wrapf(err, "store egov session")
+	}
+	return sess, nil
+}
+
+// EgovDescribe answers the app's first request: the document behind a live
+// session and a fresh one-time token for the next two requests.
+func (s *Service) EgovDescribe(ctx context.Context, sessionID string) (*Document, string, time.Time, error) {
+	h := LinkHash(sessionID)
+	docID, _, expires, used, err := s.Egov.EgovSessionByHash(ctx, h)
+	if err != nil || used || !s.now().Before(expires) {
+		return nil, "", time.Time{}, ErrEgovSession
+	}
+	d, err := s.Store.Document(ctx, docID)
+	if err != nil {
+		return nil, "", time.Time{}, err
+	}
+	if d.DeletedAt != nil || d.Status.Final() {
+		return nil, "", time.Time{}, Check(d, SideRecipient, ActionSign)
+	}
+	token := NewToken()
+	if err := s.Egov.SetEgovToken(ctx, h, LinkHash(token)); err != nil {
+		return nil, "", time.Time{}, wrapf(err, "egov token")
+	}
+	return d, token, expires, nil
+}
+
+// egovAuthorise checks the session and its bearer token.
+func (s *Service) egovAuthorise(ctx context.Context, sessionID, token string) (uuid.UUID, error) {
+	docID, tokenHash, expires, used, err := s.Egov.EgovSessionByHash(ctx, LinkHash(sessionID))
+	if err != nil || used || !s.now().Before(expires) {
+		return uuid.Nil, ErrEgovSession
+	}
+	if tokenHash == nil || subtle.ConstantTimeCompare(tokenHash, LinkHash(token)) != 1 {
+		return uuid.Nil, ErrEgovToken
+	}
+	return docID, nil
+}
+
+// EgovDocument returns the document and its PDF for the app to show and sign.
+func (s *Service) EgovDocument(ctx context.Context, sessionID, token string) (*Document, []byte, error) {
+	docID, err := s.egovAuthorise(ctx, sessionID, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := s.Store.Document(ctx, docID)
+	if err != nil {
+		return nil, nil, err
+	}
+	pdf, err := s.readFile(ctx, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, pdf, nil
+}
+
+// EgovSign takes the signed CMS the app sends back. The session is used up
+// by the attempt, successful or not: one QR, one use.
+func (s *Service) EgovSign(ctx context.Context, sessionID, token string, cms []byte) (*Document, Side, error) {
+	docID, err := s.egovAuthorise(ctx, sessionID, token)
+	if err != nil {
+		return nil, "", err
+	}
+	ok, err := s.Egov.UseEgovSession(ctx, LinkHash(sessionID), s.now())
+	if err != nil {
+		return nil, "", wrapf(err, "use egov session")
+	}
+	if !ok {
+		return nil, "", ErrEgovSession
+	}
+	return s.SignCMS(ctx, docID, cms, "egov")
+}
