@@ -63,6 +63,15 @@ func (s *Service) StartEgovSession(ctx context.Context, linkToken string, ttl ti
 	return sess, nil
 }
 
+// EgovSessionLive reports ErrEgovSession unless the session can still be used.
+func (s *Service) EgovSessionLive(ctx context.Context, sessionID string) error {
+	_, _, expires, used, err := s.Egov.EgovSessionByHash(ctx, LinkHash(sessionID))
+	if err != nil || used || !s.now().Before(expires) {
+		return ErrEgovSession
+	}
+	return nil
+}
+
 // EgovDescribe answers the app's first request: the document behind a live
 // session and a fresh one-time token for the next two requests.
 func (s *Service) EgovDescribe(ctx context.Context, sessionID string) (*Document, string, time.Time, error) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skip2/go-qrcode"
+
 	"edobot/bot/i18n"
 	"edobot/core"
 )
@@ -43,6 +45,7 @@ const maxEgovBody = 40 << 20
 type egovStart struct {
 	SessionURL string `json:"session_url"`
 	QRPayload  string `json:"qr_payload"`
+	QRPNGURL   string `json:"qr_png_url"`
 	DeepLinks  struct {
 		EgovMobile   string `json:"egov_mobile"`
 		EgovBusiness string `json:"egov_business"`
@@ -94,6 +97,7 @@ type egovDocuments struct {
 func (s *Server) egovRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /d/{token}/egov", s.egovStart)
 	mux.HandleFunc("GET /egov/{session}", s.egovDescribe)
+	mux.HandleFunc("GET /egov/{session}/qr.png", s.egovQR)
 	mux.HandleFunc("GET /egov/{session}/documents", s.egovDocument)
 	mux.HandleFunc("PUT /egov/{session}/documents", s.egovSign)
 }
@@ -113,11 +117,28 @@ func (s *Server) egovStart(w http.ResponseWriter, r *http.Request) {
 	}
 	u := strings.TrimRight(s.PublicURL, "/") + "/egov/" + sess.ID
 	var out egovStart
-	out.SessionURL, out.QRPayload, out.ExpiresAt = u, egovQRPrefix+u, sess.ExpiresAt.UTC()
+	out.SessionURL, out.QRPayload, out.QRPNGURL, out.ExpiresAt = u, egovQRPrefix+u, u+"/qr.png", sess.ExpiresAt.UTC()
 	l := s.links()
 	out.DeepLinks.EgovMobile = fmt.Sprintf(l.Mobile, url.QueryEscape(u))
 	out.DeepLinks.EgovBusiness = fmt.Sprintf(l.Business, url.QueryEscape(u))
 	writeJSON(w, http.StatusCreated, out)
+}
+
+// egovQR draws the session's QR for a second phone to scan.
+func (s *Server) egovQR(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("session")
+	if err := s.Service.EgovSessionLive(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	png, err := qrcode.Encode(egovQRPrefix+strings.TrimRight(s.PublicURL, "/")+"/egov/"+id, qrcode.Medium, 512)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(png)
 }
 
 // title names the document in one language: "Договор №12 от 01.11.2026".

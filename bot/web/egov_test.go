@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -49,6 +50,16 @@ func (a app) do(method, u, token string, body []byte) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+func mustGet(t *testing.T, u string) []byte {
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return b
+}
+
 func TestEgovProtocol(t *testing.T) {
 	f := coretest.New(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
@@ -81,6 +92,14 @@ func TestEgovProtocol(t *testing.T) {
 		!strings.Contains(st.DeepLinks.EgovMobile, "link="+url.QueryEscape(st.SessionURL)) ||
 		!strings.HasPrefix(st.DeepLinks.EgovBusiness, "https://egovbusiness.page.link/") || time.Until(st.ExpiresAt) < 9*time.Minute {
 		t.Fatalf("start = %+v", st)
+	}
+
+	// The QR is a real PNG image.
+	if code, body := a.do("GET", st.QRPNGURL, "", nil); code != http.StatusOK || !bytes.HasPrefix(body, []byte("\x89PNG")) {
+		t.Fatalf("QR PNG: %d", code)
+	}
+	if cfg, err := png.DecodeConfig(bytes.NewReader(mustGet(t, st.QRPNGURL))); err != nil || cfg.Width != 512 {
+		t.Fatalf("QR PNG config: %+v %v", cfg, err)
 	}
 
 	// API №1: the description, with a one-time token.
@@ -153,6 +172,9 @@ func TestEgovProtocol(t *testing.T) {
 	}
 	if code, _ := a.do("GET", st.SessionURL, "", nil); code != http.StatusGone {
 		t.Fatalf("API №1 of a used session: %d", code)
+	}
+	if code, _ := a.do("GET", st.QRPNGURL, "", nil); code != http.StatusGone {
+		t.Fatalf("QR of a used session: %d", code)
 	}
 
 	// Expired, unknown, revoked.
