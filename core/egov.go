@@ -40,9 +40,6 @@ const DefaultEgovTTL = 10 * time.Minute
 // StartEgovSession opens a signing session for a document that can still be
 // signed, reached through its external link.
 func (s *Service) StartEgovSession(ctx context.Context, linkToken string, ttl time.Duration) (*EgovSession, error) {
-	if ttl <= 0 {
-		ttl = DefaultEgovTTL
-	}
 	var doc *Document
 	err := s.Store.InTx(ctx, func(tx Tx) error {
 		var err error
@@ -51,6 +48,26 @@ func (s *Service) StartEgovSession(ctx context.Context, linkToken string, ttl ti
 	})
 	if err != nil {
 		return nil, err
+	}
+	return s.startEgov(ctx, doc, ttl)
+}
+
+// StartEgovSessionFor opens a signing session for one of the actor's
+// documents (the API, the bots).
+func (s *Service) StartEgovSessionFor(ctx context.Context, a Actor, id uuid.UUID, ttl time.Duration) (*EgovSession, error) {
+	doc, side, err := s.Document(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := Check(doc, side, ActionSign); err != nil {
+		return nil, err
+	}
+	return s.startEgov(ctx, doc, ttl)
+}
+
+func (s *Service) startEgov(ctx context.Context, doc *Document, ttl time.Duration) (*EgovSession, error) {
+	if ttl <= 0 {
+		ttl = DefaultEgovTTL
 	}
 	if doc.DeletedAt != nil || doc.Status.Final() {
 		return nil, Check(doc, SideRecipient, ActionSign)

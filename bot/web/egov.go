@@ -111,6 +111,10 @@ func (s *Server) links() EgovLinks {
 
 func (s *Server) egovStart(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.Service.StartEgovSession(r.Context(), r.PathValue("token"), s.EgovTTL)
+	s.writeEgovStart(w, r, sess, err)
+}
+
+func (s *Server) writeEgovStart(w http.ResponseWriter, r *http.Request, sess *core.EgovSession, err error) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -203,12 +207,12 @@ func (s *Server) egovDocument(w http.ResponseWriter, r *http.Request) {
 func (s *Server) egovSign(w http.ResponseWriter, r *http.Request) {
 	var in egovDocuments
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEgovBody)).Decode(&in); err != nil || len(in.DocumentsToSign) != 1 {
-		writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.egov_bad_request", nil))
+		writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.bad_request", nil))
 		return
 	}
 	cms, err := base64.StdEncoding.DecodeString(in.DocumentsToSign[0].Document.File.Data)
 	if err != nil || len(cms) == 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.egov_bad_request", nil))
+		writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.bad_request", nil))
 		return
 	}
 	if _, _, err := s.Service.EgovSign(r.Context(), r.PathValue("session"), bearer(r), cms); err != nil {
@@ -236,18 +240,34 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusInternalServerError, "internal", s.Cat.Error(lang, err))
 		return
 	}
-	status := http.StatusUnprocessableEntity
+	status := statusOf(err, code)
+	writeError(w, status, code, s.Cat.Error(lang, err))
+}
+
+// statusOf maps a refusal to its HTTP status.
+func statusOf(err error, code string) int {
 	switch {
 	case errors.Is(err, core.ErrNotFound):
-		status = http.StatusNotFound
+		return http.StatusNotFound
 	case errors.Is(err, core.ErrEgovSession), errors.Is(err, core.ErrRevoked), errors.Is(err, core.ErrDeleted):
-		status = http.StatusGone
-	case errors.Is(err, core.ErrEgovToken):
-		status = http.StatusForbidden
-	case errors.Is(err, core.ErrStatusForbids), errors.Is(err, core.ErrAlreadySigned), errors.Is(err, core.ErrStale):
-		status = http.StatusConflict
+		return http.StatusGone
+	case errors.Is(err, core.ErrAPIKeyInvalid):
+		return http.StatusUnauthorized
+	case errors.Is(err, core.ErrEgovToken), errors.Is(err, core.ErrSenderOnly), errors.Is(err, core.ErrSubscription),
+		errors.Is(err, core.ErrOrgUnknown):
+		return http.StatusForbidden
+	case errors.Is(err, core.ErrStatusForbids), errors.Is(err, core.ErrAlreadySigned), errors.Is(err, core.ErrStale),
+		errors.Is(err, core.ErrBaseInUse):
+		return http.StatusConflict
+	case code == "pdf_too_large":
+		return http.StatusRequestEntityTooLarge
+	case code == "pdf_not_pdf":
+		return http.StatusUnsupportedMediaType
+	case strings.HasPrefix(code, "iinbin_"), strings.HasPrefix(code, "invalid_"), code == "recipient_is_sender",
+		code == "base_type_not_accounting":
+		return http.StatusBadRequest
 	}
-	writeError(w, status, code, s.Cat.Error(lang, err))
+	return http.StatusUnprocessableEntity
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {

@@ -51,6 +51,7 @@ func (s *Server) Handler() http.Handler {
 			s.Cat = i18n.MustNew()
 		}
 		s.egovRoutes(mux)
+		s.apiRoutes(mux)
 	}
 	return mux
 }

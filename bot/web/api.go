@@ -1,0 +1,333 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"edobot/bot/i18n"
+	"edobot/core"
+	"edobot/core/pdfintake"
+)
+
+// The REST API for accounting systems: /api/v1, authorised by an API key
+// (`edobot apikey create`) and scoped to the key's organisation.
+
+type apiSignature struct {
+	Side     core.Side `json:"side"`
+	IIN      string    `json:"iin"`
+	BIN      string    `json:"bin"`
+	Name     string    `json:"name"`
+	Key      string    `json:"key"`
+	SignedAt time.Time `json:"signed_at"`
+}
+
+type apiDocument struct {
+	ID         uuid.UUID      `json:"id"`
+	Status     core.Status    `json:"status"`
+	Link       string         `json:"link"`
+	Type       core.DocType   `json:"type"`
+	Number     string         `json:"number"`
+	Date       string         `json:"date"`
+	Side       core.Side      `json:"side"`
+	Sender     apiParty       `json:"sender"`
+	Recipient  apiParty       `json:"recipient"`
+	File       apiFile        `json:"file"`
+	Signatures []apiSignature `json:"signatures"`
+	BaseRef    string         `json:"base_ref"`
+	BaseLocked bool           `json:"base_locked"`
+	Archived   bool           `json:"archived"`
+	Deleted    bool           `json:"deleted"`
+	Actions    []core.Action  `json:"actions"`
+	Version    int64          `json:"version"`
+	CreatedAt  time.Time      `json:"created_at"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+}
+
+type apiParty struct {
+	Kind   core.PartyKind `json:"kind,omitempty"`
+	IINBIN string         `json:"iin_bin"`
+	Name   string         `json:"name"`
+}
+
+type apiFile struct {
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	Pages  int    `json:"pages"`
+}
+
+func (s *Server) apiRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/documents", s.api(s.apiCreate))
+	mux.HandleFunc("GET /api/v1/documents", s.api(s.apiList))
+	mux.HandleFunc("GET /api/v1/documents/{id}", s.api(s.apiGet))
+	mux.HandleFunc("PATCH /api/v1/documents/{id}", s.api(s.apiPatch))
+	mux.HandleFunc("DELETE /api/v1/documents/{id}", s.api(s.apiDelete))
+	mux.HandleFunc("POST /api/v1/documents/{id}/{action}", s.api(s.apiAction))
+	mux.HandleFunc("GET /api/v1/documents/{id}/files/original", s.api(s.apiOriginal))
+}
+
+type apiHandler func(w http.ResponseWriter, r *http.Request, a core.Actor)
+
+// api authenticates the key; an unknown or missing key is a 401.
+func (s *Server) api(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.Service.Authenticate(r.Context(), bearer(r))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r, a)
+	}
+}
+
+func (s *Server) link(d *core.Document) string {
+	return strings.TrimRight(s.PublicURL, "/") + "/d/" + d.LinkToken
+}
+
+func (s *Server) apiDoc(ctx context.Context, d *core.Document, side core.Side) (apiDocument, error) {
+	out := apiDocument{ID: d.ID, Status: d.Status, Link: s.link(d), Type: d.Type, Number: d.Number,
+		Date: d.Date.Format(time.DateOnly), Side: side,
+		Sender:    apiParty{IINBIN: d.SenderNumber, Name: d.SenderName},
+		Recipient: apiParty{Kind: d.RecipientKind, IINBIN: d.RecipientNumber, Name: d.RecipientName},
+		File:      apiFile{SHA256: d.File.SHA256, Size: d.File.Size, Pages: d.File.Pages},
+		BaseRef:   d.BaseRef, BaseLocked: d.BaseLocked(), Archived: d.ArchivedBy(side), Deleted: d.DeletedAt != nil,
+		Actions: core.Allowed(d, side), Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		Signatures: []apiSignature{}}
+	if out.Actions == nil {
+		out.Actions = []core.Action{}
+	}
+	if d.DeletedAt != nil {
+		// A deleted document's link is dead: do not hand it out.
+		out.Link = ""
+	}
+	sigs, err := s.Service.Store.Signatures(ctx, d.ID)
+	if err != nil {
+		return out, err
+	}
+	for _, g := range sigs {
+		out.Signatures = append(out.Signatures, apiSignature{Side: g.Side, IIN: g.Signer.IIN, BIN: g.Signer.BIN,
+			Name: g.Signer.FullName, Key: string(g.Signer.KeyKind), SignedAt: g.SignedAt})
+	}
+	return out, nil
+}
+
+func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, status int, d *core.Document, side core.Side) {
+	out, err := s.apiDoc(r.Context(), d, side)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, out)
+}
+
+func docID(w http.ResponseWriter, r *http.Request, s *Server) (uuid.UUID, bool) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, core.ErrNotFound)
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, a core.Actor) {
+	// Files beyond 1 MiB go to temporary files, not memory; the body limit
+	// lets the intake see one byte too many and refuse with its own words.
+	r.Body = http.MaxBytesReader(w, r.Body, pdfintake.MaxSize+1<<20)
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(w, r, pdfintake.ErrTooLarge)
+			return
+		}
+		s.badRequest(w, r, "multipart form: file, type, number, date, recipient_kind, recipient_iin_bin, recipient_name")
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	file, _, err := r.FormFile("file")
+	if err != nil {
+		s.fail(w, r, pdfintake.ErrEmpty)
+		return
+	}
+	defer file.Close()
+	date, err := time.Parse(time.DateOnly, r.FormValue("date"))
+	if err != nil {
+		s.fail(w, r, &core.Refusal{Code: core.CodeInvalidDate, Field: "date"})
+		return
+	}
+	in := core.NewDocument{
+		Recipient: core.PartyInput{Kind: core.PartyKind(r.FormValue("recipient_kind")), Number: r.FormValue("recipient_iin_bin"),
+			Name: r.FormValue("recipient_name"), Phone: r.FormValue("recipient_phone")},
+		Type: core.DocType(r.FormValue("type")), Number: r.FormValue("number"), Date: date,
+		BaseRef: r.FormValue("base_ref"), IdempotencyKey: r.Header.Get("Idempotency-Key"),
+	}
+	d, err := s.Service.CreateDocument(r.Context(), a, in, file)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeDoc(w, r, http.StatusCreated, d, core.SideSender)
+}
+
+func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, a core.Actor) {
+	id, ok := docID(w, r, s)
+	if !ok {
+		return
+	}
+	d, side, err := s.Service.Document(r.Context(), a, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeDoc(w, r, http.StatusOK, d, side)
+}
+
+func (s *Server) apiList(w http.ResponseWriter, r *http.Request, a core.Actor) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	docs, err := s.Service.Folder(r.Context(), a, core.Folder(q.Get("folder")), core.FolderQuery{Search: q.Get("q"), Limit: limit, Offset: offset})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []apiDocument{}
+	for i := range docs {
+		side := core.SideSender
+		if docs[i].SenderOrgID != a.OrgID {
+			side = core.SideRecipient
+		}
+		d, err := s.apiDoc(r.Context(), &docs[i], side)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out = append(out, d)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"documents": out})
+}
+
+type apiPatchBody struct {
+	Version   int64            `json:"version"`
+	Type      *core.DocType    `json:"type"`
+	Number    *string          `json:"number"`
+	Date      *string          `json:"date"`
+	BaseRef   *string          `json:"base_ref"`
+	Recipient *core.PartyInput `json:"recipient"`
+}
+
+func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) {
+	id, ok := docID(w, r, s)
+	if !ok {
+		return
+	}
+	var body apiPatchBody
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+		s.badRequest(w, r, "JSON body: version, type, number, date, base_ref, recipient")
+		return
+	}
+	e := core.DocumentEdit{Version: body.Version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient}
+	if body.Date != nil {
+		t, err := time.Parse(time.DateOnly, *body.Date)
+		if err != nil {
+			s.fail(w, r, &core.Refusal{Code: core.CodeInvalidDate, Field: "date"})
+			return
+		}
+		e.Date = &t
+	}
+	d, err := s.Service.EditDocument(r.Context(), a, id, e)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeDoc(w, r, http.StatusOK, d, core.SideSender)
+}
+
+func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request, a core.Actor) {
+	id, ok := docID(w, r, s)
+	if !ok {
+		return
+	}
+	if err := s.Service.DeleteDocument(r.Context(), a, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiAction(w http.ResponseWriter, r *http.Request, a core.Actor) {
+	id, ok := docID(w, r, s)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	var d *core.Document
+	var err error
+	status := http.StatusOK
+	switch r.PathValue("action") {
+	case "revoke":
+		d, err = s.Service.Revoke(ctx, a, id)
+	case "archive":
+		d, err = s.Service.Archive(ctx, a, id)
+	case "unarchive":
+		d, err = s.Service.Unarchive(ctx, a, id)
+	case "copy":
+		d, err = s.Service.Copy(ctx, a, id, r.Header.Get("Idempotency-Key"))
+		status = http.StatusCreated
+	case "egov":
+		sess, err := s.Service.StartEgovSessionFor(ctx, a, id, s.EgovTTL)
+		s.writeEgovStart(w, r, sess, err)
+		return
+	default:
+		s.fail(w, r, core.ErrNotFound)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	side := core.SideSender
+	if d.SenderOrgID != a.OrgID {
+		side = core.SideRecipient
+	}
+	s.writeDoc(w, r, status, d, side)
+}
+
+func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Actor) {
+	id, ok := docID(w, r, s)
+	if !ok {
+		return
+	}
+	rc, d, err := s.Service.OpenOriginal(r.Context(), a, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+string(d.Type)+"_"+sanitize(d.Number)+"_"+d.Date.Format(time.DateOnly)+`.pdf"`)
+	if _, err := io.Copy(w, rc); err != nil {
+		s.Log.Warn("download interrupted", "document", d.ID, "err", err)
+	}
+}
+
+// sanitize keeps a document number safe inside a file name.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '/' || r == '\\' || r < 32 {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, detail string) {
+	writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.bad_request", nil)+" "+detail)
+}
