@@ -814,6 +814,50 @@ func (s *Service) OpenLink(ctx context.Context, token string) (*Document, error)
 	return out, err
 }
 
+// LinkDocument reads the document behind a link without recording a visit,
+// for status refreshes: ErrRevoked once it is revoked or deleted.
+func (s *Service) LinkDocument(ctx context.Context, token string) (*Document, error) {
+	if token == "" {
+		return nil, ErrNotFound
+	}
+	d, err := s.Store.DocumentByLink(ctx, LinkHash(token))
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(d.LinkToken), []byte(token)) != 1 {
+		return nil, ErrNotFound
+	}
+	if d.DeletedAt != nil || d.Status == StatusRevoked {
+		return nil, ErrRevoked
+	}
+	return d, nil
+}
+
+// OpenOriginalByLink is the link visitor's download of the PDF; it is
+// recorded like any other.
+func (s *Service) OpenOriginalByLink(ctx context.Context, token string) (io.ReadCloser, *Document, error) {
+	var out *Document
+	err := s.Store.InTx(ctx, func(tx Tx) error {
+		d, err := lockByLink(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		if d.DeletedAt != nil || d.Status == StatusRevoked {
+			return ErrRevoked
+		}
+		out = d
+		return s.save(ctx, tx, d, &Event{Kind: EventDownloaded, Actor: "link", Details: details(map[string]string{"version": "original"})})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, err := s.Blobs.Open(ctx, out.File.SHA256)
+	if err != nil {
+		return nil, nil, wrapf(err, "open file %s", out.File.SHA256)
+	}
+	return rc, out, nil
+}
+
 // OpenOriginal returns the PDF exactly as uploaded, if the actor's side may
 // download it now, and records the download.
 func (s *Service) OpenOriginal(ctx context.Context, a Actor, id uuid.UUID) (io.ReadCloser, *Document, error) {

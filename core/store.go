@@ -18,6 +18,7 @@ type Store interface {
 	OrganisationByID(ctx context.Context, id int64) (*Organisation, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
 	Document(ctx context.Context, id uuid.UUID) (*Document, error)
+	DocumentByLink(ctx context.Context, linkHash []byte) (*Document, error)
 	Signatures(ctx context.Context, documentID uuid.UUID) ([]Signature, error)
 	Events(ctx context.Context, documentID uuid.UUID) ([]Event, error)
 	ListFolder(ctx context.Context, a Actor, f Folder, q FolderQuery) ([]Document, error)

@@ -57,6 +57,11 @@ func (db *DB) Document(ctx context.Context, id uuid.UUID) (*core.Document, error
 	return scanDocument(db.Pool.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE id = $1`, id))
 }
 
+// DocumentByLink reads a document by the hash of its link token.
+func (db *DB) DocumentByLink(ctx context.Context, linkHash []byte) (*core.Document, error) {
+	return scanDocument(db.Pool.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE link_hash = $1`, linkHash))
+}
+
 func (t *tx) LockDocument(ctx context.Context, id uuid.UUID) (*core.Document, error) {
 	return scanDocument(t.tx.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE id = $1 FOR UPDATE`, id))
 }

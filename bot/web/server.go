@@ -52,6 +52,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.egovRoutes(mux)
 		s.apiRoutes(mux)
+		s.linkRoutes(mux)
 	}
 	return mux
 }

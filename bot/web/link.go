@@ -1,0 +1,147 @@
+package web
+
+import (
+	"embed"
+	"html/template"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"edobot/core"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+var (
+	linkPage    = template.Must(template.ParseFS(templates, "templates/link.html"))
+	revokedPage = mustRead("templates/revoked.html")
+)
+
+func mustRead(name string) []byte {
+	b, err := templates.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// statusPollWait bounds one long poll; statusPollEvery is how often it looks.
+const (
+	statusPollWait  = 25 * time.Second
+	statusPollEvery = 500 * time.Millisecond
+)
+
+func (s *Server) linkRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /d/{token}", s.linkView)
+	mux.HandleFunc("GET /d/{token}/status", s.linkStatus)
+	mux.HandleFunc("GET /d/{token}/file", s.linkFile)
+}
+
+type linkSignature struct {
+	Side, Name, IIN, BIN, At string
+}
+
+type linkView struct {
+	TitleRu, TitleKk               string
+	Status                         core.Status
+	StatusRu, StatusKk             string
+	SenderName, SenderNumber       string
+	RecipientName, RecipientNumber string
+	SHA256                         string
+	Signatures                     []linkSignature
+	CanSign                        bool
+	FileURL, BaseURL               string
+	Version                        int64
+}
+
+// revoked answers a dead link with «Документ отозван» and nothing else.
+func revoked(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusGone)
+	_, _ = w.Write(revokedPage)
+}
+
+func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	d, err := s.Service.OpenLink(r.Context(), token)
+	if err != nil {
+		if code := statusOf(err, ""); code == http.StatusGone {
+			revoked(w)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	sigs, err := s.Service.Store.Signatures(r.Context(), d.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	base := "/d/" + token
+	v := linkView{TitleRu: s.title("ru", d), TitleKk: s.title("kk", d), Status: d.Status,
+		StatusRu: s.Cat.Status("ru", d.Status), StatusKk: s.Cat.Status("kk", d.Status),
+		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
+		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version}
+	for _, g := range sigs {
+		side := "отправитель · жіберуші"
+		if g.Side == core.SideRecipient {
+			side = "получатель · алушы"
+		}
+		v.Signatures = append(v.Signatures, linkSignature{Side: side, Name: g.Signer.FullName, IIN: g.Signer.IIN, BIN: g.Signer.BIN,
+			At: g.SignedAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")})
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer") // the token is in the URL
+	if err := linkPage.Execute(w, v); err != nil {
+		s.Log.Warn("link page", "err", err)
+	}
+}
+
+// linkStatus is a long poll: it answers when the document's version differs
+// from the one the page shows, or after statusPollWait with the same one.
+func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	since, _ := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
+	deadline := time.Now().Add(statusPollWait)
+	for {
+		d, err := s.Service.LinkDocument(r.Context(), token)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if d.Version != since || time.Now().After(deadline) {
+			writeJSON(w, http.StatusOK, map[string]any{"status": d.Status, "version": d.Version,
+				"status_ru": s.Cat.Status("ru", d.Status), "status_kk": s.Cat.Status("kk", d.Status)})
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(statusPollEvery):
+		}
+	}
+}
+
+func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
+	rc, d, err := s.Service.OpenOriginalByLink(r.Context(), r.PathValue("token"))
+	if err != nil {
+		if statusOf(err, "") == http.StatusGone {
+			revoked(w)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
+	w.Header().Set("Content-Disposition", `inline; filename="`+string(d.Type)+"_"+sanitize(d.Number)+".pdf\"")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if _, err := io.Copy(w, rc); err != nil {
+		s.Log.Warn("link download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
+	}
+}

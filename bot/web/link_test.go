@@ -1,0 +1,108 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"edobot/core"
+	"edobot/core/coretest"
+)
+
+func TestLinkPage(t *testing.T) {
+	f := coretest.New(t)
+	f.Svc.Egov = f.DB
+	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	s.PublicURL = srv.URL
+	ctx := context.Background()
+	d := f.Create(t)
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	code, page := get("/d/" + d.LinkToken)
+	for _, want := range []string{"Договор №" + d.Number + " от 01.11.2026", "Создан", "Құрылды", "ТОО «Контрагент»", "eGov Mobile", d.File.SHA256} {
+		if code != 200 || !strings.Contains(page, want) {
+			t.Fatalf("link page lacks %q: %d", want, code)
+		}
+	}
+	if code, _ := get("/d/" + d.LinkToken[:20]); code != http.StatusNotFound {
+		t.Fatalf("a wrong token: %d", code)
+	}
+	code, file := get("/d/" + d.LinkToken + "/file")
+	if code != 200 || !bytes.Equal([]byte(file), f.PDF) {
+		t.Fatalf("the PDF through the link: %d", code)
+	}
+
+	// The long poll answers at once for an old version, and soon after a change.
+	status := func(version int64) (int, map[string]any) {
+		code, body := get("/d/" + d.LinkToken + "/status?version=" + strconv.FormatInt(version, 10))
+		var m map[string]any
+		_ = json.Unmarshal([]byte(body), &m)
+		return code, m
+	}
+	cur, _ := f.DB.Document(ctx, d.ID)
+	if code, m := status(0); code != 200 || m["status"] != "created" {
+		t.Fatalf("status: %d %v", code, m)
+	}
+	done := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		code, m := status(cur.Version)
+		if code != 200 || m["status"] != "signing" {
+			t.Errorf("long poll answered %d %v", code, m)
+		}
+		done <- time.Since(start)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	f.Sign(t, d.ID, core.SideRecipient)
+	select {
+	case took := <-done:
+		if took > 3*time.Second {
+			t.Fatalf("the page learned of the signature after %v", took)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the long poll did not answer the signature")
+	}
+	_, page = get("/d/" + d.LinkToken)
+	if !strings.Contains(page, "На подписании") || !strings.Contains(page, "ИВАНОВ ИВАН") {
+		t.Fatal("the page does not show the signature")
+	}
+
+	// Status polls are not visits; page views are.
+	var visits int
+	_ = f.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE document_id = $1 AND kind = 'link_opened'`, d.ID).Scan(&visits)
+	if visits != 2 {
+		t.Fatalf("%d visits recorded, want 2", visits)
+	}
+
+	// Revoked: 410 «Документ отозван», nothing of the document.
+	if _, err := f.Svc.Revoke(ctx, f.Sender, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/d/" + d.LinkToken, "/d/" + d.LinkToken + "/file"} {
+		code, page := get(path)
+		if code != http.StatusGone || !strings.Contains(page, "Документ отозван") || strings.Contains(page, d.Number) || strings.Contains(page, "%PDF") {
+			t.Fatalf("%s after revoke: %d %.200s", path, code, page)
+		}
+	}
+	if code, _ := status(0); code != http.StatusGone {
+		t.Fatalf("status after revoke: %d", code)
+	}
+}
