@@ -20,6 +20,7 @@ EDOBOT_PACKAGES=(
   gcc:gcc libc6-dev:/usr/include/stdio.h             # cgo, which go test -race needs
   poppler-utils:pdftoppm                             # PDF rendering in the tests
   openssl:openssl                                    # certificates in the tests
+  chromium:/usr/bin/chromium                         # the signing pages, tested in a real browser
 )
 
 # Set by PostgreSQL's installation here, removed once role postgres has the

@@ -2,6 +2,8 @@ package web
 
 import (
 	"embed"
+	"encoding/base64"
+	"encoding/json"
 	"html/template"
 	"io"
 	"net/http"
@@ -17,6 +19,7 @@ var templates embed.FS
 
 var (
 	linkPage    = template.Must(template.ParseFS(templates, "templates/link.html"))
+	checkPage   = template.Must(template.ParseFS(templates, "templates/check.html"))
 	revokedPage = mustRead("templates/revoked.html")
 )
 
@@ -38,6 +41,51 @@ func (s *Server) linkRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /d/{token}", s.linkView)
 	mux.HandleFunc("GET /d/{token}/status", s.linkStatus)
 	mux.HandleFunc("GET /d/{token}/file", s.linkFile)
+	mux.HandleFunc("POST /d/{token}/sign", s.linkSign)
+	mux.HandleFunc("GET /ncalayer/check", s.ncalayerCheck)
+	mux.Handle("GET /static/", http.FileServerFS(static))
+}
+
+//go:embed static/*.js
+var static embed.FS
+
+// DefaultNCALayerURL is where NCALayer listens on the user's computer.
+const DefaultNCALayerURL = "wss://127.0.0.1:13579"
+
+func (s *Server) ncalayerURL() string {
+	if s.NCALayerURL != "" {
+		return s.NCALayerURL
+	}
+	return DefaultNCALayerURL
+}
+
+// linkSign takes the CMS that NCALayer made on the visitor's computer.
+func (s *Server) linkSign(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CMS string `json:"cms"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEgovBody)).Decode(&in); err != nil || in.CMS == "" {
+		s.badRequest(w, r, `JSON {"cms": base64}`)
+		return
+	}
+	cms, err := base64.StdEncoding.DecodeString(in.CMS)
+	if err != nil {
+		s.badRequest(w, r, "cms must be base64")
+		return
+	}
+	d, side, err := s.Service.SignCMSByLink(r.Context(), r.PathValue("token"), cms, "ncalayer")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": d.Status, "side": side, "version": d.Version})
+}
+
+func (s *Server) ncalayerCheck(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := checkPage.Execute(w, map[string]string{"URL": s.ncalayerURL()}); err != nil {
+		s.Log.Warn("check page", "err", err)
+	}
 }
 
 type linkSignature struct {
@@ -54,6 +102,7 @@ type linkView struct {
 	Signatures                     []linkSignature
 	CanSign                        bool
 	FileURL, BaseURL               string
+	NCALayerURL                    string
 	Version                        int64
 }
 
@@ -84,7 +133,8 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 	v := linkView{TitleRu: s.title("ru", d), TitleKk: s.title("kk", d), Status: d.Status,
 		StatusRu: s.Cat.Status("ru", d.Status), StatusKk: s.Cat.Status("kk", d.Status),
 		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
-		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version}
+		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version,
+		NCALayerURL: s.ncalayerURL()}
 	for _, g := range sigs {
 		side := "отправитель · жіберуші"
 		if g.Side == core.SideRecipient {

@@ -34,6 +34,8 @@ type Server struct {
 	PublicURL string
 	EgovTTL   time.Duration // 0 = core.DefaultEgovTTL
 	EgovLinks EgovLinks     // zero = DefaultEgovLinks
+	// NCALayerURL is where the pages look for NCALayer; "" = DefaultNCALayerURL.
+	NCALayerURL string
 }
 
 // Handler returns the routes.
