@@ -28,9 +28,11 @@ type Service struct {
 	// Verifier checks the CMS that SignCMS receives.
 	Verifier SignatureVerifier
 	// Egov keeps eGov QR signing sessions.
-	Egov    EgovStore
-	Now     func() time.Time
-	TempDir string // where uploads are spooled; "" = the system's
+	Egov EgovStore
+	// Webhooks keeps the organisations' webhooks.
+	Webhooks WebhookStore
+	Now      func() time.Time
+	TempDir  string // where uploads are spooled; "" = the system's
 }
 
 func (s *Service) now() time.Time {

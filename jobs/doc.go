@@ -1,4 +1,4 @@
-// Package jobs will run edobot's background work on asynq: the outbox relay,
-// notifications, reminders and periodic jobs. The outbox rows it will relay
-// are already written by every status change (see storage).
+// Package jobs runs edobot's background work: delivering status changes to
+// accounting systems' webhooks now; the outbox relay, notifications,
+// reminders and periodic jobs on asynq as they come.
 package jobs

@@ -34,6 +34,9 @@ Usage:
   edobot org add --bin BIN --name NAME [--subscription-until YYYY-MM-DD]
                                        register an organisation (or update its name and subscription)
   edobot apikey create --org BIN       create an API key for the organisation; it is printed once
+  edobot webhook set --org BIN --url URL
+                                       send the organisation's status changes to URL, signed with
+                                       HMAC-SHA256; prints the new secret once
   edobot verify --data FILE [--ca PEM] [--purpose sign|auth] SIGNATURE...
                                        verify CMS signatures over a document offline; prints JSON,
                                        one object per signer; exits 0 only when every one is valid
@@ -63,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = orgAdd(ctx, cfg, args[2:], stdout)
 	case cmd == "apikey create":
 		err = apikeyCreate(ctx, cfg, args[2:], stdout)
+	case cmd == "webhook set":
+		err = webhookSet(ctx, cfg, args[2:], stdout)
 	case args[0] == "verify":
 		err = verifyFiles(ctx, cfg, args[1:], stdout)
 	case args[0] == "version":
@@ -179,7 +184,7 @@ func service(db *storage.DB, cfg config) (*core.Service, error) {
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
 	v.Freshness = 15 * time.Minute
-	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, TempDir: cfg.TempDir}, nil
+	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db, TempDir: cfg.TempDir}, nil
 }
 
 func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
@@ -252,6 +257,35 @@ func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writ
 	}
 	fmt.Fprintf(stdout, "%s\n", key)
 	fmt.Fprintf(os.Stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
+	return nil
+}
+
+func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("webhook set", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bin := fs.String("org", "", "BIN/IIN of the organisation")
+	u := fs.String("url", "", "the accounting system's endpoint")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if *bin == "" || *u == "" {
+		return usageError("webhook set needs --org BIN and --url URL")
+	}
+	db, _, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := service(db, cfg)
+	if err != nil {
+		return err
+	}
+	h, err := svc.SetWebhook(ctx, *bin, *u)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, h.Secret)
+	fmt.Fprintf(os.Stderr, "Webhook %s set. The secret above signs every delivery (X-Edobot-Signature: sha256=HMAC(secret, timestamp + \".\" + body)); it is shown only now.\n", h.URL)
 	return nil
 }
 

@@ -66,6 +66,14 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("apikey for an unknown organisation: %d %q", code, errOut)
 	}
 
+	out, _, code = runCmd(t, "webhook", "set", "--org", bin, "--url", "https://1c.example.kz/edo/hook")
+	if code != 0 || len(strings.TrimSpace(out)) < 40 {
+		t.Fatalf("webhook set: %d %q", code, out)
+	}
+	if _, errOut, code := runCmd(t, "webhook", "set", "--org", bin, "--url", "http://1c.example.kz/hook"); code != 1 || !strings.Contains(errOut, "https://") {
+		t.Fatalf("plain-HTTP webhook: %d %q", code, errOut)
+	}
+
 	if out, _, code := runCmd(t, "version"); code != 0 || !strings.HasPrefix(out, "edobot ") {
 		t.Fatalf("version: %d %q", code, out)
 	}
