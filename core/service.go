@@ -31,8 +31,10 @@ type Service struct {
 	Egov EgovStore
 	// Webhooks keeps the organisations' webhooks.
 	Webhooks WebhookStore
-	Now      func() time.Time
-	TempDir  string // where uploads are spooled; "" = the system's
+	// Combine builds the «Версия для ezSigner».
+	Combine Combiner
+	Now     func() time.Time
+	TempDir string // where uploads are spooled; "" = the system's
 }
 
 func (s *Service) now() time.Time {
@@ -874,6 +876,53 @@ func (s *Service) OpenOriginal(ctx context.Context, a Actor, id uuid.UUID) (io.R
 		return nil, nil, wrapf(err, "open file %s", d.File.SHA256)
 	}
 	return rc, d, nil
+}
+
+// Combiner builds the attached CMS of all signatures; the signature package
+// provides it (signature.Combine).
+type Combiner func(document []byte, cmss ...[]byte) ([]byte, error)
+
+// CodeNoSignatures refuses the ezSigner version of a document nobody signed.
+const CodeNoSignatures Code = "no_signatures"
+
+// EzSigner returns the «Версия для ezSigner»: the document and every
+// signature in one attached CMS. Downloading it follows the action table.
+func (s *Service) EzSigner(ctx context.Context, a Actor, id uuid.UUID) ([]byte, *Document, error) {
+	if s.Combine == nil {
+		return nil, nil, fmt.Errorf("ezsigner: no combiner configured")
+	}
+	d, side, err := s.Document(ctx, a, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := Check(d, side, ActionDownload); err != nil {
+		return nil, nil, err
+	}
+	sigs, err := s.Store.Signatures(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(sigs) == 0 {
+		return nil, nil, &Refusal{Code: CodeNoSignatures, Action: ActionDownload, Status: d.Status}
+	}
+	pdf, err := s.readFile(ctx, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	var cmss [][]byte
+	for _, g := range sigs {
+		cmss = append(cmss, g.CMS)
+	}
+	cms, err := s.Combine(pdf, cmss...)
+	if err != nil {
+		return nil, nil, wrapf(err, "combine signatures")
+	}
+	if _, err := s.change(ctx, a, id, ActionDownload, func(tx Tx, d *Document, side Side) (*Event, error) {
+		return &Event{Kind: EventDownloaded, Actor: a.Label, Details: details(map[string]string{"version": "ezsigner", "side": string(side)})}, nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	return cms, d, nil
 }
 
 // Folder lists the actor's documents in a folder, newest first.

@@ -45,7 +45,7 @@ func refusals() []error {
 		core.CodeIDNumberMismatch, core.CodeRevoked, core.CodeDeleted, core.CodeSubscription, core.CodeOrgUnknown,
 		core.CodeRecipientIsSender, core.CodeStale, core.CodeBaseInUse, core.CodeInvalidType, core.CodeInvalidNumber,
 		core.CodeInvalidDate, core.CodeInvalidName, core.CodeInvalidPartyKind, core.CodeInvalidPhone,
-		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeInvalidURL} {
+		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeInvalidURL, core.CodeNoSignatures} {
 		errs = append(errs, &core.Refusal{Code: c, Action: core.ActionSign, Status: core.StatusSigning})
 	}
 	return errs

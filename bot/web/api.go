@@ -71,6 +71,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/documents/{id}", s.api(s.apiDelete))
 	mux.HandleFunc("POST /api/v1/documents/{id}/{action}", s.api(s.apiAction))
 	mux.HandleFunc("GET /api/v1/documents/{id}/files/original", s.api(s.apiOriginal))
+	mux.HandleFunc("GET /api/v1/documents/{id}/files/ezsigner", s.api(s.apiEzSigner))
 }
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, a core.Actor)
@@ -228,11 +229,41 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		return
 	}
 	var body apiPatchBody
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+	var file io.Reader
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		// A new file, with any fields, as multipart: the same fields as JSON.
+		r.Body = http.MaxBytesReader(w, r.Body, pdfintake.MaxSize+1<<20)
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				s.fail(w, r, pdfintake.ErrTooLarge)
+				return
+			}
+			s.badRequest(w, r, "multipart form: file and the fields to change")
+			return
+		}
+		defer r.MultipartForm.RemoveAll()
+		if f, _, err := r.FormFile("file"); err == nil {
+			defer f.Close()
+			file = f
+		}
+		opt := func(name string) *string {
+			if v, ok := r.MultipartForm.Value[name]; ok && len(v) > 0 {
+				return &v[0]
+			}
+			return nil
+		}
+		body.Version, _ = strconv.ParseInt(r.FormValue("version"), 10, 64)
+		if t := opt("type"); t != nil {
+			dt := core.DocType(*t)
+			body.Type = &dt
+		}
+		body.Number, body.Date, body.BaseRef = opt("number"), opt("date"), opt("base_ref")
+	} else if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
 		s.badRequest(w, r, "JSON body: version, type, number, date, base_ref, recipient")
 		return
 	}
-	e := core.DocumentEdit{Version: body.Version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient}
+	e := core.DocumentEdit{Version: body.Version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file}
 	if body.Date != nil {
 		t, err := time.Parse(time.DateOnly, *body.Date)
 		if err != nil {
@@ -316,6 +347,23 @@ func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Acto
 	if _, err := io.Copy(w, rc); err != nil {
 		s.Log.Warn("download interrupted", "document", d.ID, "err", err)
 	}
+}
+
+// apiEzSigner is the «Версия для ezSigner»: one attached CMS with the
+// document and every signature given, for verification services.
+func (s *Server) apiEzSigner(w http.ResponseWriter, r *http.Request, a core.Actor) {
+	id, ok := docID(w, r, s)
+	if !ok {
+		return
+	}
+	cms, d, err := s.Service.EzSigner(r.Context(), a, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pkcs7-mime")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+string(d.Type)+"_"+sanitize(d.Number)+"_"+d.Date.Format(time.DateOnly)+`.pdf.cms"`)
+	_, _ = w.Write(cms)
 }
 
 // sanitize keeps a document number safe inside a file name.

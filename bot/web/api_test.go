@@ -3,18 +3,22 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
 	"edobot/core"
 	"edobot/core/coretest"
 	"edobot/core/pdfintake/pdftest"
+	"edobot/core/signature"
+	"edobot/core/signature/sigtest"
 )
 
 type apiClient struct {
@@ -184,5 +188,57 @@ func TestRESTAPI(t *testing.T) {
 	}
 	if code, _ := sender.do("DELETE", "/api/v1/documents/"+id, nil, ""); code != http.StatusConflict {
 		t.Fatalf("delete a signed document: %d", code)
+	}
+}
+
+func TestAPIFileReplaceAndEzSigner(t *testing.T) {
+	f := coretest.New(t)
+	root := sigtest.NewRoot(t, "NCA RSA TEST ROOT")
+	nca := root.Intermediate(t, "NCA RSA TEST")
+	verifier := &signature.Verifier{Roots: []*x509.Certificate{root.Cert}}
+	f.Svc.Verifier, f.Svc.Combine = verifier, signature.Combine
+	ctx := context.Background()
+	key, _, _ := f.Svc.CreateAPIKey(ctx, f.Sender.Number)
+	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	c := apiClient{t, srv.URL, key}
+	d := f.Create(t)
+	id := d.ID.String()
+
+	// Replace the file (and the number) with a multipart PATCH.
+	newPDF := pdftest.PDF(4)
+	body, ct := multipartBody(t, map[string]string{"number": "R-2", "version": strconv.FormatInt(d.Version, 10)}, newPDF)
+	code, out := c.do("PATCH", "/api/v1/documents/"+id, body, ct)
+	var doc apiDocument
+	if code != 200 || json.Unmarshal(out, &doc) != nil || doc.File.Pages != 4 || doc.Number != "R-2" {
+		t.Fatalf("replace the file: %d %s", code, out)
+	}
+	if code, out := c.do("GET", "/api/v1/documents/"+id+"/files/ezsigner", nil, ""); code != http.StatusUnprocessableEntity || !strings.Contains(string(out), "никто не подписал") {
+		t.Fatalf("ezsigner before any signature: %d %s", code, out)
+	}
+	for _, side := range []core.Side{core.SideSender, core.SideRecipient} {
+		k := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Actor(side).Number, Surname: "А", Name: "Б"}, nca.Cert)
+		if _, _, err := f.Svc.SignCMS(ctx, d.ID, k.SignCMS(t, newPDF, sigtest.CMSOptions{}), "test"); err != nil {
+			t.Fatalf("sign as %s: %v", side, err)
+		}
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/documents/"+id+"/files/ezsigner", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), `contract_R-2_2026-11-01.pdf.cms`) {
+		t.Fatalf("ezsigner: %d %v", resp.StatusCode, resp.Header)
+	}
+	results, err := verifier.Verify(ctx, cms, nil, signature.PurposeSign)
+	if err != nil || len(results) != 2 || results[0].Err != nil || results[1].Err != nil {
+		t.Fatalf("the ezSigner file does not verify: %v %+v", err, results)
+	}
+	if _, err := verifier.Verify(ctx, cms, signature.NewContent(newPDF), signature.PurposeSign); err != nil {
+		t.Fatalf("the ezSigner file does not carry the document: %v", err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"edobot/bot/i18n"
 	"edobot/bot/web"
 	"edobot/core"
+	"edobot/core/signature"
 	"edobot/storage"
 )
 
@@ -184,7 +185,8 @@ func service(db *storage.DB, cfg config) (*core.Service, error) {
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
 	v.Freshness = 15 * time.Minute
-	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db, TempDir: cfg.TempDir}, nil
+	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db,
+		Combine: signature.Combine, TempDir: cfg.TempDir}, nil
 }
 
 func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
