@@ -42,6 +42,7 @@ func (s *Server) linkRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /d/{token}/status", s.linkStatus)
 	mux.HandleFunc("GET /d/{token}/file", s.linkFile)
 	mux.HandleFunc("POST /d/{token}/sign", s.linkSign)
+	mux.HandleFunc("GET /d/{token}/page/{page}", s.linkPageImage)
 	mux.HandleFunc("GET /ncalayer/check", s.ncalayerCheck)
 	mux.Handle("GET /static/", http.FileServerFS(static))
 }
@@ -103,6 +104,7 @@ type linkView struct {
 	CanSign                        bool
 	FileURL, BaseURL               string
 	NCALayerURL                    string
+	Pages                          []int
 	Version                        int64
 }
 
@@ -135,6 +137,9 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
 		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version,
 		NCALayerURL: s.ncalayerURL()}
+	for i := 1; i <= d.File.Pages; i++ {
+		v.Pages = append(v.Pages, i)
+	}
 	for _, g := range sigs {
 		side := "отправитель · жіберуші"
 		if g.Side == core.SideRecipient {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -104,5 +105,57 @@ func TestLinkPage(t *testing.T) {
 	}
 	if code, _ := status(0); code != http.StatusGone {
 		t.Fatalf("status after revoke: %d", code)
+	}
+}
+
+func TestPageImages(t *testing.T) {
+	f := coretest.New(t)
+	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, PageCache: t.TempDir()}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	d := f.Create(t)
+	get := func(path string) (int, []byte) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	_, page := get("/d/" + d.LinkToken)
+	if !strings.Contains(string(page), "/d/"+d.LinkToken+"/page/2") {
+		t.Fatal("the link page does not show page images")
+	}
+	for n := 1; n <= 2; n++ {
+		code, body := get("/d/" + d.LinkToken + "/page/" + strconv.Itoa(n))
+		img, err := png.Decode(bytes.NewReader(body))
+		if code != 200 || err != nil {
+			t.Fatalf("page %d: %d %v", n, code, err)
+		}
+		// The page has text on it: not every pixel is white.
+		b, dark := img.Bounds(), 0
+		for y := b.Min.Y; y < b.Max.Y; y += 2 {
+			for x := b.Min.X; x < b.Max.X; x += 2 {
+				if r, _, _, _ := img.At(x, y).RGBA(); r < 0x8000 {
+					dark++
+				}
+			}
+		}
+		if b.Dx() < 500 || dark == 0 {
+			t.Fatalf("page %d renders blank (%v, %d dark pixels)", n, b, dark)
+		}
+	}
+	for _, bad := range []string{"0", "3", "x"} {
+		if code, _ := get("/d/" + d.LinkToken + "/page/" + bad); code != http.StatusNotFound {
+			t.Fatalf("page %s: %d", bad, code)
+		}
+	}
+	f.Sign(t, d.ID, core.SideSender)
+	if _, err := f.Svc.Revoke(context.Background(), f.Sender, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get("/d/" + d.LinkToken + "/page/1"); code != http.StatusGone {
+		t.Fatalf("a page of a revoked document: %d", code)
 	}
 }

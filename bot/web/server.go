@@ -36,6 +36,8 @@ type Server struct {
 	EgovLinks EgovLinks     // zero = DefaultEgovLinks
 	// NCALayerURL is where the pages look for NCALayer; "" = DefaultNCALayerURL.
 	NCALayerURL string
+	// PageCache holds rendered page images; "" = a folder in the system's temp.
+	PageCache string
 }
 
 // Handler returns the routes.
