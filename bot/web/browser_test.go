@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
@@ -20,6 +21,7 @@ import (
 
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
 )
@@ -180,6 +182,17 @@ func TestNCALayerInBrowser(t *testing.T) {
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 		_ = os.WriteFile(os.TempDir()+"/edobot-link-page.png", png, 0o644)
 	}
+
+	// A 15 MiB PDF goes to NCALayer whole (base64, about 20 MiB in one
+	// message) and its detached CMS comes back.
+	big, err := f.Svc.CreateDocument(context.Background(), f.Sender, f.NewDocument(), bytes.NewReader(pdftest.PDFOfSize(200, 15<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/d/"+big.LinkToken), chromedp.Click("#ncalayer")); err != nil {
+		t.Fatal(err)
+	}
+	waitText("status", "На подписании")
 
 	// NCALayer not running.
 	s.NCALayerURL = "wss://127.0.0.1:1"

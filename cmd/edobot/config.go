@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"time"
 
 	"edobot/bot/web"
 )
@@ -22,11 +23,21 @@ type config struct {
 	// eGov deep-link templates; %s is the URL-encoded session URL.
 	EgovMobileLink   string
 	EgovBusinessLink string
+	EgovTTL          time.Duration
+	NCALayerURL      string
 }
 
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {
 		return v
+	}
+	return def
+}
+
+// duration reads a Go duration ("10m", "90s"), keeping def when unset or bad.
+func duration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(env(name, "")); err == nil && d > 0 {
+		return d
 	}
 	return def
 }
@@ -45,5 +56,7 @@ func loadConfig() config {
 		OCSPURL:          env("EDOBOT_OCSP_URL", ""),
 		EgovMobileLink:   env("EDOBOT_EGOV_MOBILE_LINK", web.DefaultEgovLinks.Mobile),
 		EgovBusinessLink: env("EDOBOT_EGOV_BUSINESS_LINK", web.DefaultEgovLinks.Business),
+		EgovTTL:          duration("EDOBOT_EGOV_TTL", 10*time.Minute),
+		NCALayerURL:      env("EDOBOT_NCALAYER_URL", web.DefaultNCALayerURL),
 	}
 }

@@ -313,7 +313,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
-		EgovLinks: web.EgovLinks{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, Checks: []web.Check{
+		EgovLinks: web.EgovLinks{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
+		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
 		}}
