@@ -803,6 +803,11 @@ func lockByLink(ctx context.Context, tx Tx, token string) (*Document, error) {
 // the document, or ErrRevoked for a revoked or deleted one (the page then
 // shows «Документ отозван» and nothing else).
 func (s *Service) OpenLink(ctx context.Context, token string) (*Document, error) {
+	return s.visitLink(ctx, token, &Event{Kind: EventLinkOpened, Actor: "link"})
+}
+
+// visitLink records ev on the live document behind a link.
+func (s *Service) visitLink(ctx context.Context, token string, ev *Event) (*Document, error) {
 	var out *Document
 	err := s.Store.InTx(ctx, func(tx Tx) error {
 		d, err := lockByLink(ctx, tx, token)
@@ -813,7 +818,7 @@ func (s *Service) OpenLink(ctx context.Context, token string) (*Document, error)
 			return ErrRevoked
 		}
 		out = d
-		return s.save(ctx, tx, d, &Event{Kind: EventLinkOpened, Actor: "link"})
+		return s.save(ctx, tx, d, ev)
 	})
 	return out, err
 }
@@ -840,18 +845,7 @@ func (s *Service) LinkDocument(ctx context.Context, token string) (*Document, er
 // OpenOriginalByLink is the link visitor's download of the PDF; it is
 // recorded like any other.
 func (s *Service) OpenOriginalByLink(ctx context.Context, token string) (io.ReadCloser, *Document, error) {
-	var out *Document
-	err := s.Store.InTx(ctx, func(tx Tx) error {
-		d, err := lockByLink(ctx, tx, token)
-		if err != nil {
-			return err
-		}
-		if d.DeletedAt != nil || d.Status == StatusRevoked {
-			return ErrRevoked
-		}
-		out = d
-		return s.save(ctx, tx, d, &Event{Kind: EventDownloaded, Actor: "link", Details: details(map[string]string{"version": "original"})})
-	})
+	out, err := s.visitLink(ctx, token, &Event{Kind: EventDownloaded, Actor: "link", Details: details(map[string]string{"version": "original"})})
 	if err != nil {
 		return nil, nil, err
 	}

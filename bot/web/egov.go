@@ -77,21 +77,23 @@ type egovMeta struct {
 }
 
 type egovDocuments struct {
-	SignMethod      string `json:"signMethod"`
-	Version         int    `json:"version"`
-	DocumentsToSign []struct {
-		ID       int        `json:"id"`
-		NameRu   string     `json:"nameRu"`
-		NameKz   string     `json:"nameKz"`
-		NameEn   string     `json:"nameEn"`
-		Meta     []egovMeta `json:"meta"`
-		Document struct {
-			File struct {
-				Mime string `json:"mime"`
-				Data string `json:"data"`
-			} `json:"file"`
-		} `json:"document"`
-	} `json:"documentsToSign"`
+	SignMethod      string               `json:"signMethod"`
+	Version         int                  `json:"version"`
+	DocumentsToSign []egovDocumentToSign `json:"documentsToSign"`
+}
+
+type egovDocumentToSign struct {
+	ID       int        `json:"id"`
+	NameRu   string     `json:"nameRu"`
+	NameKz   string     `json:"nameKz"`
+	NameEn   string     `json:"nameEn"`
+	Meta     []egovMeta `json:"meta"`
+	Document struct {
+		File struct {
+			Mime string `json:"mime"`
+			Data string `json:"data"`
+		} `json:"file"`
+	} `json:"document"`
 }
 
 func (s *Server) egovRoutes(mux *http.ServeMux) {
@@ -181,19 +183,7 @@ func (s *Server) egovDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := egovDocuments{SignMethod: egovSignMethod, Version: egovVersion}
-	out.DocumentsToSign = make([]struct {
-		ID       int        `json:"id"`
-		NameRu   string     `json:"nameRu"`
-		NameKz   string     `json:"nameKz"`
-		NameEn   string     `json:"nameEn"`
-		Meta     []egovMeta `json:"meta"`
-		Document struct {
-			File struct {
-				Mime string `json:"mime"`
-				Data string `json:"data"`
-			} `json:"file"`
-		} `json:"document"`
-	}, 1)
+	out.DocumentsToSign = make([]egovDocumentToSign, 1)
 	doc := &out.DocumentsToSign[0]
 	doc.ID = 1
 	doc.NameRu, doc.NameKz, doc.NameEn = s.title("ru", d), s.title("kk", d), s.title("en", d)
