@@ -189,6 +189,20 @@ func service(db *storage.DB, cfg config) (*core.Service, error) {
 		Combine: signature.Combine, TempDir: cfg.TempDir}, nil
 }
 
+// openService is the database and the use cases for a one-off command.
+func openService(ctx context.Context, cfg config) (*core.Service, func(), error) {
+	db, _, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := service(db, cfg)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return svc, db.Close, nil
+}
+
 func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("org add", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -209,15 +223,11 @@ func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 		}
 		untilDate = &t
 	}
-	db, _, err := openDB(ctx, cfg)
+	svc, done, err := openService(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := service(db, cfg)
-	if err != nil {
-		return err
-	}
+	defer done()
 	org, created, err := svc.RegisterOrganisation(ctx, *bin, *name, untilDate)
 	if err != nil {
 		return err
@@ -244,15 +254,11 @@ func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writ
 	if *bin == "" {
 		return usageError("apikey create needs --org BIN")
 	}
-	db, _, err := openDB(ctx, cfg)
+	svc, done, err := openService(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := service(db, cfg)
-	if err != nil {
-		return err
-	}
+	defer done()
 	key, org, err := svc.CreateAPIKey(ctx, *bin)
 	if err != nil {
 		return err
@@ -273,15 +279,11 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer
 	if *bin == "" || *u == "" {
 		return usageError("webhook set needs --org BIN and --url URL")
 	}
-	db, _, err := openDB(ctx, cfg)
+	svc, done, err := openService(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := service(db, cfg)
-	if err != nil {
-		return err
-	}
+	defer done()
 	h, err := svc.SetWebhook(ctx, *bin, *u)
 	if err != nil {
 		return err
