@@ -154,6 +154,14 @@ func TestNCALayerInBrowser(t *testing.T) {
 	}
 	waitText("error", "БИН/ИИН не соответствует созданному документу")
 
+	// An authentication key picked for a document.
+	auth := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "X", Name: "Y", Auth: true}, nca.Cert)
+	layer.set("sign", auth)
+	if err := chromedp.Do(ctx, chromedp.Click("#ncalayer")); err != nil {
+		t.Fatal(err)
+	}
+	waitText("error", "Этим ключом нельзя подписывать документы")
+
 	// Cancelled in NCALayer's window.
 	layer.set("cancel", recipient)
 	if err := chromedp.Do(ctx, chromedp.Click("#ncalayer")); err != nil {
