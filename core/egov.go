@@ -40,12 +40,7 @@ const DefaultEgovTTL = 10 * time.Minute
 // StartEgovSession opens a signing session for a document that can still be
 // signed, reached through its external link.
 func (s *Service) StartEgovSession(ctx context.Context, linkToken string, ttl time.Duration) (*EgovSession, error) {
-	var doc *Document
-	err := s.Store.InTx(ctx, func(tx Tx) error {
-		var err error
-		doc, err = lockByLink(ctx, tx, linkToken)
-		return err
-	})
+	doc, err := s.LinkDocument(ctx, linkToken)
 	if err != nil {
 		return nil, err
 	}

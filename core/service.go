@@ -382,9 +382,9 @@ func (s *Service) outbox(ctx context.Context, tx Tx, d *Document, kind string, f
 	return tx.AddOutbox(ctx, &OutboxMessage{ID: uuid.New(), DocumentID: d.ID, Kind: kind, Payload: payload, CreatedAt: s.now()})
 }
 
-// sideOf tells which side the actor is on, hiding another organisation's
+// ActorSide tells which side the actor is on, hiding another organisation's
 // documents behind ErrNotFound so that their existence is not revealed.
-func sideOf(d *Document, a Actor) (Side, error) {
+func ActorSide(d *Document, a Actor) (Side, error) {
 	switch {
 	case a.OrgID != 0 && a.OrgID == d.SenderOrgID:
 		return SideSender, nil
@@ -403,7 +403,7 @@ func (s *Service) change(ctx context.Context, a Actor, id uuid.UUID, act Action,
 		if err != nil {
 			return err
 		}
-		side, err := sideOf(d, a)
+		side, err := ActorSide(d, a)
 		if err != nil {
 			return err
 		}
@@ -449,7 +449,7 @@ func (s *Service) Document(ctx context.Context, a Actor, id uuid.UUID) (*Documen
 	if err != nil {
 		return nil, "", err
 	}
-	side, err := sideOf(d, a)
+	side, err := ActorSide(d, a)
 	if err != nil {
 		return nil, "", err
 	}
@@ -678,12 +678,7 @@ func (s *Service) SignCMS(ctx context.Context, id uuid.UUID, cms []byte, via str
 
 // SignCMSByLink is SignCMS for a visitor who holds the external link.
 func (s *Service) SignCMSByLink(ctx context.Context, token string, cms []byte, via string) (*Document, Side, error) {
-	var d *Document
-	err := s.Store.InTx(ctx, func(tx Tx) error {
-		var err error
-		d, err = lockByLink(ctx, tx, token)
-		return err
-	})
+	d, err := s.LinkDocument(ctx, token)
 	if err != nil {
 		return nil, "", err
 	}
@@ -783,20 +778,32 @@ func (s *Service) signLocked(ctx context.Context, lock func(Tx) (*Document, erro
 }
 
 func lockByLink(ctx context.Context, tx Tx, token string) (*Document, error) {
+	return byLink(token, func(h []byte) (*Document, error) { return tx.LockDocumentByLink(ctx, h) })
+}
+
+// byLink finds the document behind a link token with find (locking or not).
+// The row is found by the token's hash; comparing the token itself in
+// constant time keeps the check independent of how the index compares bytes.
+func byLink(token string, find func(hash []byte) (*Document, error)) (*Document, error) {
 	if token == "" {
 		return nil, ErrNotFound
 	}
-	h := LinkHash(token)
-	d, err := tx.LockDocumentByLink(ctx, h)
+	d, err := find(LinkHash(token))
 	if err != nil {
 		return nil, err
 	}
-	// The row was found by the hash; comparing the token itself in constant
-	// time keeps the check independent of how the index compares bytes.
 	if subtle.ConstantTimeCompare([]byte(d.LinkToken), []byte(token)) != 1 {
 		return nil, ErrNotFound
 	}
 	return d, nil
+}
+
+// liveLink refuses a link that died with its document.
+func liveLink(d *Document) error {
+	if d.DeletedAt != nil || d.Status == StatusRevoked {
+		return ErrRevoked
+	}
+	return nil
 }
 
 // OpenLink is a visit to the external link: it records the visit and returns
@@ -814,8 +821,8 @@ func (s *Service) visitLink(ctx context.Context, token string, ev *Event) (*Docu
 		if err != nil {
 			return err
 		}
-		if d.DeletedAt != nil || d.Status == StatusRevoked {
-			return ErrRevoked
+		if err := liveLink(d); err != nil {
+			return err
 		}
 		out = d
 		return s.save(ctx, tx, d, ev)
@@ -826,18 +833,12 @@ func (s *Service) visitLink(ctx context.Context, token string, ev *Event) (*Docu
 // LinkDocument reads the document behind a link without recording a visit,
 // for status refreshes: ErrRevoked once it is revoked or deleted.
 func (s *Service) LinkDocument(ctx context.Context, token string) (*Document, error) {
-	if token == "" {
-		return nil, ErrNotFound
+	d, err := byLink(token, func(h []byte) (*Document, error) { return s.Store.DocumentByLink(ctx, h) })
+	if err == nil {
+		err = liveLink(d)
 	}
-	d, err := s.Store.DocumentByLink(ctx, LinkHash(token))
 	if err != nil {
 		return nil, err
-	}
-	if subtle.ConstantTimeCompare([]byte(d.LinkToken), []byte(token)) != 1 {
-		return nil, ErrNotFound
-	}
-	if d.DeletedAt != nil || d.Status == StatusRevoked {
-		return nil, ErrRevoked
 	}
 	return d, nil
 }

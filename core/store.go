@@ -20,6 +20,9 @@ type Store interface {
 	Document(ctx context.Context, id uuid.UUID) (*Document, error)
 	DocumentByLink(ctx context.Context, linkHash []byte) (*Document, error)
 	Signatures(ctx context.Context, documentID uuid.UUID) ([]Signature, error)
+	// Signers lists who signed each of the documents, without the CMS: what
+	// a card or a listing shows, in one query however many documents.
+	Signers(ctx context.Context, documentIDs []uuid.UUID) (map[uuid.UUID][]Signature, error)
 	Events(ctx context.Context, documentID uuid.UUID) ([]Event, error)
 	ListFolder(ctx context.Context, a Actor, f Folder, q FolderQuery) ([]Document, error)
 	FolderCounts(ctx context.Context, a Actor) (map[Folder]int, error)

@@ -29,20 +29,46 @@ func (t *tx) InsertSignature(ctx context.Context, s *core.Signature) error {
 	return nil
 }
 
-// Signatures lists a document's signatures, sender first.
+const signatureColumns = `id, document_id, side, iin, bin, full_name, organisation, cert_serial, issuer,
+	coalesce(not_before, 'epoch'), coalesce(not_after, 'epoch'), key_kind, signed_at, recorded_at`
+
+func scanSignature(r pgx.CollectableRow, withCMS bool) (core.Signature, error) {
+	var s core.Signature
+	g := &s.Signer
+	dest := []any{&s.ID, &s.DocumentID, &s.Side, &g.IIN, &g.BIN, &g.FullName, &g.Organisation, &g.CertSerial,
+		&g.Issuer, &g.NotBefore, &g.NotAfter, &g.KeyKind, &s.SignedAt, &s.RecordedAt}
+	if withCMS {
+		dest = append(dest, &s.CMS)
+	}
+	err := r.Scan(dest...)
+	return s, err
+}
+
+// Signatures lists a document's signatures with their CMS, sender first.
 func (db *DB) Signatures(ctx context.Context, documentID uuid.UUID) ([]core.Signature, error) {
-	rows, err := db.Pool.Query(ctx, `
-		SELECT id, document_id, side, iin, bin, full_name, organisation, cert_serial, issuer,
-			coalesce(not_before, 'epoch'), coalesce(not_after, 'epoch'), key_kind, cms, signed_at, recorded_at
-		FROM signatures WHERE document_id = $1 ORDER BY side DESC`, documentID)
+	rows, err := db.Pool.Query(ctx, `SELECT `+signatureColumns+`, cms FROM signatures WHERE document_id = $1 ORDER BY side DESC`, documentID)
 	if err != nil {
 		return nil, fmt.Errorf("signatures: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (core.Signature, error) {
-		var s core.Signature
-		g := &s.Signer
-		err := r.Scan(&s.ID, &s.DocumentID, &s.Side, &g.IIN, &g.BIN, &g.FullName, &g.Organisation, &g.CertSerial,
-			&g.Issuer, &g.NotBefore, &g.NotAfter, &g.KeyKind, &s.CMS, &s.SignedAt, &s.RecordedAt)
-		return s, err
-	})
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (core.Signature, error) { return scanSignature(r, true) })
+}
+
+// Signers lists the signatures of several documents without their CMS.
+func (db *DB) Signers(ctx context.Context, documentIDs []uuid.UUID) (map[uuid.UUID][]core.Signature, error) {
+	out := make(map[uuid.UUID][]core.Signature, len(documentIDs))
+	if len(documentIDs) == 0 {
+		return out, nil
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT `+signatureColumns+` FROM signatures WHERE document_id = ANY($1) ORDER BY document_id, side DESC`, documentIDs)
+	if err != nil {
+		return nil, fmt.Errorf("signers: %w", err)
+	}
+	sigs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (core.Signature, error) { return scanSignature(r, false) })
+	if err != nil {
+		return nil, fmt.Errorf("signers: %w", err)
+	}
+	for _, g := range sigs {
+		out[g.DocumentID] = append(out[g.DocumentID], g)
+	}
+	return out, nil
 }

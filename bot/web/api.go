@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -92,7 +91,7 @@ func (s *Server) link(d *core.Document) string {
 	return strings.TrimRight(s.PublicURL, "/") + "/d/" + d.LinkToken
 }
 
-func (s *Server) apiDoc(ctx context.Context, d *core.Document, side core.Side) (apiDocument, error) {
+func (s *Server) apiDoc(d *core.Document, side core.Side, sigs []core.Signature) apiDocument {
 	out := apiDocument{ID: d.ID, Status: d.Status, Link: s.link(d), Type: d.Type, Number: d.Number,
 		Date: d.Date.Format(time.DateOnly), Side: side,
 		Sender:    apiParty{IINBIN: d.SenderNumber, Name: d.SenderName},
@@ -108,24 +107,54 @@ func (s *Server) apiDoc(ctx context.Context, d *core.Document, side core.Side) (
 		// A deleted document's link is dead: do not hand it out.
 		out.Link = ""
 	}
-	sigs, err := s.Service.Store.Signatures(ctx, d.ID)
-	if err != nil {
-		return out, err
-	}
 	for _, g := range sigs {
 		out.Signatures = append(out.Signatures, apiSignature{Side: g.Side, IIN: g.Signer.IIN, BIN: g.Signer.BIN,
 			Name: g.Signer.FullName, Key: string(g.Signer.KeyKind), SignedAt: g.SignedAt})
 	}
-	return out, nil
+	return out
 }
 
-func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, status int, d *core.Document, side core.Side) {
-	out, err := s.apiDoc(r.Context(), d, side)
+// writeDoc answers with the document as the actor sees it.
+func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, status int, d *core.Document, a core.Actor) {
+	side, err := core.ActorSide(d, a)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, out)
+	sigs, err := s.Service.Store.Signers(r.Context(), []uuid.UUID{d.ID})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, s.apiDoc(d, side, sigs[d.ID]))
+}
+
+// parseUpload reads a multipart request whose file may be up to the intake
+// limit: files beyond 1 MiB go to temporary files, not memory, and the body
+// limit lets the intake see one byte too many and refuse in its own words.
+// The caller removes r.MultipartForm when ok.
+func (s *Server) parseUpload(w http.ResponseWriter, r *http.Request, usage string) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, pdfintake.MaxSize+1<<20)
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(w, r, pdfintake.ErrTooLarge)
+			return false
+		}
+		s.badRequest(w, r, usage)
+		return false
+	}
+	return true
+}
+
+// parseDate reads an API date (YYYY-MM-DD), answering the refusal itself.
+func (s *Server) parseDate(w http.ResponseWriter, r *http.Request, v string) (time.Time, bool) {
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		s.fail(w, r, &core.Refusal{Code: core.CodeInvalidDate, Field: "date"})
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 func docID(w http.ResponseWriter, r *http.Request, s *Server) (uuid.UUID, bool) {
@@ -138,16 +167,7 @@ func docID(w http.ResponseWriter, r *http.Request, s *Server) (uuid.UUID, bool) 
 }
 
 func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, a core.Actor) {
-	// Files beyond 1 MiB go to temporary files, not memory; the body limit
-	// lets the intake see one byte too many and refuse with its own words.
-	r.Body = http.MaxBytesReader(w, r.Body, pdfintake.MaxSize+1<<20)
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.fail(w, r, pdfintake.ErrTooLarge)
-			return
-		}
-		s.badRequest(w, r, "multipart form: file, type, number, date, recipient_kind, recipient_iin_bin, recipient_name")
+	if !s.parseUpload(w, r, "multipart form: file, type, number, date, recipient_kind, recipient_iin_bin, recipient_name") {
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
@@ -157,9 +177,8 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, a core.Actor)
 		return
 	}
 	defer file.Close()
-	date, err := time.Parse(time.DateOnly, r.FormValue("date"))
-	if err != nil {
-		s.fail(w, r, &core.Refusal{Code: core.CodeInvalidDate, Field: "date"})
+	date, ok := s.parseDate(w, r, r.FormValue("date"))
+	if !ok {
 		return
 	}
 	in := core.NewDocument{
@@ -173,7 +192,7 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, a core.Actor)
 		s.fail(w, r, err)
 		return
 	}
-	s.writeDoc(w, r, http.StatusCreated, d, core.SideSender)
+	s.writeDoc(w, r, http.StatusCreated, d, a)
 }
 
 func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -181,12 +200,12 @@ func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, a core.Actor) {
 	if !ok {
 		return
 	}
-	d, side, err := s.Service.Document(r.Context(), a, id)
+	d, _, err := s.Service.Document(r.Context(), a, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.writeDoc(w, r, http.StatusOK, d, side)
+	s.writeDoc(w, r, http.StatusOK, d, a)
 }
 
 func (s *Server) apiList(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -198,18 +217,23 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, a core.Actor) {
 		s.fail(w, r, err)
 		return
 	}
+	ids := make([]uuid.UUID, len(docs))
+	for i := range docs {
+		ids[i] = docs[i].ID
+	}
+	sigs, err := s.Service.Store.Signers(r.Context(), ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	out := []apiDocument{}
 	for i := range docs {
-		side := core.SideSender
-		if docs[i].SenderOrgID != a.OrgID {
-			side = core.SideRecipient
-		}
-		d, err := s.apiDoc(r.Context(), &docs[i], side)
+		side, err := core.ActorSide(&docs[i], a)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		out = append(out, d)
+		out = append(out, s.apiDoc(&docs[i], side, sigs[docs[i].ID]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"documents": out})
 }
@@ -232,14 +256,7 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 	var file io.Reader
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 		// A new file, with any fields, as multipart: the same fields as JSON.
-		r.Body = http.MaxBytesReader(w, r.Body, pdfintake.MaxSize+1<<20)
-		if err := r.ParseMultipartForm(1 << 20); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				s.fail(w, r, pdfintake.ErrTooLarge)
-				return
-			}
-			s.badRequest(w, r, "multipart form: file and the fields to change")
+		if !s.parseUpload(w, r, "multipart form: file and the fields to change") {
 			return
 		}
 		defer r.MultipartForm.RemoveAll()
@@ -265,9 +282,8 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 	}
 	e := core.DocumentEdit{Version: body.Version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file}
 	if body.Date != nil {
-		t, err := time.Parse(time.DateOnly, *body.Date)
-		if err != nil {
-			s.fail(w, r, &core.Refusal{Code: core.CodeInvalidDate, Field: "date"})
+		t, ok := s.parseDate(w, r, *body.Date)
+		if !ok {
 			return
 		}
 		e.Date = &t
@@ -277,7 +293,7 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		s.fail(w, r, err)
 		return
 	}
-	s.writeDoc(w, r, http.StatusOK, d, core.SideSender)
+	s.writeDoc(w, r, http.StatusOK, d, a)
 }
 
 func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -323,11 +339,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request, a core.Actor)
 		s.fail(w, r, err)
 		return
 	}
-	side := core.SideSender
-	if d.SenderOrgID != a.OrgID {
-		side = core.SideRecipient
-	}
-	s.writeDoc(w, r, status, d, side)
+	s.writeDoc(w, r, status, d, a)
 }
 
 func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Actor) {

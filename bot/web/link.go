@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"edobot/core"
 )
 
@@ -108,8 +110,13 @@ type linkView struct {
 	Version                        int64
 }
 
-// revoked answers a dead link with «Документ отозван» and nothing else.
-func revoked(w http.ResponseWriter) {
+// failPage answers a refusal on a link URL that a person opens: a dead link
+// gets «Документ отозван» and nothing else, anything else the JSON error.
+func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
+	if statusOf(err, "") != http.StatusGone {
+		s.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusGone)
 	_, _ = w.Write(revokedPage)
@@ -119,18 +126,15 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	d, err := s.Service.OpenLink(r.Context(), token)
 	if err != nil {
-		if code := statusOf(err, ""); code == http.StatusGone {
-			revoked(w)
-			return
-		}
-		s.fail(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
-	sigs, err := s.Service.Store.Signatures(r.Context(), d.ID)
+	signers, err := s.Service.Store.Signers(r.Context(), []uuid.UUID{d.ID})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	sigs := signers[d.ID]
 	base := "/d/" + token
 	v := linkView{TitleRu: s.title("ru", d), TitleKk: s.title("kk", d), Status: d.Status,
 		StatusRu: s.Cat.Status("ru", d.Status), StatusKk: s.Cat.Status("kk", d.Status),
@@ -184,11 +188,7 @@ func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
 func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
 	rc, d, err := s.Service.OpenOriginalByLink(r.Context(), r.PathValue("token"))
 	if err != nil {
-		if statusOf(err, "") == http.StatusGone {
-			revoked(w)
-			return
-		}
-		s.fail(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	defer rc.Close()

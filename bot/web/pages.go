@@ -32,11 +32,7 @@ func (s *Server) pageCacheDir() (string, error) {
 func (s *Server) linkPageImage(w http.ResponseWriter, r *http.Request) {
 	d, err := s.Service.LinkDocument(r.Context(), r.PathValue("token"))
 	if err != nil {
-		if statusOf(err, "") == http.StatusGone {
-			revoked(w)
-			return
-		}
-		s.fail(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	n, err := strconv.Atoi(r.PathValue("page"))
