@@ -27,6 +27,7 @@ const (
 	CodeInvalidName         Code = "invalid_party_name"
 	CodeInvalidPartyKind    Code = "invalid_party_kind"
 	CodeInvalidPhone        Code = "invalid_phone"
+	CodeInvalidTelegram     Code = "invalid_telegram"
 	CodeBaseNotAccounting   Code = "base_type_not_accounting"
 	CodeAPIKeyInvalid       Code = "api_key_invalid"
 	CodeAuditTampered       Code = "audit_tampered"

@@ -111,9 +111,16 @@ type ChatUser struct {
 	Name       string
 	IIN        string
 	OrgID      int64
-	Language   string // "ru", "kk" or "en"
+	Language   string     // "ru", "kk" or "en"
+	Username   string     // Telegram @username without the @, as last seen
+	Phone      string     // E.164, when the messenger told it
+	BlockedAt  *time.Time // the person blocked the bot: nothing more is sent
 	CreatedAt  time.Time
 }
+
+// Bound reports whether the person proved an IIN/BIN and may act for an
+// organisation.
+func (u *ChatUser) Bound() bool { return u.OrgID != 0 && u.IIN != "" }
 
 // Party is an entry of an organisation's directory of employees and counterparties.
 type Party struct {

@@ -33,6 +33,18 @@ type Service struct {
 	Webhooks WebhookStore
 	// Combine builds the «Версия для ezSigner».
 	Combine Combiner
+	// Cards draws the «Электронная карточка»; CardCache keeps the cards of
+	// documents in a final status (nil = draw every time).
+	Cards     CardRenderer
+	CardCache CardStore
+	// Chats keeps chat users, conversations and identity challenges.
+	Chats ChatStore
+	// Trial is how long a self-registered organisation may send documents
+	// before it needs a subscription; 0 = DefaultTrial.
+	Trial time.Duration
+	// OnBound, when set, is told that a chat user proved who they are, so
+	// the chat can say so at once; it runs after the binding committed.
+	OnBound func(ctx context.Context, u *ChatUser, org *Organisation)
 	Now     func() time.Time
 	TempDir string // where uploads are spooled; "" = the system's
 }
@@ -179,6 +191,8 @@ type PartyInput struct {
 	Number string
 	Name   string
 	Phone  string
+	// Telegram is the recipient's @username, for «Отправить получателю».
+	Telegram string
 }
 
 // NewDocument is what a sender fills in. The file comes separately, as a stream.
@@ -214,7 +228,33 @@ func (p *PartyInput) normalise() error {
 		}
 		p.Phone = phone
 	}
+	if p.Telegram != "" {
+		t, ok := NormalizeTelegram(p.Telegram)
+		if !ok {
+			return invalid(CodeInvalidTelegram, "recipient_telegram", p.Telegram)
+		}
+		p.Telegram = t
+	}
 	return nil
+}
+
+// NormalizeTelegram checks a Telegram @username (5–32 letters, digits and
+// underscores) and returns it without the @ and without a t.me/ prefix.
+func NormalizeTelegram(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	for _, p := range []string{"https://t.me/", "http://t.me/", "t.me/", "@"} {
+		s = strings.TrimPrefix(s, p)
+	}
+	if len(s) < 5 || len(s) > 32 {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 // NormalizePhone turns what people type into E.164: "8 701 123 45 67",
@@ -261,6 +301,13 @@ func validateFields(t DocType, number string, date time.Time) (string, time.Time
 // a file stored by a request that later fails is harmless and is shared by
 // the next upload of the same bytes.
 func (s *Service) intake(ctx context.Context, file io.Reader) (FileInfo, error) {
+	return s.StageFile(ctx, file)
+}
+
+// StageFile checks and stores a PDF before the document is created, so a
+// chat can refuse a bad file at once and create the document steps later
+// with CreateDocument over the stored blob.
+func (s *Service) StageFile(ctx context.Context, file io.Reader) (FileInfo, error) {
 	up, err := pdfintake.Intake(ctx, file, s.TempDir)
 	if err != nil {
 		return FileInfo{}, err
@@ -338,7 +385,8 @@ func (s *Service) insert(ctx context.Context, a Actor, d *Document, recipient *P
 				return ErrBaseInUse
 			}
 		}
-		p := &Party{OrgID: d.SenderOrgID, Kind: recipient.Kind, Number: recipient.Number, Name: recipient.Name, Phone: recipient.Phone}
+		p := &Party{OrgID: d.SenderOrgID, Kind: recipient.Kind, Number: recipient.Number, Name: recipient.Name, Phone: recipient.Phone,
+			Telegram: recipient.Telegram}
 		if err := tx.UpsertParty(ctx, p); err != nil {
 			return err
 		}

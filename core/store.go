@@ -27,6 +27,7 @@ type Store interface {
 	ListFolder(ctx context.Context, a Actor, f Folder, q FolderQuery) ([]Document, error)
 	FolderCounts(ctx context.Context, a Actor) (map[Folder]int, error)
 	Parties(ctx context.Context, orgID int64, limit int) ([]Party, error)
+	Party(ctx context.Context, orgID, id int64) (*Party, error)
 	// EnsureChatUser loads the chat user by Channel and ExternalID into u,
 	// creating it with u's Name and Language on first contact.
 	EnsureChatUser(ctx context.Context, u *ChatUser) error

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"edobot/core"
 )
 
@@ -61,4 +63,49 @@ func DeliverWebhook(ctx context.Context, client *http.Client, h core.Webhook, m 
 		return fmt.Errorf("webhook %s: receiver answered %s", m.ID, resp.Status)
 	}
 	return fmt.Errorf("%w: %s", ErrPermanent, resp.Status)
+}
+
+// TaskWebhook delivers one outbox event to the sender organisation's webhook.
+const TaskWebhook = "webhook:deliver"
+
+func webhookTask(m core.OutboxMessage) (*asynq.Task, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("webhook task: %w", err)
+	}
+	return asynq.NewTask(TaskWebhook, b), nil
+}
+
+// handleWebhook posts the event to the webhook the sender's organisation has
+// now, if any. asynq retries what failed with backoff; a refusal the
+// receiver means is final.
+func (r *Runner) handleWebhook(ctx context.Context, t *asynq.Task) error {
+	var m core.OutboxMessage
+	if err := json.Unmarshal(t.Payload(), &m); err != nil {
+		return fmt.Errorf("webhook payload: %v: %w", err, asynq.SkipRetry)
+	}
+	var p struct {
+		SenderOrgID int64 `json:"sender_org_id"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil || p.SenderOrgID == 0 {
+		return fmt.Errorf("webhook %s: no sender organisation in the event: %w", m.ID, asynq.SkipRetry)
+	}
+	h, err := r.store.Webhook(ctx, p.SenderOrgID)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("webhook %s: %w", m.ID, err)
+	}
+	err = DeliverWebhook(ctx, r.http, h, m, r.now())
+	switch {
+	case err == nil:
+		r.metrics.webhooks.WithLabelValues("ok").Inc()
+		return nil
+	case errors.Is(err, ErrPermanent):
+		r.metrics.webhooks.WithLabelValues("refused").Inc()
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	r.metrics.webhooks.WithLabelValues("error").Inc()
+	return err
 }

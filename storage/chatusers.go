@@ -2,30 +2,101 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"edobot/core"
 )
 
+var _ core.ChatStore = (*DB)(nil)
+
+const chatUserColumns = `id, channel, external_id, name, coalesce(iin, ''), coalesce(org_id, 0), language, username, phone, blocked_at, created_at`
+
+func scanChatUser(row pgx.Row, u *core.ChatUser) error {
+	return row.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.CreatedAt)
+}
+
 // EnsureChatUser finds the person by channel and external id, creating the
-// row on first contact; a later contact refreshes the display name only.
+// row on first contact. A later contact refreshes the display name and
+// clears a block: a person who writes again has unblocked the bot. Every
+// update of every chat comes through here, so the usual case, nothing
+// changed, is one read and no write.
 func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser) error {
-	var iin *string
-	var orgID *int64
-	err := db.Pool.QueryRow(ctx, `
+	var got core.ChatUser
+	err := scanChatUser(db.Pool.QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE channel = $1 AND external_id = $2`,
+		u.Channel, u.ExternalID), &got)
+	if err == nil && got.Name == u.Name && got.BlockedAt == nil {
+		*u = got
+		return nil
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("chat user: %w", err)
+	}
+	err = scanChatUser(db.Pool.QueryRow(ctx, `
 		INSERT INTO chat_users (channel, external_id, name, language) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name
-		RETURNING id, iin, org_id, language, created_at`,
-		u.Channel, u.ExternalID, u.Name, u.Language).Scan(&u.ID, &iin, &orgID, &u.Language, &u.CreatedAt)
+		ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL
+		RETURNING `+chatUserColumns,
+		u.Channel, u.ExternalID, u.Name, u.Language), u)
 	if err != nil {
 		return fmt.Errorf("chat user: %w", err)
 	}
-	u.IIN, u.OrgID = "", 0
-	if iin != nil {
-		u.IIN = *iin
+	return nil
+}
+
+// ChatUserByID reads one chat user.
+func (db *DB) ChatUserByID(ctx context.Context, id int64) (*core.ChatUser, error) {
+	var u core.ChatUser
+	err := scanChatUser(db.Pool.QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE id = $1`, id), &u)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, core.ErrNotFound
 	}
-	if orgID != nil {
-		u.OrgID = *orgID
+	if err != nil {
+		return nil, fmt.Errorf("chat user %d: %w", id, err)
+	}
+	return &u, nil
+}
+
+// ChatUserByHandle finds the most recent person of a channel with that
+// @username (case-insensitive) or phone.
+func (db *DB) ChatUserByHandle(ctx context.Context, channel, username, phone string) (*core.ChatUser, error) {
+	if username == "" && phone == "" {
+		return nil, core.ErrNotFound
+	}
+	var u core.ChatUser
+	err := scanChatUser(db.Pool.QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users
+		WHERE channel = $1 AND (($2 <> '' AND lower(username) = lower($2)) OR ($3 <> '' AND phone = $3))
+		ORDER BY created_at DESC LIMIT 1`, channel, username, phone), &u)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, core.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chat user by handle: %w", err)
+	}
+	return &u, nil
+}
+
+// SetChatContact keeps the @username and phone the messenger reported.
+func (db *DB) SetChatContact(ctx context.Context, id int64, username, phone string) error {
+	_, err := db.Pool.Exec(ctx, `UPDATE chat_users SET username = $2, phone = CASE WHEN $3 = '' THEN phone ELSE $3 END WHERE id = $1`,
+		id, username, phone)
+	if err != nil {
+		return fmt.Errorf("set chat contact: %w", err)
+	}
+	return nil
+}
+
+// BindChatUser records the IIN and organisation a person proved.
+func (db *DB) BindChatUser(ctx context.Context, id int64, iin string, orgID int64, at time.Time) error {
+	tag, err := db.Pool.Exec(ctx, `UPDATE chat_users SET iin = $2, org_id = $3, bound_at = $4 WHERE id = $1`, id, iin, orgID, at)
+	if err != nil {
+		return fmt.Errorf("bind chat user: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return core.ErrNotFound
 	}
 	return nil
 }
@@ -40,4 +111,71 @@ func (db *DB) SetChatLanguage(ctx context.Context, id int64, lang string) error 
 		return core.ErrNotFound
 	}
 	return nil
+}
+
+// MarkChatBlocked stops notifications to the chat.
+func (db *DB) MarkChatBlocked(ctx context.Context, id int64, at time.Time) error {
+	_, err := db.Pool.Exec(ctx, `UPDATE chat_users SET blocked_at = $2 WHERE id = $1 AND blocked_at IS NULL`, id, at)
+	if err != nil {
+		return fmt.Errorf("mark chat blocked: %w", err)
+	}
+	return nil
+}
+
+// FollowDocument records a chat that follows a document.
+func (db *DB) FollowDocument(ctx context.Context, documentID uuid.UUID, chatUserID int64, side core.Side) error {
+	_, err := db.Pool.Exec(ctx, `INSERT INTO document_chats (document_id, chat_user_id, side) VALUES ($1, $2, $3)
+		ON CONFLICT (document_id, chat_user_id) DO NOTHING`, documentID, chatUserID, string(side))
+	if err != nil {
+		return fmt.Errorf("follow document: %w", err)
+	}
+	return nil
+}
+
+// Following tells the side a chat follows a document from.
+func (db *DB) Following(ctx context.Context, documentID uuid.UUID, chatUserID int64) (core.Side, bool, error) {
+	var side string
+	err := db.Pool.QueryRow(ctx, `SELECT side FROM document_chats WHERE document_id = $1 AND chat_user_id = $2`,
+		documentID, chatUserID).Scan(&side)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("following: %w", err)
+	}
+	return core.Side(side), true, nil
+}
+
+// DocumentChats lists the chats to tell of a document's change. A chat
+// bound to the sender's organisation sees the sender's side, one bound to
+// the recipient's number the recipient's; a follower keeps the side it
+// followed from. A person is listed once, with the side found first.
+func (db *DB) DocumentChats(ctx context.Context, d *core.Document) ([]core.DocumentChat, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT DISTINCT ON (u.id) u.id, u.channel, u.external_id, u.name, coalesce(u.iin, ''), coalesce(u.org_id, 0), u.language,
+			u.username, u.phone, u.blocked_at, u.created_at, c.side FROM (
+			SELECT chat_user_id, side, 0 AS rank FROM document_chats WHERE document_id = $1
+			UNION ALL
+			SELECT id, 'sender', 1 FROM chat_users WHERE org_id = $2
+			UNION ALL
+			SELECT cu.id, 'recipient', 2 FROM chat_users cu JOIN organisations o ON o.id = cu.org_id WHERE o.number = $3
+		) c JOIN chat_users u ON u.id = c.chat_user_id
+		WHERE u.blocked_at IS NULL
+		ORDER BY u.id, c.rank`, d.ID, d.SenderOrgID, d.RecipientNumber)
+	if err != nil {
+		return nil, fmt.Errorf("document chats: %w", err)
+	}
+	defer rows.Close()
+	var out []core.DocumentChat
+	for rows.Next() {
+		var c core.DocumentChat
+		u := &c.User
+		var side string
+		if err := rows.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.CreatedAt, &side); err != nil {
+			return nil, fmt.Errorf("document chats: %w", err)
+		}
+		c.Side = core.Side(side)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

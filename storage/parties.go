@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -14,13 +15,14 @@ import (
 // that omits it.
 func (t *tx) UpsertParty(ctx context.Context, p *core.Party) error {
 	err := t.tx.QueryRow(ctx, `
-		INSERT INTO parties (org_id, kind, number, name, phone) VALUES ($1, $2, $3, $4, $5)
+		INSERT INTO parties (org_id, kind, number, name, phone, telegram) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (org_id, number) DO UPDATE SET
 			kind = EXCLUDED.kind, name = EXCLUDED.name,
 			phone = CASE WHEN EXCLUDED.phone <> '' THEN EXCLUDED.phone ELSE parties.phone END,
+			telegram = CASE WHEN EXCLUDED.telegram <> '' THEN EXCLUDED.telegram ELSE parties.telegram END,
 			updated_at = now(), last_used_at = now()
 		RETURNING id, phone, telegram, whatsapp, updated_at, last_used_at`,
-		p.OrgID, p.Kind, p.Number, p.Name, p.Phone).
+		p.OrgID, p.Kind, p.Number, p.Name, p.Phone, p.Telegram).
 		Scan(&p.ID, &p.Phone, &p.Telegram, &p.WhatsApp, &p.UpdatedAt, &p.LastUsedAt)
 	if err != nil {
 		return fmt.Errorf("upsert party: %w", err)
@@ -41,4 +43,20 @@ func (db *DB) Parties(ctx context.Context, orgID int64, limit int) ([]core.Party
 		err := r.Scan(&p.ID, &p.OrgID, &p.Kind, &p.Number, &p.Name, &p.Phone, &p.Telegram, &p.WhatsApp, &p.UpdatedAt, &p.LastUsedAt)
 		return p, err
 	})
+}
+
+// Party reads one entry of an organisation's directory.
+func (db *DB) Party(ctx context.Context, orgID, id int64) (*core.Party, error) {
+	var p core.Party
+	err := db.Pool.QueryRow(ctx, `
+		SELECT id, org_id, kind, number, name, phone, telegram, whatsapp, updated_at, last_used_at
+		FROM parties WHERE org_id = $1 AND id = $2`, orgID, id).
+		Scan(&p.ID, &p.OrgID, &p.Kind, &p.Number, &p.Name, &p.Phone, &p.Telegram, &p.WhatsApp, &p.UpdatedAt, &p.LastUsedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, core.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("party: %w", err)
+	}
+	return &p, nil
 }

@@ -71,6 +71,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/documents/{id}/{action}", s.api(s.apiAction))
 	mux.HandleFunc("GET /api/v1/documents/{id}/files/original", s.api(s.apiOriginal))
 	mux.HandleFunc("GET /api/v1/documents/{id}/files/ezsigner", s.api(s.apiEzSigner))
+	mux.HandleFunc("GET /api/v1/documents/{id}/files/card", s.api(s.apiCard))
 }
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, a core.Actor)
@@ -355,7 +356,7 @@ func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Acto
 	defer rc.Close()
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+string(d.Type)+"_"+sanitize(d.Number)+"_"+d.Date.Format(time.DateOnly)+`.pdf"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+core.DownloadName(d, ".pdf")+`"`)
 	if _, err := io.Copy(w, rc); err != nil {
 		s.Log.Warn("download interrupted", "document", d.ID, "err", err)
 	}
@@ -374,18 +375,34 @@ func (s *Server) apiEzSigner(w http.ResponseWriter, r *http.Request, a core.Acto
 		return
 	}
 	w.Header().Set("Content-Type", "application/pkcs7-mime")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+string(d.Type)+"_"+sanitize(d.Number)+"_"+d.Date.Format(time.DateOnly)+`.pdf.cms"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+core.DownloadName(d, ".pdf.cms")+`"`)
 	_, _ = w.Write(cms)
 }
 
-// sanitize keeps a document number safe inside a file name.
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '"' || r == '/' || r == '\\' || r < 32 {
-			return '_'
-		}
-		return r
-	}, s)
+// apiCard is the «Электронная карточка»: the document with every page marked
+// and a sheet of the signatures, as one PDF. Its QR codes and footers point at
+// the document's link page, which answers for the document.
+func (s *Server) apiCard(w http.ResponseWriter, r *http.Request, a core.Actor) {
+	id, ok := docID(w, r, s)
+	if !ok {
+		return
+	}
+	d, _, err := s.Service.Document(r.Context(), a, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rc, d, err := s.Service.Card(r.Context(), a, id, s.link(d))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+core.CardFileName(d)+`"`)
+	if _, err := io.Copy(w, rc); err != nil {
+		s.Log.Warn("card download interrupted", "document", d.ID, "err", err)
+	}
 }
 
 func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, detail string) {

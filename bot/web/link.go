@@ -43,6 +43,7 @@ func (s *Server) linkRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /d/{token}", s.linkView)
 	mux.HandleFunc("GET /d/{token}/status", s.linkStatus)
 	mux.HandleFunc("GET /d/{token}/file", s.linkFile)
+	mux.HandleFunc("GET /d/{token}/card", s.linkCard)
 	mux.HandleFunc("POST /d/{token}/sign", s.linkSign)
 	mux.HandleFunc("GET /d/{token}/page/{page}", s.linkPageImage)
 	mux.HandleFunc("GET /ncalayer/check", s.ncalayerCheck)
@@ -105,6 +106,8 @@ type linkView struct {
 	Signatures                     []linkSignature
 	CanSign                        bool
 	FileURL, BaseURL               string
+	CardURL, CardLabel             string
+	TelegramURL                    string // the document's card in the Telegram bot
 	NCALayerURL                    string
 	Pages                          []int
 	Version                        int64
@@ -140,7 +143,11 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		StatusRu: s.Cat.Status("ru", d.Status), StatusKk: s.Cat.Status("kk", d.Status),
 		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
 		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version,
-		NCALayerURL: s.ncalayerURL()}
+		NCALayerURL: s.ncalayerURL(), CardURL: base + "/card",
+		CardLabel: s.Cat.Text("ru", "download.card", nil) + " · " + s.Cat.Text("kk", "download.card", nil)}
+	if s.StartLink != nil && !d.Status.Final() {
+		v.TelegramURL = s.StartLink(token)
+	}
 	for i := 1; i <= d.File.Pages; i++ {
 		v.Pages = append(v.Pages, i)
 	}
@@ -194,9 +201,28 @@ func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
 	defer rc.Close()
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
-	w.Header().Set("Content-Disposition", `inline; filename="`+string(d.Type)+"_"+sanitize(d.Number)+".pdf\"")
+	w.Header().Set("Content-Disposition", `inline; filename="`+core.DownloadName(d, ".pdf")+`"`)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if _, err := io.Copy(w, rc); err != nil {
 		s.Log.Warn("link download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
+	}
+}
+
+// linkCard is the link visitor's «Электронная карточка». Like the rest of
+// the link it is gone once the document is revoked (410): the sender keeps
+// the revoked card in the chat and the API.
+func (s *Server) linkCard(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	rc, d, err := s.Service.CardByLink(r.Context(), token, strings.TrimRight(s.PublicURL, "/")+"/d/"+token)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+core.CardFileName(d)+`"`)
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if _, err := io.Copy(w, rc); err != nil {
+		s.Log.Warn("link card download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
 	}
 }

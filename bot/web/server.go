@@ -38,12 +38,19 @@ type Server struct {
 	NCALayerURL string
 	// PageCache holds rendered page images; "" = a folder in the system's temp.
 	PageCache string
+	// StartLink opens a document in the Telegram bot; nil without one.
+	StartLink func(token string) string
+	// TelegramWebhook receives Telegram's updates in webhook mode.
+	TelegramWebhook http.Handler
+	// Collectors are other parts' metrics, served on /metrics.
+	Collectors []prometheus.Collector
 }
 
 // Handler returns the routes.
 func (s *Server) Handler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.Collectors...)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
@@ -57,6 +64,7 @@ func (s *Server) Handler() http.Handler {
 		s.egovRoutes(mux)
 		s.apiRoutes(mux)
 		s.linkRoutes(mux)
+		s.chatRoutes(mux)
 	}
 	return mux
 }

@@ -25,6 +25,14 @@ type config struct {
 	EgovBusinessLink string
 	EgovTTL          time.Duration
 	NCALayerURL      string
+	// Telegram: the Bot API server (tests and local Bot API servers), and
+	// the webhook mode's public URL and secret token (long polling without).
+	TelegramAPIURL        string
+	TelegramWebhookURL    string
+	TelegramWebhookSecret string
+	// Trial is how long an organisation that registers itself in a chat may
+	// send documents before it needs a subscription.
+	Trial time.Duration
 }
 
 func env(name, def string) string {
@@ -44,19 +52,23 @@ func duration(name string, def time.Duration) time.Duration {
 
 func loadConfig() config {
 	return config{
-		DatabaseURL:      env("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable"),
-		RedisAddr:        env("REDIS_ADDR", "127.0.0.1:6379"),
-		HTTPAddr:         env("HTTP_ADDR", "127.0.0.1:8080"),
-		PublicURL:        env("PUBLIC_URL", "http://127.0.0.1:8080"),
-		TelegramToken:    env("TELEGRAM_TOKEN", ""),
-		Lang:             env("EDOBOT_LANG", "ru"),
-		TempDir:          env("EDOBOT_TMPDIR", ""),
-		LogLevel:         env("LOG_LEVEL", "info"),
-		TrustedCA:        env("EDOBOT_TRUSTED_CA", ""),
-		OCSPURL:          env("EDOBOT_OCSP_URL", ""),
-		EgovMobileLink:   env("EDOBOT_EGOV_MOBILE_LINK", web.DefaultEgovLinks.Mobile),
-		EgovBusinessLink: env("EDOBOT_EGOV_BUSINESS_LINK", web.DefaultEgovLinks.Business),
-		EgovTTL:          duration("EDOBOT_EGOV_TTL", 10*time.Minute),
-		NCALayerURL:      env("EDOBOT_NCALAYER_URL", web.DefaultNCALayerURL),
+		DatabaseURL:           env("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable"),
+		RedisAddr:             env("REDIS_ADDR", "127.0.0.1:6379"),
+		HTTPAddr:              env("HTTP_ADDR", "127.0.0.1:8080"),
+		PublicURL:             env("PUBLIC_URL", "http://127.0.0.1:8080"),
+		TelegramToken:         env("TELEGRAM_TOKEN", ""),
+		Lang:                  env("EDOBOT_LANG", "ru"),
+		TempDir:               env("EDOBOT_TMPDIR", ""),
+		LogLevel:              env("LOG_LEVEL", "info"),
+		TrustedCA:             env("EDOBOT_TRUSTED_CA", ""),
+		OCSPURL:               env("EDOBOT_OCSP_URL", ""),
+		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", web.DefaultEgovLinks.Mobile),
+		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", web.DefaultEgovLinks.Business),
+		EgovTTL:               duration("EDOBOT_EGOV_TTL", 10*time.Minute),
+		NCALayerURL:           env("EDOBOT_NCALAYER_URL", web.DefaultNCALayerURL),
+		TelegramAPIURL:        env("TELEGRAM_API_URL", ""),
+		TelegramWebhookURL:    env("TELEGRAM_WEBHOOK_URL", ""),
+		TelegramWebhookSecret: env("TELEGRAM_WEBHOOK_SECRET", ""),
+		Trial:                 duration("EDOBOT_TRIAL", 14*24*time.Hour),
 	}
 }

@@ -20,10 +20,14 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"edobot/bot/flow"
 	"edobot/bot/i18n"
+	"edobot/bot/telegram"
 	"edobot/bot/web"
 	"edobot/core"
+	"edobot/core/card"
 	"edobot/core/signature"
+	"edobot/jobs"
 	"edobot/storage"
 )
 
@@ -185,8 +189,8 @@ func service(db *storage.DB, cfg config) (*core.Service, error) {
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
 	v.Freshness = 15 * time.Minute
-	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db,
-		Combine: signature.Combine, TempDir: cfg.TempDir}, nil
+	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db, Chats: db,
+		Combine: signature.Combine, Cards: card.Renderer, CardCache: db, Trial: cfg.Trial, TempDir: cfg.TempDir}, nil
 }
 
 // openService is the database and the use cases for a one-off command.
@@ -293,6 +297,22 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer
 	return nil
 }
 
+// telegramBot connects the Telegram front end when a token is configured.
+func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.Logger) (*telegram.Bot, error) {
+	if cfg.TelegramToken == "" {
+		log.Info("TELEGRAM_TOKEN is empty: the Telegram bot is off")
+		return nil, nil
+	}
+	if cfg.TelegramWebhookURL != "" && len(cfg.TelegramWebhookSecret) < 16 {
+		return nil, errors.New("TELEGRAM_WEBHOOK_SECRET must be set, 16 characters or more, when TELEGRAM_WEBHOOK_URL is")
+	}
+	return telegram.New(ctx, telegram.Config{Token: cfg.TelegramToken, ServerURL: cfg.TelegramAPIURL,
+		WebhookURL: cfg.TelegramWebhookURL, WebhookSecret: cfg.TelegramWebhookSecret}, flow.Flow{
+		Service: svc, Cat: i18n.MustNew(), PublicURL: cfg.PublicURL, EgovTTL: cfg.EgovTTL, Log: log,
+		Egov: flow.EgovLinks{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
+	})
+}
+
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -320,6 +340,45 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
 		}}
+	tg, err := telegramBot(ctx, cfg, svc, log)
+	if err != nil {
+		return err
+	}
+	if tg != nil {
+		srv.StartLink = tg.StartLink
+		srv.Collectors = append(srv.Collectors, tg.Collectors()...)
+		if cfg.TelegramWebhookURL != "" {
+			srv.TelegramWebhook = tg.WebhookHandler()
+		}
+		svc.OnBound = func(ctx context.Context, u *core.ChatUser, org *core.Organisation) {
+			if u.Channel != core.ChannelTelegram {
+				return
+			}
+			if err := tg.Bound(ctx, u, org); err != nil {
+				log.Warn("telegram: telling a chat it is signed in", "chat_user", u.ID, "err", err)
+			}
+		}
+		go func() {
+			if err := tg.Run(ctx); err != nil {
+				log.Error("telegram stopped", "err", err)
+			}
+		}()
+	}
+	// The notification jobs: the outbox relay, deliveries into chats, the
+	// organisations' webhooks, reminders and expiries.
+	jcfg, err := jobs.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	jcfg.RedisAddr = cfg.RedisAddr
+	messengers := map[string]jobs.Messenger{}
+	if tg != nil {
+		messengers[core.ChannelTelegram] = tg
+	}
+	runner := jobs.New(jcfg, jobs.Deps{Store: db, Messengers: messengers, Logger: log})
+	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
+	jobsDone := make(chan error, 1)
+	go func() { jobsDone <- runner.Run(ctx) }()
 	httpServer := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -337,5 +396,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return httpServer.Shutdown(shutdownCtx)
+	err = httpServer.Shutdown(shutdownCtx)
+	if jerr := <-jobsDone; jerr != nil {
+		log.Error("jobs", "err", jerr)
+	}
+	return err
 }

@@ -64,7 +64,7 @@ type Fixture struct {
 func New(tb testing.TB) *Fixture {
 	tb.Helper()
 	db := storagetest.DB(tb)
-	f := &Fixture{Svc: &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, TempDir: tb.TempDir()}, DB: db, PDF: pdftest.PDF(2)}
+	f := &Fixture{Svc: &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db, TempDir: tb.TempDir()}, DB: db, PDF: pdftest.PDF(2)}
 	until := time.Now().AddDate(1, 0, 0)
 	ctx := context.Background()
 	s, _, err := f.Svc.RegisterOrganisation(ctx, RandomBIN(), "ТОО «Отправитель»", &until)

@@ -1,0 +1,55 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/skip2/go-qrcode"
+
+	"edobot/core"
+)
+
+// startAuth opens a sign-in challenge: the person signs it once with their
+// key, and the certificate binds this chat to their IIN and organisation.
+func (f *Flow) startAuth(ctx context.Context, u *core.ChatUser) ([]Screen, error) {
+	c, err := f.Service.StartAuth(ctx, u, f.EgovTTL)
+	if err != nil {
+		return nil, err
+	}
+	su := f.authEgovURL(c.ID)
+	links := f.Egov
+	return []Screen{{Text: f.t(u, "chat.login_how", map[string]any{"Until": c.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
+		Buttons: [][]Button{
+			{{Label: "📱 eGov Mobile", URL: fmt.Sprintf(links.Mobile, url.QueryEscape(su))}},
+			{{Label: "💼 eGov Business", URL: fmt.Sprintf(links.Business, url.QueryEscape(su))}},
+			{{Label: "🔳 " + f.t(u, "chat.sign_qr", nil), Data: "aq." + c.ID}},
+			{{Label: "💻 NCALayer", URL: strings.TrimRight(f.PublicURL, "/") + "/auth/" + c.ID}},
+		}}}, nil
+}
+
+// AuthEgovPath is where the eGov app reaches a sign-in challenge.
+const AuthEgovPath = "/egov-auth/"
+
+func (f *Flow) authEgovURL(id string) string {
+	return strings.TrimRight(f.PublicURL, "/") + AuthEgovPath + id
+}
+
+// authQR draws the sign-in challenge's QR for the eGov app on another phone.
+func (f *Flow) authQR(ctx context.Context, u *core.ChatUser, id string) ([]Screen, error) {
+	if _, _, err := f.Service.AuthChallengeData(ctx, id); err != nil {
+		return f.mustMenu(ctx, u), err
+	}
+	png, err := qrcode.Encode(EgovQRPayload(f.authEgovURL(id)), qrcode.Medium, 512)
+	if err != nil {
+		return nil, fmt.Errorf("auth qr: %w", err)
+	}
+	return []Screen{{Text: f.t(u, "chat.login_qr_caption", nil), Photo: &File{Name: "egov-qr.png", MIME: "image/png", Data: png}}}, nil
+}
+
+// Bound is what a chat shows once the person proved who they are.
+func (f *Flow) Bound(ctx context.Context, u *core.ChatUser, org *core.Organisation) []Screen {
+	out := []Screen{{Text: f.t(u, "chat.bound", map[string]any{"Org": org.Name, "Number": org.Number, "IIN": u.IIN})}}
+	return append(out, f.mustMenu(ctx, u)...)
+}

@@ -1,0 +1,25 @@
+package flow
+
+import (
+	"context"
+	"io"
+
+	"edobot/core"
+)
+
+// cardPDF renders the «Электронная карточка», whose QR codes lead to the
+// document's link page.
+func (f *Flow) cardPDF(ctx context.Context, d *core.Document, acc access) ([]byte, error) {
+	var rc io.ReadCloser
+	var err error
+	if acc.byLink {
+		rc, _, err = f.Service.CardByLink(ctx, d.LinkToken, f.linkURL(d))
+	} else {
+		rc, _, err = f.Service.Card(ctx, acc.actor, d.ID, f.linkURL(d))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}

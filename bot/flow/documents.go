@@ -1,0 +1,566 @@
+package flow
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/skip2/go-qrcode"
+
+	"edobot/core"
+)
+
+// access is how a person reaches a document: as an organisation they proved
+// (an actor), or through the document's link they opened in the chat.
+type access struct {
+	actor  core.Actor // zero for link access
+	side   core.Side
+	byLink bool
+}
+
+// docID packs a document id into 22 characters of a button's data.
+func docID(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
+
+func parseDocID(s string) (uuid.UUID, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return uuid.Nil, false
+	}
+	id, _ := uuid.FromBytes(b)
+	return id, true
+}
+
+// docButton is an action on a document; it carries the version the card
+// showed, so an action from an outdated card shows the current one instead.
+func docButton(label string, d *core.Document, act string) Button {
+	return Button{Label: label, Data: "d." + docID(d.ID) + "." + strconv.FormatInt(d.Version, 10) + "." + act}
+}
+
+// reach finds a document for a person: through their organisation first,
+// then through a link they opened in this chat.
+func (f *Flow) reach(ctx context.Context, u *core.ChatUser, id uuid.UUID) (*core.Document, access, error) {
+	if u.Bound() {
+		a, _, err := f.actor(ctx, u)
+		if err != nil {
+			return nil, access{}, err
+		}
+		d, side, err := f.Service.Document(ctx, a, id)
+		if err == nil {
+			return d, access{actor: a, side: side}, nil
+		}
+		if !errors.Is(err, core.ErrNotFound) {
+			return nil, access{}, err
+		}
+		// An employee's own document is addressed to their IIN.
+		pa := core.Actor{Number: u.IIN, Label: a.Label}
+		if d, side, err := f.Service.Document(ctx, pa, id); err == nil {
+			return d, access{actor: pa, side: side}, nil
+		}
+	}
+	side, ok, err := f.Service.Chats.Following(ctx, id, u.ID)
+	if err != nil {
+		return nil, access{}, err
+	}
+	if !ok {
+		return nil, access{}, core.ErrNotFound
+	}
+	d, err := f.Service.Store.Document(ctx, id)
+	if err != nil {
+		return nil, access{}, err
+	}
+	if d.DeletedAt != nil {
+		return nil, access{}, core.ErrDeleted
+	}
+	return d, access{side: side, byLink: true}, nil
+}
+
+// openLink is /start <token>: the recipient (or anyone holding the link)
+// sees the document's card and may sign it from the chat.
+func (f *Flow) openLink(ctx context.Context, u *core.ChatUser, st *state, token string) ([]Screen, error) {
+	d, err := f.Service.OpenLink(ctx, token)
+	if err != nil {
+		return f.mustMenu(ctx, u), err
+	}
+	side := core.SideRecipient
+	acc := access{side: side, byLink: true}
+	if u.Bound() {
+		if dd, a, err := f.reach(ctx, u, d.ID); err == nil && !a.byLink {
+			d, acc = dd, a
+		}
+	}
+	if err := f.Service.Chats.FollowDocument(ctx, d.ID, u.ID, acc.side); err != nil {
+		return nil, err
+	}
+	if st.Step != stepIdle {
+		st.set(stepIdle)
+		st.Draft = draft{}
+	}
+	card, err := f.cardFor(ctx, u, d, acc)
+	if err != nil {
+		return nil, err
+	}
+	return []Screen{card}, nil
+}
+
+// card draws a document as the side sees it, with exactly the actions the
+// action table allows that side now.
+func (f *Flow) card(ctx context.Context, u *core.ChatUser, d *core.Document, side core.Side, asActor bool) (Screen, error) {
+	return f.cardFor(ctx, u, d, access{side: side, byLink: !asActor})
+}
+
+func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) (Screen, error) {
+	signers, err := f.Service.Store.Signers(ctx, []uuid.UUID{d.ID})
+	if err != nil {
+		return Screen{}, err
+	}
+	return Screen{Text: f.cardText(u, d, signers[d.ID]), Buttons: f.cardButtons(u, d, acc)}, nil
+}
+
+// title is "Договор №12 от 01.11.2026" in the person's language.
+func (f *Flow) title(u *core.ChatUser, d *core.Document) string {
+	return f.t(u, "chat.title", map[string]any{"Type": f.t(u, "type."+string(d.Type), nil), "Number": d.Number,
+		"Date": d.Date.Format("02.01.2006")})
+}
+
+func (f *Flow) cardText(u *core.ChatUser, d *core.Document, sigs []core.Signature) string {
+	var b strings.Builder
+	b.WriteString("📄 " + f.title(u, d) + "\n")
+	b.WriteString(f.t(u, "chat.card_sender", map[string]any{"Name": d.SenderName, "Number": d.SenderNumber}) + "\n")
+	b.WriteString(f.t(u, "chat.card_recipient", map[string]any{"Name": d.RecipientName, "Number": d.RecipientNumber}) + "\n")
+	status := f.Cat.Status(u.Language, d.Status)
+	if d.DeletedAt != nil {
+		status = f.t(u, "chat.deleted", nil)
+	}
+	b.WriteString(f.t(u, "chat.card_status", map[string]any{"Status": statusIcon[d.Status] + " " + status}) + "\n")
+	b.WriteString(f.t(u, "chat.card_file", map[string]any{"Pages": d.File.Pages, "Size": sizeText(d.File.Size)}) + "\n")
+	for _, side := range []core.Side{core.SideSender, core.SideRecipient} {
+		label := f.t(u, "chat.side_"+string(side), nil)
+		var sig *core.Signature
+		for i := range sigs {
+			if sigs[i].Side == side {
+				sig = &sigs[i]
+			}
+		}
+		switch {
+		case sig != nil:
+			b.WriteString(f.t(u, "chat.card_signed", map[string]any{"Side": label, "Name": sig.Signer.FullName,
+				"IIN": sig.Signer.IIN, "At": sig.SignedAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")}) + "\n")
+		case d.Status == core.StatusRevoked || d.DeletedAt != nil:
+		default:
+			b.WriteString(f.t(u, "chat.card_waiting", map[string]any{"Side": label}) + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+var statusIcon = map[core.Status]string{
+	core.StatusCreated: "🆕", core.StatusSigning: "✍️", core.StatusSigned: "✅", core.StatusRevoked: "⛔",
+}
+
+func sizeText(n int64) string {
+	if n < 1<<20 {
+		return strconv.FormatInt((n+1023)/1024, 10) + " KB"
+	}
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
+}
+
+// cardButtons are the actions allowed now. A person who reached the
+// document only through its link can sign and download; the rest needs the
+// identity of a side.
+func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc access) [][]Button {
+	if d.DeletedAt != nil {
+		return [][]Button{{f.menuButton(u)}}
+	}
+	var rows [][]Button
+	var row []Button
+	for _, a := range core.Allowed(d, acc.side) {
+		if acc.byLink && a != core.ActionSign && a != core.ActionDownload {
+			continue
+		}
+		label := f.t(u, "action."+string(a), nil)
+		switch a {
+		case core.ActionSign:
+			rows = append(rows, []Button{docButton("✍️ "+label, d, "sg")})
+		case core.ActionRevoke:
+			row = append(row, docButton("⛔ "+label, d, "rv"))
+		case core.ActionDownload:
+			row = append(row, docButton("⬇️ "+label, d, "dl"))
+		case core.ActionCopy:
+			row = append(row, docButton("📑 "+label, d, "cp"))
+		case core.ActionArchive:
+			row = append(row, docButton("🗄 "+label, d, "ar"))
+		case core.ActionUnarchive:
+			row = append(row, docButton("📤 "+label, d, "ua"))
+		case core.ActionDelete:
+			row = append(row, docButton("🗑 "+label, d, "del"))
+		case core.ActionEdit:
+			row = append(row, docButton("✏️ "+label, d, "ed"))
+		}
+		if len(row) == 2 {
+			rows, row = append(rows, row), nil
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	if acc.side == core.SideSender && !acc.byLink && !d.Status.Final() {
+		rows = append(rows, []Button{docButton("🔗 "+f.t(u, "chat.share", nil), d, "sh")})
+	}
+	rows = append(rows, []Button{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, "v"), f.menuButton(u)})
+	return rows
+}
+
+// documentChoice handles "d.<id>.<version>.<action>".
+func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, rest string) ([]Screen, error) {
+	parts := strings.SplitN(rest, ".", 3)
+	if len(parts) != 3 {
+		return f.stale(ctx, u), nil
+	}
+	id, ok := parseDocID(parts[0])
+	ver, err := strconv.ParseInt(parts[1], 10, 64)
+	if !ok || err != nil {
+		return f.stale(ctx, u), nil
+	}
+	act := parts[2]
+	d, acc, err := f.reach(ctx, u, id)
+	if err != nil {
+		return []Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err), Buttons: [][]Button{{f.menuButton(u)}}}}, nil
+	}
+	// An action that changes the document is taken only from a card that
+	// shows its current version: a second quick tap, or a tap on an old
+	// card, shows the document as it is now.
+	if mutating[act] && ver != d.Version {
+		card, err := f.cardFor(ctx, u, d, acc)
+		if err != nil {
+			return nil, err
+		}
+		card.Text = f.t(u, "chat.doc_changed", nil) + "\n\n" + card.Text
+		return []Screen{card}, nil
+	}
+	if acc.byLink && !linkActions[act] {
+		return f.cardScreen(ctx, u, d, acc, core.ErrNotFound)
+	}
+	switch act {
+	case "v":
+		card, err := f.cardFor(ctx, u, d, acc)
+		if err != nil {
+			return nil, err
+		}
+		card.Replace = true
+		return []Screen{card}, nil
+	case "sg":
+		return f.signScreen(ctx, u, d, acc)
+	case "qr":
+		return f.signQR(ctx, u, d, acc)
+	case "rv":
+		return f.confirmAction(u, d, "chat.confirm_revoke", "rvy"), nil
+	case "del":
+		return f.confirmAction(u, d, "chat.confirm_delete", "dely"), nil
+	case "rvy":
+		nd, err := f.Service.Revoke(ctx, acc.actor, d.ID)
+		return f.afterChange(ctx, u, d, nd, acc, err)
+	case "dely":
+		if err := f.Service.DeleteDocument(ctx, acc.actor, d.ID); err != nil {
+			return f.cardScreen(ctx, u, d, acc, err)
+		}
+		return append([]Screen{{Text: f.t(u, "chat.deleted_done", nil), Replace: true}}, f.mustMenu(ctx, u)...), nil
+	case "ar":
+		nd, err := f.Service.Archive(ctx, acc.actor, d.ID)
+		return f.afterChange(ctx, u, d, nd, acc, err)
+	case "ua":
+		nd, err := f.Service.Unarchive(ctx, acc.actor, d.ID)
+		return f.afterChange(ctx, u, d, nd, acc, err)
+	case "cp":
+		nd, err := f.Service.Copy(ctx, acc.actor, d.ID, "chatcopy:"+strconv.FormatInt(u.ID, 10)+":"+d.ID.String()+":"+strconv.FormatInt(d.Version, 10))
+		if err != nil {
+			return f.cardScreen(ctx, u, d, acc, err)
+		}
+		if err := f.Service.Chats.FollowDocument(ctx, nd.ID, u.ID, core.SideSender); err != nil {
+			return nil, err
+		}
+		card, err := f.cardFor(ctx, u, nd, access{actor: acc.actor, side: core.SideSender})
+		if err != nil {
+			return nil, err
+		}
+		card.Text = f.t(u, "chat.copied", nil) + "\n\n" + card.Text
+		return []Screen{card}, nil
+	case "dl":
+		return []Screen{f.downloadsScreen(u, d, acc)}, nil
+	case "do", "dc", "de":
+		return f.download(ctx, u, d, acc, act)
+	case "sh":
+		return []Screen{f.shareScreen(u, d)}, nil
+	case "snd":
+		return f.sendToRecipient(ctx, u, d, acc)
+	case "ed":
+		return []Screen{f.editScreen(u, d)}, nil
+	case "en", "edt":
+		return f.startEdit(ctx, u, st, d, act)
+	case "et":
+		return []Screen{f.editTypeScreen(u, d)}, nil
+	}
+	if t, ok := strings.CutPrefix(act, "t"); ok && core.DocType(t).Valid() {
+		dt := core.DocType(t)
+		nd, err := f.Service.EditDocument(ctx, acc.actor, d.ID, core.DocumentEdit{Version: d.Version, Type: &dt})
+		return f.afterChange(ctx, u, d, nd, acc, err)
+	}
+	return f.stale(ctx, u), nil
+}
+
+// mutating are the actions that change a document.
+var mutating = map[string]bool{"rvy": true, "dely": true, "ar": true, "ua": true, "cp": true, "en": true, "edt": true,
+	"rv": true, "del": true, "ed": true, "et": true}
+
+// linkActions are what a person holding only the link may do.
+var linkActions = map[string]bool{"v": true, "sg": true, "qr": true, "dl": true, "do": true, "dc": true}
+
+// cardScreen shows a refusal with the card as it is now.
+func (f *Flow) cardScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, cause error) ([]Screen, error) {
+	if nd, a, err := f.reach(ctx, u, d.ID); err == nil {
+		d, acc = nd, a
+	}
+	card, err := f.cardFor(ctx, u, d, acc)
+	if err != nil {
+		return nil, err
+	}
+	return []Screen{card}, cause
+}
+
+func (f *Flow) afterChange(ctx context.Context, u *core.ChatUser, old, d *core.Document, acc access, err error) ([]Screen, error) {
+	if err != nil {
+		return f.cardScreen(ctx, u, old, acc, err)
+	}
+	card, err := f.cardFor(ctx, u, d, acc)
+	if err != nil {
+		return nil, err
+	}
+	card.Replace = true
+	return []Screen{card}, nil
+}
+
+func (f *Flow) confirmAction(u *core.ChatUser, d *core.Document, question, yes string) []Screen {
+	return []Screen{{Text: f.t(u, question, map[string]any{"Title": f.title(u, d)}), Buttons: [][]Button{
+		{docButton(f.t(u, "chat.yes", nil), d, yes), docButton(f.t(u, "chat.no", nil), d, "v")},
+	}}}
+}
+
+// signScreen opens an eGov session and offers every way to sign: the two
+// eGov apps by deep link on this phone, a QR for another phone, and the
+// NCALayer page for a computer.
+func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
+	sess, err := f.egovSession(ctx, d, acc)
+	if err != nil {
+		return f.cardScreen(ctx, u, d, acc, err)
+	}
+	su := f.egovURL(sess.ID)
+	links := f.Egov
+	return []Screen{{Text: f.t(u, "chat.sign_how", map[string]any{"Title": f.title(u, d),
+		"Until": sess.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}), Buttons: [][]Button{
+		{{Label: "📱 eGov Mobile", URL: fmt.Sprintf(links.Mobile, url.QueryEscape(su))}},
+		{{Label: "💼 eGov Business", URL: fmt.Sprintf(links.Business, url.QueryEscape(su))}},
+		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, "qr")},
+		{{Label: "💻 NCALayer", URL: f.linkURL(d)}},
+		{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, "v")},
+	}}}, nil
+}
+
+func (f *Flow) egovSession(ctx context.Context, d *core.Document, acc access) (*core.EgovSession, error) {
+	if acc.byLink {
+		return f.Service.StartEgovSession(ctx, d.LinkToken, f.EgovTTL)
+	}
+	return f.Service.StartEgovSessionFor(ctx, acc.actor, d.ID, f.EgovTTL)
+}
+
+// signQR sends the QR of a fresh eGov session, to scan with the eGov app on
+// another phone.
+func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
+	sess, err := f.egovSession(ctx, d, acc)
+	if err != nil {
+		return f.cardScreen(ctx, u, d, acc, err)
+	}
+	png, err := qrcode.Encode(EgovQRPayload(f.egovURL(sess.ID)), qrcode.Medium, 512)
+	if err != nil {
+		return nil, fmt.Errorf("egov qr: %w", err)
+	}
+	return []Screen{{Text: f.t(u, "chat.sign_qr_caption", map[string]any{"Title": f.title(u, d),
+		"Until": sess.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
+		Photo: &File{Name: "egov-qr.png", MIME: "image/png", Data: png}}}, nil
+}
+
+// EgovQRPayload is what an eGov QR holds: the session URL behind the
+// protocol's prefix.
+func EgovQRPayload(sessionURL string) string { return "mobileSign:" + sessionURL }
+
+func (f *Flow) egovURL(id string) string { return strings.TrimRight(f.PublicURL, "/") + "/egov/" + id }
+
+func (f *Flow) linkURL(d *core.Document) string {
+	return strings.TrimRight(f.PublicURL, "/") + "/d/" + d.LinkToken
+}
+
+func (f *Flow) downloadsScreen(u *core.ChatUser, d *core.Document, acc access) Screen {
+	rows := [][]Button{{docButton("📄 "+f.t(u, "chat.dl_original", nil), d, "do")}}
+	rows = append(rows, []Button{docButton("🧾 "+f.t(u, "chat.dl_card", nil), d, "dc")})
+	if !acc.byLink && (d.SenderSignedAt != nil || d.RecipientSignedAt != nil) {
+		rows = append(rows, []Button{docButton("🔐 "+f.t(u, "chat.dl_ezsigner", nil), d, "de")})
+	}
+	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")})
+	return Screen{Text: f.t(u, "chat.dl_which", map[string]any{"Title": f.title(u, d)}), Buttons: rows}
+}
+
+func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, act string) ([]Screen, error) {
+	var data []byte
+	var name, mime string
+	switch act {
+	case "do":
+		var rc io.ReadCloser
+		var err error
+		if acc.byLink {
+			rc, _, err = f.Service.OpenOriginalByLink(ctx, d.LinkToken)
+		} else {
+			rc, _, err = f.Service.OpenOriginal(ctx, acc.actor, d.ID)
+		}
+		if err != nil {
+			return f.cardScreen(ctx, u, d, acc, err)
+		}
+		defer rc.Close()
+		if data, err = io.ReadAll(rc); err != nil {
+			return nil, err
+		}
+		name, mime = core.DownloadName(d, ".pdf"), "application/pdf"
+	case "dc":
+		b, err := f.cardPDF(ctx, d, acc)
+		if err != nil {
+			return f.cardScreen(ctx, u, d, acc, err)
+		}
+		data, name, mime = b, core.DownloadName(d, "_card.pdf"), "application/pdf"
+	case "de":
+		b, _, err := f.Service.EzSigner(ctx, acc.actor, d.ID)
+		if err != nil {
+			return f.cardScreen(ctx, u, d, acc, err)
+		}
+		data, name, mime = b, core.DownloadName(d, ".pdf.cms"), "application/pkcs7-mime"
+	}
+	return []Screen{{Text: f.title(u, d), Document: &File{Name: name, MIME: mime, Data: data}}}, nil
+}
+
+// shareScreen gives the sender every way to pass the link on.
+func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
+	link := f.linkURL(d)
+	msg := f.t(u, "chat.share_message", map[string]any{"Sender": d.SenderName, "Title": f.title(u, d), "Link": link})
+	rows := [][]Button{
+		{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}},
+		{{Label: "✈️ Telegram", URL: "https://t.me/share/url?url=" + url.QueryEscape(link) + "&text=" + url.QueryEscape(f.title(u, d))}},
+		{{Label: "✉️ E-mail", URL: strings.TrimRight(f.PublicURL, "/") + "/d/" + d.LinkToken + "/mailto?lang=" + u.Language}},
+		{{Label: "📋 " + f.t(u, "chat.copy_link", nil), Copy: link}},
+	}
+	rows = append(rows, []Button{docButton("📨 "+f.t(u, "chat.send_recipient", nil), d, "snd")})
+	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")})
+	return Screen{Text: f.t(u, "chat.share_text", map[string]any{"Link": link}), Buttons: rows}
+}
+
+// sendToRecipient delivers the card straight into the recipient's chat when
+// the recipient is known to the bot by @username or phone.
+func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
+	p, err := f.Service.Store.Party(ctx, d.SenderOrgID, d.RecipientPartyID)
+	if err != nil {
+		return nil, err
+	}
+	var to *core.ChatUser
+	if f.Deliver != nil && (p.Telegram != "" || p.Phone != "") {
+		to, err = f.Service.Chats.ChatUserByHandle(ctx, f.Channel, p.Telegram, p.Phone)
+		if err != nil && !errors.Is(err, core.ErrNotFound) {
+			return nil, err
+		}
+	}
+	if to == nil || to.BlockedAt != nil {
+		s := f.shareScreen(u, d)
+		s.Text = f.t(u, "chat.recipient_unknown", map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
+		return []Screen{s}, nil
+	}
+	if err := f.Service.Chats.FollowDocument(ctx, d.ID, to.ID, core.SideRecipient); err != nil {
+		return nil, err
+	}
+	card, err := f.cardFor(ctx, to, d, access{side: core.SideRecipient, byLink: true})
+	if err != nil {
+		return nil, err
+	}
+	card.Text = f.t(to, "chat.incoming", map[string]any{"Sender": d.SenderName}) + "\n\n" + card.Text
+	if err := f.Deliver(ctx, to, []Screen{card}); err != nil {
+		if errors.Is(err, core.ErrChatBlocked) {
+			_ = f.Service.Chats.MarkChatBlocked(ctx, to.ID, f.now())
+			s := f.shareScreen(u, d)
+			s.Text = f.t(u, "chat.recipient_unknown", map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
+			return []Screen{s}, nil
+		}
+		return nil, err
+	}
+	return []Screen{{Text: f.t(u, "chat.sent_recipient", map[string]any{"Name": d.RecipientName}),
+		Buttons: [][]Button{{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")}}}}, nil
+}
+
+// editScreen offers the fields a document in «Создан» may change.
+func (f *Flow) editScreen(u *core.ChatUser, d *core.Document) Screen {
+	return Screen{Text: f.t(u, "chat.edit_which", map[string]any{"Title": f.title(u, d)}), Buttons: [][]Button{
+		{docButton(f.t(u, "chat.edit_type", nil), d, "et")},
+		{docButton(f.t(u, "chat.edit_number", nil), d, "en")},
+		{docButton(f.t(u, "chat.edit_date", nil), d, "edt")},
+		{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")},
+	}}
+}
+
+func (f *Flow) editTypeScreen(u *core.ChatUser, d *core.Document) Screen {
+	var rows [][]Button
+	for _, t := range core.DocTypes {
+		rows = append(rows, []Button{docButton(f.t(u, "type."+string(t), nil), d, "t"+string(t))})
+	}
+	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")})
+	return Screen{Text: f.t(u, "chat.ask_type", nil), Buttons: rows}
+}
+
+// startEdit asks for a new number or date; the answer comes as text.
+func (f *Flow) startEdit(ctx context.Context, u *core.ChatUser, st *state, d *core.Document, act string) ([]Screen, error) {
+	st.Draft = draft{EditDoc: d.ID.String(), EditVersion: d.Version}
+	if act == "en" {
+		st.set(stepEditNumber)
+	} else {
+		st.set(stepEditDate)
+	}
+	return f.prompt(ctx, u, st), nil
+}
+
+func (f *Flow) editText(ctx context.Context, u *core.ChatUser, st *state, text string) ([]Screen, error) {
+	if st.Step == stepEditDate {
+		d, err := parseDate(text)
+		if err != nil {
+			return f.prompt(ctx, u, st), err
+		}
+		return f.applyEdit(ctx, u, st, core.DocumentEdit{Date: &d})
+	}
+	if text == "" || len([]rune(text)) > 64 {
+		return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidNumber}
+	}
+	return f.applyEdit(ctx, u, st, core.DocumentEdit{Number: &text})
+}
+
+func (f *Flow) applyEdit(ctx context.Context, u *core.ChatUser, st *state, e core.DocumentEdit) ([]Screen, error) {
+	id, err := uuid.Parse(st.Draft.EditDoc)
+	if err != nil {
+		st.set(stepIdle)
+		return f.mustMenu(ctx, u), nil
+	}
+	e.Version = st.Draft.EditVersion
+	st.set(stepIdle)
+	st.Draft = draft{}
+	d, acc, err := f.reach(ctx, u, id)
+	if err != nil {
+		return f.mustMenu(ctx, u), err
+	}
+	nd, err := f.Service.EditDocument(ctx, acc.actor, id, e)
+	return f.afterChange(ctx, u, d, nd, acc, err)
+}

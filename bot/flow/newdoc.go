@@ -1,0 +1,300 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"edobot/core"
+	"edobot/core/iinbin"
+	"edobot/core/pdfintake"
+)
+
+// upload takes a PDF: it is checked and stored at once, so a bad file is
+// refused before any question is asked, and starts a new document.
+func (f *Flow) upload(ctx context.Context, u *core.ChatUser, st *state, up *Upload) ([]Screen, error) {
+	if !u.Bound() {
+		s, err := f.menu(ctx, u)
+		return append([]Screen{{Text: f.t(u, "chat.login_to_send", nil)}}, s...), err
+	}
+	if _, _, err := f.actor(ctx, u); err != nil {
+		return nil, err
+	}
+	// What the messenger declares is checked before downloading anything.
+	name := strings.ToLower(up.Name)
+	if !(strings.HasSuffix(name, ".pdf") || up.MIME == "application/pdf") {
+		return f.prompt(ctx, u, st), pdfintake.ErrNotPDF
+	}
+	if up.Size > pdfintake.MaxSize {
+		return f.prompt(ctx, u, st), pdfintake.ErrTooLarge
+	}
+	rc, err := up.Open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("download upload: %w", err)
+	}
+	defer rc.Close()
+	// The download is bounded too: a messenger may not declare the size.
+	info, err := f.Service.StageFile(ctx, io.LimitReader(rc, pdfintake.MaxSize+1))
+	if err != nil {
+		return f.prompt(ctx, u, st), err
+	}
+	st.Draft = draft{Key: core.NewToken()[:22], File: info, FileName: path.Base(up.Name)}
+	st.set(stepRecipient)
+	return []Screen{f.recipientScreen(ctx, u, st)}, nil
+}
+
+// recipientScreen offers the recent parties and a new one.
+func (f *Flow) recipientScreen(ctx context.Context, u *core.ChatUser, st *state) Screen {
+	text := f.t(u, "chat.file_accepted", map[string]any{"Name": st.Draft.FileName, "Pages": st.Draft.File.Pages}) +
+		"\n\n" + f.t(u, "chat.ask_recipient", nil)
+	var rows [][]Button
+	if parties, err := f.Service.Store.Parties(ctx, u.OrgID, 6); err == nil {
+		for _, p := range parties {
+			rows = append(rows, []Button{f.w(st, p.Name+" · "+p.Number, "p"+strconv.FormatInt(p.ID, 10))})
+		}
+	}
+	rows = append(rows, []Button{f.w(st, "➕ "+f.t(u, "chat.new_party", nil), "newparty")})
+	rows = append(rows, []Button{f.w(st, f.t(u, "chat.cancel", nil), "cancel")})
+	return Screen{Text: text, Buttons: rows}
+}
+
+// wizardChoice handles the buttons of the steps of a new document.
+func (f *Flow) wizardChoice(ctx context.Context, u *core.ChatUser, st *state, value string) ([]Screen, error) {
+	switch {
+	case value == "cancel":
+		st.set(stepIdle)
+		st.Draft = draft{}
+		return append([]Screen{{Text: f.t(u, "chat.cancelled", nil), Replace: true}}, f.mustMenu(ctx, u)...), nil
+	case value == "newparty" && st.Step == stepRecipient:
+		st.set(stepPartyNumber)
+		return f.prompt(ctx, u, st), nil
+	case strings.HasPrefix(value, "p") && st.Step == stepRecipient:
+		id, err := strconv.ParseInt(value[1:], 10, 64)
+		if err != nil {
+			return f.stale(ctx, u), nil
+		}
+		p, err := f.Service.Store.Party(ctx, u.OrgID, id)
+		if err != nil {
+			return f.prompt(ctx, u, st), err
+		}
+		f.takeParty(st, p)
+		st.set(stepType)
+		return f.prompt(ctx, u, st), nil
+	case (value == "kemployee" || value == "kcounterparty") && st.Step == stepPartyKind:
+		st.Draft.Party.Kind = core.PartyKind(value[1:])
+		st.set(stepPartyName)
+		return f.prompt(ctx, u, st), nil
+	case value == "skip" && st.Step == stepPartyContact:
+		st.set(stepType)
+		return f.prompt(ctx, u, st), nil
+	case strings.HasPrefix(value, "t") && st.Step == stepType:
+		t := core.DocType(value[1:])
+		if !t.Valid() {
+			return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidType}
+		}
+		st.Draft.Type = t
+		st.set(stepNumber)
+		return f.prompt(ctx, u, st), nil
+	case value == "today" && (st.Step == stepDate || st.Step == stepEditDate):
+		return f.takeDate(ctx, u, st, f.today())
+	case value == "create" && st.Step == stepConfirm:
+		return f.create(ctx, u, st)
+	}
+	return f.stale(ctx, u), nil
+}
+
+func (f *Flow) takeParty(st *state, p *core.Party) {
+	st.Draft.PartyID = p.ID
+	st.Draft.Party.Kind, st.Draft.Party.Number, st.Draft.Party.Name = p.Kind, p.Number, p.Name
+	st.Draft.Party.Phone, st.Draft.Party.Telegram = p.Phone, p.Telegram
+}
+
+// partyNumber takes a typed IIN/BIN: one from the directory is taken as is,
+// a new one asks for the rest.
+func (f *Flow) partyNumber(ctx context.Context, u *core.ChatUser, st *state, text string) ([]Screen, error) {
+	number := iinbin.Normalize(text)
+	kind, err := iinbin.Validate(number)
+	if err != nil {
+		return f.prompt(ctx, u, st), err
+	}
+	if parties, err := f.Service.Store.Parties(ctx, u.OrgID, 500); err == nil {
+		for i := range parties {
+			if parties[i].Number == number {
+				f.takeParty(st, &parties[i])
+				st.set(stepType)
+				return append([]Screen{{Text: f.t(u, "chat.party_known", map[string]any{"Name": parties[i].Name})}},
+					f.prompt(ctx, u, st)...), nil
+			}
+		}
+	}
+	st.Draft.PartyID = 0
+	st.Draft.Party.Number, st.Draft.Party.Phone, st.Draft.Party.Telegram = number, "", ""
+	if kind == iinbin.KindBIN {
+		// A BIN is always an organisation: no need to ask.
+		st.Draft.Party.Kind = core.PartyCounterparty
+		st.set(stepPartyName)
+	} else {
+		st.set(stepPartyKind)
+	}
+	return f.prompt(ctx, u, st), nil
+}
+
+func (f *Flow) partyName(ctx context.Context, u *core.ChatUser, st *state, text string) ([]Screen, error) {
+	name := strings.Join(strings.Fields(text), " ")
+	if name == "" || len([]rune(name)) > 300 {
+		return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidName}
+	}
+	st.Draft.Party.Name = name
+	st.set(stepPartyContact)
+	return f.prompt(ctx, u, st), nil
+}
+
+// partyContact takes a phone or a Telegram @username.
+func (f *Flow) partyContact(ctx context.Context, u *core.ChatUser, st *state, text string) ([]Screen, error) {
+	if strings.HasPrefix(text, "@") || strings.Contains(text, "t.me/") {
+		t, ok := core.NormalizeTelegram(text)
+		if !ok {
+			return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidTelegram}
+		}
+		st.Draft.Party.Telegram = t
+	} else {
+		p, ok := core.NormalizePhone(text)
+		if !ok {
+			return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidPhone}
+		}
+		st.Draft.Party.Phone = p
+	}
+	st.set(stepType)
+	return f.prompt(ctx, u, st), nil
+}
+
+func (f *Flow) typeScreen(u *core.ChatUser, st *state) Screen {
+	var rows [][]Button
+	for i := 0; i < len(core.DocTypes); i += 2 {
+		row := []Button{f.w(st, f.t(u, "type."+string(core.DocTypes[i]), nil), "t"+string(core.DocTypes[i]))}
+		if i+1 < len(core.DocTypes) {
+			row = append(row, f.w(st, f.t(u, "type."+string(core.DocTypes[i+1]), nil), "t"+string(core.DocTypes[i+1])))
+		}
+		rows = append(rows, row)
+	}
+	rows = append(rows, []Button{f.w(st, f.t(u, "chat.cancel", nil), "cancel")})
+	return Screen{Text: f.t(u, "chat.ask_type", nil), Buttons: rows}
+}
+
+func (f *Flow) docNumber(ctx context.Context, u *core.ChatUser, st *state, text string) ([]Screen, error) {
+	if text == "" || len([]rune(text)) > 64 {
+		return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidNumber}
+	}
+	st.Draft.Number = text
+	st.set(stepDate)
+	return f.prompt(ctx, u, st), nil
+}
+
+// today is the calendar date in Kazakhstan.
+func (f *Flow) today() time.Time {
+	n := f.now().In(core.KazakhstanTime)
+	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// docDate takes dd.mm.yyyy; a date that does not exist (31.02.2026) is
+// refused, not rolled over.
+func (f *Flow) docDate(ctx context.Context, u *core.ChatUser, st *state, text string) ([]Screen, error) {
+	d, err := parseDate(text)
+	if err != nil {
+		return f.prompt(ctx, u, st), err
+	}
+	return f.takeDate(ctx, u, st, d)
+}
+
+func parseDate(text string) (time.Time, error) {
+	text = strings.NewReplacer("/", ".", "-", ".", " ", "").Replace(strings.TrimSpace(text))
+	for _, layout := range []string{"02.01.2006", "2.1.2006", "02.01.06"} {
+		if d, err := time.Parse(layout, text); err == nil {
+			if d.Year() < 1991 || d.Year() > 2100 {
+				break
+			}
+			return d, nil
+		}
+	}
+	return time.Time{}, &core.Refusal{Code: core.CodeInvalidDate, Detail: text}
+}
+
+func (f *Flow) takeDate(ctx context.Context, u *core.ChatUser, st *state, d time.Time) ([]Screen, error) {
+	if st.Step == stepEditDate {
+		return f.applyEdit(ctx, u, st, core.DocumentEdit{Date: &d})
+	}
+	st.Draft.Date = d.Format(time.DateOnly)
+	st.set(stepConfirm)
+	return f.prompt(ctx, u, st), nil
+}
+
+func (f *Flow) confirmScreen(u *core.ChatUser, st *state) Screen {
+	d := st.Draft
+	date, _ := time.Parse(time.DateOnly, d.Date)
+	kind := f.t(u, "chat.kind_"+string(d.Party.Kind), nil)
+	text := f.t(u, "chat.confirm", map[string]any{
+		"Type": f.t(u, "type."+string(d.Type), nil), "Number": d.Number, "Date": date.Format("02.01.2006"),
+		"Recipient": d.Party.Name, "RecipientNumber": d.Party.Number, "Kind": kind,
+		"File": d.FileName, "Pages": d.File.Pages,
+	})
+	if c := contactOf(d.Party.Phone, d.Party.Telegram); c != "" {
+		text += "\n" + c
+	}
+	return Screen{Text: text, Buttons: [][]Button{
+		{f.w(st, "✅ "+f.t(u, "chat.create", nil), "create")},
+		{f.w(st, f.t(u, "chat.cancel", nil), "cancel")},
+	}}
+}
+
+func contactOf(phone, telegram string) string {
+	var parts []string
+	if phone != "" {
+		parts = append(parts, "📞 "+phone)
+	}
+	if telegram != "" {
+		parts = append(parts, "✈️ @"+telegram)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// create makes the document from the draft. The draft's key makes a
+// repeated confirm return the same document.
+func (f *Flow) create(ctx context.Context, u *core.ChatUser, st *state) ([]Screen, error) {
+	a, _, err := f.actor(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	d := st.Draft
+	date, err := time.Parse(time.DateOnly, d.Date)
+	if err != nil {
+		return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidDate}
+	}
+	rc, err := f.Service.Blobs.Open(ctx, d.File.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("open staged file: %w", err)
+	}
+	defer rc.Close()
+	doc, err := f.Service.CreateDocument(ctx, a, core.NewDocument{
+		Recipient: core.PartyInput{Kind: d.Party.Kind, Number: d.Party.Number, Name: d.Party.Name,
+			Phone: d.Party.Phone, Telegram: d.Party.Telegram},
+		Type: d.Type, Number: d.Number, Date: date, IdempotencyKey: "chat:" + strconv.FormatInt(u.ID, 10) + ":" + d.Key,
+	}, rc)
+	if err != nil {
+		return f.prompt(ctx, u, st), err
+	}
+	if err := f.Service.Chats.FollowDocument(ctx, doc.ID, u.ID, core.SideSender); err != nil {
+		return nil, err
+	}
+	st.set(stepIdle)
+	st.Draft = draft{}
+	card, err := f.card(ctx, u, doc, core.SideSender, true)
+	if err != nil {
+		return nil, err
+	}
+	card.Text = f.t(u, "chat.created", nil) + "\n\n" + card.Text
+	return []Screen{card, f.shareScreen(u, doc)}, nil
+}

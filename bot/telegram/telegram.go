@@ -1,0 +1,454 @@
+// Package telegram is the Telegram front end: it turns updates into the
+// shared conversation's inputs and draws its screens as messages with inline
+// keyboards, through github.com/go-telegram/bot. It also tells chats of
+// document changes for the notification jobs.
+package telegram
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf16"
+
+	"github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"edobot/bot/flow"
+	"edobot/bot/i18n"
+	"edobot/core"
+)
+
+// Config is how the bot reaches Telegram.
+type Config struct {
+	Token string
+	// ServerURL is the Bot API server; "" is Telegram's own.
+	ServerURL string
+	// WebhookURL switches from long polling to a webhook Telegram calls;
+	// WebhookSecret is the X-Telegram-Bot-Api-Secret-Token it must carry.
+	WebhookURL    string
+	WebhookSecret string
+	// Workers handle updates in parallel; one person's updates are still
+	// handled one after another.
+	Workers int
+	// HTTPClient talks to the Bot API; nil = one with sane timeouts.
+	HTTPClient *http.Client
+}
+
+// Bot is the Telegram front end.
+type Bot struct {
+	api      *bot.Bot
+	flow     flow.Flow
+	svc      *core.Service
+	log      *slog.Logger
+	cfg      Config
+	username string
+	client   *http.Client
+
+	// locks serialise the updates of one person, so two quick taps are
+	// settled one after the other by the conversation's version.
+	locks [256]sync.Mutex
+
+	updates *prometheus.CounterVec
+	latency prometheus.Histogram
+}
+
+// New connects to the Bot API (getMe tells the bot's username, which the
+// start links need). f is the conversation template; New fills in its
+// channel, start links and delivery.
+func New(ctx context.Context, cfg Config, f flow.Flow) (*Bot, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("telegram: empty token")
+	}
+	if cfg.Workers <= 0 {
+		// Most of an update's time is spent waiting on the database and the
+		// Bot API, not on the CPU.
+		cfg.Workers = 16
+	}
+	b := &Bot{flow: f, svc: f.Service, log: f.Log, cfg: cfg, client: cfg.HTTPClient}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	if b.client == nil {
+		// Long polling holds a request for up to a minute.
+		b.client = &http.Client{Timeout: 70 * time.Second}
+	}
+	b.updates = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_telegram_updates_total",
+		Help: "Telegram updates handled, by kind."}, []string{"kind"})
+	b.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "edobot_telegram_update_seconds",
+		Help: "Time to handle one Telegram update.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)})
+	opts := []bot.Option{
+		bot.WithDefaultHandler(b.handle),
+		bot.WithWorkers(cfg.Workers),
+		bot.WithHTTPClient(time.Minute, b.client),
+		bot.WithErrorsHandler(func(err error) { b.log.Warn("telegram", "err", redact(err.Error(), cfg.Token)) }),
+		bot.WithAllowedUpdates(bot.AllowedUpdates{"message", "callback_query"}),
+	}
+	if cfg.ServerURL != "" {
+		opts = append(opts, bot.WithServerURL(cfg.ServerURL))
+	}
+	if cfg.WebhookSecret != "" {
+		opts = append(opts, bot.WithWebhookSecretToken(cfg.WebhookSecret))
+	}
+	api, err := bot.New(cfg.Token, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("telegram: %s", redact(err.Error(), cfg.Token))
+	}
+	b.api = api
+	me, err := api.GetMe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("telegram getMe: %s", redact(err.Error(), cfg.Token))
+	}
+	b.username = me.Username
+	b.flow.Channel = core.ChannelTelegram
+	b.flow.StartLink = b.StartLink
+	b.flow.Deliver = b.Deliver
+	b.flow.Prepare()
+	return b, nil
+}
+
+// redact keeps the token, which is in every Bot API URL, out of logs.
+func redact(s, token string) string {
+	if token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, token, "***")
+}
+
+// Username is the bot's @username.
+func (b *Bot) Username() string { return b.username }
+
+// StartLink opens a document's card in the bot.
+func (b *Bot) StartLink(token string) string {
+	return "https://t.me/" + b.username + "?start=" + token
+}
+
+// Collectors are the bot's metrics.
+func (b *Bot) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{b.updates, b.latency}
+}
+
+// Run receives updates until ctx ends: by long polling, or, when a webhook
+// URL is configured, through WebhookHandler.
+func (b *Bot) Run(ctx context.Context) error {
+	commands := &bot.SetMyCommandsParams{Commands: []models.BotCommand{
+		{Command: "start", Description: "Меню / Мәзір / Menu"},
+		{Command: "search", Description: "Поиск / Іздеу / Search"},
+		{Command: "lang", Description: "Язык / Тіл / Language"},
+		{Command: "cancel", Description: "Отмена / Бас тарту / Cancel"},
+	}}
+	if _, err := b.api.SetMyCommands(ctx, commands); err != nil {
+		b.log.Warn("telegram setMyCommands", "err", redact(err.Error(), b.cfg.Token))
+	}
+	if b.cfg.WebhookURL != "" {
+		if _, err := b.api.SetWebhook(ctx, &bot.SetWebhookParams{URL: b.cfg.WebhookURL, SecretToken: b.cfg.WebhookSecret,
+			AllowedUpdates: []string{"message", "callback_query"}}); err != nil {
+			return fmt.Errorf("telegram setWebhook: %s", redact(err.Error(), b.cfg.Token))
+		}
+		b.log.Info("telegram webhook mode", "bot", b.username)
+		b.api.StartWebhook(ctx)
+		return nil
+	}
+	// A webhook left from an earlier configuration would make getUpdates fail.
+	if _, err := b.api.DeleteWebhook(ctx, &bot.DeleteWebhookParams{}); err != nil {
+		b.log.Warn("telegram deleteWebhook", "err", redact(err.Error(), b.cfg.Token))
+	}
+	b.log.Info("telegram long polling", "bot", b.username)
+	b.api.Start(ctx)
+	return nil
+}
+
+// WebhookHandler receives Telegram's webhook calls. The secret is checked
+// here, in constant time, and a wrong one is answered 401 instead of being
+// passed on.
+func (b *Bot) WebhookHandler() http.Handler {
+	next := b.api.WebhookHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
+		if b.cfg.WebhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.cfg.WebhookSecret)) != 1 {
+			b.log.Warn("telegram webhook: wrong secret token", "remote", r.RemoteAddr)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		next(w, r)
+	})
+}
+
+// handle is the library's handler for every update.
+func (b *Bot) handle(ctx context.Context, _ *bot.Bot, upd *models.Update) {
+	start := time.Now()
+	defer func() { b.latency.Observe(time.Since(start).Seconds()) }()
+	switch {
+	case upd.Message != nil:
+		b.updates.WithLabelValues("message").Inc()
+		b.onMessage(ctx, upd.Message)
+	case upd.CallbackQuery != nil:
+		b.updates.WithLabelValues("callback_query").Inc()
+		b.onCallback(ctx, upd.CallbackQuery)
+	default:
+		b.updates.WithLabelValues("other").Inc()
+	}
+}
+
+func (b *Bot) lock(userID int64) func() {
+	m := &b.locks[uint64(userID)%uint64(len(b.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// chatUser is the person behind an update; on first contact they get the
+// language their Telegram is set to.
+func (b *Bot) chatUser(ctx context.Context, from *models.User) (*core.ChatUser, error) {
+	name := strings.TrimSpace(from.FirstName + " " + from.LastName)
+	u, err := b.svc.ChatUser(ctx, core.ChannelTelegram, strconv.FormatInt(from.ID, 10), name, i18n.Lang(from.LanguageCode))
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(u.Username, from.Username) {
+		if err := b.svc.Chats.SetChatContact(ctx, u.ID, from.Username, ""); err != nil {
+			return nil, err
+		}
+		u.Username = from.Username
+	}
+	return u, nil
+}
+
+func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
+	if m.From == nil || m.Chat.Type != models.ChatTypePrivate {
+		return // the bot works in private chats only
+	}
+	defer b.lock(m.From.ID)()
+	u, err := b.chatUser(ctx, m.From)
+	if err != nil {
+		b.log.Error("telegram chat user", "err", err)
+		return
+	}
+	if m.Contact != nil && m.Contact.UserID == m.From.ID {
+		if phone, ok := core.NormalizePhone(m.Contact.PhoneNumber); ok {
+			_ = b.svc.Chats.SetChatContact(ctx, u.ID, u.Username, phone)
+		}
+	}
+	var in flow.Input
+	switch {
+	case m.Document != nil:
+		doc := m.Document
+		in.Upload = &flow.Upload{Name: doc.FileName, MIME: doc.MimeType, Size: doc.FileSize,
+			Open: func(ctx context.Context) (io.ReadCloser, error) { return b.download(ctx, doc.FileID) }}
+	case len(m.Photo) > 0:
+		in.Photo = true
+	case m.Text != "":
+		in.Text = m.Text
+	default:
+		in.Unsupported = true
+	}
+	screens := b.flow.Handle(ctx, u, in)
+	if err := b.send(ctx, m.Chat.ID, 0, screens); err != nil {
+		b.log.Warn("telegram send", "chat_user", u.ID, "err", redact(err.Error(), b.cfg.Token))
+	}
+}
+
+func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery) {
+	defer b.lock(q.From.ID)()
+	// The spinner on the button stops at once; the answer comes as messages.
+	if _, err := b.api.AnswerCallbackQuery(ctx, &bot.AnswerCallbackQueryParams{CallbackQueryID: q.ID}); err != nil {
+		b.log.Debug("telegram answerCallbackQuery", "err", redact(err.Error(), b.cfg.Token))
+	}
+	u, err := b.chatUser(ctx, &q.From)
+	if err != nil {
+		b.log.Error("telegram chat user", "err", err)
+		return
+	}
+	chatID := q.From.ID
+	editID := 0
+	if q.Message.Message != nil {
+		chatID = q.Message.Message.Chat.ID
+		// Only a text message can be redrawn as text.
+		if q.Message.Message.Text != "" {
+			editID = q.Message.Message.ID
+		}
+	}
+	screens := b.flow.Handle(ctx, u, flow.Input{Choice: q.Data})
+	if err := b.send(ctx, chatID, editID, screens); err != nil {
+		b.log.Warn("telegram send", "chat_user", u.ID, "err", redact(err.Error(), b.cfg.Token))
+	}
+}
+
+// maxDownload bounds a file fetched from Telegram beyond what intake takes,
+// so that a lying file_size cannot make us read without end.
+const maxDownload = 20 << 20
+
+// download fetches a file the person sent.
+func (b *Bot) download(ctx context.Context, fileID string) (io.ReadCloser, error) {
+	f, err := b.api.GetFile(ctx, &bot.GetFileParams{FileID: fileID})
+	if err != nil {
+		return nil, fmt.Errorf("getFile: %s", redact(err.Error(), b.cfg.Token))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.api.FileDownloadLink(f), nil)
+	if err != nil {
+		return nil, errors.New("file download: bad link")
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("file download: %s", redact(err.Error(), b.cfg.Token))
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("file download: %s", resp.Status)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(resp.Body, maxDownload), resp.Body}, nil
+}
+
+// Deliver sends screens to another person's chat.
+func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Screen) error {
+	id, err := strconv.ParseInt(to.ExternalID, 10, 64)
+	if err != nil {
+		return fmt.Errorf("telegram chat id %q: %w", to.ExternalID, err)
+	}
+	return classify(b.send(ctx, id, 0, screens))
+}
+
+// Notify tells one chat of a document's change (the jobs' messenger).
+func (b *Bot) Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error {
+	screens, err := b.flow.Notification(ctx, chat, n)
+	if err != nil || len(screens) == 0 {
+		return err
+	}
+	return b.Deliver(ctx, &chat.User, screens)
+}
+
+// Bound tells a chat that its person proved who they are.
+func (b *Bot) Bound(ctx context.Context, u *core.ChatUser, org *core.Organisation) error {
+	return b.Deliver(ctx, u, b.flow.Bound(ctx, u, org))
+}
+
+// classify maps the Bot API's answers onto what the jobs act on.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var tooMany *bot.TooManyRequestsError
+	if errors.As(err, &tooMany) {
+		return &core.RetryAfterError{Delay: time.Duration(tooMany.RetryAfter) * time.Second}
+	}
+	if errors.Is(err, bot.ErrorForbidden) {
+		return fmt.Errorf("%w: %v", core.ErrChatBlocked, err)
+	}
+	return err
+}
+
+// send draws screens into a chat. The first screen may replace the message
+// whose button was tapped (editID); if it cannot, it is sent anew.
+func (b *Bot) send(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
+	for i, s := range screens {
+		text, markup := b.render(s)
+		switch {
+		case s.Photo != nil:
+			_, err := b.api.SendPhoto(ctx, &bot.SendPhotoParams{ChatID: chatID, Caption: caption(text), ReplyMarkup: markup,
+				Photo: &models.InputFileUpload{Filename: s.Photo.Name, Data: bytes.NewReader(s.Photo.Data)}})
+			if err != nil {
+				return err
+			}
+		case s.Document != nil:
+			_, err := b.api.SendDocument(ctx, &bot.SendDocumentParams{ChatID: chatID, Caption: caption(text), ReplyMarkup: markup,
+				Document: &models.InputFileUpload{Filename: s.Document.Name, Data: bytes.NewReader(s.Document.Data)}})
+			if err != nil {
+				return err
+			}
+		default:
+			if i == 0 && s.Replace && editID != 0 {
+				_, err := b.api.EditMessageText(ctx, &bot.EditMessageTextParams{ChatID: chatID, MessageID: editID, Text: text,
+					ReplyMarkup: markup, LinkPreviewOptions: noPreview})
+				if err == nil || strings.Contains(err.Error(), "message is not modified") {
+					continue
+				}
+				if !errors.Is(err, bot.ErrorBadRequest) {
+					return err
+				}
+				// Too old to edit, or deleted: send it as a new message.
+			}
+			params := &bot.SendMessageParams{ChatID: chatID, Text: text, LinkPreviewOptions: noPreview}
+			if markup != nil {
+				params.ReplyMarkup = markup
+			}
+			if _, err := b.api.SendMessage(ctx, params); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var noPreview = &models.LinkPreviewOptions{IsDisabled: bot.True()}
+
+// render turns a screen's buttons into an inline keyboard. A URL Telegram
+// would refuse on a button (a local address in development) goes into the
+// text instead, so the message is still delivered.
+func (b *Bot) render(s flow.Screen) (string, models.ReplyMarkup) {
+	text := s.Text
+	var rows [][]models.InlineKeyboardButton
+	for _, r := range s.Buttons {
+		var row []models.InlineKeyboardButton
+		for _, btn := range r {
+			switch {
+			case btn.URL != "" && !buttonURL(btn.URL):
+				text += "\n" + btn.Label + ": " + btn.URL
+			case btn.URL != "":
+				row = append(row, models.InlineKeyboardButton{Text: btn.Label, URL: btn.URL})
+			case btn.Copy != "":
+				row = append(row, models.InlineKeyboardButton{Text: btn.Label, CopyText: models.CopyTextButton{Text: btn.Copy}})
+			default:
+				row = append(row, models.InlineKeyboardButton{Text: btn.Label, CallbackData: btn.Data})
+			}
+		}
+		if len(row) > 0 {
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 0 {
+		return limit(text, 4096), nil
+	}
+	return limit(text, 4096), &models.InlineKeyboardMarkup{InlineKeyboard: rows}
+}
+
+// buttonURL reports whether Telegram accepts the URL on a button: http(s)
+// to a public host name.
+func buttonURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return false
+	}
+	h := u.Hostname()
+	return strings.Contains(h, ".") && h != "127.0.0.1" && !strings.HasSuffix(h, ".localhost") && !isIP(h)
+}
+
+func isIP(h string) bool {
+	return strings.Trim(h, "0123456789.") == "" || strings.Contains(h, ":")
+}
+
+func caption(s string) string { return limit(s, 1024) }
+
+// limit cuts a text to Telegram's limit, counted in UTF-16 code units.
+func limit(s string, max int) string {
+	if len(utf16.Encode([]rune(s))) <= max {
+		return s
+	}
+	r := []rune(s)
+	for len(utf16.Encode(r)) > max-1 {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}

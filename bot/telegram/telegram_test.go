@@ -1,0 +1,378 @@
+package telegram_test
+
+import (
+	"context"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"edobot/bot/egovtest"
+	"edobot/bot/flow"
+	"edobot/bot/i18n"
+	"edobot/bot/telegram"
+	"edobot/bot/telegram/tgtest"
+	"edobot/bot/web"
+	"edobot/core"
+	"edobot/core/coretest"
+	"edobot/core/pdfintake/pdftest"
+	"edobot/core/signature"
+	"edobot/core/signature/sigtest"
+	"edobot/jobs"
+	"edobot/storage/storagetest"
+)
+
+func TestMain(m *testing.M) { storagetest.Main(m) }
+
+// stack is the whole bot on the real database: the fake Bot API server, the
+// real library and adapter, the web server the eGov app and links reach.
+type stack struct {
+	f    *coretest.Fixture
+	tg   *tgtest.Server
+	bot  *telegram.Bot
+	web  *httptest.Server
+	nca  *sigtest.GOSTKey
+	stop context.CancelFunc
+}
+
+// option changes the stack before it starts.
+type option func(*telegram.Config)
+
+func newStack(t testing.TB, opts ...option) *stack {
+	t.Helper()
+	f := coretest.New(t)
+	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
+	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
+	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	f.Svc.Egov = f.DB
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	srv := httptest.NewUnstartedServer(nil)
+	ws := &web.Server{Log: log, Service: f.Svc}
+	srv.Start()
+	ws.PublicURL = srv.URL
+	t.Cleanup(srv.Close)
+
+	tg := tgtest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := telegram.Config{Token: tgtest.Token, ServerURL: tg.URL, Workers: 4}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.WebhookURL != "" {
+		cfg.WebhookURL = srv.URL + cfg.WebhookURL
+	}
+	b, err := telegram.New(ctx, cfg, flow.Flow{
+		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: srv.URL, Log: log,
+		Egov: flow.EgovLinks{Mobile: web.DefaultEgovLinks.Mobile, Business: web.DefaultEgovLinks.Business},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.StartLink = b.StartLink
+	if cfg.WebhookURL != "" {
+		ws.TelegramWebhook = b.WebhookHandler()
+	}
+	srv.Config.Handler = ws.Handler()
+	f.Svc.OnBound = func(ctx context.Context, u *core.ChatUser, org *core.Organisation) {
+		if err := b.Bound(ctx, u, org); err != nil {
+			t.Errorf("bound: %v", err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx); close(done) }()
+
+	// The notification jobs, on a Redis database and queue prefix of this
+	// test's own.
+	jcfg := jobs.DefaultConfig()
+	jcfg.RedisDB, jcfg.QueuePrefix = 8, "tgtest-"+core.NewToken()[:8]+":"
+	jcfg.RelayInterval, jcfg.QueuePoll, jcfg.DelayedPoll = 50*time.Millisecond, 20*time.Millisecond, 200*time.Millisecond
+	runner := jobs.New(jcfg, jobs.Deps{Store: f.DB, Messengers: map[string]jobs.Messenger{core.ChannelTelegram: b}, Logger: log})
+	jobsDone := make(chan struct{})
+	go func() { _ = runner.Run(ctx); close(jobsDone) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-jobsDone
+		rdb := redis.NewClient(&redis.Options{Addr: jcfg.RedisAddr, DB: jcfg.RedisDB})
+		defer rdb.Close()
+		keys, _ := rdb.Keys(context.Background(), "*"+jcfg.QueuePrefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+	})
+	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, stop: cancel}
+}
+
+// has reports whether a message's text or caption holds every part.
+func has(parts ...string) func(tgtest.Message) bool {
+	return func(m tgtest.Message) bool {
+		for _, p := range parts {
+			if !strings.Contains(m.Text+m.Caption, p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// button finds a button by the start of its label in a message.
+func button(t testing.TB, m tgtest.Message, label string) tgtest.Button {
+	t.Helper()
+	for _, row := range m.Buttons {
+		for _, b := range row {
+			if strings.Contains(b.Text, label) {
+				return b
+			}
+		}
+	}
+	t.Fatalf("no button %q in %q: %+v", label, m.Text, m.Buttons)
+	return tgtest.Button{}
+}
+
+// after waits for a message sent after n messages of the chat that
+// satisfies cond.
+func (s *stack) after(t testing.TB, chat int64, n int, cond func(tgtest.Message) bool) tgtest.Message {
+	t.Helper()
+	return s.tg.Wait(t, chat, func(m tgtest.Message) bool {
+		ms := s.tg.Messages(chat)
+		for i := n; i < len(ms); i++ {
+			if ms[i].ID == m.ID {
+				return cond(m)
+			}
+		}
+		return false
+	})
+}
+
+// tap presses a button and waits for the answer that satisfies cond.
+func (s *stack) tap(t testing.TB, u tgtest.User, m tgtest.Message, label string, cond func(tgtest.Message) bool) tgtest.Message {
+	t.Helper()
+	n := len(s.tg.Messages(u.ID))
+	b := button(t, m, label)
+	s.tg.Press(u, m.ID, b.Data)
+	return s.tg.Wait(t, u.ID, func(x tgtest.Message) bool {
+		if !cond(x) {
+			return false
+		}
+		ms := s.tg.Messages(u.ID)
+		for i := range ms {
+			if ms[i].ID == x.ID {
+				return i >= n || x.Edits > 0 && x.ID == m.ID
+			}
+		}
+		return false
+	})
+}
+
+// say sends text and waits for the answer that satisfies cond.
+func (s *stack) say(t testing.TB, u tgtest.User, text string, cond func(tgtest.Message) bool) tgtest.Message {
+	t.Helper()
+	n := len(s.tg.Messages(u.ID))
+	s.tg.SendText(u, text)
+	return s.after(t, u.ID, n, cond)
+}
+
+// signIn proves the user's identity with key through the eGov protocol,
+// starting from the chat's menu.
+func (s *stack) signIn(t testing.TB, u tgtest.User, key egovtest.Key) {
+	t.Helper()
+	menu := s.say(t, u, "/start", has("Здравствуйте", "подтвердите личность"))
+	login := s.tap(t, u, menu, "ЭЦП", has("eGov"))
+	session := egovtest.SessionURL(t, button(t, login, "eGov Mobile").URL)
+	if code, body := egovtest.Sign(t, session, key); code != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", code, body)
+	}
+	s.tg.Wait(t, u.ID, has("Личность подтверждена"))
+}
+
+var linkRe = regexp.MustCompile(`/d/([A-Za-z0-9_-]{43})`)
+
+// TestManagerAndCounterpartySign drives the whole day: a manager signs in
+// (registering the organisation), uploads a PDF, sends it to a new
+// counterparty; the counterparty opens the start link and signs through
+// eGov; the manager signs; both chats show «Подписан».
+func TestManagerAndCounterpartySign(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	bin, counterBIN := coretest.RandomBIN(), coretest.RandomBIN()
+	managerKey := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
+		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
+	counterKey := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: counterBIN, Surname: "СЕРІКОВА", Name: "ДАНА",
+		Organisation: "ТОО «Лютик»"}, sigtest.GOST2015, s.nca.Cert)
+	manager := tgtest.User{ID: 1001, FirstName: "Асель", Username: "asel_manager", LanguageCode: "ru"}
+	counter := tgtest.User{ID: 2002, FirstName: "Дана", Username: "dana_lutik", LanguageCode: "kk"}
+
+	s.signIn(t, manager, managerKey)
+	org, err := s.f.DB.OrganisationByNumber(ctx, bin)
+	if err != nil || !org.SubscriptionActive(time.Now()) {
+		t.Fatalf("the manager's organisation was not registered with a trial: %+v %v", org, err)
+	}
+
+	// The new document, step by step.
+	n := len(s.tg.Messages(manager.ID))
+	s.tg.SendDocument(manager, "Договор.pdf", "application/pdf", pdftest.PDF(3))
+	m := s.after(t, manager.ID, n, has("Файл принят", "3 стр."))
+	m = s.tap(t, manager, m, "Новый получатель", has("ИИН или БИН"))
+	m = s.say(t, manager, counterBIN, has("наименование"))
+	m = s.say(t, manager, "ТОО «Лютик»", has("@username"))
+	m = s.say(t, manager, "@dana_lutik", has("тип документа"))
+	m = s.tap(t, manager, m, "Договор", has("номер"))
+	m = s.say(t, manager, "Д-15", has("Дата"))
+	m = s.tap(t, manager, m, "Сегодня", has("Проверьте", "Д-15", "ТОО «Лютик»", counterBIN))
+	card := s.tap(t, manager, m, "Создать", has("Документ создан", "Статус: 🆕 Создан"))
+	share := s.tg.Wait(t, manager.ID, has("Ссылка для получателя"))
+	token := linkRe.FindStringSubmatch(share.Text)
+	if token == nil {
+		t.Fatalf("no link in %q", share.Text)
+	}
+
+	// «Отправить получателю»: the counterparty has not written to the bot yet.
+	s.tap(t, manager, share, "Отправить получателю", has("ещё не писал"))
+
+	// The counterparty opens the start link, in Kazakh.
+	m = s.say(t, counter, "/start "+token[1], has("Жіберуші", "ТОО «Лютик»"))
+	m = s.tap(t, counter, m, "Қол қою", has("eGov Mobile"))
+	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, button(t, m, "eGov Mobile").URL), counterKey); code != http.StatusOK {
+		t.Fatalf("counterparty's signature: %d %s", code, body)
+	}
+
+	// The manager's old card is stale now: its sign button shows the card
+	// as it is, and the next sign goes through.
+	m = s.tap(t, manager, card, "Подписать", has("eGov Mobile"))
+	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, button(t, m, "eGov Mobile").URL), managerKey); code != http.StatusOK {
+		t.Fatalf("manager's signature: %d %s", code, body)
+	}
+	// Every change comes into both chats by itself, once, in each one's
+	// language.
+	s.tg.Wait(t, manager.ID, has("ТОО «Лютик» подписал(а) документ"))
+	s.tg.Wait(t, manager.ID, has("ТОО «Ромашка» подписал(а) документ", "Статус: ✅ Подписан", "ӘБДІҚАДЫРОВ ҒАЛЫМЖАН", "СЕРІКОВА ДАНА"))
+	s.tg.Wait(t, counter.ID, has("ТОО «Ромашка» құжатқа қол қойды", "Мәртебесі: ✅ Қол қойылды"))
+	// The counterparty is told of their own signature too: it may have been
+	// made on another device.
+	time.Sleep(300 * time.Millisecond)
+	for chat, want := range map[int64]string{manager.ID: "подписал(а) документ", counter.ID: "құжатқа қол қойды"} {
+		n := 0
+		for _, m := range s.tg.Messages(chat) {
+			if strings.Contains(m.Text, want) {
+				n++
+			}
+		}
+		if wantN := map[int64]int{manager.ID: 2, counter.ID: 2}[chat]; n != wantN {
+			t.Fatalf("chat %d got %d notifications, want %d", chat, n, wantN)
+		}
+	}
+	m = s.tap(t, manager, m, "Обновить", has("Статус: ✅ Подписан"))
+}
+
+// TestBadInputs checks that every bad input gets its own explanation and
+// stores nothing.
+func TestBadInputs(t *testing.T) {
+	s := newStack(t)
+	bin := coretest.RandomBIN()
+	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ИВАНОВ", Name: "ИВАН", Organisation: "ТОО «Тест»"},
+		sigtest.GOST2015, s.nca.Cert)
+	u := tgtest.User{ID: 3003, FirstName: "Иван", LanguageCode: "ru"}
+	s.signIn(t, u, key)
+
+	n := len(s.tg.Messages(u.ID))
+	s.tg.SendPhoto(u, pdftest.PNG())
+	s.after(t, u.ID, n, has("Это фото"))
+
+	n = len(s.tg.Messages(u.ID))
+	s.tg.SendDocumentSized(u, "big.pdf", "application/pdf", 16<<20)
+	s.after(t, u.ID, n, has("15 МБ"))
+
+	n = len(s.tg.Messages(u.ID))
+	s.tg.SendDocument(u, "secret.pdf", "application/pdf", pdftest.Encrypted(pdftest.PDF(1), "123", "456"))
+	s.after(t, u.ID, n, has("паролем"))
+
+	n = len(s.tg.Messages(u.ID))
+	s.tg.SendDocument(u, "photo.png", "image/png", pdftest.PNG())
+	s.after(t, u.ID, n, has("Это не PDF"))
+
+	n = len(s.tg.Messages(u.ID))
+	s.tg.SendDocument(u, "a.pdf", "application/pdf", pdftest.PDF(1))
+	first := s.after(t, u.ID, n, has("Файл принят"))
+	m := s.tap(t, u, first, "Новый получатель", has("ИИН или БИН"))
+	s.say(t, u, "123456789012", has("⚠️"))
+	m = s.say(t, u, coretest.RandomBIN(), has("наименование"))
+	// A stale button: the recipient screen's button was drawn two steps ago.
+	s.tap(t, u, first, "Новый получатель", has("устарела"))
+	m = s.say(t, u, "ТОО «Б»", has("@username"))
+	m = s.tap(t, u, m, "Пропустить", has("тип документа"))
+	// Text where a button was expected.
+	s.say(t, u, "договор", has("кнопкой"))
+	m = s.tap(t, u, m, "Акт сверки", has("номер"))
+	s.say(t, u, "АС-1", has("Дата"))
+	s.say(t, u, "31.02.2026", has("⚠️", "дат"))
+	m = s.say(t, u, "28.02.2026", has("Проверьте", "28.02.2026"))
+
+	// Two quick taps on «Создать»: one document.
+	b := button(t, m, "Создать")
+	s.tg.Press(u, m.ID, b.Data)
+	s.tg.Press(u, m.ID, b.Data)
+	s.tg.Wait(t, u.ID, has("Документ создан"))
+	s.tg.Wait(t, u.ID, has("устарела"))
+	a := core.Actor{OrgID: mustOrg(t, s, bin).ID, Number: bin}
+	docs, err := s.f.Svc.Folder(context.Background(), a, core.FolderOutgoing, core.FolderQuery{})
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("two taps made %d documents (%v)", len(docs), err)
+	}
+}
+
+func mustOrg(t testing.TB, s *stack, number string) *core.Organisation {
+	t.Helper()
+	o, err := s.f.DB.OrganisationByNumber(context.Background(), number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestWebhookMode receives updates through the webhook, and refuses a call
+// without the right secret token.
+func TestWebhookMode(t *testing.T) {
+	s := newStack(t, func(c *telegram.Config) { c.WebhookURL, c.WebhookSecret = "/telegram/webhook", "s3cret-Token_42" })
+	u := tgtest.User{ID: 4004, FirstName: "Web", LanguageCode: "en"}
+	deadline := time.Now().Add(5 * time.Second)
+	for url, _ := s.tg.Webhook(); url == ""; url, _ = s.tg.Webhook() {
+		if time.Now().After(deadline) {
+			t.Fatal("the bot did not set its webhook")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if url, secret := s.tg.Webhook(); url != s.web.URL+"/telegram/webhook" || secret != "s3cret-Token_42" {
+		t.Fatalf("webhook = %q %q", url, secret)
+	}
+	s.say(t, u, "/start", has("Hello, Web!"))
+
+	forged := `{"update_id": 999, "message": {"message_id": 1, "date": 1, "chat": {"id": 4004, "type": "private"},
+		"from": {"id": 4004, "first_name": "Mallory"}, "text": "/start"}}`
+	for _, secret := range []string{"", "wrong", "s3cret-Token_4"} {
+		req, _ := http.NewRequest("POST", s.web.URL+"/telegram/webhook", strings.NewReader(forged))
+		if secret != "" {
+			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("secret %q: %d", secret, resp.StatusCode)
+		}
+	}
+	n := len(s.tg.Messages(u.ID))
+	time.Sleep(200 * time.Millisecond)
+	if got := len(s.tg.Messages(u.ID)); got != n {
+		t.Fatalf("a forged update was answered: %d messages, want %d", got, n)
+	}
+}

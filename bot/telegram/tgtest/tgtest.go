@@ -1,0 +1,668 @@
+// Package tgtest is an in-process fake of the Telegram Bot API for tests.
+//
+// It speaks the real wire protocol (https://core.telegram.org/bots/api), so
+// tests can drive the unmodified github.com/go-telegram/bot library against it
+// with bot.WithServerURL(srv.URL): requests arrive as POST /bot<token>/<method>
+// (multipart/form-data from the library; application/json and
+// x-www-form-urlencoded are accepted too, like the real API), answers are
+// {"ok":true,"result":...} or {"ok":false,"error_code":N,"description":...}
+// with Telegram's exact error wording for the cases the bot has to handle.
+//
+// A test plays the users (SendText, SendDocument, Press, Block, ...) and then
+// inspects what the bot did (Messages, Last, Wait, CallbackAnswers, Calls).
+// Everything returned to the bot is built from the library's models types so
+// JSON field names match Telegram's exactly.
+//
+// The server is safe for concurrent use and cheap per request: long polling
+// and Wait block on channels that are closed when something changes, never on
+// sleeps, so benchmarks can push many thousands of updates through it.
+package tgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+)
+
+// Token is the only token the server accepts; any other gets 401 Unauthorized
+// (and 404 on the file download endpoint), like Telegram.
+const Token = "123456:TEST-token"
+
+// BotUsername is the username getMe reports.
+const BotUsername = "edobot_test_bot"
+
+// MaxDownloadSize is the largest file getFile lets a bot download (20 MB).
+const MaxDownloadSize = 20 << 20
+
+// maxUploadSize bounds a request body: Telegram refuses bot uploads over 50 MB.
+const maxUploadSize = 50 << 20
+
+// DefaultWaitTimeout is how long Wait and WaitCount wait by default before
+// failing the test.
+const DefaultWaitTimeout = 5 * time.Second
+
+// User is a simulated Telegram user. In a private chat the chat id equals the
+// user id, so ID is also the chat id to pass to Messages.
+type User struct {
+	ID           int64
+	FirstName    string
+	Username     string
+	LanguageCode string
+}
+
+// Button is one inline keyboard button of a bot message.
+type Button struct {
+	Text string
+	Data string // callback_data
+	URL  string
+}
+
+// File is a file the bot sent: the uploaded bytes, or the URL it asked
+// Telegram to fetch (Data is then nil).
+type File struct {
+	Name string
+	MIME string
+	Data []byte
+	URL  string
+}
+
+// Message is the current state of a message the bot sent (edits applied).
+type Message struct {
+	ID        int
+	ChatID    int64
+	Text      string // as the bot sent it, markup included (see ParseMode)
+	Caption   string
+	Buttons   [][]Button
+	ParseMode string
+	Document  *File
+	Photo     *File
+	Edits     int
+	Deleted   bool
+	At        time.Time // time of the last send or edit
+}
+
+// Failure is a scripted error answer for FailNext.
+type Failure struct {
+	Code        int
+	Description string // defaults to Telegram's wording for Code
+	RetryAfter  int    // seconds; sent as parameters.retry_after when > 0
+}
+
+// CallbackAnswer is what the bot passed to answerCallbackQuery.
+type CallbackAnswer struct {
+	Text      string
+	ShowAlert bool
+	URL       string
+}
+
+// Server is the fake Bot API. Create it with New.
+type Server struct {
+	// URL is the base URL to pass to bot.WithServerURL.
+	URL string
+	// BotUsername and BotID describe the bot as getMe reports it.
+	BotUsername string
+	BotID       int64
+	// WaitTimeout bounds Wait and WaitCount (DefaultWaitTimeout). Set it
+	// before use; benchmarks pushing many updates under -race need more.
+	WaitTimeout time.Duration
+
+	tb   testing.TB
+	srv  *httptest.Server
+	done chan struct{} // closed on cleanup: ends long polls and webhook delivery
+	ctx  context.Context
+	wg   sync.WaitGroup
+
+	mu          sync.Mutex
+	nextUpdate  int64
+	queue       []queued // unconfirmed updates, ascending id
+	pollGen     int64    // bumped by each getUpdates: a newer poll ends an older one
+	allowed     []string // allowed_updates remembered from the last getUpdates/setWebhook
+	updSig      signal   // fired when an update is queued or the webhook changes
+	msgSig      signal   // fired when the bot changes something visible to tests
+	chats       map[int64]*chat
+	files       map[string]*storedFile // by file_id
+	paths       map[string]*storedFile // by file_path
+	nextPath    int
+	callbacks   map[string]*callback
+	nextCB      int64
+	calls       map[string]int // by lower-case method name
+	failures    map[string][]Failure
+	delay       time.Duration
+	hookURL     string
+	hookSecret  string
+	hookAllowed []string
+	hookErrDate int64
+	hookErrMsg  string
+	commands    json.RawMessage
+}
+
+type queued struct {
+	id   int64
+	kind string // "message", "callback_query": matched against allowed_updates
+	raw  json.RawMessage
+}
+
+type chat struct {
+	user    models.User
+	chat    models.Chat
+	nextID  int
+	msgs    map[int]*message
+	botMsgs []*message // in send order
+	// changes logs bot messages as they are sent, edited or deleted, so Wait
+	// only looks at what changed since its last look: a long benchmark would
+	// otherwise be quadratic.
+	changes  []*message
+	blocked  bool
+	instance string // chat_instance of callback queries
+}
+
+type message struct {
+	m       models.Message // what Telegram would return (current state)
+	fromBot bool
+	text    string // text as the bot sent it, before entity parsing
+	caption string // caption as the bot sent it
+	parse   string
+	doc     *File
+	photo   *File
+	edits   int
+	deleted bool
+	at      time.Time
+}
+
+type storedFile struct {
+	id, uniqueID string
+	name, mime   string
+	data         []byte
+	size         int64
+	hasData      bool // false for SendDocumentSized: served as zeros
+	url          string
+	dir          string // "documents" or "photos", the file_path prefix
+	path         string // assigned by the first getFile
+}
+
+type callback struct {
+	chatID   int64
+	answered bool
+	answer   CallbackAnswer
+}
+
+// signal is a broadcast: waiters take the channel under Server.mu and fire
+// closes it. The channel is created lazily so firing with no waiters is free.
+type signal struct{ ch chan struct{} }
+
+func (g *signal) wait() <-chan struct{} {
+	if g.ch == nil {
+		g.ch = make(chan struct{})
+	}
+	return g.ch
+}
+
+func (g *signal) fire() {
+	if g.ch != nil {
+		close(g.ch)
+		g.ch = nil
+	}
+}
+
+// New starts a fake Bot API server; it is closed in tb.Cleanup.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	id, _ := strconv.ParseInt(strings.SplitN(Token, ":", 2)[0], 10, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		BotUsername: BotUsername,
+		BotID:       id,
+		WaitTimeout: DefaultWaitTimeout,
+		tb:          tb,
+		done:        make(chan struct{}),
+		ctx:         ctx,
+		nextUpdate:  1,
+		chats:       map[int64]*chat{},
+		files:       map[string]*storedFile{},
+		paths:       map[string]*storedFile{},
+		callbacks:   map[string]*callback{},
+		nextCB:      4382000000000000000,
+		calls:       map[string]int{},
+		failures:    map[string][]Failure{},
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.srv.URL
+	s.wg.Add(1)
+	go s.webhookLoop()
+	tb.Cleanup(func() {
+		// Order matters: httptest.Server.Close waits for in-flight requests,
+		// so long polls must be released first.
+		close(s.done)
+		cancel()
+		s.wg.Wait()
+		s.srv.Close()
+	})
+	return s
+}
+
+func (s *Server) botUser() models.User {
+	return models.User{ID: s.BotID, IsBot: true, FirstName: "EdoBot Test", Username: s.BotUsername}
+}
+
+// randomID returns a random URL-safe string, like Telegram's opaque file ids.
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ---- what users do ----
+
+// chatFor returns (creating it on first contact) the private chat with u.
+// Callers hold s.mu.
+func (s *Server) chatFor(u User) *chat {
+	c := s.chats[u.ID]
+	if c == nil {
+		c = &chat{
+			msgs:     map[int]*message{},
+			instance: strconv.FormatInt(u.ID*7919+1, 10),
+		}
+		s.chats[u.ID] = c
+	}
+	// Refresh the profile: a test may reuse an id with a changed name.
+	c.user = models.User{ID: u.ID, FirstName: u.FirstName, Username: u.Username, LanguageCode: u.LanguageCode}
+	c.chat = models.Chat{ID: u.ID, Type: models.ChatTypePrivate, FirstName: u.FirstName, Username: u.Username}
+	return c
+}
+
+// userMessage adds an incoming message to the chat and queues its update.
+func (s *Server) userMessage(u User, fill func(m *models.Message)) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chatFor(u)
+	c.nextID++
+	from := c.user
+	m := models.Message{ID: c.nextID, From: &from, Date: int(time.Now().Unix()), Chat: c.chat}
+	fill(&m)
+	c.msgs[m.ID] = &message{m: m, at: time.Now()}
+	s.enqueue("message", &models.Update{Message: &m})
+	return m.ID
+}
+
+// enqueue assigns the next update_id and queues the update, snapshotting its
+// JSON now so later edits do not leak into already-queued updates.
+// Callers hold s.mu.
+func (s *Server) enqueue(kind string, u *models.Update) {
+	u.ID = s.nextUpdate
+	s.nextUpdate++
+	raw, err := json.Marshal(u)
+	if err != nil {
+		panic(fmt.Sprintf("tgtest: marshal update: %v", err))
+	}
+	s.queue = append(s.queue, queued{id: u.ID, kind: kind, raw: raw})
+	s.updSig.fire()
+}
+
+// SendText delivers a text message from u and returns its message id. A
+// leading "/command" gets a bot_command entity, as Telegram adds one.
+func (s *Server) SendText(u User, text string) int {
+	return s.userMessage(u, func(m *models.Message) {
+		m.Text = text
+		if n := commandLen(text); n > 0 {
+			m.Entities = []models.MessageEntity{{Type: models.MessageEntityTypeBotCommand, Offset: 0, Length: n}}
+		}
+	})
+}
+
+// commandLen is the UTF-16 length of a leading /command[@bot], or 0.
+func commandLen(text string) int {
+	if !strings.HasPrefix(text, "/") {
+		return 0
+	}
+	n := 1
+	for _, r := range text[1:] {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '@' {
+			n++
+			continue
+		}
+		break
+	}
+	if n == 1 {
+		return 0
+	}
+	return n
+}
+
+// SendDocument delivers a document from u; the bytes are stored so the bot
+// can getFile and download them.
+func (s *Server) SendDocument(u User, fileName, mime string, data []byte) int {
+	return s.userDocument(u, fileName, mime, data, int64(len(data)), true)
+}
+
+// SendDocumentSized delivers a document that claims to be size bytes without
+// storing them, to test refusing big files before downloading. getFile on it
+// fails with "file is too big" above 20 MB; below, the download serves zeros.
+func (s *Server) SendDocumentSized(u User, fileName, mime string, size int64) int {
+	return s.userDocument(u, fileName, mime, nil, size, false)
+}
+
+func (s *Server) userDocument(u User, fileName, mime string, data []byte, size int64, hasData bool) int {
+	return s.userMessage(u, func(m *models.Message) {
+		f := s.storeFile(&storedFile{name: fileName, mime: mime, data: data, size: size, hasData: hasData, dir: "documents"})
+		m.Document = &models.Document{FileID: f.id, FileUniqueID: f.uniqueID, FileName: fileName, MimeType: mime, FileSize: size}
+	})
+}
+
+// SendPhoto delivers a photo from u. Like Telegram it arrives as several
+// PhotoSize entries (largest last); all of them download as data.
+func (s *Server) SendPhoto(u User, data []byte) int {
+	return s.userMessage(u, func(m *models.Message) {
+		m.Photo = s.photoSizes(&storedFile{mime: "image/jpeg", data: data, size: int64(len(data)), hasData: true, dir: "photos"})
+	})
+}
+
+// photoSizes stores f and describes it as three thumbnails sharing its bytes.
+// Callers hold s.mu.
+func (s *Server) photoSizes(f *storedFile) []models.PhotoSize {
+	uid := randomID(8)
+	var out []models.PhotoSize
+	for _, side := range []int{90, 320, 800} {
+		c := *f
+		c.uniqueID = uid + strconv.Itoa(side)
+		sf := s.storeFile(&c)
+		out = append(out, models.PhotoSize{FileID: sf.id, FileUniqueID: sf.uniqueID, Width: side, Height: side, FileSize: int(f.size)})
+	}
+	return out
+}
+
+// storeFile gives f fresh ids and registers it. Callers hold s.mu.
+func (s *Server) storeFile(f *storedFile) *storedFile {
+	f.id = "BQACAgIAAxk" + randomID(24)
+	if f.uniqueID == "" {
+		f.uniqueID = "AgAD" + randomID(8)
+	}
+	s.files[f.id] = f
+	return f
+}
+
+// Press simulates u pressing an inline button with callback data on the
+// bot's message messageID in u's chat, and returns the callback query id.
+// Pressing on a message that does not exist (or is not the bot's) is a test
+// bug and fails the test.
+func (s *Server) Press(u User, messageID int, data string) string {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chats[u.ID]
+	var msg *message
+	if c != nil {
+		msg = c.msgs[messageID]
+	}
+	if msg == nil || !msg.fromBot || msg.deleted {
+		s.tb.Fatalf("tgtest: Press: user %d has no bot message %d to press on", u.ID, messageID)
+		return ""
+	}
+	c = s.chatFor(u)
+	s.nextCB++
+	id := strconv.FormatInt(s.nextCB, 10)
+	s.callbacks[id] = &callback{chatID: u.ID}
+	m := msg.m // copy: the update is marshalled right away
+	cq := &models.CallbackQuery{
+		ID:           id,
+		From:         c.user,
+		Message:      models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage, Message: &m},
+		ChatInstance: c.instance,
+		Data:         data,
+	}
+	s.enqueue("callback_query", &models.Update{CallbackQuery: cq})
+	return id
+}
+
+// Block makes the user block the bot: sends to that chat fail with 403 until
+// Unblock.
+func (s *Server) Block(userID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.chats[userID]; c != nil {
+		c.blocked = true
+		return
+	}
+	// A user who never wrote can still "block": make the chat known so the
+	// error is 403, not "chat not found".
+	s.chatFor(User{ID: userID}).blocked = true
+}
+
+// Unblock undoes Block.
+func (s *Server) Unblock(userID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.chats[userID]; c != nil {
+		c.blocked = false
+	}
+}
+
+// ---- what the bot did ----
+
+func (m *message) export(chatID int64) Message {
+	out := Message{
+		ID: m.m.ID, ChatID: chatID, Text: m.text, Caption: m.caption, ParseMode: m.parse,
+		Document: m.doc, Photo: m.photo, Edits: m.edits, Deleted: m.deleted, At: m.at,
+	}
+	if rm := m.m.ReplyMarkup; rm != nil {
+		for _, row := range rm.InlineKeyboard {
+			r := make([]Button, 0, len(row))
+			for _, b := range row {
+				r = append(r, Button{Text: b.Text, Data: b.CallbackData, URL: b.URL})
+			}
+			out.Buttons = append(out.Buttons, r)
+		}
+	}
+	return out
+}
+
+// messagesLocked snapshots the bot's messages of a chat. Callers hold s.mu.
+func (s *Server) messagesLocked(chatID int64) []Message {
+	c := s.chats[chatID]
+	if c == nil {
+		return nil
+	}
+	out := make([]Message, 0, len(c.botMsgs))
+	for _, m := range c.botMsgs {
+		out = append(out, m.export(chatID))
+	}
+	return out
+}
+
+// Messages returns the bot's messages in the chat, in send order, in their
+// current state (edits applied, deleted ones flagged).
+func (s *Server) Messages(chatID int64) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.messagesLocked(chatID)
+}
+
+// Last returns the bot's latest message in the chat (zero Message if none).
+func (s *Server) Last(chatID int64) Message {
+	ms := s.Messages(chatID)
+	if len(ms) == 0 {
+		return Message{}
+	}
+	return ms[len(ms)-1]
+}
+
+// Wait blocks until some bot message in the chat satisfies cond and returns
+// it (the first found, current state); after s.WaitTimeout it fails tb with a
+// dump of the chat. cond runs on tb's goroutine, without locks held.
+func (s *Server) Wait(tb testing.TB, chatID int64, cond func(Message) bool) Message {
+	tb.Helper()
+	cursor := 0
+	var found Message
+	s.waitFor(tb, chatID, "a matching message", func(c *chat) func() bool {
+		// Under s.mu: export only what changed since the last look.
+		var fresh []Message
+		if c != nil {
+			for _, m := range c.changes[cursor:] {
+				fresh = append(fresh, m.export(chatID))
+			}
+			cursor = len(c.changes)
+		}
+		return func() bool {
+			for _, m := range fresh {
+				if cond(m) {
+					found = m
+					return true
+				}
+			}
+			return false
+		}
+	})
+	return found
+}
+
+// WaitCount blocks until the bot has sent at least n messages to the chat
+// (deleted ones included) and returns them all.
+func (s *Server) WaitCount(tb testing.TB, chatID int64, n int) []Message {
+	tb.Helper()
+	var out []Message
+	s.waitFor(tb, chatID, fmt.Sprintf("%d messages", n), func(c *chat) func() bool {
+		enough := c != nil && len(c.botMsgs) >= n
+		if enough {
+			out = s.messagesLocked(chatID)
+		}
+		return func() bool { return enough }
+	})
+	return out
+}
+
+// waitFor calls look under s.mu whenever the bot changed something, then the
+// check it returns without the lock, until the check succeeds or time is up.
+func (s *Server) waitFor(tb testing.TB, chatID int64, what string, look func(*chat) func() bool) {
+	tb.Helper()
+	timeout := s.WaitTimeout
+	if timeout <= 0 {
+		timeout = DefaultWaitTimeout
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		check := look(s.chats[chatID])
+		changed := s.msgSig.wait()
+		s.mu.Unlock()
+		if check() {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			tb.Fatalf("tgtest: timed out after %v waiting for %s in chat %d; the bot's messages:\n%s", timeout, what, chatID, dump(s.Messages(chatID)))
+			return
+		}
+	}
+}
+
+func dump(ms []Message) string {
+	if len(ms) == 0 {
+		return "  (none)"
+	}
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "  #%d", m.ID)
+		if m.Text != "" {
+			fmt.Fprintf(&b, " text=%q", m.Text)
+		}
+		if m.Caption != "" {
+			fmt.Fprintf(&b, " caption=%q", m.Caption)
+		}
+		if m.ParseMode != "" {
+			fmt.Fprintf(&b, " parse_mode=%s", m.ParseMode)
+		}
+		if m.Document != nil {
+			fmt.Fprintf(&b, " document=%q(%d bytes)", m.Document.Name, len(m.Document.Data))
+		}
+		if m.Photo != nil {
+			fmt.Fprintf(&b, " photo(%d bytes%s)", len(m.Photo.Data), m.Photo.URL)
+		}
+		if len(m.Buttons) > 0 {
+			fmt.Fprintf(&b, " buttons=%v", m.Buttons)
+		}
+		if m.Edits > 0 {
+			fmt.Fprintf(&b, " edits=%d", m.Edits)
+		}
+		if m.Deleted {
+			b.WriteString(" DELETED")
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// CallbackAnswers returns the texts given to answerCallbackQuery for the query
+// (empty: not answered). Telegram allows one answer, so it has at most one
+// element; it is a slice so "answered with empty text" is [""].
+func (s *Server) CallbackAnswers(callbackID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cb := s.callbacks[callbackID]; cb != nil && cb.answered {
+		return []string{cb.answer.Text}
+	}
+	return nil
+}
+
+// CallbackAnswer returns the full answer to a callback query and whether the
+// bot answered it.
+func (s *Server) CallbackAnswer(callbackID string) (CallbackAnswer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cb := s.callbacks[callbackID]; cb != nil && cb.answered {
+		return cb.answer, true
+	}
+	return CallbackAnswer{}, false
+}
+
+// Calls returns how many times the bot called a method (case-insensitive,
+// as Telegram treats method names), failed calls included.
+func (s *Server) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[strings.ToLower(method)]
+}
+
+// FailNext scripts failures for the next calls of method (any chat): each
+// call consumes one, in order, before the method does anything.
+func (s *Server) FailNext(method string, f ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(method)
+	s.failures[k] = append(s.failures[k], f...)
+}
+
+// SetDelay adds latency to every method except getUpdates, to make races and
+// timeouts observable.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// Webhook returns the URL and secret token of the webhook the bot set ("" when
+// none).
+func (s *Server) Webhook() (url, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hookURL, s.hookSecret
+}
+
+// Pending returns how many updates are queued and not yet confirmed (or
+// delivered to the webhook).
+func (s *Server) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}

@@ -1,0 +1,152 @@
+package web
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"edobot/bot/i18n"
+	"edobot/core"
+)
+
+// What the web side does for the chat front ends: the sign-in challenge a
+// chat user signs (through the eGov QR protocol, or on an NCALayer page),
+// the mailto: a share button opens, and Telegram's webhook.
+
+var authPage = template.Must(template.ParseFS(templates, "templates/auth.html"))
+
+const authExpiredPage = `<!doctype html><html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>edobot</title></head><body style="font-family:system-ui,sans-serif;max-width:640px;margin:2rem auto;padding:0 16px">
+<h1>Запрос на вход недействителен</h1><p>Он устарел или уже использован. Нажмите «Войти с ЭЦП» в чате бота ещё раз.</p>
+<p lang="kk">Кіру сұрауы жарамсыз: мерзімі өткен немесе қолданылған. Бот чатында «ЭЦҚ-мен кіру» батырмасын қайта басыңыз.</p>
+</body></html>`
+
+func (s *Server) chatRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /egov-auth/{id}", s.authEgovDescribe)
+	mux.HandleFunc("GET /egov-auth/{id}/documents", s.authEgovData)
+	mux.HandleFunc("PUT /egov-auth/{id}/documents", s.authEgovSign)
+	mux.HandleFunc("GET /auth/{id}", s.authView)
+	mux.HandleFunc("POST /auth/{id}/sign", s.authSign)
+	mux.HandleFunc("GET /d/{token}/mailto", s.mailto)
+	if s.TelegramWebhook != nil {
+		mux.Handle("POST /telegram/webhook", s.TelegramWebhook)
+	}
+}
+
+// authEgovDescribe is the eGov app's first request for a sign-in challenge.
+func (s *Server) authEgovDescribe(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	token, expires, err := s.Service.AuthDescribe(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var out egovDescription
+	out.Description = "Вход в edobot · edobot-қа кіру"
+	out.ExpiryDate = expires.UTC().Format("2006-01-02T15:04:05.000Z")
+	out.Organisation = egovOrganisation{NameRu: "edobot", NameKz: "edobot", NameEn: "edobot"}
+	out.Document.URI = strings.TrimRight(s.PublicURL, "/") + "/egov-auth/" + id + "/documents"
+	out.Document.AuthType, out.Document.AuthToken = egovAuthType, token
+	writeJSON(w, http.StatusOK, out)
+}
+
+// authEgovData gives the app the challenge to sign: plain bytes, not a PDF.
+func (s *Server) authEgovData(w http.ResponseWriter, r *http.Request) {
+	data, err := s.Service.AuthData(r.Context(), r.PathValue("id"), bearer(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := egovDocuments{SignMethod: egovSignMethod, Version: egovVersion}
+	out.DocumentsToSign = make([]egovDocumentToSign, 1)
+	doc := &out.DocumentsToSign[0]
+	doc.ID = 1
+	doc.NameRu, doc.NameKz, doc.NameEn = "Запрос на вход в edobot", "edobot-қа кіру сұрауы", "edobot sign-in request"
+	doc.Meta = []egovMeta{{"Назначение", "Подтверждение личности в чате edobot"}}
+	doc.Document.File.Mime = ""
+	doc.Document.File.Data = base64.StdEncoding.EncodeToString(data)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) authEgovSign(w http.ResponseWriter, r *http.Request) {
+	var in egovDocuments
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || len(in.DocumentsToSign) != 1 {
+		s.badRequest(w, r, "documentsToSign")
+		return
+	}
+	cms, err := base64.StdEncoding.DecodeString(in.DocumentsToSign[0].Document.File.Data)
+	if err != nil || len(cms) == 0 {
+		s.badRequest(w, r, "document.file.data must be base64")
+		return
+	}
+	if _, _, err := s.Service.AuthSignEgov(r.Context(), r.PathValue("id"), bearer(r), cms); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"code": "200", "message": "success"})
+}
+
+// authView is the NCALayer sign-in page for a computer.
+func (s *Server) authView(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	data, expires, err := s.Service.AuthChallengeData(r.Context(), id)
+	if err != nil {
+		// Unknown, used or expired: a new one is one tap away in the chat.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusGone)
+		_, _ = w.Write([]byte(authExpiredPage))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer") // the challenge id is in the URL
+	err = authPage.Execute(w, map[string]any{"BaseURL": "/auth/" + id, "Challenge": base64.StdEncoding.EncodeToString(data),
+		"Until": expires.In(core.KazakhstanTime).Format("15:04"), "NCALayerURL": s.ncalayerURL()})
+	if err != nil {
+		s.Log.Warn("auth page", "err", err)
+	}
+}
+
+func (s *Server) authSign(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CMS string `json:"cms"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.CMS == "" {
+		s.badRequest(w, r, `JSON {"cms": base64}`)
+		return
+	}
+	cms, err := base64.StdEncoding.DecodeString(in.CMS)
+	if err != nil {
+		s.badRequest(w, r, "cms must be base64")
+		return
+	}
+	u, org, err := s.Service.AuthSign(r.Context(), r.PathValue("id"), cms)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"iin": u.IIN, "organisation": org.Name, "number": org.Number})
+}
+
+// mailto opens the person's mail app with the link and a short text: chat
+// buttons cannot hold a mailto: URL themselves.
+func (s *Server) mailto(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	d, err := s.Service.LinkDocument(r.Context(), token)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	lang := i18n.Lang(r.URL.Query().Get("lang"))
+	link := strings.TrimRight(s.PublicURL, "/") + "/d/" + token
+	title := s.title(lang, d)
+	body := s.Cat.Text(lang, "chat.share_message", map[string]any{"Sender": d.SenderName, "Title": title, "Link": link})
+	// url.PathEscape, not QueryEscape: mail apps show "+" literally.
+	target := "mailto:?subject=" + url.PathEscape(title) + "&body=" + url.PathEscape(body)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, target, http.StatusFound)
+}

@@ -1,0 +1,179 @@
+package core
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"edobot/core/iinbin"
+)
+
+// AuthChallenge is what a chat user signs, once, to prove their IIN and the
+// BIN of the organisation they act for. The ID is a bearer secret of 256
+// bits: it is the path of the eGov session and of the NCALayer page.
+type AuthChallenge struct {
+	ID        string
+	Data      []byte
+	ExpiresAt time.Time
+}
+
+// DefaultAuthTTL is how long a sign-in QR or page stays usable.
+const DefaultAuthTTL = 10 * time.Minute
+
+// DefaultTrial is how long an organisation that registered itself through a
+// chat may send documents before it needs a subscription.
+const DefaultTrial = 14 * 24 * time.Hour
+
+// StartAuth opens a sign-in challenge for a chat user.
+func (s *Service) StartAuth(ctx context.Context, u *ChatUser, ttl time.Duration) (*AuthChallenge, error) {
+	if ttl <= 0 {
+		ttl = DefaultAuthTTL
+	}
+	now := s.now()
+	c := &AuthChallenge{ID: NewToken(), ExpiresAt: now.Add(ttl)}
+	// The text says what is being signed, in the languages the signing app
+	// may show it in; the nonce makes every challenge unique.
+	c.Data = []byte(fmt.Sprintf("edobot: вход в чат / чатқа кіру / chat sign-in\n%s %s\nnonce %s\n%s",
+		u.Channel, u.ExternalID, NewToken(), now.UTC().Format(time.RFC3339)))
+	if err := s.Chats.InsertAuthChallenge(ctx, LinkHash(c.ID), u.ID, c.Data, now, c.ExpiresAt); err != nil {
+		return nil, wrapf(err, "store auth challenge")
+	}
+	return c, nil
+}
+
+// AuthChallengeData returns a live challenge's bytes and expiry, for the
+// NCALayer page.
+func (s *Service) AuthChallengeData(ctx context.Context, id string) ([]byte, time.Time, error) {
+	_, data, _, expires, used, err := s.Chats.AuthChallengeByHash(ctx, LinkHash(id))
+	if err != nil || used || !s.now().Before(expires) {
+		return nil, time.Time{}, ErrEgovSession
+	}
+	return data, expires, nil
+}
+
+// AuthDescribe answers the eGov app's first request for a sign-in challenge:
+// a fresh one-time token for the next two requests.
+func (s *Service) AuthDescribe(ctx context.Context, id string) (string, time.Time, error) {
+	_, expires, err := s.AuthChallengeData(ctx, id)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	token := NewToken()
+	if err := s.Chats.SetAuthToken(ctx, LinkHash(id), LinkHash(token)); err != nil {
+		return "", time.Time{}, wrapf(err, "auth token")
+	}
+	return token, expires, nil
+}
+
+func (s *Service) authAuthorise(ctx context.Context, id, token string) ([]byte, error) {
+	_, data, tokenHash, expires, used, err := s.Chats.AuthChallengeByHash(ctx, LinkHash(id))
+	if err != nil || used || !s.now().Before(expires) {
+		return nil, ErrEgovSession
+	}
+	if tokenHash == nil || subtle.ConstantTimeCompare(tokenHash, LinkHash(token)) != 1 {
+		return nil, ErrEgovToken
+	}
+	return data, nil
+}
+
+// AuthData returns the challenge to the eGov app that holds the token.
+func (s *Service) AuthData(ctx context.Context, id, token string) ([]byte, error) {
+	return s.authAuthorise(ctx, id, token)
+}
+
+// AuthSignEgov takes the CMS the eGov app signed the challenge with. Like a
+// document's QR, the challenge is used up by the attempt.
+func (s *Service) AuthSignEgov(ctx context.Context, id, token string, cms []byte) (*ChatUser, *Organisation, error) {
+	data, err := s.authAuthorise(ctx, id, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	ok, err := s.Chats.UseAuthChallenge(ctx, LinkHash(id), s.now())
+	if err != nil {
+		return nil, nil, wrapf(err, "use auth challenge")
+	}
+	if !ok {
+		return nil, nil, ErrEgovSession
+	}
+	v, err := s.Verifier.VerifyDocument(ctx, cms, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.bind(ctx, id, v)
+}
+
+// AuthSign takes a CMS made on the NCALayer page. A signature that fails
+// verification (a wrong key picked, say) leaves the challenge usable, so the
+// person can try again with the right key; a valid one uses it up.
+func (s *Service) AuthSign(ctx context.Context, id string, cms []byte) (*ChatUser, *Organisation, error) {
+	data, _, err := s.AuthChallengeData(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := s.Verifier.VerifyDocument(ctx, cms, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	ok, err := s.Chats.UseAuthChallenge(ctx, LinkHash(id), s.now())
+	if err != nil {
+		return nil, nil, wrapf(err, "use auth challenge")
+	}
+	if !ok {
+		return nil, nil, ErrEgovSession
+	}
+	return s.bind(ctx, id, v)
+}
+
+// bind binds the chat user to the IIN and organisation that the verified
+// signature over the challenge proves: the BIN of an employee's
+// certificate, or the IIN itself for a sole proprietor's. An organisation
+// seen for the first time is registered with a trial.
+func (s *Service) bind(ctx context.Context, id string, v VerifiedSignature) (*ChatUser, *Organisation, error) {
+	userID, _, _, _, _, err := s.Chats.AuthChallengeByHash(ctx, LinkHash(id))
+	if err != nil {
+		return nil, nil, wrapf(err, "auth challenge")
+	}
+	u, err := s.Chats.ChatUserByID(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	number := v.Signer.BIN
+	name := strings.TrimSpace(v.Signer.Organisation)
+	if number == "" {
+		number = v.Signer.IIN
+		name = "ИП " + strings.TrimSpace(v.Signer.FullName)
+	}
+	if _, err := iinbin.Validate(number); err != nil {
+		return nil, nil, err
+	}
+	if name == "" || name == "ИП" {
+		name = number
+	}
+	org, err := s.Store.OrganisationByNumber(ctx, number)
+	if errors.Is(err, ErrOrgUnknown) || errors.Is(err, ErrNotFound) {
+		trial := s.Trial
+		if trial <= 0 {
+			trial = DefaultTrial
+		}
+		until := s.now().In(KazakhstanTime).Add(trial)
+		until = time.Date(until.Year(), until.Month(), until.Day(), 0, 0, 0, 0, time.UTC)
+		org, _, err = s.RegisterOrganisation(ctx, number, name, &until)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	if err := s.Chats.BindChatUser(ctx, u.ID, v.Signer.IIN, org.ID, now); err != nil {
+		return nil, nil, err
+	}
+	u.IIN, u.OrgID = v.Signer.IIN, org.ID
+	slog.InfoContext(ctx, "chat user bound", "chat_user", u.ID, "org", org.Number, "serial", v.Signer.CertSerial)
+	if s.OnBound != nil {
+		s.OnBound(ctx, u, org)
+	}
+	return u, org, nil
+}

@@ -1,0 +1,154 @@
+package core_test
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"edobot/core"
+	"edobot/core/coretest"
+	"edobot/core/signature"
+	"edobot/core/signature/sigtest"
+)
+
+// authFixture is a fixture whose verifier trusts a GOST test CA.
+func authFixture(t *testing.T) (*coretest.Fixture, *sigtest.GOSTKey) {
+	f := coretest.New(t)
+	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
+	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
+	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}}
+	return f, nca
+}
+
+var chatSeq = time.Now().UnixNano()
+
+func newChatUser(t *testing.T, f *coretest.Fixture) *core.ChatUser {
+	chatSeq++
+	u, err := f.Svc.ChatUser(context.Background(), core.ChannelTelegram, strconv.FormatInt(chatSeq, 10), "Тест", "ru")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestAuthThroughEgovRegistersTheOrganisation(t *testing.T) {
+	f, nca := authFixture(t)
+	ctx := context.Background()
+	var told []*core.ChatUser
+	f.Svc.OnBound = func(_ context.Context, u *core.ChatUser, _ *core.Organisation) { told = append(told, u) }
+	u := newChatUser(t, f)
+	bin := coretest.RandomBIN()
+	key := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
+		Organisation: "ТОО «Жаңа»"}, sigtest.GOST2015, nca.Cert)
+
+	c, err := f.Svc.StartAuth(ctx, u, 0)
+	if err != nil || len(c.ID) < 43 || time.Until(c.ExpiresAt) < 9*time.Minute {
+		t.Fatalf("start: %+v %v", c, err)
+	}
+	token, _, err := f.Svc.AuthDescribe(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Svc.AuthData(ctx, c.ID, "wrong"); !errors.Is(err, core.ErrEgovToken) {
+		t.Fatalf("wrong token: %v", err)
+	}
+	data, err := f.Svc.AuthData(ctx, c.ID, token)
+	if err != nil || string(data) != string(c.Data) {
+		t.Fatalf("data: %q %v", data, err)
+	}
+	bound, org, err := f.Svc.AuthSignEgov(ctx, c.ID, token, key.SignCMS(t, data, sigtest.CMSOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if org.Number != bin || org.Name != "ТОО «Жаңа»" || !org.SubscriptionActive(time.Now()) ||
+		org.SubscriptionActive(time.Now().Add(core.DefaultTrial+48*time.Hour)) {
+		t.Fatalf("organisation = %+v", org)
+	}
+	stored, err := f.DB.ChatUserByID(ctx, u.ID)
+	if err != nil || stored.OrgID != org.ID || stored.IIN != bound.IIN || !stored.Bound() {
+		t.Fatalf("stored chat user = %+v %v", stored, err)
+	}
+	if len(told) != 1 || told[0].ID != u.ID {
+		t.Fatalf("OnBound told %d times", len(told))
+	}
+	// The same session again: used up.
+	if _, _, err := f.Svc.AuthSignEgov(ctx, c.ID, token, key.SignCMS(t, data, sigtest.CMSOptions{})); !errors.Is(err, core.ErrEgovSession) {
+		t.Fatalf("replay: %v", err)
+	}
+	if _, _, err := f.Svc.AuthDescribe(ctx, c.ID); !errors.Is(err, core.ErrEgovSession) {
+		t.Fatalf("describe a used challenge: %v", err)
+	}
+}
+
+func TestAuthThroughNCALayer(t *testing.T) {
+	f, nca := authFixture(t)
+	ctx := context.Background()
+	u := newChatUser(t, f)
+	key := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Sender.Number, Surname: "АХМЕТОВ", Name: "БОЛАТ",
+		Organisation: "другое имя"}, sigtest.GOST2015, nca.Cert)
+	c, err := f.Svc.StartAuth(ctx, u, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.Svc.StartAuth(ctx, u, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A signature over another challenge is refused and uses nothing up.
+	if _, _, err := f.Svc.AuthSign(ctx, c.ID, key.SignCMS(t, other.Data, sigtest.CMSOptions{})); err == nil {
+		t.Fatal("a signature over another challenge was accepted")
+	}
+	if _, _, err := f.Svc.AuthSign(ctx, c.ID, []byte("not a cms")); err == nil {
+		t.Fatal("garbage was accepted")
+	}
+	before, _ := f.DB.OrganisationByID(ctx, f.Sender.OrgID)
+	_, org, err := f.Svc.AuthSign(ctx, c.ID, key.SignCMS(t, c.Data, sigtest.CMSOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An organisation already registered keeps its name and subscription.
+	if org.ID != f.Sender.OrgID || org.Name != before.Name || !org.SubscriptionUntil.Equal(*before.SubscriptionUntil) {
+		t.Fatalf("organisation = %+v, was %+v", org, before)
+	}
+	if _, _, err := f.Svc.AuthSign(ctx, c.ID, key.SignCMS(t, c.Data, sigtest.CMSOptions{})); !errors.Is(err, core.ErrEgovSession) {
+		t.Fatalf("replay: %v", err)
+	}
+}
+
+func TestAuthPersonalCertificateAndExpiry(t *testing.T) {
+	f, nca := authFixture(t)
+	ctx := context.Background()
+	u := newChatUser(t, f)
+	iin := coretest.RandomIIN()
+	key := nca.Issue(t, sigtest.Person{IIN: iin, Surname: "ҚАСЫМОВА", Name: "ӨМІРЖАН"}, sigtest.GOST2015, nca.Cert)
+
+	now := time.Now()
+	f.Svc.Now = func() time.Time { return now }
+	expired, err := f.Svc.StartAuth(ctx, u, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Svc.Now = func() time.Time { return now.Add(2 * time.Minute) }
+	if _, _, err := f.Svc.AuthSign(ctx, expired.ID, key.SignCMS(t, expired.Data, sigtest.CMSOptions{})); !errors.Is(err, core.ErrEgovSession) {
+		t.Fatalf("expired challenge: %v", err)
+	}
+	if _, _, err := f.Svc.AuthChallengeData(ctx, core.NewToken()); !errors.Is(err, core.ErrEgovSession) {
+		t.Fatalf("unknown challenge: %v", err)
+	}
+	f.Svc.Now = nil
+	c, err := f.Svc.StartAuth(ctx, u, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound, org, err := f.Svc.AuthSign(ctx, c.ID, key.SignCMS(t, c.Data, sigtest.CMSOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A sole proprietor acts under the IIN the certificate proves.
+	if org.Number != iin || org.Name != "ИП ҚАСЫМОВА ӨМІРЖАН" || bound.IIN != iin {
+		t.Fatalf("personal certificate bound to %+v as %s", org, bound.IIN)
+	}
+}

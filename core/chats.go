@@ -1,0 +1,92 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DocumentChat is a chat that is told of a document's changes, and the side
+// it sees the document from.
+type DocumentChat struct {
+	User ChatUser
+	Side Side
+}
+
+// Conversation is where a person is in a chat flow. Version grows with every
+// transition; a screen's buttons carry the version they were drawn for.
+type Conversation struct {
+	ChatUserID int64
+	Step       string
+	Data       []byte // JSON, the flow's own
+	Version    int64
+}
+
+// ChatStore keeps what the chat front ends need beyond documents.
+type ChatStore interface {
+	// FollowDocument records that a chat follows a document from a side;
+	// following twice changes nothing.
+	FollowDocument(ctx context.Context, documentID uuid.UUID, chatUserID int64, side Side) error
+	// Following tells whether and from which side a chat follows a document.
+	Following(ctx context.Context, documentID uuid.UUID, chatUserID int64) (Side, bool, error)
+	// DocumentChats lists, once each, the chats to tell of a change: the
+	// followers and the chat users bound to the organisation of either side,
+	// without the chats that blocked the bot.
+	DocumentChats(ctx context.Context, d *Document) ([]DocumentChat, error)
+	// MarkChatBlocked stops notifications to a person who blocked the bot;
+	// their next message to it clears the mark.
+	MarkChatBlocked(ctx context.Context, chatUserID int64, at time.Time) error
+	ChatUserByID(ctx context.Context, id int64) (*ChatUser, error)
+	// ChatUserByHandle finds a person of a channel by @username or phone.
+	ChatUserByHandle(ctx context.Context, channel, username, phone string) (*ChatUser, error)
+	SetChatContact(ctx context.Context, id int64, username, phone string) error
+	BindChatUser(ctx context.Context, id int64, iin string, orgID int64, at time.Time) error
+
+	Conversation(ctx context.Context, chatUserID int64) (Conversation, error)
+	// SaveConversation stores c if the stored version is still c.Version and
+	// bumps it; false when another transition came first.
+	SaveConversation(ctx context.Context, c *Conversation) (bool, error)
+
+	InsertAuthChallenge(ctx context.Context, idHash []byte, chatUserID int64, challenge []byte, createdAt, expiresAt time.Time) error
+	// AuthChallengeByHash returns the challenge's chat user, data, token hash
+	// (nil until an eGov app asked), expiry and use.
+	AuthChallengeByHash(ctx context.Context, idHash []byte) (chatUserID int64, challenge, tokenHash []byte, expiresAt time.Time, used bool, err error)
+	SetAuthToken(ctx context.Context, idHash, tokenHash []byte) error
+	// UseAuthChallenge marks an unused, unexpired challenge used; false when
+	// it was not.
+	UseAuthChallenge(ctx context.Context, idHash []byte, now time.Time) (bool, error)
+}
+
+// Notification is one change to tell the chats of a document.
+type Notification struct {
+	EventID  uuid.UUID // the outbox event; with the chat, it names one delivery
+	Kind     string    // an Outbox* kind or NotifyReminder
+	Document *Document
+	Side     Side // who acted, when someone did
+	At       time.Time
+}
+
+// NotifyReminder is the kind of a reminder of a document left unsigned.
+const NotifyReminder = "document.reminder"
+
+// ErrChatBlocked is what a messenger answers when the person blocked the bot:
+// retrying cannot help.
+var ErrChatBlocked = errors.New("chat: the person blocked the bot")
+
+// RetryAfterError is a messenger's request to wait before sending again.
+type RetryAfterError struct {
+	Delay time.Duration
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("messenger: retry after %s", e.Delay)
+}
+
+// ChatActor is the actor a bound chat user acts as.
+func ChatActor(u *ChatUser, orgNumber string) Actor {
+	return Actor{OrgID: u.OrgID, Number: orgNumber, Label: "user:" + strconv.FormatInt(u.ID, 10)}
+}

@@ -1,0 +1,278 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"edobot/bot/telegram/tgtest"
+	"edobot/core"
+	"edobot/core/coretest"
+)
+
+func TestEveryChatToldOfEveryChangeOnce(t *testing.T) {
+	f := coretest.New(t)
+	drainOutbox(t, f.DB)
+	srv := tgtest.New(t)
+	sender := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
+	recipient := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "kk")
+
+	d := f.Create(t)
+	f.Sign(t, d.ID, core.SideRecipient)
+	f.Sign(t, d.ID, core.SideSender)
+	events := outboxIDs(t, f.DB, d.ID)
+	if len(events) != 3 {
+		t.Fatalf("%d outbox events, want 3", len(events))
+	}
+	start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
+
+	for _, u := range []chatUser{sender, recipient} {
+		msgs := srv.WaitCount(t, u.TG.ID, 3)
+		for _, ev := range events {
+			if n := eventCount(msgs, ev); n != 1 {
+				t.Errorf("chat %d got event %s %d times: %+v", u.TG.ID, ev, n, msgs)
+			}
+		}
+		if last := msgs[len(msgs)-1].Text; last[len(last)-2:] != u.Language {
+			t.Errorf("chat %d: %q not in %s", u.TG.ID, last, u.Language)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := srv.Calls("sendMessage"); n != 6 {
+		t.Fatalf("sendMessage called %d times, want 6", n)
+	}
+}
+
+// The fake Telegram refuses with 429 retry_after, then fails with 500: the
+// delivery waits as told, backs off, and the chat sees one message.
+func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
+	f := coretest.New(t)
+	drainOutbox(t, f.DB)
+	srv := tgtest.New(t)
+	u := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
+	srv.FailNext("sendMessage",
+		tgtest.Failure{Code: 429, Description: "Too Many Requests: retry after 1", RetryAfter: 1},
+		tgtest.Failure{Code: 500, Description: "Internal Server Error"})
+	r := start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
+	began := time.Now()
+	d := f.Create(t)
+
+	msgs := srv.WaitCount(t, u.TG.ID, 1)
+	if took := time.Since(began); took < time.Second {
+		t.Errorf("delivered after %v, before the retry_after of 1s", took)
+	}
+	time.Sleep(500 * time.Millisecond)
+	msgs = srv.Messages(u.TG.ID)
+	if len(msgs) != 1 || eventCount(msgs, outboxIDs(t, f.DB, d.ID)[0]) != 1 {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	if n := srv.Calls("sendMessage"); n != 3 {
+		t.Fatalf("sendMessage called %d times, want 3 (429, 500, ok)", n)
+	}
+	if got := counterValue(t, r.metrics.failures.WithLabelValues(core.ChannelTelegram, "retry_after")); got != 1 {
+		t.Errorf("retry_after failures: %v", got)
+	}
+}
+
+// A person who blocked the bot is marked, and the delivery is not retried;
+// the others are still told.
+func TestBlockedChatIsMarkedAndNotRetried(t *testing.T) {
+	f := coretest.New(t)
+	drainOutbox(t, f.DB)
+	srv := tgtest.New(t)
+	blocked := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
+	other := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
+	srv.Block(blocked.TG.ID)
+	start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
+	f.Create(t)
+
+	srv.WaitCount(t, other.TG.ID, 1)
+	eventually(t, 5*time.Second, "the chat marked blocked", func() bool {
+		u, err := f.DB.ChatUserByID(context.Background(), blocked.ID)
+		return err == nil && u.BlockedAt != nil
+	})
+	time.Sleep(500 * time.Millisecond) // several retry intervals
+	if n := srv.Calls("sendMessage"); n != 2 {
+		t.Fatalf("sendMessage called %d times, want 2 (one refused, one sent)", n)
+	}
+	// The next change is not even tried on the blocked chat.
+	d := f.Create(t)
+	srv.WaitCount(t, other.TG.ID, 2)
+	time.Sleep(300 * time.Millisecond)
+	if n := srv.Calls("sendMessage"); n != 3 {
+		t.Fatalf("sendMessage called %d times after the block, want 3", n)
+	}
+	_ = d
+}
+
+// hookMessenger runs before a send and may stop it.
+type hookMessenger struct {
+	Messenger
+	before func(ctx context.Context, chat core.DocumentChat) error
+}
+
+func (h hookMessenger) Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error {
+	if err := h.before(ctx, chat); err != nil {
+		return err
+	}
+	return h.Messenger.Notify(ctx, chat, n)
+}
+
+// A worker dies (its server shut down without waiting for it, the task put
+// back) in the middle of delivering; the next worker finishes the job
+// without telling any chat twice. Two moments: after the message was sent
+// and recorded but before the task was acknowledged, and before the message
+// was sent.
+func TestWorkerKilledMidTaskRerunSendsNothingTwice(t *testing.T) {
+	for _, when := range []string{"after the send was recorded", "before the send"} {
+		t.Run(when, func(t *testing.T) {
+			f := coretest.New(t)
+			drainOutbox(t, f.DB)
+			srv := tgtest.New(t)
+			a := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
+			b := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "en")
+			cfg := testConfig(t)
+			cfg.ShutdownTimeout = 200 * time.Millisecond
+			tg := newTGMessenger(t, srv)
+			dead := make(chan struct{}) // the dead worker's goroutine stays stuck until the test ends
+			t.Cleanup(func() { close(dead) })
+			stuck := make(chan struct{}, 1)
+			var first atomic.Bool
+			hang := func() error {
+				if first.CompareAndSwap(false, true) {
+					stuck <- struct{}{}
+					<-dead
+					return errors.New("worker killed")
+				}
+				return nil
+			}
+
+			var m Messenger = tg
+			r1 := New(cfg, Deps{Store: f.DB, Messengers: map[string]Messenger{core.ChannelTelegram: m}, Logger: quietLogger()})
+			if when == "before the send" {
+				r1.msgs = map[string]Messenger{core.ChannelTelegram: hookMessenger{tg, func(context.Context, core.DocumentChat) error { return hang() }}}
+			} else {
+				r1.afterDelivery = func(context.Context) { _ = hang() }
+			}
+			run1 := startRunner(t, r1)
+			d := f.Create(t)
+			select {
+			case <-stuck:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no delivery started")
+			}
+			run1.stop() // the stuck task goes back to the queue
+
+			start(t, cfg, f.DB, map[string]Messenger{core.ChannelTelegram: tg})
+			ev := outboxIDs(t, f.DB, d.ID)[0]
+			for _, u := range []chatUser{a, b} {
+				srv.WaitCount(t, u.TG.ID, 1)
+			}
+			time.Sleep(500 * time.Millisecond)
+			for _, u := range []chatUser{a, b} {
+				if msgs := srv.Messages(u.TG.ID); len(msgs) != 1 || eventCount(msgs, ev) != 1 {
+					t.Errorf("chat %d: %+v", u.TG.ID, msgs)
+				}
+			}
+			if n := srv.Calls("sendMessage"); n != 2 {
+				t.Errorf("sendMessage called %d times, want 2", n)
+			}
+		})
+	}
+}
+
+// Two relays over one outbox queue each event once.
+func TestRelayTwoInstancesEnqueueEachEventOnce(t *testing.T) {
+	f := coretest.New(t)
+	drainOutbox(t, f.DB)
+	cfg := testConfig(t)
+	cfg.RelayBatch = 3
+	const docs = 30
+	for range docs {
+		f.Create(t)
+	}
+	r1 := New(cfg, Deps{Store: f.DB, Logger: quietLogger()})
+	r2 := New(cfg, Deps{Store: f.DB, Logger: quietLogger()})
+	defer r1.rdb.Close()
+	defer r2.rdb.Close()
+	var wg sync.WaitGroup
+	for _, r := range []*Runner{r1, r2} {
+		wg.Go(func() {
+			for {
+				n, err := r.relayOnce(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	relayed := counterValue(t, r1.metrics.relayed) + counterValue(t, r2.metrics.relayed)
+	if relayed != docs || counterValue(t, r1.metrics.relayed) == 0 || counterValue(t, r2.metrics.relayed) == 0 {
+		t.Errorf("relayed %v + %v, want %d between both", counterValue(t, r1.metrics.relayed), counterValue(t, r2.metrics.relayed), docs)
+	}
+	if n, _ := f.DB.OutboxPending(context.Background()); n != 0 {
+		t.Errorf("%d events left in the outbox", n)
+	}
+	insp := asynq.NewInspectorFromRedisClient(r1.rdb)
+	for _, q := range []string{QueueNotify, QueueWebhooks} {
+		info, err := insp.GetQueueInfo(cfg.QueuePrefix + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Pending != docs {
+			t.Errorf("queue %s holds %d tasks, want %d", q, info.Pending, docs)
+		}
+	}
+	// Relaying a row again (an instance died before marking it) adds nothing.
+	if _, err := f.DB.Pool.Exec(context.Background(), `UPDATE outbox SET sent_at = NULL WHERE document_id IN (SELECT id FROM documents WHERE sender_org_id = $1)`, f.Sender.OrgID); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := r1.relayOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if info, _ := insp.GetQueueInfo(cfg.QueuePrefix + QueueNotify); info.Pending != docs {
+		t.Errorf("after relaying again the queue holds %d tasks, want %d", info.Pending, docs)
+	}
+}
+
+func TestWebhookDeliveredWithRetries(t *testing.T) {
+	f := coretest.New(t)
+	drainOutbox(t, f.DB)
+	var calls, ok atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		ok.Add(1)
+	}))
+	defer hook.Close()
+	if err := f.DB.SetWebhook(context.Background(), core.Webhook{OrgID: f.Sender.OrgID, URL: hook.URL, Secret: core.NewToken()}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, testConfig(t), f.DB, nil)
+	f.Create(t)
+	eventually(t, 5*time.Second, "the webhook delivered", func() bool { return ok.Load() == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if calls.Load() != 2 || ok.Load() != 1 {
+		t.Fatalf("%d calls, %d accepted", calls.Load(), ok.Load())
+	}
+}

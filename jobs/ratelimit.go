@@ -1,0 +1,182 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RateLimit is what a messenger lets a bot send.
+type RateLimit struct {
+	PerSecond float64       // messages a second over all chats
+	Burst     int           // messages allowed at once above PerSecond's spacing; 1 means none
+	PerChat   time.Duration // least time between two messages to one chat
+}
+
+// Limits Telegram documents for bots: about 30 messages a second overall and
+// one a second to a private chat.
+var (
+	TelegramLimit = RateLimit{PerSecond: 30, Burst: 1, PerChat: time.Second}
+	WhatsAppLimit = RateLimit{PerSecond: 10, Burst: 1, PerChat: 3 * time.Second}
+)
+
+// Limiter spaces messages by GCRA (the generic cell rate algorithm) over
+// keys in Redis, so every instance of edobot draws on the same allowance.
+// The Lua script reads Redis's own clock, so the instances' clocks need not
+// agree.
+type Limiter struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// NewLimiter keeps its keys under prefix.
+func NewLimiter(rdb redis.UniversalClient, prefix string) *Limiter {
+	return &Limiter{rdb: rdb, prefix: prefix}
+}
+
+// reserveScript takes one message's slot from both the channel's overall key
+// (KEYS[1]) and the chat's key (KEYS[2]), at one moment common to both, or
+// from neither. A chat that must wait is turned away at once without
+// reserving anything overall: holding an overall slot for a chat's later
+// turn would leave the slots in between unused. Times are microseconds.
+//
+// ARGV: overall emission interval, overall burst tolerance, per-chat
+// interval, the longest wait for an overall slot worth reserving.
+// Returns {reserved (0/1), wait, 1 when the chat is what holds it back}.
+var reserveScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local every = tonumber(ARGV[1])
+local tau = tonumber(ARGV[2])
+local chatEvery = tonumber(ARGV[3])
+local maxWait = tonumber(ARGV[4])
+local chatTat = tonumber(redis.call('GET', KEYS[2]) or '0')
+if chatTat > now then
+  return {0, chatTat - now, 1}
+end
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(now, tat - tau)
+if at - now > maxWait then
+  return {0, at - now, 0}
+end
+local newTat = math.max(tat, at) + every
+redis.call('SET', KEYS[1], string.format('%.0f', newTat), 'PX', math.floor((newTat - now) / 1000) + 1000)
+if chatEvery > 0 then
+  redis.call('SET', KEYS[2], string.format('%.0f', at + chatEvery), 'PX', math.floor((at + chatEvery - now) / 1000) + 1000)
+end
+return {1, at - now, 0}
+`)
+
+// penalizeScript pushes a key's next allowed time to at least now + ARGV[1]
+// microseconds.
+var penalizeScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local want = now + tonumber(ARGV[1])
+if want > tat then
+  redis.call('SET', KEYS[1], string.format('%.0f', want), 'PX', math.floor(tonumber(ARGV[1]) / 1000) + 1000)
+end
+return 1
+`)
+
+// planScript books the next turn of a chat (KEYS[1]) ARGV[1] microseconds
+// after its last booked one, and returns how far ahead of now it is.
+var planScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local every = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%.0f', at + every), 'PX', math.floor((at + every - now) / 1000) + 1000)
+return at - now
+`)
+
+// Plan tells when a message to chat should be queued for so that the
+// chat's messages arrive spaced out rather than all at once and then turned
+// away one by one: the fan-out of five events to one chat queues them a
+// second apart. It only spreads the work; Reserve still decides.
+func (l *Limiter) Plan(ctx context.Context, channel, chat string, lim RateLimit) (time.Duration, error) {
+	if lim.PerChat <= 0 {
+		return 0, nil
+	}
+	us, err := planScript.Run(ctx, l.rdb, []string{l.prefix + "rl:" + channel + ":plan:" + chat}, lim.PerChat.Microseconds()).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("rate limit plan: %w", err)
+	}
+	return time.Duration(us) * time.Microsecond, nil
+}
+
+func (l *Limiter) keys(channel, chat string) []string {
+	return []string{l.prefix + "rl:" + channel, l.prefix + "rl:" + channel + ":chat:" + chat}
+}
+
+// Reserve asks for a slot to send one message to chat. When reserved, the
+// message may go after wait; otherwise nothing was taken and the caller may
+// ask again after wait, and byChat tells whether the chat's own spacing
+// (rather than the overall rate) is what stands in the way.
+func (l *Limiter) Reserve(ctx context.Context, channel, chat string, lim RateLimit, maxWait time.Duration) (wait time.Duration, reserved, byChat bool, err error) {
+	every := int64(0)
+	if lim.PerSecond > 0 {
+		every = int64(float64(time.Second/time.Microsecond) / lim.PerSecond)
+	}
+	burst := max(lim.Burst, 1)
+	tau := every * int64(burst-1)
+	res, err := reserveScript.Run(ctx, l.rdb, l.keys(channel, chat),
+		every, tau, lim.PerChat.Microseconds(), maxWait.Microseconds()).Int64Slice()
+	if err != nil {
+		return 0, false, false, fmt.Errorf("rate limit: %w", err)
+	}
+	return time.Duration(res[1]) * time.Microsecond, res[0] == 1, res[2] == 1, nil
+}
+
+// Penalize keeps the chat silent for d: what the messenger asked for with a
+// 429, so that the chat's other messages wait too instead of each earning
+// its own refusal.
+func (l *Limiter) Penalize(ctx context.Context, channel, chat string, d time.Duration) error {
+	if err := penalizeScript.Run(ctx, l.rdb, l.keys(channel, chat)[1:], d.Microseconds()).Err(); err != nil {
+		return fmt.Errorf("rate limit penalty: %w", err)
+	}
+	return nil
+}
+
+// Wait blocks until a slot for chat is reserved, for at most budget, or
+// chatBudget when the chat's own spacing is what it waits for. It returns
+// the time still to wait when a budget would run out first, so the caller
+// can put the message back for later instead of holding a worker: a worker
+// asleep for one chat's turn is a worker not sending to the others.
+func (l *Limiter) Wait(ctx context.Context, channel, chat string, lim RateLimit, budget, chatBudget time.Duration) (later time.Duration, err error) {
+	deadline := time.Now().Add(budget)
+	for {
+		left := time.Until(deadline)
+		wait, reserved, byChat, err := l.Reserve(ctx, channel, chat, lim, max(left, 0))
+		if err != nil {
+			return 0, err
+		}
+		if !reserved && (wait > left || byChat && wait > chatBudget) {
+			return wait, nil
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return 0, err
+		}
+		if reserved {
+			return 0, nil
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

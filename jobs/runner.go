@@ -1,0 +1,406 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"edobot/core"
+)
+
+// Messenger tells one chat of a change, in the chat user's language.
+type Messenger interface {
+	Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error
+}
+
+// Outbox is where the relay finds the events to pass on.
+type Outbox interface {
+	// RelayOutbox hands unsent rows to send, under a lock other relays skip,
+	// and marks sent the ids send returns.
+	RelayOutbox(ctx context.Context, limit int, at time.Time, send func(ctx context.Context, batch []core.OutboxMessage) ([]uuid.UUID, error)) (int, error)
+	OutboxPending(ctx context.Context) (int64, error)
+}
+
+// Deliveries remembers which chat was told of which event.
+type Deliveries interface {
+	Delivered(ctx context.Context, eventID uuid.UUID, chatUserID int64) (bool, error)
+	RecordDelivery(ctx context.Context, eventID uuid.UUID, chatUserID int64, at time.Time) error
+}
+
+// Chats is what the notifications read of documents and chat users.
+type Chats interface {
+	Document(ctx context.Context, id uuid.UUID) (*core.Document, error)
+	DocumentChats(ctx context.Context, d *core.Document) ([]core.DocumentChat, error)
+	ChatUserByID(ctx context.Context, id int64) (*core.ChatUser, error)
+	MarkChatBlocked(ctx context.Context, chatUserID int64, at time.Time) error
+}
+
+// Housekeeping is what the periodic jobs need.
+type Housekeeping interface {
+	DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, limit int) ([]uuid.UUID, error)
+	RecordReminder(ctx context.Context, documentID uuid.UUID, day time.Time) error
+	DeleteExpired(ctx context.Context, before time.Time) (sessions, challenges int64, err error)
+}
+
+// Store is everything the jobs read and write; *storage.DB implements it.
+type Store interface {
+	Outbox
+	Deliveries
+	Chats
+	Housekeeping
+	core.WebhookStore
+}
+
+// Config tunes the jobs. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	RedisAddr     string
+	RedisPassword string
+	RedisDB       int
+	// QueuePrefix is put before every queue name and rate-limit key, so that
+	// several deployments (or tests) can share one Redis database.
+	QueuePrefix string
+
+	Concurrency     int           // tasks worked on at once by this instance
+	RelayInterval   time.Duration // how often the outbox is polled when idle
+	RelayBatch      int           // outbox rows relayed per transaction
+	QueuePoll       time.Duration // how often an idle worker looks for a task
+	DelayedPoll     time.Duration // how often retries and scheduled tasks are moved to their queue
+	RetryBase       time.Duration // first retry delay; doubled each time
+	RetryMax        time.Duration // longest retry delay
+	MaxRetry        int           // attempts of a notification or webhook before it is archived
+	Retention       time.Duration // how long a finished task keeps its id taken
+	SendTimeout     time.Duration // one call to a messenger or a webhook
+	RateWaitMax     time.Duration // longest a worker waits for an overall rate-limit slot before putting a task back
+	ChatWaitMax     time.Duration // longest a worker waits for a chat's turn before putting a task back
+	ShutdownTimeout time.Duration // how long Run lets tasks in flight finish
+
+	// Limits per channel (core.ChannelTelegram, core.ChannelWhatsApp).
+	Limits map[string]RateLimit
+
+	ReminderAfterDays int    // a document unsigned this many days is reminded of, once a day
+	ReminderSpec      string // cron spec (Kazakhstan time) of the reminder scan
+	ExpirySpec        string // cron spec of the expiry job
+	ExpireAfter       time.Duration
+}
+
+// DefaultConfig runs on a developer's machine.
+func DefaultConfig() Config {
+	return Config{
+		RedisAddr:         "127.0.0.1:6379",
+		Concurrency:       20,
+		RelayInterval:     200 * time.Millisecond,
+		RelayBatch:        100,
+		QueuePoll:         100 * time.Millisecond,
+		DelayedPoll:       time.Second,
+		RetryBase:         time.Second,
+		RetryMax:          10 * time.Minute,
+		MaxRetry:          100,
+		Retention:         24 * time.Hour,
+		SendTimeout:       10 * time.Second,
+		RateWaitMax:       5 * time.Second,
+		ChatWaitMax:       200 * time.Millisecond,
+		ShutdownTimeout:   15 * time.Second,
+		Limits:            map[string]RateLimit{core.ChannelTelegram: TelegramLimit, core.ChannelWhatsApp: WhatsAppLimit},
+		ReminderAfterDays: 2,
+		ReminderSpec:      "0 * * * *",
+		ExpirySpec:        "30 * * * *",
+		ExpireAfter:       24 * time.Hour,
+	}
+}
+
+// ConfigFromEnv reads the EDOBOT_* variables (README, "Notifications and
+// queues") over DefaultConfig; REDIS_ADDR is the service's Redis.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := DefaultConfig()
+	var errs []error
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	num := func(name string, dst *int) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: not a whole number", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: not a duration like 200ms or 1h", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	rate := func(name, channel string) {
+		if v := getenv(name); v != "" {
+			l, err := parseRateLimit(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+				return
+			}
+			c.Limits[channel] = l
+		}
+	}
+	str("REDIS_ADDR", &c.RedisAddr)
+	str("EDOBOT_REDIS_PASSWORD", &c.RedisPassword)
+	num("EDOBOT_REDIS_DB", &c.RedisDB)
+	str("EDOBOT_QUEUE_PREFIX", &c.QueuePrefix)
+	num("EDOBOT_JOBS_CONCURRENCY", &c.Concurrency)
+	dur("EDOBOT_OUTBOX_POLL", &c.RelayInterval)
+	dur("EDOBOT_QUEUE_POLL", &c.QueuePoll)
+	dur("EDOBOT_RETRY_MAX", &c.RetryMax)
+	num("EDOBOT_NOTIFY_MAX_RETRY", &c.MaxRetry)
+	rate("EDOBOT_TELEGRAM_RATE", core.ChannelTelegram)
+	rate("EDOBOT_WHATSAPP_RATE", core.ChannelWhatsApp)
+	num("EDOBOT_REMINDER_DAYS", &c.ReminderAfterDays)
+	str("EDOBOT_REMINDER_CRON", &c.ReminderSpec)
+	dur("EDOBOT_EXPIRE_AFTER", &c.ExpireAfter)
+	return c, errors.Join(errs...)
+}
+
+// parseRateLimit reads "30/s,1s": messages a second overall, then the least
+// time between two messages to one chat.
+func parseRateLimit(v string) (RateLimit, error) {
+	overall, chat, ok := strings.Cut(v, ",")
+	n, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(overall), "/s"), 64)
+	if !ok || err != nil || n <= 0 {
+		return RateLimit{}, errors.New(`want "<messages>/s,<per-chat interval>", like "30/s,1s"`)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(chat))
+	if err != nil || d < 0 {
+		return RateLimit{}, errors.New(`want "<messages>/s,<per-chat interval>", like "30/s,1s"`)
+	}
+	return RateLimit{PerSecond: n, Burst: 1, PerChat: d}, nil
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	if c.RedisAddr == "" {
+		c.RedisAddr = d.RedisAddr
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = d.Concurrency
+	}
+	if c.RelayBatch <= 0 {
+		c.RelayBatch = d.RelayBatch
+	}
+	if c.MaxRetry <= 0 {
+		c.MaxRetry = d.MaxRetry
+	}
+	setDur(&c.RelayInterval, d.RelayInterval)
+	setDur(&c.QueuePoll, d.QueuePoll)
+	setDur(&c.DelayedPoll, d.DelayedPoll)
+	setDur(&c.RetryBase, d.RetryBase)
+	setDur(&c.RetryMax, d.RetryMax)
+	setDur(&c.Retention, d.Retention)
+	setDur(&c.SendTimeout, d.SendTimeout)
+	setDur(&c.RateWaitMax, d.RateWaitMax)
+	setDur(&c.ChatWaitMax, d.ChatWaitMax)
+	setDur(&c.ShutdownTimeout, d.ShutdownTimeout)
+	setDur(&c.ExpireAfter, d.ExpireAfter)
+	if c.Limits == nil {
+		c.Limits = d.Limits
+	}
+	if c.ReminderAfterDays <= 0 {
+		c.ReminderAfterDays = d.ReminderAfterDays
+	}
+	if c.ReminderSpec == "" {
+		c.ReminderSpec = d.ReminderSpec
+	}
+	if c.ExpirySpec == "" {
+		c.ExpirySpec = d.ExpirySpec
+	}
+}
+
+// Deps are what the jobs work with.
+type Deps struct {
+	Store Store
+	// Messengers by channel; a chat of a channel without one is skipped.
+	Messengers map[string]Messenger
+	HTTPClient *http.Client // for webhooks; a default one when nil
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Queue names, before Config.QueuePrefix.
+const (
+	QueueNotify   = "notify"
+	QueueWebhooks = "webhooks"
+	QueuePeriodic = "periodic"
+)
+
+// Runner runs the outbox relay, the asynq workers and the scheduler of one
+// edobot instance; any number of instances may run against one database and
+// one Redis.
+type Runner struct {
+	cfg     Config
+	store   Store
+	msgs    map[string]Messenger
+	http    *http.Client
+	log     *slog.Logger
+	now     func() time.Time
+	rdb     redis.UniversalClient
+	client  *asynq.Client
+	limiter *Limiter
+	metrics *metrics
+
+	// afterDelivery, when set by a test, runs once a delivery is recorded
+	// and before its task is acknowledged.
+	afterDelivery func(ctx context.Context)
+}
+
+// New prepares a Runner; nothing connects before Run.
+func New(cfg Config, deps Deps) *Runner {
+	cfg.fill()
+	r := &Runner{cfg: cfg, store: deps.Store, msgs: deps.Messengers, http: deps.HTTPClient, log: deps.Logger, now: deps.Now}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	r.log = r.log.With("component", "jobs")
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.http == nil {
+		r.http = &http.Client{Timeout: cfg.SendTimeout}
+	}
+	// Short timeouts: while Redis is away the relay must notice at once and
+	// leave the outbox rows for later rather than hold their lock.
+	r.rdb = redis.NewClient(&redis.Options{
+		Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB,
+		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second,
+		MaxRetries: 1,
+	})
+	r.client = asynq.NewClientFromRedisClient(r.rdb)
+	r.limiter = NewLimiter(r.rdb, "edobot:"+cfg.QueuePrefix)
+	r.metrics = newMetrics(r)
+	return r
+}
+
+func (r *Runner) queue(name string) string { return r.cfg.QueuePrefix + name }
+
+// Run works until ctx ends, then lets the tasks in flight finish (for up to
+// Config.ShutdownTimeout; the rest go back to the queue) and returns.
+func (r *Runner) Run(ctx context.Context) error {
+	defer r.rdb.Close()
+	srv := asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
+		Concurrency: r.cfg.Concurrency,
+		// Handlers must not see ctx's end: Shutdown decides what finishes.
+		BaseContext:              func() context.Context { return context.WithoutCancel(ctx) },
+		TaskCheckInterval:        r.cfg.QueuePoll,
+		DelayedTaskCheckInterval: r.cfg.DelayedPoll,
+		RetryDelayFunc:           r.retryDelay,
+		IsFailure:                func(err error) bool { return !isRateLimited(err) },
+		Queues:                   map[string]int{r.queue(QueueNotify): 6, r.queue(QueueWebhooks): 3, r.queue(QueuePeriodic): 1},
+		ShutdownTimeout:          r.cfg.ShutdownTimeout,
+		Logger:                   asynqLogger{r.log},
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler:             asynq.ErrorHandlerFunc(r.taskFailed),
+	})
+	if err := srv.Start(r.mux()); err != nil {
+		return fmt.Errorf("jobs: start workers: %w", err)
+	}
+	// The scheduler gets a connection of its own: it closes it on shutdown.
+	sched := asynq.NewScheduler(asynq.RedisClientOpt{Addr: r.cfg.RedisAddr, Password: r.cfg.RedisPassword, DB: r.cfg.RedisDB,
+		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second}, &asynq.SchedulerOpts{
+		Location: core.KazakhstanTime, Logger: asynqLogger{r.log}, LogLevel: asynq.WarnLevel,
+	})
+	if err := r.register(sched); err != nil {
+		srv.Shutdown()
+		return err
+	}
+	if err := sched.Start(); err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("jobs: start scheduler: %w", err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { r.relay(ctx) })
+	r.log.Info("jobs started", "redis", r.cfg.RedisAddr, "concurrency", r.cfg.Concurrency)
+	<-ctx.Done()
+	wg.Wait()
+	sched.Shutdown()
+	srv.Shutdown()
+	r.log.Info("jobs stopped")
+	return nil
+}
+
+func (r *Runner) mux() *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TaskNotifyEvent, r.handleEvent)
+	mux.HandleFunc(TaskNotifyDeliver, r.handleDeliver)
+	mux.HandleFunc(TaskWebhook, r.handleWebhook)
+	mux.HandleFunc(TaskReminders, r.handleReminders)
+	mux.HandleFunc(TaskExpiry, r.handleExpiry)
+	return mux
+}
+
+// retryDelay obeys a messenger's 429 and a rate limiter's "later" exactly,
+// and backs off exponentially from everything else.
+func (r *Runner) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	if d, ok := retryAfter(err); ok {
+		return d
+	}
+	d := r.cfg.RetryBase << min(n, 30)
+	if d <= 0 || d > r.cfg.RetryMax {
+		d = r.cfg.RetryMax
+	}
+	return d
+}
+
+// taskFailed logs a failed attempt; the failure counters are kept by the
+// handlers, which know the reason.
+func (r *Runner) taskFailed(_ context.Context, t *asynq.Task, err error) {
+	if isRateLimited(err) {
+		return
+	}
+	id, _ := asynq.GetTaskID(context.Background())
+	r.log.Warn("task failed", "type", t.Type(), "id", id, "err", err)
+}
+
+// enqueue puts a task on a queue under a fixed id; a task already holding
+// the id (waiting, running, or finished within Config.Retention) counts as
+// done, so enqueueing again is harmless.
+func (r *Runner) enqueue(ctx context.Context, t *asynq.Task, id, queue string, opts ...asynq.Option) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	opts = append([]asynq.Option{asynq.TaskID(id), asynq.Queue(r.queue(queue)), asynq.Retention(r.cfg.Retention), asynq.MaxRetry(r.cfg.MaxRetry)}, opts...)
+	_, err := r.client.EnqueueContext(ctx, t, opts...)
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue %s %s: %w", t.Type(), id, err)
+	}
+	return nil
+}
+
+// asynqLogger sends asynq's own logs to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "from", "asynq") }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "from", "asynq") }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "from", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "from", "asynq") }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "from", "asynq") }

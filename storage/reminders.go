@@ -1,0 +1,62 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// DocumentsDueForReminder lists up to limit documents still waiting for a
+// signature («Создан», «На подписании»), not deleted, created before
+// createdBefore and not reminded of on day (a calendar date), oldest first.
+func (db *DB) DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, limit int) ([]uuid.UUID, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT d.id FROM documents d
+		WHERE d.status IN ('created', 'signing') AND d.deleted_at IS NULL AND d.created_at < $1
+		AND NOT EXISTS (SELECT 1 FROM document_reminders r WHERE r.document_id = d.id AND r.day = $2)
+		ORDER BY d.created_at LIMIT $3`, createdBefore, dateOnly(day), limit)
+	if err != nil {
+		return nil, fmt.Errorf("documents due for reminder: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("documents due for reminder: %w", err)
+	}
+	return ids, nil
+}
+
+// RecordReminder notes that the document was reminded of on day; recording
+// it again changes nothing.
+func (db *DB) RecordReminder(ctx context.Context, documentID uuid.UUID, day time.Time) error {
+	_, err := db.Pool.Exec(ctx, `INSERT INTO document_reminders (document_id, day) VALUES ($1, $2)
+		ON CONFLICT (document_id, day) DO NOTHING`, documentID, dateOnly(day))
+	if err != nil {
+		return fmt.Errorf("record reminder: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpired deletes eGov signing sessions and identity challenges that
+// expired before the given time: they can no longer be used, and their
+// hashes are worthless to keep. It returns how many rows of each went.
+func (db *DB) DeleteExpired(ctx context.Context, before time.Time) (sessions, challenges int64, err error) {
+	tag, err := db.Pool.Exec(ctx, `DELETE FROM egov_sessions WHERE expires_at < $1`, before)
+	if err != nil {
+		return 0, 0, fmt.Errorf("delete expired egov sessions: %w", err)
+	}
+	sessions = tag.RowsAffected()
+	tag, err = db.Pool.Exec(ctx, `DELETE FROM auth_challenges WHERE expires_at < $1`, before)
+	if err != nil {
+		return sessions, 0, fmt.Errorf("delete expired auth challenges: %w", err)
+	}
+	return sessions, tag.RowsAffected(), nil
+}
+
+// dateOnly keeps the calendar date of t in t's own zone, so a Kazakhstan day
+// is not shifted by a conversion to UTC on the way to a date column.
+func dateOnly(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
