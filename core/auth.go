@@ -92,12 +92,8 @@ func (s *Service) AuthSignEgov(ctx context.Context, id, token string, cms []byte
 	if err != nil {
 		return nil, nil, err
 	}
-	ok, err := s.Chats.UseAuthChallenge(ctx, LinkHash(id), s.now())
-	if err != nil {
-		return nil, nil, wrapf(err, "use auth challenge")
-	}
-	if !ok {
-		return nil, nil, ErrEgovSession
+	if err := s.useChallenge(ctx, id); err != nil {
+		return nil, nil, err
 	}
 	v, err := s.Verifier.VerifyDocument(ctx, cms, data)
 	if err != nil {
@@ -118,14 +114,22 @@ func (s *Service) AuthSign(ctx context.Context, id string, cms []byte) (*ChatUse
 	if err != nil {
 		return nil, nil, err
 	}
-	ok, err := s.Chats.UseAuthChallenge(ctx, LinkHash(id), s.now())
-	if err != nil {
-		return nil, nil, wrapf(err, "use auth challenge")
-	}
-	if !ok {
-		return nil, nil, ErrEgovSession
+	if err := s.useChallenge(ctx, id); err != nil {
+		return nil, nil, err
 	}
 	return s.bind(ctx, id, v)
+}
+
+// useChallenge marks a challenge used; only the first use succeeds.
+func (s *Service) useChallenge(ctx context.Context, id string) error {
+	ok, err := s.Chats.UseAuthChallenge(ctx, LinkHash(id), s.now())
+	if err != nil {
+		return wrapf(err, "use auth challenge")
+	}
+	if !ok {
+		return ErrEgovSession
+	}
+	return nil
 }
 
 // bind binds the chat user to the IIN and organisation that the verified

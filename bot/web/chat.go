@@ -60,33 +60,20 @@ func (s *Server) authEgovData(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := egovDocuments{SignMethod: egovSignMethod, Version: egovVersion}
-	out.DocumentsToSign = make([]egovDocumentToSign, 1)
-	doc := &out.DocumentsToSign[0]
-	doc.ID = 1
-	doc.NameRu, doc.NameKz, doc.NameEn = "Запрос на вход в edobot", "edobot-қа кіру сұрауы", "edobot sign-in request"
-	doc.Meta = []egovMeta{{"Назначение", "Подтверждение личности в чате edobot"}}
-	doc.Document.File.Mime = ""
-	doc.Document.File.Data = base64.StdEncoding.EncodeToString(data)
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, egovOne([3]string{"Запрос на вход в edobot", "edobot-қа кіру сұрауы", "edobot sign-in request"},
+		[]egovMeta{{"Назначение", "Подтверждение личности в чате edobot"}}, "", data))
 }
 
 func (s *Server) authEgovSign(w http.ResponseWriter, r *http.Request) {
-	var in egovDocuments
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || len(in.DocumentsToSign) != 1 {
-		s.badRequest(w, r, "documentsToSign")
-		return
-	}
-	cms, err := base64.StdEncoding.DecodeString(in.DocumentsToSign[0].Document.File.Data)
-	if err != nil || len(cms) == 0 {
-		s.badRequest(w, r, "document.file.data must be base64")
+	cms, ok := s.readEgovCMS(w, r, 1<<20)
+	if !ok {
 		return
 	}
 	if _, _, err := s.Service.AuthSignEgov(r.Context(), r.PathValue("id"), bearer(r), cms); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"code": "200", "message": "success"})
+	writeJSON(w, http.StatusOK, egovSuccess)
 }
 
 // authView is the NCALayer sign-in page for a computer.

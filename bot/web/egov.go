@@ -182,34 +182,50 @@ func (s *Server) egovDocument(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := egovDocuments{SignMethod: egovSignMethod, Version: egovVersion}
-	out.DocumentsToSign = make([]egovDocumentToSign, 1)
-	doc := &out.DocumentsToSign[0]
-	doc.ID = 1
-	doc.NameRu, doc.NameKz, doc.NameEn = s.title("ru", d), s.title("kk", d), s.title("en", d)
-	doc.Meta = []egovMeta{{"Номер", d.Number}, {"Дата", d.Date.Format("02.01.2006")}, {"Отправитель", d.SenderName},
+	meta := []egovMeta{{"Номер", d.Number}, {"Дата", d.Date.Format("02.01.2006")}, {"Отправитель", d.SenderName},
 		{"Получатель", d.RecipientName}, {"SHA-256", d.File.SHA256}}
-	doc.Document.File.Mime = egovPDFMime
-	doc.Document.File.Data = base64.StdEncoding.EncodeToString(pdf)
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, egovOne([3]string{s.title("ru", d), s.title("kk", d), s.title("en", d)}, meta, egovPDFMime, pdf))
 }
 
 func (s *Server) egovSign(w http.ResponseWriter, r *http.Request) {
-	var in egovDocuments
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEgovBody)).Decode(&in); err != nil || len(in.DocumentsToSign) != 1 {
-		writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.bad_request", nil))
-		return
-	}
-	cms, err := base64.StdEncoding.DecodeString(in.DocumentsToSign[0].Document.File.Data)
-	if err != nil || len(cms) == 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.bad_request", nil))
+	cms, ok := s.readEgovCMS(w, r, maxEgovBody)
+	if !ok {
 		return
 	}
 	if _, _, err := s.Service.EgovSign(r.Context(), r.PathValue("session"), bearer(r), cms); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"code": "200", "message": "success"})
+	writeJSON(w, http.StatusOK, egovSuccess)
+}
+
+// egovSuccess is the app's expected answer to a PUT it may consider done.
+var egovSuccess = map[string]string{"code": "200", "message": "success"}
+
+// readEgovCMS reads the app's PUT: the documentsToSign it was given, with
+// the base64 CMS in place of the data. A malformed one is answered 400.
+func (s *Server) readEgovCMS(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	var in egovDocuments
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(&in); err == nil && len(in.DocumentsToSign) == 1 {
+		if cms, err := base64.StdEncoding.DecodeString(in.DocumentsToSign[0].Document.File.Data); err == nil && len(cms) > 0 {
+			return cms, true
+		}
+	}
+	writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.bad_request", nil))
+	return nil, false
+}
+
+// egovOne is API №2's answer with one thing to sign.
+func egovOne(names [3]string, meta []egovMeta, mime string, data []byte) egovDocuments {
+	out := egovDocuments{SignMethod: egovSignMethod, Version: egovVersion}
+	out.DocumentsToSign = make([]egovDocumentToSign, 1)
+	doc := &out.DocumentsToSign[0]
+	doc.ID = 1
+	doc.NameRu, doc.NameKz, doc.NameEn = names[0], names[1], names[2]
+	doc.Meta = meta
+	doc.Document.File.Mime = mime
+	doc.Document.File.Data = base64.StdEncoding.EncodeToString(data)
+	return out
 }
 
 func acceptLanguage(r *http.Request) string {
