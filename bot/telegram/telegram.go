@@ -441,14 +441,22 @@ func isIP(h string) bool {
 
 func caption(s string) string { return limit(s, 1024) }
 
-// limit cuts a text to Telegram's limit, counted in UTF-16 code units.
+// limit cuts a text to Telegram's limit, counted in UTF-16 code units,
+// ending a cut text with "…".
 func limit(s string, max int) string {
-	if len(utf16.Encode([]rune(s))) <= max {
+	total := 0
+	for _, r := range s {
+		total += utf16.RuneLen(r)
+	}
+	if total <= max {
 		return s
 	}
-	r := []rune(s)
-	for len(utf16.Encode(r)) > max-1 {
-		r = r[:len(r)-1]
+	n := 0
+	for i, r := range s {
+		if n+utf16.RuneLen(r) > max-1 {
+			return s[:i] + "…"
+		}
+		n += utf16.RuneLen(r)
 	}
-	return string(r) + "…"
+	return s
 }

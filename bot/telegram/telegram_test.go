@@ -376,3 +376,85 @@ func TestWebhookMode(t *testing.T) {
 		t.Fatalf("a forged update was answered: %d messages, want %d", got, n)
 	}
 }
+
+// TestFoldersSearchAndActions: folders page by eight, search finds by
+// number and counterparty, and the card's actions act once each: edit,
+// download, revoke with its confirmation, and an old revoke button after
+// the revoke shows the current card.
+func TestFoldersSearchAndActions(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	u := tgtest.User{ID: 5005, FirstName: "Гүлназ", LanguageCode: "ru"}
+	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "ОМАРОВА", Name: "ГҮЛНАЗ"},
+		sigtest.GOST2015, s.nca.Cert)
+	s.signIn(t, u, key)
+	var docs []*core.Document
+	for i := 0; i < 10; i++ {
+		docs = append(docs, s.f.Create(t))
+	}
+
+	menu := s.say(t, u, "/menu", has("Отправьте PDF"))
+	if b := button(t, menu, "Исходящие"); !strings.Contains(b.Text, "(10)") {
+		t.Fatalf("outgoing count: %q", b.Text)
+	}
+	list := s.tap(t, u, menu, "Исходящие", func(m tgtest.Message) bool { return len(m.Buttons) >= 9 })
+	if n := countPrefix(list, "🆕"); n != 8 {
+		t.Fatalf("first page lists %d documents", n)
+	}
+	list = s.tap(t, u, list, "▶️", func(m tgtest.Message) bool { return countPrefix(m, "🆕") == 2 })
+	button(t, list, "◀️")
+
+	// Search by a number.
+	target := docs[3]
+	found := s.say(t, u, target.Number, has("найдено 1"))
+	card := s.tap(t, u, found, target.Number, has("Статус: 🆕 Создан", target.Number))
+
+	// Edit the number from the card.
+	ask := s.tap(t, u, card, "Изменить", has("Что изменить?"))
+	ask = s.tap(t, u, ask, "Номер", has("номер документа"))
+	card = s.say(t, u, "НОВ-77", has("№НОВ-77"))
+
+	// The original comes as a document in the chat.
+	dl := s.tap(t, u, card, "Скачать", has("Что скачать?"))
+	n := len(s.tg.Messages(u.ID))
+	s.tg.Press(u, dl.ID, button(t, dl, "Оригинал").Data)
+	file := s.after(t, u.ID, n, func(m tgtest.Message) bool { return m.Document != nil })
+	if !strings.HasSuffix(file.Document.Name, ".pdf") || string(file.Document.Data) != string(s.f.PDF) {
+		t.Fatalf("original: %q, %d bytes", file.Document.Name, len(file.Document.Data))
+	}
+
+	// Sign as the sender, then revoke with confirmation; the old revoke
+	// button does nothing more.
+	if _, _, err := s.f.Svc.Sign(ctx, target.ID, coretest.Signature(s.f.Sender.Number), "test"); err != nil {
+		t.Fatal(err)
+	}
+	card = s.tap(t, u, card, "Обновить", has("На подписании"))
+	confirm := s.tap(t, u, card, "Отозвать", has("Отозвать «"))
+	s.tap(t, u, confirm, "Да", has("Статус: ⛔ Отозван"))
+	s.tap(t, u, confirm, "Да", has("Документ изменился", "Отозван"))
+	events, err := s.f.DB.Events(ctx, target.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revokes := 0
+	for _, e := range events {
+		if e.Kind == core.EventRevoked {
+			revokes++
+		}
+	}
+	if revokes != 1 {
+		t.Fatalf("%d revokes recorded", revokes)
+	}
+}
+
+func countPrefix(m tgtest.Message, prefix string) int {
+	n := 0
+	for _, row := range m.Buttons {
+		for _, b := range row {
+			if strings.HasPrefix(b.Text, prefix) {
+				n++
+			}
+		}
+	}
+	return n
+}
