@@ -148,8 +148,8 @@ func (db *DB) Following(ctx context.Context, documentID uuid.UUID, chatUserID in
 
 // DocumentChats lists the chats to tell of a document's change. A chat
 // bound to the sender's organisation sees the sender's side, one bound to
-// the recipient's number the recipient's; a follower keeps the side it
-// followed from. A person is listed once, with the side found first.
+// the recipient's number (or whose person has that IIN) the recipient's; a
+// follower keeps the side it followed from. A person is listed once, with the side found first.
 func (db *DB) DocumentChats(ctx context.Context, d *core.Document) ([]core.DocumentChat, error) {
 	rows, err := db.Pool.Query(ctx, `
 		SELECT DISTINCT ON (u.id) u.id, u.channel, u.external_id, u.name, coalesce(u.iin, ''), coalesce(u.org_id, 0), u.language,
@@ -159,6 +159,9 @@ func (db *DB) DocumentChats(ctx context.Context, d *core.Document) ([]core.Docum
 			SELECT id, 'sender', 1 FROM chat_users WHERE org_id = $2
 			UNION ALL
 			SELECT cu.id, 'recipient', 2 FROM chat_users cu JOIN organisations o ON o.id = cu.org_id WHERE o.number = $3
+			UNION ALL
+			-- An employee's document is addressed to the person's own IIN.
+			SELECT id, 'recipient', 3 FROM chat_users WHERE iin = $3
 		) c JOIN chat_users u ON u.id = c.chat_user_id
 		WHERE u.blocked_at IS NULL
 		ORDER BY u.id, c.rank`, d.ID, d.SenderOrgID, d.RecipientNumber)

@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -111,5 +112,23 @@ func TestDocumentChats(t *testing.T) {
 	chats, _ = f.DB.DocumentChats(ctx, d)
 	if len(chats) != 5 {
 		t.Fatalf("after unblocking: %d chats", len(chats))
+	}
+
+	// An employee's document reaches the employee's own chat through the IIN.
+	in := f.NewDocument()
+	in.Recipient = core.PartyInput{Kind: core.PartyEmployee, Number: coretest.RandomIIN(), Name: "Сотрудник"}
+	e, err := f.Svc.CreateDocument(ctx, f.Sender, in, bytes.NewReader(f.PDF))
+	must(err)
+	employee := chat("e-" + d.Number)
+	must(f.DB.BindChatUser(ctx, employee.ID, in.Recipient.Number, recipientOrg.ID, now))
+	chats, _ = f.DB.DocumentChats(ctx, e)
+	found := false
+	for _, c := range chats {
+		if c.User.ID == employee.ID && c.Side == core.SideRecipient {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the employee's chat is not told: %+v", chats)
 	}
 }
