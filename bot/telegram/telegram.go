@@ -253,7 +253,7 @@ func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
 		in.Unsupported = true
 	}
 	screens := b.flow.Handle(ctx, u, in)
-	if err := b.send(ctx, m.Chat.ID, 0, screens); err != nil {
+	if err := b.reply(ctx, m.Chat.ID, 0, screens); err != nil {
 		b.log.Warn("telegram send", "chat_user", u.ID, "err", redact(err.Error(), b.cfg.Token))
 	}
 }
@@ -279,7 +279,7 @@ func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery) {
 		}
 	}
 	screens := b.flow.Handle(ctx, u, flow.Input{Choice: q.Data})
-	if err := b.send(ctx, chatID, editID, screens); err != nil {
+	if err := b.reply(ctx, chatID, editID, screens); err != nil {
 		b.log.Warn("telegram send", "chat_user", u.ID, "err", redact(err.Error(), b.cfg.Token))
 	}
 }
@@ -350,9 +350,38 @@ func classify(err error) error {
 	return err
 }
 
+// maxReplyWait is the longest a reply waits when Telegram asks to slow
+// down: the person is looking at the chat, so a short wait beats silence.
+const maxReplyWait = 5 * time.Second
+
+// reply answers a person's own update. A 429 with a short retry_after is
+// waited out once and the screens not yet sent are sent then.
+func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
+	sent, err := b.sendCounted(ctx, chatID, editID, screens)
+	var tooMany *bot.TooManyRequestsError
+	if errors.As(err, &tooMany) && time.Duration(tooMany.RetryAfter)*time.Second <= maxReplyWait {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(tooMany.RetryAfter) * time.Second):
+		}
+		if sent > 0 {
+			editID = 0
+		}
+		_, err = b.sendCounted(ctx, chatID, editID, screens[sent:])
+	}
+	return err
+}
+
 // send draws screens into a chat. The first screen may replace the message
 // whose button was tapped (editID); if it cannot, it is sent anew.
 func (b *Bot) send(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
+	_, err := b.sendCounted(ctx, chatID, editID, screens)
+	return err
+}
+
+// sendCounted is send that also tells how many screens went out.
+func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens []flow.Screen) (int, error) {
 	for i, s := range screens {
 		text, markup := b.render(s)
 		switch {
@@ -360,13 +389,13 @@ func (b *Bot) send(ctx context.Context, chatID int64, editID int, screens []flow
 			_, err := b.api.SendPhoto(ctx, &bot.SendPhotoParams{ChatID: chatID, Caption: caption(text), ReplyMarkup: markup,
 				Photo: &models.InputFileUpload{Filename: s.Photo.Name, Data: bytes.NewReader(s.Photo.Data)}})
 			if err != nil {
-				return err
+				return i, err
 			}
 		case s.Document != nil:
 			_, err := b.api.SendDocument(ctx, &bot.SendDocumentParams{ChatID: chatID, Caption: caption(text), ReplyMarkup: markup,
 				Document: &models.InputFileUpload{Filename: s.Document.Name, Data: bytes.NewReader(s.Document.Data)}})
 			if err != nil {
-				return err
+				return i, err
 			}
 		default:
 			if i == 0 && s.Replace && editID != 0 {
@@ -376,7 +405,7 @@ func (b *Bot) send(ctx context.Context, chatID int64, editID int, screens []flow
 					continue
 				}
 				if !errors.Is(err, bot.ErrorBadRequest) {
-					return err
+					return i, err
 				}
 				// Too old to edit, or deleted: send it as a new message.
 			}
@@ -385,11 +414,11 @@ func (b *Bot) send(ctx context.Context, chatID int64, editID int, screens []flow
 				params.ReplyMarkup = markup
 			}
 			if _, err := b.api.SendMessage(ctx, params); err != nil {
-				return err
+				return i, err
 			}
 		}
 	}
-	return nil
+	return len(screens), nil
 }
 
 var noPreview = &models.LinkPreviewOptions{IsDisabled: bot.True()}

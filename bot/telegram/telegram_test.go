@@ -458,3 +458,20 @@ func countPrefix(m tgtest.Message, prefix string) int {
 	}
 	return n
 }
+
+// TestReplyWaitsOutA429: a reply Telegram refuses with a short retry_after
+// is sent once the wait is over, exactly once.
+func TestReplyWaitsOutA429(t *testing.T) {
+	s := newStack(t)
+	u := tgtest.User{ID: 6006, FirstName: "Slow", LanguageCode: "en"}
+	s.tg.FailNext("sendMessage", tgtest.Failure{Code: 429, RetryAfter: 1})
+	start := time.Now()
+	s.say(t, u, "/start", has("Hello, Slow!"))
+	if time.Since(start) < time.Second {
+		t.Fatal("the reply did not wait for retry_after")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(s.tg.Messages(u.ID)); n != 1 {
+		t.Fatalf("%d messages, want 1", n)
+	}
+}
