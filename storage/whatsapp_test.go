@@ -2,12 +2,11 @@ package storage_test
 
 import (
 	"context"
-	"reflect"
+	"encoding/json"
 	"testing"
 
 	"edobot/core"
 	"edobot/core/coretest"
-	"edobot/storage"
 )
 
 // TestWhatsAppMenu: a chat's last menu is replaced, not merged, and a chat
@@ -19,27 +18,40 @@ func TestWhatsAppMenu(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, err := f.DB.Menu(ctx, u.ID); err != nil || len(m) != 0 {
-		t.Fatalf("new chat's menu = %v, %v", m, err)
+	if m, err := f.DB.Menu(ctx, u.ID); err != nil || m != nil {
+		t.Fatalf("new chat's menu = %s, %v", m, err)
 	}
-	first := []storage.MenuChoice{{Label: "✍️ Подписать", Data: "d.x.1.sg"}, {Label: "🏠 Меню", Data: "m"}}
-	if err := f.DB.SaveMenu(ctx, u.ID, first); err != nil {
+	same := func(got []byte, want string) bool {
+		var a, b any
+		return json.Unmarshal(got, &a) == nil && json.Unmarshal([]byte(want), &b) == nil && jsonEqual(a, b)
+	}
+	first := `[{"label":"✍️ Подписать","data":"d.x.1.sg"},{"label":"🏠 Меню","data":"m"}]`
+	if err := f.DB.SaveMenu(ctx, u.ID, []byte(first)); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := f.DB.Menu(ctx, u.ID); err != nil || !reflect.DeepEqual(m, first) {
-		t.Fatalf("menu = %v, %v; want %v", m, err, first)
+	if m, err := f.DB.Menu(ctx, u.ID); err != nil || !same(m, first) {
+		t.Fatalf("menu = %s, %v; want %s", m, err, first)
 	}
-	second := []storage.MenuChoice{{Label: "Отмена", Data: "w.3.cancel"}}
-	if err := f.DB.SaveMenu(ctx, u.ID, second); err != nil {
+	second := `[{"label":"Отмена","data":"w.3.cancel"}]`
+	if err := f.DB.SaveMenu(ctx, u.ID, []byte(second)); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := f.DB.Menu(ctx, u.ID); err != nil || !reflect.DeepEqual(m, second) {
-		t.Fatalf("menu = %v, %v; want %v", m, err, second)
+	if m, err := f.DB.Menu(ctx, u.ID); err != nil || !same(m, second) {
+		t.Fatalf("menu = %s, %v; want %s", m, err, second)
 	}
 	if err := f.DB.SaveMenu(ctx, u.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := f.DB.Menu(ctx, u.ID); err != nil || len(m) != 0 {
-		t.Fatalf("emptied menu = %v, %v", m, err)
+	if m, err := f.DB.Menu(ctx, u.ID); err != nil || !same(m, `[]`) {
+		t.Fatalf("emptied menu = %s, %v", m, err)
 	}
+	if err := f.DB.SaveMenu(ctx, u.ID, []byte("{not json")); err == nil {
+		t.Fatal("a menu that is not JSON was saved")
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
 }

@@ -10,9 +10,11 @@ import (
 // and the card as that side sees it now.
 func (f *Flow) Notification(ctx context.Context, chat core.DocumentChat, n core.Notification) ([]Screen, error) {
 	u := &chat.User
-	d, err := f.Service.Store.Document(ctx, n.Document.ID)
+	// The card is drawn from the document as it is now, so that its buttons
+	// carry the current version; the header tells what this event did.
+	d, acc, err := f.reach(ctx, u, n.Document.ID)
 	if err != nil {
-		return nil, err
+		d, acc = n.Document, access{side: chat.Side, byLink: true}
 	}
 	var head string
 	switch n.Kind {
@@ -35,10 +37,6 @@ func (f *Flow) Notification(ctx context.Context, chat core.DocumentChat, n core.
 		head = f.t(u, "chat.notify_reminder", nil)
 	default:
 		return nil, nil
-	}
-	acc := access{side: chat.Side, byLink: true}
-	if dd, a, err := f.reach(ctx, u, d.ID); err == nil {
-		d, acc = dd, a
 	}
 	card, err := f.cardFor(ctx, u, d, acc)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math/rand"
 	"strconv"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
@@ -226,5 +227,125 @@ func PNG() []byte {
 	if err := png.Encode(&buf, img); err != nil {
 		panic(fmt.Sprintf("pdftest: png: %v", err))
 	}
+	return buf.Bytes()
+}
+
+// imageWidth is the width in pixels of every image of PDFWithImages; the
+// size search moves in steps of one row, imageWidth bytes.
+const imageWidth = 256
+
+// PDFWithImages returns a valid PDF of the given number of A4 pages that is
+// exactly size bytes long and whose bulk is real page content: every page
+// shows a line of text and draws its own image XObject, an uncompressed
+// 8-bit /DeviceGray image of seeded random bytes (incompressible, like the
+// JPEG scans that make real documents heavy). Every byte of it is
+// referenced from the page tree, so a reader or writer that drops unused
+// objects still has to carry it, unlike the padding of PDFOfSize. The
+// output is deterministic for given arguments. It panics if size is too
+// small for one row of pixels per page.
+func PDFWithImages(pages int, size int64) []byte {
+	if pages < 1 {
+		panic("pdftest: a PDF needs at least one page")
+	}
+	minimal := int64(len(buildImages(pages, int64(pages)*imageWidth, -1)))
+	if size < minimal {
+		panic(fmt.Sprintf("pdftest: %d pages with images need at least %d bytes, asked for %d", pages, minimal, size))
+	}
+	// The image heights appear in the page dicts and the offsets in the
+	// xref table, so a few digits more or less change the overhead; find
+	// the largest whole number of rows that fits, then pad the rest (less
+	// than a row and a few digits) with a comment line.
+	pixels := size - (minimal - int64(pages)*imageWidth)
+	for range 8 {
+		pixels -= pixels % imageWidth
+		doc := buildImages(pages, pixels, 0)
+		got := int64(len(doc))
+		if got <= size && size-got < imageWidth+64 {
+			doc = buildImages(pages, pixels, size-got)
+			if int64(len(doc)) == size {
+				return doc
+			}
+		}
+		pixels += size - got - imageWidth
+	}
+	panic(fmt.Sprintf("pdftest: cannot hit exactly %d bytes with images", size))
+}
+
+// buildImages writes the document of PDFWithImages with pixels bytes of
+// image data spread over the pages, a row or so apart. pad >= 0 adds a
+// comment of that many bytes before the xref table (pad < 0: none).
+func buildImages(pages int, pixels, pad int64) []byte {
+	rows := pixels / imageWidth
+	if rows < int64(pages) {
+		panic("pdftest: less than one row of pixels per page")
+	}
+	var (
+		buf     bytes.Buffer
+		offsets []int
+	)
+	buf.Grow(int(pixels) + pages*400 + 1024)
+	buf.WriteString("%PDF-1.7\n%\xE2\xE3\xCF\xD3\n")
+	obj := func(body string) {
+		offsets = append(offsets, buf.Len())
+		fmt.Fprintf(&buf, "%d 0 obj\n%s\nendobj\n", len(offsets), body)
+	}
+	// Object numbers: 1 catalog, 2 page tree, 3 font, then for page i
+	// (0-based) the page at 4+3i, its content at 5+3i, its image at 6+3i.
+	pageObj := func(i int) int { return 4 + 3*i }
+	obj("<< /Type /Catalog /Pages 2 0 R >>")
+	kids := make([]byte, 0, pages*8)
+	for i := range pages {
+		if i > 0 {
+			kids = append(kids, ' ')
+		}
+		kids = strconv.AppendInt(kids, int64(pageObj(i)), 10)
+		kids = append(kids, " 0 R"...)
+	}
+	obj(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, pages))
+	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+
+	rnd := rand.New(rand.NewSource(int64(pages)*1_000_003 + pixels))
+	data := make([]byte, rows/int64(pages)+1)
+	for i := range pages {
+		h := rows / int64(pages)
+		if int64(i) < rows%int64(pages) {
+			h++
+		}
+		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "+
+			"/Resources << /Font << /F1 3 0 R >> /XObject << /Im1 %d 0 R >> >> /Contents %d 0 R >>", pageObj(i)+2, pageObj(i)+1))
+		content := fmt.Sprintf("q 451 0 0 600 72 120 cm /Im1 Do Q BT /F1 24 Tf 72 760 Td (Test page %d of %d) Tj ET", i+1, pages)
+		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+
+		n := h * imageWidth
+		offsets = append(offsets, buf.Len())
+		fmt.Fprintf(&buf, "%d 0 obj\n<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "+
+			"/BitsPerComponent 8 /Length %d >>\nstream\n", len(offsets), imageWidth, h, n)
+		if int64(cap(data)) < n {
+			data = make([]byte, n)
+		}
+		rnd.Read(data[:n])
+		buf.Write(data[:n])
+		buf.WriteString("\nendstream\nendobj\n")
+	}
+	if pad > 0 {
+		// A comment between objects: "%", filler, "\n".
+		buf.WriteByte('%')
+		for range pad - 2 {
+			buf.WriteByte('.')
+		}
+		if pad > 1 {
+			buf.WriteByte('\n')
+		}
+	}
+
+	xref := buf.Len()
+	size := len(offsets) + 1
+	fmt.Fprintf(&buf, "xref\n0 %d\n0000000000 65535 f \n", size)
+	for _, off := range offsets {
+		fmt.Fprintf(&buf, "%010d 00000 n \n", off)
+	}
+	id := sha256.Sum256(buf.Bytes()[:min(buf.Len(), 1<<16)])
+	fmt.Fprintf(&buf, "trailer\n<< /Size %d /Root 1 0 R /ID [<%x> <%x>] >>\nstartxref\n%d\n%%%%EOF\n",
+		size, id[:16], id[:16], xref)
 	return buf.Bytes()
 }
