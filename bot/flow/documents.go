@@ -464,24 +464,41 @@ func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
 	return Screen{Text: f.t(u, "chat.share_text", map[string]any{"Link": link}), Buttons: rows}
 }
 
-// sendToRecipient delivers the card straight into the recipient's chat when
-// the recipient is known to the bot by @username or phone.
+// sendToRecipient delivers the card straight into the recipient's chat:
+// the chat this channel knows by @username or phone, or else one another
+// messenger reaches by the phone (Reach: WhatsApp, even for a number that
+// never wrote to the bot).
 func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
 	p, err := f.Service.Store.Party(ctx, d.SenderOrgID, d.RecipientPartyID)
 	if err != nil {
 		return nil, err
 	}
+	unknown := func() []Screen {
+		s := f.shareScreen(u, d)
+		s.Text = f.t(u, "chat.recipient_unknown", map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
+		return []Screen{s}
+	}
 	var to *core.ChatUser
+	deliver := f.Deliver
 	if f.Deliver != nil && (p.Telegram != "" || p.Phone != "") {
 		to, err = f.Service.Chats.ChatUserByHandle(ctx, f.Channel, p.Telegram, p.Phone)
 		if err != nil && !errors.Is(err, core.ErrNotFound) {
 			return nil, err
 		}
 	}
+	if (to == nil || to.BlockedAt != nil) && f.Reach != nil && p.Phone != "" {
+		other, send, err := f.Reach(ctx, p.Phone)
+		switch {
+		case err == nil && other.BlockedAt == nil:
+			to, deliver = other, send
+		case err != nil && !errors.Is(err, core.ErrNotFound):
+			// The other messenger being away is no reason to fail: the
+			// manager can still pass the link on by hand.
+			f.log().WarnContext(ctx, "reach recipient", "channel", f.Channel, "document", d.ID, "err", err)
+		}
+	}
 	if to == nil || to.BlockedAt != nil {
-		s := f.shareScreen(u, d)
-		s.Text = f.t(u, "chat.recipient_unknown", map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
-		return []Screen{s}, nil
+		return unknown(), nil
 	}
 	if err := f.Service.Chats.FollowDocument(ctx, d.ID, to.ID, core.SideRecipient); err != nil {
 		return nil, err
@@ -490,13 +507,11 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	if err != nil {
 		return nil, err
 	}
-	card.Text = f.t(to, "chat.incoming", map[string]any{"Sender": d.SenderName}) + "\n\n" + card.Text
-	if err := f.Deliver(ctx, to, []Screen{card}); err != nil {
+	card.Text = f.t(to, "chat.sent_to_you", map[string]any{"Sender": d.SenderName, "Title": f.title(to, d)}) + "\n\n" + card.Text
+	if err := deliver(ctx, to, []Screen{card}); err != nil {
 		if errors.Is(err, core.ErrChatBlocked) {
 			_ = f.Service.Chats.MarkChatBlocked(ctx, to.ID, f.now())
-			s := f.shareScreen(u, d)
-			s.Text = f.t(u, "chat.recipient_unknown", map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
-			return []Screen{s}, nil
+			return unknown(), nil
 		}
 		return nil, err
 	}

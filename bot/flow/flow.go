@@ -82,8 +82,13 @@ type Flow struct {
 	// Deliver sends screens to another person's chat («Отправить
 	// получателю»); nil when the channel cannot.
 	Deliver func(ctx context.Context, to *core.ChatUser, screens []Screen) error
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Reach finds, in another messenger, the chat of a recipient this
+	// channel cannot reach (a phone on WhatsApp that never wrote to the
+	// bot), with the way to deliver screens there; core.ErrNotFound when the
+	// number is not on it. nil when no other messenger is configured.
+	Reach func(ctx context.Context, phone string) (*core.ChatUser, func(ctx context.Context, to *core.ChatUser, screens []Screen) error, error)
+	Log   *slog.Logger
+	Now   func() time.Time
 
 	orgs *sync.Map // id → cachedOrg
 }

@@ -44,6 +44,9 @@ type Server struct {
 	TelegramWebhook http.Handler
 	// Collectors are other parts' metrics, served on /metrics.
 	Collectors []prometheus.Collector
+	// AdminRoutes adds the operator's routes (the WhatsApp pairing QR),
+	// which guard themselves with the admin token.
+	AdminRoutes func(mux *http.ServeMux)
 }
 
 // Handler returns the routes.
@@ -57,6 +60,9 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if s.AdminRoutes != nil {
+		s.AdminRoutes(mux)
+	}
 	if s.Service != nil {
 		if s.Cat == nil {
 			s.Cat = i18n.MustNew()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"time"
 
 	"edobot/bot/web"
@@ -33,6 +34,10 @@ type config struct {
 	// Trial is how long an organisation that registers itself in a chat may
 	// send documents before it needs a subscription.
 	Trial time.Duration
+	// WhatsApp runs the WhatsApp bot (EDOBOT_WHATSAPP=on); AdminToken guards
+	// the operator's URLs, such as the WhatsApp pairing QR.
+	WhatsApp   bool
+	AdminToken string
 }
 
 func env(name, def string) string {
@@ -48,6 +53,15 @@ func duration(name string, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// on reads a switch: "on", "true", "1", "yes".
+func on(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "true", "1", "yes":
+		return true
+	}
+	return false
 }
 
 func loadConfig() config {
@@ -70,5 +84,7 @@ func loadConfig() config {
 		TelegramWebhookURL:    env("TELEGRAM_WEBHOOK_URL", ""),
 		TelegramWebhookSecret: env("TELEGRAM_WEBHOOK_SECRET", ""),
 		Trial:                 duration("EDOBOT_TRIAL", 14*24*time.Hour),
+		WhatsApp:              on(env("EDOBOT_WHATSAPP", "off")),
+		AdminToken:            env("EDOBOT_ADMIN_TOKEN", ""),
 	}
 }

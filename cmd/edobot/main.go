@@ -42,6 +42,9 @@ Usage:
   edobot webhook set --org BIN --url URL
                                        send the organisation's status changes to URL, signed with
                                        HMAC-SHA256; prints the new secret once
+  edobot whatsapp link [--phone +77011234567]
+                                       link the bot's WhatsApp account: a QR in the terminal, or a
+                                       pairing code for the number
   edobot verify --data FILE [--ca PEM] [--purpose sign|auth] SIGNATURE...
                                        verify CMS signatures over a document offline; prints JSON,
                                        one object per signer; exits 0 only when every one is valid
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = apikeyCreate(ctx, cfg, args[2:], stdout)
 	case cmd == "webhook set":
 		err = webhookSet(ctx, cfg, args[2:], stdout)
+	case cmd == "whatsapp link":
+		err = whatsappLink(ctx, cfg, args[2:], stdout, log)
 	case args[0] == "verify":
 		err = verifyFiles(ctx, cfg, args[1:], stdout)
 	case args[0] == "version":
@@ -298,7 +303,10 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer
 }
 
 // telegramBot connects the Telegram front end when a token is configured.
-func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.Logger) (*telegram.Bot, error) {
+// reach lets «Отправить получателю» find recipients on WhatsApp; nil
+// without WhatsApp.
+func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.Logger,
+	reach func(context.Context, string) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error)) (*telegram.Bot, error) {
 	if cfg.TelegramToken == "" {
 		log.Info("TELEGRAM_TOKEN is empty: the Telegram bot is off")
 		return nil, nil
@@ -306,11 +314,10 @@ func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.L
 	if cfg.TelegramWebhookURL != "" && len(cfg.TelegramWebhookSecret) < 16 {
 		return nil, errors.New("TELEGRAM_WEBHOOK_SECRET must be set, 16 characters or more, when TELEGRAM_WEBHOOK_URL is")
 	}
+	f := chatFlow(cfg, svc, log)
+	f.Reach = reach
 	return telegram.New(ctx, telegram.Config{Token: cfg.TelegramToken, ServerURL: cfg.TelegramAPIURL,
-		WebhookURL: cfg.TelegramWebhookURL, WebhookSecret: cfg.TelegramWebhookSecret}, flow.Flow{
-		Service: svc, Cat: i18n.MustNew(), PublicURL: cfg.PublicURL, EgovTTL: cfg.EgovTTL, Log: log,
-		Egov: flow.EgovLinks{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
-	})
+		WebhookURL: cfg.TelegramWebhookURL, WebhookSecret: cfg.TelegramWebhookSecret}, f)
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
@@ -340,7 +347,17 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
 		}}
-	tg, err := telegramBot(ctx, cfg, svc, log)
+	// WhatsApp first: the Telegram flow reaches recipients through it.
+	wa := whatsappBot(ctx, cfg, svc, db, log)
+	defer wa.close()
+	var reach func(context.Context, string) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error)
+	if wa != nil {
+		reach = wa.bot.Reach
+		srv.Checks = append(srv.Checks, web.Check{Name: "whatsapp", Ping: wa.bot.Ready})
+		srv.Collectors = append(srv.Collectors, wa.bot.Collectors()...)
+		srv.AdminRoutes = wa.adminRoutes(cfg.AdminToken)
+	}
+	tg, err := telegramBot(ctx, cfg, svc, log, reach)
 	if err != nil {
 		return err
 	}
@@ -350,19 +367,28 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		if cfg.TelegramWebhookURL != "" {
 			srv.TelegramWebhook = tg.WebhookHandler()
 		}
-		svc.OnBound = func(ctx context.Context, u *core.ChatUser, org *core.Organisation) {
-			if u.Channel != core.ChannelTelegram {
-				return
-			}
-			if err := tg.Bound(ctx, u, org); err != nil {
-				log.Warn("telegram: telling a chat it is signed in", "chat_user", u.ID, "err", err)
-			}
-		}
 		go func() {
 			if err := tg.Run(ctx); err != nil {
 				log.Error("telegram stopped", "err", err)
 			}
 		}()
+	}
+	svc.OnBound = func(ctx context.Context, u *core.ChatUser, org *core.Organisation) {
+		var err error
+		switch {
+		case u.Channel == core.ChannelTelegram && tg != nil:
+			err = tg.Bound(ctx, u, org)
+		case u.Channel == core.ChannelWhatsApp && wa != nil:
+			err = wa.bot.Bound(ctx, u, org)
+		default:
+			return
+		}
+		if err != nil {
+			log.Warn("telling a chat it is signed in", "channel", u.Channel, "chat_user", u.ID, "err", err)
+		}
+	}
+	if wa != nil {
+		wa.run(ctx, log)
 	}
 	// The notification jobs: the outbox relay, deliveries into chats, the
 	// organisations' webhooks, reminders and expiries.
@@ -375,6 +401,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if tg != nil {
 		messengers[core.ChannelTelegram] = tg
 	}
+	if wa != nil {
+		messengers[core.ChannelWhatsApp] = wa.bot
+	}
 	runner := jobs.New(jcfg, jobs.Deps{Store: db, Messengers: messengers, Logger: log})
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
 	jobsDone := make(chan error, 1)
@@ -385,7 +414,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	log.Info("edobot serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version(),
-		"telegram", cfg.TelegramToken != "")
+		"telegram", cfg.TelegramToken != "", "whatsapp", wa != nil)
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	select {

@@ -1,0 +1,228 @@
+package whatsapp_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+)
+
+// fakeClient stands in for whatsmeow's connection to WhatsApp's servers:
+// it records what would be sent, serves uploaded and "received" media, and
+// lets a test emit whatsmeow's own event values into the adapter.
+type fakeClient struct {
+	mu        sync.Mutex
+	handlers  []whatsmeow.EventHandler
+	sent      []sentMessage
+	media     map[string][]byte // direct path → bytes
+	downloads int
+	notOnWA   map[string]bool // "+7701…" numbers WhatsApp does not know
+	connected bool
+	seq       int
+}
+
+type sentMessage struct {
+	To  types.JID
+	Msg *waE2E.Message
+}
+
+// Text is what a person reads: the message, or a media's caption.
+func (m sentMessage) Text() string {
+	switch {
+	case m.Msg.GetImageMessage() != nil:
+		return m.Msg.GetImageMessage().GetCaption()
+	case m.Msg.GetDocumentMessage() != nil:
+		return m.Msg.GetDocumentMessage().GetCaption()
+	}
+	return m.Msg.GetConversation()
+}
+
+func newFake() *fakeClient {
+	return &fakeClient{media: map[string][]byte{}, notOnWA: map[string]bool{}, connected: true}
+}
+
+func (c *fakeClient) AddEventHandler(h whatsmeow.EventHandler) uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.handlers = append(c.handlers, h)
+	return uint32(len(c.handlers))
+}
+
+func (c *fakeClient) Connect() error {
+	c.mu.Lock()
+	c.connected = true
+	c.mu.Unlock()
+	c.emit(&events.Connected{})
+	return nil
+}
+
+func (c *fakeClient) Disconnect() {
+	c.mu.Lock()
+	c.connected = false
+	c.mu.Unlock()
+}
+
+func (c *fakeClient) IsConnected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connected
+}
+
+func (c *fakeClient) IsLoggedIn() bool { return c.IsConnected() }
+
+func (c *fakeClient) SendMessage(_ context.Context, to types.JID, msg *waE2E.Message, _ ...whatsmeow.SendRequestExtra) (whatsmeow.SendResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.connected {
+		return whatsmeow.SendResponse{}, whatsmeow.ErrNotConnected
+	}
+	if c.notOnWA["+"+to.User] {
+		return whatsmeow.SendResponse{}, errors.New("no devices")
+	}
+	if to.Device != 0 {
+		return whatsmeow.SendResponse{}, whatsmeow.ErrRecipientADJID
+	}
+	c.sent = append(c.sent, sentMessage{To: to, Msg: proto.Clone(msg).(*waE2E.Message)})
+	return whatsmeow.SendResponse{ID: types.MessageID("m" + time.Now().Format("150405.000000"))}, nil
+}
+
+func (c *fakeClient) Upload(_ context.Context, data []byte, _ whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	path := "/v/t62/" + strings.Repeat("x", c.seq)
+	c.media[path] = append([]byte(nil), data...)
+	sum := sha256.Sum256(data)
+	return whatsmeow.UploadResponse{URL: "https://mmg.whatsapp.net" + path, DirectPath: path, MediaKey: make([]byte, 32),
+		FileSHA256: sum[:], FileEncSHA256: sum[:], FileLength: uint64(len(data))}, nil
+}
+
+func (c *fakeClient) Download(_ context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.downloads++
+	data, ok := c.media[msg.GetDirectPath()]
+	if !ok {
+		return nil, whatsmeow.ErrNoURLPresent
+	}
+	return data, nil
+}
+
+func (c *fakeClient) IsOnWhatsApp(_ context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []types.IsOnWhatsAppResponse
+	for _, p := range phones {
+		out = append(out, types.IsOnWhatsAppResponse{Query: p, IsIn: !c.notOnWA[p],
+			JID: types.NewJID(strings.TrimPrefix(p, "+"), types.DefaultUserServer)})
+	}
+	return out, nil
+}
+
+func (c *fakeClient) emit(evt any) {
+	c.mu.Lock()
+	hs := append([]whatsmeow.EventHandler(nil), c.handlers...)
+	c.mu.Unlock()
+	for _, h := range hs {
+		h(evt)
+	}
+}
+
+// put stores media as if a person's phone had uploaded it.
+func (c *fakeClient) put(data []byte) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	path := "/v/t62/in" + strings.Repeat("y", c.seq)
+	c.media[path] = data
+	return path
+}
+
+func (c *fakeClient) messages(to types.JID) []sentMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []sentMessage
+	for _, m := range c.sent {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (c *fakeClient) downloadCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.downloads
+}
+
+// wait returns the first message to a chat, from the n-th on, that
+// satisfies cond.
+func (c *fakeClient) wait(t testing.TB, to types.JID, n int, cond func(sentMessage) bool) sentMessage {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		ms := c.messages(to)
+		for i := n; i < len(ms); i++ {
+			if cond(ms[i]) {
+				return ms[i]
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var texts []string
+	for _, m := range c.messages(to) {
+		texts = append(texts, m.Text())
+	}
+	t.Fatalf("no such message to %s; got:\n%s", to, strings.Join(texts, "\n-----\n"))
+	return sentMessage{}
+}
+
+// person is someone writing to the bot from their phone.
+type person struct {
+	JID  types.JID
+	Name string
+}
+
+func newPerson(phone, name string) person {
+	return person{JID: types.NewJID(strings.TrimPrefix(phone, "+"), types.DefaultUserServer), Name: name}
+}
+
+var msgSeq struct {
+	sync.Mutex
+	n int
+}
+
+func (p person) info() types.MessageInfo {
+	msgSeq.Lock()
+	msgSeq.n++
+	id := msgSeq.n
+	msgSeq.Unlock()
+	ad := p.JID
+	ad.Device = 3 // a message comes from one of the person's devices
+	return types.MessageInfo{MessageSource: types.MessageSource{Chat: p.JID, Sender: ad},
+		ID: types.MessageID("IN" + time.Now().Format("150405") + string(rune('A'+id%26))), PushName: p.Name, Timestamp: time.Now(), Type: "text"}
+}
+
+func (p person) text(s string) *events.Message {
+	return &events.Message{Info: p.info(), Message: &waE2E.Message{Conversation: proto.String(s)}}
+}
+
+func (p person) extText(s string) *events.Message {
+	return &events.Message{Info: p.info(), Message: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(s)}}}
+}
+
+func (p person) document(path, name, mime string, length uint64) *events.Message {
+	return &events.Message{Info: p.info(), Message: &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
+		DirectPath: proto.String(path), MediaKey: make([]byte, 32), FileLength: proto.Uint64(length),
+		Mimetype: proto.String(mime), FileName: proto.String(name)}}}
+}

@@ -1,0 +1,281 @@
+package whatsapp_test
+
+import (
+	"context"
+	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"edobot/bot/egovtest"
+	"edobot/bot/flow"
+	"edobot/bot/i18n"
+	"edobot/bot/telegram"
+	"edobot/bot/telegram/tgtest"
+	"edobot/bot/web"
+	"edobot/bot/whatsapp"
+	"edobot/core"
+	"edobot/core/coretest"
+	"edobot/core/pdfintake/pdftest"
+	"edobot/core/signature"
+	"edobot/core/signature/sigtest"
+	"edobot/jobs"
+)
+
+// tgHas reports whether a Telegram message's text or caption holds every part.
+func tgHas(parts ...string) func(tgtest.Message) bool {
+	return func(m tgtest.Message) bool {
+		for _, p := range parts {
+			if !strings.Contains(m.Text+m.Caption, p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func tgButton(t testing.TB, m tgtest.Message, label string) tgtest.Button {
+	t.Helper()
+	for _, row := range m.Buttons {
+		for _, b := range row {
+			if strings.Contains(b.Text, label) {
+				return b
+			}
+		}
+	}
+	t.Fatalf("no button %q in %q: %+v", label, m.Text, m.Buttons)
+	return tgtest.Button{}
+}
+
+// tgAfter waits for a message sent to a chat after its first n that
+// satisfies cond.
+func tgAfter(t testing.TB, tg *tgtest.Server, chat int64, n int, cond func(tgtest.Message) bool) tgtest.Message {
+	t.Helper()
+	return tg.Wait(t, chat, func(m tgtest.Message) bool {
+		ms := tg.Messages(chat)
+		for i := n; i < len(ms); i++ {
+			if ms[i].ID == m.ID {
+				return cond(m)
+			}
+		}
+		return false
+	})
+}
+
+func tgTap(t testing.TB, tg *tgtest.Server, u tgtest.User, m tgtest.Message, label string, cond func(tgtest.Message) bool) tgtest.Message {
+	t.Helper()
+	n := len(tg.Messages(u.ID))
+	tg.Press(u, m.ID, tgButton(t, m, label).Data)
+	return tg.Wait(t, u.ID, func(x tgtest.Message) bool {
+		if !cond(x) {
+			return false
+		}
+		ms := tg.Messages(u.ID)
+		for i := range ms {
+			if ms[i].ID == x.ID {
+				return i >= n || x.Edits > 0 && x.ID == m.ID
+			}
+		}
+		return false
+	})
+}
+
+func tgSay(t testing.TB, tg *tgtest.Server, u tgtest.User, text string, cond func(tgtest.Message) bool) tgtest.Message {
+	t.Helper()
+	n := len(tg.Messages(u.ID))
+	tg.SendText(u, text)
+	return tgAfter(t, tg, u.ID, n, cond)
+}
+
+// numberOf is the number a numbered WhatsApp screen gives a label.
+func numberOf(t testing.TB, text, label string) string {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if n, rest, ok := strings.Cut(line, ". "); ok && strings.Contains(rest, label) {
+			if _, err := strconv.Atoi(n); err == nil {
+				return n
+			}
+		}
+	}
+	t.Fatalf("no numbered %q in\n%s", label, text)
+	return ""
+}
+
+// linkOf is the URL of a "Label: URL" line.
+func linkOf(t testing.TB, text, label string) string {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if l, u, ok := strings.Cut(line, ": "); ok && strings.Contains(l, label) {
+			return u
+		}
+	}
+	t.Fatalf("no link %q in\n%s", label, text)
+	return ""
+}
+
+var waLinkRe = regexp.MustCompile(`/d/([A-Za-z0-9_-]{43})`)
+
+// TestTelegramManagerWhatsAppRecipient: a manager on Telegram creates a
+// document for a counterparty known only by phone and sends it «to the
+// recipient»: it arrives in the recipient's WhatsApp, who never wrote to
+// the bot, with the sender and the document's name and numbered actions;
+// the recipient answers with the number of «Подписать», signs through eGov
+// from the link; the manager signs; both chats are told «Подписан».
+func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
+	f := coretest.New(t)
+	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
+	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
+	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	f.Svc.Egov = f.DB
+
+	srv := httptest.NewUnstartedServer(nil)
+	ws := &web.Server{Log: quiet, Service: f.Svc}
+	srv.Start()
+	ws.PublicURL = srv.URL
+	t.Cleanup(srv.Close)
+	template := flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), PublicURL: srv.URL, Log: quiet,
+		Egov: flow.EgovLinks{Mobile: web.DefaultEgovLinks.Mobile, Business: web.DefaultEgovLinks.Business}}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	fc := newFake()
+	wa := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: "77000000009", Workers: 4}, template)
+	tgFlow := template
+	tgFlow.Reach = wa.Reach
+	tg := tgtest.New(t)
+	tb, err := telegram.New(ctx, telegram.Config{Token: tgtest.Token, ServerURL: tg.URL, Workers: 4}, tgFlow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.StartLink = tb.StartLink
+	srv.Config.Handler = ws.Handler()
+	f.Svc.OnBound = func(ctx context.Context, u *core.ChatUser, org *core.Organisation) {
+		var err error
+		switch u.Channel {
+		case core.ChannelTelegram:
+			err = tb.Bound(ctx, u, org)
+		case core.ChannelWhatsApp:
+			err = wa.Bound(ctx, u, org)
+		}
+		if err != nil {
+			t.Errorf("bound: %v", err)
+		}
+	}
+	tgDone, waDone := make(chan struct{}), make(chan struct{})
+	go func() { _ = tb.Run(ctx); close(tgDone) }()
+	go func() { _ = wa.Run(ctx); close(waDone) }()
+
+	// The notification jobs on a Redis database and queue prefix of this
+	// test's own, with WhatsApp's own pacing.
+	jcfg := jobs.DefaultConfig()
+	jcfg.RedisDB, jcfg.QueuePrefix = 9, "watest-"+core.NewToken()[:8]+":"
+	jcfg.RelayInterval, jcfg.QueuePoll, jcfg.DelayedPoll = 50*time.Millisecond, 20*time.Millisecond, 200*time.Millisecond
+	runner := jobs.New(jcfg, jobs.Deps{Store: f.DB, Logger: quiet,
+		Messengers: map[string]jobs.Messenger{core.ChannelTelegram: tb, core.ChannelWhatsApp: wa}})
+	jobsDone := make(chan struct{})
+	go func() { _ = runner.Run(ctx); close(jobsDone) }()
+	t.Cleanup(func() {
+		cancel()
+		<-tgDone
+		<-waDone
+		<-jobsDone
+		rdb := redis.NewClient(&redis.Options{Addr: jcfg.RedisAddr, DB: jcfg.RedisDB})
+		defer rdb.Close()
+		keys, _ := rdb.Keys(context.Background(), "*"+jcfg.QueuePrefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+	})
+
+	bin, counterBIN := coretest.RandomBIN(), coretest.RandomBIN()
+	managerKey := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
+		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, nca.Cert)
+	counterKey := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: counterBIN, Surname: "СЕРІКОВА", Name: "ДАНА",
+		Organisation: "ТОО «Лютик»"}, sigtest.GOST2015, nca.Cert)
+	manager := tgtest.User{ID: 3003, FirstName: "Асель", Username: "asel_manager", LanguageCode: "ru"}
+	dana := newPerson("+77015551234", "Дана")
+
+	// The manager signs in on Telegram.
+	menu := tgSay(t, tg, manager, "/start", tgHas("Здравствуйте", "подтвердите личность"))
+	login := tgTap(t, tg, manager, menu, "ЭЦП", tgHas("eGov"))
+	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, tgButton(t, login, "eGov Mobile").URL), managerKey); code != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", code, body)
+	}
+	tg.Wait(t, manager.ID, tgHas("Личность подтверждена"))
+
+	// A new document for a counterparty known by phone only.
+	n := len(tg.Messages(manager.ID))
+	tg.SendDocument(manager, "Договор.pdf", "application/pdf", pdftest.PDF(2))
+	m := tgAfter(t, tg, manager.ID, n, tgHas("Файл принят"))
+	m = tgTap(t, tg, manager, m, "Новый получатель", tgHas("ИИН или БИН"))
+	m = tgSay(t, tg, manager, counterBIN, tgHas("наименование"))
+	m = tgSay(t, tg, manager, "ТОО «Лютик»", tgHas("Телефон"))
+	m = tgSay(t, tg, manager, "8 701 555 12 34", tgHas("тип документа"))
+	m = tgTap(t, tg, manager, m, "Договор", tgHas("номер"))
+	m = tgSay(t, tg, manager, "Д-77", tgHas("Дата"))
+	m = tgTap(t, tg, manager, m, "Сегодня", tgHas("Проверьте", "Д-77"))
+	card := tgTap(t, tg, manager, m, "Создать", tgHas("Документ создан"))
+	share := tg.Wait(t, manager.ID, tgHas("Ссылка для получателя"))
+	if waLinkRe.FindStringSubmatch(share.Text) == nil {
+		t.Fatalf("no link in %q", share.Text)
+	}
+
+	// «Отправить получателю»: the number is on WhatsApp, so it goes there.
+	tgTap(t, tg, manager, share, "Отправить получателю", tgHas("Документ отправлен в чат получателя", "ТОО «Лютик»"))
+	today := time.Now().In(core.KazakhstanTime).Format("02.01.2006")
+	got := fc.wait(t, dana.JID, 0, contains("ТОО «Ромашка» отправил(а) вам на подпись: Договор №Д-77 от "+today))
+	if !strings.Contains(got.Text(), "✍️ Подписать") || got.To.String() != "77015551234@s.whatsapp.net" {
+		t.Fatalf("the recipient got, at %s:\n%s", got.To, got.Text())
+	}
+
+	// The recipient answers with the number of «Подписать» and signs with
+	// eGov from the deep link.
+	m2 := say(t, fc, dana, dana.text(numberOf(t, got.Text(), "Подписать")), contains("eGov Mobile: "))
+	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, linkOf(t, m2.Text(), "eGov Mobile")), counterKey); code != http.StatusOK {
+		t.Fatalf("recipient's signature: %d %s", code, body)
+	}
+	fc.wait(t, dana.JID, 0, contains("ТОО «Лютик» подписал(а) документ"))
+
+	// The manager signs from the (now outdated) card.
+	m = tgTap(t, tg, manager, card, "Подписать", tgHas("eGov Mobile"))
+	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, tgButton(t, m, "eGov Mobile").URL), managerKey); code != http.StatusOK {
+		t.Fatalf("manager's signature: %d %s", code, body)
+	}
+	tg.Wait(t, manager.ID, tgHas("ТОО «Ромашка» подписал(а) документ", "Статус: ✅ Подписан"))
+	done := fc.wait(t, dana.JID, 0, contains("ТОО «Ромашка» подписал(а) документ", "Статус: ✅ Подписан"))
+	if !strings.Contains(done.Text(), ". ⬇️ ") {
+		t.Fatalf("the recipient's last card has no numbered download:\n%s", done.Text())
+	}
+
+	// The recipient's chat is one, by JID, with the phone the manager typed.
+	u, err := f.DB.ChatUserByHandle(context.Background(), core.ChannelWhatsApp, "", "+77015551234")
+	if err != nil || u.ExternalID != dana.JID.String() || u.Language != "ru" {
+		t.Fatalf("recipient's chat user = %+v, %v", u, err)
+	}
+}
+
+// TestSendToNumberNotOnWhatsApp: a number WhatsApp does not know gets
+// nothing, and the manager is told to pass the link on by hand.
+func TestSendToNumberNotOnWhatsApp(t *testing.T) {
+	f := coretest.New(t)
+	fc := newFake()
+	fc.notOnWA["+77015550000"] = true
+	wa := startBot(t, f, fc, "http://edobot.test")
+	u, d, err := wa.Reach(context.Background(), "+7 701 555 00 00")
+	if err != core.ErrNotFound || u != nil || d != nil {
+		t.Fatalf("reach = %+v, %v", u, err)
+	}
+	u, _, err = wa.Reach(context.Background(), "87015550001")
+	if err != nil || u.Phone != "+77015550001" || u.ExternalID != "77015550001@s.whatsapp.net" {
+		t.Fatalf("reach = %+v, %v", u, err)
+	}
+	again, _, err := wa.Reach(context.Background(), "+77015550001")
+	if err != nil || again.ID != u.ID {
+		t.Fatalf("reach again = %+v, %v", again, err)
+	}
+}

@@ -1,0 +1,668 @@
+// Package whatsapp is the WhatsApp front end: it turns whatsmeow's events
+// into the shared conversation's inputs and draws its screens as numbered
+// text, because a bot's linked account has no buttons. A person answers a
+// screen with a number or a word of it; the numbers of the last screen each
+// chat was shown are kept in PostgreSQL, so a restart or another instance
+// still understands "2". It also tells chats of document changes for the
+// notification jobs and reaches recipients by phone for «Отправить
+// получателю».
+package whatsapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+
+	"edobot/bot/flow"
+	"edobot/core"
+)
+
+// Client is what the adapter needs of whatsmeow. *whatsmeow.Client
+// satisfies it as it is; tests put a fake in its place that records what
+// would be sent and feeds whatsmeow's own event values in.
+type Client interface {
+	AddEventHandler(handler whatsmeow.EventHandler) uint32
+	Connect() error
+	Disconnect()
+	IsConnected() bool
+	IsLoggedIn() bool
+	SendMessage(ctx context.Context, to types.JID, message *waE2E.Message, extra ...whatsmeow.SendRequestExtra) (whatsmeow.SendResponse, error)
+	Upload(ctx context.Context, plaintext []byte, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
+	Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error)
+	IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error)
+}
+
+// Menus keeps the numbered choices of the last screen of each chat, as the
+// adapter's own JSON (storage.DB implements it).
+type Menus interface {
+	SaveMenu(ctx context.Context, chatUserID int64, choices []byte) error
+	Menu(ctx context.Context, chatUserID int64) ([]byte, error)
+}
+
+// Config is what the bot needs besides the client.
+type Config struct {
+	Menus Menus
+	// Phone is the bot's own number, digits only ("77010000000"), once the
+	// account is linked; "" before.
+	Phone string
+	// Workers handle messages in parallel; one person's messages are still
+	// handled one after another.
+	Workers int
+	// ReconnectAfter is how long a lost connection may last before Ready
+	// reports it; whatsmeow reconnects by itself meanwhile.
+	ReconnectAfter time.Duration
+}
+
+// Bot is the WhatsApp front end.
+type Bot struct {
+	client Client
+	flow   flow.Flow
+	svc    *core.Service
+	menus  Menus
+	log    *slog.Logger
+	cfg    Config
+
+	phone atomic.Pointer[string]
+	// broken is why the session cannot work any more (logged out, banned,
+	// replaced); nil while it can.
+	broken atomic.Pointer[string]
+	// lostAt is when the connection was lost, zero while connected.
+	lostMu sync.Mutex
+	lostAt time.Time
+
+	// queues keep one person's messages in order while different people
+	// are served in parallel: a person always lands in the same queue.
+	queues []chan *events.Message
+
+	messages *prometheus.CounterVec
+	receipts *prometheus.CounterVec
+	latency  prometheus.Histogram
+}
+
+// New builds the bot over a client. f is the conversation template; New
+// fills in its channel, start links, delivery and reach.
+func New(client Client, cfg Config, f flow.Flow) *Bot {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.ReconnectAfter <= 0 {
+		cfg.ReconnectAfter = 2 * time.Minute
+	}
+	b := &Bot{client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	b.log = b.log.With("channel", core.ChannelWhatsApp)
+	phone := cfg.Phone
+	b.phone.Store(&phone)
+	b.queues = make([]chan *events.Message, cfg.Workers)
+	for i := range b.queues {
+		b.queues[i] = make(chan *events.Message, 64)
+	}
+	b.messages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_messages_total",
+		Help: "WhatsApp messages received, by kind."}, []string{"kind"})
+	b.receipts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_receipts_total",
+		Help: "WhatsApp receipts of the bot's messages, by type."}, []string{"type"})
+	b.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "edobot_whatsapp_message_seconds",
+		Help: "Time to handle one WhatsApp message.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)})
+	b.flow.Channel = core.ChannelWhatsApp
+	b.flow.StartLink = b.StartLink
+	b.flow.Deliver = b.Deliver
+	b.flow.Reach = b.Reach
+	b.flow.Prepare()
+	client.AddEventHandler(b.onEvent)
+	return b
+}
+
+// Collectors are the bot's metrics.
+func (b *Bot) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{b.messages, b.receipts, b.latency}
+}
+
+// Phone is the bot's own number, digits only; "" until the account is linked.
+func (b *Bot) Phone() string { return *b.phone.Load() }
+
+// Linked records the bot's number once pairing succeeded.
+func (b *Bot) Linked(phone string) {
+	b.phone.Store(&phone)
+	b.broken.Store(nil)
+}
+
+// StartLink opens a chat with the bot that carries a document's link token;
+// "" before the account is linked.
+func (b *Bot) StartLink(token string) string {
+	p := b.Phone()
+	if p == "" {
+		return ""
+	}
+	return "https://wa.me/" + p + "?text=" + url.QueryEscape("/start "+token)
+}
+
+// Ready tells /readyz whether WhatsApp works: an unlinked account, a session
+// WhatsApp ended (logged out, banned, replaced by another process) or a
+// connection lost for longer than whatsmeow needs to restore it.
+func (b *Bot) Ready(context.Context) error {
+	if why := b.broken.Load(); why != nil {
+		return errors.New("whatsapp: " + *why)
+	}
+	if b.Phone() == "" {
+		return errors.New("whatsapp: the account is not linked (edobot whatsapp link)")
+	}
+	b.lostMu.Lock()
+	lost := b.lostAt
+	b.lostMu.Unlock()
+	if !lost.IsZero() && time.Since(lost) > b.cfg.ReconnectAfter {
+		return fmt.Errorf("whatsapp: disconnected since %s", lost.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Run handles messages until ctx ends, connecting first when the account
+// is linked (an unlinked one is connected by the pairing). It never fails
+// the service: WhatsApp trouble is logged and shown on /readyz.
+func (b *Bot) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, q := range b.queues {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case e := <-q:
+					b.onMessage(ctx, e)
+				}
+			}
+		}()
+	}
+	if b.Phone() != "" {
+		b.connect(ctx)
+	}
+	<-ctx.Done()
+	b.client.Disconnect()
+	wg.Wait()
+	return nil
+}
+
+// connect retries a first connection until it is made: whatsmeow
+// reconnects a dropped connection by itself, but not one that never was.
+func (b *Bot) connect(ctx context.Context) {
+	for delay := time.Second; !b.client.IsConnected(); delay = min(2*delay, time.Minute) {
+		err := b.client.Connect()
+		if err == nil || errors.Is(err, whatsmeow.ErrAlreadyConnected) {
+			return
+		}
+		b.log.Error("whatsapp connect failed; the Telegram side keeps working", "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+// onEvent is whatsmeow's handler. It must return quickly: whatsmeow waits
+// for it before reading the next event, so messages are queued.
+func (b *Bot) onEvent(evt any) {
+	switch e := evt.(type) {
+	case *events.Message:
+		b.enqueue(e)
+	case *events.Receipt:
+		b.receipts.WithLabelValues(string(e.Type)).Inc()
+		b.log.Debug("whatsapp receipt", "type", string(e.Type), "from", e.Sender.ToNonAD().User, "messages", len(e.MessageIDs))
+	case *events.Connected:
+		b.lostMu.Lock()
+		b.lostAt = time.Time{}
+		b.lostMu.Unlock()
+		b.log.Info("whatsapp connected", "phone", b.Phone())
+	case *events.Disconnected:
+		b.lostMu.Lock()
+		if b.lostAt.IsZero() {
+			b.lostAt = time.Now()
+		}
+		b.lostMu.Unlock()
+		b.log.Warn("whatsapp disconnected; whatsmeow reconnects")
+	case *events.PairSuccess:
+		b.Linked(e.ID.User)
+		b.log.Info("whatsapp account linked", "phone", e.ID.User, "business", e.BusinessName)
+	case *events.LoggedOut:
+		b.fail(fmt.Sprintf("logged out (reason %d): link the account again with `edobot whatsapp link`", e.Reason))
+	case *events.TemporaryBan:
+		b.fail("temporarily banned: " + e.String())
+	case *events.StreamReplaced:
+		b.fail("another process connected with the same WhatsApp session")
+	case *events.ClientOutdated:
+		b.fail("WhatsApp refuses this client version: update go.mau.fi/whatsmeow")
+	}
+}
+
+// fail records that the session stopped working, loudly: nothing is sent or
+// received on WhatsApp until an operator acts.
+func (b *Bot) fail(why string) {
+	b.broken.Store(&why)
+	b.log.Error("WHATSAPP SESSION LOST: "+why+"; the Telegram side keeps working", "phone", b.Phone())
+}
+
+func (b *Bot) enqueue(e *events.Message) {
+	h := fnv.New32a()
+	h.Write([]byte(e.Info.Sender.User))
+	b.queues[h.Sum32()%uint32(len(b.queues))] <- e
+}
+
+// person is who wrote, as a phone-number JID when WhatsApp tells it: a
+// chat addressed by a hidden id (LID) carries the phone number beside it.
+func person(info types.MessageInfo) types.JID {
+	who := info.Sender.ToNonAD()
+	if who.Server == types.HiddenUserServer && info.SenderAlt.Server == types.DefaultUserServer {
+		who = info.SenderAlt.ToNonAD()
+	}
+	return who
+}
+
+// ignored are messages the bot does not answer: its own, groups, status
+// updates and broadcasts, channels.
+func ignored(info types.MessageInfo) bool {
+	if info.IsFromMe || info.IsGroup || info.Chat.IsBroadcastList() {
+		return true
+	}
+	switch info.Chat.Server {
+	case types.DefaultUserServer, types.HiddenUserServer:
+		return false
+	}
+	return true
+}
+
+// input turns a message into the flow's input; ok is false for what needs
+// no answer at all (reactions, edits, protocol messages).
+func (b *Bot) input(e *events.Message) (flow.Input, string, bool) {
+	m := e.Message
+	switch {
+	case m == nil || e.IsEdit:
+		return flow.Input{}, "other", false
+	case m.GetConversation() != "":
+		return flow.Input{Text: m.GetConversation()}, "text", true
+	case m.GetExtendedTextMessage().GetText() != "":
+		return flow.Input{Text: m.GetExtendedTextMessage().GetText()}, "text", true
+	case m.GetDocumentMessage() != nil:
+		doc := m.GetDocumentMessage()
+		return flow.Input{Upload: &flow.Upload{Name: doc.GetFileName(), MIME: doc.GetMimetype(), Size: int64(doc.GetFileLength()),
+			Open: func(ctx context.Context) (io.ReadCloser, error) {
+				// Downloaded only now: the flow has checked the declared
+				// size and type first.
+				data, err := b.client.Download(ctx, doc)
+				if err != nil {
+					return nil, fmt.Errorf("whatsapp download: %w", err)
+				}
+				return io.NopCloser(bytes.NewReader(data)), nil
+			}}}, "document", true
+	case m.GetImageMessage() != nil:
+		return flow.Input{Photo: true}, "image", true
+	case m.GetAudioMessage() != nil, m.GetVideoMessage() != nil, m.GetStickerMessage() != nil,
+		m.GetContactMessage() != nil, m.GetLocationMessage() != nil, m.GetLiveLocationMessage() != nil,
+		m.GetContactsArrayMessage() != nil, m.GetPtvMessage() != nil:
+		return flow.Input{Unsupported: true}, "unsupported", true
+	}
+	return flow.Input{}, "other", false
+}
+
+func (b *Bot) onMessage(ctx context.Context, e *events.Message) {
+	if ignored(e.Info) {
+		b.messages.WithLabelValues("ignored").Inc()
+		return
+	}
+	in, kind, ok := b.input(e)
+	b.messages.WithLabelValues(kind).Inc()
+	if !ok {
+		return
+	}
+	start := time.Now()
+	defer func() { b.latency.Observe(time.Since(start).Seconds()) }()
+	who := person(e.Info)
+	u, err := b.chatUser(ctx, who, e.Info.PushName)
+	if err != nil {
+		b.log.Error("whatsapp chat user", "err", err)
+		return
+	}
+	if in.Text != "" {
+		if choice, ok := b.choice(ctx, u, in.Text); ok {
+			in = flow.Input{Choice: choice}
+		}
+	}
+	screens := b.flow.Handle(ctx, u, in)
+	if err := b.send(ctx, u, screens); err != nil {
+		b.log.Warn("whatsapp send", "chat_user", u.ID, "err", err)
+	}
+}
+
+// chatUser is the person behind a message: their JID is their id, and its
+// number their phone, which «Отправить получателю» looks them up by.
+// WhatsApp tells no language; a new person reads Russian until they choose.
+func (b *Bot) chatUser(ctx context.Context, who types.JID, name string) (*core.ChatUser, error) {
+	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, who.String(), strings.TrimSpace(name), "ru")
+	if err != nil {
+		return nil, err
+	}
+	if who.Server != types.DefaultUserServer {
+		return u, nil
+	}
+	if phone, ok := core.NormalizePhone("+" + who.User); ok && phone != u.Phone {
+		if err := b.svc.Chats.SetChatContact(ctx, u.ID, "", phone); err != nil {
+			return nil, err
+		}
+		u.Phone = phone
+	}
+	return u, nil
+}
+
+// choice is one line of a numbered screen: its label (typed as a word
+// instead of the number) and the data it stands for.
+type choice struct {
+	Label string `json:"l"`
+	Data  string `json:"d"`
+}
+
+// choice reads a reply as a choice of the chat's last menu: its number, or
+// a word equal to a label.
+func (b *Bot) choice(ctx context.Context, u *core.ChatUser, text string) (string, bool) {
+	raw, err := b.menus.Menu(ctx, u.ID)
+	if err != nil {
+		b.log.Error("whatsapp menu", "chat_user", u.ID, "err", err)
+		return "", false
+	}
+	var menu []choice
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &menu); err != nil {
+			b.log.Warn("whatsapp menu", "chat_user", u.ID, "err", err)
+		}
+	}
+	text = strings.TrimSpace(text)
+	if n, err := strconv.Atoi(strings.TrimRight(text, ".)")); err == nil {
+		if n >= 1 && n <= len(menu) {
+			return menu[n-1].Data, true
+		}
+		return "", false
+	}
+	want := words(text)
+	if want == "" {
+		return "", false
+	}
+	for _, c := range menu {
+		if words(c.Label) == want {
+			return c.Data, true
+		}
+	}
+	if want == words(b.flow.Cat.Text(u.Language, "chat.menu", nil)) {
+		return "m", true // «Меню» always leads home, listed or not
+	}
+	return "", false
+}
+
+// words is a label as a person would type it: no icons, no count in
+// brackets, no punctuation, lower case. "📥 Входящие (2)" is "входящие".
+func words(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasSuffix(s, ")") {
+		if i := strings.LastIndex(s, " ("); i > 0 {
+			s = s[:i]
+		}
+	}
+	var out []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		out = append(out, w)
+	}
+	return strings.Join(out, " ")
+}
+
+// message is one WhatsApp message a screen becomes.
+type message struct {
+	text     string
+	photo    *flow.File
+	document *flow.File
+}
+
+// maxText keeps a message well below what WhatsApp shows in one bubble.
+const maxText = 4000
+
+// render draws screens as numbered text. The numbers run on across the
+// screens of one answer, so every choice shown stays reachable; the
+// choices are what a later "2" means.
+func (b *Bot) render(u *core.ChatUser, screens []flow.Screen) ([]message, []choice) {
+	var out []message
+	var menu []choice
+	useButtons := b.flow.Cat.Text(u.Language, "chat.use_buttons", nil)
+	for _, s := range screens {
+		text := strings.ReplaceAll(s.Text, useButtons, b.flow.Cat.Text(u.Language, "wa.reply_with_number", nil))
+		var lines []string
+		for _, row := range s.Buttons {
+			for _, btn := range row {
+				switch {
+				case btn.URL != "":
+					lines = append(lines, btn.Label+": "+btn.URL)
+				case btn.Copy != "":
+					lines = append(lines, btn.Label+": "+btn.Copy)
+				case btn.Data != "":
+					menu = append(menu, choice{Label: btn.Label, Data: btn.Data})
+					lines = append(lines, strconv.Itoa(len(menu))+". "+btn.Label)
+				}
+			}
+		}
+		if len(lines) > 0 {
+			text = strings.TrimRight(text, "\n") + "\n\n" + strings.Join(lines, "\n")
+		}
+		switch {
+		case s.Photo != nil:
+			out = append(out, message{text: text, photo: s.Photo})
+		case s.Document != nil:
+			out = append(out, message{text: text, document: s.Document})
+		default:
+			for _, part := range split(text, maxText) {
+				out = append(out, message{text: part})
+			}
+		}
+	}
+	return out, menu
+}
+
+// split cuts a long text at line ends where it can.
+func split(s string, max int) []string {
+	var out []string
+	for r := []rune(s); len(r) > max; r = []rune(s) {
+		cut := max
+		for i := max - 1; i > max/2; i-- {
+			if r[i] == '\n' {
+				cut = i
+				break
+			}
+		}
+		out = append(out, strings.TrimRight(string(r[:cut]), "\n"))
+		s = strings.TrimLeft(string(r[cut:]), "\n")
+	}
+	if s != "" || len(out) == 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+// send draws screens into a person's chat and remembers their numbers.
+// WhatsApp cannot edit a message, so a screen meant to replace one is sent
+// anew.
+func (b *Bot) send(ctx context.Context, u *core.ChatUser, screens []flow.Screen) error {
+	if len(screens) == 0 {
+		return nil
+	}
+	to, err := types.ParseJID(u.ExternalID)
+	if err != nil {
+		return fmt.Errorf("whatsapp jid %q: %w", u.ExternalID, err)
+	}
+	msgs, menu := b.render(u, screens)
+	for _, m := range msgs {
+		if err := b.sendOne(ctx, to, m); err != nil {
+			return err
+		}
+	}
+	// A screen without choices (a refusal, a file) leaves the last menu
+	// in force, as Telegram leaves the last buttons.
+	if len(menu) > 0 {
+		data, _ := json.Marshal(menu)
+		if err := b.menus.SaveMenu(ctx, u.ID, data); err != nil {
+			return fmt.Errorf("whatsapp menu: %w", err)
+		}
+	}
+	return nil
+}
+
+func (b *Bot) sendOne(ctx context.Context, to types.JID, m message) error {
+	var msg *waE2E.Message
+	switch {
+	case m.photo != nil:
+		up, err := b.client.Upload(ctx, m.photo.Data, whatsmeow.MediaImage)
+		if err != nil {
+			return fmt.Errorf("whatsapp upload image: %w", err)
+		}
+		msg = &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
+			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+			Mimetype: proto.String(mimeOr(m.photo.MIME, "image/png")), Caption: proto.String(m.text),
+		}}
+	case m.document != nil:
+		up, err := b.client.Upload(ctx, m.document.Data, whatsmeow.MediaDocument)
+		if err != nil {
+			return fmt.Errorf("whatsapp upload document: %w", err)
+		}
+		msg = &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
+			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+			Mimetype: proto.String(mimeOr(m.document.MIME, "application/octet-stream")), FileName: proto.String(m.document.Name),
+			Title: proto.String(m.document.Name), Caption: proto.String(m.text),
+		}}
+	default:
+		msg = &waE2E.Message{Conversation: proto.String(m.text)}
+	}
+	if _, err := b.client.SendMessage(ctx, to, msg); err != nil {
+		return fmt.Errorf("whatsapp send: %w", err)
+	}
+	return nil
+}
+
+func mimeOr(m, def string) string {
+	if m == "" {
+		return def
+	}
+	return m
+}
+
+// Deliver sends screens to another person's chat.
+func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Screen) error {
+	return b.classify(ctx, to, b.send(ctx, to, screens))
+}
+
+// Notify tells one chat of a document's change (the jobs' messenger).
+func (b *Bot) Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error {
+	screens, err := b.flow.Notification(ctx, chat, n)
+	if err != nil || len(screens) == 0 {
+		return err
+	}
+	return b.Deliver(ctx, &chat.User, screens)
+}
+
+// Bound tells a chat that its person proved who they are.
+func (b *Bot) Bound(ctx context.Context, u *core.ChatUser, org *core.Organisation) error {
+	return b.Deliver(ctx, u, b.flow.Bound(ctx, u, org))
+}
+
+// errNotOnWhatsApp is a number WhatsApp does not know.
+var errNotOnWhatsApp = errors.New("whatsapp: the number is not on WhatsApp")
+
+// rateLimitDelay is how long to hold a chat's messages after WhatsApp said
+// too many: it tells no time, and pushing on risks a ban.
+const rateLimitDelay = time.Minute
+
+// classify maps whatsmeow's errors onto what the jobs act on: a rate limit
+// waits, a number that left WhatsApp is not tried again, the rest (not
+// connected, timeouts) is retried with backoff.
+func (b *Bot) classify(ctx context.Context, to *core.ChatUser, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, whatsmeow.ErrIQRateOverLimit) || strings.Contains(err.Error(), "rate-overlimit") ||
+		errors.Is(err, whatsmeow.ErrServerReturnedError) && strings.HasSuffix(err.Error(), " 429") {
+		return &core.RetryAfterError{Delay: rateLimitDelay}
+	}
+	if errors.Is(err, whatsmeow.ErrNotLoggedIn) || errors.Is(err, whatsmeow.ErrNotConnected) || !b.client.IsConnected() {
+		return err
+	}
+	// A failed send may mean the number is gone from WhatsApp; asking costs
+	// a query, so only now.
+	if to.Phone != "" {
+		if res, qerr := b.client.IsOnWhatsApp(ctx, []string{to.Phone}); qerr == nil && len(res) == 1 && !res[0].IsIn {
+			return fmt.Errorf("%w: %w: %v", core.ErrChatBlocked, errNotOnWhatsApp, err)
+		}
+	}
+	return err
+}
+
+// Reach finds the WhatsApp chat of a phone number for «Отправить
+// получателю»: the person's chat when they wrote to the bot, otherwise a
+// new one once WhatsApp confirms the number is on it. core.ErrNotFound when
+// it is not.
+func (b *Bot) Reach(ctx context.Context, phone string) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error) {
+	phone, ok := core.NormalizePhone(phone)
+	if !ok {
+		return nil, nil, core.ErrNotFound
+	}
+	known, err := b.svc.Chats.ChatUserByHandle(ctx, core.ChannelWhatsApp, "", phone)
+	if err != nil && !errors.Is(err, core.ErrNotFound) {
+		return nil, nil, err
+	}
+	if known != nil && known.BlockedAt == nil {
+		return known, b.Deliver, nil
+	}
+	if b.broken.Load() != nil || b.Phone() == "" {
+		return nil, nil, errors.New("whatsapp: the session is not working")
+	}
+	res, err := b.client.IsOnWhatsApp(ctx, []string{phone})
+	if err != nil {
+		return nil, nil, fmt.Errorf("whatsapp: is %s on WhatsApp: %w", phone, err)
+	}
+	if len(res) == 0 || !res[0].IsIn || res[0].JID.IsEmpty() {
+		return nil, nil, core.ErrNotFound
+	}
+	name := ""
+	if known != nil {
+		name = known.Name
+	}
+	// A number seen again clears an old block: it is on WhatsApp now.
+	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, res[0].JID.ToNonAD().String(), name, "ru")
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Phone != phone {
+		if err := b.svc.Chats.SetChatContact(ctx, u.ID, "", phone); err != nil {
+			return nil, nil, err
+		}
+		u.Phone = phone
+	}
+	return u, b.Deliver, nil
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.mau.fi/whatsmeow/proto/waAdv"
+	"go.mau.fi/whatsmeow/types"
+
+	"edobot/storage/storagetest"
+)
+
+// TestDeviceStore: whatsmeow's tables are created in the service's
+// PostgreSQL, opening again upgrades nothing and loses nothing, and a
+// saved device is read back as it was: the session survives a restart.
+func TestDeviceStore(t *testing.T) {
+	ctx := context.Background()
+	url := storagetest.URL(t) + "&pool_max_conns=4" // the pool setting must not reach PostgreSQL
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := openDeviceStore(ctx, url, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := c.GetFirstDevice(ctx)
+	if err != nil || fresh.ID != nil {
+		t.Fatalf("first device of an empty store = %+v, %v", fresh, err)
+	}
+	device := c.NewDevice()
+	jid := types.NewADJID("77000000042", 0, 7)
+	device.ID = &jid
+	device.PushName = "edobot"
+	device.Account = &waAdv.ADVSignedDeviceIdentity{Details: []byte{1, 2, 3}, AccountSignatureKey: make([]byte, 32),
+		AccountSignature: make([]byte, 64), DeviceSignature: make([]byte, 64)}
+	if err := device.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	again, err := openDeviceStore(ctx, url, log)
+	if err != nil {
+		t.Fatalf("second open: %v", err)
+	}
+	defer again.Close()
+	got, err := again.GetFirstDevice(ctx)
+	if err != nil || got.ID == nil || *got.ID != jid {
+		t.Fatalf("reloaded device = %+v, %v", got, err)
+	}
+	if *got.NoiseKey.Priv != *device.NoiseKey.Priv || *got.IdentityKey.Priv != *device.IdentityKey.Priv ||
+		got.RegistrationID != device.RegistrationID || !bytes.Equal(got.AdvSecretKey, device.AdvSecretKey) || got.PushName != "edobot" {
+		t.Fatal("the reloaded device's keys differ")
+	}
+	// The library's own stores work on the reloaded device.
+	if err := got.Identities.PutIdentity(ctx, "77011234567@s.whatsapp.net:0", [32]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := got.Identities.IsTrustedIdentity(ctx, "77011234567@s.whatsapp.net:0", [32]byte{1}); err != nil || !ok {
+		t.Fatalf("identity: %v %v", ok, err)
+	}
+}
+
+// TestAdminQR: the pairing QR is served only to a holder of the admin token.
+func TestAdminQR(t *testing.T) {
+	w := &whatsappFront{}
+	mux := http.NewServeMux()
+	w.adminRoutes("s3cret-admin-token")(mux)
+	get := func(auth string) int {
+		r := httptest.NewRequest(http.MethodGet, "/admin/whatsapp/qr.png", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	if c := get(""); c != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", c)
+	}
+	if c := get("Bearer wrong"); c != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d", c)
+	}
+	// Linked: there is no QR to show.
+	if c := get("Bearer s3cret-admin-token"); c != http.StatusNotFound {
+		t.Fatalf("linked account: %d", c)
+	}
+	off := http.NewServeMux()
+	w.adminRoutes("")(off)
+	rec := httptest.NewRecorder()
+	off.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/whatsapp/qr.png", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Fatalf("no admin token configured: %d", rec.Code)
+	}
+	if !on("on") || !on("TRUE") || on("off") || on("") {
+		t.Fatal("EDOBOT_WHATSAPP switch")
+	}
+}
