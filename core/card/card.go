@@ -5,9 +5,15 @@
 // with a QR code of the verification link.
 //
 // The sheet and the page marks are drawn with go-pdf/fpdf, which embeds a
-// subset of DejaVu Sans (the Kazakh letters are not in the PDF base fonts);
-// pdfcpu stamps the marks onto the original pages as imported PDF pages and
-// appends the sheet. Stamping a PDF page, rather than text, keeps pdfcpu
+// subset of DejaVu Sans (the Kazakh letters are not in the PDF base fonts).
+// The card is the original file, byte for byte, followed by an incremental
+// update (incremental.go): the marks as form XObjects drawn over each page,
+// and the sheet's pages appended to the page tree. Only the original's page
+// tree is parsed (skeleton.go), never its images or content, so a card
+// costs little more memory than its own few hundred kilobytes. An original
+// whose structure does not allow an update (no proper startxref tail, an
+// unreadable xref chain or page tree) is instead read whole by pdfcpu,
+// stamped and rewritten; stamping a PDF page, rather than text, keeps pdfcpu
 // from needing a user font, which it would install under the user's config
 // directory.
 package card
@@ -62,11 +68,29 @@ func Renderer(ctx context.Context, d *core.Document, sigs []core.Signature, veri
 	return Render(ctx, Input{Document: d, Signatures: sigs, VerifyURL: verifyURL, Original: original}, w)
 }
 
-// Render writes the card of in.Document to w.
+// Render writes the card of in.Document to w. It reads in.Original twice,
+// seeking: once for its structure, once to copy it into the card.
 func Render(ctx context.Context, in Input, w io.Writer) error {
 	if in.Document == nil || in.Original == nil {
 		return errors.New("card: document and original are required")
 	}
+	err := renderIncremental(ctx, in, w)
+	if !errors.Is(err, errNoIncremental) {
+		return err
+	}
+	// A file whose tail is not the usual startxref and %%EOF (which intake
+	// refuses anyway), whose xref chain or page tree the skeleton reader
+	// cannot follow (pdfcpu repairs what it can) or that is encrypted:
+	// rewrite the whole document.
+	if _, err := in.Original.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("card: rewind the original: %w", err)
+	}
+	return renderRewrite(ctx, in, w)
+}
+
+// renderRewrite writes the card by having pdfcpu read the whole original,
+// stamp the marks on its pages, merge the sheet and write it all anew.
+func renderRewrite(ctx context.Context, in Input, w io.Writer) error {
 	d := in.Document
 	pc, err := pdfcpu.ReadWithContext(ctx, in.Original, config())
 	if err != nil {
@@ -293,16 +317,43 @@ func stamp(overlay []byte, srcPage int, scale float64, pos types.Anchor, dx, dy 
 // overlayPDF draws the footer (page 1) and the revoked mark (page 2), each on
 // a page exactly its size, and returns their widths.
 func overlayPDF(in Input) ([]byte, float64, float64, error) {
+	pdf := newPDF(false)
+	footerW, stampW := drawMarks(pdf, in)
+	var b bytes.Buffer
+	if err := pdf.Output(&b); err != nil {
+		return nil, 0, 0, fmt.Errorf("card: draw page marks: %w", err)
+	}
+	return b.Bytes(), footerW, stampW, nil
+}
+
+// cardPDF draws, in one document so that the fonts are parsed, subset and
+// embedded once, the footer (page 1), the revoked mark (page 2) and the
+// signature sheet (pages 3 on).
+func cardPDF(in Input) ([]byte, float64, float64, error) {
+	pdf := newPDF(true)
+	footerW, stampW := drawMarks(pdf, in)
+	if err := drawSheet(pdf, in); err != nil {
+		return nil, 0, 0, err
+	}
+	var b bytes.Buffer
+	if err := pdf.Output(&b); err != nil {
+		return nil, 0, 0, fmt.Errorf("card: draw the card's pages: %w", err)
+	}
+	return b.Bytes(), footerW, stampW, nil
+}
+
+// drawMarks adds two pages to pdf, the footer and the revoked mark, each
+// exactly its size, and returns their widths.
+func drawMarks(pdf *fpdf.Fpdf, in Input) (footerW, stampW float64) {
 	d := in.Document
 	line1 := "ID " + d.ID.String() + " · " + in.VerifyURL
 	line2 := unsignedNote
 	if len(in.Signatures) > 0 {
 		line2 = signedNote
 	}
-	pdf := newPDF(false)
 	pdf.SetFont(fontFamily, "", footerSize)
 	lineH := footerSize * 1.25
-	footerW := math.Ceil(math.Max(pdf.GetStringWidth(line1), pdf.GetStringWidth(line2))) + 4
+	footerW = math.Ceil(math.Max(pdf.GetStringWidth(line1), pdf.GetStringWidth(line2))) + 4
 	pdf.AddPageFormat("P", fpdf.SizeType{Wd: footerW, Ht: 2*lineH + 2})
 	pdf.SetTextColor(110, 110, 110)
 	pdf.SetXY(0, 1)
@@ -311,7 +362,7 @@ func overlayPDF(in Input) ([]byte, float64, float64, error) {
 
 	const stampSize = 16
 	pdf.SetFont(fontFamily, "", stampSize)
-	stampW := math.Ceil(pdf.GetStringWidth(RevokedMark)) + 24
+	stampW = math.Ceil(pdf.GetStringWidth(RevokedMark)) + 24
 	stampH := float64(stampSize) + 14
 	pdf.AddPageFormat("P", fpdf.SizeType{Wd: stampW, Ht: stampH})
 	pdf.SetFillColor(255, 255, 255)
@@ -321,12 +372,7 @@ func overlayPDF(in Input) ([]byte, float64, float64, error) {
 	pdf.SetTextColor(200, 0, 0)
 	pdf.SetXY(0, 0)
 	pdf.CellFormat(stampW, stampH, RevokedMark, "", 0, "C", false, 0, "")
-
-	var b bytes.Buffer
-	if err := pdf.Output(&b); err != nil {
-		return nil, 0, 0, fmt.Errorf("card: draw page marks: %w", err)
-	}
-	return b.Bytes(), footerW, stampW, nil
+	return footerW, stampW
 }
 
 // newPDF starts an fpdf document in points with the embedded fonts and a

@@ -37,9 +37,10 @@ var (
 )
 
 type sheet struct {
-	pdf *fpdf.Fpdf
-	in  Input
-	qr  [][]bool
+	pdf   *fpdf.Fpdf
+	in    Input
+	qr    [][]bool
+	first int // the number in pdf of the sheet's first page
 }
 
 type row struct {
@@ -47,16 +48,29 @@ type row struct {
 	bold         bool
 }
 
-// sheetPDF draws the signature sheet: the document's particulars, then one
-// block per signature, each with its QR code, on as many pages as they need.
+// sheetPDF draws the signature sheet as a document of its own.
 func sheetPDF(in Input) ([]byte, error) {
+	pdf := newPDF(true)
+	if err := drawSheet(pdf, in); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := pdf.Output(&b); err != nil {
+		return nil, fmt.Errorf("card: draw signature sheet: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// drawSheet adds the signature sheet to pdf, after whatever pages it has:
+// the document's particulars, then one block per signature, each with its
+// QR code, on as many pages as they need.
+func drawSheet(pdf *fpdf.Fpdf, in Input) error {
 	q, err := qrcode.New(qrPayload(in), qrcode.Medium)
 	if err != nil {
-		return nil, fmt.Errorf("card: qr code: %w", err)
+		return fmt.Errorf("card: qr code: %w", err)
 	}
 	q.DisableBorder = true
-	s := &sheet{pdf: newPDF(true), in: in, qr: q.Bitmap()}
-	pdf := s.pdf
+	s := &sheet{pdf: pdf, in: in, qr: q.Bitmap(), first: pdf.PageNo() + 1}
 	pdf.SetHeaderFunc(s.header)
 	pdf.SetFooterFunc(s.footer)
 	pdf.SetMargins(marginX, marginTop, marginX)
@@ -95,11 +109,7 @@ func sheetPDF(in Input) ([]byte, error) {
 			{"Время подписи (UTC+5) / Қол қойылған уақыты (UTC+5)", kzTime(g.SignedAt, "02.01.2006 15:04:05"), true},
 		})
 	}
-	var b bytes.Buffer
-	if err := pdf.Output(&b); err != nil {
-		return nil, fmt.Errorf("card: draw signature sheet: %w", err)
-	}
-	return b.Bytes(), nil
+	return pdf.Error()
 }
 
 func (s *sheet) color(c [3]int) { s.pdf.SetTextColor(c[0], c[1], c[2]) }
@@ -108,6 +118,9 @@ func (s *sheet) color(c [3]int) { s.pdf.SetTextColor(c[0], c[1], c[2]) }
 // revoked mark that no page of its card may lack.
 func (s *sheet) header() {
 	pdf := s.pdf
+	if pdf.PageNo() < s.first {
+		return
+	}
 	y := 24.0
 	if s.in.Document.Status == core.StatusRevoked {
 		pdf.SetDrawColor(red[0], red[1], red[2])
@@ -135,13 +148,16 @@ func (s *sheet) header() {
 
 func (s *sheet) footer() {
 	pdf := s.pdf
+	if pdf.PageNo() < s.first {
+		return
+	}
 	pdf.SetFont(fontFamily, "", 7)
 	s.color(grey)
 	pdf.SetXY(marginX, a4H-34)
 	pdf.CellFormat(contentW, 9, "ID "+s.in.Document.ID.String()+" · "+s.in.VerifyURL, "", 2, "L", false, 0, "")
 	pdf.CellFormat(contentW, 9, "Сформировано edobot по данным ЭЦП / ЭЦҚ деректері бойынша edobot жасаған", "", 0, "L", false, 0, "")
 	pdf.SetXY(marginX, a4H-25)
-	pdf.CellFormat(contentW, 9, fmt.Sprintf("Лист / Парақ %d", pdf.PageNo()), "", 0, "R", false, 0, "")
+	pdf.CellFormat(contentW, 9, fmt.Sprintf("Лист / Парақ %d", pdf.PageNo()-s.first+1), "", 0, "R", false, 0, "")
 }
 
 func (s *sheet) heading(text string) {

@@ -1,14 +1,14 @@
 // Package pdftest builds deterministic documents for tests of code that
-// accepts uploads: valid PDFs of a given page count or exact byte size,
-// password-protected variants, a variant in the compressed PDF 1.5 layout
-// and a non-PDF image.
+// accepts uploads: valid PDFs of a given page count or exact byte size
+// (padded, or made of real page images), password-protected variants, a
+// variant in the compressed PDF 1.5 layout and a non-PDF image.
 //
-// PDF and PDFOfSize write the file by hand (objects, a classic xref table
-// with real byte offsets and a trailer) rather than through a PDF library,
-// so that tests do not depend on a writer's choices such as object streams
-// or compression and the size of the output can be controlled to the byte.
-// Encrypted and Rewritten go through pdfcpu, whose output is what real
-// encrypted and compressed files look like.
+// PDF, PDFOfSize and PDFWithImages write the file by hand (objects, a
+// classic xref table with real byte offsets and a trailer) rather than
+// through a PDF library, so that tests do not depend on a writer's choices
+// such as object streams or compression and the size of the output can be
+// controlled to the byte. Encrypted and Rewritten go through pdfcpu, whose
+// output is what real encrypted and compressed files look like.
 package pdftest
 
 import (
@@ -266,7 +266,7 @@ func PDFWithImages(pages int, size int64) []byte {
 				return doc
 			}
 		}
-		pixels += size - got - imageWidth
+		pixels += size - got - 32
 	}
 	panic(fmt.Sprintf("pdftest: cannot hit exactly %d bytes with images", size))
 }
@@ -327,15 +327,14 @@ func buildImages(pages int, pixels, pad int64) []byte {
 		buf.Write(data[:n])
 		buf.WriteString("\nendstream\nendobj\n")
 	}
-	if pad > 0 {
-		// A comment between objects: "%", filler, "\n".
+	switch {
+	case pad == 1:
+		buf.WriteByte('\n')
+	case pad > 1:
+		// A comment between objects: "%", filler, end of line.
 		buf.WriteByte('%')
-		for range pad - 2 {
-			buf.WriteByte('.')
-		}
-		if pad > 1 {
-			buf.WriteByte('\n')
-		}
+		buf.Write(bytes.Repeat([]byte{'.'}, int(pad-2)))
+		buf.WriteByte('\n')
 	}
 
 	xref := buf.Len()

@@ -2,6 +2,7 @@ package pdftest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"image/png"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
+	"edobot/core/pdfintake"
 )
 
 // validate runs pdfcpu's full reader and validator (relaxed, its default;
@@ -121,5 +124,60 @@ func TestPNG(t *testing.T) {
 	}
 	if img.Bounds().Dx() == 0 {
 		t.Error("empty image")
+	}
+}
+
+func TestPDFWithImages(t *testing.T) {
+	for _, tc := range []struct {
+		pages int
+		size  int64
+	}{{1, 10_000}, {3, 100_001}, {7, 1 << 20}, {200, pdfintake.MaxSize}} {
+		b := PDFWithImages(tc.pages, tc.size)
+		if int64(len(b)) != tc.size {
+			t.Errorf("PDFWithImages(%d, %d) returned %d bytes", tc.pages, tc.size, len(b))
+		}
+		ctx := validate(t, b, config())
+		if ctx.PageCount != tc.pages {
+			t.Errorf("PDFWithImages(%d, %d) has %d pages", tc.pages, tc.size, ctx.PageCount)
+		}
+		// Every image is drawn by its page: the bulk of the file is content.
+		var images int64
+		for p := 1; p <= tc.pages; p++ {
+			d, _, _, err := ctx.PageDict(p, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := ctx.DereferenceDict(d["Resources"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			xo, err := ctx.DereferenceDict(res["XObject"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			sd, _, err := ctx.DereferenceStreamDict(xo["Im1"])
+			if err != nil || sd == nil {
+				t.Fatalf("page %d: no image: %v", p, err)
+			}
+			w, h := *sd.IntEntry("Width"), *sd.IntEntry("Height")
+			if len(sd.Raw) != w*h {
+				t.Errorf("page %d: %d bytes of image data for %dx%d pixels", p, len(sd.Raw), w, h)
+			}
+			images += int64(len(sd.Raw))
+		}
+		if float64(images) < 0.9*float64(tc.size) && tc.size >= 1<<20 {
+			t.Errorf("PDFWithImages(%d, %d): images are only %d bytes", tc.pages, tc.size, images)
+		}
+		up, err := pdfintake.Intake(context.Background(), bytes.NewReader(b), t.TempDir())
+		if err != nil {
+			t.Fatalf("PDFWithImages(%d, %d): intake: %v", tc.pages, tc.size, err)
+		}
+		if up.Pages != tc.pages {
+			t.Errorf("PDFWithImages(%d, %d): intake counted %d pages", tc.pages, tc.size, up.Pages)
+		}
+		up.Close()
+	}
+	if !bytes.Equal(PDFWithImages(2, 50_000), PDFWithImages(2, 50_000)) {
+		t.Error("PDFWithImages differs between calls")
 	}
 }
