@@ -33,7 +33,7 @@ func BenchmarkBacklog5000To1000Chats(b *testing.B) {
 		users[i] = newChatUser(b, f.DB, srv, f.Sender.OrgID, "ru")
 	}
 	cfg := benchConfig(b)
-	cfg.Limits[core.ChannelTelegram] = RateLimit{PerSecond: rate, Burst: 1, PerChat: time.Second}
+	cfg.Limits[core.ChannelTelegram] = RateLimit{PerSecond: rate, Burst: 5, PerChat: time.Second}
 	cfg.Concurrency = 60
 	tg := newTGMessenger(b, srv)
 	b.ResetTimer()

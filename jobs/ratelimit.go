@@ -18,8 +18,8 @@ type RateLimit struct {
 // Limits Telegram documents for bots: about 30 messages a second overall and
 // one a second to a private chat.
 var (
-	TelegramLimit = RateLimit{PerSecond: 30, Burst: 1, PerChat: time.Second}
-	WhatsAppLimit = RateLimit{PerSecond: 10, Burst: 1, PerChat: 3 * time.Second}
+	TelegramLimit = RateLimit{PerSecond: 30, Burst: 5, PerChat: time.Second}
+	WhatsAppLimit = RateLimit{PerSecond: 10, Burst: 2, PerChat: 3 * time.Second}
 )
 
 // Limiter spaces messages by GCRA (the generic cell rate algorithm) over

@@ -147,6 +147,15 @@ func TestConfigFromEnv(t *testing.T) {
 	if c.Limits[core.ChannelWhatsApp] != WhatsAppLimit {
 		t.Fatalf("whatsapp: %+v", c.Limits[core.ChannelWhatsApp])
 	}
+	env = map[string]string{"EDOBOT_WHATSAPP_RATE": "5/s,4s,3"}
+	if c, err := ConfigFromEnv(func(k string) string { return env[k] }); err != nil ||
+		c.Limits[core.ChannelWhatsApp] != (RateLimit{PerSecond: 5, Burst: 3, PerChat: 4 * time.Second}) {
+		t.Fatalf("with a burst: %+v %v", c.Limits[core.ChannelWhatsApp], err)
+	}
+	env = map[string]string{"EDOBOT_TELEGRAM_RATE": "30/s,1s,0", "EDOBOT_OUTBOX_POLL": "soon"}
+	if _, err := ConfigFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "EDOBOT_TELEGRAM_RATE") {
+		t.Fatalf("burst 0: %v", err)
+	}
 	env = map[string]string{"EDOBOT_TELEGRAM_RATE": "fast", "EDOBOT_OUTBOX_POLL": "soon"}
 	if _, err := ConfigFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "EDOBOT_TELEGRAM_RATE") || !strings.Contains(err.Error(), "EDOBOT_OUTBOX_POLL") {
 		t.Fatalf("bad values: %v", err)

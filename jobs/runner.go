@@ -179,19 +179,30 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// parseRateLimit reads "30/s,1s": messages a second overall, then the least
-// time between two messages to one chat.
+// parseRateLimit reads "30/s,1s" or "30/s,1s,5": messages a second overall,
+// the least time between two messages to one chat, and how many messages
+// may go at once after a pause (1 = none).
 func parseRateLimit(v string) (RateLimit, error) {
-	overall, chat, ok := strings.Cut(v, ",")
-	n, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(overall), "/s"), 64)
-	if !ok || err != nil || n <= 0 {
-		return RateLimit{}, errors.New(`want "<messages>/s,<per-chat interval>", like "30/s,1s"`)
+	bad := errors.New(`want "<messages>/s,<per-chat interval>[,<burst>]", like "30/s,1s,5"`)
+	parts := strings.Split(v, ",")
+	if len(parts) < 2 || len(parts) > 3 {
+		return RateLimit{}, bad
 	}
-	d, err := time.ParseDuration(strings.TrimSpace(chat))
+	n, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(parts[0]), "/s"), 64)
+	if err != nil || n <= 0 {
+		return RateLimit{}, bad
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(parts[1]))
 	if err != nil || d < 0 {
-		return RateLimit{}, errors.New(`want "<messages>/s,<per-chat interval>", like "30/s,1s"`)
+		return RateLimit{}, bad
 	}
-	return RateLimit{PerSecond: n, Burst: 1, PerChat: d}, nil
+	burst := 1
+	if len(parts) == 3 {
+		if burst, err = strconv.Atoi(strings.TrimSpace(parts[2])); err != nil || burst < 1 {
+			return RateLimit{}, bad
+		}
+	}
+	return RateLimit{PerSecond: n, Burst: burst, PerChat: d}, nil
 }
 
 func (c *Config) fill() {
