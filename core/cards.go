@@ -20,14 +20,15 @@ import (
 // drawing, and imports core for the model.
 type CardRenderer func(ctx context.Context, d *Document, sigs []Signature, verifyURL string, original io.ReadSeeker, w io.Writer) error
 
-// CardStore remembers which blob holds the card of a document in a final
-// status, so that a card is drawn once per status and then served as a file.
-type CardStore interface {
-	// CardFor returns the SHA-256 of the stored card, ok == false when there
-	// is none yet.
-	CardFor(ctx context.Context, documentID uuid.UUID, state string) (sha256 string, ok bool, err error)
-	// PutCard records the card; when one is recorded already it stays.
-	PutCard(ctx context.Context, documentID uuid.UUID, state, sha256 string) error
+// DownloadCache remembers which blob holds a download of a document in a
+// final status (kind "card" or "ezsigner"), so that it is made once per
+// status and then served as a file.
+type DownloadCache interface {
+	// CachedDownload returns the SHA-256 of the stored download, ok == false
+	// when there is none yet.
+	CachedDownload(ctx context.Context, documentID uuid.UUID, kind, state string) (sha256 string, ok bool, err error)
+	// PutDownload records the download; when one is recorded already it stays.
+	PutDownload(ctx context.Context, documentID uuid.UUID, kind, state, sha256 string) error
 }
 
 // Card returns the electronic card of one of the actor's documents, if the
@@ -98,45 +99,57 @@ func DownloadName(d *Document, suffix string) string {
 // <type>_<number>_<date>.pdf.
 func CardFileName(d *Document) string { return DownloadName(d, "_card.pdf") }
 
-// card returns the card of d as it is now. A document in a final status
-// cannot change any more, so its card is drawn once, stored as a blob and
-// served from there; any other document's card is drawn for each request.
-// Both the original and the card are spooled to temporary files so that a
-// 15 MB document does not sit in memory twice beside the renderer's model.
+// card returns the card of d as it is now. The original is spooled to a
+// temporary file so that a 15 MB document does not sit in memory twice
+// beside the renderer's model.
 func (s *Service) card(ctx context.Context, d *Document, verifyURL string) (io.ReadCloser, error) {
-	state := string(d.Status)
-	cached := s.CardCache != nil && d.Status.Final()
-	if cached {
-		sum, ok, err := s.CardCache.CardFor(ctx, d.ID, state)
+	return s.cachedDownload(ctx, d, "card", func(w io.Writer) error {
+		signers, err := s.Store.Signers(ctx, []uuid.UUID{d.ID})
 		if err != nil {
-			return nil, wrapf(err, "card %s of %s", state, d.ID)
+			return wrapf(err, "signers of %s", d.ID)
+		}
+		original, err := s.spool(ctx, d.File.SHA256)
+		if err != nil {
+			return err
+		}
+		defer original.Close()
+		if err := s.Cards(ctx, d, signers[d.ID], verifyURL, original, w); err != nil {
+			return wrapf(err, "render card of %s", d.ID)
+		}
+		return nil
+	})
+}
+
+// cachedDownload serves a download made from a document. A document in a
+// final status cannot change any more, so its download is made once, stored
+// as a blob and served from there; any other document's is made for each
+// request. make writes the download; it goes through a temporary file,
+// hashed on the way, so it is never held in memory whole.
+func (s *Service) cachedDownload(ctx context.Context, d *Document, kind string, make func(w io.Writer) error) (io.ReadCloser, error) {
+	state := string(d.Status)
+	cached := s.Downloads != nil && d.Status.Final()
+	if cached {
+		sum, ok, err := s.Downloads.CachedDownload(ctx, d.ID, kind, state)
+		if err != nil {
+			return nil, wrapf(err, "%s %s of %s", kind, state, d.ID)
 		}
 		if ok {
 			rc, err := s.Blobs.Open(ctx, sum)
 			if err != nil {
-				return nil, wrapf(err, "open card %s", sum)
+				return nil, wrapf(err, "open %s %s", kind, sum)
 			}
 			return rc, nil
 		}
 	}
-	signers, err := s.Store.Signers(ctx, []uuid.UUID{d.ID})
+	out, err := os.CreateTemp(s.TempDir, "edobot-"+kind+"-*")
 	if err != nil {
-		return nil, wrapf(err, "signers of %s", d.ID)
-	}
-	original, err := s.spool(ctx, d.File.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	defer original.Close()
-	out, err := os.CreateTemp(s.TempDir, "edobot-card-*.pdf")
-	if err != nil {
-		return nil, fmt.Errorf("card: temporary file: %w", err)
+		return nil, fmt.Errorf("%s: temporary file: %w", kind, err)
 	}
 	f := &tempFile{out}
 	h := sha256.New()
-	if err := s.Cards(ctx, d, signers[d.ID], verifyURL, original, io.MultiWriter(out, h)); err != nil {
+	if err := make(io.MultiWriter(out, h)); err != nil {
 		f.Close()
-		return nil, wrapf(err, "render card of %s", d.ID)
+		return nil, err
 	}
 	size, err := out.Seek(0, io.SeekCurrent)
 	if err == nil {
@@ -144,7 +157,7 @@ func (s *Service) card(ctx context.Context, d *Document, verifyURL string) (io.R
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("card: rewind: %w", err)
+		return nil, fmt.Errorf("%s: rewind: %w", kind, err)
 	}
 	if !cached {
 		return f, nil
@@ -152,17 +165,17 @@ func (s *Service) card(ctx context.Context, d *Document, verifyURL string) (io.R
 	sum := hex.EncodeToString(h.Sum(nil))
 	if err := s.Blobs.Put(ctx, sum, size, out); err != nil {
 		f.Close()
-		return nil, wrapf(err, "store card of %s", d.ID)
+		return nil, wrapf(err, "store %s of %s", kind, d.ID)
 	}
-	// Two requests may draw the same card at once; the first recorded stays
-	// and the other's blob is merely unused.
-	if err := s.CardCache.PutCard(ctx, d.ID, state, sum); err != nil {
+	// Two requests may make the same download at once; the first recorded
+	// stays and the other's blob is merely unused.
+	if err := s.Downloads.PutDownload(ctx, d.ID, kind, state, sum); err != nil {
 		f.Close()
-		return nil, wrapf(err, "record card of %s", d.ID)
+		return nil, wrapf(err, "record %s of %s", kind, d.ID)
 	}
 	if _, err := out.Seek(0, io.SeekStart); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("card: rewind: %w", err)
+		return nil, fmt.Errorf("%s: rewind: %w", kind, err)
 	}
 	return f, nil
 }

@@ -23,7 +23,7 @@ func withCards(f *coretest.Fixture) *atomic.Int32 {
 		drawn.Add(1)
 		return card.Renderer(ctx, d, sigs, verifyURL, original, w)
 	}
-	f.Svc.CardCache = f.DB
+	f.Svc.Downloads = f.DB
 	return &drawn
 }
 
@@ -92,7 +92,7 @@ func TestCardOfDocumentsInMotionAndRevoked(t *testing.T) {
 	revoked := f.InStatus(t, core.StatusRevoked, core.SideSender)
 	rc, _, err := f.Svc.Card(ctx, f.Sender, revoked.ID, "https://edobot.kz/d/x")
 	readCard(t, rc, err)
-	if _, ok, err := f.DB.CardFor(ctx, revoked.ID, "revoked"); err != nil || !ok {
+	if _, ok, err := f.DB.CachedDownload(ctx, revoked.ID, "card", "revoked"); err != nil || !ok {
 		t.Fatalf("the revoked card was not kept: %v %v", ok, err)
 	}
 	if _, _, err := f.Svc.Card(ctx, f.Recipient, revoked.ID, "https://edobot.kz/d/x"); !errors.Is(err, core.ErrRevoked) {
@@ -118,5 +118,43 @@ func TestCardFileName(t *testing.T) {
 	d := &core.Document{Type: core.TypeWaybill, Number: `Н/17"a`, Date: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 	if got := core.CardFileName(d); got != `waybill_Н_17_a_2026-11-01_card.pdf` {
 		t.Fatalf("CardFileName = %q", got)
+	}
+}
+
+// TestEzSignerMadeOncePerFinalStatus: the combined CMS of a signed document
+// is made once and then served as stored; one still in motion is made on
+// every request.
+func TestEzSignerMadeOncePerFinalStatus(t *testing.T) {
+	f := coretest.New(t)
+	ctx := context.Background()
+	f.Svc.Downloads = f.DB
+	var made atomic.Int32
+	f.Svc.Combine = func(document []byte, cmss ...[]byte) ([]byte, error) {
+		made.Add(1)
+		return append([]byte("combined:"), bytes.Join(cmss, []byte("|"))...), nil
+	}
+	signing := f.InStatus(t, core.StatusSigning, core.SideSender)
+	for range 2 {
+		if _, _, err := f.Svc.EzSigner(ctx, f.Sender, signing.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if made.Load() != 2 {
+		t.Fatalf("a document in motion: combined %d times, want 2", made.Load())
+	}
+	signed := f.InStatus(t, core.StatusSigned, core.SideSender)
+	first, _, err := f.Svc.EzSigner(ctx, f.Sender, signed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _, err := f.Svc.EzSigner(ctx, f.Recipient, signed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.Load() != 3 || !bytes.Equal(first, second) || !bytes.HasPrefix(first, []byte("combined:")) {
+		t.Fatalf("a signed document: combined %d times in all, same bytes %v", made.Load(), bytes.Equal(first, second))
+	}
+	if _, ok, err := f.DB.CachedDownload(ctx, signed.ID, "ezsigner", "signed"); err != nil || !ok {
+		t.Fatalf("not recorded: %v %v", ok, err)
 	}
 }

@@ -33,10 +33,11 @@ type Service struct {
 	Webhooks WebhookStore
 	// Combine builds the «Версия для ezSigner».
 	Combine Combiner
-	// Cards draws the «Электронная карточка»; CardCache keeps the cards of
-	// documents in a final status (nil = draw every time).
+	// Cards draws the «Электронная карточка»; Downloads keeps the cards and
+	// ezSigner versions of documents in a final status (nil = make them on
+	// every request).
 	Cards     CardRenderer
-	CardCache CardStore
+	Downloads DownloadCache
 	// Chats keeps chat users, conversations and identity challenges.
 	Chats ChatStore
 	// Trial is how long a self-registered organisation may send documents
@@ -948,17 +949,29 @@ func (s *Service) EzSigner(ctx context.Context, a Actor, id uuid.UUID) ([]byte, 
 	if len(sigs) == 0 {
 		return nil, nil, &Refusal{Code: CodeNoSignatures, Action: ActionDownload, Status: d.Status}
 	}
-	pdf, err := s.readFile(ctx, d)
+	rc, err := s.cachedDownload(ctx, d, "ezsigner", func(w io.Writer) error {
+		pdf, err := s.readFile(ctx, d)
+		if err != nil {
+			return err
+		}
+		var cmss [][]byte
+		for _, g := range sigs {
+			cmss = append(cmss, g.CMS)
+		}
+		cms, err := s.Combine(pdf, cmss...)
+		if err != nil {
+			return wrapf(err, "combine signatures")
+		}
+		_, err = w.Write(cms)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	var cmss [][]byte
-	for _, g := range sigs {
-		cmss = append(cmss, g.CMS)
-	}
-	cms, err := s.Combine(pdf, cmss...)
+	cms, err := io.ReadAll(rc)
+	rc.Close()
 	if err != nil {
-		return nil, nil, wrapf(err, "combine signatures")
+		return nil, nil, wrapf(err, "read ezsigner version")
 	}
 	if _, err := s.change(ctx, a, id, ActionDownload, func(tx Tx, d *Document, side Side) (*Event, error) {
 		return &Event{Kind: EventDownloaded, Actor: a.Label, Details: details(map[string]string{"version": "ezsigner", "side": string(side)})}, nil

@@ -195,7 +195,7 @@ func service(db *storage.DB, cfg config) (*core.Service, error) {
 	// far from now is refused.
 	v.Freshness = 15 * time.Minute
 	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db, Chats: db,
-		Combine: signature.Combine, Cards: card.Renderer, CardCache: db, Trial: cfg.Trial, TempDir: cfg.TempDir}, nil
+		Combine: signature.Combine, Cards: card.Renderer, Downloads: db, Trial: cfg.Trial, TempDir: cfg.TempDir}, nil
 }
 
 // openService is the database and the use cases for a one-off command.
