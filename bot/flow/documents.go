@@ -474,8 +474,12 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		return nil, err
 	}
 	unknown := func() []Screen {
+		why := "chat.recipient_unknown"
+		if p.Telegram == "" && p.Phone == "" {
+			why = "chat.recipient_no_contact"
+		}
 		s := f.shareScreen(u, d)
-		s.Text = f.t(u, "chat.recipient_unknown", map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
+		s.Text = f.t(u, why, map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
 		return []Screen{s}
 	}
 	var to *core.ChatUser

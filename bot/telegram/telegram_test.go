@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -474,4 +475,53 @@ func TestReplyWaitsOutA429(t *testing.T) {
 	if n := len(s.tg.Messages(u.ID)); n != 1 {
 		t.Fatalf("%d messages, want 1", n)
 	}
+}
+
+// TestSendToRecipientInTelegram: a recipient known by @username who has
+// written to the bot gets the card in their chat, on the recipient's side;
+// one with no contact at all is explained as such.
+func TestSendToRecipientInTelegram(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	manager := tgtest.User{ID: 7007, FirstName: "M", LanguageCode: "ru"}
+	counter := tgtest.User{ID: 7008, FirstName: "Р", Username: "Lutik_Buh", LanguageCode: "kk"}
+	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "M", Name: "M"}, sigtest.GOST2015, s.nca.Cert)
+	s.signIn(t, manager, key)
+	s.say(t, counter, "/start", has("Сәлеметсіз бе"))
+
+	in := s.f.NewDocument()
+	in.Recipient.Telegram = "@lutik_buh"
+	d, err := s.f.Svc.CreateDocument(ctx, s.f.Sender, in, strings.NewReader(string(s.f.PDF)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := s.say(t, manager, "/search "+d.Number, has("найдено 1"))
+	card = s.tap(t, manager, card, d.Number, has(d.Number))
+	share := s.tap(t, manager, card, "Поделиться", has("Ссылка для получателя"))
+	s.tap(t, manager, share, "Отправить получателю", has("Документ отправлен в чат получателя"))
+	got := s.tg.Wait(t, counter.ID, has("сізге қол қоюға жіберді", d.Number))
+	button(t, got, "Қол қою")
+	if side, ok, err := s.f.DB.Following(ctx, d.ID, mustChat(t, s, counter.ID).ID); err != nil || !ok || side != core.SideRecipient {
+		t.Fatalf("the recipient's chat follows as %q %v %v", side, ok, err)
+	}
+
+	in = s.f.NewDocument()
+	in.Recipient = core.PartyInput{Kind: core.PartyCounterparty, Number: coretest.RandomBIN(), Name: "ТОО «Без контактов»"}
+	plain, err := s.f.Svc.CreateDocument(ctx, s.f.Sender, in, strings.NewReader(string(s.f.PDF)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	card = s.say(t, manager, "/search "+plain.Number, has("найдено 1"))
+	card = s.tap(t, manager, card, plain.Number, has(plain.Number))
+	share = s.tap(t, manager, card, "Поделиться", has("Ссылка для получателя"))
+	s.tap(t, manager, share, "Отправить получателю", has("не указаны телефон или @username"))
+}
+
+func mustChat(t testing.TB, s *stack, tgID int64) *core.ChatUser {
+	t.Helper()
+	u, err := s.f.Svc.ChatUser(context.Background(), core.ChannelTelegram, strconv.FormatInt(tgID, 10), "", "ru")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

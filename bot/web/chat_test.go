@@ -26,7 +26,8 @@ func TestChatPages(t *testing.T) {
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
 	f.Svc.Egov = f.DB
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc,
-		StartLink: func(token string) string { return "https://t.me/edobot_test_bot?start=" + token }}
+		StartLink:         func(token string) string { return "https://t.me/edobot_test_bot?start=" + token },
+		WhatsAppStartLink: func(token string) string { return "https://wa.me/77010000000?text=%2Fstart+" + token }}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	s.PublicURL = srv.URL
@@ -44,8 +45,12 @@ func TestChatPages(t *testing.T) {
 
 	// The link page offers the document in Telegram while it can be signed.
 	d := f.Create(t)
-	if _, page := get("/d/" + d.LinkToken); !strings.Contains(page, `href="https://t.me/edobot_test_bot?start=`+d.LinkToken+`"`) {
+	_, page := get("/d/" + d.LinkToken)
+	if !strings.Contains(page, `href="https://t.me/edobot_test_bot?start=`+d.LinkToken+`"`) {
 		t.Fatal("the link page does not open the document in Telegram")
+	}
+	if !strings.Contains(page, `href="https://wa.me/77010000000?text=%2Fstart&#43;`+d.LinkToken+`"`) {
+		t.Fatal("the link page does not open the document in WhatsApp")
 	}
 
 	// The e-mail share button opens the mail app with the link.

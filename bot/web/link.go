@@ -107,7 +107,7 @@ type linkView struct {
 	CanSign                        bool
 	FileURL, BaseURL               string
 	CardURL, CardLabel             string
-	TelegramURL                    string // the document's card in the Telegram bot
+	TelegramURL, WhatsAppURL       string // the document's card in the bots
 	NCALayerURL                    string
 	Pages                          []int
 	Version                        int64
@@ -147,6 +147,9 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		CardLabel: s.Cat.Text("ru", "download.card", nil) + " · " + s.Cat.Text("kk", "download.card", nil)}
 	if s.StartLink != nil && !d.Status.Final() {
 		v.TelegramURL = s.StartLink(token)
+	}
+	if s.WhatsAppStartLink != nil && !d.Status.Final() {
+		v.WhatsAppURL = s.WhatsAppStartLink(token)
 	}
 	for i := 1; i <= d.File.Pages; i++ {
 		v.Pages = append(v.Pages, i)

@@ -40,6 +40,9 @@ type Server struct {
 	PageCache string
 	// StartLink opens a document in the Telegram bot; nil without one.
 	StartLink func(token string) string
+	// WhatsAppStartLink opens it in the WhatsApp bot ("" until the bot's
+	// account is linked); nil without one.
+	WhatsAppStartLink func(token string) string
 	// TelegramWebhook receives Telegram's updates in webhook mode.
 	TelegramWebhook http.Handler
 	// Collectors are other parts' metrics, served on /metrics.

@@ -356,6 +356,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		srv.Checks = append(srv.Checks, web.Check{Name: "whatsapp", Ping: wa.bot.Ready})
 		srv.Collectors = append(srv.Collectors, wa.bot.Collectors()...)
 		srv.AdminRoutes = wa.adminRoutes(cfg.AdminToken)
+		srv.WhatsAppStartLink = wa.bot.StartLink
 	}
 	tg, err := telegramBot(ctx, cfg, svc, log, reach)
 	if err != nil {
