@@ -95,7 +95,7 @@ func (s *Service) AuthSignEgov(ctx context.Context, id, token string, cms []byte
 	if err := s.useChallenge(ctx, id); err != nil {
 		return nil, nil, err
 	}
-	v, err := s.Verifier.VerifyDocument(ctx, cms, data)
+	v, err := s.Verifier.VerifyChallenge(ctx, cms, data)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -110,7 +110,7 @@ func (s *Service) AuthSign(ctx context.Context, id string, cms []byte) (*ChatUse
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := s.Verifier.VerifyDocument(ctx, cms, data)
+	v, err := s.Verifier.VerifyChallenge(ctx, cms, data)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -152,3 +152,20 @@ func TestAuthPersonalCertificateAndExpiry(t *testing.T) {
 		t.Fatalf("personal certificate bound to %+v as %s", org, bound.IIN)
 	}
 }
+
+// TestAuthWithAnAuthenticationKey: the key NCALayer offers for signing in
+// (AUTH) proves who the person is as well as a signing key does.
+func TestAuthWithAnAuthenticationKey(t *testing.T) {
+	f, nca := authFixture(t)
+	ctx := context.Background()
+	u := newChatUser(t, f)
+	key := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "АУТ", Name: "КЛЮЧ", Auth: true},
+		sigtest.GOST2015, nca.Cert)
+	c, err := f.Svc.StartAuth(ctx, u, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, org, err := f.Svc.AuthSign(ctx, c.ID, key.SignCMS(t, c.Data, sigtest.CMSOptions{})); err != nil || org.ID != f.Recipient.OrgID {
+		t.Fatalf("an AUTH key: %+v %v", org, err)
+	}
+}

@@ -67,6 +67,9 @@ type BlobStore interface {
 // signed; the signature package provides it.
 type SignatureVerifier interface {
 	VerifyDocument(ctx context.Context, cms, document []byte) (VerifiedSignature, error)
+	// VerifyChallenge checks a sign-in challenge's CMS, where an
+	// authentication key will do as well as a signing key.
+	VerifyChallenge(ctx context.Context, cms, challenge []byte) (VerifiedSignature, error)
 }
 
 // OutboxMessage is a notification-worthy change, written in the transaction

@@ -154,14 +154,15 @@ func (db *DB) DocumentChats(ctx context.Context, d *core.Document) ([]core.Docum
 	rows, err := db.Pool.Query(ctx, `
 		SELECT DISTINCT ON (u.id) u.id, u.channel, u.external_id, u.name, coalesce(u.iin, ''), coalesce(u.org_id, 0), u.language,
 			u.username, u.phone, u.blocked_at, u.created_at, c.side FROM (
-			SELECT chat_user_id, side, 0 AS rank FROM document_chats WHERE document_id = $1
+			-- A document addressed to a person's own IIN (an employee's) is
+			-- theirs to sign, even when they work for the sender.
+			SELECT id AS chat_user_id, 'recipient' AS side, 0 AS rank FROM chat_users WHERE iin = $3
 			UNION ALL
-			SELECT id, 'sender', 1 FROM chat_users WHERE org_id = $2
+			SELECT chat_user_id, side, 1 FROM document_chats WHERE document_id = $1
 			UNION ALL
-			SELECT cu.id, 'recipient', 2 FROM chat_users cu JOIN organisations o ON o.id = cu.org_id WHERE o.number = $3
+			SELECT id, 'sender', 2 FROM chat_users WHERE org_id = $2
 			UNION ALL
-			-- An employee's document is addressed to the person's own IIN.
-			SELECT id, 'recipient', 3 FROM chat_users WHERE iin = $3
+			SELECT cu.id, 'recipient', 3 FROM chat_users cu JOIN organisations o ON o.id = cu.org_id WHERE o.number = $3
 		) c JOIN chat_users u ON u.id = c.chat_user_id
 		WHERE u.blocked_at IS NULL
 		ORDER BY u.id, c.rank`, d.ID, d.SenderOrgID, d.RecipientNumber)

@@ -119,8 +119,9 @@ func TestDocumentChats(t *testing.T) {
 	in.Recipient = core.PartyInput{Kind: core.PartyEmployee, Number: coretest.RandomIIN(), Name: "Сотрудник"}
 	e, err := f.Svc.CreateDocument(ctx, f.Sender, in, bytes.NewReader(f.PDF))
 	must(err)
+	// The employee works for the sender: the document is still theirs to sign.
 	employee := chat("e-" + d.Number)
-	must(f.DB.BindChatUser(ctx, employee.ID, in.Recipient.Number, recipientOrg.ID, now))
+	must(f.DB.BindChatUser(ctx, employee.ID, in.Recipient.Number, f.Sender.OrgID, now))
 	chats, _ = f.DB.DocumentChats(ctx, e)
 	found := false
 	for _, c := range chats {

@@ -42,25 +42,25 @@ func docButton(label string, d *core.Document, act string) Button {
 	return Button{Label: label, Data: "d." + docID(d.ID) + "." + strconv.FormatInt(d.Version, 10) + "." + act}
 }
 
-// reach finds a document for a person: through their organisation first,
-// then through a link they opened in this chat.
+// reach finds a document for a person: as the person themself when it is
+// addressed to their own IIN (an employee's contract reaches the employee,
+// not their employer's side), else through their organisation, else through
+// a link they opened in this chat.
 func (f *Flow) reach(ctx context.Context, u *core.ChatUser, id uuid.UUID) (*core.Document, access, error) {
+	d, err := f.Service.Store.Document(ctx, id)
+	if err != nil {
+		return nil, access{}, err
+	}
 	if u.Bound() {
 		a, _, err := f.actor(ctx, u)
 		if err != nil {
 			return nil, access{}, err
 		}
-		d, side, err := f.Service.Document(ctx, a, id)
-		if err == nil {
+		if d.RecipientNumber == u.IIN {
+			a = core.Actor{Number: u.IIN, Label: a.Label}
+		}
+		if side, err := core.ActorSide(d, a); err == nil {
 			return d, access{actor: a, side: side}, nil
-		}
-		if !errors.Is(err, core.ErrNotFound) {
-			return nil, access{}, err
-		}
-		// An employee's own document is addressed to their IIN.
-		pa := core.Actor{Number: u.IIN, Label: a.Label}
-		if d, side, err := f.Service.Document(ctx, pa, id); err == nil {
-			return d, access{actor: pa, side: side}, nil
 		}
 	}
 	side, ok, err := f.Service.Chats.Following(ctx, id, u.ID)
@@ -69,10 +69,6 @@ func (f *Flow) reach(ctx context.Context, u *core.ChatUser, id uuid.UUID) (*core
 	}
 	if !ok {
 		return nil, access{}, core.ErrNotFound
-	}
-	d, err := f.Service.Store.Document(ctx, id)
-	if err != nil {
-		return nil, access{}, err
 	}
 	if d.DeletedAt != nil {
 		return nil, access{}, core.ErrDeleted

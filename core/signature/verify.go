@@ -156,6 +156,12 @@ func (v *Verifier) VerifyDocument(ctx context.Context, cms, document []byte) (co
 	return v.VerifyOne(ctx, cms, document, PurposeSign)
 }
 
+// VerifyChallenge is VerifyOne for a sign-in challenge: an authentication
+// key proves who a person is as well as a signing key does.
+func (v *Verifier) VerifyChallenge(ctx context.Context, cms, challenge []byte) (core.VerifiedSignature, error) {
+	return v.VerifyOne(ctx, cms, challenge, PurposeAuth)
+}
+
 func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerInfo, content *Content, purpose Purpose) (res Result) {
 	cert, err := si.certificate(sd.certificates)
 	if err != nil {
