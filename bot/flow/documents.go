@@ -231,7 +231,7 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 	// An action that changes the document is taken only from a card that
 	// shows its current version: a second quick tap, or a tap on an old
 	// card, shows the document as it is now.
-	if mutating[act] && ver != d.Version {
+	if (mutating[act] || isTypeChoice(act)) && ver != d.Version {
 		card, err := f.cardFor(ctx, u, d, acc)
 		if err != nil {
 			return nil, err
@@ -301,17 +301,23 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 	case "et":
 		return []Screen{f.editTypeScreen(u, d)}, nil
 	}
-	if t, ok := strings.CutPrefix(act, "t"); ok && core.DocType(t).Valid() {
-		dt := core.DocType(t)
-		nd, err := f.Service.EditDocument(ctx, acc.actor, d.ID, core.DocumentEdit{Version: d.Version, Type: &dt})
+	if isTypeChoice(act) {
+		dt := core.DocType(act[1:])
+		nd, err := f.Service.EditDocument(ctx, acc.actor, d.ID, core.DocumentEdit{Version: ver, Type: &dt})
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	}
 	return f.stale(ctx, u), nil
 }
 
-// mutating are the actions that change a document.
+// mutating are the actions that change a document, or send it to someone:
+// they are taken only from a card of the current version.
 var mutating = map[string]bool{"rvy": true, "dely": true, "ar": true, "ua": true, "cp": true, "en": true, "edt": true,
-	"rv": true, "del": true, "ed": true, "et": true}
+	"rv": true, "del": true, "ed": true, "et": true, "snd": true}
+
+// isTypeChoice is a tap on a type of the edit screen ("t<type>").
+func isTypeChoice(act string) bool {
+	return len(act) > 1 && act[0] == 't' && core.DocType(act[1:]).Valid()
+}
 
 // linkActions are what a person holding only the link may do.
 var linkActions = map[string]bool{"v": true, "sg": true, "qr": true, "dl": true, "do": true, "dc": true}
@@ -500,8 +506,14 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	if to == nil || to.BlockedAt != nil {
 		return unknown(), nil
 	}
-	if err := f.Service.Chats.FollowDocument(ctx, d.ID, to.ID, core.SideRecipient); err != nil {
+	sent := []Screen{{Text: f.t(u, "chat.sent_recipient", map[string]any{"Name": d.RecipientName}),
+		Buttons: [][]Button{{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")}}}}
+	// The recipient's chat that follows the document has it already, and
+	// hears of every change: a second tap sends nothing twice.
+	if _, already, err := f.Service.Chats.Following(ctx, d.ID, to.ID); err != nil {
 		return nil, err
+	} else if already {
+		return sent, nil
 	}
 	card, err := f.cardFor(ctx, to, d, access{side: core.SideRecipient, byLink: true})
 	if err != nil {
@@ -515,8 +527,10 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		}
 		return nil, err
 	}
-	return []Screen{{Text: f.t(u, "chat.sent_recipient", map[string]any{"Name": d.RecipientName}),
-		Buttons: [][]Button{{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")}}}}, nil
+	if err := f.Service.Chats.FollowDocument(ctx, d.ID, to.ID, core.SideRecipient); err != nil {
+		return nil, err
+	}
+	return sent, nil
 }
 
 // editScreen offers the fields a document in «Создан» may change.

@@ -501,6 +501,18 @@ func TestSendToRecipientInTelegram(t *testing.T) {
 	s.tap(t, manager, share, "Отправить получателю", has("Документ отправлен в чат получателя"))
 	got := s.tg.Wait(t, counter.ID, has("сізге қол қоюға жіберді", d.Number))
 	button(t, got, "Қол қою")
+	// A second tap sends nothing twice.
+	s.tap(t, manager, share, "Отправить получателю", has("Документ отправлен в чат получателя"))
+	time.Sleep(200 * time.Millisecond)
+	n := 0
+	for _, m := range s.tg.Messages(counter.ID) {
+		if strings.Contains(m.Text, "сізге қол қоюға жіберді") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the recipient got the document %d times", n)
+	}
 	if side, ok, err := s.f.DB.Following(ctx, d.ID, mustChat(t, s, counter.ID).ID); err != nil || !ok || side != core.SideRecipient {
 		t.Fatalf("the recipient's chat follows as %q %v %v", side, ok, err)
 	}
