@@ -214,6 +214,21 @@ func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 	return screens
 }
 
+// ExpectsText reports whether the person's current step asks for typed text
+// that may well be a bare number (a document number, a search), so that a
+// front end with numbered menus does not read "1" as a choice.
+func (f *Flow) ExpectsText(ctx context.Context, u *core.ChatUser) bool {
+	c, err := f.Service.Chats.Conversation(ctx, u.ID)
+	if err != nil {
+		return false
+	}
+	switch c.Step {
+	case stepNumber, stepEditNumber, stepPartyName, stepPartyContact, stepSearch:
+		return true
+	}
+	return false
+}
+
 // failure logs an internal error and apologises without details.
 func (f *Flow) failure(ctx context.Context, u *core.ChatUser, err error) []Screen {
 	f.log().ErrorContext(ctx, "chat input failed", "channel", f.Channel, "chat_user", u.ID, "err", err)

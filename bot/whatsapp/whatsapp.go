@@ -384,19 +384,14 @@ type choice struct {
 // choice reads a reply as a choice of the chat's last menu: its number, or
 // a word equal to a label.
 func (b *Bot) choice(ctx context.Context, u *core.ChatUser, text string) (string, bool) {
-	raw, err := b.menus.Menu(ctx, u.ID)
-	if err != nil {
-		b.log.Error("whatsapp menu", "chat_user", u.ID, "err", err)
-		return "", false
-	}
-	var menu []choice
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &menu); err != nil {
-			b.log.Warn("whatsapp menu", "chat_user", u.ID, "err", err)
-		}
-	}
+	menu := b.lastMenu(ctx, u)
 	text = strings.TrimSpace(text)
 	if n, err := strconv.Atoi(strings.TrimRight(text, ".)")); err == nil {
+		// Where a document number or a search is asked for, "1" is the
+		// answer, not the first choice; the word («отмена») still works.
+		if b.flow.ExpectsText(ctx, u) {
+			return "", false
+		}
 		if n >= 1 && n <= len(menu) {
 			return menu[n-1].Data, true
 		}
@@ -448,9 +443,8 @@ const maxText = 4000
 // render draws screens as numbered text. The numbers run on across the
 // screens of one answer, so every choice shown stays reachable; the
 // choices are what a later "2" means.
-func (b *Bot) render(u *core.ChatUser, screens []flow.Screen) ([]message, []choice) {
+func (b *Bot) render(u *core.ChatUser, screens []flow.Screen, menu []choice) ([]message, []choice) {
 	var out []message
-	var menu []choice
 	useButtons := b.flow.Cat.Text(u.Language, "chat.use_buttons", nil)
 	for _, s := range screens {
 		text := strings.ReplaceAll(s.Text, useButtons, b.flow.Cat.Text(u.Language, "wa.reply_with_number", nil))
@@ -505,10 +499,15 @@ func split(s string, max int) []string {
 	return out
 }
 
-// send draws screens into a person's chat and remembers their numbers.
-// WhatsApp cannot edit a message, so a screen meant to replace one is sent
-// anew.
+// send draws screens into a person's chat as the answer to what they wrote,
+// and remembers their numbers. WhatsApp cannot edit a message, so a screen
+// meant to replace one is sent anew.
 func (b *Bot) send(ctx context.Context, u *core.ChatUser, screens []flow.Screen) error {
+	return b.sendFrom(ctx, u, screens, nil)
+}
+
+// sendFrom sends screens whose numbers continue after menu's.
+func (b *Bot) sendFrom(ctx context.Context, u *core.ChatUser, screens []flow.Screen, menu []choice) error {
 	if len(screens) == 0 {
 		return nil
 	}
@@ -516,7 +515,7 @@ func (b *Bot) send(ctx context.Context, u *core.ChatUser, screens []flow.Screen)
 	if err != nil {
 		return fmt.Errorf("whatsapp jid %q: %w", u.ExternalID, err)
 	}
-	msgs, menu := b.render(u, screens)
+	msgs, all := b.render(u, screens, menu)
 	for _, m := range msgs {
 		if err := b.sendOne(ctx, to, m); err != nil {
 			return err
@@ -524,13 +523,29 @@ func (b *Bot) send(ctx context.Context, u *core.ChatUser, screens []flow.Screen)
 	}
 	// A screen without choices (a refusal, a file) leaves the last menu
 	// in force, as Telegram leaves the last buttons.
-	if len(menu) > 0 {
-		data, _ := json.Marshal(menu)
+	if len(all) > len(menu) {
+		data, _ := json.Marshal(all)
 		if err := b.menus.SaveMenu(ctx, u.ID, data); err != nil {
 			return fmt.Errorf("whatsapp menu: %w", err)
 		}
 	}
 	return nil
+}
+
+// lastMenu reads the chat's numbered choices in force.
+func (b *Bot) lastMenu(ctx context.Context, u *core.ChatUser) []choice {
+	raw, err := b.menus.Menu(ctx, u.ID)
+	if err != nil {
+		b.log.Error("whatsapp menu", "chat_user", u.ID, "err", err)
+		return nil
+	}
+	var menu []choice
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &menu); err != nil {
+			b.log.Warn("whatsapp menu", "chat_user", u.ID, "err", err)
+		}
+	}
+	return menu
 }
 
 func (b *Bot) sendOne(ctx context.Context, to types.JID, m message) error {
@@ -575,7 +590,9 @@ func mimeOr(m, def string) string {
 
 // Deliver sends screens to another person's chat.
 func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Screen) error {
-	return b.classify(ctx, to, b.send(ctx, to, screens))
+	// Nobody asked for these screens: their numbers follow the menu the
+	// person may be answering, instead of taking its numbers over.
+	return b.classify(ctx, to, b.sendFrom(ctx, to, screens, b.lastMenu(ctx, to)))
 }
 
 // Notify tells one chat of a document's change (the jobs' messenger).

@@ -252,3 +252,42 @@ func TestQRHandler(t *testing.T) {
 		t.Fatalf("wrong token: %d", rec.Code)
 	}
 }
+
+// TestNumbersThatAreAnswers: where a document number is asked for, "1" is
+// the number; a notification arriving mid-way numbers its choices after the
+// menu being answered instead of taking its numbers over.
+func TestNumbersThatAreAnswers(t *testing.T) {
+	f := coretest.New(t)
+	fc := newFake()
+	b := startBot(t, f, fc, "http://edobot.test")
+	ctx := context.Background()
+	asel := boundPerson(t, f, "+77011230009", "Асель")
+	pdf := pdftest.PDF(1)
+	say(t, fc, asel, asel.document(fc.put(pdf), "a.pdf", "application/pdf", uint64(len(pdf))), contains("Файл принят"))
+	say(t, fc, asel, asel.text("Новый получатель"), contains("ИИН или БИН"))
+	say(t, fc, asel, asel.text(coretest.RandomBIN()), contains("наименование"))
+	say(t, fc, asel, asel.text("ТОО «Один»"), contains("@username"))
+	m := say(t, fc, asel, asel.text("пропустить"), contains("тип документа"))
+	if !strings.Contains(m.Text(), "4. Договор") {
+		t.Fatalf("type menu:\n%s", m.Text())
+	}
+
+	// A notification of another document arrives now.
+	u, err := f.DB.ChatUserByHandle(ctx, core.ChannelWhatsApp, "", "+77011230009")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(fc.messages(asel.JID))
+	if err := b.Deliver(ctx, u, []flow.Screen{{Text: "уведомление", Buttons: [][]flow.Button{{{Label: "Скачать", Data: "d.x.1.dl"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	note := fc.wait(t, asel.JID, n, contains("уведомление"))
+	if !strings.Contains(note.Text(), "9. Скачать") {
+		t.Fatalf("the notification's choice should follow the eight of the menu:\n%s", note.Text())
+	}
+	// «4» is still «Договор».
+	say(t, fc, asel, asel.text("4"), contains("номер документа"))
+	// «1» is the document's number, not «Отмена».
+	m = say(t, fc, asel, asel.text("1"), contains("Дата документа"))
+	say(t, fc, asel, asel.text("сегодня"), contains("Проверьте", "№1"))
+}
