@@ -37,12 +37,27 @@ func (s *Service) StartAuth(ctx context.Context, u *ChatUser, ttl time.Duration)
 	c := &AuthChallenge{ID: NewToken(), ExpiresAt: now.Add(ttl)}
 	// The text says what is being signed, in the languages the signing app
 	// may show it in; the nonce makes every challenge unique.
-	c.Data = []byte(fmt.Sprintf("edobot: вход в чат / чатқа кіру / chat sign-in\n%s %s\nnonce %s\n%s",
-		u.Channel, u.ExternalID, NewToken(), now.UTC().Format(time.RFC3339)))
+	// The text names the chat being signed into, so that a person handed
+	// someone else's sign-in link sees whose chat they would let in.
+	c.Data = []byte(fmt.Sprintf("edobot: вход в чат / чатқа кіру / chat sign-in\n%s\nnonce %s\n%s",
+		ChatWho(u), NewToken(), now.UTC().Format(time.RFC3339)))
 	if err := s.Chats.InsertAuthChallenge(ctx, LinkHash(c.ID), u.ID, c.Data, now, c.ExpiresAt); err != nil {
 		return nil, wrapf(err, "store auth challenge")
 	}
 	return c, nil
+}
+
+// ChatWho names a chat for a person to recognise it: the messenger, the
+// name, and the @username or phone.
+func ChatWho(u *ChatUser) string {
+	who := map[string]string{ChannelTelegram: "Telegram", ChannelWhatsApp: "WhatsApp"}[u.Channel] + ": " + u.Name
+	switch {
+	case u.Username != "":
+		who += " (@" + u.Username + ")"
+	case u.Phone != "":
+		who += " (" + u.Phone + ")"
+	}
+	return who + " #" + u.ExternalID
 }
 
 // AuthChallengeData returns a live challenge's bytes and expiry, for the
@@ -178,6 +193,19 @@ func (s *Service) bind(ctx context.Context, id string, v VerifiedSignature) (*Ch
 	slog.InfoContext(ctx, "chat user bound", "chat_user", u.ID, "org", org.Number, "serial", v.Signer.CertSerial)
 	if s.OnBound != nil {
 		s.OnBound(ctx, u, org)
+	}
+	// Everyone already acting for the organisation hears of a new chat
+	// acting for it: a sign-in link signed by mistake does not go unseen.
+	if s.OnJoined != nil {
+		others, err := s.Chats.OrgChatUsers(ctx, org.ID)
+		if err != nil {
+			slog.WarnContext(ctx, "chats of the organisation", "org", org.Number, "err", err)
+		}
+		for i := range others {
+			if others[i].ID != u.ID {
+				s.OnJoined(ctx, &others[i], u, org)
+			}
+		}
 	}
 	return u, org, nil
 }

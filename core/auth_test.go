@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,20 @@ func TestAuthThroughNCALayer(t *testing.T) {
 	if _, _, err := f.Svc.AuthSign(ctx, c.ID, []byte("not a cms")); err == nil {
 		t.Fatal("garbage was accepted")
 	}
+	colleague := newChatUser(t, f)
+	if err := f.DB.BindChatUser(ctx, colleague.ID, coretest.RandomIIN(), f.Sender.OrgID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var joined []int64
+	f.Svc.OnJoined = func(_ context.Context, to, newcomer *core.ChatUser, _ *core.Organisation) {
+		if newcomer.ID != u.ID {
+			t.Errorf("newcomer %d, want %d", newcomer.ID, u.ID)
+		}
+		joined = append(joined, to.ID)
+	}
+	if !strings.Contains(string(c.Data), core.ChatWho(u)) {
+		t.Fatalf("the challenge does not name the chat: %q", c.Data)
+	}
 	before, _ := f.DB.OrganisationByID(ctx, f.Sender.OrgID)
 	_, org, err := f.Svc.AuthSign(ctx, c.ID, key.SignCMS(t, c.Data, sigtest.CMSOptions{}))
 	if err != nil {
@@ -115,6 +130,10 @@ func TestAuthThroughNCALayer(t *testing.T) {
 	}
 	if _, _, err := f.Svc.AuthSign(ctx, c.ID, key.SignCMS(t, c.Data, sigtest.CMSOptions{})); !errors.Is(err, core.ErrEgovSession) {
 		t.Fatalf("replay: %v", err)
+	}
+	// The organisation's other chat heard of it; the newcomer did not.
+	if len(joined) != 1 || joined[0] != colleague.ID {
+		t.Fatalf("OnJoined told %v, want [%d]", joined, colleague.ID)
 	}
 }
 

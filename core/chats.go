@@ -45,6 +45,9 @@ type ChatStore interface {
 	ChatUserByHandle(ctx context.Context, channel, username, phone string) (*ChatUser, error)
 	SetChatContact(ctx context.Context, id int64, username, phone string) error
 	BindChatUser(ctx context.Context, id int64, iin string, orgID int64, at time.Time) error
+	// OrgChatUsers lists the chats bound to an organisation that did not
+	// block the bot.
+	OrgChatUsers(ctx context.Context, orgID int64) ([]ChatUser, error)
 
 	Conversation(ctx context.Context, chatUserID int64) (Conversation, error)
 	// SaveConversation stores c if the stored version is still c.Version and

@@ -101,6 +101,24 @@ func (db *DB) BindChatUser(ctx context.Context, id int64, iin string, orgID int6
 	return nil
 }
 
+// OrgChatUsers lists the chats acting for an organisation.
+func (db *DB) OrgChatUsers(ctx context.Context, orgID int64) ([]core.ChatUser, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE org_id = $1 AND blocked_at IS NULL ORDER BY id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("chats of organisation %d: %w", orgID, err)
+	}
+	defer rows.Close()
+	var out []core.ChatUser
+	for rows.Next() {
+		var u core.ChatUser
+		if err := scanChatUser(rows, &u); err != nil {
+			return nil, fmt.Errorf("chats of organisation %d: %w", orgID, err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
 // SetChatLanguage stores the language the person chose.
 func (db *DB) SetChatLanguage(ctx context.Context, id int64, lang string) error {
 	tag, err := db.Pool.Exec(ctx, `UPDATE chat_users SET language = $2 WHERE id = $1`, id, lang)

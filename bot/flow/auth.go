@@ -53,3 +53,8 @@ func (f *Flow) Bound(ctx context.Context, u *core.ChatUser, org *core.Organisati
 	out := []Screen{{Text: f.t(u, "chat.bound", map[string]any{"Org": org.Name, "Number": org.Number, "IIN": u.IIN})}}
 	return append(out, f.mustMenu(ctx, u)...)
 }
+
+// Joined tells a chat of its organisation that another chat now acts for it.
+func (f *Flow) Joined(to, newcomer *core.ChatUser, org *core.Organisation) []Screen {
+	return []Screen{{Text: f.t(to, "chat.joined", map[string]any{"Org": org.Name, "Who": core.ChatWho(newcomer), "IIN": newcomer.IIN})}}
+}

@@ -335,6 +335,11 @@ func (b *Bot) Bound(ctx context.Context, u *core.ChatUser, org *core.Organisatio
 	return b.Deliver(ctx, u, b.flow.Bound(ctx, u, org))
 }
 
+// Joined tells a chat that another chat now acts for its organisation.
+func (b *Bot) Joined(ctx context.Context, to, newcomer *core.ChatUser, org *core.Organisation) error {
+	return b.Deliver(ctx, to, b.flow.Joined(to, newcomer, org))
+}
+
 // classify maps the Bot API's answers onto what the jobs act on.
 func classify(err error) error {
 	if err == nil {

@@ -45,12 +45,22 @@ func (s *Server) authEgovDescribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out egovDescription
-	out.Description = "Вход в edobot · edobot-қа кіру"
+	data, _, _ := s.Service.AuthChallengeData(r.Context(), id)
+	out.Description = "Вход в edobot · edobot-қа кіру — " + challengeWho(data)
 	out.ExpiryDate = expires.UTC().Format("2006-01-02T15:04:05.000Z")
 	out.Organisation = egovOrganisation{NameRu: "edobot", NameKz: "edobot", NameEn: "edobot"}
 	out.Document.URI = strings.TrimRight(s.PublicURL, "/") + "/egov-auth/" + id + "/documents"
 	out.Document.AuthType, out.Document.AuthToken = egovAuthType, token
 	writeJSON(w, http.StatusOK, out)
+}
+
+// challengeWho is the line of a sign-in challenge that names the chat.
+func challengeWho(data []byte) string {
+	lines := strings.SplitN(string(data), "\n", 3)
+	if len(lines) < 2 {
+		return ""
+	}
+	return lines[1]
 }
 
 // authEgovData gives the app the challenge to sign: plain bytes, not a PDF.
@@ -61,7 +71,7 @@ func (s *Server) authEgovData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, egovOne([3]string{"Запрос на вход в edobot", "edobot-қа кіру сұрауы", "edobot sign-in request"},
-		[]egovMeta{{"Назначение", "Подтверждение личности в чате edobot"}}, "", data))
+		[]egovMeta{{"Назначение", "Подтверждение личности в чате edobot"}, {"Чат", challengeWho(data)}}, "", data))
 }
 
 func (s *Server) authEgovSign(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +101,7 @@ func (s *Server) authView(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer") // the challenge id is in the URL
 	err = authPage.Execute(w, map[string]any{"BaseURL": "/auth/" + id, "Challenge": base64.StdEncoding.EncodeToString(data),
+		"Who":   challengeWho(data),
 		"Until": expires.In(core.KazakhstanTime).Format("15:04"), "NCALayerURL": s.ncalayerURL()})
 	if err != nil {
 		s.Log.Warn("auth page", "err", err)

@@ -77,6 +77,7 @@ func TestChatPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	if resp, page := get("/auth/" + c.ID); resp.StatusCode != 200 || !strings.Contains(page, "NCALayer") ||
+		!strings.Contains(page, "Чат · Чат: Telegram: Web #web-") ||
 		resp.Header.Get("Referrer-Policy") != "no-referrer" {
 		t.Fatalf("auth page: %d", resp.StatusCode)
 	}

@@ -609,6 +609,11 @@ func (b *Bot) Bound(ctx context.Context, u *core.ChatUser, org *core.Organisatio
 	return b.Deliver(ctx, u, b.flow.Bound(ctx, u, org))
 }
 
+// Joined tells a chat that another chat now acts for its organisation.
+func (b *Bot) Joined(ctx context.Context, to, newcomer *core.ChatUser, org *core.Organisation) error {
+	return b.Deliver(ctx, to, b.flow.Joined(to, newcomer, org))
+}
+
 // errNotOnWhatsApp is a number WhatsApp does not know.
 var errNotOnWhatsApp = errors.New("whatsapp: the number is not on WhatsApp")
 

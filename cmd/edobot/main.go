@@ -388,6 +388,20 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 			log.Warn("telling a chat it is signed in", "channel", u.Channel, "chat_user", u.ID, "err", err)
 		}
 	}
+	svc.OnJoined = func(ctx context.Context, to, newcomer *core.ChatUser, org *core.Organisation) {
+		var err error
+		switch {
+		case to.Channel == core.ChannelTelegram && tg != nil:
+			err = tg.Joined(ctx, to, newcomer, org)
+		case to.Channel == core.ChannelWhatsApp && wa != nil:
+			err = wa.bot.Joined(ctx, to, newcomer, org)
+		default:
+			return
+		}
+		if err != nil {
+			log.Warn("telling a chat of a new sign-in", "channel", to.Channel, "chat_user", to.ID, "err", err)
+		}
+	}
 	if wa != nil {
 		wa.run(ctx, log)
 	}
