@@ -49,8 +49,8 @@ type Service struct {
 	// OnJoined, when set, is told, for each other chat bound to the same
 	// organisation, that a new chat now acts for it.
 	OnJoined func(ctx context.Context, to *ChatUser, newcomer *ChatUser, org *Organisation)
-	Now     func() time.Time
-	TempDir string // where uploads are spooled; "" = the system's
+	Now      func() time.Time
+	TempDir  string // where uploads are spooled; "" = the system's
 }
 
 func (s *Service) now() time.Time {
