@@ -475,11 +475,13 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	if err != nil {
 		return nil, err
 	}
+	// why says, when the card cannot go straight to the recipient, the
+	// reason the manager can act on.
+	why := "chat.recipient_unknown"
+	if p.Telegram == "" && p.Phone == "" {
+		why = "chat.recipient_no_contact"
+	}
 	unknown := func() []Screen {
-		why := "chat.recipient_unknown"
-		if p.Telegram == "" && p.Phone == "" {
-			why = "chat.recipient_no_contact"
-		}
 		s := f.shareScreen(u, d)
 		s.Text = f.t(u, why, map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
 		return []Screen{s}
@@ -491,16 +493,22 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		if err != nil && !errors.Is(err, core.ErrNotFound) {
 			return nil, err
 		}
+		if to != nil && to.BlockedAt != nil {
+			why = "chat.recipient_blocked"
+		}
 	}
 	if (to == nil || to.BlockedAt != nil) && f.Reach != nil && p.Phone != "" {
 		other, send, err := f.Reach(ctx, p.Phone)
 		switch {
 		case err == nil && other.BlockedAt == nil:
 			to, deliver = other, send
-		case err != nil && !errors.Is(err, core.ErrNotFound):
+		case err == nil:
+			why = "chat.recipient_blocked"
+		case !errors.Is(err, core.ErrNotFound):
 			// The other messenger being away is no reason to fail: the
 			// manager can still pass the link on by hand.
 			f.log().WarnContext(ctx, "reach recipient", "channel", f.Channel, "document", d.ID, "err", err)
+			why = "chat.recipient_unreachable"
 		}
 	}
 	if to == nil || to.BlockedAt != nil {
@@ -523,9 +531,12 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	if err := deliver(ctx, to, []Screen{card}); err != nil {
 		if errors.Is(err, core.ErrChatBlocked) {
 			_ = f.Service.Chats.MarkChatBlocked(ctx, to.ID, f.now())
+			why = "chat.recipient_blocked"
 			return unknown(), nil
 		}
-		return nil, err
+		f.log().WarnContext(ctx, "send to recipient", "channel", to.Channel, "document", d.ID, "err", err)
+		why = "chat.recipient_unreachable"
+		return unknown(), nil
 	}
 	if err := f.Service.Chats.FollowDocument(ctx, d.ID, to.ID, core.SideRecipient); err != nil {
 		return nil, err

@@ -517,6 +517,14 @@ func TestSendToRecipientInTelegram(t *testing.T) {
 		t.Fatalf("the recipient's chat follows as %q %v %v", side, ok, err)
 	}
 
+	// The recipient blocked the bot: the manager is told so.
+	s.tg.Block(counter.ID)
+	blocked := s.f.Create(t) // the same party, still with its @username
+	card = s.say(t, manager, "/search "+blocked.Number, has("найдено 1"))
+	card = s.tap(t, manager, card, blocked.Number, has(blocked.Number))
+	share = s.tap(t, manager, card, "Поделиться", has("Ссылка для получателя"))
+	s.tap(t, manager, share, "Отправить получателю", has("заблокировал(а) бота"))
+
 	in = s.f.NewDocument()
 	in.Recipient = core.PartyInput{Kind: core.PartyCounterparty, Number: coretest.RandomBIN(), Name: "ТОО «Без контактов»"}
 	plain, err := s.f.Svc.CreateDocument(ctx, s.f.Sender, in, strings.NewReader(string(s.f.PDF)))
