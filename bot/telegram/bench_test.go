@@ -38,12 +38,12 @@ func BenchmarkUpdates(b *testing.B) {
 			if err := s.f.DB.BindChatUser(ctx, u.ID, coretest.RandomIIN(), s.f.Sender.OrgID, time.Now()); err != nil {
 				b.Fatal(err)
 			}
-			menus[i] = s.say(b, users[i], "/start", has("Здравствуйте", "Отправьте PDF"))
+			menus[i] = s.tg.Say(b, users[i], "/start", has("Здравствуйте", "Отправьте PDF"))
 		}
 		for i := 0; i < 5; i++ {
 			s.f.Create(b)
 		}
-		data := button(b, menus[0], "Исходящие").Data
+		data := tgtest.ButtonOf(b, menus[0], "Исходящие").Data
 		run(b, s.tg, users, menus, data)
 	})
 	b.Run("bare-echo", func(b *testing.B) {

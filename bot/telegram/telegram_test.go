@@ -112,82 +112,16 @@ func newStack(t testing.TB, opts ...option) *stack {
 	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, stop: cancel}
 }
 
-// has reports whether a message's text or caption holds every part.
-func has(parts ...string) func(tgtest.Message) bool {
-	return func(m tgtest.Message) bool {
-		for _, p := range parts {
-			if !strings.Contains(m.Text+m.Caption, p) {
-				return false
-			}
-		}
-		return true
-	}
-}
-
-// button finds a button by the start of its label in a message.
-func button(t testing.TB, m tgtest.Message, label string) tgtest.Button {
-	t.Helper()
-	for _, row := range m.Buttons {
-		for _, b := range row {
-			if strings.Contains(b.Text, label) {
-				return b
-			}
-		}
-	}
-	t.Fatalf("no button %q in %q: %+v", label, m.Text, m.Buttons)
-	return tgtest.Button{}
-}
-
-// after waits for a message sent after n messages of the chat that
-// satisfies cond.
-func (s *stack) after(t testing.TB, chat int64, n int, cond func(tgtest.Message) bool) tgtest.Message {
-	t.Helper()
-	return s.tg.Wait(t, chat, func(m tgtest.Message) bool {
-		ms := s.tg.Messages(chat)
-		for i := n; i < len(ms); i++ {
-			if ms[i].ID == m.ID {
-				return cond(m)
-			}
-		}
-		return false
-	})
-}
-
-// tap presses a button and waits for the answer that satisfies cond.
-func (s *stack) tap(t testing.TB, u tgtest.User, m tgtest.Message, label string, cond func(tgtest.Message) bool) tgtest.Message {
-	t.Helper()
-	n := len(s.tg.Messages(u.ID))
-	b := button(t, m, label)
-	s.tg.Press(u, m.ID, b.Data)
-	return s.tg.Wait(t, u.ID, func(x tgtest.Message) bool {
-		if !cond(x) {
-			return false
-		}
-		ms := s.tg.Messages(u.ID)
-		for i := range ms {
-			if ms[i].ID == x.ID {
-				return i >= n || x.Edits > 0 && x.ID == m.ID
-			}
-		}
-		return false
-	})
-}
-
-// say sends text and waits for the answer that satisfies cond.
-func (s *stack) say(t testing.TB, u tgtest.User, text string, cond func(tgtest.Message) bool) tgtest.Message {
-	t.Helper()
-	n := len(s.tg.Messages(u.ID))
-	s.tg.SendText(u, text)
-	return s.after(t, u.ID, n, cond)
-}
+// has is tgtest's, by a shorter name.
+var has = tgtest.Has
 
 // signIn proves the user's identity with key through the eGov protocol,
 // starting from the chat's menu.
 func (s *stack) signIn(t testing.TB, u tgtest.User, key egovtest.Key) {
 	t.Helper()
-	menu := s.say(t, u, "/start", has("Здравствуйте", "подтвердите личность"))
-	login := s.tap(t, u, menu, "ЭЦП", has("eGov"))
-	session := egovtest.SessionURL(t, button(t, login, "eGov Mobile").URL)
+	menu := s.tg.Say(t, u, "/start", has("Здравствуйте", "подтвердите личность"))
+	login := s.tg.Tap(t, u, menu, "ЭЦП", has("eGov"))
+	session := egovtest.SessionURL(t, tgtest.ButtonOf(t, login, "eGov Mobile").URL)
 	if code, body := egovtest.Sign(t, session, key); code != http.StatusOK {
 		t.Fatalf("sign-in: %d %s", code, body)
 	}
@@ -220,15 +154,15 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 	// The new document, step by step.
 	n := len(s.tg.Messages(manager.ID))
 	s.tg.SendDocument(manager, "Договор.pdf", "application/pdf", pdftest.PDF(3))
-	m := s.after(t, manager.ID, n, has("Файл принят", "3 стр."))
-	m = s.tap(t, manager, m, "Новый получатель", has("ИИН или БИН"))
-	m = s.say(t, manager, counterBIN, has("наименование"))
-	m = s.say(t, manager, "ТОО «Лютик»", has("@username"))
-	m = s.say(t, manager, "@dana_lutik", has("тип документа"))
-	m = s.tap(t, manager, m, "Договор", has("номер"))
-	m = s.say(t, manager, "Д-15", has("Дата"))
-	m = s.tap(t, manager, m, "Сегодня", has("Проверьте", "Д-15", "ТОО «Лютик»", counterBIN))
-	card := s.tap(t, manager, m, "Создать", has("Документ создан", "Статус: 🆕 Создан"))
+	m := s.tg.After(t, manager.ID, n, has("Файл принят", "3 стр."))
+	m = s.tg.Tap(t, manager, m, "Новый получатель", has("ИИН или БИН"))
+	m = s.tg.Say(t, manager, counterBIN, has("наименование"))
+	m = s.tg.Say(t, manager, "ТОО «Лютик»", has("@username"))
+	m = s.tg.Say(t, manager, "@dana_lutik", has("тип документа"))
+	m = s.tg.Tap(t, manager, m, "Договор", has("номер"))
+	m = s.tg.Say(t, manager, "Д-15", has("Дата"))
+	m = s.tg.Tap(t, manager, m, "Сегодня", has("Проверьте", "Д-15", "ТОО «Лютик»", counterBIN))
+	card := s.tg.Tap(t, manager, m, "Создать", has("Документ создан", "Статус: 🆕 Создан"))
 	share := s.tg.Wait(t, manager.ID, has("Ссылка для получателя"))
 	token := linkRe.FindStringSubmatch(share.Text)
 	if token == nil {
@@ -236,19 +170,19 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 	}
 
 	// «Отправить получателю»: the counterparty has not written to the bot yet.
-	s.tap(t, manager, share, "Отправить получателю", has("ещё не писал"))
+	s.tg.Tap(t, manager, share, "Отправить получателю", has("ещё не писал"))
 
 	// The counterparty opens the start link, in Kazakh.
-	m = s.say(t, counter, "/start "+token[1], has("Жіберуші", "ТОО «Лютик»"))
-	m = s.tap(t, counter, m, "Қол қою", has("eGov Mobile"))
-	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, button(t, m, "eGov Mobile").URL), counterKey); code != http.StatusOK {
+	m = s.tg.Say(t, counter, "/start "+token[1], has("Жіберуші", "ТОО «Лютик»"))
+	m = s.tg.Tap(t, counter, m, "Қол қою", has("eGov Mobile"))
+	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, tgtest.ButtonOf(t, m, "eGov Mobile").URL), counterKey); code != http.StatusOK {
 		t.Fatalf("counterparty's signature: %d %s", code, body)
 	}
 
 	// The manager's old card is stale now: its sign button shows the card
 	// as it is, and the next sign goes through.
-	m = s.tap(t, manager, card, "Подписать", has("eGov Mobile"))
-	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, button(t, m, "eGov Mobile").URL), managerKey); code != http.StatusOK {
+	m = s.tg.Tap(t, manager, card, "Подписать", has("eGov Mobile"))
+	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, tgtest.ButtonOf(t, m, "eGov Mobile").URL), managerKey); code != http.StatusOK {
 		t.Fatalf("manager's signature: %d %s", code, body)
 	}
 	// Every change comes into both chats by itself, once, in each one's
@@ -270,7 +204,7 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 			t.Fatalf("chat %d got %d notifications, want %d", chat, n, wantN)
 		}
 	}
-	m = s.tap(t, manager, m, "Обновить", has("Статус: ✅ Подписан"))
+	m = s.tg.Tap(t, manager, m, "Обновить", has("Статус: ✅ Подписан"))
 }
 
 // TestBadInputs checks that every bad input gets its own explanation and
@@ -285,39 +219,39 @@ func TestBadInputs(t *testing.T) {
 
 	n := len(s.tg.Messages(u.ID))
 	s.tg.SendPhoto(u, pdftest.PNG())
-	s.after(t, u.ID, n, has("Это фото"))
+	s.tg.After(t, u.ID, n, has("Это фото"))
 
 	n = len(s.tg.Messages(u.ID))
 	s.tg.SendDocumentSized(u, "big.pdf", "application/pdf", 16<<20)
-	s.after(t, u.ID, n, has("15 МБ"))
+	s.tg.After(t, u.ID, n, has("15 МБ"))
 
 	n = len(s.tg.Messages(u.ID))
 	s.tg.SendDocument(u, "secret.pdf", "application/pdf", pdftest.Encrypted(pdftest.PDF(1), "123", "456"))
-	s.after(t, u.ID, n, has("паролем"))
+	s.tg.After(t, u.ID, n, has("паролем"))
 
 	n = len(s.tg.Messages(u.ID))
 	s.tg.SendDocument(u, "photo.png", "image/png", pdftest.PNG())
-	s.after(t, u.ID, n, has("Это не PDF"))
+	s.tg.After(t, u.ID, n, has("Это не PDF"))
 
 	n = len(s.tg.Messages(u.ID))
 	s.tg.SendDocument(u, "a.pdf", "application/pdf", pdftest.PDF(1))
-	first := s.after(t, u.ID, n, has("Файл принят"))
-	m := s.tap(t, u, first, "Новый получатель", has("ИИН или БИН"))
-	s.say(t, u, "123456789012", has("⚠️"))
-	m = s.say(t, u, coretest.RandomBIN(), has("наименование"))
+	first := s.tg.After(t, u.ID, n, has("Файл принят"))
+	m := s.tg.Tap(t, u, first, "Новый получатель", has("ИИН или БИН"))
+	s.tg.Say(t, u, "123456789012", has("⚠️"))
+	m = s.tg.Say(t, u, coretest.RandomBIN(), has("наименование"))
 	// A stale button: the recipient screen's button was drawn two steps ago.
-	s.tap(t, u, first, "Новый получатель", has("устарела"))
-	m = s.say(t, u, "ТОО «Б»", has("@username"))
-	m = s.tap(t, u, m, "Пропустить", has("тип документа"))
+	s.tg.Tap(t, u, first, "Новый получатель", has("устарела"))
+	m = s.tg.Say(t, u, "ТОО «Б»", has("@username"))
+	m = s.tg.Tap(t, u, m, "Пропустить", has("тип документа"))
 	// Text where a button was expected.
-	s.say(t, u, "договор", has("кнопкой"))
-	m = s.tap(t, u, m, "Акт сверки", has("номер"))
-	s.say(t, u, "АС-1", has("Дата"))
-	s.say(t, u, "31.02.2026", has("⚠️", "дат"))
-	m = s.say(t, u, "28.02.2026", has("Проверьте", "28.02.2026"))
+	s.tg.Say(t, u, "договор", has("кнопкой"))
+	m = s.tg.Tap(t, u, m, "Акт сверки", has("номер"))
+	s.tg.Say(t, u, "АС-1", has("Дата"))
+	s.tg.Say(t, u, "31.02.2026", has("⚠️", "дат"))
+	m = s.tg.Say(t, u, "28.02.2026", has("Проверьте", "28.02.2026"))
 
 	// Two quick taps on «Создать»: one document.
-	b := button(t, m, "Создать")
+	b := tgtest.ButtonOf(t, m, "Создать")
 	s.tg.Press(u, m.ID, b.Data)
 	s.tg.Press(u, m.ID, b.Data)
 	s.tg.Wait(t, u.ID, has("Документ создан"))
@@ -353,7 +287,7 @@ func TestWebhookMode(t *testing.T) {
 	if url, secret := s.tg.Webhook(); url != s.web.URL+"/telegram/webhook" || secret != "s3cret-Token_42" {
 		t.Fatalf("webhook = %q %q", url, secret)
 	}
-	s.say(t, u, "/start", has("Hello, Web!"))
+	s.tg.Say(t, u, "/start", has("Hello, Web!"))
 
 	forged := `{"update_id": 999, "message": {"message_id": 1, "date": 1, "chat": {"id": 4004, "type": "private"},
 		"from": {"id": 4004, "first_name": "Mallory"}, "text": "/start"}}`
@@ -394,32 +328,32 @@ func TestFoldersSearchAndActions(t *testing.T) {
 		docs = append(docs, s.f.Create(t))
 	}
 
-	menu := s.say(t, u, "/menu", has("Отправьте PDF"))
-	if b := button(t, menu, "Исходящие"); !strings.Contains(b.Text, "(10)") {
+	menu := s.tg.Say(t, u, "/menu", has("Отправьте PDF"))
+	if b := tgtest.ButtonOf(t, menu, "Исходящие"); !strings.Contains(b.Text, "(10)") {
 		t.Fatalf("outgoing count: %q", b.Text)
 	}
-	list := s.tap(t, u, menu, "Исходящие", func(m tgtest.Message) bool { return len(m.Buttons) >= 9 })
+	list := s.tg.Tap(t, u, menu, "Исходящие", func(m tgtest.Message) bool { return len(m.Buttons) >= 9 })
 	if n := countPrefix(list, "🆕"); n != 8 {
 		t.Fatalf("first page lists %d documents", n)
 	}
-	list = s.tap(t, u, list, "▶️", func(m tgtest.Message) bool { return countPrefix(m, "🆕") == 2 })
-	button(t, list, "◀️")
+	list = s.tg.Tap(t, u, list, "▶️", func(m tgtest.Message) bool { return countPrefix(m, "🆕") == 2 })
+	tgtest.ButtonOf(t, list, "◀️")
 
 	// Search by a number.
 	target := docs[3]
-	found := s.say(t, u, target.Number, has("найдено 1"))
-	card := s.tap(t, u, found, target.Number, has("Статус: 🆕 Создан", target.Number))
+	found := s.tg.Say(t, u, target.Number, has("найдено 1"))
+	card := s.tg.Tap(t, u, found, target.Number, has("Статус: 🆕 Создан", target.Number))
 
 	// Edit the number from the card.
-	ask := s.tap(t, u, card, "Изменить", has("Что изменить?"))
-	ask = s.tap(t, u, ask, "Номер", has("номер документа"))
-	card = s.say(t, u, "НОВ-77", has("№НОВ-77"))
+	ask := s.tg.Tap(t, u, card, "Изменить", has("Что изменить?"))
+	ask = s.tg.Tap(t, u, ask, "Номер", has("номер документа"))
+	card = s.tg.Say(t, u, "НОВ-77", has("№НОВ-77"))
 
 	// The original comes as a document in the chat.
-	dl := s.tap(t, u, card, "Скачать", has("Что скачать?"))
+	dl := s.tg.Tap(t, u, card, "Скачать", has("Что скачать?"))
 	n := len(s.tg.Messages(u.ID))
-	s.tg.Press(u, dl.ID, button(t, dl, "Оригинал").Data)
-	file := s.after(t, u.ID, n, func(m tgtest.Message) bool { return m.Document != nil })
+	s.tg.Press(u, dl.ID, tgtest.ButtonOf(t, dl, "Оригинал").Data)
+	file := s.tg.After(t, u.ID, n, func(m tgtest.Message) bool { return m.Document != nil })
 	if !strings.HasSuffix(file.Document.Name, ".pdf") || string(file.Document.Data) != string(s.f.PDF) {
 		t.Fatalf("original: %q, %d bytes", file.Document.Name, len(file.Document.Data))
 	}
@@ -429,10 +363,10 @@ func TestFoldersSearchAndActions(t *testing.T) {
 	if _, _, err := s.f.Svc.Sign(ctx, target.ID, coretest.Signature(s.f.Sender.Number), "test"); err != nil {
 		t.Fatal(err)
 	}
-	card = s.tap(t, u, card, "Обновить", has("На подписании"))
-	confirm := s.tap(t, u, card, "Отозвать", has("Отозвать «"))
-	s.tap(t, u, confirm, "Да", has("Статус: ⛔ Отозван"))
-	s.tap(t, u, confirm, "Да", has("Документ изменился", "Отозван"))
+	card = s.tg.Tap(t, u, card, "Обновить", has("На подписании"))
+	confirm := s.tg.Tap(t, u, card, "Отозвать", has("Отозвать «"))
+	s.tg.Tap(t, u, confirm, "Да", has("Статус: ⛔ Отозван"))
+	s.tg.Tap(t, u, confirm, "Да", has("Документ изменился", "Отозван"))
 	events, err := s.f.DB.Events(ctx, target.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +401,7 @@ func TestReplyWaitsOutA429(t *testing.T) {
 	u := tgtest.User{ID: 6006, FirstName: "Slow", LanguageCode: "en"}
 	s.tg.FailNext("sendMessage", tgtest.Failure{Code: 429, RetryAfter: 1})
 	start := time.Now()
-	s.say(t, u, "/start", has("Hello, Slow!"))
+	s.tg.Say(t, u, "/start", has("Hello, Slow!"))
 	if time.Since(start) < time.Second {
 		t.Fatal("the reply did not wait for retry_after")
 	}
@@ -487,7 +421,7 @@ func TestSendToRecipientInTelegram(t *testing.T) {
 	counter := tgtest.User{ID: 7008, FirstName: "Р", Username: "Lutik_Buh", LanguageCode: "kk"}
 	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "M", Name: "M"}, sigtest.GOST2015, s.nca.Cert)
 	s.signIn(t, manager, key)
-	s.say(t, counter, "/start", has("Сәлеметсіз бе"))
+	s.tg.Say(t, counter, "/start", has("Сәлеметсіз бе"))
 
 	in := s.f.NewDocument()
 	in.Recipient.Telegram = "@lutik_buh"
@@ -495,14 +429,14 @@ func TestSendToRecipientInTelegram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	card := s.say(t, manager, "/search "+d.Number, has("найдено 1"))
-	card = s.tap(t, manager, card, d.Number, has(d.Number))
-	share := s.tap(t, manager, card, "Поделиться", has("Ссылка для получателя"))
-	s.tap(t, manager, share, "Отправить получателю", has("Документ отправлен в чат получателя"))
+	card := s.tg.Say(t, manager, "/search "+d.Number, has("найдено 1"))
+	card = s.tg.Tap(t, manager, card, d.Number, has(d.Number))
+	share := s.tg.Tap(t, manager, card, "Поделиться", has("Ссылка для получателя"))
+	s.tg.Tap(t, manager, share, "Отправить получателю", has("Документ отправлен в чат получателя"))
 	got := s.tg.Wait(t, counter.ID, has("сізге қол қоюға жіберді", d.Number))
-	button(t, got, "Қол қою")
+	tgtest.ButtonOf(t, got, "Қол қою")
 	// A second tap sends nothing twice.
-	s.tap(t, manager, share, "Отправить получателю", has("Документ отправлен в чат получателя"))
+	s.tg.Tap(t, manager, share, "Отправить получателю", has("Документ отправлен в чат получателя"))
 	time.Sleep(200 * time.Millisecond)
 	n := 0
 	for _, m := range s.tg.Messages(counter.ID) {
@@ -520,10 +454,10 @@ func TestSendToRecipientInTelegram(t *testing.T) {
 	// The recipient blocked the bot: the manager is told so.
 	s.tg.Block(counter.ID)
 	blocked := s.f.Create(t) // the same party, still with its @username
-	card = s.say(t, manager, "/search "+blocked.Number, has("найдено 1"))
-	card = s.tap(t, manager, card, blocked.Number, has(blocked.Number))
-	share = s.tap(t, manager, card, "Поделиться", has("Ссылка для получателя"))
-	s.tap(t, manager, share, "Отправить получателю", has("заблокировал(а) бота"))
+	card = s.tg.Say(t, manager, "/search "+blocked.Number, has("найдено 1"))
+	card = s.tg.Tap(t, manager, card, blocked.Number, has(blocked.Number))
+	share = s.tg.Tap(t, manager, card, "Поделиться", has("Ссылка для получателя"))
+	s.tg.Tap(t, manager, share, "Отправить получателю", has("заблокировал(а) бота"))
 
 	in = s.f.NewDocument()
 	in.Recipient = core.PartyInput{Kind: core.PartyCounterparty, Number: coretest.RandomBIN(), Name: "ТОО «Без контактов»"}
@@ -531,10 +465,10 @@ func TestSendToRecipientInTelegram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	card = s.say(t, manager, "/search "+plain.Number, has("найдено 1"))
-	card = s.tap(t, manager, card, plain.Number, has(plain.Number))
-	share = s.tap(t, manager, card, "Поделиться", has("Ссылка для получателя"))
-	s.tap(t, manager, share, "Отправить получателю", has("не указаны телефон или @username"))
+	card = s.tg.Say(t, manager, "/search "+plain.Number, has("найдено 1"))
+	card = s.tg.Tap(t, manager, card, plain.Number, has(plain.Number))
+	share = s.tg.Tap(t, manager, card, "Поделиться", has("Ссылка для получателя"))
+	s.tg.Tap(t, manager, share, "Отправить получателю", has("не указаны телефон или @username"))
 }
 
 func mustChat(t testing.TB, s *stack, tgID int64) *core.ChatUser {

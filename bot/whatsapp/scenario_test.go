@@ -28,71 +28,6 @@ import (
 	"edobot/jobs"
 )
 
-// tgHas reports whether a Telegram message's text or caption holds every part.
-func tgHas(parts ...string) func(tgtest.Message) bool {
-	return func(m tgtest.Message) bool {
-		for _, p := range parts {
-			if !strings.Contains(m.Text+m.Caption, p) {
-				return false
-			}
-		}
-		return true
-	}
-}
-
-func tgButton(t testing.TB, m tgtest.Message, label string) tgtest.Button {
-	t.Helper()
-	for _, row := range m.Buttons {
-		for _, b := range row {
-			if strings.Contains(b.Text, label) {
-				return b
-			}
-		}
-	}
-	t.Fatalf("no button %q in %q: %+v", label, m.Text, m.Buttons)
-	return tgtest.Button{}
-}
-
-// tgAfter waits for a message sent to a chat after its first n that
-// satisfies cond.
-func tgAfter(t testing.TB, tg *tgtest.Server, chat int64, n int, cond func(tgtest.Message) bool) tgtest.Message {
-	t.Helper()
-	return tg.Wait(t, chat, func(m tgtest.Message) bool {
-		ms := tg.Messages(chat)
-		for i := n; i < len(ms); i++ {
-			if ms[i].ID == m.ID {
-				return cond(m)
-			}
-		}
-		return false
-	})
-}
-
-func tgTap(t testing.TB, tg *tgtest.Server, u tgtest.User, m tgtest.Message, label string, cond func(tgtest.Message) bool) tgtest.Message {
-	t.Helper()
-	n := len(tg.Messages(u.ID))
-	tg.Press(u, m.ID, tgButton(t, m, label).Data)
-	return tg.Wait(t, u.ID, func(x tgtest.Message) bool {
-		if !cond(x) {
-			return false
-		}
-		ms := tg.Messages(u.ID)
-		for i := range ms {
-			if ms[i].ID == x.ID {
-				return i >= n || x.Edits > 0 && x.ID == m.ID
-			}
-		}
-		return false
-	})
-}
-
-func tgSay(t testing.TB, tg *tgtest.Server, u tgtest.User, text string, cond func(tgtest.Message) bool) tgtest.Message {
-	t.Helper()
-	n := len(tg.Messages(u.ID))
-	tg.SendText(u, text)
-	return tgAfter(t, tg, u.ID, n, cond)
-}
-
 // numberOf is the number a numbered WhatsApp screen gives a label.
 func numberOf(t testing.TB, text, label string) string {
 	t.Helper()
@@ -201,32 +136,32 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	dana := newPerson("+77015551234", "Дана")
 
 	// The manager signs in on Telegram.
-	menu := tgSay(t, tg, manager, "/start", tgHas("Здравствуйте", "подтвердите личность"))
-	login := tgTap(t, tg, manager, menu, "ЭЦП", tgHas("eGov"))
-	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, tgButton(t, login, "eGov Mobile").URL), managerKey); code != http.StatusOK {
+	menu := tg.Say(t, manager, "/start", tgtest.Has("Здравствуйте", "подтвердите личность"))
+	login := tg.Tap(t, manager, menu, "ЭЦП", tgtest.Has("eGov"))
+	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, tgtest.ButtonOf(t, login, "eGov Mobile").URL), managerKey); code != http.StatusOK {
 		t.Fatalf("sign-in: %d %s", code, body)
 	}
-	tg.Wait(t, manager.ID, tgHas("Личность подтверждена"))
+	tg.Wait(t, manager.ID, tgtest.Has("Личность подтверждена"))
 
 	// A new document for a counterparty known by phone only.
 	n := len(tg.Messages(manager.ID))
 	tg.SendDocument(manager, "Договор.pdf", "application/pdf", pdftest.PDF(2))
-	m := tgAfter(t, tg, manager.ID, n, tgHas("Файл принят"))
-	m = tgTap(t, tg, manager, m, "Новый получатель", tgHas("ИИН или БИН"))
-	m = tgSay(t, tg, manager, counterBIN, tgHas("наименование"))
-	m = tgSay(t, tg, manager, "ТОО «Лютик»", tgHas("Телефон"))
-	m = tgSay(t, tg, manager, "8 701 555 12 34", tgHas("тип документа"))
-	m = tgTap(t, tg, manager, m, "Договор", tgHas("номер"))
-	m = tgSay(t, tg, manager, "Д-77", tgHas("Дата"))
-	m = tgTap(t, tg, manager, m, "Сегодня", tgHas("Проверьте", "Д-77"))
-	card := tgTap(t, tg, manager, m, "Создать", tgHas("Документ создан"))
-	share := tg.Wait(t, manager.ID, tgHas("Ссылка для получателя"))
+	m := tg.After(t, manager.ID, n, tgtest.Has("Файл принят"))
+	m = tg.Tap(t, manager, m, "Новый получатель", tgtest.Has("ИИН или БИН"))
+	m = tg.Say(t, manager, counterBIN, tgtest.Has("наименование"))
+	m = tg.Say(t, manager, "ТОО «Лютик»", tgtest.Has("Телефон"))
+	m = tg.Say(t, manager, "8 701 555 12 34", tgtest.Has("тип документа"))
+	m = tg.Tap(t, manager, m, "Договор", tgtest.Has("номер"))
+	m = tg.Say(t, manager, "Д-77", tgtest.Has("Дата"))
+	m = tg.Tap(t, manager, m, "Сегодня", tgtest.Has("Проверьте", "Д-77"))
+	card := tg.Tap(t, manager, m, "Создать", tgtest.Has("Документ создан"))
+	share := tg.Wait(t, manager.ID, tgtest.Has("Ссылка для получателя"))
 	if waLinkRe.FindStringSubmatch(share.Text) == nil {
 		t.Fatalf("no link in %q", share.Text)
 	}
 
 	// «Отправить получателю»: the number is on WhatsApp, so it goes there.
-	tgTap(t, tg, manager, share, "Отправить получателю", tgHas("Документ отправлен в чат получателя", "ТОО «Лютик»"))
+	tg.Tap(t, manager, share, "Отправить получателю", tgtest.Has("Документ отправлен в чат получателя", "ТОО «Лютик»"))
 	today := time.Now().In(core.KazakhstanTime).Format("02.01.2006")
 	got := fc.wait(t, dana.JID, 0, contains("ТОО «Ромашка» отправил(а) вам на подпись: Договор №Д-77 от "+today))
 	if !strings.Contains(got.Text(), "✍️ Подписать") || got.To.String() != "77015551234@s.whatsapp.net" {
@@ -242,11 +177,11 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	fc.wait(t, dana.JID, 0, contains("ТОО «Лютик» подписал(а) документ"))
 
 	// The manager signs from the (now outdated) card.
-	m = tgTap(t, tg, manager, card, "Подписать", tgHas("eGov Mobile"))
-	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, tgButton(t, m, "eGov Mobile").URL), managerKey); code != http.StatusOK {
+	m = tg.Tap(t, manager, card, "Подписать", tgtest.Has("eGov Mobile"))
+	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, tgtest.ButtonOf(t, m, "eGov Mobile").URL), managerKey); code != http.StatusOK {
 		t.Fatalf("manager's signature: %d %s", code, body)
 	}
-	tg.Wait(t, manager.ID, tgHas("ТОО «Ромашка» подписал(а) документ", "Статус: ✅ Подписан"))
+	tg.Wait(t, manager.ID, tgtest.Has("ТОО «Ромашка» подписал(а) документ", "Статус: ✅ Подписан"))
 	done := fc.wait(t, dana.JID, 0, contains("ТОО «Ромашка» подписал(а) документ", "Статус: ✅ Подписан"))
 	if !strings.Contains(done.Text(), ". ⬇️ ") {
 		t.Fatalf("the recipient's last card has no numbered download:\n%s", done.Text())

@@ -1,0 +1,75 @@
+package tgtest
+
+import (
+	"strings"
+	"testing"
+)
+
+// Has reports whether a message's text or caption holds every part.
+func Has(parts ...string) func(Message) bool {
+	return func(m Message) bool {
+		for _, p := range parts {
+			if !strings.Contains(m.Text+m.Caption, p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// ButtonOf finds the button of a message whose label holds label.
+func ButtonOf(tb testing.TB, m Message, label string) Button {
+	tb.Helper()
+	for _, row := range m.Buttons {
+		for _, b := range row {
+			if strings.Contains(b.Text, label) {
+				return b
+			}
+		}
+	}
+	tb.Fatalf("no button %q in %q: %+v", label, m.Text, m.Buttons)
+	return Button{}
+}
+
+// After waits for a message of the chat, sent after its first n, that
+// satisfies cond.
+func (s *Server) After(tb testing.TB, chat int64, n int, cond func(Message) bool) Message {
+	tb.Helper()
+	return s.Wait(tb, chat, func(m Message) bool {
+		ms := s.Messages(chat)
+		for i := n; i < len(ms); i++ {
+			if ms[i].ID == m.ID {
+				return cond(m)
+			}
+		}
+		return false
+	})
+}
+
+// Say sends text as u and waits for the answer that satisfies cond.
+func (s *Server) Say(tb testing.TB, u User, text string, cond func(Message) bool) Message {
+	tb.Helper()
+	n := len(s.Messages(u.ID))
+	s.SendText(u, text)
+	return s.After(tb, u.ID, n, cond)
+}
+
+// Tap presses the button of m labelled label and waits for the answer that
+// satisfies cond: a new message, or m itself redrawn.
+func (s *Server) Tap(tb testing.TB, u User, m Message, label string, cond func(Message) bool) Message {
+	tb.Helper()
+	n := len(s.Messages(u.ID))
+	s.Press(u, m.ID, ButtonOf(tb, m, label).Data)
+	return s.Wait(tb, u.ID, func(x Message) bool {
+		if !cond(x) {
+			return false
+		}
+		ms := s.Messages(u.ID)
+		for i := range ms {
+			if ms[i].ID == x.ID {
+				return i >= n || x.Edits > 0 && x.ID == m.ID
+			}
+		}
+		return false
+	})
+}
