@@ -302,6 +302,13 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer
 	return nil
 }
 
+// chatFront is a messenger's front end as the wiring sees it.
+type chatFront interface {
+	jobs.Messenger
+	Bound(ctx context.Context, u *core.ChatUser, org *core.Organisation) error
+	Joined(ctx context.Context, to, newcomer *core.ChatUser, org *core.Organisation) error
+}
+
 // telegramBot connects the Telegram front end when a token is configured.
 // reach lets «Отправить получателю» find recipients on WhatsApp; nil
 // without WhatsApp.
@@ -374,32 +381,28 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 			}
 		}()
 	}
+	// The front ends by channel: what the core tells a chat (a sign-in, a
+	// new chat of the organisation) and what the jobs deliver go to the
+	// chat's own messenger.
+	fronts := map[string]chatFront{}
+	if tg != nil {
+		fronts[core.ChannelTelegram] = tg
+	}
+	if wa != nil {
+		fronts[core.ChannelWhatsApp] = wa.bot
+	}
 	svc.OnBound = func(ctx context.Context, u *core.ChatUser, org *core.Organisation) {
-		var err error
-		switch {
-		case u.Channel == core.ChannelTelegram && tg != nil:
-			err = tg.Bound(ctx, u, org)
-		case u.Channel == core.ChannelWhatsApp && wa != nil:
-			err = wa.bot.Bound(ctx, u, org)
-		default:
-			return
-		}
-		if err != nil {
-			log.Warn("telling a chat it is signed in", "channel", u.Channel, "chat_user", u.ID, "err", err)
+		if f := fronts[u.Channel]; f != nil {
+			if err := f.Bound(ctx, u, org); err != nil {
+				log.Warn("telling a chat it is signed in", "channel", u.Channel, "chat_user", u.ID, "err", err)
+			}
 		}
 	}
 	svc.OnJoined = func(ctx context.Context, to, newcomer *core.ChatUser, org *core.Organisation) {
-		var err error
-		switch {
-		case to.Channel == core.ChannelTelegram && tg != nil:
-			err = tg.Joined(ctx, to, newcomer, org)
-		case to.Channel == core.ChannelWhatsApp && wa != nil:
-			err = wa.bot.Joined(ctx, to, newcomer, org)
-		default:
-			return
-		}
-		if err != nil {
-			log.Warn("telling a chat of a new sign-in", "channel", to.Channel, "chat_user", to.ID, "err", err)
+		if f := fronts[to.Channel]; f != nil {
+			if err := f.Joined(ctx, to, newcomer, org); err != nil {
+				log.Warn("telling a chat of a new sign-in", "channel", to.Channel, "chat_user", to.ID, "err", err)
+			}
 		}
 	}
 	if wa != nil {
@@ -413,11 +416,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	jcfg.RedisAddr = cfg.RedisAddr
 	messengers := map[string]jobs.Messenger{}
-	if tg != nil {
-		messengers[core.ChannelTelegram] = tg
-	}
-	if wa != nil {
-		messengers[core.ChannelWhatsApp] = wa.bot
+	for channel, f := range fronts {
+		messengers[channel] = f
 	}
 	runner := jobs.New(jcfg, jobs.Deps{Store: db, Messengers: messengers, Logger: log})
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
