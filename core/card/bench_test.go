@@ -6,78 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"edobot/core"
 	"edobot/core/pdfintake/pdftest"
 )
-
-// heapSampler polls the heap while one card renders. It reads
-// runtime/metrics, which does not stop the world as runtime.ReadMemStats
-// does. The value is the equivalent of MemStats.HeapInuse (spans holding
-// objects, live or not yet swept, plus their free slots): what the process
-// has to hold under the GOGC in force, garbage not yet collected included.
-type heapSampler struct {
-	peak atomic.Uint64
-	stop chan struct{}
-	done sync.WaitGroup
-}
-
-var heapMetrics = []string{"/memory/classes/heap/objects:bytes", "/memory/classes/heap/unused:bytes"}
-
-func heapInUse(s []metrics.Sample) uint64 {
-	metrics.Read(s)
-	return s[0].Value.Uint64() + s[1].Value.Uint64()
-}
-
-func newSamples() []metrics.Sample {
-	s := make([]metrics.Sample, len(heapMetrics))
-	for i, n := range heapMetrics {
-		s[i].Name = n
-	}
-	return s
-}
-
-// start records the baseline after a full collection and polls every
-// interval until finish.
-func (h *heapSampler) start(interval time.Duration) (baseline uint64) {
-	runtime.GC()
-	baseline = heapInUse(newSamples())
-	h.peak.Store(baseline)
-	h.stop = make(chan struct{})
-	h.done.Add(1)
-	go func() {
-		defer h.done.Done()
-		own := newSamples()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			if v := heapInUse(own); v > h.peak.Load() {
-				h.peak.Store(v)
-			}
-			select {
-			case <-h.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return baseline
-}
-
-func (h *heapSampler) finish() (peak uint64) {
-	close(h.stop)
-	h.done.Wait()
-	if v := heapInUse(newSamples()); v > h.peak.Load() {
-		h.peak.Store(v)
-	}
-	return h.peak.Load()
-}
 
 // benchCard renders the card of orig (200 pages, two signatures) b.N times
 // and reports, besides time and allocations per card, the worst peak of the
@@ -92,7 +26,7 @@ func benchCard(b *testing.B, orig []byte) {
 func benchCardFrom(b *testing.B, d *core.Document, open func() io.ReadSeeker) {
 	in := Input{Document: d, Signatures: twoSignatures(), VerifyURL: verifyURL}
 	size := d.File.Size
-	var h heapSampler
+	var h pdftest.HeapSampler
 	var worst uint64
 	b.ReportAllocs()
 	b.SetBytes(size)
@@ -100,13 +34,13 @@ func benchCardFrom(b *testing.B, d *core.Document, open func() io.ReadSeeker) {
 	for b.Loop() {
 		b.StopTimer()
 		in.Original = open()
-		base := h.start(time.Millisecond)
+		base := h.Start(time.Millisecond)
 		b.StartTimer()
 		if err := Render(context.Background(), in, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		if peak := h.finish(); peak > base && peak-base > worst {
+		if peak := h.Finish(); peak > base && peak-base > worst {
 			worst = peak - base
 		}
 		b.StartTimer()
