@@ -104,12 +104,8 @@ func (f *Flow) openLink(ctx context.Context, u *core.ChatUser, st *state, token 
 	return []Screen{card}, nil
 }
 
-// card draws a document as the side sees it, with exactly the actions the
+// cardFor draws a document as the side sees it, with exactly the actions the
 // action table allows that side now.
-func (f *Flow) card(ctx context.Context, u *core.ChatUser, d *core.Document, side core.Side, asActor bool) (Screen, error) {
-	return f.cardFor(ctx, u, d, access{side: side, byLink: !asActor})
-}
-
 func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) (Screen, error) {
 	signers, err := f.Service.Store.Signers(ctx, []uuid.UUID{d.ID})
 	if err != nil {

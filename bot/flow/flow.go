@@ -9,7 +9,6 @@ package flow
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -550,4 +549,3 @@ func (f *Flow) organisation(ctx context.Context, id int64) (*core.Organisation, 
 	return org, nil
 }
 
-var errNoAccess = errors.New("flow: no access")

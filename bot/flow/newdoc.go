@@ -291,7 +291,7 @@ func (f *Flow) create(ctx context.Context, u *core.ChatUser, st *state) ([]Scree
 	}
 	st.set(stepIdle)
 	st.Draft = draft{}
-	card, err := f.card(ctx, u, doc, core.SideSender, true)
+	card, err := f.cardFor(ctx, u, doc, access{actor: a, side: core.SideSender})
 	if err != nil {
 		return nil, err
 	}
