@@ -548,4 +548,3 @@ func (f *Flow) organisation(ctx context.Context, id int64) (*core.Organisation, 
 	f.orgs.Store(id, cachedOrg{org: org, at: now})
 	return org, nil
 }
-
