@@ -13,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${TEST_DATABASE_URL:=postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 export TEST_DATABASE_URL
+# Rendered pages and screenshots the tests keep for a person to look at.
+: "${EDOBOT_ARTEFACTS:=$PWD/artefacts}"
+export EDOBOT_ARTEFACTS
 # shellcheck source=scripts/setup.sh
 . scripts/setup.sh
 

@@ -191,7 +191,13 @@ func TestNCALayerInBrowser(t *testing.T) {
 		t.Fatalf("the sign request: %v", req)
 	}
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-		_ = os.WriteFile(os.TempDir()+"/edobot-link-page.png", png, 0o644)
+		dir := os.Getenv("EDOBOT_ARTEFACTS")
+		if dir == "" {
+			dir = os.TempDir()
+		}
+		if os.MkdirAll(dir, 0o755) == nil {
+			_ = os.WriteFile(dir+"/edobot-link-page.png", png, 0o644)
+		}
 	}
 
 	// A 15 MiB PDF goes to NCALayer whole (base64, about 20 MiB in one
