@@ -224,6 +224,9 @@ func TestBadInputs(t *testing.T) {
 	n = len(s.tg.Messages(u.ID))
 	s.tg.SendDocumentSized(u, "big.pdf", "application/pdf", 16<<20)
 	s.tg.After(t, u.ID, n, has("15 МБ"))
+	if calls := s.tg.Calls("getFile"); calls != 0 {
+		t.Fatalf("a file refused by its declared size was fetched (%d getFile calls)", calls)
+	}
 
 	n = len(s.tg.Messages(u.ID))
 	s.tg.SendDocument(u, "secret.pdf", "application/pdf", pdftest.Encrypted(pdftest.PDF(1), "123", "456"))
