@@ -28,6 +28,10 @@ func keys() []string {
 	for _, a := range core.Actions {
 		ks = append(ks, "action."+string(a))
 	}
+	// What the link page says of a signing through SIGEX that is not an error.
+	for _, s := range []core.BrokerState{core.BrokerWaiting, core.BrokerTaken, core.BrokerSigned} {
+		ks = append(ks, "egov.via."+string(s))
+	}
 	return ks
 }
 
@@ -45,7 +49,7 @@ func refusals() []error {
 		core.CodeIDNumberMismatch, core.CodeRevoked, core.CodeDeleted, core.CodeSubscription, core.CodeOrgUnknown,
 		core.CodeRecipientIsSender, core.CodeStale, core.CodeBaseInUse, core.CodeInvalidType, core.CodeInvalidNumber,
 		core.CodeInvalidDate, core.CodeInvalidName, core.CodeInvalidPartyKind, core.CodeInvalidPhone,
-		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeInvalidURL, core.CodeNoSignatures} {
+		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeEgovCanceled, core.CodeEgovExpired, core.CodeEgovBroker, core.CodeInvalidURL, core.CodeNoSignatures} {
 		errs = append(errs, &core.Refusal{Code: c, Action: core.ActionSign, Status: core.StatusSigning})
 	}
 	return errs
