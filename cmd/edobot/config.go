@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"edobot/bot/egov"
 	"edobot/bot/web"
 )
 
@@ -25,6 +26,7 @@ type config struct {
 	EgovMobileLink   string
 	EgovBusinessLink string
 	EgovTTL          time.Duration
+	EgovPDFMime      string // API №2's mime of a PDF: application/pdf or the legacy @file/pdf
 	NCALayerURL      string
 	// Telegram: the Bot API server (tests and local Bot API servers), and
 	// the webhook mode's public URL and secret token (long polling without).
@@ -76,9 +78,10 @@ func loadConfig() config {
 		LogLevel:              env("LOG_LEVEL", "info"),
 		TrustedCA:             env("EDOBOT_TRUSTED_CA", ""),
 		OCSPURL:               env("EDOBOT_OCSP_URL", ""),
-		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", web.DefaultEgovLinks.Mobile),
-		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", web.DefaultEgovLinks.Business),
+		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", egov.DefaultLinks.Mobile),
+		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", egov.DefaultLinks.Business),
 		EgovTTL:               duration("EDOBOT_EGOV_TTL", 10*time.Minute),
+		EgovPDFMime:           env("EDOBOT_EGOV_PDF_MIME", egov.MimePDF),
 		NCALayerURL:           env("EDOBOT_NCALAYER_URL", web.DefaultNCALayerURL),
 		TelegramAPIURL:        env("TELEGRAM_API_URL", ""),
 		TelegramWebhookURL:    env("TELEGRAM_WEBHOOK_URL", ""),
