@@ -381,22 +381,17 @@ func (s *Service) brokerDocument(ctx context.Context, bs *BrokerSession) (Broker
 	return out, err
 }
 
-// StartAuthBrokered opens a sign-in challenge signed through the broker:
-// the app shows the challenge's text, and the CMS binds the chat as
-// AuthSign does.
-func (s *Service) StartAuthBrokered(ctx context.Context, u *ChatUser, ttl time.Duration, backURL string) (*AuthChallenge, *BrokerSession, error) {
+// BrokerChallenge opens another brokered signing of a live sign-in
+// challenge (a QR for a second phone); whichever signs first binds.
+func (s *Service) BrokerChallenge(ctx context.Context, challengeID, backURL string) (*BrokerSession, error) {
 	if s.Broker == nil || s.BrokerSessions == nil || s.Background == nil || s.EgovCaptions == nil {
-		return nil, nil, errors.New("brokered egov signing is not configured")
+		return nil, errors.New("brokered egov signing is not configured")
 	}
-	c, err := s.StartAuth(ctx, u, ttl)
+	data, _, err := s.AuthChallengeData(ctx, challengeID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	bs, err := s.openBrokered(ctx, &BrokerSession{ChallengeHash: LinkHash(c.ID), Texts: s.EgovCaptions.Challenge(c.Data)}, backURL)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, bs, nil
+	return s.openBrokered(ctx, &BrokerSession{ChallengeHash: LinkHash(challengeID), Texts: s.EgovCaptions.Challenge(data)}, backURL)
 }
 
 // authSignHash is AuthSign for a challenge known by its hash: a signature

@@ -211,7 +211,11 @@ func TestBrokeredSignIn(t *testing.T) {
 	f := newBrokerFixture(t)
 	u := newChatUser(t, f.Fixture)
 	bin := coretest.RandomBIN()
-	c, bs, err := f.Svc.StartAuthBrokered(context.Background(), u, 0, "")
+	c, err := f.Svc.StartAuth(context.Background(), u, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := f.Svc.BrokerChallenge(context.Background(), c.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}

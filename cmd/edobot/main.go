@@ -334,6 +334,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.EgovPDFMime != egov.MimePDF && cfg.EgovPDFMime != egov.MimePDFLegacy {
 		return fmt.Errorf("EDOBOT_EGOV_PDF_MIME must be %s or %s, not %q", egov.MimePDF, egov.MimePDFLegacy, cfg.EgovPDFMime)
 	}
+	if err := checkEgovVia(cfg); err != nil {
+		return err
+	}
 	db, applied, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
@@ -349,6 +352,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	if cfg.TrustedCA == "" {
 		log.Warn("EDOBOT_TRUSTED_CA is empty: no signature will be trusted until the NCA root certificates are configured")
+	}
+	// Signings through SIGEX wait in the background; serve stops them last.
+	if bg, err := brokered(ctx, cfg, svc, db, log); err != nil {
+		return err
+	} else if bg != nil {
+		defer bg.Close()
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()

@@ -103,7 +103,10 @@ type Client struct {
 	// RetryPause is the wait before a held request that broke is sent
 	// again; 1 s when zero.
 	RetryPause time.Duration
-	Now        func() time.Time
+	// RegisterTimeout bounds a registration, which SIGEX answers at once;
+	// 30 s when zero.
+	RegisterTimeout time.Duration
+	Now             func() time.Time
 }
 
 // New returns a client of the SIGEX at baseURL (DefaultBaseURL when empty).
@@ -126,6 +129,13 @@ func (c *Client) pause() time.Duration {
 		return c.RetryPause
 	}
 	return time.Second
+}
+
+func (c *Client) registerTimeout() time.Duration {
+	if c.RegisterTimeout > 0 {
+		return c.RegisterTimeout
+	}
+	return 30 * time.Second
 }
 
 func (c *Client) http() *http.Client {
@@ -213,6 +223,8 @@ func (c *Client) Register(ctx context.Context, description, backURL string) (*Re
 	if backURL != "" {
 		in.WhenDone = &whenDone{BackURL: backURL}
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.registerTimeout())
+	defer cancel()
 	a, err := c.call(ctx, http.MethodPost, c.BaseURL+registerPath, in, maxRegistration)
 	if err != nil {
 		return nil, fmt.Errorf("sigex register: %w", err)

@@ -35,7 +35,7 @@ const (
 	qrPrefix       = "mobileSign:"
 	mobileLink     = "https://m.egov.kz/mobileSign/?link="
 	businessLink   = "https://m.egov.kz/businessSign/?link="
-	egovExpiryDate = "2006-01-02T15:04:05.000Z"
+	egovExpiryDate = "2006-01-02T15:04:05.000-0700" // "yyyy-MM-dd'T'HH:mm:ss.SSSz", as the text's example
 	authToken      = "Token"
 
 	msgExpired  = "QR signing procedure expired"
@@ -43,6 +43,8 @@ const (
 	msgNotFound = "QR signing procedure not found"
 	msgBadData  = "bad request"
 )
+
+var astana = time.FixedZone("+05", 5*60*60)
 
 // DefaultTTL is how long the fake keeps a QR; SIGEX states its own in
 // expireAt and does not publish it.
@@ -501,7 +503,7 @@ func (s *Server) api1(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"description": p.Description,
-		"expiry_date": p.ExpireAt.UTC().Format(egovExpiryDate),
+		"expiry_date": p.ExpireAt.In(astana).Format(egovExpiryDate),
 		"organisation": map[string]string{"nameRu": "SIGEX (тест)", "nameKz": "SIGEX (тест)", "nameEn": "SIGEX (test)",
 			"bin": ""},
 		"document": map[string]string{"uri": s.URL + "/egovQr/" + p.ID + "/mgovSign/documents",
@@ -575,7 +577,7 @@ func (s *Server) api2Put(w http.ResponseWriter, r *http.Request) {
 	}
 	p.State, p.signed = Signed, in.DocumentsToSign
 	s.wake(p)
-	out := map[string]string{"status": "success"}
+	out := map[string]string{"message": "success"} // the text: HTTP 200 and "success"
 	if p.BackURL != "" {
 		out["backUrl"] = p.BackURL
 	}
