@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"edobot/bot/egovtest"
 	"edobot/bot/i18n"
 	"edobot/core"
@@ -236,4 +238,59 @@ func TestEgovViaSIGEXFromTheAPI(t *testing.T) {
 	if s := f.final(t, st, core.BrokerWaiting, "en"); s.State != core.BrokerSigned {
 		t.Fatalf("status %+v", s)
 	}
+}
+
+// TestEgovViaSIGEXInBrowser: the link page in headless Chromium shows
+// SIGEX's QR and links, follows the signing, and shows a refusal in its
+// eGov box; a good signature reloads it into «На подписании».
+func TestEgovViaSIGEXInBrowser(t *testing.T) {
+	f := newViaFixture(t)
+	d := f.Create(t)
+	ctx, cancel := browser(t)
+	defer cancel()
+	waitFor := func(sel, want string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			out, _ := chromedp.Run(ctx, chromedp.TextContent("#"+sel, chromedp.AtLeast(0)))
+			if strings.Contains(out, want) {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("#%s never showed %q", sel, want)
+	}
+	// mobileLink waits for the page to show a launch link other than old.
+	mobileLink := func(old string) string {
+		t.Helper()
+		var href string
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) && (!strings.Contains(href, "link=") || href == old) {
+			a, err := chromedp.Run(ctx, chromedp.AttributeValue("#mobile", "href"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			href = a.Value
+			time.Sleep(100 * time.Millisecond)
+		}
+		return href
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.srv.URL+"/d/"+d.LinkToken), chromedp.Click("#egov")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("egovstate", "QR")
+	first := mobileLink("")
+	if res := (egovtest.App{}).Sign(t, first, f.stranger); res.Status != http.StatusOK {
+		t.Fatalf("%+v", res)
+	}
+	waitFor("error", "БИН/ИИН не соответствует созданному документу")
+
+	if err := chromedp.Do(ctx, chromedp.Click("#egov")); err != nil {
+		t.Fatal(err)
+	}
+	if res := (egovtest.App{}).Sign(t, mobileLink(first), f.recipient); res.Status != http.StatusOK {
+		t.Fatalf("%+v", res)
+	}
+	waitFor("status", "На подписании")
 }
