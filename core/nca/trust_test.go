@@ -540,4 +540,3 @@ func TestSources(t *testing.T) {
 		t.Errorf("ftp certificate: %v", err)
 	}
 }
-
