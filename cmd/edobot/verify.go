@@ -70,6 +70,7 @@ func verifyFiles(ctx context.Context, cfg config, args []string, stdout io.Write
 	if err != nil {
 		return err
 	}
+	withStoredTrust(ctx, cfg, v)
 	p := signature.PurposeSign
 	if *purpose == "auth" {
 		p = signature.PurposeAuth

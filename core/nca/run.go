@@ -85,7 +85,7 @@ func (t *Trust) logReport(rep Report) {
 		}
 	}
 	roots, intermediates := t.TrustedCAs()
-	log.Info("NCA certificates refreshed", "added", rep.Count(Added), "changed", rep.Count(Changed),
+	log.Info("NCA certificates downloaded", "added", rep.Count(Added), "changed", rep.Count(Changed),
 		"unchanged", rep.Count(Unchanged), "failed", rep.Count(Failed), "removed", rep.Count(Removed),
 		"roots", len(roots), "intermediates", len(intermediates))
 }

@@ -137,7 +137,7 @@ func (t *Trust) Update(ctx context.Context) (Report, error) {
 	}
 	for _, d := range pending {
 		if d != nil {
-			d.err = errors.New("does not chain to a trusted root")
+			d.err = fmt.Errorf("does not chain to a trusted root: its issuer %q is not trusted", d.cert.Issuer.CommonName)
 			fallback(d.src.URL)
 		}
 	}
