@@ -43,11 +43,3 @@ func (db *DB) SaveTrustedCertificate(ctx context.Context, r nca.Record) error {
 	}
 	return nil
 }
-
-// DeleteTrustedCertificate forgets what a URL had.
-func (db *DB) DeleteTrustedCertificate(ctx context.Context, sourceURL string) error {
-	if _, err := db.Pool.Exec(ctx, `DELETE FROM trusted_certificates WHERE source_url = $1`, sourceURL); err != nil {
-		return fmt.Errorf("delete trusted certificate %s: %w", sourceURL, err)
-	}
-	return nil
-}

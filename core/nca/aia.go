@@ -1,7 +1,6 @@
 package nca
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -21,13 +20,17 @@ const maxFailedAIA = 1024
 // one the trust list downloads from (NCA's), the download is bounded in size
 // and time, a URL that failed is not asked again for AIARetryAfter, and the
 // certificate is kept only if it is a CA that chains to a trusted root. A
-// kept one is stored, so a restart does not fetch it again. It returns nil,
-// nil when the certificate names no issuer URL.
+// kept one is stored, so a restart does not fetch it again. Whether it
+// issued cert is the verifier's to check: a genuine NCA CA is worth keeping
+// either way. It returns nil, nil when the certificate names no issuer URL.
 func (t *Trust) FetchIssuer(ctx context.Context, cert *x509.Certificate) (*x509.Certificate, error) {
 	var errs []error
 	for i, u := range cert.IssuingCertificateURL {
 		if i == maxAIAURLs {
 			break
+		}
+		if known := t.fetchedFrom(u); known != nil {
+			return known, nil
 		}
 		if err := t.aiaAllowed(u); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", u, err))
@@ -37,7 +40,7 @@ func (t *Trust) FetchIssuer(ctx context.Context, cert *x509.Certificate) (*x509.
 			errs = append(errs, fmt.Errorf("%s failed shortly before; not asked again before %s", u, until.Format("15:04:05")))
 			continue
 		}
-		v, err, _ := t.fetches.Do(u, func() (any, error) { return t.fetchIssuer(ctx, u, cert) })
+		v, err, _ := t.fetches.Do(u, func() (any, error) { return t.fetchIssuer(ctx, u) })
 		if err == nil {
 			return v.(*x509.Certificate), nil
 		}
@@ -48,23 +51,16 @@ func (t *Trust) FetchIssuer(ctx context.Context, cert *x509.Certificate) (*x509.
 	return nil, errors.Join(errs...)
 }
 
-func (t *Trust) fetchIssuer(ctx context.Context, u string, cert *x509.Certificate) (*x509.Certificate, error) {
-	client := *t.client()
-	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 3 {
-			return errors.New("too many redirects")
-		}
-		return t.aiaAllowed(req.URL.String())
-	}
-	issuer, err := t.fetchCertificate(ctx, &client, u)
+func (t *Trust) fetchIssuer(ctx context.Context, u string) (*x509.Certificate, error) {
+	issuer, err := t.fetchCertificate(ctx, t.aiaClient(), u)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkCA(issuer); err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(cert.RawIssuer, issuer.RawSubject) {
-		return nil, errors.New("the certificate there is not the issuer named")
+	if selfSigned(issuer) {
+		return nil, errors.New("a root: roots come only from the trust list")
 	}
 	roots, intermediates := t.TrustedCAs()
 	if !chainsTo(issuer, roots, intermediates) {
@@ -83,6 +79,30 @@ func (t *Trust) fetchIssuer(ctx context.Context, u string, cert *x509.Certificat
 	t.mu.Unlock()
 	t.log().Info("a certificate's issuer fetched from its AIA URL and trusted", "url", u, "subject", r.Subject, "sha256", r.SHA256)
 	return issuer, nil
+}
+
+// aiaClient is the client that follows a redirect only to a host of the list.
+func (t *Trust) aiaClient() *http.Client {
+	client := *t.client()
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 3 {
+			return errors.New("too many redirects")
+		}
+		return t.aiaAllowed(req.URL.String())
+	}
+	return &client
+}
+
+// fetchedFrom is the certificate trusted from an AIA URL before, if any.
+func (t *Trust) fetchedFrom(u string) *x509.Certificate {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, c := range t.state.certs {
+		if c.Origin == OriginAIA && c.SourceURL == u {
+			return c.Cert
+		}
+	}
+	return nil
 }
 
 // aiaAllowed accepts an http(s) URL on a host the trust list downloads from.

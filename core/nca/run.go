@@ -80,12 +80,12 @@ func (t *Trust) logReport(rep Report) {
 		switch c.Outcome {
 		case Failed:
 			log.Warn("an NCA certificate was not downloaded or was refused", "url", c.URL, "err", c.Err, "previous_kept", c.Kept)
-		case Added, Changed, Removed:
+		case Added, Changed:
 			log.Info("trusted certificate "+string(c.Outcome), "url", c.URL, "kind", c.Kind, "subject", c.Subject, "sha256", c.SHA256)
 		}
 	}
 	roots, intermediates := t.TrustedCAs()
 	log.Info("NCA certificates downloaded", "added", rep.Count(Added), "changed", rep.Count(Changed),
-		"unchanged", rep.Count(Unchanged), "failed", rep.Count(Failed), "removed", rep.Count(Removed),
+		"unchanged", rep.Count(Unchanged), "failed", rep.Count(Failed),
 		"roots", len(roots), "intermediates", len(intermediates))
 }

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) { storagetest.Main(m) }
 type site struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
-	files map[string][]byte // "pki.gov.kz/cert/nca_rsa.crt" → body
+	files map[string][]byte // "pki.gov.kz/cert/nca_rsa.cer" → body
 	codes map[string]int    // a status other than 200
 	hits  map[string]int
 }

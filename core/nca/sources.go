@@ -14,16 +14,19 @@ import (
 //   - The repository's PROTOCOLS.md §3 and docs/nca-and-egov-reference.md.
 //   - ncanode-kz/NCANode src/main/resources/application.yml @7ecd131, line 27, and
 //     ncanode-kz/NCANode-Go internal/config/config.go @8dd2e3b, NCANODE_CA_URL (downloaded at
-//     start, refreshed every NCANODE_CA_TTL = 1440 minutes): pki.gov.kz/cert/root_gost_2022.cer,
-//     nca_gost_2022.cer, and the pre-2022 intermediates as nca_rsa.crt and nca_gost.crt.
-//     NCANode's own docs (docs/_tabs/docs.md @567afea) list them under https://pki.gov.kz/cert/.
-//   - nca_rsa_2022.cer and root_rsa_2020.cer at https://pki.gov.kz/cert/: the NCA CRLs of the
-//     same configs (crl.pki.gov.kz/nca_rsa_2022.crl) and Kalkan verifiers published on GitHub
-//     that trust exactly root_rsa_2020, root_gost_2022, nca_rsa_2022, nca_gost_2022 (KalkanCrypt's
-//     KC_CERT_CA / KC_CERT_INTERMEDIATE); NCANode fetches root_rsa_2020.cer from root.gov.kz.
-//   - The pre-2022 roots: the caIssuers (AIA) URL of NCA's own nca_gost and nca_rsa certificates
-//     names http://root.gov.kz/cert/root_gost.cer and root_rsa.cer. root.gov.kz is plain HTTP, so
-//     those two roots are pinned to the keys of the real certificates (testdata/root_*.cer).
+//     start, refreshed every NCANODE_CA_TTL = 1440 minutes): pki.gov.kz/cert/root_gost_2022.cer
+//     and nca_gost_2022.cer, root.gov.kz/cert/root_rsa_2020.cer, and the pre-2022 intermediates
+//     as pki.gov.kz/cert/nca_rsa.crt and nca_gost.crt. NCANode's docs (docs/_tabs/docs.md
+//     @567afea) list them under https://pki.gov.kz/cert/.
+//   - NCA's own certificates, in their AIA caIssuers URLs: the 2018 production leaves name
+//     http://pki.gov.kz/cert/nca_gost.cer and nca_rsa.cer (so .cer, as here; NCANode's .crt
+//     names the same certificates), and those intermediates name
+//     http://root.gov.kz/cert/root_gost.cer and root_rsa.cer. root.gov.kz is plain HTTP, so those
+//     two roots are pinned to the keys of the real certificates (testdata/root_*.cer).
+//   - nca_rsa_2022.cer and root_rsa_2020.cer under https://pki.gov.kz/cert/: NCA's CRL of the
+//     same name in the NCANode configs (crl.pki.gov.kz/nca_rsa_2022.crl), and public Kalkan
+//     verifier set-ups that trust exactly root_rsa_2020, root_gost_2022, nca_rsa_2022 and
+//     nca_gost_2022 from there (found by the code search without an attributable repository).
 //   - Test PKI: https://test.pki.gov.kz/cert/ — root_test_gost_2022.cer and nca_gost2022_test.cer
 //     (ncanode-kz/NCANode-Go internal/testdata/certs/; the AIA of NCA's test leaves names
 //     http://test.pki.gov.kz/cert/nca_gost2022_test.cer), and the 2004-era test CAs
@@ -64,8 +67,8 @@ var (
 		// For signatures made before 2022.
 		"http://root.gov.kz/cert/root_rsa.cer",
 		"http://root.gov.kz/cert/root_gost.cer",
-		"nca_rsa.crt",
-		"nca_gost.crt",
+		"nca_rsa.cer",
+		"nca_gost.cer",
 	}
 	// TestCertificates are NCA's test PKI, relative to TestBaseURL.
 	TestCertificates = []string{

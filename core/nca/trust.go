@@ -61,7 +61,6 @@ type Store interface {
 	TrustedCertificates(ctx context.Context) ([]Record, error)
 	// SaveTrustedCertificate stores r in place of what its URL had.
 	SaveTrustedCertificate(ctx context.Context, r Record) error
-	DeleteTrustedCertificate(ctx context.Context, sourceURL string) error
 }
 
 // Certificate is a trusted certificate and its record.

@@ -18,8 +18,8 @@ import (
 var (
 	rootGOST   = "root.gov.kz/cert/root_gost.cer"
 	rootRSA    = "root.gov.kz/cert/root_rsa.cer"
-	ncaGOST    = "pki.gov.kz/cert/nca_gost.crt"
-	ncaRSA     = "pki.gov.kz/cert/nca_rsa.crt"
+	ncaGOST    = "pki.gov.kz/cert/nca_gost.cer"
+	ncaRSA     = "pki.gov.kz/cert/nca_rsa.cer"
 	testRoot   = "test.pki.gov.kz/cert/root_test_gost_2022.cer"
 	testNCA    = "test.pki.gov.kz/cert/nca_gost2022_test.cer"
 	testNCA04G = "test.pki.gov.kz/cert/nca_gost_test.cer"
@@ -29,8 +29,8 @@ var (
 func servePreviousProduction(t *testing.T, s *site) {
 	s.put(rootGOST, testdata(t, "root_gost.cer"))
 	s.put(rootRSA, testdata(t, "root_rsa.cer"))
-	s.put(ncaGOST, testdata(t, "nca_gost.crt")) // PEM
-	s.put(ncaRSA, testdata(t, "nca_rsa.crt"))
+	s.put(ncaGOST, testdata(t, "nca_gost.cer")) // PEM
+	s.put(ncaRSA, testdata(t, "nca_rsa.cer"))
 }
 
 func outcomes(rep nca.Report) map[string]nca.Outcome {
@@ -57,7 +57,7 @@ func TestProductionListSurvivesRestartOffline(t *testing.T) {
 	}
 	want := map[string]nca.Outcome{
 		"http://root.gov.kz/cert/root_gost.cer": nca.Added, "http://root.gov.kz/cert/root_rsa.cer": nca.Added,
-		"https://pki.gov.kz/cert/nca_gost.crt": nca.Added, "https://pki.gov.kz/cert/nca_rsa.crt": nca.Added,
+		"https://pki.gov.kz/cert/nca_gost.cer": nca.Added, "https://pki.gov.kz/cert/nca_rsa.cer": nca.Added,
 		"https://pki.gov.kz/cert/root_rsa_2020.cer": nca.Failed, "https://pki.gov.kz/cert/root_gost_2022.cer": nca.Failed,
 		"https://pki.gov.kz/cert/nca_rsa_2022.cer": nca.Failed, "https://pki.gov.kz/cert/nca_gost_2022.cer": nca.Failed,
 	}
@@ -96,7 +96,7 @@ func TestProductionListSurvivesRestartOffline(t *testing.T) {
 	chains := func(trust *nca.Trust) {
 		t.Helper()
 		v := &signature.Verifier{Trust: trust}
-		for leaf, issuer := range map[string]string{"leaf_gost_2018.pem": "nca_gost.crt", "leaf_rsa_2018.pem": "nca_rsa.crt"} {
+		for leaf, issuer := range map[string]string{"leaf_gost_2018.pem": "nca_gost.cer", "leaf_rsa_2018.pem": "nca_rsa.cer"} {
 			path, err := v.Chain(ctx, cert(t, leaf), nil, time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC))
 			if err != nil || len(path) != 3 || !path[1].Equal(cert(t, issuer)) {
 				t.Fatalf("%s: chain %d long, %v", leaf, len(path), err)
@@ -120,7 +120,7 @@ func TestProductionListSurvivesRestartOffline(t *testing.T) {
 		t.Fatalf("update offline: %v %+v", err, rep)
 	}
 	for _, c := range rep.Changes {
-		if wantKept := strings.Contains(c.URL, "root.gov.kz") || strings.HasSuffix(c.URL, ".crt"); c.Kept != wantKept {
+		if wantKept := strings.Contains(c.URL, "root.gov.kz") || strings.HasSuffix(c.URL, "/nca_gost.cer") || strings.HasSuffix(c.URL, "/nca_rsa.cer"); c.Kept != wantKept {
 			t.Errorf("%s: kept %v", c.URL, c.Kept)
 		}
 	}
@@ -167,18 +167,18 @@ func TestUpdateChangesAndRefusals(t *testing.T) {
 	}
 
 	s.put(root, testdata(t, "root_gost.cer"))
-	s.put(nca1, testdata(t, "nca_gost.crt"))
+	s.put(nca1, testdata(t, "nca_gost.cer"))
 	update(map[string]nca.Outcome{root: nca.Added, nca1: nca.Added})
-	trusts("root_gost.cer", "nca_gost.crt")
+	trusts("root_gost.cer", "nca_gost.cer")
 	at = at.Add(24 * time.Hour)
 	update(map[string]nca.Outcome{root: nca.Unchanged, nca1: nca.Unchanged})
 
 	// NCA publishes other certificates at the same URLs.
 	at = at.Add(24 * time.Hour)
 	s.put(root, testdata(t, "root_rsa.cer"))
-	s.put(nca1, testdata(t, "nca_rsa.crt"))
+	s.put(nca1, testdata(t, "nca_rsa.cer"))
 	rep := update(map[string]nca.Outcome{root: nca.Changed, nca1: nca.Changed})
-	trusts("root_rsa.cer", "nca_rsa.crt")
+	trusts("root_rsa.cer", "nca_rsa.cer")
 	for _, c := range rep.Changes {
 		if c.Previous == "" || c.Previous == c.SHA256 {
 			t.Errorf("a change names the previous certificate: %+v", c)
@@ -201,7 +201,7 @@ func TestUpdateChangesAndRefusals(t *testing.T) {
 	}{
 		{"an HTML page and an end-entity certificate", []byte("<html><body>Технические работы</body></html>"), leaf, "not a certificate", "not a CA"},
 		{"a root whose signature does not verify, a CA of another root", tampered, testdata(t, "nca_gost_test.cer"), "does not verify", "does not chain"},
-		{"too large, and the old root's intermediate", make([]byte, nca.MaxCertificateSize+1), testdata(t, "nca_gost.crt"), "larger", "does not chain"},
+		{"too large, and the old root's intermediate", make([]byte, nca.MaxCertificateSize+1), testdata(t, "nca_gost.cer"), "larger", "does not chain"},
 	}
 	for _, b := range bad {
 		s.put(root, b.root)
@@ -216,20 +216,33 @@ func TestUpdateChangesAndRefusals(t *testing.T) {
 				t.Errorf("%s: %s: %v (kept %v), want %q", b.name, c.URL, c.Err, c.Kept, want)
 			}
 		}
-		trusts("root_rsa.cer", "nca_rsa.crt")
+		trusts("root_rsa.cer", "nca_rsa.cer")
 	}
 	s.fail(root, http.StatusInternalServerError)
 	s.fail(nca1, http.StatusBadGateway)
 	update(map[string]nca.Outcome{root: nca.Failed, nca1: nca.Failed})
-	trusts("root_rsa.cer", "nca_rsa.crt")
+	trusts("root_rsa.cer", "nca_rsa.cer")
 
-	// A URL dropped from the list is forgotten.
-	trust.Sources = trust.Sources[:1]
+	// A URL dropped from the list is no longer trusted, but stays stored
+	// for a list that names it again (another EDOBOT_NCA, say).
+	all := trust.Sources
+	trust.Sources = all[:1]
 	s.put(root, testdata(t, "root_rsa.cer"))
-	update(map[string]nca.Outcome{root: nca.Unchanged, nca1: nca.Removed})
-	if recs, _ := db.TrustedCertificates(ctx); len(recs) != 1 {
-		t.Fatalf("stored after removal: %d", len(recs))
+	rep = update(map[string]nca.Outcome{root: nca.Unchanged})
+	if len(rep.Changes) != 1 {
+		t.Fatalf("report names what is not listed: %+v", rep.Changes)
 	}
+	if _, intermediates := trust.TrustedCAs(); len(intermediates) != 0 {
+		t.Fatal("an unlisted intermediate is still trusted")
+	}
+	if recs, _ := db.TrustedCertificates(ctx); len(recs) != 2 {
+		t.Fatalf("stored: %d, want both kept", len(recs))
+	}
+	trust.Sources = all
+	if err := trust.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	trusts("root_rsa.cer", "nca_rsa.cer")
 }
 
 // TestPinnedRootOverPlainHTTP: the pre-2022 roots come from root.gov.kz
@@ -242,6 +255,10 @@ func TestPinnedRootOverPlainHTTP(t *testing.T) {
 	rep, err := trust.Update(ctx)
 	if err != nil || len(rep.Changes) != 1 || rep.Changes[0].Outcome != nca.Failed || !strings.Contains(rep.Changes[0].Err.Error(), "pinned") {
 		t.Fatalf("another root at a pinned URL: %v %+v", err, rep)
+	}
+	s.put(rootGOST, testdata(t, "nca_gost.cer")) // the right issuer's certificate, not the root
+	if rep, err := trust.Update(ctx); err != nil || rep.Count(nca.Failed) != 1 || !strings.Contains(rep.Changes[0].Err.Error(), "pinned") {
+		t.Fatalf("an intermediate at a pinned URL: %v %+v", err, rep)
 	}
 	s.put(rootGOST, testdata(t, "root_gost.cer"))
 	if rep, err := trust.Update(ctx); err != nil || rep.Count(nca.Added) != 1 {
@@ -343,7 +360,22 @@ func TestAIAFetchesMissingIntermediate(t *testing.T) {
 	}
 	checkKalkan(t, &signature.Verifier{Trust: restarted, Issuers: restarted, Freshness: 15 * time.Minute, Now: live})
 
-	// The issuer is there, but it does not chain to the only trusted root.
+	// A root at the AIA URL is refused: roots come only from the list.
+	db = emptyStore(t)
+	s = newSite(t)
+	s.put(testRoot, testdata(t, "root_test_gost_2022.cer"))
+	s.put(testNCA, testdata(t, "root_test_gost_2022.cer"))
+	rooted := &nca.Trust{Sources: sources(t, nca.ModeTest, "root_test_gost_2022.cer"), Store: db, Client: s.client(), Now: live}
+	if _, err := rooted.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cms, data := kalkanCMS(t)
+	results, err := (&signature.Verifier{Trust: rooted, Issuers: rooted, Now: live}).Verify(ctx, cms, signature.NewContent(data), signature.PurposeSign)
+	if err != nil || !errors.Is(results[0].Err, signature.ErrUntrusted) || !strings.Contains(results[0].Err.Error(), "roots come only from the trust list") {
+		t.Fatalf("a root at the AIA URL: %v %v", err, results[0].Err)
+	}
+
+	// The issuer is there, but it does not chain to the only trusted root.	// The issuer is there, but it does not chain to the only trusted root.
 	db = emptyStore(t)
 	s = newSite(t)
 	s.put(rootGOST, testdata(t, "root_gost.cer"))
@@ -353,7 +385,6 @@ func TestAIAFetchesMissingIntermediate(t *testing.T) {
 	if _, err := other.Update(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cms, data := kalkanCMS(t)
 	verify := func(tr *nca.Trust) error {
 		v := &signature.Verifier{Trust: tr, Issuers: tr, Now: clk.Now}
 		results, err := v.Verify(ctx, cms, signature.NewContent(data), signature.PurposeSign)
@@ -383,6 +414,42 @@ func TestAIAFetchesMissingIntermediate(t *testing.T) {
 	}
 	if recs, _ := db.TrustedCertificates(ctx); len(recs) != 1 {
 		t.Fatalf("a refused AIA certificate was stored: %d rows", len(recs))
+	}
+}
+
+// TestAIAIssuerRefreshed: a genuine NCA CA that did not issue the signer's
+// certificate, at the URL its AIA names, is kept (it chains) but refuses the
+// signer, and is not asked again for each signature; the daily update
+// downloads AIA URLs again, and when the right certificate is there the
+// signer chains.
+func TestAIAIssuerRefreshed(t *testing.T) {
+	db := emptyStore(t)
+	s := newSite(t)
+	servePreviousProduction(t, s)
+	aiaRSA := "pki.gov.kz/cert/nca_rsa.cer" // leaf_rsa_2018's AIA: http://pki.gov.kz/cert/nca_rsa.cer
+	s.put(aiaRSA, testdata(t, "nca_gost.cer"))
+	trust := &nca.Trust{Store: db, Client: s.client(),
+		Sources: sources(t, nca.ModeProduction, "http://root.gov.kz/cert/root_gost.cer http://root.gov.kz/cert/root_rsa.cer nca_gost.cer")}
+	if rep, err := trust.Update(ctx); err != nil || rep.Count(nca.Added) != 3 {
+		t.Fatalf("update: %v %+v", err, rep)
+	}
+	v := &signature.Verifier{Trust: trust, Issuers: trust}
+	leaf, at := cert(t, "leaf_rsa_2018.pem"), time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range 2 {
+		if _, err := v.Chain(ctx, leaf, nil, at); !errors.Is(err, signature.ErrUntrusted) || !strings.Contains(err.Error(), "did not issue it") {
+			t.Fatalf("another CA at the AIA URL: %v", err)
+		}
+	}
+	if n := s.hitsOf(aiaRSA); n != 1 {
+		t.Fatalf("the AIA URL was asked %d times, want once", n)
+	}
+	s.put(aiaRSA, testdata(t, "nca_rsa.cer"))
+	rep, err := trust.Update(ctx)
+	if err != nil || outcomes(rep)["http://pki.gov.kz/cert/nca_rsa.cer"] != nca.Changed {
+		t.Fatalf("update of the AIA URL: %v %+v", err, rep)
+	}
+	if path, err := v.Chain(ctx, leaf, nil, at); err != nil || len(path) != 3 {
+		t.Fatalf("after the update: %v", err)
 	}
 }
 
@@ -461,7 +528,7 @@ func TestRunRefreshes(t *testing.T) {
 	}
 	// It answers again, with other certificates: replaced, and back to a day.
 	s.put(testRoot, testdata(t, "root_gost.cer"))
-	s.put(testNCA, testdata(t, "nca_gost.crt"))
+	s.put(testNCA, testdata(t, "nca_gost.cer"))
 	clk.fire <- clk.Now()
 	if d := clk.nextWait(t, done); d != nca.DefaultInterval {
 		t.Fatalf("after a good refresh Run waits %v", d)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,7 +24,6 @@ const (
 	Changed   Outcome = "changed"   // another certificate than before
 	Unchanged Outcome = "unchanged" // the same bytes again
 	Failed    Outcome = "failed"    // not downloaded, or refused: what was trusted before stays
-	Removed   Outcome = "removed"   // no longer listed, or an AIA certificate whose root went
 )
 
 // Change is one line of an update's report.
@@ -57,18 +57,23 @@ func (r Report) Count(o Outcome) int {
 
 // download is one source's answer.
 type download struct {
-	src  Source
-	cert *x509.Certificate
-	err  error
+	src    Source
+	origin Origin
+	cert   *x509.Certificate
+	err    error
 }
 
 // Update downloads every source, checks each certificate and stores those
-// that pass: a root must be a CA certificate that signed itself (and carry
-// the pinned key, when there is one); an intermediate must be a CA
-// certificate that chains to a root trusted now or in this download. A URL
+// that pass: a root must be a CA certificate that signed itself; an
+// intermediate must be a CA certificate that chains to a root trusted now
+// or in this download; a URL with a pinned key must serve that key. A URL
 // whose download fails or is refused keeps the certificate stored before.
-// Then the trust in force becomes what is stored. The error is the
-// store's; refusals are in the report.
+// The issuers fetched from AIA URLs before are downloaded again alike, and
+// must still be intermediates that chain to a trusted root.
+// Then the trust in force becomes what is stored. Nothing is deleted: the
+// stored certificates of URLs no longer listed (another EDOBOT_NCA, say)
+// are left aside by Load, not lost. The error is the store's; refusals are
+// in the report.
 func (t *Trust) Update(ctx context.Context) (Report, error) {
 	t.updating.Lock()
 	defer t.updating.Unlock()
@@ -79,10 +84,17 @@ func (t *Trust) Update(ctx context.Context) (Report, error) {
 		return rep, err
 	}
 	previous := map[string]Record{}
+	got := make([]download, 0, len(t.Sources))
+	for _, s := range t.Sources {
+		got = append(got, download{src: s, origin: OriginList})
+	}
 	for _, r := range stored {
 		previous[r.SourceURL] = r
+		if r.Origin == OriginAIA && t.aiaAllowed(r.SourceURL) == nil && !slices.ContainsFunc(t.Sources, func(s Source) bool { return s.URL == r.SourceURL }) {
+			got = append(got, download{src: Source{URL: r.SourceURL}, origin: OriginAIA})
+		}
 	}
-	got := t.downloadAll(ctx)
+	t.downloadAll(ctx, got)
 
 	// The roots first: the intermediates are judged against them.
 	var roots, intermediates []*x509.Certificate
@@ -95,7 +107,7 @@ func (t *Trust) Update(ctx context.Context) (Report, error) {
 	}
 	// What a failed URL had stays trusted, and may vouch for the others.
 	fallback := func(url string) {
-		if r, ok := previous[url]; ok && r.Origin == OriginList {
+		if r, ok := previous[url]; ok {
 			if c, err := x509.ParseCertificate(r.DER); err == nil {
 				if r.Kind == KindRoot {
 					roots = append(roots, c)
@@ -108,11 +120,17 @@ func (t *Trust) Update(ctx context.Context) (Report, error) {
 	var pending []*download
 	for i := range got {
 		d := &got[i]
+		if d.err == nil {
+			d.err = checkPin(d.src, d.cert)
+		}
 		switch {
 		case d.err != nil:
 			fallback(d.src.URL)
+		case selfSigned(d.cert) && d.origin == OriginAIA:
+			d.err = errors.New("a root: roots come only from the trust list")
+			fallback(d.src.URL)
 		case selfSigned(d.cert):
-			if d.err = checkRoot(d.src, d.cert); d.err == nil {
+			if d.err = checkRoot(d.cert); d.err == nil {
 				roots = append(roots, d.cert)
 			} else {
 				fallback(d.src.URL)
@@ -144,13 +162,13 @@ func (t *Trust) Update(ctx context.Context) (Report, error) {
 
 	for _, d := range got {
 		old, had := previous[d.src.URL]
-		had = had && old.Origin == OriginList
+		had = had && old.Origin == d.origin
 		if d.err != nil {
 			rep.Changes = append(rep.Changes, Change{URL: d.src.URL, Outcome: Failed, Err: d.err, Kept: had,
 				Kind: old.Kind, Subject: old.Subject, SHA256: old.SHA256})
 			continue
 		}
-		r := recordOf(d.cert, d.src.URL, OriginList, now)
+		r := recordOf(d.cert, d.src.URL, d.origin, now)
 		ch := Change{URL: d.src.URL, Outcome: Added, Kind: r.Kind, Subject: r.Subject, SHA256: r.SHA256}
 		switch {
 		case had && old.SHA256 == r.SHA256:
@@ -164,61 +182,50 @@ func (t *Trust) Update(ctx context.Context) (Report, error) {
 		rep.Changes = append(rep.Changes, ch)
 	}
 
-	listed := map[string]bool{}
-	for _, s := range t.Sources {
-		listed[s.URL] = true
-	}
-	for _, r := range stored {
-		gone := r.Origin == OriginList && !listed[r.SourceURL]
-		if r.Origin == OriginAIA {
-			c, err := x509.ParseCertificate(r.DER)
-			gone = err != nil || !chainsTo(c, roots, intermediates)
-		}
-		if !gone {
-			continue
-		}
-		if err := t.Store.DeleteTrustedCertificate(ctx, r.SourceURL); err != nil {
-			return rep, fmt.Errorf("nca: remove %s: %w", r.SourceURL, err)
-		}
-		rep.Changes = append(rep.Changes, Change{URL: r.SourceURL, Outcome: Removed, Kind: r.Kind, Subject: r.Subject, SHA256: r.SHA256})
-	}
 	if err := t.Load(ctx); err != nil {
 		return rep, err
 	}
 	return rep, nil
 }
 
-// checkRoot refuses a self-signed certificate that is not a CA's, whose
-// signature does not verify, or that lacks the pinned key.
-func checkRoot(src Source, c *x509.Certificate) error {
+// checkRoot refuses a self-signed certificate that is not a CA's or whose
+// signature does not verify.
+func checkRoot(c *x509.Certificate) error {
 	if err := checkCA(c); err != nil {
 		return err
 	}
 	if !signature.IssuedBy(c, c) {
 		return errors.New("self-signed, but its signature does not verify")
 	}
-	if src.Key != "" {
-		sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
-		if hex.EncodeToString(sum[:]) != src.Key {
-			return errors.New("its key is not the one pinned for this URL")
-		}
+	return nil
+}
+
+// checkPin refuses a certificate without the key pinned for its URL.
+func checkPin(src Source, c *x509.Certificate) error {
+	if src.Key == "" {
+		return nil
+	}
+	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+	if hex.EncodeToString(sum[:]) != src.Key {
+		return errors.New("its key is not the one pinned for this URL")
 	}
 	return nil
 }
 
 // downloadAll fetches every source at once; a slow host delays the update
 // by one timeout, not one per certificate.
-func (t *Trust) downloadAll(ctx context.Context) []download {
-	got := make([]download, len(t.Sources))
+func (t *Trust) downloadAll(ctx context.Context, got []download) {
 	var wg sync.WaitGroup
-	for i, s := range t.Sources {
-		got[i].src = s
+	for i := range got {
+		client := t.client()
+		if got[i].origin == OriginAIA {
+			client = t.aiaClient()
+		}
 		wg.Go(func() {
-			got[i].cert, got[i].err = t.fetchCertificate(ctx, t.client(), s.URL)
+			got[i].cert, got[i].err = t.fetchCertificate(ctx, client, got[i].src.URL)
 		})
 	}
 	wg.Wait()
-	return got
 }
 
 // fetchCertificate downloads and parses one certificate, DER or PEM.

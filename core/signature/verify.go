@@ -349,11 +349,15 @@ func (v *Verifier) Chain(ctx context.Context, cert *x509.Certificate, pool []*x5
 		next := issuerAmong(cur, candidates)
 		if next == nil && v.Issuers != nil {
 			fetched, err := v.Issuers.FetchIssuer(ctx, cur)
-			if err != nil {
+			switch {
+			case err != nil:
 				fetchErr = err
-			} else if fetched != nil && fetched.IsCA && !fetched.Equal(cur) && IssuedBy(cur, fetched) {
+			case fetched == nil:
+			case fetched.IsCA && !fetched.Equal(cur) && IssuedBy(cur, fetched):
 				next = fetched
 				candidates = append(candidates, fetched)
+			default:
+				fetchErr = fmt.Errorf("the certificate %q its AIA URL gives did not issue it", fetched.Subject.CommonName)
 			}
 		}
 		if next == nil {
