@@ -17,9 +17,9 @@ import (
 	"edobot/storage"
 )
 
-// openTrust builds the trust the configuration asks for (NCA's list for
-// EDOBOT_NCA, and EDOBOT_TRUSTED_CA's files) and loads what is stored.
-func openTrust(ctx context.Context, cfg config, store nca.Store, log *slog.Logger) (*nca.Trust, error) {
+// newTrust builds the trust the configuration asks for: NCA's list for
+// EDOBOT_NCA, and EDOBOT_TRUSTED_CA's files. A bad value names its variable.
+func newTrust(cfg config, store nca.Store, log *slog.Logger) (*nca.Trust, error) {
 	mode, err := nca.ParseMode(cfg.NCA)
 	if err != nil {
 		return nil, fmt.Errorf("EDOBOT_NCA: %w", err)
@@ -35,8 +35,16 @@ func openTrust(ctx context.Context, cfg config, store nca.Store, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("EDOBOT_TRUSTED_CA: %w", err)
 	}
-	t := &nca.Trust{Sources: sources, Store: store, Client: &http.Client{Timeout: nca.DownloadTimeout}, Extra: extra,
-		Log: log, Interval: cfg.NCARefresh}
+	return &nca.Trust{Sources: sources, Store: store, Client: &http.Client{Timeout: nca.DownloadTimeout}, Extra: extra,
+		Log: log, Interval: cfg.NCARefresh}, nil
+}
+
+// openTrust is newTrust with what is stored loaded.
+func openTrust(ctx context.Context, cfg config, store nca.Store, log *slog.Logger) (*nca.Trust, error) {
+	t, err := newTrust(cfg, store, log)
+	if err != nil {
+		return nil, err
+	}
 	if err := t.Load(ctx); err != nil {
 		return nil, fmt.Errorf("trusted certificates: %w", err)
 	}
@@ -100,21 +108,24 @@ func runTrust(ctx context.Context, cfg config, db *storage.DB, log *slog.Logger)
 
 // withStoredTrust adds to v NCA's certificates as serve or `trust update`
 // stored them, when the database answers; `verify` works offline without.
-func withStoredTrust(ctx context.Context, cfg config, v *signature.Verifier) {
+func withStoredTrust(ctx context.Context, cfg config, v *signature.Verifier) error {
+	cfg.TrustedCA = "" // its files are on v already
+	trust, err := newTrust(cfg, nil, nil)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	db, err := storage.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return
+		return nil
 	}
 	defer db.Close()
-	// The files of EDOBOT_TRUSTED_CA are on v already.
-	cfg.TrustedCA = ""
-	trust, err := openTrust(ctx, cfg, db, nil)
-	if err != nil {
-		return
+	trust.Store = db
+	if trust.Load(ctx) == nil { // no table: a database serve never migrated
+		v.Trust = trust
 	}
-	v.Trust = trust
+	return nil
 }
 
 func trustCommand(ctx context.Context, cfg config, args []string, stdout io.Writer, log *slog.Logger) error {

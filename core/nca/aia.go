@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // maxFailedAIA bounds the memory of AIA URLs that failed.
@@ -40,13 +42,21 @@ func (t *Trust) FetchIssuer(ctx context.Context, cert *x509.Certificate) (*x509.
 			errs = append(errs, fmt.Errorf("%s failed shortly before; not asked again before %s", u, until.Format("15:04:05")))
 			continue
 		}
-		v, err, _ := t.fetches.Do(u, func() (any, error) { return t.fetchIssuer(ctx, u) })
-		if err == nil {
-			return v.(*x509.Certificate), nil
+		// Verifications that need the same URL at once share one download,
+		// which one caller giving up does not cut short for the others.
+		ch := t.fetches.DoChan(u, func() (any, error) { return t.fetchIssuer(context.WithoutCancel(ctx), u) })
+		var res singleflight.Result
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case res = <-ch:
+		}
+		if res.Err == nil {
+			return res.Val.(*x509.Certificate), nil
 		}
 		t.markFailed(u)
-		t.log().Warn("a certificate's issuer could not be fetched from its AIA URL", "url", u, "err", err)
-		errs = append(errs, fmt.Errorf("%s: %w", u, err))
+		t.log().Warn("a certificate's issuer could not be fetched from its AIA URL", "url", u, "err", res.Err)
+		errs = append(errs, fmt.Errorf("%s: %w", u, res.Err))
 	}
 	return nil, errors.Join(errs...)
 }

@@ -21,8 +21,9 @@ type TrustSource interface {
 
 // IssuerFetcher finds the issuer of a certificate whose issuer is neither
 // trusted nor carried, as a certificate's AIA caIssuers URL names it. It
-// returns only an issuer that chains to a trusted root, nil when it knows
-// none, and an error when it tried and failed.
+// returns only a CA certificate that chains to a trusted root (whether it
+// issued cert, the verifier checks), nil when it knows none, and an error
+// when it tried and failed.
 type IssuerFetcher interface {
 	FetchIssuer(ctx context.Context, cert *x509.Certificate) (*x509.Certificate, error)
 }
