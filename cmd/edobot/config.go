@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"edobot/bot/egov"
 	"edobot/bot/web"
 	"edobot/core/nca"
 )
@@ -32,6 +33,7 @@ type config struct {
 	EgovMobileLink   string
 	EgovBusinessLink string
 	EgovTTL          time.Duration
+	EgovPDFMime      string // API №2's mime of a PDF: application/pdf or the legacy @file/pdf
 	NCALayerURL      string
 	// Telegram: the Bot API server (tests and local Bot API servers), and
 	// the webhook mode's public URL and secret token (long polling without).
@@ -87,9 +89,10 @@ func loadConfig() config {
 		NCACertURL:            env("EDOBOT_NCA_CERT_URL", ""),
 		NCACerts:              env("EDOBOT_NCA_CERTS", ""),
 		NCARefresh:            duration("EDOBOT_NCA_REFRESH", nca.DefaultInterval),
-		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", web.DefaultEgovLinks.Mobile),
-		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", web.DefaultEgovLinks.Business),
+		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", egov.DefaultLinks.Mobile),
+		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", egov.DefaultLinks.Business),
 		EgovTTL:               duration("EDOBOT_EGOV_TTL", 10*time.Minute),
+		EgovPDFMime:           env("EDOBOT_EGOV_PDF_MIME", egov.MimePDF),
 		NCALayerURL:           env("EDOBOT_NCALAYER_URL", web.DefaultNCALayerURL),
 		TelegramAPIURL:        env("TELEGRAM_API_URL", ""),
 		TelegramWebhookURL:    env("TELEGRAM_WEBHOOK_URL", ""),

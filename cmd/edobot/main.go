@@ -20,6 +20,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"edobot/bot/egov"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
 	"edobot/bot/telegram"
@@ -339,6 +340,9 @@ func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.L
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if cfg.EgovPDFMime != egov.MimePDF && cfg.EgovPDFMime != egov.MimePDFLegacy {
+		return fmt.Errorf("EDOBOT_EGOV_PDF_MIME must be %s or %s, not %q", egov.MimePDF, egov.MimePDFLegacy, cfg.EgovPDFMime)
+	}
 	db, applied, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
@@ -360,7 +364,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
-		EgovLinks: web.EgovLinks{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
+		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
+		EgovPDFMime: cfg.EgovPDFMime,
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
@@ -392,6 +397,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 				log.Error("telegram stopped", "err", err)
 			}
 		}()
+	}
+	// The eGov app returns a person who signed in to their chat.
+	srv.ChatLink = func(channel string) string {
+		switch {
+		case channel == core.ChannelTelegram && tg != nil:
+			return "https://t.me/" + tg.Username()
+		case channel == core.ChannelWhatsApp && wa != nil && wa.bot.Phone() != "":
+			return "https://wa.me/" + wa.bot.Phone()
+		}
+		return ""
 	}
 	// The front ends by channel: what the core tells a chat (a sign-in, a
 	// new chat of the organisation) and what the jobs deliver go to the
