@@ -27,6 +27,7 @@ import (
 	"edobot/bot/web"
 	"edobot/core"
 	"edobot/core/card"
+	"edobot/core/nca"
 	"edobot/core/signature"
 	"edobot/jobs"
 	"edobot/storage"
@@ -49,6 +50,9 @@ Usage:
   edobot verify --data FILE [--ca PEM] [--purpose sign|auth] SIGNATURE...
                                        verify CMS signatures over a document offline; prints JSON,
                                        one object per signer; exits 0 only when every one is valid
+  edobot trust show                    list the CA certificates signatures must chain to
+  edobot trust update                  download NCA's CA certificates now and say what changed;
+                                       exits 1 when one could not be downloaded or was refused
   edobot version                       print the version
 
 Configuration comes from environment variables; see README.md.
@@ -79,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = webhookSet(ctx, cfg, args[2:], stdout)
 	case cmd == "whatsapp link":
 		err = whatsappLink(ctx, cfg, args[2:], stdout, log)
+	case cmd == "trust show", cmd == "trust update":
+		err = trustCommand(ctx, cfg, args[1:], stdout, log)
 	case args[0] == "verify":
 		err = verifyFiles(ctx, cfg, args[1:], stdout)
 	case args[0] == "version":
@@ -187,10 +193,13 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-func service(db *storage.DB, cfg config) (*core.Service, error) {
+func service(db *storage.DB, cfg config, trust *nca.Trust) (*core.Service, error) {
 	v, err := newVerifier(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if trust != nil { // it holds EDOBOT_TRUSTED_CA's CAs too
+		v = &signature.Verifier{Trust: trust, Issuers: trust, Revocation: v.Revocation}
 	}
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
@@ -205,7 +214,7 @@ func openService(ctx context.Context, cfg config) (*core.Service, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := service(db, cfg)
+	svc, err := service(db, cfg, nil)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -346,12 +355,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Info("migrations applied", "files", applied)
 	}
 	// The trusted CAs load now, so a wrong EDOBOT_TRUSTED_CA stops the start.
-	svc, err := service(db, cfg)
+	trust, stopTrust, err := runTrust(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	if cfg.TrustedCA == "" {
-		log.Warn("EDOBOT_TRUSTED_CA is empty: no signature will be trusted until the NCA root certificates are configured")
+	defer stopTrust()
+	svc, err := service(db, cfg, trust)
+	if err != nil {
+		return err
 	}
 	// Signings through SIGEX wait in the background; serve stops them last.
 	if bg, err := brokered(ctx, cfg, svc, db, log); err != nil {
@@ -367,6 +378,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
+			{Name: "nca_trust", Ping: trust.Ready},
 		}}
 	// WhatsApp first: the Telegram flow reaches recipients through it.
 	wa := whatsappBot(ctx, cfg, svc, db, log)

@@ -70,6 +70,9 @@ func verifyFiles(ctx context.Context, cfg config, args []string, stdout io.Write
 	if err != nil {
 		return err
 	}
+	if err := withStoredTrust(ctx, cfg, v); err != nil {
+		return err
+	}
 	p := signature.PurposeSign
 	if *purpose == "auth" {
 		p = signature.PurposeAuth
