@@ -39,8 +39,8 @@ func TestChatsThroughSIGEX(t *testing.T) {
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
 	counterKey := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"},
 		sigtest.GOST2015, s.nca.Cert)
-	manager := tgtest.User{ID: 3003, FirstName: "Асель", Username: "asel_sigex", LanguageCode: "ru"}
-	counter := tgtest.User{ID: 4004, FirstName: "Дана", LanguageCode: "ru"}
+	manager := tgtest.User{ID: 9101, FirstName: "Асель", Username: "asel_sigex", LanguageCode: "ru"}
+	counter := tgtest.User{ID: 9102, FirstName: "Дана", LanguageCode: "ru"}
 
 	// Sign-in: the app is shown the challenge as text, at SIGEX.
 	menu := s.tg.Say(t, manager, "/start", has("подтвердите личность"))
