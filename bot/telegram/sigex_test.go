@@ -2,6 +2,8 @@ package telegram_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,8 +41,10 @@ func TestChatsThroughSIGEX(t *testing.T) {
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
 	counterKey := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"},
 		sigtest.GOST2015, s.nca.Cert)
-	manager := tgtest.User{ID: 9101, FirstName: "Асель", Username: "asel_sigex", LanguageCode: "ru"}
-	counter := tgtest.User{ID: 9102, FirstName: "Дана", LanguageCode: "ru"}
+	// Chats of this run's own: the test database outlives a run.
+	id := 9_000_000 + rand.Int64N(1_000_000)*2
+	manager := tgtest.User{ID: id, FirstName: "Асель", Username: fmt.Sprintf("asel_%d", id), LanguageCode: "ru"}
+	counter := tgtest.User{ID: id + 1, FirstName: "Дана", LanguageCode: "ru"}
 
 	// Sign-in: the app is shown the challenge as text, at SIGEX.
 	menu := s.tg.Say(t, manager, "/start", has("подтвердите личность"))
@@ -51,7 +55,7 @@ func TestChatsThroughSIGEX(t *testing.T) {
 	}
 	res := egovtest.App{}.Sign(t, link, managerKey)
 	if res.Status != http.StatusOK || res.Documents.DocumentsToSign[0].Document.File.Mime != sigex.MimeText ||
-		!strings.Contains(string(res.Data), "@asel_sigex") {
+		!strings.Contains(string(res.Data), "@"+manager.Username) {
 		t.Fatalf("sign-in through SIGEX: %+v", res)
 	}
 	s.tg.Wait(t, manager.ID, has("Личность подтверждена"))
