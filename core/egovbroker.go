@@ -295,12 +295,16 @@ func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
 			end(BrokerFailed, ErrEgovBroker, err)
 			return
 		}
-		err = s.Broker.SendData(ctx, &bs.Registration, doc)
-		// A resumed session's data may have been taken before the stop,
-		// and the broker then refuses it again: the signature may still come.
-		if err != nil && !(resumed && !errors.Is(err, ErrEgovExpired) && !errors.Is(err, ErrEgovCanceled) && ctx.Err() == nil) {
-			s.endBrokered(err, end)
-			return
+		if err := s.Broker.SendData(ctx, &bs.Registration, doc); err != nil {
+			// A resumed session's data may have been taken before the stop,
+			// and the broker then refuses it again: the signature may still
+			// come.
+			retake := resumed && ctx.Err() == nil && !errors.Is(err, ErrEgovExpired) && !errors.Is(err, ErrEgovCanceled)
+			if !retake {
+				s.endBrokered(err, end)
+				return
+			}
+			log.Warn("egov broker: data refused on resume; waiting for the signature all the same", "err", err)
 		}
 		if _, err := s.BrokerSessions.SetBrokerState(ctx, h, []BrokerState{BrokerWaiting}, BrokerTaken, nil, s.now()); err != nil {
 			end(BrokerFailed, ErrEgovBroker, err)
