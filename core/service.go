@@ -12,7 +12,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -84,13 +83,13 @@ func (s *Service) RegisterOrganisation(ctx context.Context, number, name string,
 	if _, err := iinbin.Validate(number); err != nil {
 		return nil, false, err
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 300 {
-		return nil, false, invalid(CodeInvalidName, "name", "")
+	name, err := TextOrgName.Clean(name)
+	if err != nil {
+		return nil, false, err
 	}
 	o := &Organisation{Number: number, Name: name, SubscriptionUntil: until}
 	var created bool
-	err := s.Store.InTx(ctx, func(tx Tx) error {
+	err = s.Store.InTx(ctx, func(tx Tx) error {
 		var err error
 		created, err = tx.UpsertOrganisation(ctx, o)
 		return err
@@ -168,7 +167,7 @@ func (s *Service) ChatUser(ctx context.Context, channel, externalID, name, lang 
 	if !validLanguage(lang) {
 		lang = "ru"
 	}
-	u := &ChatUser{Channel: channel, ExternalID: externalID, Name: strings.TrimSpace(name), Language: lang}
+	u := &ChatUser{Channel: channel, ExternalID: externalID, Name: TextPersonName.Sanitize(name), Language: lang}
 	if err := s.Store.EnsureChatUser(ctx, u); err != nil {
 		return nil, err
 	}
@@ -213,6 +212,15 @@ func (p *PartyInput) normalise() error {
 	if p.Kind != PartyEmployee && p.Kind != PartyCounterparty {
 		return invalid(CodeInvalidPartyKind, "recipient_kind", string(p.Kind))
 	}
+	var err error
+	for _, f := range []struct {
+		v    *string
+		rule TextRule
+	}{{&p.Number, TextIINBIN}, {&p.Name, TextPartyName}, {&p.Phone, TextPhone}, {&p.Telegram, TextTelegram}} {
+		if *f.v, err = f.rule.Clean(*f.v); err != nil {
+			return err
+		}
+	}
 	p.Number = iinbin.Normalize(p.Number)
 	kind, err := iinbin.Validate(p.Number)
 	if err != nil {
@@ -220,10 +228,6 @@ func (p *PartyInput) normalise() error {
 	}
 	if p.Kind == PartyEmployee && kind != iinbin.KindIIN {
 		return invalid(CodeInvalidPartyKind, "recipient_iin_bin", "an employee is identified by an IIN")
-	}
-	p.Name = strings.Join(strings.Fields(p.Name), " ")
-	if p.Name == "" || utf8.RuneCountInString(p.Name) > 300 {
-		return invalid(CodeInvalidName, "recipient_name", "")
 	}
 	if p.Phone != "" {
 		phone, ok := NormalizePhone(p.Phone)
@@ -291,9 +295,9 @@ func validateFields(t DocType, number string, date time.Time) (string, time.Time
 	if !t.Valid() {
 		return "", time.Time{}, invalid(CodeInvalidType, "type", string(t))
 	}
-	number = strings.TrimSpace(number)
-	if number == "" || utf8.RuneCountInString(number) > 64 {
-		return "", time.Time{}, invalid(CodeInvalidNumber, "number", "")
+	number, err := TextNumber.Clean(number)
+	if err != nil {
+		return "", time.Time{}, err
 	}
 	if date.IsZero() || date.Year() < 1991 || date.Year() > 2100 {
 		return "", time.Time{}, invalid(CodeInvalidDate, "date", "")
@@ -360,7 +364,14 @@ func (s *Service) CreateDocument(ctx context.Context, a Actor, in NewDocument, f
 	if err != nil {
 		return nil, err
 	}
-	in.BaseRef = strings.TrimSpace(in.BaseRef)
+	if in.BaseRef, err = TextBaseRef.Clean(in.BaseRef); err != nil {
+		return nil, err
+	}
+	if in.IdempotencyKey != "" {
+		if in.IdempotencyKey, err = TextIdempotencyKey.Clean(in.IdempotencyKey); err != nil {
+			return nil, err
+		}
+	}
 	if in.BaseRef != "" && !in.Type.Accounting() {
 		return nil, invalid(CodeBaseNotAccounting, "base_ref", string(in.Type))
 	}
@@ -560,7 +571,10 @@ func (s *Service) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e Doc
 			date = *e.Date
 		}
 		if e.BaseRef != nil {
-			baseRef = strings.TrimSpace(*e.BaseRef)
+			var err error
+			if baseRef, err = TextBaseRef.Clean(*e.BaseRef); err != nil {
+				return nil, err
+			}
 		}
 		number, date, err := validateFields(t, number, date)
 		if err != nil {
@@ -679,6 +693,12 @@ func (s *Service) setArchived(ctx context.Context, a Actor, id uuid.UUID, act Ac
 // Copy creates a new document in «Создан» with the same file, fields and
 // recipient, and a new link.
 func (s *Service) Copy(ctx context.Context, a Actor, id uuid.UUID, idempotencyKey string) (*Document, error) {
+	if idempotencyKey != "" {
+		var err error
+		if idempotencyKey, err = TextIdempotencyKey.Clean(idempotencyKey); err != nil {
+			return nil, err
+		}
+	}
 	org, err := s.senderOrg(ctx, a)
 	if err != nil {
 		return nil, err
@@ -997,7 +1017,10 @@ func (s *Service) Folder(ctx context.Context, a Actor, f Folder, q FolderQuery) 
 	if q.Offset < 0 {
 		q.Offset = 0
 	}
-	q.Search = strings.TrimSpace(q.Search)
+	var err error
+	if q.Search, err = TextSearch.Clean(q.Search); err != nil {
+		return nil, err
+	}
 	return s.Store.ListFolder(ctx, a, f, q)
 }
 

@@ -45,7 +45,9 @@ func refusals() []error {
 		core.CodeIDNumberMismatch, core.CodeRevoked, core.CodeDeleted, core.CodeSubscription, core.CodeOrgUnknown,
 		core.CodeRecipientIsSender, core.CodeStale, core.CodeBaseInUse, core.CodeInvalidType, core.CodeInvalidNumber,
 		core.CodeInvalidDate, core.CodeInvalidName, core.CodeInvalidPartyKind, core.CodeInvalidPhone,
-		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeInvalidURL, core.CodeNoSignatures} {
+		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeInvalidURL, core.CodeNoSignatures,
+		core.CodeTextInvalid, core.CodeTextTooLong, core.CodeIdempotencyReused, core.CodeVersionRequired, core.CodeAPIKeyNotFound,
+		core.CodeUnavailable} {
 		errs = append(errs, &core.Refusal{Code: c, Action: core.ActionSign, Status: core.StatusSigning})
 	}
 	return errs
