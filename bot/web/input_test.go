@@ -1,0 +1,215 @@
+package web
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"edobot/core/coretest"
+	"edobot/core/pdfintake/pdftest"
+)
+
+// apiError is the body of a refusal.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field"`
+	} `json:"error"`
+}
+
+// send is a request with any headers; it returns the response (body read).
+func (c apiClient) send(method, path string, body io.Reader, headers map[string]string) (*http.Response, []byte) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.base+path, body)
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Accept-Language", "ru")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func apiTestServer(t *testing.T, f *coretest.Fixture) (apiClient, *Server) {
+	t.Helper()
+	key, _, err := f.Svc.CreateAPIKey(t.Context(), f.Sender.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	s.PublicURL = srv.URL
+	return apiClient{t, srv.URL, key}, s
+}
+
+// Hostile text in any field is refused with a 400 naming the field, before
+// PostgreSQL sees it: NUL bytes and broken UTF-8 (which a text column
+// refuses), a base_ref over the btree index's 2.7 KB, a 200 KB
+// Idempotency-Key; the database still answers afterwards.
+func TestAPIRefusesHostileTextNamingTheField(t *testing.T) {
+	f := coretest.New(t)
+	c, _ := apiTestServer(t, f)
+	fields := func() map[string]string {
+		return map[string]string{"type": "contract", "number": "H-1", "date": "2026-11-01", "recipient_kind": "counterparty",
+			"recipient_iin_bin": f.Recipient.Number, "recipient_name": "ТОО «Контрагент»"}
+	}
+	cases := []struct {
+		name    string
+		field   string
+		value   string
+		code    string
+		words   string
+		headers map[string]string
+	}{
+		{"NUL in the number", "number", "H\x00-1", "invalid_text", "«Номер документа»: недопустимые символы", nil},
+		{"broken UTF-8 in the number", "number", "H-\xff\xfe", "invalid_text", "«Номер документа»", nil},
+		{"NUL in the name", "recipient_name", "ТОО\x00", "invalid_text", "«Наименование получателя»", nil},
+		{"broken UTF-8 in the name", "recipient_name", "\xd0ТОО", "invalid_text", "«Наименование получателя»", nil},
+		{"a right-to-left override in the number", "number", "H-1\u202e", "invalid_text", "«Номер документа»", nil},
+		{"NUL in base_ref", "base_ref", "1C:\x00", "invalid_text", "base_ref", nil},
+		{"a base_ref of 2.8 KB", "base_ref", strings.Repeat("x", 2800), "invalid_text_too_long", "не более 256 символов", nil},
+		{"a base_ref of 300 Cyrillic letters", "base_ref", strings.Repeat("ж", 300), "invalid_text_too_long", "не более 256", nil},
+		{"NUL in the phone", "recipient_phone", "+7701\x00", "invalid_text", "«Телефон получателя»", nil},
+		{"a 65-character number", "number", strings.Repeat("1", 65), "invalid_document_number", "до 64 символов", nil},
+		{"a 200 KB Idempotency-Key", "Idempotency-Key", "", "invalid_text_too_long", "не более 255",
+			map[string]string{"Idempotency-Key": strings.Repeat("k", 200<<10)}},
+		{"broken UTF-8 in the Idempotency-Key", "Idempotency-Key", "", "invalid_text", "Idempotency-Key",
+			map[string]string{"Idempotency-Key": "key-\xff"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := fields()
+			if tc.headers == nil {
+				m[tc.field] = tc.value
+			}
+			body, ct := multipartBody(t, m, f.PDF)
+			h := map[string]string{"Content-Type": ct}
+			for k, v := range tc.headers {
+				h[k] = v
+			}
+			resp, out := c.send("POST", "/api/v1/documents", body, h)
+			var e apiError
+			if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(out, &e) != nil || e.Error.Code != tc.code ||
+				e.Error.Field != tc.field || !strings.Contains(e.Error.Message, tc.words) {
+				t.Fatalf("%d %.300s", resp.StatusCode, out)
+			}
+		})
+	}
+
+	// The search, and a JSON edit with a NUL escaped as \u0000.
+	for q, code := range map[string]string{"Д\x00": "invalid_text", "\xff": "invalid_text", strings.Repeat("я", 101): "invalid_text_too_long"} {
+		resp, out := c.send("GET", "/api/v1/documents?folder=outgoing&q="+url.QueryEscape(q), nil, nil)
+		var e apiError
+		if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(out, &e) != nil || e.Error.Code != code || e.Error.Field != "q" {
+			t.Errorf("q=%q: %d %s", q, resp.StatusCode, out)
+		}
+	}
+	d := f.Create(t)
+	resp, out := c.send("PATCH", "/api/v1/documents/"+d.ID.String(), strings.NewReader(`{"version":1,"number":"A\u0000B"}`),
+		map[string]string{"Content-Type": "application/json"})
+	var e apiError
+	if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(out, &e) != nil || e.Error.Field != "number" {
+		t.Fatalf("PATCH with \\u0000: %d %s", resp.StatusCode, out)
+	}
+	resp, out = c.send("PATCH", "/api/v1/documents/"+d.ID.String(), strings.NewReader(`{"version":1,"base_ref":"`+strings.Repeat("Я", 3000)+`"}`),
+		map[string]string{"Content-Type": "application/json"})
+	if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(out, &e) != nil || e.Error.Field != "base_ref" {
+		t.Fatalf("PATCH with a long base_ref: %d %s", resp.StatusCode, out)
+	}
+
+	// The API's date refusal names the API's format, in each language.
+	for lang, words := range map[string]string{"ru": "YYYY-MM-DD", "kk": "YYYY-MM-DD", "en": "Use YYYY-MM-DD"} {
+		m := fields()
+		m["date"] = "01.11.2026"
+		body, ct := multipartBody(t, m, f.PDF)
+		resp, out := c.send("POST", "/api/v1/documents", body, map[string]string{"Content-Type": ct, "Accept-Language": lang})
+		var e apiError
+		if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(out, &e) != nil || e.Error.Field != "date" ||
+			!strings.Contains(e.Error.Message, words) || strings.Contains(e.Error.Message, "ДД.ММ") || strings.Contains(e.Error.Message, "DD.MM") {
+			t.Errorf("%s date: %d %s", lang, resp.StatusCode, out)
+		}
+	}
+
+	// Well-formed input after all that still works, trimmed.
+	m := fields()
+	m["number"], m["base_ref"] = "  H-ok  ", " 1C:"+strings.Repeat("ж", 250)+" "
+	body, ct := multipartBody(t, m, f.PDF)
+	resp, out = c.send("POST", "/api/v1/documents", body, map[string]string{"Content-Type": ct, "Idempotency-Key": strings.Repeat("k", 255)})
+	var doc apiDocument
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(out, &doc) != nil || doc.Number != "H-ok" || doc.BaseRef != "1C:"+strings.Repeat("ж", 250) {
+		t.Fatalf("a good document after the bad ones: %d %s", resp.StatusCode, out)
+	}
+}
+
+// An upload is spooled into the service's temporary directory under the
+// spool prefix, never into the system's, while it arrives; nothing is left
+// in either once it is answered.
+func TestUploadSpoolsIntoTheServiceTempDir(t *testing.T) {
+	f := coretest.New(t)
+	sysTmp := t.TempDir()
+	t.Setenv("TMPDIR", sysTmp) // where Go's own multipart parsing would spool
+	c, _ := apiTestServer(t, f)
+
+	pdf := pdftest.PDFOfSize(2, 3<<20)
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	type result struct {
+		code int
+		body []byte
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, out := c.send("POST", "/api/v1/documents", pr, map[string]string{"Content-Type": mw.FormDataContentType()})
+		done <- result{resp.StatusCode, out}
+	}()
+	for k, v := range map[string]string{"type": "contract", "number": "SP-1", "date": "2026-11-01", "recipient_kind": "counterparty",
+		"recipient_iin_bin": f.Recipient.Number, "recipient_name": "ТОО «Контрагент»"} {
+		_ = mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", "big.pdf")
+	if _, err := fw.Write(pdf[:2<<20]); err != nil {
+		t.Fatal(err)
+	}
+	// Half the file is in: it is on disk, in the service's directory.
+	var spooled []string
+	deadline := time.Now().Add(30 * time.Second)
+	for len(spooled) == 0 {
+		spooled, _ = filepath.Glob(filepath.Join(f.Svc.TempDir, SpoolPrefix+"*"))
+		if time.Now().After(deadline) {
+			t.Fatal("no spool file in the service's temporary directory")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if left, _ := os.ReadDir(sysTmp); len(left) != 0 {
+		t.Fatalf("the system's temporary directory holds %v", left)
+	}
+	if _, err := fw.Write(pdf[2<<20:]); err != nil {
+		t.Fatal(err)
+	}
+	_ = mw.Close()
+	_ = pw.Close()
+	if r := <-done; r.code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.code, r.body)
+	}
+	for _, dir := range []string{f.Svc.TempDir, sysTmp} {
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("%s still holds %v", dir, left)
+		}
+	}
+}
