@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -385,6 +386,12 @@ func (s *Service) CreateDocument(ctx context.Context, a Actor, in NewDocument, f
 		Type: in.Type, Number: number, Date: date, File: info, Status: StatusCreated,
 		LinkToken: NewToken(), BaseRef: in.BaseRef, IdempotencyKey: in.IdempotencyKey,
 	}
+	if d.IdempotencyKey != "" {
+		d.IdempotencyHash = requestHash(map[string]any{"create": map[string]any{
+			"recipient": in.Recipient, "type": d.Type, "number": d.Number, "date": d.Date.Format(time.DateOnly),
+			"base_ref": d.BaseRef, "file": d.File.SHA256,
+		}})
+	}
 	return s.insert(ctx, a, d, &in.Recipient, nil)
 }
 
@@ -412,9 +419,18 @@ func (s *Service) insert(ctx context.Context, a Actor, d *Document, recipient *P
 			"sha256": d.File.SHA256, "type": string(d.Type), "number": d.Number, "recipient": d.RecipientNumber,
 		}))}
 		chain(d, ev)
+		asked := d.IdempotencyHash
 		created, err := tx.InsertDocument(ctx, d)
-		if err != nil || !created {
+		if err != nil {
 			return err
+		}
+		if !created {
+			// The key was used before: the same request gets the same
+			// document, another request a refusal.
+			if d.IdempotencyHash != nil && !bytes.Equal(d.IdempotencyHash, asked) {
+				return ErrIdempotencyReused
+			}
+			return nil
 		}
 		if err := tx.AppendEvent(ctx, ev); err != nil {
 			return err
@@ -425,6 +441,18 @@ func (s *Service) insert(ctx context.Context, a Actor, d *Document, recipient *P
 		return nil, err
 	}
 	return d, nil
+}
+
+// requestHash is the SHA-256 of a request as the use case understood it
+// (fields normalised, the file by its hash), kept with its idempotency key.
+// encoding/json writes map keys sorted, so the form is canonical.
+func requestHash(req map[string]any) []byte {
+	b, err := json.Marshal(req)
+	if err != nil {
+		panic(err) // strings, numbers and ids only
+	}
+	h := sha256.Sum256(b)
+	return h[:]
 }
 
 func mergeDetails(a, b map[string]string) map[string]string {
@@ -715,6 +743,9 @@ func (s *Service) Copy(ctx context.Context, a Actor, id uuid.UUID, idempotencyKe
 		RecipientKind: src.RecipientKind, RecipientNumber: src.RecipientNumber, RecipientName: src.RecipientName,
 		Type: src.Type, Number: src.Number, Date: src.Date, File: src.File, Status: StatusCreated,
 		LinkToken: NewToken(), IdempotencyKey: idempotencyKey, CopiedFrom: src.ID,
+	}
+	if idempotencyKey != "" {
+		d.IdempotencyHash = requestHash(map[string]any{"copy": src.ID})
 	}
 	recipient := &PartyInput{Kind: src.RecipientKind, Number: src.RecipientNumber, Name: src.RecipientName}
 	return s.insert(ctx, a, d, recipient, map[string]string{"copied_from": src.ID.String()})

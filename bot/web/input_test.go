@@ -213,3 +213,64 @@ func TestUploadSpoolsIntoTheServiceTempDir(t *testing.T) {
 		}
 	}
 }
+
+// A repeated Idempotency-Key with the same request returns the first
+// document; with a different request it is refused with 422, naming the
+// key, and nothing is created.
+func TestIdempotencyKeyBindsTheRequest(t *testing.T) {
+	f := coretest.New(t)
+	c, _ := apiTestServer(t, f)
+	fields := map[string]string{"type": "contract", "number": "IK-1", "date": "2026-11-01", "recipient_kind": "counterparty",
+		"recipient_iin_bin": f.Recipient.Number, "recipient_name": "ТОО «Контрагент»"}
+	post := func(m map[string]string, file []byte, key string) (int, apiDocument, apiError) {
+		body, ct := multipartBody(t, m, file)
+		resp, out := c.send("POST", "/api/v1/documents", body, map[string]string{"Content-Type": ct, "Idempotency-Key": key})
+		var d apiDocument
+		var e apiError
+		_ = json.Unmarshal(out, &d)
+		_ = json.Unmarshal(out, &e)
+		return resp.StatusCode, d, e
+	}
+	code, first, _ := post(fields, f.PDF, "key-1")
+	if code != http.StatusCreated {
+		t.Fatalf("first: %d", code)
+	}
+	// The same request, spelled differently (spaces), is the same request.
+	same := map[string]string{}
+	for k, v := range fields {
+		same[k] = v
+	}
+	same["recipient_name"] = "  ТОО   «Контрагент» "
+	if code, again, _ := post(same, f.PDF, "key-1"); code != http.StatusCreated || again.ID != first.ID {
+		t.Fatalf("the same request again: %d %s, want %s", code, again.ID, first.ID)
+	}
+	for name, change := range map[string]func(m map[string]string) []byte{
+		"another number": func(m map[string]string) []byte { m["number"] = "IK-2"; return f.PDF },
+		"another file":   func(m map[string]string) []byte { return pdftest.PDF(3) },
+		"another date":   func(m map[string]string) []byte { m["date"] = "2026-11-02"; return f.PDF },
+	} {
+		m := map[string]string{}
+		for k, v := range fields {
+			m[k] = v
+		}
+		file := change(m)
+		code, _, e := post(m, file, "key-1")
+		if code != http.StatusUnprocessableEntity || e.Error.Code != "idempotency_key_reused" || !strings.Contains(e.Error.Message, "Idempotency-Key") {
+			t.Errorf("%s under the same key: %d %+v", name, code, e)
+		}
+	}
+	var n int
+	if err := f.DB.Pool.QueryRow(t.Context(), `SELECT count(*) FROM documents WHERE sender_org_id = $1`, f.Sender.OrgID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d documents, want 1 (%v)", n, err)
+	}
+
+	// A copy's key is bound to the document copied.
+	other := f.Create(t)
+	cp := func(id string) int {
+		resp, _ := c.send("POST", "/api/v1/documents/"+id+"/copy", nil, map[string]string{"Idempotency-Key": "copy-1"})
+		return resp.StatusCode
+	}
+	if a, b, x := cp(first.ID.String()), cp(first.ID.String()), cp(other.ID.String()); a != 201 || b != 201 || x != 422 {
+		t.Fatalf("copies under one key: %d %d %d, want 201 201 422", a, b, x)
+	}
+}
