@@ -548,8 +548,10 @@ func (s *Service) Document(ctx context.Context, a Actor, id uuid.UUID) (*Documen
 }
 
 // DocumentEdit changes fields of a document still in «Создан». Nil fields stay.
-// A non-zero Version must match the document's, so an edit made from a stale
-// card is refused with ErrStale instead of overwriting a newer change.
+// Version is the document's version the edit was made on: it must match, so
+// an edit made from a stale card is refused with ErrStale instead of
+// overwriting a newer change, and an edit that names none is refused with
+// ErrVersionRequired.
 type DocumentEdit struct {
 	Version   int64
 	Type      *DocType
@@ -578,6 +580,9 @@ func (s *Service) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e Doc
 		if err := Check(cur, side, ActionEdit); err != nil {
 			return nil, err
 		}
+		if e.Version == 0 {
+			return nil, ErrVersionRequired
+		}
 		info, err := s.intake(ctx, e.File)
 		if err != nil {
 			return nil, err
@@ -585,7 +590,10 @@ func (s *Service) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e Doc
 		file = &info
 	}
 	return s.change(ctx, a, id, ActionEdit, func(tx Tx, d *Document, _ Side) (*Event, error) {
-		if e.Version != 0 && e.Version != d.Version {
+		switch {
+		case e.Version == 0:
+			return nil, ErrVersionRequired
+		case e.Version != d.Version:
 			return nil, ErrStale
 		}
 		t, number, date, baseRef := d.Type, d.Number, d.Date, d.BaseRef

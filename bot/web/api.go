@@ -127,7 +127,69 @@ func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, status int, d 
 		s.fail(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", etag(d.Version))
 	writeJSON(w, status, s.apiDoc(d, side, sigs[d.ID]))
+}
+
+// A document's ETag is its version: any change a client could overwrite
+// bumps it. It is strong, so that If-Match can use it (RFC 9110, 13.1.1).
+func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// ifMatch reads the versions an If-Match header accepts (RFC 9110, 13.1.1):
+// strong entity tags of ours. any is true for "*", which names no version;
+// a weak or foreign tag can never match and is left out.
+func ifMatch(h string) (versions []int64, any bool) {
+	for _, tag := range strings.Split(h, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" {
+			return nil, true
+		}
+		if len(tag) < 2 || tag[0] != '"' || tag[len(tag)-1] != '"' {
+			continue
+		}
+		if v, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64); err == nil && v > 0 {
+			versions = append(versions, v)
+		}
+	}
+	return versions, false
+}
+
+// precondition settles the version an edit is made on from If-Match and the
+// body's version, answering the refusal itself: an If-Match that cannot
+// match is 412, one that matches another version than the body names too.
+func (s *Server) precondition(w http.ResponseWriter, r *http.Request, a core.Actor, id uuid.UUID, bodyVersion int64) (int64, bool) {
+	h := r.Header.Get("If-Match")
+	if h == "" {
+		return bodyVersion, true
+	}
+	versions, any := ifMatch(h)
+	if any {
+		// "*" would overwrite whatever is there: exactly what the version
+		// is for. A version must be named.
+		return bodyVersion, true
+	}
+	v := int64(0)
+	switch len(versions) {
+	case 0:
+	case 1:
+		v = versions[0]
+	default:
+		cur, _, err := s.Service.Document(r.Context(), a, id)
+		if err != nil {
+			s.fail(w, r, err)
+			return 0, false
+		}
+		for _, x := range versions {
+			if x == cur.Version {
+				v = x
+			}
+		}
+	}
+	if v == 0 || bodyVersion != 0 && bodyVersion != v {
+		s.failStatus(w, r, core.ErrStale, http.StatusPreconditionFailed)
+		return 0, false
+	}
+	return v, true
 }
 
 // parseUpload reads a multipart request (see readUpload), answering a
@@ -280,7 +342,11 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		s.badRequest(w, r, "JSON body: version, type, number, date, base_ref, recipient")
 		return
 	}
-	e := core.DocumentEdit{Version: body.Version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file}
+	version, ok := s.precondition(w, r, a, id, body.Version)
+	if !ok {
+		return
+	}
+	e := core.DocumentEdit{Version: version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file}
 	if body.Date != nil {
 		t, ok := s.parseDate(w, r, *body.Date)
 		if !ok {
@@ -289,6 +355,10 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		e.Date = &t
 	}
 	d, err := s.Service.EditDocument(r.Context(), a, id, e)
+	if errors.Is(err, core.ErrStale) && r.Header.Get("If-Match") != "" {
+		s.failStatus(w, r, err, http.StatusPreconditionFailed)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

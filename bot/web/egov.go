@@ -205,6 +205,12 @@ func acceptLanguage(r *http.Request) string {
 // language (and the field it is about), the database being out of reach
 // with a 503 to retry, and any other internal error with a generic 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failStatus(w, r, err, 0)
+}
+
+// failStatus is fail with the status of a refusal set by the caller (0: the
+// refusal's own), where HTTP's words differ from the API's usual ones.
+func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, err error, status int) {
 	lang := i18n.Lang(acceptLanguage(r))
 	if s.unavailable(w, r, err) {
 		writeError(w, http.StatusServiceUnavailable, string(core.CodeUnavailable), s.Cat.Error(lang, core.ErrUnavailable))
@@ -216,7 +222,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusInternalServerError, "internal", s.Cat.Error(lang, err))
 		return
 	}
-	status := statusOf(err, code)
+	if status == 0 {
+		status = statusOf(err, code)
+	}
 	body := map[string]string{"code": code, "message": s.Cat.Error(lang, err)}
 	if rf, ok := core.AsRefusal(err); ok && rf.Field != "" {
 		body["field"] = rf.Field

@@ -274,3 +274,66 @@ func TestIdempotencyKeyBindsTheRequest(t *testing.T) {
 		t.Fatalf("copies under one key: %d %d %d, want 201 201 422", a, b, x)
 	}
 }
+
+// An edit must name the version it was made on — "version" in the body, or
+// If-Match with the ETag GET returned — or it is refused with 428; a stale
+// If-Match is 412, a stale body version 409.
+func TestEditNamesTheVersionItWasMadeOn(t *testing.T) {
+	f := coretest.New(t)
+	c, _ := apiTestServer(t, f)
+	d := f.Create(t)
+	path := "/api/v1/documents/" + d.ID.String()
+	resp, _ := c.send("GET", path, nil, nil)
+	tag := resp.Header.Get("ETag")
+	if tag != `"1"` {
+		t.Fatalf("GET's ETag: %q", tag)
+	}
+	patch := func(body string, headers map[string]string) (*http.Response, apiError, apiDocument) {
+		t.Helper()
+		h := map[string]string{"Content-Type": "application/json"}
+		for k, v := range headers {
+			h[k] = v
+		}
+		resp, out := c.send("PATCH", path, strings.NewReader(body), h)
+		var e apiError
+		var doc apiDocument
+		_ = json.Unmarshal(out, &e)
+		_ = json.Unmarshal(out, &doc)
+		return resp, e, doc
+	}
+	for name, h := range map[string]map[string]string{"no version": nil, "If-Match: *": {"If-Match": "*"}} {
+		if resp, e, _ := patch(`{"number":"silent"}`, h); resp.StatusCode != http.StatusPreconditionRequired ||
+			e.Error.Code != "version_required" || !strings.Contains(e.Error.Message, "If-Match") {
+			t.Fatalf("%s: %d %+v", name, resp.StatusCode, e)
+		}
+	}
+	body, ct := multipartBody(t, map[string]string{"number": "silent"}, pdftest.PDF(1))
+	if resp, _ := c.send("PATCH", path, body, map[string]string{"Content-Type": ct}); resp.StatusCode != http.StatusPreconditionRequired {
+		t.Fatalf("multipart without a version: %d", resp.StatusCode)
+	}
+
+	resp, _, doc := patch(`{"number":"E-2"}`, map[string]string{"If-Match": tag})
+	if resp.StatusCode != http.StatusOK || doc.Number != "E-2" || doc.Version != 2 || resp.Header.Get("ETag") != `"2"` {
+		t.Fatalf("PATCH with If-Match: %d %+v %q", resp.StatusCode, doc, resp.Header.Get("ETag"))
+	}
+	for name, tc := range map[string]struct {
+		body, ifMatch string
+		status        int
+	}{
+		"the old ETag":                   {`{"number":"lost"}`, `"1"`, http.StatusPreconditionFailed},
+		"a weak ETag":                    {`{"number":"lost"}`, `W/"2"`, http.StatusPreconditionFailed},
+		"a body version against the tag": {`{"number":"lost","version":1}`, `"2"`, http.StatusPreconditionFailed},
+		"a stale body version":           {`{"number":"lost","version":1}`, "", http.StatusConflict},
+	} {
+		h := map[string]string{}
+		if tc.ifMatch != "" {
+			h["If-Match"] = tc.ifMatch
+		}
+		if resp, e, _ := patch(tc.body, h); resp.StatusCode != tc.status || e.Error.Code != "document_changed" {
+			t.Errorf("%s: %d %+v", name, resp.StatusCode, e)
+		}
+	}
+	if resp, _, doc := patch(`{"number":"E-3"}`, map[string]string{"If-Match": `"1", "2"`}); resp.StatusCode != http.StatusOK || doc.Number != "E-3" {
+		t.Fatalf("If-Match listing the current ETag: %d %+v", resp.StatusCode, doc)
+	}
+}
