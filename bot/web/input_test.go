@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"edobot/core"
 	"edobot/core/coretest"
 	"edobot/core/pdfintake/pdftest"
+	"edobot/storage"
+	"edobot/storage/storagetest"
 )
 
 // apiError is the body of a refusal.
@@ -335,5 +338,49 @@ func TestEditNamesTheVersionItWasMadeOn(t *testing.T) {
 	}
 	if resp, _, doc := patch(`{"number":"E-3"}`, map[string]string{"If-Match": `"1", "2"`}); resp.StatusCode != http.StatusOK || doc.Number != "E-3" {
 		t.Fatalf("If-Match listing the current ETag: %d %+v", resp.StatusCode, doc)
+	}
+}
+
+// PostgreSQL out of reach is a 503 with Retry-After, in the caller's
+// language, not a 500: a server at a closed port, and a connection whose
+// backend was terminated (the next request is served again).
+func TestDatabaseOutOfReachIs503(t *testing.T) {
+	f := coretest.New(t)
+	key, _, err := f.Svc.CreateAPIKey(t.Context(), f.Sender.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := f.Create(t)
+	serve := func(db *storage.DB) apiClient {
+		svc := &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db, TempDir: t.TempDir()}
+		s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: svc, Unavailable: storage.Unavailable}
+		srv := httptest.NewServer(s.Handler())
+		t.Cleanup(srv.Close)
+		return apiClient{t, srv.URL, key}
+	}
+	unavailable := func(resp *http.Response, out []byte) bool {
+		var e apiError
+		return resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "5" &&
+			json.Unmarshal(out, &e) == nil && e.Error.Code == "service_unavailable" && strings.Contains(e.Error.Message, "дерекқор")
+	}
+
+	down := serve(storagetest.Unreachable(t))
+	for _, path := range []string{"/api/v1/documents?folder=outgoing", "/api/v1/documents/" + d.ID.String(), "/d/" + d.LinkToken} {
+		if resp, out := down.send("GET", path, nil, map[string]string{"Accept-Language": "kk"}); !unavailable(resp, out) {
+			t.Errorf("%s with the server gone: %d %q %s", path, resp.StatusCode, resp.Header.Get("Retry-After"), out)
+		}
+	}
+
+	one := storagetest.OneConnection(t)
+	c := serve(one)
+	if resp, out := c.send("GET", "/api/v1/documents/"+d.ID.String(), nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before: %d %s", resp.StatusCode, out)
+	}
+	storagetest.Terminate(t, one)
+	if resp, out := c.send("GET", "/api/v1/documents/"+d.ID.String(), nil, map[string]string{"Accept-Language": "kk"}); !unavailable(resp, out) {
+		t.Fatalf("on the terminated backend: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), out)
+	}
+	if resp, out := c.send("GET", "/api/v1/documents/"+d.ID.String(), nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the retry: %d %s", resp.StatusCode, out)
 	}
 }

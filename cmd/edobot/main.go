@@ -352,7 +352,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
-	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
+	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
 		EgovPDFMime: cfg.EgovPDFMime,
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
