@@ -329,6 +329,12 @@ func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.L
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	return serveWith(ctx, cfg, log, nil)
+}
+
+// serveWith is serve; tune, when a test gives one, adjusts the jobs'
+// dependencies before they start.
+func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*jobs.Deps)) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if cfg.EgovPDFMime != egov.MimePDF && cfg.EgovPDFMime != egov.MimePDFLegacy {
@@ -350,6 +356,21 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.TrustedCA == "" {
 		log.Warn("EDOBOT_TRUSTED_CA is empty: no signature will be trusted until the NCA root certificates are configured")
 	}
+	// Files spooled by a process killed before it could remove them are
+	// removed now, those of other live instances left alone.
+	spool, removed, err := claimSpoolDir(cfg.TempDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := spool.release(); err != nil {
+			log.Warn("removing the spool directory", "dir", spool.path, "err", err)
+		}
+	}()
+	if len(removed) > 0 {
+		log.Info("removed the spool directories of processes that died", "dirs", removed)
+	}
+	svc.TempDir = spool.path
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
@@ -434,7 +455,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	for channel, f := range fronts {
 		messengers[channel] = f
 	}
-	runner := jobs.New(jcfg, jobs.Deps{Store: db, Messengers: messengers, Logger: log})
+	deps := jobs.Deps{Store: db, Messengers: messengers, Logger: log}
+	if tune != nil {
+		tune(&deps)
+	}
+	runner := jobs.New(jcfg, deps)
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- runner.Run(ctx) }()

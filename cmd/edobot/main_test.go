@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +100,18 @@ func TestServe(t *testing.T) {
 	addr := freeAddr(t)
 	t.Setenv("DATABASE_URL", storagetest.URL(t))
 	t.Setenv("HTTP_ADDR", addr)
+	// What a process killed mid-upload left: its spool, its lock free.
+	tmp := t.TempDir()
+	t.Setenv("EDOBOT_TMPDIR", tmp)
+	dead := filepath.Join(tmp, spoolPrefix+"1-dead")
+	if err := os.MkdirAll(dead, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(dead, "edobot-upload-1"), dead + ".lock"} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if os.Getenv("REDIS_ADDR") == "" {
 		t.Setenv("REDIS_ADDR", "127.0.0.1:6379")
 	}
@@ -122,6 +136,11 @@ func TestServe(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The dead process's spool is gone; this one's is there while it runs.
+	spools, _ := filepath.Glob(filepath.Join(tmp, spoolPrefix+"*"))
+	if len(spools) != 2 || slices.Contains(spools, dead) {
+		t.Fatalf("spools while serving: %v", spools)
+	}
 	cancel()
 	select {
 	case code := <-done:
@@ -130,5 +149,8 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop after its context ended")
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Fatalf("left in EDOBOT_TMPDIR after a clean stop: %v", left)
 	}
 }
