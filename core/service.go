@@ -136,7 +136,45 @@ func (s *Service) Authenticate(ctx context.Context, key string) (Actor, error) {
 	if err != nil {
 		return Actor{}, wrapf(err, "api key organisation")
 	}
+	// The key is looked up on every request, never cached, so a revoked
+	// key is refused from the next request on. Its use is written down at
+	// most once a minute: a write per request would cost more than it says.
+	if now := s.now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= APIKeyTouchEvery {
+		if err := s.Store.TouchAPIKey(ctx, k.ID, now); err != nil {
+			return Actor{}, wrapf(err, "api key use")
+		}
+	}
 	return Actor{OrgID: org.ID, Number: org.Number, Label: fmt.Sprintf("apikey:%d", k.ID)}, nil
+}
+
+// APIKeyTouchEvery is how often a key's last use is written down.
+const APIKeyTouchEvery = time.Minute
+
+// APIKeys lists the organisation's API keys, newest first; only their
+// prefixes are known.
+func (s *Service) APIKeys(ctx context.Context, orgNumber string) ([]APIKey, *Organisation, error) {
+	org, err := s.Store.OrganisationByNumber(ctx, iinbin.Normalize(orgNumber))
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := s.Store.APIKeys(ctx, org.ID)
+	if err != nil {
+		return nil, nil, wrapf(err, "api keys of %s", org.Number)
+	}
+	return keys, org, nil
+}
+
+// RevokeAPIKey revokes a key: the next request with it is refused with
+// ErrAPIKeyInvalid. Revoking a revoked key changes nothing and says so.
+func (s *Service) RevokeAPIKey(ctx context.Context, id int64) (APIKey, bool, error) {
+	k, already, err := s.Store.RevokeAPIKey(ctx, id, s.now())
+	if errors.Is(err, ErrNotFound) {
+		return APIKey{}, false, ErrAPIKeyNotFound
+	}
+	if err != nil {
+		return APIKey{}, false, wrapf(err, "revoke api key %d", id)
+	}
+	return k, already, nil
 }
 
 // ---- chat users ----
