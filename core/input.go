@@ -53,6 +53,11 @@ var (
 	TextFileName   = TextRule{Field: "file_name", Max: 255}
 )
 
+// TextRules are the rules whose refusals a person can read: each field has
+// a name in the catalogue.
+var TextRules = []TextRule{TextNumber, TextPartyName, TextOrgName, TextBaseRef, TextSearch, TextIdempotencyKey,
+	TextPhone, TextTelegram, TextIINBIN, TextWebhookURL}
+
 // Refusals of a text field.
 const (
 	CodeTextInvalid Code = "invalid_text"          // NUL, control characters or broken UTF-8

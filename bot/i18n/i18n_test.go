@@ -138,3 +138,30 @@ func TestLang(t *testing.T) {
 		}
 	}
 }
+
+// A refusal of a text field names the field in the reader's language and,
+// for a value too long, the limit; the API's date refusal names its format.
+func TestFieldRefusalsNameTheField(t *testing.T) {
+	c := MustNew()
+	for _, lang := range Languages {
+		for _, rule := range core.TextRules {
+			if !c.Has(lang, "field."+rule.Field) {
+				t.Errorf("%s: no name for the field %q", lang, rule.Field)
+			}
+			_, err := rule.Clean(strings.Repeat("x", rule.Max+1))
+			msg := c.Error(lang, err)
+			if !strings.Contains(msg, fmt.Sprint(rule.Max)) || strings.Contains(msg, "<no value>") {
+				t.Errorf("%s: %s too long reads %q", lang, rule.Field, msg)
+			}
+			_, err = rule.Clean("a\x00")
+			if msg := c.Error(lang, err); !strings.Contains(msg, c.Field(lang, rule.Field)) {
+				t.Errorf("%s: %s with a NUL reads %q", lang, rule.Field, msg)
+			}
+		}
+		api := c.Error(lang, &core.Refusal{Code: core.CodeInvalidDate, Field: "date", Format: "YYYY-MM-DD"})
+		chat := c.Error(lang, &core.Refusal{Code: core.CodeInvalidDate})
+		if !strings.Contains(api, "YYYY-MM-DD") || strings.Contains(chat, "YYYY-MM-DD") || api == chat {
+			t.Errorf("%s: the API's date %q, the chat's %q", lang, api, chat)
+		}
+	}
+}
