@@ -1,0 +1,6 @@
+package signature
+
+// Doors for the package's external tests into its unexported parts.
+
+// ToDER is toDER.
+var ToDER = toDER
