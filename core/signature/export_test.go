@@ -1,6 +1,17 @@
 package signature
 
+import "crypto/x509"
+
 // Doors for the package's external tests into its unexported parts.
 
 // ToDER is toDER.
 var ToDER = toDER
+
+// Identity is identity.
+var Identity = identity
+
+// SigningKey reports whether the certificate may sign documents.
+func SigningKey(c *x509.Certificate) bool { return checkPurpose(c, PurposeSign) == nil }
+
+// Issued reports whether parent's key signed c.
+func Issued(c, parent *x509.Certificate) error { return checkCertSignature(c, parent) }

@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,8 @@ var (
 	RoleLegalEntity = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2}
 	RoleHead        = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 1}
 	RoleEmployee    = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 5}
+	// RoleTreasuryClient is a system's key: NCA names no person on it.
+	RoleTreasuryClient = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 6}
 )
 
 // keys are expensive to make: tests share a small pool.
@@ -141,12 +144,14 @@ func (ca *CA) Issue(tb testing.TB, p Person, chain ...*x509.Certificate) *Key {
 
 // template is the certificate NCA would issue to p.
 func (p Person) template() *x509.Certificate {
-	subject := pkix.Name{Country: []string{"KZ"}, CommonName: p.Surname + " " + p.Name,
-		ExtraNames: []pkix.AttributeTypeAndValue{
+	subject := pkix.Name{Country: []string{"KZ"}, CommonName: strings.TrimSpace(p.Surname + " " + p.Name)}
+	if p.IIN != "" { // a system's key (no IIN) names no person
+		subject.ExtraNames = []pkix.AttributeTypeAndValue{
 			{Type: oidSurname, Value: p.Surname},
 			{Type: oidSerialNumber, Value: "IIN" + p.IIN},
 			{Type: oidGivenName, Value: p.Patronymic},
-		}}
+		}
+	}
 	if p.Organisation != "" {
 		subject.Organization = []string{p.Organisation}
 	}
