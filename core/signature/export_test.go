@@ -15,3 +15,6 @@ func SigningKey(c *x509.Certificate) bool { return checkPurpose(c, PurposeSign) 
 
 // Issued reports whether parent's key signed c.
 func Issued(c, parent *x509.Certificate) error { return checkCertSignature(c, parent) }
+
+// VerifyOCSPResponse is verifyOCSPResponse.
+var VerifyOCSPResponse = verifyOCSPResponse

@@ -23,8 +23,8 @@ var (
 	oidOrgUnit      = asn1.ObjectIdentifier{2, 5, 4, 11} // "BIN123456789012"
 
 	// Extended key usages: what the key is for, and whose it is.
-	oidEKUSigning      = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}
-	oidEKUAuth         = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}
+	oidEKUSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}
+	oidEKUAuth    = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}
 	// NCA's role purposes: ncanode-kz/NCANode
 	// src/main/java/kz/ncanode/dto/certificate/CertificateKeyUser.java
 	// (1.2.398.3.3.4.1.1 to .1.2.5); the Treasury client's and the
@@ -47,6 +47,11 @@ var (
 	oidSHA384WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
 	oidSHA512WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
 	oidSHA224WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 14}
+
+	// ECDSA, for responders and TSAs that use it (RFC 5758 §3.2).
+	oidECDSAWithSHA256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	oidECDSAWithSHA384 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
+	oidECDSAWithSHA512 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
 
 	// Digests.
 	oidSHA1   = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
