@@ -3,6 +3,7 @@ package signature_test
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"os"
 	"path/filepath"
@@ -201,5 +202,56 @@ func TestNCALeaves(t *testing.T) {
 				t.Fatalf("not signed by %s: %v", tc.issuer, err)
 			}
 		})
+	}
+}
+
+// TestNCATimestamp verifies the token of NCA's test TSA (GOST 2004), as
+// NCALayer and eGov Mobile put such tokens in a CMS: it stamps SHA-1 of
+// CA FE BA BE at 2022-09-18T13:20:14Z, and its TSA certificate was issued
+// by «ҰКО 3.0 (GOST TEST)». That CA's root («НЕГІЗГІ КО TEST (GOST)») is in
+// no public material, so the chain is checked up to that CA, trusted as the
+// anchor.
+func TestNCATimestamp(t *testing.T) {
+	// The response: status granted, carrying the very token.
+	var resp struct {
+		Status struct {
+			Status int
+			Rest   asn1.RawValue `asn1:"optional"`
+		}
+		Token asn1.RawValue
+	}
+	if rest, err := asn1.Unmarshal(ncaFile(t, "tsp/ncanode_tsp_response.bin"), &resp); err != nil || len(rest) != 0 {
+		t.Fatalf("TimeStampResp: %v", err)
+	}
+	token := ncaFile(t, "tsp/ncanode_tsp_token.bin")
+	if resp.Status.Status != 0 || !bytes.Equal(resp.Token.FullBytes, token) {
+		t.Fatalf("TimeStampResp: status %d, token differs: %v", resp.Status.Status, !bytes.Equal(resp.Token.FullBytes, token))
+	}
+	stamped := []byte{0xca, 0xfe, 0xba, 0xbe}
+	v := &signature.Verifier{Roots: []*x509.Certificate{ncaCert(t, "certs/nca_gost_test_2004.pem")}}
+	at, err := v.CheckTimestampToken(token, stamped)
+	if err != nil || !at.Equal(time.Date(2022, 9, 18, 13, 20, 14, 0, time.UTC)) {
+		t.Fatalf("NCA's token: %v, %v", at, err)
+	}
+	if _, err := v.CheckTimestampToken(sigtest.BER(t, token, 7), stamped); err != nil {
+		t.Fatalf("NCA's token in BER: %v", err)
+	}
+	if _, err := v.CheckTimestampToken(token, []byte("other")); !errors.Is(err, signature.ErrBadTimestamp) {
+		t.Fatalf("over other data: %v", err)
+	}
+	// The TSA must chain to what is trusted: NCA's GOST 2022 test root or
+	// its production GOST CA of the time do not vouch for it.
+	for _, anchor := range []string{"certs/root_test_gost_2022.pem", "certs/nca_gost.pem"} {
+		other := &signature.Verifier{Roots: []*x509.Certificate{ncaCert(t, anchor)}}
+		if _, err := other.CheckTimestampToken(token, stamped); !errors.Is(err, signature.ErrBadTimestamp) {
+			t.Fatalf("trusting %s only: %v", anchor, err)
+		}
+	}
+	// A changed TSTInfo (its serial number) breaks the TSA's signature.
+	forged := bytes.Clone(token)
+	i := bytes.Index(forged, unhex(t, "5E846DD75D861154"))
+	forged[i+3] ^= 0x01
+	if _, err := v.CheckTimestampToken(forged, stamped); !errors.Is(err, signature.ErrBadTimestamp) {
+		t.Fatalf("a changed token: %v", err)
 	}
 }

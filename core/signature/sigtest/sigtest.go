@@ -209,7 +209,7 @@ type CMSOptions struct {
 	NoChain     bool      // carry only the signer's certificate
 	NoSigner    bool      // carry no certificate at all
 	// TSA, when set, attaches an RFC 3161 timestamp token made at TSATime.
-	TSA     *Key
+	TSA     CMSSigner
 	TSATime time.Time
 	// ContentType of the signed content; nil is id-data.
 	ContentType asn1.ObjectIdentifier
@@ -219,6 +219,11 @@ var (
 	oidTSTInfo        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
 	oidTimeStampToken = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
 )
+
+// CMSSigner is a key that signs a CMS: an RSA Key or a GOSTKey.
+type CMSSigner interface {
+	SignCMS(tb testing.TB, data []byte, o CMSOptions) []byte
+}
 
 // IssueTSA makes a timestamp authority's certificate under ca.
 func (ca *CA) IssueTSA(tb testing.TB, name string) *Key {
@@ -231,7 +236,7 @@ func (ca *CA) IssueTSA(tb testing.TB, name string) *Key {
 }
 
 // timestampToken stamps a signature value the way a TSA answers.
-func timestampToken(tb testing.TB, tsa *Key, sig []byte, at time.Time) []byte {
+func timestampToken(tb testing.TB, tsa CMSSigner, sig []byte, at time.Time) []byte {
 	imprint := sha256.Sum256(sig)
 	info, err := asn1.Marshal(struct {
 		Version        int
