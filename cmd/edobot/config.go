@@ -20,7 +20,9 @@ type config struct {
 	TempDir       string
 	LogLevel      string
 	TrustedCA     string // PEM bundles of trusted CAs, comma-separated
-	OCSPURL       string // OCSP responder; empty = no revocation check
+	OCSPURL       string // OCSP responder; empty = NCA's, "off" = no revocation check
+	// OCSPUnreachable: "refuse" (default) or "accept" a signature whose revocation cannot be checked.
+	OCSPUnreachable string
 	// eGov deep-link templates; %s is the URL-encoded session URL.
 	EgovMobileLink   string
 	EgovBusinessLink string
@@ -76,6 +78,7 @@ func loadConfig() config {
 		LogLevel:              env("LOG_LEVEL", "info"),
 		TrustedCA:             env("EDOBOT_TRUSTED_CA", ""),
 		OCSPURL:               env("EDOBOT_OCSP_URL", ""),
+		OCSPUnreachable:       env("EDOBOT_OCSP_UNREACHABLE", "refuse"),
 		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", web.DefaultEgovLinks.Mobile),
 		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", web.DefaultEgovLinks.Business),
 		EgovTTL:               duration("EDOBOT_EGOV_TTL", 10*time.Minute),
