@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -82,6 +84,11 @@ type OCSP struct {
 	// Nonce makes the request's nonce; nil draws random bytes. Tests
 	// replaying a recorded answer give the nonce it was made for.
 	Nonce func() ([]byte, error)
+
+	// appointed remembers responder certificates whose issuer's signature
+	// verified: a GOST check costs milliseconds, and NCA's responder signs
+	// every answer with the same certificate for a year.
+	appointed sync.Map // [2][32]byte{responder, issuer} → struct{}
 }
 
 // OCSPStatus is what a verified OCSP answer says of one certificate.
@@ -131,7 +138,7 @@ func (o *OCSP) Status(ctx context.Context, cert, issuer *x509.Certificate) (*OCS
 	if err != nil {
 		return nil, err
 	}
-	return verifyOCSPResponse(body, cert, issuer, nonce, o.now())
+	return o.verifyResponse(body, cert, issuer, nonce, o.now())
 }
 
 func (o *OCSP) now() time.Time {
@@ -450,9 +457,9 @@ func eachExtension(exts cryptobyte.String, fn func(id asn1.ObjectIdentifier, cri
 	return nil
 }
 
-// verifyOCSPResponse reads an answer and checks it is a trustworthy answer
+// verifyResponse reads an answer and checks it is a trustworthy answer
 // about cert to a request carrying nonce (nil: none was sent), at now.
-func verifyOCSPResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, now time.Time) (*OCSPStatus, error) {
+func (o *OCSP) verifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, now time.Time) (*OCSPStatus, error) {
 	br, err := parseOCSPResponse(der)
 	if err != nil {
 		return nil, err
@@ -461,7 +468,7 @@ func verifyOCSPResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte
 	if err != nil {
 		return nil, err
 	}
-	responder, err := br.signer(issuer, now)
+	responder, err := br.signer(issuer, now, o.issuedBy)
 	if err != nil {
 		return nil, err
 	}
@@ -509,13 +516,13 @@ func hashByOID(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
 // signer finds who signed the answer among the issuer and the certificates
 // the answer carries, checks that it may answer for the issuer, and
 // verifies the signature with its key.
-func (br *basicResponse) signer(issuer *x509.Certificate, now time.Time) (*x509.Certificate, error) {
+func (br *basicResponse) signer(issuer *x509.Certificate, now time.Time, issuedBy func(c, issuer *x509.Certificate) bool) (*x509.Certificate, error) {
 	var failure error = errors.New("ocsp: no certificate of the responder it names")
 	for _, c := range append([]*x509.Certificate{issuer}, br.certs...) {
 		if !br.names(c) {
 			continue
 		}
-		if err := authorisedResponder(c, issuer, now); err != nil {
+		if err := authorisedResponder(c, issuer, now, issuedBy); err != nil {
 			failure = err
 			continue
 		}
@@ -543,11 +550,11 @@ func (br *basicResponse) names(c *x509.Certificate) bool {
 
 // authorisedResponder: the issuing CA itself, or a certificate it issued
 // for OCSP signing (RFC 6960 §4.2.2.2), valid now.
-func authorisedResponder(c, issuer *x509.Certificate, now time.Time) error {
+func authorisedResponder(c, issuer *x509.Certificate, now time.Time, issuedBy func(c, issuer *x509.Certificate) bool) error {
 	if c.Equal(issuer) {
 		return nil
 	}
-	if !bytes.Equal(c.RawIssuer, issuer.RawSubject) || checkCertSignature(c, issuer) != nil {
+	if !bytes.Equal(c.RawIssuer, issuer.RawSubject) || !issuedBy(c, issuer) {
 		return fmt.Errorf("ocsp: responder %q was not appointed by the certificate's issuer", c.Subject.CommonName)
 	}
 	if !hasEKU(c, x509.ExtKeyUsageOCSPSigning) {
@@ -557,6 +564,19 @@ func authorisedResponder(c, issuer *x509.Certificate, now time.Time) error {
 		return fmt.Errorf("ocsp: responder certificate %q is not valid now", c.Subject.CommonName)
 	}
 	return nil
+}
+
+// issuedBy reports whether issuer's key signed c, remembering a yes.
+func (o *OCSP) issuedBy(c, issuer *x509.Certificate) bool {
+	key := [2][32]byte{sha256.Sum256(c.Raw), sha256.Sum256(issuer.Raw)}
+	if _, ok := o.appointed.Load(key); ok {
+		return true
+	}
+	if checkCertSignature(c, issuer) != nil {
+		return false
+	}
+	o.appointed.Store(key, struct{}{})
+	return true
 }
 
 // fresh checks that the answer was made for this request, or recently.

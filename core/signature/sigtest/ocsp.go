@@ -86,6 +86,10 @@ type OCSPOptions struct {
 	NotForOCSP bool
 	// NoNonce answers without echoing the request's nonce.
 	NoNonce bool
+	// Cached signs one answer per certificate and serves it again, without
+	// the nonce, as responders with pre-produced answers do (RFC 5019): a
+	// benchmark then measures the verifier, not the test's slow GOST signing.
+	Cached bool
 }
 
 // OCSPResponder answers OCSP requests for the certificates of one CA.
@@ -95,6 +99,7 @@ type OCSPResponder struct {
 	cert     *x509.Certificate // the signer's certificate
 	carry    bool              // whether the answer carries it
 	noNonce  bool
+	cache    map[string][]byte // by serial, when answers are cached
 	sign     func(tbs []byte) (pkix.AlgorithmIdentifier, []byte)
 	mu       sync.Mutex
 	revoked  map[string]time.Time
@@ -108,6 +113,9 @@ type OCSPResponder struct {
 func (ca *CA) OCSPResponder(tb testing.TB, o OCSPOptions) *OCSPResponder {
 	tb.Helper()
 	r := &OCSPResponder{tb: tb, issuer: ca.Cert, cert: ca.Cert, noNonce: o.NoNonce, revoked: map[string]time.Time{}, unknown: map[string]bool{}}
+	if o.Cached {
+		r.noNonce, r.cache = true, map[string][]byte{}
+	}
 	key := ca.Key
 	if o.Delegated {
 		key = newKey(tb)
@@ -128,6 +136,9 @@ func (ca *CA) OCSPResponder(tb testing.TB, o OCSPOptions) *OCSPResponder {
 func (ca *GOSTKey) OCSPResponder(tb testing.TB, o OCSPOptions) *OCSPResponder {
 	tb.Helper()
 	r := &OCSPResponder{tb: tb, issuer: ca.Cert, cert: ca.Cert, noNonce: o.NoNonce, revoked: map[string]time.Time{}, unknown: map[string]bool{}}
+	if o.Cached {
+		r.noNonce, r.cache = true, map[string][]byte{}
+	}
 	signer := ca
 	if o.Delegated {
 		signer = newGOSTKey(tb, ca.kind)
@@ -190,9 +201,18 @@ func (r *OCSPResponder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.requests++
 	revokedAt, revoked := r.revoked[q.Serial.String()]
 	unknown := r.unknown[q.Serial.String()]
+	cached, ok := r.cache[q.Serial.String()]
 	r.mu.Unlock()
+	if !ok {
+		cached = r.answer(q, now, revoked, unknown, revokedAt)
+		if r.cache != nil {
+			r.mu.Lock()
+			r.cache[q.Serial.String()] = cached
+			r.mu.Unlock()
+		}
+	}
 	w.Header().Set("Content-Type", "application/ocsp-response")
-	_, _ = w.Write(r.answer(q, now, revoked, unknown, revokedAt))
+	_, _ = w.Write(cached)
 }
 
 func (r *OCSPResponder) answer(q *OCSPRequest, now time.Time, revoked, unknown bool, revokedAt time.Time) []byte {
