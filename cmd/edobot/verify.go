@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"edobot/bot/i18n"
+	"edobot/core/nca"
 	"edobot/core/signature"
 )
 
@@ -68,6 +69,9 @@ func verifyFiles(ctx context.Context, cfg config, args []string, stdout io.Write
 	}
 	v, err := newVerifier(cfg, cas...)
 	if err != nil {
+		return err
+	}
+	if err := withStoredTrust(ctx, cfg, v); err != nil {
 		return err
 	}
 	p := signature.PurposeSign
@@ -129,7 +133,8 @@ func newVerifier(cfg config, extra ...string) (*signature.Verifier, error) {
 		return nil, fmt.Errorf("trusted CAs: %w", err)
 	}
 	v := &signature.Verifier{Roots: roots, Intermediates: intermediates}
-	// Revocation is checked by default, with NCA's responder. When it
+	// Revocation is checked by default, with NCA's responder (its test
+	// PKI's with EDOBOT_NCA=test). When it
 	// cannot be checked the signature is refused unless
 	// EDOBOT_OCSP_UNREACHABLE=accept (see signature.FailurePolicy).
 	var onFailure signature.FailurePolicy
@@ -144,7 +149,11 @@ func newVerifier(cfg config, extra ...string) (*signature.Verifier, error) {
 	switch url := cfg.OCSPURL; url {
 	case "off":
 	case "":
-		v.Revocation = &signature.OCSP{URL: signature.NCAOCSPURL, OnFailure: onFailure}
+		url = signature.NCAOCSPURL
+		if mode, _ := nca.ParseMode(cfg.NCA); mode == nca.ModeTest {
+			url = signature.NCATestOCSPURL // NCA's test PKI answers there
+		}
+		v.Revocation = &signature.OCSP{URL: url, OnFailure: onFailure}
 	default:
 		v.Revocation = &signature.OCSP{URL: url, OnFailure: onFailure}
 	}

@@ -12,6 +12,7 @@ import (
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 func TestVerifyCommand(t *testing.T) {
@@ -61,10 +62,19 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatalf("reports = %+v", reports)
 	}
 
-	// Without the CA nothing is trusted.
-	out, _, code = runCmd(t, "verify", "--data", docPath, s1)
+	// Another CA does not vouch for the signer.
+	otherCA := write("other.pem", sigtest.NewRoot(t, "OTHER ROOT").PEM())
+	out, _, code = runCmd(t, "verify", "--data", docPath, "--ca", otherCA, s1)
 	if code != 1 || json.Unmarshal([]byte(out), &reports) != nil || reports[0].Valid || reports[0].Code != "cert_untrusted" {
 		t.Fatalf("untrusted: %d %s", code, out)
+	}
+	// Without any CA nothing is trusted, and the answer says so.
+	t.Setenv("DATABASE_URL", storagetest.URL(t))
+	t.Setenv("EDOBOT_NCA", "off")
+	out, _, code = runCmd(t, "verify", "--data", docPath, s1)
+	if code != 1 || json.Unmarshal([]byte(out), &reports) != nil || reports[0].Valid || reports[0].Code != "trust_not_loaded" ||
+		!strings.Contains(reports[0].Error, "НУЦ РК") {
+		t.Fatalf("nothing trusted: %d %s", code, out)
 	}
 	if _, _, code := runCmd(t, "verify", s1); code != 2 {
 		t.Fatalf("verify without --data: %d", code)
@@ -122,5 +132,9 @@ func TestOCSPDefault(t *testing.T) {
 	o, ok := v.Revocation.(*signature.OCSP)
 	if !ok || o.URL != "http://ocsp.pki.gov.kz" || o.OnFailure != signature.RefuseOnFailure {
 		t.Fatalf("revocation = %#v", v.Revocation)
+	}
+	t.Setenv("EDOBOT_NCA", "test")
+	if v, err := newVerifier(loadConfig()); err != nil || v.Revocation.(*signature.OCSP).URL != "http://test.pki.gov.kz/ocsp/" {
+		t.Fatalf("with NCA's test PKI: %v", err)
 	}
 }

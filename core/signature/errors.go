@@ -29,6 +29,9 @@ var (
 	ErrNoIdentity        = refusal.New("signature", "cert_no_identity")
 	ErrStale             = refusal.New("signature", "cms_stale")
 	ErrBadTimestamp      = refusal.New("signature", "cms_bad_timestamp")
+	// ErrNoTrust: no CA is trusted at all yet (NCA's certificates not
+	// downloaded, none configured), so no signature can be judged.
+	ErrNoTrust = refusal.New("signature", "trust_not_loaded")
 )
 
 func refuse(e *Error, format string, args ...any) *Error {

@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"context"
 	"crypto/x509"
 	"time"
 )
@@ -26,5 +27,5 @@ func VerifyOCSPResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte
 
 // CheckTimestampToken is checkToken, with no certificates beyond the token's.
 func (v *Verifier) CheckTimestampToken(token, stamped []byte) (time.Time, error) {
-	return v.checkToken(token, stamped, nil)
+	return v.checkToken(context.Background(), token, stamped, nil)
 }

@@ -31,9 +31,11 @@ import (
 // cryptobyte and its signature checked like a certificate's.
 //
 // NCA's responder: PROTOCOLS.md §3; named in the AIA of NCA's certificates
-// and in ncanode-kz/NCANode src/main/resources/application.yml.
+// and in ncanode-kz/NCANode src/main/resources/application.yml. Its test
+// PKI's: the AIA of NCA's test certificates (testdata/nca/leaves).
 const (
-	NCAOCSPURL = "http://ocsp.pki.gov.kz"
+	NCAOCSPURL     = "http://ocsp.pki.gov.kz"
+	NCATestOCSPURL = "http://test.pki.gov.kz/ocsp/"
 
 	ocspRequestType = "application/ocsp-request"
 	// ocspNonceSize is what NCANode sends and NCA's responder echoes.

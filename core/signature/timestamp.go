@@ -2,6 +2,7 @@ package signature
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -42,7 +43,7 @@ type tsAccuracy struct {
 // is none. A token proves the time the signature existed, so its time
 // replaces the signingTime the signer stated. outer are the certificates of
 // the CMS the token sits in.
-func (v *Verifier) timestamp(si *signerInfo, outer []*x509.Certificate) (t time.Time, ok bool, err error) {
+func (v *Verifier) timestamp(ctx context.Context, si *signerInfo, outer []*x509.Certificate) (t time.Time, ok bool, err error) {
 	var token *attribute
 	for i := range si.unsigned {
 		if si.unsigned[i].Type.Equal(oidTimeStampToken) {
@@ -56,7 +57,7 @@ func (v *Verifier) timestamp(si *signerInfo, outer []*x509.Certificate) (t time.
 	if _, err := asn1.Unmarshal(token.Values.Bytes, &raw); err != nil {
 		return time.Time{}, false, refuse(ErrBadTimestamp, "token: %v", err)
 	}
-	t, err = v.checkToken(raw.FullBytes, si.signature, outer)
+	t, err = v.checkToken(ctx, raw.FullBytes, si.signature, outer)
 	return t, err == nil, err
 }
 
@@ -65,7 +66,7 @@ func (v *Verifier) timestamp(si *signerInfo, outer []*x509.Certificate) (t time.
 // that the key is a TSA's, and that the TSA's certificate chains to the
 // trusted roots at the time the token states, as a signer's must. pool
 // holds certificates that may complete that chain. It returns that time.
-func (v *Verifier) checkToken(token, stamped []byte, pool []*x509.Certificate) (time.Time, error) {
+func (v *Verifier) checkToken(ctx context.Context, token, stamped []byte, pool []*x509.Certificate) (time.Time, error) {
 	sd, err := parseSignedData(token)
 	if err != nil {
 		return time.Time{}, refuse(ErrBadTimestamp, "token: %v", err)
@@ -99,7 +100,7 @@ func (v *Verifier) checkToken(token, stamped []byte, pool []*x509.Certificate) (
 	}
 	// The token usually carries only the TSA's certificate; its issuer may
 	// travel in the signature around it, or be configured.
-	if _, err := v.chain(tsa, append(sd.certificates, pool...), info.GenTime); err != nil {
+	if _, err := v.Chain(ctx, tsa, append(sd.certificates, pool...), info.GenTime); err != nil {
 		return time.Time{}, refuse(ErrBadTimestamp, "TSA certificate: %v", err)
 	}
 	return info.GenTime, nil

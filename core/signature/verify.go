@@ -13,6 +13,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -88,8 +89,15 @@ type Result struct {
 
 // Verifier checks CMS signatures against trusted roots.
 type Verifier struct {
+	// Roots and Intermediates are CAs trusted for the verifier's lifetime.
 	Roots         []*x509.Certificate
 	Intermediates []*x509.Certificate
+	// Trust, when set, adds CAs read anew at each verification, so that
+	// trust refreshed while the service runs applies at once.
+	Trust TrustSource
+	// Issuers, when set, is asked for a certificate's issuer that neither
+	// the trusted CAs nor the CMS carry (NCA names it in AIA).
+	Issuers IssuerFetcher
 	// Revocation, when set, is asked about every signer certificate; a
 	// revoked one is refused.
 	Revocation RevocationChecker
@@ -119,6 +127,9 @@ func (v *Verifier) now() time.Time {
 // the CMS carries its own content (attached), that content must equal
 // content; content may be nil to verify an attached CMS over what it carries.
 func (v *Verifier) Verify(ctx context.Context, cms []byte, content *Content, purpose Purpose) ([]Result, error) {
+	if roots, _ := v.trusted(); len(roots) == 0 {
+		return nil, refuse(ErrNoTrust, "no root certificate is trusted")
+	}
 	sd, err := parseSignedData(cms)
 	if err != nil {
 		return nil, err
@@ -199,7 +210,7 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
-	if t, ok, err := v.timestamp(si, sd.certificates); err != nil {
+	if t, ok, err := v.timestamp(ctx, si, sd.certificates); err != nil {
 		res.Err = err
 		return res
 	} else if ok {
@@ -226,7 +237,7 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
-	chain, err := v.chain(cert, sd.certificates, res.SignedAt)
+	chain, err := v.Chain(ctx, cert, sd.certificates, res.SignedAt)
 	if err != nil {
 		res.Err = err
 		return res
@@ -329,31 +340,53 @@ func checkPurpose(cert *x509.Certificate, purpose Purpose) error {
 	return refuse(ErrWrongKeyPurpose, "the certificate is not for signing documents (an authentication key?)")
 }
 
-// chain builds the path from cert to a trusted root, checking every
-// signature and validity at the signing time. It returns the path, leaf
-// first. Go's x509.Verify cannot be used: it checks validity at one time for
-// the whole chain well enough, but knows no GOST algorithms.
+// chain is Chain for callers without a context; an IssuerFetcher bounds
+// its own time.
 func (v *Verifier) chain(cert *x509.Certificate, pool []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
+	return v.Chain(context.Background(), cert, pool, at)
+}
+
+// maxChainDepth bounds the intermediates between a certificate and its root.
+const maxChainDepth = 8
+
+// Chain builds the path from cert to a trusted root, checking every
+// signature and validity at time at; pool are other certificates that may
+// be intermediates (those a CMS carries). It returns the path, leaf first.
+// Go's x509.Verify cannot be used: it checks validity at one time for the
+// whole chain well enough, but knows no GOST algorithms.
+func (v *Verifier) Chain(ctx context.Context, cert *x509.Certificate, pool []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
+	roots, intermediates := v.trusted()
+	if len(roots) == 0 {
+		return nil, refuse(ErrNoTrust, "no root certificate is trusted")
+	}
 	if err := validAt(cert, at); err != nil {
 		return nil, err
 	}
-	candidates := append(append([]*x509.Certificate{}, v.Intermediates...), pool...)
+	candidates := append(append([]*x509.Certificate{}, intermediates...), pool...)
 	path := []*x509.Certificate{cert}
 	cur := cert
-	for depth := 0; depth < 8; depth++ {
-		for _, root := range v.Roots {
-			if bytes.Equal(cur.RawIssuer, root.RawSubject) && checkCertSignature(cur, root) == nil {
+	var fetchErr error
+	for depth := 0; depth < maxChainDepth; depth++ {
+		for _, root := range roots {
+			if IssuedBy(cur, root) {
 				if err := validAt(root, at); err != nil {
 					return nil, err
 				}
 				return append(path, root), nil
 			}
 		}
-		var next *x509.Certificate
-		for _, c := range candidates {
-			if c.IsCA && bytes.Equal(cur.RawIssuer, c.RawSubject) && !c.Equal(cur) && checkCertSignature(cur, c) == nil {
-				next = c
-				break
+		next := issuerAmong(cur, candidates)
+		if next == nil && v.Issuers != nil {
+			fetched, err := v.Issuers.FetchIssuer(ctx, cur)
+			switch {
+			case err != nil:
+				fetchErr = err
+			case fetched == nil:
+			case fetched.IsCA && !fetched.Equal(cur) && IssuedBy(cur, fetched):
+				next = fetched
+				candidates = append(candidates, fetched)
+			default:
+				fetchErr = fmt.Errorf("the certificate %q its AIA URL gives did not issue it", fetched.Subject.CommonName)
 			}
 		}
 		if next == nil {
@@ -365,7 +398,30 @@ func (v *Verifier) chain(cert *x509.Certificate, pool []*x509.Certificate, at ti
 		path = append(path, next)
 		cur = next
 	}
+	if fetchErr != nil {
+		return nil, refuse(ErrUntrusted, "certificate %q does not chain to a trusted root; fetching its issuer: %v", cert.Subject.CommonName, fetchErr)
+	}
 	return nil, refuse(ErrUntrusted, "certificate %q does not chain to a trusted root", cert.Subject.CommonName)
+}
+
+// trusted is every CA trusted at this moment.
+func (v *Verifier) trusted() (roots, intermediates []*x509.Certificate) {
+	roots, intermediates = v.Roots, v.Intermediates
+	if v.Trust != nil {
+		r, i := v.Trust.TrustedCAs()
+		roots = append(append([]*x509.Certificate{}, roots...), r...)
+		intermediates = append(append([]*x509.Certificate{}, intermediates...), i...)
+	}
+	return roots, intermediates
+}
+
+func issuerAmong(c *x509.Certificate, candidates []*x509.Certificate) *x509.Certificate {
+	for _, p := range candidates {
+		if p.IsCA && !p.Equal(c) && IssuedBy(c, p) {
+			return p
+		}
+	}
+	return nil
 }
 
 func validAt(c *x509.Certificate, at time.Time) error {
