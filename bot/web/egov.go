@@ -264,6 +264,8 @@ func statusOf(err error, code string) int {
 	case errors.Is(err, core.ErrStatusForbids), errors.Is(err, core.ErrAlreadySigned), errors.Is(err, core.ErrStale),
 		errors.Is(err, core.ErrBaseInUse):
 		return http.StatusConflict
+	case code == "trust_not_loaded": // the service's trust is missing, not the signature's fault
+		return http.StatusServiceUnavailable
 	case code == "pdf_too_large":
 		return http.StatusRequestEntityTooLarge
 	case code == "pdf_not_pdf":

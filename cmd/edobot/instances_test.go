@@ -87,6 +87,8 @@ func TestTwoInstances(t *testing.T) {
 	t.Setenv("EDOBOT_OUTBOX_POLL", "50ms")
 	t.Setenv("EDOBOT_QUEUE_POLL", "20ms")
 	t.Setenv("EDOBOT_TRUSTED_CA", caPath)
+	t.Setenv("EDOBOT_NCA", "off")      // the test CA only: NCA's site is out of reach
+	t.Setenv("EDOBOT_OCSP_URL", "off") // and so are its responders
 	t.Setenv("TELEGRAM_TOKEN", tgtest.Token)
 	t.Setenv("TELEGRAM_API_URL", tg.URL)
 	t.Setenv("TELEGRAM_WEBHOOK_SECRET", "two-instances-secret")

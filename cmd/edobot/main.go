@@ -29,6 +29,7 @@ import (
 	"edobot/bot/web"
 	"edobot/core"
 	"edobot/core/card"
+	"edobot/core/nca"
 	"edobot/core/signature"
 	"edobot/jobs"
 	"edobot/storage"
@@ -53,6 +54,9 @@ Usage:
   edobot verify --data FILE [--ca PEM] [--purpose sign|auth] SIGNATURE...
                                        verify CMS signatures over a document offline; prints JSON,
                                        one object per signer; exits 0 only when every one is valid
+  edobot trust show                    list the CA certificates signatures must chain to
+  edobot trust update                  download NCA's CA certificates now and say what changed;
+                                       exits 1 when one could not be downloaded or was refused
   edobot version                       print the version
 
 Configuration comes from environment variables; see README.md.
@@ -87,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = webhookSet(ctx, cfg, args[2:], stdout)
 	case cmd == "whatsapp link":
 		err = whatsappLink(ctx, cfg, args[2:], stdout, log)
+	case cmd == "trust show", cmd == "trust update":
+		err = trustCommand(ctx, cfg, args[1:], stdout, log)
 	case args[0] == "verify":
 		err = verifyFiles(ctx, cfg, args[1:], stdout)
 	case args[0] == "version":
@@ -195,10 +201,13 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-func service(db *storage.DB, cfg config) (*core.Service, error) {
+func service(db *storage.DB, cfg config, trust *nca.Trust) (*core.Service, error) {
 	v, err := newVerifier(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if trust != nil { // it holds EDOBOT_TRUSTED_CA's CAs too
+		v = &signature.Verifier{Trust: trust, Issuers: trust, Revocation: v.Revocation}
 	}
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
@@ -213,7 +222,7 @@ func openService(ctx context.Context, cfg config) (*core.Service, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := service(db, cfg)
+	svc, err := service(db, cfg, nil)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -421,12 +430,14 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Info("migrations applied", "files", applied)
 	}
 	// The trusted CAs load now, so a wrong EDOBOT_TRUSTED_CA stops the start.
-	svc, err := service(db, cfg)
+	trust, stopTrust, err := runTrust(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	if cfg.TrustedCA == "" {
-		log.Warn("EDOBOT_TRUSTED_CA is empty: no signature will be trusted until the NCA root certificates are configured")
+	defer stopTrust()
+	svc, err := service(db, cfg, trust)
+	if err != nil {
+		return err
 	}
 	// Files spooled by a process killed before it could remove them are
 	// removed now, those of other live instances left alone.
@@ -451,6 +462,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
+			{Name: "nca_trust", Ping: trust.Ready},
 		}}
 	// WhatsApp first: the Telegram flow reaches recipients through it.
 	wa := whatsappBot(ctx, cfg, svc, db, log)
