@@ -47,9 +47,10 @@ type Store interface {
 type Tx interface {
 	LockDocument(ctx context.Context, id uuid.UUID) (*Document, error)
 	LockDocumentByLink(ctx context.Context, linkHash []byte) (*Document, error)
-	// InsertDocument stores a new document. When the sender already has a
-	// document with the same IdempotencyKey it stores nothing, loads that
-	// document into d and returns created == false.
+	// InsertDocument stores a new document, with the hash of the request
+	// that made it. When the sender already has a document with the same
+	// IdempotencyKey it stores nothing, loads that document (and the hash of
+	// its request) into d and returns created == false.
 	InsertDocument(ctx context.Context, d *Document) (created bool, err error)
 	UpdateDocument(ctx context.Context, d *Document) error
 	InsertSignature(ctx context.Context, s *Signature) error
