@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"edobot/core/iinbin"
@@ -161,10 +160,11 @@ func (s *Service) bind(ctx context.Context, challengeHash []byte, v VerifiedSign
 		return nil, nil, err
 	}
 	number := v.Signer.BIN
-	name := strings.TrimSpace(v.Signer.Organisation)
+	// A certificate's names are the CA's, yet kept as any other text is.
+	name := TextOrgName.Sanitize(v.Signer.Organisation)
 	if number == "" {
 		number = v.Signer.IIN
-		name = "ИП " + strings.TrimSpace(v.Signer.FullName)
+		name = TextOrgName.Sanitize("ИП " + v.Signer.FullName)
 	}
 	if _, err := iinbin.Validate(number); err != nil {
 		return nil, nil, err

@@ -589,10 +589,11 @@ func (f *Flow) editText(ctx context.Context, u *core.ChatUser, st *state, text s
 		}
 		return f.applyEdit(ctx, u, st, core.DocumentEdit{Date: &d})
 	}
-	if text == "" || len([]rune(text)) > 64 {
-		return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidNumber}
+	number, err := core.TextNumber.Clean(text)
+	if err != nil {
+		return f.prompt(ctx, u, st), err
 	}
-	return f.applyEdit(ctx, u, st, core.DocumentEdit{Number: &text})
+	return f.applyEdit(ctx, u, st, core.DocumentEdit{Number: &number})
 }
 
 func (f *Flow) applyEdit(ctx context.Context, u *core.ChatUser, st *state, e core.DocumentEdit) ([]Screen, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,6 +189,10 @@ func (s *Server) readEgovCMS(w http.ResponseWriter, r *http.Request, limit int64
 // revoked certificate, another person's or organisation's key).
 func (s *Server) failApp(w http.ResponseWriter, r *http.Request, err error) {
 	lang := i18n.Lang(acceptLanguage(r))
+	if s.unavailable(w, r, err) {
+		writeJSON(w, http.StatusServiceUnavailable, egov.Error{Code: string(core.CodeUnavailable), Message: s.Cat.Error(lang, core.ErrUnavailable)})
+		return
+	}
 	code := i18n.ErrorCode(err)
 	if code == "" {
 		s.Log.Error("egov request failed", "path", r.URL.Path, "err", err)
@@ -211,17 +216,49 @@ func acceptLanguage(r *http.Request) string {
 }
 
 // fail answers a refusal with its own status and message in the caller's
-// language, and an internal error with a generic 500.
+// language (and the field it is about), the database being out of reach
+// with a 503 to retry, and any other internal error with a generic 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failStatus(w, r, err, 0)
+}
+
+// failStatus is fail with the status of a refusal set by the caller (0: the
+// refusal's own), where HTTP's words differ from the API's usual ones.
+func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, err error, status int) {
 	lang := i18n.Lang(acceptLanguage(r))
+	if s.unavailable(w, r, err) {
+		writeError(w, http.StatusServiceUnavailable, string(core.CodeUnavailable), s.Cat.Error(lang, core.ErrUnavailable))
+		return
+	}
 	code := i18n.ErrorCode(err)
 	if code == "" {
 		s.Log.Error("request failed", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", s.Cat.Error(lang, err))
 		return
 	}
-	status := statusOf(err, code)
-	writeError(w, status, code, s.Cat.Error(lang, err))
+	if status == 0 {
+		status = statusOf(err, code)
+	}
+	body := map[string]string{"code": code, "message": s.Cat.Error(lang, err)}
+	if rf, ok := core.AsRefusal(err); ok && rf.Field != "" {
+		body["field"] = rf.Field
+	}
+	writeJSON(w, status, map[string]any{"error": body})
+}
+
+// RetryAfterUnavailable is what a client is told to wait while the
+// database is out of reach: the pool dials afresh for the next request.
+const RetryAfterUnavailable = 5 * time.Second
+
+// unavailable reports whether err means the database could not be reached,
+// and if so sets Retry-After and logs it; the caller writes the 503.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) bool {
+	if s.Unavailable == nil || !s.Unavailable(err) {
+		return false
+	}
+	s.Log.Warn("database unreachable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
+	return true
 }
 
 // statusOf maps a refusal to its HTTP status.
@@ -238,6 +275,8 @@ func statusOf(err error, code string) int {
 	case errors.Is(err, core.ErrEgovToken), errors.Is(err, core.ErrSenderOnly), errors.Is(err, core.ErrSubscription),
 		errors.Is(err, core.ErrOrgUnknown):
 		return http.StatusForbidden
+	case errors.Is(err, core.ErrVersionRequired):
+		return http.StatusPreconditionRequired
 	case errors.Is(err, core.ErrStatusForbids), errors.Is(err, core.ErrAlreadySigned), errors.Is(err, core.ErrStale),
 		errors.Is(err, core.ErrBaseInUse):
 		return http.StatusConflict

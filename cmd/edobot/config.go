@@ -23,7 +23,9 @@ type config struct {
 	TempDir       string
 	LogLevel      string
 	TrustedCA     string // PEM bundles of trusted CAs, comma-separated
-	OCSPURL       string // OCSP responder; empty = no revocation check
+	OCSPURL       string // OCSP responder; empty = NCA's, "off" = no revocation check
+	// OCSPUnreachable: "refuse" (default) or "accept" a signature whose revocation cannot be checked.
+	OCSPUnreachable string
 	// NCA's CA certificates trusted out of the box: EDOBOT_NCA (production,
 	// test or off), where they are downloaded from, and how often.
 	NCA        string
@@ -92,6 +94,7 @@ func loadConfig() config {
 		LogLevel:              env("LOG_LEVEL", "info"),
 		TrustedCA:             env("EDOBOT_TRUSTED_CA", ""),
 		OCSPURL:               env("EDOBOT_OCSP_URL", ""),
+		OCSPUnreachable:       env("EDOBOT_OCSP_UNREACHABLE", "refuse"),
 		NCA:                   env("EDOBOT_NCA", string(nca.ModeProduction)),
 		NCACertURL:            env("EDOBOT_NCA_CERT_URL", ""),
 		NCACerts:              env("EDOBOT_NCA_CERTS", ""),

@@ -14,8 +14,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -41,6 +43,8 @@ Usage:
   edobot org add --bin BIN --name NAME [--subscription-until YYYY-MM-DD]
                                        register an organisation (or update its name and subscription)
   edobot apikey create --org BIN       create an API key for the organisation; it is printed once
+  edobot apikey list --org BIN         the organisation's keys: id, prefix, created, last used, revoked
+  edobot apikey revoke ID              revoke a key: it is refused from the next request on
   edobot webhook set --org BIN --url URL
                                        send the organisation's status changes to URL, signed with
                                        HMAC-SHA256; prints the new secret once
@@ -79,6 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = orgAdd(ctx, cfg, args[2:], stdout)
 	case cmd == "apikey create":
 		err = apikeyCreate(ctx, cfg, args[2:], stdout)
+	case cmd == "apikey list":
+		err = apikeyList(ctx, cfg, args[2:], stdout)
+	case cmd == "apikey revoke":
+		err = apikeyRevoke(ctx, cfg, args[2:], stdout)
 	case cmd == "webhook set":
 		err = webhookSet(ctx, cfg, args[2:], stdout)
 	case cmd == "whatsapp link":
@@ -287,6 +295,70 @@ func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writ
 	return nil
 }
 
+func apikeyList(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("apikey list", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bin := fs.String("org", "", "BIN/IIN of the organisation")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if *bin == "" {
+		return usageError("apikey list needs --org BIN")
+	}
+	svc, done, err := openService(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	keys, org, err := svc.APIKeys(ctx, *bin)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "API keys of %s (%s), times UTC+5:\n", org.Number, org.Name)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%d\t%s…\t%s\t%s\t%s\n", k.ID, k.Prefix, cliTime(&k.CreatedAt), cliTime(k.LastUsedAt), cliTime(k.RevokedAt))
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	}
+	return tw.Flush()
+}
+
+// cliTime shows a moment to the operator in Kazakhstan's time; "-" for none.
+func cliTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.In(core.KazakhstanTime).Format("2006-01-02 15:04")
+}
+
+func apikeyRevoke(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return usageError("apikey revoke needs the key's ID (see apikey list)")
+	}
+	id, err := strconv.ParseInt(args[0], 10, 64)
+	if err != nil || id <= 0 {
+		return usageError("apikey revoke: the ID is a number from apikey list, not " + strconv.Quote(args[0]))
+	}
+	svc, done, err := openService(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	k, already, err := svc.RevokeAPIKey(ctx, id)
+	if err != nil {
+		return err
+	}
+	if already {
+		fmt.Fprintf(stdout, "API key %d (%s…) was already revoked at %s\n", k.ID, k.Prefix, cliTime(k.RevokedAt))
+		return nil
+	}
+	fmt.Fprintf(stdout, "API key %d (%s…) revoked: it is refused from the next request on\n", k.ID, k.Prefix)
+	return nil
+}
+
 func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("webhook set", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -338,6 +410,12 @@ func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.L
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	return serveWith(ctx, cfg, log, nil)
+}
+
+// serveWith is serve; tune, when a test gives one, adjusts the jobs'
+// dependencies before they start.
+func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*jobs.Deps)) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if cfg.EgovPDFMime != egov.MimePDF && cfg.EgovPDFMime != egov.MimePDFLegacy {
@@ -364,6 +442,21 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Files spooled by a process killed before it could remove them are
+	// removed now, those of other live instances left alone.
+	spool, removed, err := claimSpoolDir(cfg.TempDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := spool.release(); err != nil {
+			log.Warn("removing the spool directory", "dir", spool.path, "err", err)
+		}
+	}()
+	if len(removed) > 0 {
+		log.Info("removed the spool directories of processes that died", "dirs", removed)
+	}
+	svc.TempDir = spool.path
 	// Signings through SIGEX wait in the background; serve stops them last.
 	if bg, err := brokered(ctx, cfg, svc, db, log); err != nil {
 		return err
@@ -372,7 +465,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
-	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
+	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
 		EgovPDFMime: cfg.EgovPDFMime,
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
@@ -455,7 +548,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	for channel, f := range fronts {
 		messengers[channel] = f
 	}
-	runner := jobs.New(jcfg, jobs.Deps{Store: db, Messengers: messengers, Logger: log})
+	deps := jobs.Deps{Store: db, Messengers: messengers, Logger: log}
+	if tune != nil {
+		tune(&deps)
+	}
+	runner := jobs.New(jcfg, deps)
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- runner.Run(ctx) }()

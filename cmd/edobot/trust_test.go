@@ -51,6 +51,7 @@ func TestTrustCommands(t *testing.T) {
 	t.Setenv("EDOBOT_LANG", "en")
 	t.Setenv("EDOBOT_TRUSTED_CA", "")
 	t.Setenv("EDOBOT_NCA", "test")
+	t.Setenv("EDOBOT_OCSP_URL", "off") // trust is tested here; NCA's responders are out of reach
 	base := ncaSite(t)
 	t.Setenv("EDOBOT_NCA_CERT_URL", base)
 

@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,10 +36,20 @@ type Role string
 
 const (
 	RoleIndividual  Role = "individual"
-	RoleLegalEntity Role = "legal_entity"
+	RoleLegalEntity Role = "legal_entity" // a legal entity's key naming no narrower role
 	RoleHead        Role = "head"
-	RoleTrusted     Role = "trusted_person"
-	RoleEmployee    Role = "employee"
+	// RoleSigningRight is an employee given the right to sign for the
+	// organisation; RoleFinancialSigner, the right to sign its financial
+	// documents.
+	RoleSigningRight    Role = "signing_right"
+	RoleFinancialSigner Role = "financial_signer"
+	RoleHR              Role = "hr"
+	RoleEmployee        Role = "employee"
+	// RoleInformationSystem is a legal entity's information system, named
+	// with the person responsible for it; RoleTreasuryClient, a system
+	// of the Treasury's clients, which names no person (no IIN).
+	RoleInformationSystem Role = "information_system"
+	RoleTreasuryClient    Role = "treasury_client"
 )
 
 // Content is the signed data, hashed at most once per digest algorithm
@@ -183,6 +194,11 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
+	if purpose == PurposeAuth && res.Signer.IIN == "" {
+		// A sign-in binds a person: a system's key names none.
+		res.Err = refuse(ErrNoIdentity, "the certificate names no person (IIN)")
+		return res
+	}
 	res.SignedAt = v.now()
 	if t, ok, err := si.signingTime(); err != nil {
 		res.Err = refuse(ErrMalformed, "%v", err)
@@ -194,7 +210,7 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
-	if t, ok, err := v.timestamp(si, sd.certificates); err != nil {
+	if t, ok, err := v.timestamp(ctx, si, sd.certificates); err != nil {
 		res.Err = err
 		return res
 	} else if ok {
@@ -215,6 +231,12 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
+	// A key used outside its validity is refused as such, whatever the
+	// chain behind it.
+	if err := validAt(cert, res.SignedAt); err != nil {
+		res.Err = err
+		return res
+	}
 	chain, err := v.Chain(ctx, cert, sd.certificates, res.SignedAt)
 	if err != nil {
 		res.Err = err
@@ -223,7 +245,11 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 	if v.Revocation != nil {
 		revoked, err := v.Revocation.Revoked(ctx, cert, chain[1], res.SignedAt)
 		if err != nil {
-			res.Err = fmt.Errorf("signature: revocation check: %w", err)
+			var refusal *Error
+			if !errors.As(err, &refusal) {
+				err = ErrRevocationUnknown.With(err)
+			}
+			res.Err = err
 			return res
 		}
 		if revoked {
@@ -305,7 +331,10 @@ func checkPurpose(cert *x509.Certificate, purpose Purpose) error {
 			return nil
 		}
 	}
-	if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 && cert.KeyUsage&x509.KeyUsageContentCommitment != 0 {
+	// Without a standard purpose (only NCA's role purposes, as on a
+	// Treasury client's key) the key usage decides, as NCA's own tools read
+	// it: non-repudiation is a signing key.
+	if len(cert.ExtKeyUsage) == 0 && cert.KeyUsage&x509.KeyUsageContentCommitment != 0 {
 		return nil
 	}
 	return refuse(ErrWrongKeyPurpose, "the certificate is not for signing documents (an authentication key?)")
@@ -413,10 +442,12 @@ func checkCertSignature(c, parent *x509.Certificate) error {
 	return parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
 }
 
-// identity reads who the certificate names, NCA style.
+// identity reads who the certificate names, NCA style. A person's key names
+// an IIN; a legal entity's key names its BIN too, and the key of a system
+// (a Treasury client) names the BIN alone.
 func identity(c *x509.Certificate) (core.Signer, Role, error) {
 	s := core.Signer{
-		CertSerial: strings.ToUpper(c.SerialNumber.Text(16)),
+		CertSerial: certSerial(c),
 		Issuer:     c.Issuer.String(),
 		NotBefore:  c.NotBefore,
 		NotAfter:   c.NotAfter,
@@ -426,6 +457,10 @@ func identity(c *x509.Certificate) (core.Signer, Role, error) {
 	for _, n := range c.Subject.Names {
 		str, _ := n.Value.(string)
 		switch {
+		case n.Type.Equal(oidSerialNumber) && strings.HasPrefix(str, "BIN"):
+			if s.BIN == "" {
+				s.BIN = strings.TrimPrefix(str, "BIN")
+			}
 		case n.Type.Equal(oidSerialNumber):
 			s.IIN = strings.TrimPrefix(str, "IIN")
 		case n.Type.Equal(oidOrgUnit) && strings.HasPrefix(str, "BIN"):
@@ -446,29 +481,47 @@ func identity(c *x509.Certificate) (core.Signer, Role, error) {
 		name = surname + " " + given
 	}
 	s.FullName = strings.TrimSpace(strings.Join([]string{name, patronymic}, " "))
-	if len(s.IIN) != 12 {
-		return s, "", refuse(ErrNoIdentity, "the certificate names no IIN")
+	if s.IIN != "" && len(s.IIN) != 12 {
+		return s, "", refuse(ErrNoIdentity, "the certificate's IIN is malformed")
 	}
 	if s.BIN != "" && len(s.BIN) != 12 {
 		return s, "", refuse(ErrNoIdentity, "the certificate's BIN is malformed")
 	}
-	role := RoleIndividual
-	for _, u := range c.UnknownExtKeyUsage {
-		switch {
-		case u.Equal(oidRoleHead):
-			role = RoleHead
-		case u.Equal(oidRoleTrusted):
-			role = RoleTrusted
-		case u.Equal(oidRoleEmployee):
-			role = RoleEmployee
-		case u.Equal(oidRoleLegalEntity) && role == RoleIndividual:
-			role = RoleLegalEntity
+	if s.IIN == "" && s.BIN == "" {
+		return s, "", refuse(ErrNoIdentity, "the certificate names no IIN or BIN")
+	}
+	return s, roleOf(c, s), nil
+}
+
+// roleOf reads the role purposes NCA puts among the extended key usages,
+// the narrowest first.
+func roleOf(c *x509.Certificate, s core.Signer) Role {
+	for _, r := range roles {
+		for _, u := range c.UnknownExtKeyUsage {
+			if u.Equal(r.oid) {
+				return r.role
+			}
 		}
 	}
-	if role == RoleIndividual && s.BIN != "" {
-		role = RoleLegalEntity
+	for _, u := range c.UnknownExtKeyUsage {
+		if u.Equal(oidRoleLegalEntity) {
+			return RoleLegalEntity
+		}
 	}
-	return s, role, nil
+	if s.BIN != "" {
+		return RoleLegalEntity
+	}
+	return RoleIndividual
+}
+
+// certSerial is the serial number as NCA's tools and openssl print it: hex
+// of whole bytes, a leading zero kept.
+func certSerial(c *x509.Certificate) string {
+	s := strings.ToUpper(c.SerialNumber.Text(16))
+	if len(s)%2 == 1 {
+		s = "0" + s
+	}
+	return s
 }
 
 func keyKind(c *x509.Certificate) core.KeyKind {
