@@ -100,18 +100,25 @@ type BrokerSession struct {
 	UpdatedAt time.Time
 }
 
-// BrokerStore keeps brokered signings.
+// BrokerStore keeps brokered signings. Each unfinished one is leased to
+// the instance that waits for it (several instances share the database).
 type BrokerStore interface {
-	InsertBrokerSession(ctx context.Context, idHash []byte, s *BrokerSession) error
+	InsertBrokerSession(ctx context.Context, idHash []byte, s *BrokerSession, leasedUntil time.Time) error
 	// BrokerSessionByHash returns ErrEgovSession for an unknown hash.
 	BrokerSessionByHash(ctx context.Context, idHash []byte) (*BrokerSession, error)
 	// SetBrokerState moves a session from one of from to to; false when it
 	// was in none of them.
 	SetBrokerState(ctx context.Context, idHash []byte, from []BrokerState, to BrokerState, why *Refusal, at time.Time) (bool, error)
-	// UnfinishedBrokerSessions lists the hashes of sessions still waiting or
-	// taken.
-	UnfinishedBrokerSessions(ctx context.Context) ([][]byte, error)
+	// ClaimBrokerSessions leases to the caller every unfinished session
+	// whose lease ran out by now, and returns their hashes.
+	ClaimBrokerSessions(ctx context.Context, now, until time.Time) ([][]byte, error)
+	// LeaseBrokerSession moves a session's lease.
+	LeaseBrokerSession(ctx context.Context, idHash []byte, until time.Time) error
 }
+
+// BrokerLease is how long an instance holds a brokered signing without
+// renewing it: another instance takes over that long after a crash.
+const BrokerLease = 2 * time.Minute
 
 // Background owns work that outlives the request that began it: brokered
 // signings waiting for a person. serve closes it at shutdown, which stops
@@ -213,7 +220,7 @@ func (s *Service) openBrokered(ctx context.Context, bs *BrokerSession, backURL s
 	now := s.now()
 	bs.ID, bs.Registration, bs.State, bs.CreatedAt, bs.UpdatedAt = NewToken(), *reg, BrokerWaiting, now, now
 	h := LinkHash(bs.ID)
-	if err := s.BrokerSessions.InsertBrokerSession(ctx, h, bs); err != nil {
+	if err := s.BrokerSessions.InsertBrokerSession(ctx, h, bs, now.Add(BrokerLease)); err != nil {
 		return nil, wrapf(err, "store broker session")
 	}
 	if !s.Background.Go(func(ctx context.Context) { s.runBrokered(ctx, h, false) }) {
@@ -235,20 +242,23 @@ func (s *Service) BrokerSession(ctx context.Context, id string) (*BrokerSession,
 	return bs, nil
 }
 
-// ResumeBrokered restarts, after a restart of the service, the work of
-// every brokered signing still under way; one past its time is expired.
-func (s *Service) ResumeBrokered(ctx context.Context) error {
+// ResumeBrokered takes over the brokered signings no instance waits for
+// any longer: the ones a stop gave back, or whose instance died. serve
+// calls it at start and then every BrokerLease; it returns how many it
+// took.
+func (s *Service) ResumeBrokered(ctx context.Context) (int, error) {
 	if s.BrokerSessions == nil || s.Background == nil {
-		return nil
+		return 0, nil
 	}
-	hashes, err := s.BrokerSessions.UnfinishedBrokerSessions(ctx)
+	now := s.now()
+	hashes, err := s.BrokerSessions.ClaimBrokerSessions(ctx, now, now.Add(BrokerLease))
 	if err != nil {
-		return wrapf(err, "unfinished broker sessions")
+		return 0, wrapf(err, "claim broker sessions")
 	}
 	for _, h := range hashes {
 		s.Background.Go(func(ctx context.Context) { s.runBrokered(ctx, h, true) })
 	}
-	return nil
+	return len(hashes), nil
 }
 
 var unfinished = []BrokerState{BrokerWaiting, BrokerTaken}
@@ -257,6 +267,7 @@ var unfinished = []BrokerState{BrokerWaiting, BrokerTaken}
 // CMS through the same use case as every other signature. Each step starts
 // from the stored state, so the work can stop at shutdown and resume.
 func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
+	defer s.holdLease(ctx, h)()
 	bs, err := s.BrokerSessions.BrokerSessionByHash(ctx, h)
 	if err != nil {
 		slog.ErrorContext(ctx, "egov broker: load session", "err", err)
@@ -341,6 +352,36 @@ func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
 		return
 	}
 	end(BrokerSigned, nil, nil)
+}
+
+// holdLease renews the session's lease while the work runs; the returned
+// func stops it and gives the lease back, so that a stopped session is
+// taken over at once.
+func (s *Service) holdLease(ctx context.Context, h []byte) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(BrokerLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := s.BrokerSessions.LeaseBrokerSession(ctx, h, s.now().Add(BrokerLease)); err != nil && ctx.Err() == nil {
+					slog.WarnContext(ctx, "egov broker: renew lease", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		if err := s.BrokerSessions.LeaseBrokerSession(context.WithoutCancel(ctx), h, s.now()); err != nil {
+			slog.WarnContext(ctx, "egov broker: give the lease back", "err", err)
+		}
+	}
 }
 
 // endBrokered records why the broker's side ended.

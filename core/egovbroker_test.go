@@ -177,7 +177,8 @@ func TestBrokeredExpired(t *testing.T) {
 }
 
 // A stop while the person has the QR open leaves the session to the next
-// start, which hands the data over again and records the signature.
+// start, which hands the data over again and records the signature; no
+// other instance takes a session its holder still waits for.
 func TestBrokeredResumesAfterRestart(t *testing.T) {
 	f := newBrokerFixture(t)
 	d := f.Create(t)
@@ -187,6 +188,14 @@ func TestBrokeredResumesAfterRestart(t *testing.T) {
 	}
 	id := f.fake.Last(t)
 	f.fake.WaitFor(t, id, sigextest.DataPosted)
+	// Another instance on the same database leaves it alone while this
+	// one waits for it.
+	other := *f.Svc
+	other.Background = core.NewBackground(context.Background())
+	t.Cleanup(other.Background.Close)
+	if n, err := other.ResumeBrokered(context.Background()); n != 0 || err != nil {
+		t.Fatalf("another instance took over %d live sessions: %v", n, err)
+	}
 	f.bg.Close()
 	if got := f.settled(t, bs.ID); got.State != core.BrokerWaiting {
 		t.Fatalf("after the stop: %s", got.State)
@@ -194,8 +203,8 @@ func TestBrokeredResumesAfterRestart(t *testing.T) {
 	f.bg = core.NewBackground(context.Background())
 	t.Cleanup(f.bg.Close)
 	f.Svc.Background = f.bg
-	if err := f.Svc.ResumeBrokered(context.Background()); err != nil {
-		t.Fatal(err)
+	if n, err := f.Svc.ResumeBrokered(context.Background()); n != 1 || err != nil {
+		t.Fatalf("resumed %d: %v", n, err)
 	}
 	f.phone.Scan(t, bs.Registration.MobileLink)
 	if got := f.settled(t, bs.ID); got.State != core.BrokerSigned {

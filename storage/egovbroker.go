@@ -23,8 +23,9 @@ type refusalRow struct {
 	Field  string      `json:"field,omitempty"`
 }
 
-// InsertBrokerSession stores a new brokered signing.
-func (db *DB) InsertBrokerSession(ctx context.Context, idHash []byte, s *core.BrokerSession) error {
+// InsertBrokerSession stores a new brokered signing, leased to its
+// starter until leasedUntil.
+func (db *DB) InsertBrokerSession(ctx context.Context, idHash []byte, s *core.BrokerSession, leasedUntil time.Time) error {
 	texts, err := json.Marshal(s.Texts)
 	if err != nil {
 		return err
@@ -35,10 +36,10 @@ func (db *DB) InsertBrokerSession(ctx context.Context, idHash []byte, s *core.Br
 	}
 	r := s.Registration
 	_, err = db.Pool.Exec(ctx, `INSERT INTO egov_broker_sessions (id_hash, document_id, challenge_hash, data_url, sign_url,
-		qr_png, mobile_link, business_link, texts, state, created_at, updated_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
+		qr_png, mobile_link, business_link, texts, state, created_at, updated_at, expires_at, leased_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)`,
 		idHash, doc, s.ChallengeHash, r.DataURL, r.SignURL, r.QRPNG, r.MobileLink, r.BusinessLink, texts, s.State,
-		s.CreatedAt, r.ExpiresAt)
+		s.CreatedAt, r.ExpiresAt, leasedUntil)
 	if err != nil {
 		return fmt.Errorf("insert broker session: %w", err)
 	}
@@ -98,15 +99,27 @@ func (db *DB) SetBrokerState(ctx context.Context, idHash []byte, from []core.Bro
 	return tag.RowsAffected() == 1, nil
 }
 
-// UnfinishedBrokerSessions lists the brokered signings still under way.
-func (db *DB) UnfinishedBrokerSessions(ctx context.Context) ([][]byte, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT id_hash FROM egov_broker_sessions WHERE state IN ('waiting', 'taken') ORDER BY created_at`)
+// ClaimBrokerSessions leases to the caller, until until, every unfinished
+// brokered signing whose lease ran out by now, and returns their hashes.
+// Two instances claiming at once get disjoint sets.
+func (db *DB) ClaimBrokerSessions(ctx context.Context, now, until time.Time) ([][]byte, error) {
+	rows, err := db.Pool.Query(ctx, `UPDATE egov_broker_sessions SET leased_until = $2
+		WHERE state IN ('waiting', 'taken') AND leased_until <= $1 RETURNING id_hash`, now, until)
 	if err != nil {
-		return nil, fmt.Errorf("unfinished broker sessions: %w", err)
+		return nil, fmt.Errorf("claim broker sessions: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
-		return nil, fmt.Errorf("unfinished broker sessions: %w", err)
+		return nil, fmt.Errorf("claim broker sessions: %w", err)
 	}
 	return out, nil
+}
+
+// LeaseBrokerSession moves a session's lease to until: later while its
+// holder waits, now when it gives the session back.
+func (db *DB) LeaseBrokerSession(ctx context.Context, idHash []byte, until time.Time) error {
+	if _, err := db.Pool.Exec(ctx, `UPDATE egov_broker_sessions SET leased_until = $2 WHERE id_hash = $1`, idHash, until); err != nil {
+		return fmt.Errorf("lease broker session: %w", err)
+	}
+	return nil
 }

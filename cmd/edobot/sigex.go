@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"edobot/bot/i18n"
 	"edobot/bot/web"
@@ -48,11 +49,30 @@ func brokered(ctx context.Context, cfg config, svc *core.Service, db *storage.DB
 	svc.BrokerSessions = db
 	svc.EgovCaptions = web.EgovCaptions(i18n.MustNew())
 	svc.Background = core.NewBackground(ctx)
-	if err := svc.ResumeBrokered(ctx); err != nil {
+	n, err := svc.ResumeBrokered(ctx)
+	if err != nil {
 		svc.Background.Close()
 		return nil, err
 	}
-	log.Info("eGov signing goes through SIGEX", "url", cfg.SigexURL)
+	log.Info("eGov signing goes through SIGEX", "url", cfg.SigexURL, "resumed", n)
+	// Another instance's signings, should it die, are taken over once its
+	// leases run out.
+	svc.Background.Go(func(ctx context.Context) {
+		t := time.NewTicker(core.BrokerLease)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := svc.ResumeBrokered(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("taking over SIGEX signings", "err", err)
+				} else if n > 0 {
+					log.Info("took over SIGEX signings of a stopped instance", "n", n)
+				}
+			}
+		}
+	})
 	return svc.Background, nil
 }
 
