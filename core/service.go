@@ -29,6 +29,14 @@ type Service struct {
 	Verifier SignatureVerifier
 	// Egov keeps eGov QR signing sessions.
 	Egov EgovStore
+	// Broker, when set, is where eGov signing goes instead of our own QR
+	// protocol (SIGEX's egovQr, EDOBOT_EGOV_VIA=sigex); BrokerSessions keeps
+	// those signings, Background runs their waiting, EgovCaptions writes what
+	// the app shows.
+	Broker         EgovBroker
+	BrokerSessions BrokerStore
+	Background     *Background
+	EgovCaptions   EgovCaptions
 	// Webhooks keeps the organisations' webhooks.
 	Webhooks WebhookStore
 	// Combine builds the «Версия для ezSigner».

@@ -28,6 +28,10 @@ func keys() []string {
 	for _, a := range core.Actions {
 		ks = append(ks, "action."+string(a))
 	}
+	// What the link page says of a signing through SIGEX that is not an error.
+	for _, s := range []core.BrokerState{core.BrokerWaiting, core.BrokerTaken, core.BrokerSigned} {
+		ks = append(ks, "egov.via."+string(s))
+	}
 	return ks
 }
 
@@ -48,7 +52,7 @@ func refusals() []error {
 		core.CodeInvalidDate, core.CodeInvalidName, core.CodeInvalidPartyKind, core.CodeInvalidPhone,
 		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeInvalidURL, core.CodeNoSignatures,
 		core.CodeTextInvalid, core.CodeTextTooLong, core.CodeIdempotencyReused, core.CodeVersionRequired, core.CodeAPIKeyNotFound,
-		core.CodeUnavailable} {
+		core.CodeUnavailable, core.CodeEgovCanceled, core.CodeEgovExpired, core.CodeEgovBroker} {
 		errs = append(errs, &core.Refusal{Code: c, Action: core.ActionSign, Status: core.StatusSigning})
 	}
 	return errs

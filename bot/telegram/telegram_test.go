@@ -49,11 +49,21 @@ type option func(*telegram.Config)
 
 func newStack(t testing.TB, opts ...option) *stack {
 	t.Helper()
+	return newStackWith(t, nil, opts...)
+}
+
+// newStackWith is newStack with the service changed by prepare before
+// anything starts.
+func newStackWith(t testing.TB, prepare func(*coretest.Fixture), opts ...option) *stack {
+	t.Helper()
 	f := coretest.New(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
 	f.Svc.Egov = f.DB
+	if prepare != nil {
+		prepare(f)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	srv := httptest.NewUnstartedServer(nil)

@@ -32,6 +32,10 @@ type egovStart struct {
 		EgovBusiness string `json:"egov_business"`
 	} `json:"deep_links"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Through a broker (EDOBOT_EGOV_VIA=sigex): which one, and where the
+	// page follows the signing, since the app cannot tell it.
+	Via       string `json:"via,omitempty"`
+	StatusURL string `json:"status_url,omitempty"`
 }
 
 func (s *Server) egovRoutes(mux *http.ServeMux) {
@@ -41,10 +45,16 @@ func (s *Server) egovRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /egov/{session}/qr.png", s.egovQR)
 	mux.HandleFunc("GET /egov/{session}/documents", s.egovDocument)
 	mux.HandleFunc("PUT /egov/{session}/documents", s.egovSign)
+	s.egovViaRoutes(mux)
 }
 
 func (s *Server) egovStart(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
+	if s.Service.ViaBroker() {
+		bs, err := s.Service.StartBrokeredByLink(r.Context(), token, s.linkURL(token))
+		s.writeBrokeredStart(w, r, bs, err)
+		return
+	}
 	// Signed from the link page: the app's «Назад» returns to it.
 	sess, err := s.Service.StartEgovSession(r.Context(), token, s.EgovTTL, s.linkURL(token))
 	s.writeEgovStart(w, r, sess, err)
@@ -120,13 +130,17 @@ func (s *Server) egovDocument(w http.ResponseWriter, r *http.Request) {
 		s.failApp(w, r, err)
 		return
 	}
-	lang := i18n.Lang(acceptLanguage(r))
-	t := func(key string) string { return s.Cat.Text(lang, key, nil) }
-	meta := []egov.Meta{{Name: t("egov.meta_number"), Value: d.Number}, {Name: t("egov.meta_date"), Value: d.Date.Format("02.01.2006")},
-		{Name: t("egov.meta_sender"), Value: d.SenderName}, {Name: t("egov.meta_recipient"), Value: d.RecipientName},
-		{Name: "SHA-256", Value: d.File.SHA256}}
+	meta := s.documentMeta(i18n.Lang(acceptLanguage(r)), d)
 	writeJSON(w, http.StatusOK, egov.One(egov.Names{s.title("ru", d), s.title("kk", d), s.title("en", d)}, meta,
 		s.pdfMime(), base64.StdEncoding.EncodeToString(pdf)))
+}
+
+// documentMeta is what the app shows beside a document, in one language.
+func (s *Server) documentMeta(lang string, d *core.Document) []egov.Meta {
+	t := func(key string) string { return s.Cat.Text(lang, key, nil) }
+	return []egov.Meta{{Name: t("egov.meta_number"), Value: d.Number}, {Name: t("egov.meta_date"), Value: d.Date.Format("02.01.2006")},
+		{Name: t("egov.meta_sender"), Value: d.SenderName}, {Name: t("egov.meta_recipient"), Value: d.RecipientName},
+		{Name: "SHA-256", Value: d.File.SHA256}}
 }
 
 // pdfMime is the mime API №2 gives a PDF: application/pdf, unless the
@@ -256,6 +270,8 @@ func statusOf(err error, code string) int {
 		return http.StatusGone
 	case errors.Is(err, core.ErrAPIKeyInvalid):
 		return http.StatusUnauthorized
+	case errors.Is(err, core.ErrEgovBroker):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, core.ErrEgovToken), errors.Is(err, core.ErrSenderOnly), errors.Is(err, core.ErrSubscription),
 		errors.Is(err, core.ErrOrgUnknown):
 		return http.StatusForbidden

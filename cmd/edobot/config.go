@@ -8,6 +8,7 @@ import (
 	"edobot/bot/egov"
 	"edobot/bot/web"
 	"edobot/core/nca"
+	"edobot/core/sigex"
 )
 
 // config is edobot's configuration, from environment variables with defaults
@@ -49,6 +50,12 @@ type config struct {
 	// the operator's URLs, such as the WhatsApp pairing QR.
 	WhatsApp   bool
 	AdminToken string
+
+	// EgovVia is how the eGov app reaches us: "direct" (our own QR
+	// protocol; our domain must be on eGov's allow-list) or "sigex"
+	// (through SIGEX's egovQr at SigexURL; see sigex.go).
+	EgovVia  string
+	SigexURL string
 }
 
 func env(name, def string) string {
@@ -103,5 +110,7 @@ func loadConfig() config {
 		Trial:                 duration("EDOBOT_TRIAL", 14*24*time.Hour),
 		WhatsApp:              on(env("EDOBOT_WHATSAPP", "off")),
 		AdminToken:            env("EDOBOT_ADMIN_TOKEN", ""),
+		EgovVia:               env("EDOBOT_EGOV_VIA", egovDirect),
+		SigexURL:              env("EDOBOT_SIGEX_URL", sigex.DefaultBaseURL),
 	}
 }

@@ -421,6 +421,9 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	if cfg.EgovPDFMime != egov.MimePDF && cfg.EgovPDFMime != egov.MimePDFLegacy {
 		return fmt.Errorf("EDOBOT_EGOV_PDF_MIME must be %s or %s, not %q", egov.MimePDF, egov.MimePDFLegacy, cfg.EgovPDFMime)
 	}
+	if err := checkEgovVia(cfg); err != nil {
+		return err
+	}
 	db, applied, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
@@ -454,6 +457,12 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Info("removed the spool directories of processes that died", "dirs", removed)
 	}
 	svc.TempDir = spool.path
+	// Signings through SIGEX wait in the background; serve stops them last.
+	if bg, err := brokered(ctx, cfg, svc, db, log); err != nil {
+		return err
+	} else if bg != nil {
+		defer bg.Close()
+	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
