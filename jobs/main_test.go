@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot"
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 
 	"edobot/bot/telegram/tgtest"
@@ -211,14 +212,71 @@ func outboxIDs(tb testing.TB, db *storage.DB, documentID any) []string {
 	return ids
 }
 
-// eventually polls cond until it holds or the time is up.
-func eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
+// patience bounds every wait for something that must happen. It only costs
+// time when the test fails anyway, so it is generous: a loaded machine
+// running the race detector is slow.
+const patience = time.Minute
+
+// eventually polls cond until it holds or patience runs out.
+func eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", within, what)
+			tb.Fatalf("timed out after %v waiting for %s", patience, what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitIdle waits until r has nothing left to do, so that what was sent is
+// all that will be: the barrier before counting messages.
+func waitIdle(tb testing.TB, r *Runner) {
+	tb.Helper()
+	var err error
+	eventually(tb, "the jobs to finish", func() bool {
+		var idle bool
+		idle, err = r.Idle(context.Background())
+		return idle || err != nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// testClock is a clock that moves only when the test advances it, and
+// notes how long each wait on it is for.
+type testClock struct {
+	*clockwork.FakeClock
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func newTestClock() *testClock { return &testClock{FakeClock: clockwork.NewFakeClock()} }
+
+func (c *testClock) NewTimer(d time.Duration) clockwork.Timer {
+	c.mu.Lock()
+	c.waits = append(c.waits, d)
+	c.mu.Unlock()
+	return c.FakeClock.NewTimer(d)
+}
+
+// lastWait is how long the latest wait on the clock is for.
+func (c *testClock) lastWait() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.waits) == 0 {
+		return 0
+	}
+	return c.waits[len(c.waits)-1]
+}
+
+// blockUntil waits until n timers wait on the clock.
+func blockUntil(tb testing.TB, clock *testClock, n int) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := clock.BlockUntilContext(ctx, n); err != nil {
+		tb.Fatalf("no %d waits on the clock after %v", n, patience)
 	}
 }
