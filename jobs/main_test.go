@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot"
-	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 
 	"edobot/bot/telegram/tgtest"
@@ -212,10 +211,8 @@ func outboxIDs(tb testing.TB, db *storage.DB, documentID any) []string {
 	return ids
 }
 
-// patience bounds every wait for something that must happen. It only costs
-// time when the test fails anyway, so it is generous: a loaded machine
-// running the race detector is slow.
-const patience = time.Minute
+// patience bounds every wait for something that must happen.
+const patience = coretest.Patience
 
 // eventually polls cond until it holds or patience runs out.
 func eventually(tb testing.TB, what string, cond func() bool) {
@@ -241,42 +238,5 @@ func waitIdle(tb testing.TB, r *Runner) {
 	})
 	if err != nil {
 		tb.Fatal(err)
-	}
-}
-
-// testClock is a clock that moves only when the test advances it, and
-// notes how long each wait on it is for.
-type testClock struct {
-	*clockwork.FakeClock
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func newTestClock() *testClock { return &testClock{FakeClock: clockwork.NewFakeClock()} }
-
-func (c *testClock) NewTimer(d time.Duration) clockwork.Timer {
-	c.mu.Lock()
-	c.waits = append(c.waits, d)
-	c.mu.Unlock()
-	return c.FakeClock.NewTimer(d)
-}
-
-// lastWait is how long the latest wait on the clock is for.
-func (c *testClock) lastWait() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.waits) == 0 {
-		return 0
-	}
-	return c.waits[len(c.waits)-1]
-}
-
-// blockUntil waits until n timers wait on the clock.
-func blockUntil(tb testing.TB, clock *testClock, n int) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
-	defer cancel()
-	if err := clock.BlockUntilContext(ctx, n); err != nil {
-		tb.Fatalf("no %d waits on the clock after %v", n, patience)
 	}
 }

@@ -66,7 +66,7 @@ func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
 	// The chat's turn is waited for within the task, on the clock, rather
 	// than by putting the task back.
 	cfg.ChatWaitMax = cfg.RateWaitMax
-	clock := newTestClock()
+	clock := coretest.NewClock()
 	tg := &timedMessenger{Messenger: newTGMessenger(t, srv), clock: clock}
 	r := New(cfg, Deps{Store: f.DB, Messengers: map[string]Messenger{core.ChannelTelegram: tg}, Logger: quietLogger()})
 	r.limiter.clock = clock
@@ -75,8 +75,8 @@ func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
 
 	// The retry after the 429 waits for the chat's turn: retry_after, a
 	// second on the clock, and nothing more goes meanwhile.
-	blockUntil(t, clock, 1)
-	if w := clock.lastWait(); w != time.Second {
+	clock.BlockUntil(t, 1)
+	if w := clock.LastWait(); w != time.Second {
 		t.Fatalf("the retry after the 429 waits %v, want retry_after's 1s", w)
 	}
 	if n := srv.Calls("sendMessage"); n != 1 {
@@ -84,8 +84,8 @@ func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
 	}
 	clock.Advance(time.Second)
 	// The retry after the 500 waits for the chat's spacing.
-	blockUntil(t, clock, 1)
-	clock.Advance(clock.lastWait())
+	clock.BlockUntil(t, 1)
+	clock.Advance(clock.LastWait())
 
 	msgs := srv.WaitCount(t, u.TG.ID, 1)
 	waitIdle(t, r)
@@ -107,7 +107,7 @@ func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
 // timedMessenger notes the clock's time of every attempt.
 type timedMessenger struct {
 	Messenger
-	clock *testClock
+	clock *coretest.Clock
 	mu    sync.Mutex
 	at    []time.Time
 }

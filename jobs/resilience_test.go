@@ -128,7 +128,7 @@ func TestLimiterSharedAcrossInstances(t *testing.T) {
 	rdb2 := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB})
 	defer rdb2.Close()
 	prefix := "edobot:" + cfg.QueuePrefix
-	clock := newTestClock()
+	clock := coretest.NewClock()
 	l1, l2 := NewLimiter(rdb, prefix), NewLimiter(rdb2, prefix)
 	l1.clock, l2.clock = clock, clock
 	lim := RateLimit{PerSecond: 100, Burst: 1, PerChat: 300 * time.Millisecond}
@@ -182,8 +182,8 @@ func TestLimiterSharedAcrossInstances(t *testing.T) {
 		}
 		waited <- err
 	}()
-	blockUntil(t, clock, 1)
-	if w := clock.lastWait(); w != lim.PerChat {
+	clock.BlockUntil(t, 1)
+	if w := clock.LastWait(); w != lim.PerChat {
 		t.Fatalf("the chat's second message waits %v, want %v", w, lim.PerChat)
 	}
 	clock.Advance(lim.PerChat)
