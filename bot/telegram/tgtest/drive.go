@@ -1,9 +1,22 @@
 package tgtest
 
 import (
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// NewUser is a user no earlier test run has seen, for tests whose database
+// outlives a run (go test -count=N): a random id, and the username, when
+// there is one, made unique with it ("dana" becomes "dana_k3x9f2a1").
+func NewUser(firstName, username, lang string) User {
+	id := 1_000_000 + rand.Int64N(1<<40)
+	if username != "" {
+		username += "_" + strconv.FormatInt(id, 36)
+	}
+	return User{ID: id, FirstName: firstName, Username: username, LanguageCode: lang}
+}
 
 // Has reports whether a message's text or caption holds every part.
 func Has(parts ...string) func(Message) bool {
