@@ -167,8 +167,8 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	// «Отправить получателю»: the number is on WhatsApp, so it goes there.
 	tg.Tap(t, manager, share, "Отправить получателю", tgtest.Has("Документ отправлен в чат получателя", "ТОО «Лютик»"))
 	got := fc.wait(t, dana.JID, 0, func(m sentMessage) bool {
-		return contains("ТОО «Ромашка» отправил(а) вам на подпись: Договор №Д-77 от " + before)(m) ||
-			contains("ТОО «Ромашка» отправил(а) вам на подпись: Договор №Д-77 от " + after)(m)
+		return contains("ТОО «Ромашка» отправил(а) вам на подпись: Договор №Д-77 от "+before)(m) ||
+			contains("ТОО «Ромашка» отправил(а) вам на подпись: Договор №Д-77 от "+after)(m)
 	})
 	if !strings.Contains(got.Text(), "✍️ Подписать") || got.To.String() != phone[1:]+"@s.whatsapp.net" {
 		t.Fatalf("the recipient got, at %s:\n%s", got.To, got.Text())
