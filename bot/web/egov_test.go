@@ -94,7 +94,7 @@ func TestEgovProtocol(t *testing.T) {
 	st := start()
 	if st.QRPayload != "mobileSign:"+st.SessionURL || !strings.HasPrefix(st.SessionURL, srv.URL+"/egov/") ||
 		!strings.Contains(st.DeepLinks.EgovMobile, "link="+url.QueryEscape(st.SessionURL)) ||
-		!strings.HasPrefix(st.DeepLinks.EgovBusiness, "https://egovbusiness.page.link/") || time.Until(st.ExpiresAt) < 9*time.Minute {
+		!strings.HasPrefix(st.DeepLinks.EgovBusiness, "https://egovbusiness.page.link/") || !st.ExpiresAt.Equal(clock.Now().Add(core.DefaultEgovTTL)) {
 		t.Fatalf("start = %+v", st)
 	}
 
