@@ -14,18 +14,21 @@ type EgovSession struct {
 	ID         string // public, in the URL; only its hash is stored
 	DocumentID uuid.UUID
 	ExpiresAt  time.Time
+	// BackURL is where the app sends the person once they signed: the chat
+	// or the page the session was started from.
+	BackURL string
 }
 
 // EgovStore keeps signing sessions.
 type EgovStore interface {
-	InsertEgovSession(ctx context.Context, idHash []byte, documentID uuid.UUID, createdAt, expiresAt time.Time) error
+	InsertEgovSession(ctx context.Context, idHash []byte, documentID uuid.UUID, createdAt, expiresAt time.Time, backURL string) error
 	// EgovSessionByHash returns the session's document, token hash (nil before
 	// the app asked for it), expiry and use.
 	EgovSessionByHash(ctx context.Context, idHash []byte) (documentID uuid.UUID, tokenHash []byte, expiresAt time.Time, used bool, err error)
 	SetEgovToken(ctx context.Context, idHash, tokenHash []byte) error
-	// UseEgovSession marks an unused, unexpired session used; false when it
-	// was not.
-	UseEgovSession(ctx context.Context, idHash []byte, now time.Time) (bool, error)
+	// UseEgovSession marks an unused, unexpired session used and returns its
+	// back URL; false when it was not.
+	UseEgovSession(ctx context.Context, idHash []byte, now time.Time) (backURL string, ok bool, err error)
 }
 
 // Refusals of the eGov protocol.
@@ -38,18 +41,19 @@ var (
 const DefaultEgovTTL = 10 * time.Minute
 
 // StartEgovSession opens a signing session for a document that can still be
-// signed, reached through its external link.
-func (s *Service) StartEgovSession(ctx context.Context, linkToken string, ttl time.Duration) (*EgovSession, error) {
+// signed, reached through its external link. back is where the app sends
+// the person once they signed.
+func (s *Service) StartEgovSession(ctx context.Context, linkToken string, ttl time.Duration, back string) (*EgovSession, error) {
 	doc, err := s.LinkDocument(ctx, linkToken)
 	if err != nil {
 		return nil, err
 	}
-	return s.startEgov(ctx, doc, ttl)
+	return s.startEgov(ctx, doc, ttl, back)
 }
 
 // StartEgovSessionFor opens a signing session for one of the actor's
 // documents (the API, the bots).
-func (s *Service) StartEgovSessionFor(ctx context.Context, a Actor, id uuid.UUID, ttl time.Duration) (*EgovSession, error) {
+func (s *Service) StartEgovSessionFor(ctx context.Context, a Actor, id uuid.UUID, ttl time.Duration, back string) (*EgovSession, error) {
 	doc, side, err := s.Document(ctx, a, id)
 	if err != nil {
 		return nil, err
@@ -57,10 +61,10 @@ func (s *Service) StartEgovSessionFor(ctx context.Context, a Actor, id uuid.UUID
 	if err := Check(doc, side, ActionSign); err != nil {
 		return nil, err
 	}
-	return s.startEgov(ctx, doc, ttl)
+	return s.startEgov(ctx, doc, ttl, back)
 }
 
-func (s *Service) startEgov(ctx context.Context, doc *Document, ttl time.Duration) (*EgovSession, error) {
+func (s *Service) startEgov(ctx context.Context, doc *Document, ttl time.Duration, back string) (*EgovSession, error) {
 	if ttl <= 0 {
 		ttl = DefaultEgovTTL
 	}
@@ -68,8 +72,8 @@ func (s *Service) startEgov(ctx context.Context, doc *Document, ttl time.Duratio
 		return nil, Check(doc, SideRecipient, ActionSign)
 	}
 	now := s.now()
-	sess := &EgovSession{ID: NewToken(), DocumentID: doc.ID, ExpiresAt: now.Add(ttl)}
-	if err := s.Egov.InsertEgovSession(ctx, LinkHash(sess.ID), doc.ID, now, sess.ExpiresAt); err != nil {
+	sess := &EgovSession{ID: NewToken(), DocumentID: doc.ID, ExpiresAt: now.Add(ttl), BackURL: back}
+	if err := s.Egov.InsertEgovSession(ctx, LinkHash(sess.ID), doc.ID, now, sess.ExpiresAt, back); err != nil {
 		return nil, wrapf(err, "store egov session")
 	}
 	return sess, nil
@@ -135,19 +139,31 @@ func (s *Service) EgovDocument(ctx context.Context, sessionID, token string) (*D
 	return d, pdf, nil
 }
 
+// EgovSigned is what a signature through the app did.
+type EgovSigned struct {
+	Document *Document
+	Side     Side
+	// BackURL is where the app sends the person: the session's start.
+	BackURL string
+}
+
 // EgovSign takes the signed CMS the app sends back. The session is used up
 // by the attempt, successful or not: one QR, one use.
-func (s *Service) EgovSign(ctx context.Context, sessionID, token string, cms []byte) (*Document, Side, error) {
+func (s *Service) EgovSign(ctx context.Context, sessionID, token string, cms []byte) (*EgovSigned, error) {
 	docID, err := s.egovAuthorise(ctx, sessionID, token)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	ok, err := s.Egov.UseEgovSession(ctx, LinkHash(sessionID), s.now())
+	back, ok, err := s.Egov.UseEgovSession(ctx, LinkHash(sessionID), s.now())
 	if err != nil {
-		return nil, "", wrapf(err, "use egov session")
+		return nil, wrapf(err, "use egov session")
 	}
 	if !ok {
-		return nil, "", ErrEgovSession
+		return nil, ErrEgovSession
 	}
-	return s.SignCMS(ctx, docID, cms, "egov")
+	d, side, err := s.SignCMS(ctx, docID, cms, "egov")
+	if err != nil {
+		return nil, err
+	}
+	return &EgovSigned{Document: d, Side: side, BackURL: back}, nil
 }

@@ -106,7 +106,7 @@ func TestExpiryDeletesOldSessionsAndChallenges(t *testing.T) {
 		h   []byte
 		exp time.Time
 	}{{oldS, now.Add(-48 * time.Hour)}, {newS, now.Add(-time.Hour)}} {
-		if err := f.DB.InsertEgovSession(ctx, s.h, d.ID, s.exp.Add(-10*time.Minute), s.exp); err != nil {
+		if err := f.DB.InsertEgovSession(ctx, s.h, d.ID, s.exp.Add(-10*time.Minute), s.exp, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

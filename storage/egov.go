@@ -15,9 +15,9 @@ import (
 var _ core.EgovStore = (*DB)(nil)
 
 // InsertEgovSession stores a new signing session.
-func (db *DB) InsertEgovSession(ctx context.Context, idHash []byte, documentID uuid.UUID, createdAt, expiresAt time.Time) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO egov_sessions (id_hash, document_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		idHash, documentID, createdAt, expiresAt)
+func (db *DB) InsertEgovSession(ctx context.Context, idHash []byte, documentID uuid.UUID, createdAt, expiresAt time.Time, backURL string) error {
+	_, err := db.Pool.Exec(ctx, `INSERT INTO egov_sessions (id_hash, document_id, created_at, expires_at, back_url) VALUES ($1, $2, $3, $4, $5)`,
+		idHash, documentID, createdAt, expiresAt, backURL)
 	if err != nil {
 		return fmt.Errorf("insert egov session: %w", err)
 	}
@@ -50,11 +50,17 @@ func (db *DB) SetEgovToken(ctx context.Context, idHash, tokenHash []byte) error 
 	return nil
 }
 
-// UseEgovSession marks the session used, once.
-func (db *DB) UseEgovSession(ctx context.Context, idHash []byte, now time.Time) (bool, error) {
-	tag, err := db.Pool.Exec(ctx, `UPDATE egov_sessions SET used_at = $2 WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2`, idHash, now)
-	if err != nil {
-		return false, fmt.Errorf("use egov session: %w", err)
+// UseEgovSession marks the session used, once, and returns where the
+// person goes back to.
+func (db *DB) UseEgovSession(ctx context.Context, idHash []byte, now time.Time) (string, bool, error) {
+	var back string
+	err := db.Pool.QueryRow(ctx, `UPDATE egov_sessions SET used_at = $2 WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2
+		RETURNING back_url`, idHash, now).Scan(&back)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
 	}
-	return tag.RowsAffected() == 1, nil
+	if err != nil {
+		return "", false, fmt.Errorf("use egov session: %w", err)
+	}
+	return back, true, nil
 }

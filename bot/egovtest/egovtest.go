@@ -1,6 +1,8 @@
 // Package egovtest is the eGov Mobile / eGov Business app's side of the QR
-// signing protocol, for tests: it reads a session, fetches what to sign,
-// signs it with a test key and sends the CMS back, as the app does.
+// and cross-signing protocol, for tests. It follows NITEC's text (package
+// bot/egov cites it) as the app does, and fails the test where our server
+// strays from it: an API №1 without mgovSign, a field missing or misnamed,
+// a version other than 1, an error without a top-level message.
 package egovtest
 
 import (
@@ -13,7 +15,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"edobot/bot/egov"
 	"edobot/core/signature/sigtest"
 )
 
@@ -22,61 +26,113 @@ type Key interface {
 	SignCMS(tb testing.TB, data []byte, o sigtest.CMSOptions) []byte
 }
 
-// SessionURL takes the session URL out of a deep link
-// ("https://mgovsign.page.link/?link=<session>&…") or a QR payload
-// ("mobileSign:<session>").
+// App is one phone with the app, in one interface language.
+type App struct {
+	Lang   string // Accept-Language of every request: ru, kk or en; "" = ru
+	Client *http.Client
+}
+
+// Result is what the person saw and what the server answered last.
+type Result struct {
+	Status      int    // HTTP status of the last request
+	Message     string // the top-level message of an error, or "success"
+	BackURL     string // where «Назад» leads after a success
+	Description egov.Description
+	Documents   egov.Documents // API №2 as the server sent it
+	Data        []byte         // what was signed
+}
+
+// SessionURL takes API №1 out of a deep link
+// ("https://m.egov.kz/mobileSign/?link=<API №1>") or a QR payload
+// ("mobileSign:<API №1>"), and checks that it carries mgovSign as the text
+// requires.
 func SessionURL(tb testing.TB, link string) string {
 	tb.Helper()
-	if s, ok := strings.CutPrefix(link, "mobileSign:"); ok {
-		return s
+	api1, ok := strings.CutPrefix(link, egov.QRPrefix)
+	if !ok {
+		u, err := url.Parse(link)
+		if err != nil || u.Query().Get("link") == "" {
+			tb.Fatalf("not an eGov deep link: %q", link)
+		}
+		api1 = u.Query().Get("link")
 	}
-	u, err := url.Parse(link)
-	if err != nil || u.Query().Get("link") == "" {
-		tb.Fatalf("not an eGov deep link: %q", link)
+	if strings.ContainsAny(api1, " \n") || !strings.Contains(api1, egov.MgovSign) {
+		tb.Fatalf("API №1 %q must contain %s and no spaces", api1, egov.MgovSign)
 	}
-	return u.Query().Get("link")
+	return api1
 }
 
-// Sign runs the three requests of the protocol with key and returns the
-// final answer's status and body.
-func Sign(tb testing.TB, sessionURL string, key Key) (int, []byte) {
+// Sign runs the protocol in Russian with key, from a QR payload, a deep
+// link or API №1 itself, and returns the last answer's status and body.
+func Sign(tb testing.TB, link string, key Key) (int, []byte) {
 	tb.Helper()
-	code, body := do(tb, "GET", sessionURL, "", nil)
-	if code != http.StatusOK {
-		return code, body
+	r := App{}.Sign(tb, link, key)
+	if r.Status == http.StatusOK {
+		return r.Status, []byte(`{"message":"` + r.Message + `","backUrl":"` + r.BackURL + `"}`)
 	}
-	var desc struct {
-		Document struct {
-			URI       string `json:"uri"`
-			AuthToken string `json:"auth_token"`
-		} `json:"document"`
+	return r.Status, []byte(`{"message":` + fmt.Sprintf("%q", r.Message) + `}`)
+}
+
+// Sign reads the session, shows the data, signs it with key and sends it
+// back, as the app does.
+func (a App) Sign(tb testing.TB, link string, key Key) Result {
+	tb.Helper()
+	return a.SignWith(tb, link, func(data []byte) []byte { return key.SignCMS(tb, data, sigtest.CMSOptions{}) })
+}
+
+// SignWith is Sign with any signer, e.g. one that returns a forged CMS.
+func (a App) SignWith(tb testing.TB, link string, sign func(data []byte) []byte) Result {
+	tb.Helper()
+	api1 := link
+	if !strings.HasPrefix(link, "http") || strings.Contains(link, "?link=") {
+		api1 = SessionURL(tb, link)
+	} else if !strings.Contains(api1, egov.MgovSign) {
+		tb.Fatalf("API №1 %q must contain %s", api1, egov.MgovSign)
 	}
-	if err := json.Unmarshal(body, &desc); err != nil {
-		tb.Fatalf("API №1: %v: %s", err, body)
+	var res Result
+	body, ok := a.call(tb, &res, "GET", api1, "", nil)
+	if !ok {
+		return res
 	}
-	code, body = do(tb, "GET", desc.Document.URI, desc.Document.AuthToken, nil)
-	if code != http.StatusOK {
-		return code, body
+	res.Description = decodeDescription(tb, body)
+	token := ""
+	if res.Description.Document.AuthType == egov.AuthToken {
+		token = res.Description.Document.AuthToken
 	}
-	var docs map[string]any
+	api2 := res.Description.Document.URI
+	if body, ok = a.call(tb, &res, "GET", api2, token, nil); !ok {
+		return res
+	}
+	res.Documents = decodeDocuments(tb, body)
+	var docs map[string]any // the app sends back what it got, only data replaced
 	if err := json.Unmarshal(body, &docs); err != nil {
-		tb.Fatalf("API №2: %v: %s", err, body)
+		tb.Fatalf("API №2: %v", err)
 	}
-	list, _ := docs["documentsToSign"].([]any)
-	if len(list) != 1 {
-		tb.Fatalf("API №2: %d documents", len(list))
-	}
-	file := list[0].(map[string]any)["document"].(map[string]any)["file"].(map[string]any)
+	file := docs["documentsToSign"].([]any)[0].(map[string]any)["document"].(map[string]any)["file"].(map[string]any)
 	data, err := base64.StdEncoding.DecodeString(file["data"].(string))
 	if err != nil {
-		tb.Fatalf("API №2 data: %v", err)
+		tb.Fatalf("API №2 data is not base64: %v", err)
 	}
-	file["data"] = base64.StdEncoding.EncodeToString(key.SignCMS(tb, data, sigtest.CMSOptions{}))
+	res.Data = data
+	file["data"] = base64.StdEncoding.EncodeToString(sign(data))
 	out, _ := json.Marshal(docs)
-	return do(tb, "PUT", desc.Document.URI, desc.Document.AuthToken, out)
+	if body, ok = a.call(tb, &res, "PUT", api2, token, out); !ok {
+		return res
+	}
+	var done struct {
+		Message string `json:"message"`
+		BackURL string `json:"backUrl"`
+	}
+	if err := json.Unmarshal(body, &done); err != nil {
+		tb.Fatalf("PUT answer %s: %v", body, err)
+	}
+	res.Message, res.BackURL = done.Message, done.BackURL
+	return res
 }
 
-func do(tb testing.TB, method, u, token string, body []byte) (int, []byte) {
+// call makes one request as the app does. An error answer must carry a
+// top-level message, which the app shows as is; ok is false then.
+func (a App) call(tb testing.TB, res *Result, method, u, token string, body []byte) ([]byte, bool) {
 	tb.Helper()
 	req, err := http.NewRequest(method, u, bytes.NewReader(body))
 	if err != nil {
@@ -85,12 +141,89 @@ func do(tb testing.TB, method, u, token string, body []byte) (int, []byte) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	req.Header.Set("Accept-Language", "ru")
-	resp, err := http.DefaultClient.Do(req)
+	lang := a.Lang
+	if lang == "" {
+		lang = "ru"
+	}
+	req.Header.Set("Accept-Language", lang)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	client := a.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
-		tb.Fatal(fmt.Errorf("%s %s: %w", method, u, err))
+		tb.Fatalf("%s %s: %v", method, u, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	res.Status = resp.StatusCode
+	if resp.StatusCode == http.StatusOK {
+		return b, true
+	}
+	var e struct {
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil || e.Message == "" {
+		tb.Fatalf("%s %s answered %d without a top-level message: %s", method, u, resp.StatusCode, b)
+	}
+	res.Message = e.Message
+	return b, false
+}
+
+// decodeDescription reads API №1 with the text's exact field names.
+func decodeDescription(tb testing.TB, body []byte) egov.Description {
+	tb.Helper()
+	var d egov.Description
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		tb.Fatalf("API №1 %s: %v", body, err)
+	}
+	if d.Description == "" || d.Document.URI == "" || d.Organisation.NameRu == "" {
+		tb.Fatalf("API №1 lacks a field: %s", body)
+	}
+	if _, err := time.Parse(egov.ExpiryLayout, d.ExpiryDate); err != nil {
+		tb.Fatalf("API №1 expiry_date %q is not yyyy-MM-dd'T'HH:mm:ss.SSSZ: %v", d.ExpiryDate, err)
+	}
+	switch d.Document.AuthType {
+	case egov.AuthToken:
+		if d.Document.AuthToken == "" {
+			tb.Fatalf("API №1: auth_type Token without auth_token")
+		}
+	case "Eds", "None":
+	default:
+		tb.Fatalf("API №1: auth_type %q", d.Document.AuthType)
+	}
+	return d
+}
+
+// decodeDocuments reads API №2 with the text's exact field names and
+// version 1.
+func decodeDocuments(tb testing.TB, body []byte) egov.Documents {
+	tb.Helper()
+	var d egov.Documents
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		tb.Fatalf("API №2: %v", err)
+	}
+	if d.Version != egov.Version {
+		tb.Fatalf("API №2 version %d, the text says %d", d.Version, egov.Version)
+	}
+	switch d.SignMethod {
+	case "CMS_WITH_DATA", egov.SignCMSOnly:
+	default:
+		tb.Fatalf("API №2 signMethod %q: this app's side signs CMS only", d.SignMethod)
+	}
+	if len(d.DocumentsToSign) != 1 {
+		tb.Fatalf("API №2: %d documents", len(d.DocumentsToSign))
+	}
+	doc := d.DocumentsToSign[0]
+	if doc.NameRu == "" || doc.NameKz == "" || doc.NameEn == "" {
+		tb.Fatalf("API №2: a name is missing: %+v", doc)
+	}
+	return d
 }

@@ -3,11 +3,11 @@ package flow
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/skip2/go-qrcode"
 
+	"edobot/bot/egov"
 	"edobot/core"
 )
 
@@ -18,22 +18,14 @@ func (f *Flow) startAuth(ctx context.Context, u *core.ChatUser) ([]Screen, error
 	if err != nil {
 		return nil, err
 	}
-	su := f.authEgovURL(c.ID)
-	links := f.Egov
+	l := egov.NewLaunch(f.Egov, egov.SignInAPI1(f.PublicURL, c.ID))
 	return []Screen{{Text: f.t(u, "chat.login_how", map[string]any{"Until": c.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
 		Buttons: [][]Button{
-			{{Label: "📱 eGov Mobile", URL: fmt.Sprintf(links.Mobile, url.QueryEscape(su))}},
-			{{Label: "💼 eGov Business", URL: fmt.Sprintf(links.Business, url.QueryEscape(su))}},
+			{{Label: "📱 eGov Mobile", URL: l.Mobile}},
+			{{Label: "💼 eGov Business", URL: l.Business}},
 			{{Label: "🔳 " + f.t(u, "chat.sign_qr", nil), Data: "aq." + c.ID}},
 			{{Label: "💻 NCALayer", URL: strings.TrimRight(f.PublicURL, "/") + "/auth/" + c.ID}},
 		}}}, nil
-}
-
-// AuthEgovPath is where the eGov app reaches a sign-in challenge.
-const AuthEgovPath = "/egov-auth/"
-
-func (f *Flow) authEgovURL(id string) string {
-	return strings.TrimRight(f.PublicURL, "/") + AuthEgovPath + id
 }
 
 // authQR draws the sign-in challenge's QR for the eGov app on another phone.
@@ -41,7 +33,7 @@ func (f *Flow) authQR(ctx context.Context, u *core.ChatUser, id string) ([]Scree
 	if _, _, err := f.Service.AuthChallengeData(ctx, id); err != nil {
 		return f.mustMenu(ctx, u), err
 	}
-	png, err := qrcode.Encode(EgovQRPayload(f.authEgovURL(id)), qrcode.Medium, 512)
+	png, err := qrcode.Encode(egov.NewLaunch(f.Egov, egov.SignInAPI1(f.PublicURL, id)).QRPayload, qrcode.Medium, 512)
 	if err != nil {
 		return nil, fmt.Errorf("auth qr: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/skip2/go-qrcode"
 
+	"edobot/bot/egov"
 	"edobot/core"
 )
 
@@ -356,12 +357,11 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
-	su := f.egovURL(sess.ID)
-	links := f.Egov
+	l := egov.NewLaunch(f.Egov, egov.DocumentAPI1(f.PublicURL, sess.ID))
 	return []Screen{{Text: f.t(u, "chat.sign_how", map[string]any{"Title": f.title(u, d),
 		"Until": sess.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}), Buttons: [][]Button{
-		{{Label: "📱 eGov Mobile", URL: fmt.Sprintf(links.Mobile, url.QueryEscape(su))}},
-		{{Label: "💼 eGov Business", URL: fmt.Sprintf(links.Business, url.QueryEscape(su))}},
+		{{Label: "📱 eGov Mobile", URL: l.Mobile}},
+		{{Label: "💼 eGov Business", URL: l.Business}},
 		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, "qr")},
 		{{Label: "💻 NCALayer", URL: f.linkURL(d)}},
 		{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, "v")},
@@ -369,10 +369,14 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 }
 
 func (f *Flow) egovSession(ctx context.Context, d *core.Document, acc access) (*core.EgovSession, error) {
-	if acc.byLink {
-		return f.Service.StartEgovSession(ctx, d.LinkToken, f.EgovTTL)
+	back := "" // the link page
+	if f.StartLink != nil {
+		back = f.StartLink(d.LinkToken) // this chat, on the document's card
 	}
-	return f.Service.StartEgovSessionFor(ctx, acc.actor, d.ID, f.EgovTTL)
+	if acc.byLink {
+		return f.Service.StartEgovSession(ctx, d.LinkToken, f.EgovTTL, back)
+	}
+	return f.Service.StartEgovSessionFor(ctx, acc.actor, d.ID, f.EgovTTL, back)
 }
 
 // signQR sends the QR of a fresh eGov session, to scan with the eGov app on
@@ -382,7 +386,7 @@ func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, a
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
-	png, err := qrcode.Encode(EgovQRPayload(f.egovURL(sess.ID)), qrcode.Medium, 512)
+	png, err := qrcode.Encode(egov.NewLaunch(f.Egov, egov.DocumentAPI1(f.PublicURL, sess.ID)).QRPayload, qrcode.Medium, 512)
 	if err != nil {
 		return nil, fmt.Errorf("egov qr: %w", err)
 	}
@@ -390,12 +394,6 @@ func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, a
 		"Until": sess.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
 		Photo: &File{Name: "egov-qr.png", MIME: "image/png", Data: png}}}, nil
 }
-
-// EgovQRPayload is what an eGov QR holds: the session URL behind the
-// protocol's prefix.
-func EgovQRPayload(sessionURL string) string { return "mobileSign:" + sessionURL }
-
-func (f *Flow) egovURL(id string) string { return strings.TrimRight(f.PublicURL, "/") + "/egov/" + id }
 
 func (f *Flow) linkURL(d *core.Document) string {
 	return strings.TrimRight(f.PublicURL, "/") + "/d/" + d.LinkToken

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"edobot/bot/egov"
 	"edobot/bot/i18n"
 	"edobot/core"
 )
@@ -76,7 +77,7 @@ type Flow struct {
 	// StartLink is the link that opens a document's card in this messenger
 	// ("https://t.me/<bot>?start=<token>"); nil when there is none.
 	StartLink func(token string) string
-	Egov      EgovLinks
+	Egov      egov.Links
 	EgovTTL   time.Duration
 	// Deliver sends screens to another person's chat («Отправить
 	// получателю»); nil when the channel cannot.
@@ -90,13 +91,6 @@ type Flow struct {
 	Now   func() time.Time
 
 	orgs *sync.Map // id → cachedOrg
-}
-
-// EgovLinks are the deep-link templates of eGov Mobile and eGov Business;
-// %s is the URL-encoded session URL.
-type EgovLinks struct {
-	Mobile   string
-	Business string
 }
 
 // Prepare readies a flow a front end has copied from its template.

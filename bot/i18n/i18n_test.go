@@ -39,7 +39,8 @@ func refusals() []error {
 		signature.ErrTooLarge, signature.ErrMalformed, signature.ErrNoSigners, signature.ErrSignerCount,
 		signature.ErrContentMismatch, signature.ErrBadSignature, signature.ErrUnsupported, signature.ErrNoCertificate,
 		signature.ErrUntrusted, signature.ErrExpired, signature.ErrNotYetValid, signature.ErrWrongKeyPurpose,
-		signature.ErrRevoked, signature.ErrNoIdentity, signature.ErrStale, signature.ErrBadTimestamp,
+		signature.ErrRevoked, signature.ErrRevocationUnknown, signature.ErrNoIdentity, signature.ErrStale, signature.ErrBadTimestamp,
+		signature.ErrNoTrust,
 	}
 	for _, c := range []core.Code{core.CodeNotFound, core.CodeStatusForbids, core.CodeSenderOnly, core.CodeAlreadySigned,
 		core.CodeIDNumberMismatch, core.CodeRevoked, core.CodeDeleted, core.CodeSubscription, core.CodeOrgUnknown,

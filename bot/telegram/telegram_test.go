@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"edobot/bot/egov"
 	"edobot/bot/egovtest"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
@@ -74,7 +75,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 	}
 	b, err := telegram.New(ctx, cfg, flow.Flow{
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: srv.URL, Log: log,
-		Egov: flow.EgovLinks{Mobile: web.DefaultEgovLinks.Mobile, Business: web.DefaultEgovLinks.Business},
+		Egov: egov.DefaultLinks,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -211,8 +212,10 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 	// The counterparty opens the start link, in Kazakh.
 	m = s.tg.Say(t, counter, "/start "+token[1], has("Жіберуші", "ТОО «Лютик»"))
 	m = s.tg.Tap(t, counter, m, "Қол қою", has("eGov Mobile"))
-	if code, body := egovtest.Sign(t, egovtest.SessionURL(t, tgtest.ButtonOf(t, m, "eGov Mobile").URL), counterKey); code != http.StatusOK {
-		t.Fatalf("counterparty's signature: %d %s", code, body)
+	// The app, in Kazakh, returns the counterparty to this chat's card.
+	if res := (egovtest.App{Lang: "kk"}).Sign(t, tgtest.ButtonOf(t, m, "eGov Mobile").URL, counterKey); res.Status != http.StatusOK ||
+		res.BackURL != "https://t.me/"+s.bot.Username()+"?start="+token[1] {
+		t.Fatalf("counterparty's signature: %+v", res)
 	}
 
 	// The manager's old card is stale now: its sign button shows the card

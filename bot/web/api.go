@@ -329,7 +329,8 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request, a core.Actor)
 		d, err = s.Service.Copy(ctx, a, id, r.Header.Get("Idempotency-Key"))
 		status = http.StatusCreated
 	case "egov":
-		sess, err := s.Service.StartEgovSessionFor(ctx, a, id, s.EgovTTL)
+		// The app's «Назад» leads to the document's link page.
+		sess, err := s.Service.StartEgovSessionFor(ctx, a, id, s.EgovTTL, "")
 		s.writeEgovStart(w, r, sess, err)
 		return
 	default:

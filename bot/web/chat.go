@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"edobot/bot/egov"
 	"edobot/bot/i18n"
 	"edobot/core"
 )
@@ -25,7 +26,8 @@ const authExpiredPage = `<!doctype html><html lang="ru"><head><meta charset="utf
 </body></html>`
 
 func (s *Server) chatRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /egov-auth/{id}", s.authEgovDescribe)
+	mux.HandleFunc("GET /egov-auth/{id}/"+egov.MgovSign, s.authEgovDescribe)
+	mux.HandleFunc("GET /egov-auth/{id}", s.authEgovDescribe) // challenges issued before mgovSign
 	mux.HandleFunc("GET /egov-auth/{id}/documents", s.authEgovData)
 	mux.HandleFunc("PUT /egov-auth/{id}/documents", s.authEgovSign)
 	mux.HandleFunc("GET /auth/{id}", s.authView)
@@ -41,17 +43,14 @@ func (s *Server) authEgovDescribe(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	token, expires, err := s.Service.AuthDescribe(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failApp(w, r, err)
 		return
 	}
-	var out egovDescription
 	data, _, _ := s.Service.AuthChallengeData(r.Context(), id)
-	out.Description = "Вход в edobot · edobot-қа кіру — " + challengeWho(data)
-	out.ExpiryDate = expires.UTC().Format("2006-01-02T15:04:05.000Z")
-	out.Organisation = egovOrganisation{NameRu: "edobot", NameKz: "edobot", NameEn: "edobot"}
-	out.Document.URI = strings.TrimRight(s.PublicURL, "/") + "/egov-auth/" + id + "/documents"
-	out.Document.AuthType, out.Document.AuthToken = egovAuthType, token
-	writeJSON(w, http.StatusOK, out)
+	lang := i18n.Lang(acceptLanguage(r))
+	desc := s.Cat.Text(lang, "egov.signin_description", map[string]any{"Who": challengeWho(data)})
+	writeJSON(w, http.StatusOK, egov.NewDescription(desc, expires, egov.Organisation{NameRu: "edobot", NameKz: "edobot", NameEn: "edobot"},
+		egov.API2(egov.SignInAPI1(s.PublicURL, id)), token, core.KazakhstanTime))
 }
 
 // challengeWho is the line of a sign-in challenge that names the chat.
@@ -63,15 +62,19 @@ func challengeWho(data []byte) string {
 	return lines[1]
 }
 
-// authEgovData gives the app the challenge to sign: plain bytes, not a PDF.
+// authEgovData gives the app the challenge to sign as text/plain, which
+// the app shows, so the person reads what they sign.
 func (s *Server) authEgovData(w http.ResponseWriter, r *http.Request) {
 	data, err := s.Service.AuthData(r.Context(), r.PathValue("id"), bearer(r))
 	if err != nil {
-		s.fail(w, r, err)
+		s.failApp(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, egovOne([3]string{"Запрос на вход в edobot", "edobot-қа кіру сұрауы", "edobot sign-in request"},
-		[]egovMeta{{"Назначение", "Подтверждение личности в чате edobot"}, {"Чат", challengeWho(data)}}, "", data))
+	lang := i18n.Lang(acceptLanguage(r))
+	names := egov.Names{s.Cat.Text("ru", "egov.signin_name", nil), s.Cat.Text("kk", "egov.signin_name", nil), s.Cat.Text("en", "egov.signin_name", nil)}
+	meta := []egov.Meta{{Name: s.Cat.Text(lang, "egov.meta_purpose", nil), Value: s.Cat.Text(lang, "egov.signin_purpose", nil)},
+		{Name: s.Cat.Text(lang, "egov.meta_chat", nil), Value: challengeWho(data)}}
+	writeJSON(w, http.StatusOK, egov.One(names, meta, egov.MimeText, base64.StdEncoding.EncodeToString(data)))
 }
 
 func (s *Server) authEgovSign(w http.ResponseWriter, r *http.Request) {
@@ -79,11 +82,16 @@ func (s *Server) authEgovSign(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, _, err := s.Service.AuthSignEgov(r.Context(), r.PathValue("id"), bearer(r), cms); err != nil {
-		s.fail(w, r, err)
+	u, _, err := s.Service.AuthSignEgov(r.Context(), r.PathValue("id"), bearer(r), cms)
+	if err != nil {
+		s.failApp(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, egovSuccess)
+	done := egov.Done{Message: egov.Success}
+	if s.ChatLink != nil {
+		done.BackURL = s.ChatLink(u.Channel) // back to the chat that asked
+	}
+	writeJSON(w, http.StatusOK, done)
 }
 
 // authView is the NCALayer sign-in page for a computer.

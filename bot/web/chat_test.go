@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"edobot/bot/egov"
 	"edobot/bot/egovtest"
 	"edobot/core"
 	"edobot/core/coretest"
@@ -27,7 +29,10 @@ func TestChatPages(t *testing.T) {
 	f.Svc.Egov = f.DB
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc,
 		StartLink:         func(token string) string { return "https://t.me/edobot_test_bot?start=" + token },
-		WhatsAppStartLink: func(token string) string { return "https://wa.me/77010000000?text=%2Fstart+" + token }}
+		WhatsAppStartLink: func(token string) string { return "https://wa.me/77010000000?text=%2Fstart+" + token },
+		ChatLink: func(channel string) string {
+			return map[string]string{core.ChannelTelegram: "https://t.me/edobot_test_bot", core.ChannelWhatsApp: "https://wa.me/77010000000"}[channel]
+		}}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	s.PublicURL = srv.URL
@@ -83,15 +88,20 @@ func TestChatPages(t *testing.T) {
 	}
 	key := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"},
 		sigtest.GOST2015, nca.Cert)
-	if code, body := egovtest.Sign(t, srv.URL+"/egov-auth/"+c.ID, key); code != http.StatusOK {
-		t.Fatalf("eGov sign-in: %d %s", code, body)
+	// The app shows the challenge as text, and sends the person back to
+	// the chat they sign in to.
+	in := egovtest.App{Lang: "kk"}.Sign(t, egov.SignInAPI1(srv.URL, c.ID), key)
+	if in.Status != http.StatusOK || in.BackURL != "https://t.me/edobot_test_bot" ||
+		in.Documents.DocumentsToSign[0].Document.File.Mime != "text/plain" || !bytes.Equal(in.Data, c.Data) ||
+		!strings.HasPrefix(in.Description.Description, "edobot-қа кіру — Telegram: Web") {
+		t.Fatalf("eGov sign-in: %+v", in)
 	}
 	bound, err := f.DB.ChatUserByID(ctx, u.ID)
 	if err != nil || bound.OrgID != f.Recipient.OrgID {
 		t.Fatalf("after eGov sign-in: %+v %v", bound, err)
 	}
 	// Replayed or used: gone, in words for a person.
-	if code, _ := egovtest.Sign(t, srv.URL+"/egov-auth/"+c.ID, key); code != http.StatusGone {
+	if code, _ := egovtest.Sign(t, egov.SignInAPI1(srv.URL, c.ID), key); code != http.StatusGone {
 		t.Fatalf("replayed sign-in: %d", code)
 	}
 	if resp, page := get("/auth/" + c.ID); resp.StatusCode != http.StatusGone || !strings.Contains(page, "недействителен") {

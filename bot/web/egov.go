@@ -6,42 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/skip2/go-qrcode"
 
+	"edobot/bot/egov"
 	"edobot/bot/i18n"
 	"edobot/core"
+	"edobot/core/refusal"
 )
-
-// The eGov Mobile / eGov Business QR signing protocol (PROTOCOLS.md §2 and
-// docs/nca-and-egov-reference.md). Every constant of the protocol is here.
-const (
-	egovQRPrefix   = "mobileSign:"
-	egovAuthType   = "Token"
-	egovSignMethod = "CMS_SIGN_ONLY"
-	egovVersion    = 2
-	egovPDFMime    = "@file/pdf"
-)
-
-// EgovLinks are the deep-link templates; %s is the URL-encoded session URL.
-// They are configuration because the link service may change.
-type EgovLinks struct {
-	Mobile   string
-	Business string
-}
-
-// DefaultEgovLinks are the app stores' published deep links.
-var DefaultEgovLinks = EgovLinks{
-	Mobile:   "https://mgovsign.page.link/?link=%s&isi=1476128386&ibi=kz.egov.mobile&apn=kz.mobile.mgov",
-	Business: "https://egovbusiness.page.link/?link=%s&isi=1597880144&ibi=kz.mobile.mgov.business&apn=kz.mobile.mgov.business",
-}
 
 // maxEgovBody bounds the app's PUT: base64 of the largest CMS plus JSON.
 const maxEgovBody = 40 << 20
 
+// egovStart is what starts a session for a page or an API client: API №1,
+// the QR payload and image, and the deep links of both apps.
 type egovStart struct {
 	SessionURL string `json:"session_url"`
 	QRPayload  string `json:"qr_payload"`
@@ -53,67 +33,24 @@ type egovStart struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-type egovOrganisation struct {
-	NameRu string `json:"nameRu"`
-	NameKz string `json:"nameKz"`
-	NameEn string `json:"nameEn"`
-	BIN    string `json:"bin"`
-}
-
-type egovDescription struct {
-	Description  string           `json:"description"`
-	ExpiryDate   string           `json:"expiry_date"`
-	Organisation egovOrganisation `json:"organisation"`
-	Document     struct {
-		URI       string `json:"uri"`
-		AuthType  string `json:"auth_type"`
-		AuthToken string `json:"auth_token"`
-	} `json:"document"`
-}
-
-type egovMeta struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-type egovDocuments struct {
-	SignMethod      string               `json:"signMethod"`
-	Version         int                  `json:"version"`
-	DocumentsToSign []egovDocumentToSign `json:"documentsToSign"`
-}
-
-type egovDocumentToSign struct {
-	ID       int        `json:"id"`
-	NameRu   string     `json:"nameRu"`
-	NameKz   string     `json:"nameKz"`
-	NameEn   string     `json:"nameEn"`
-	Meta     []egovMeta `json:"meta"`
-	Document struct {
-		File struct {
-			Mime string `json:"mime"`
-			Data string `json:"data"`
-		} `json:"file"`
-	} `json:"document"`
-}
-
 func (s *Server) egovRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /d/{token}/egov", s.egovStart)
-	mux.HandleFunc("GET /egov/{session}", s.egovDescribe)
+	mux.HandleFunc("GET /egov/{session}/"+egov.MgovSign, s.egovDescribe)
+	mux.HandleFunc("GET /egov/{session}", s.egovDescribe) // sessions started before mgovSign
 	mux.HandleFunc("GET /egov/{session}/qr.png", s.egovQR)
 	mux.HandleFunc("GET /egov/{session}/documents", s.egovDocument)
 	mux.HandleFunc("PUT /egov/{session}/documents", s.egovSign)
 }
 
-func (s *Server) links() EgovLinks {
-	if s.EgovLinks.Mobile == "" {
-		return DefaultEgovLinks
-	}
-	return s.EgovLinks
+func (s *Server) egovStart(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	// Signed from the link page: the app's «Назад» returns to it.
+	sess, err := s.Service.StartEgovSession(r.Context(), token, s.EgovTTL, s.linkURL(token))
+	s.writeEgovStart(w, r, sess, err)
 }
 
-func (s *Server) egovStart(w http.ResponseWriter, r *http.Request) {
-	sess, err := s.Service.StartEgovSession(r.Context(), r.PathValue("token"), s.EgovTTL)
-	s.writeEgovStart(w, r, sess, err)
+func (s *Server) linkURL(token string) string {
+	return strings.TrimRight(s.PublicURL, "/") + "/d/" + token
 }
 
 func (s *Server) writeEgovStart(w http.ResponseWriter, r *http.Request, sess *core.EgovSession, err error) {
@@ -121,12 +58,11 @@ func (s *Server) writeEgovStart(w http.ResponseWriter, r *http.Request, sess *co
 		s.fail(w, r, err)
 		return
 	}
-	u := strings.TrimRight(s.PublicURL, "/") + "/egov/" + sess.ID
+	l := egov.NewLaunch(s.EgovLinks, egov.DocumentAPI1(s.PublicURL, sess.ID))
 	var out egovStart
-	out.SessionURL, out.QRPayload, out.QRPNGURL, out.ExpiresAt = u, egovQRPrefix+u, u+"/qr.png", sess.ExpiresAt.UTC()
-	l := s.links()
-	out.DeepLinks.EgovMobile = fmt.Sprintf(l.Mobile, url.QueryEscape(u))
-	out.DeepLinks.EgovBusiness = fmt.Sprintf(l.Business, url.QueryEscape(u))
+	out.SessionURL, out.QRPayload, out.ExpiresAt = l.API1, l.QRPayload, sess.ExpiresAt.UTC()
+	out.QRPNGURL = strings.TrimRight(s.PublicURL, "/") + egov.DocumentPath + sess.ID + "/qr.png"
+	out.DeepLinks.EgovMobile, out.DeepLinks.EgovBusiness = l.Mobile, l.Business
 	writeJSON(w, http.StatusCreated, out)
 }
 
@@ -137,7 +73,7 @@ func (s *Server) egovQR(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	png, err := qrcode.Encode(egovQRPrefix+strings.TrimRight(s.PublicURL, "/")+"/egov/"+id, qrcode.Medium, 512)
+	png, err := qrcode.Encode(egov.NewLaunch(s.EgovLinks, egov.DocumentAPI1(s.PublicURL, id)).QRPayload, qrcode.Medium, 512)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -153,19 +89,20 @@ func (s *Server) title(lang string, d *core.Document) string {
 	return s.Cat.Text(lang, "type."+string(d.Type), nil) + " " + fmt.Sprintf(no, d.Number, d.Date.Format("02.01.2006"))
 }
 
+// egovDescribe is API №1: what the app shows before it asks for the data,
+// in the app's language.
 func (s *Server) egovDescribe(w http.ResponseWriter, r *http.Request) {
-	d, token, expires, err := s.Service.EgovDescribe(r.Context(), r.PathValue("session"))
+	session := r.PathValue("session")
+	d, token, expires, err := s.Service.EgovDescribe(r.Context(), session)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failApp(w, r, err)
 		return
 	}
-	var out egovDescription
-	out.Description = "Подписание: " + s.title("ru", d)
-	out.ExpiryDate = expires.UTC().Format("2006-01-02T15:04:05.000Z")
-	out.Organisation = egovOrganisation{NameRu: d.SenderName, NameKz: d.SenderName, NameEn: d.SenderName, BIN: d.SenderNumber}
-	out.Document.URI = strings.TrimRight(s.PublicURL, "/") + "/egov/" + r.PathValue("session") + "/documents"
-	out.Document.AuthType, out.Document.AuthToken = egovAuthType, token
-	writeJSON(w, http.StatusOK, out)
+	lang := i18n.Lang(acceptLanguage(r))
+	org := egov.Organisation{NameRu: d.SenderName, NameKz: d.SenderName, NameEn: d.SenderName, BIN: d.SenderNumber}
+	desc := s.Cat.Text(lang, "egov.sign_description", map[string]any{"Title": s.title(lang, d)})
+	writeJSON(w, http.StatusOK, egov.NewDescription(desc, expires, org,
+		egov.API2(egov.DocumentAPI1(s.PublicURL, session)), token, core.KazakhstanTime))
 }
 
 func bearer(r *http.Request) string {
@@ -179,12 +116,25 @@ func bearer(r *http.Request) string {
 func (s *Server) egovDocument(w http.ResponseWriter, r *http.Request) {
 	d, pdf, err := s.Service.EgovDocument(r.Context(), r.PathValue("session"), bearer(r))
 	if err != nil {
-		s.fail(w, r, err)
+		s.failApp(w, r, err)
 		return
 	}
-	meta := []egovMeta{{"Номер", d.Number}, {"Дата", d.Date.Format("02.01.2006")}, {"Отправитель", d.SenderName},
-		{"Получатель", d.RecipientName}, {"SHA-256", d.File.SHA256}}
-	writeJSON(w, http.StatusOK, egovOne([3]string{s.title("ru", d), s.title("kk", d), s.title("en", d)}, meta, egovPDFMime, pdf))
+	lang := i18n.Lang(acceptLanguage(r))
+	t := func(key string) string { return s.Cat.Text(lang, key, nil) }
+	meta := []egov.Meta{{Name: t("egov.meta_number"), Value: d.Number}, {Name: t("egov.meta_date"), Value: d.Date.Format("02.01.2006")},
+		{Name: t("egov.meta_sender"), Value: d.SenderName}, {Name: t("egov.meta_recipient"), Value: d.RecipientName},
+		{Name: "SHA-256", Value: d.File.SHA256}}
+	writeJSON(w, http.StatusOK, egov.One(egov.Names{s.title("ru", d), s.title("kk", d), s.title("en", d)}, meta,
+		s.pdfMime(), base64.StdEncoding.EncodeToString(pdf)))
+}
+
+// pdfMime is the mime API №2 gives a PDF: application/pdf, unless the
+// operator chose the legacy hint.
+func (s *Server) pdfMime() string {
+	if s.EgovPDFMime != "" {
+		return s.EgovPDFMime
+	}
+	return egov.MimePDF
 }
 
 func (s *Server) egovSign(w http.ResponseWriter, r *http.Request) {
@@ -192,40 +142,50 @@ func (s *Server) egovSign(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, _, err := s.Service.EgovSign(r.Context(), r.PathValue("session"), bearer(r), cms); err != nil {
-		s.fail(w, r, err)
+	signed, err := s.Service.EgovSign(r.Context(), r.PathValue("session"), bearer(r), cms)
+	if err != nil {
+		s.failApp(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, egovSuccess)
+	back := signed.BackURL
+	if back == "" {
+		back = s.linkURL(signed.Document.LinkToken)
+	}
+	writeJSON(w, http.StatusOK, egov.Done{Message: egov.Success, BackURL: back})
 }
-
-// egovSuccess is the app's expected answer to a PUT it may consider done.
-var egovSuccess = map[string]string{"code": "200", "message": "success"}
 
 // readEgovCMS reads the app's PUT: the documentsToSign it was given, with
 // the base64 CMS in place of the data. A malformed one is answered 400.
 func (s *Server) readEgovCMS(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	var in egovDocuments
+	var in egov.Documents
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(&in); err == nil && len(in.DocumentsToSign) == 1 {
 		if cms, err := base64.StdEncoding.DecodeString(in.DocumentsToSign[0].Document.File.Data); err == nil && len(cms) > 0 {
 			return cms, true
 		}
 	}
-	writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.bad_request", nil))
+	writeJSON(w, http.StatusBadRequest, egov.Error{Code: "bad_request",
+		Message: s.Cat.Text(i18n.Lang(acceptLanguage(r)), "error.bad_request", nil)})
 	return nil, false
 }
 
-// egovOne is API №2's answer with one thing to sign.
-func egovOne(names [3]string, meta []egovMeta, mime string, data []byte) egovDocuments {
-	out := egovDocuments{SignMethod: egovSignMethod, Version: egovVersion}
-	out.DocumentsToSign = make([]egovDocumentToSign, 1)
-	doc := &out.DocumentsToSign[0]
-	doc.ID = 1
-	doc.NameRu, doc.NameKz, doc.NameEn = names[0], names[1], names[2]
-	doc.Meta = meta
-	doc.Document.File.Mime = mime
-	doc.Document.File.Data = base64.StdEncoding.EncodeToString(data)
-	return out
+// failApp answers the eGov app as its text asks: a top-level message in the
+// app's language, which it shows as is, and 403 for a signature that did
+// not pass validation (a broken or forged CMS, an untrusted, expired or
+// revoked certificate, another person's or organisation's key).
+func (s *Server) failApp(w http.ResponseWriter, r *http.Request, err error) {
+	lang := i18n.Lang(acceptLanguage(r))
+	code := i18n.ErrorCode(err)
+	if code == "" {
+		s.Log.Error("egov request failed", "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, egov.Error{Code: "internal", Message: s.Cat.Error(lang, err)})
+		return
+	}
+	status := statusOf(err, code)
+	var sig *refusal.Error
+	if errors.As(err, &sig) || errors.Is(err, core.ErrIDNumberMismatch) {
+		status = http.StatusForbidden
+	}
+	writeJSON(w, status, egov.Error{Code: code, Message: s.Cat.Error(lang, err)})
 }
 
 func acceptLanguage(r *http.Request) string {
@@ -265,6 +225,8 @@ func statusOf(err error, code string) int {
 	case errors.Is(err, core.ErrStatusForbids), errors.Is(err, core.ErrAlreadySigned), errors.Is(err, core.ErrStale),
 		errors.Is(err, core.ErrBaseInUse):
 		return http.StatusConflict
+	case code == "trust_not_loaded": // the service's trust is missing, not the signature's fault
+		return http.StatusServiceUnavailable
 	case code == "pdf_too_large":
 		return http.StatusRequestEntityTooLarge
 	case code == "pdf_not_pdf":

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"edobot/bot/egovtest"
 	"edobot/core"
 	"edobot/core/coretest"
 	"edobot/core/signature"
@@ -93,8 +94,10 @@ func TestEgovProtocol(t *testing.T) {
 	}
 	st := start()
 	if st.QRPayload != "mobileSign:"+st.SessionURL || !strings.HasPrefix(st.SessionURL, srv.URL+"/egov/") ||
-		!strings.Contains(st.DeepLinks.EgovMobile, "link="+url.QueryEscape(st.SessionURL)) ||
-		!strings.HasPrefix(st.DeepLinks.EgovBusiness, "https://egovbusiness.page.link/") || !st.ExpiresAt.Equal(clock.Now().Add(core.DefaultEgovTTL)) {
+		!strings.HasSuffix(st.SessionURL, "/mgovSign") ||
+		st.DeepLinks.EgovMobile != "https://m.egov.kz/mobileSign/?link="+url.QueryEscape(st.SessionURL) ||
+		st.DeepLinks.EgovBusiness != "https://m.egov.kz/businessSign/?link="+url.QueryEscape(st.SessionURL) ||
+		!st.ExpiresAt.Equal(clock.Now().Add(core.DefaultEgovTTL)) {
 		t.Fatalf("start = %+v", st)
 	}
 
@@ -106,72 +109,68 @@ func TestEgovProtocol(t *testing.T) {
 		t.Fatalf("QR PNG config: %+v %v", cfg, err)
 	}
 
-	// API №1: the description, with a one-time token.
-	describe := func(u string) egovDescription {
-		t.Helper()
-		code, body := a.do("GET", u, "", nil)
-		var desc egovDescription
-		if code != http.StatusOK || json.Unmarshal(body, &desc) != nil {
-			t.Fatalf("API №1: %d %s", code, body)
-		}
-		return desc
+	// The app, following NITEC's text, from the QR: a third party's key is
+	// refused with 403 and the product's words, nothing recorded, the QR
+	// used up.
+	res := egovtest.App{Lang: "ru"}.Sign(t, st.QRPayload, stranger)
+	if res.Status != http.StatusForbidden || !strings.Contains(res.Message, "БИН/ИИН не соответствует созданному документу") {
+		t.Fatalf("stranger's signature: %+v", res)
 	}
-	desc := describe(st.SessionURL)
+	desc, docs := res.Description, res.Documents
 	if desc.Description != "Подписание: Договор №"+d.Number+" от 01.11.2026" || desc.Organisation.BIN != f.Sender.Number ||
-		desc.Document.URI != st.SessionURL+"/documents" || desc.Document.AuthType != "Token" || len(desc.Document.AuthToken) < 40 {
+		desc.Document.URI != strings.TrimSuffix(st.SessionURL, "/mgovSign")+"/documents" || desc.Document.AuthType != "Token" ||
+		len(desc.Document.AuthToken) < 40 {
 		t.Fatalf("API №1 = %+v", desc)
 	}
-	if _, err := time.Parse("2006-01-02T15:04:05.000Z", desc.ExpiryDate); err != nil {
+	if exp, err := time.Parse("2006-01-02T15:04:05.000-0700", desc.ExpiryDate); err != nil || !strings.HasSuffix(desc.ExpiryDate, "+0500") ||
+		!exp.Equal(st.ExpiresAt.Truncate(time.Millisecond)) {
 		t.Fatalf("expiry_date %q: %v", desc.ExpiryDate, err)
 	}
-
-	// API №2: the document, only with the token.
-	if code, _ := a.do("GET", desc.Document.URI, "wrong", nil); code != http.StatusForbidden {
-		t.Fatalf("wrong token: %d", code)
-	}
-	code, body := a.do("GET", desc.Document.URI, desc.Document.AuthToken, nil)
-	var docs egovDocuments
-	if code != http.StatusOK || json.Unmarshal(body, &docs) != nil || len(docs.DocumentsToSign) != 1 {
-		t.Fatalf("API №2: %d %s", code, body)
-	}
-	pdf, _ := base64.StdEncoding.DecodeString(docs.DocumentsToSign[0].Document.File.Data)
-	if docs.SignMethod != "CMS_SIGN_ONLY" || docs.Version != 2 || !bytes.Equal(pdf, f.PDF) ||
-		docs.DocumentsToSign[0].Document.File.Mime != "@file/pdf" || docs.DocumentsToSign[0].NameKz == "" {
+	if docs.SignMethod != "CMS_SIGN_ONLY" || docs.Version != 1 || !bytes.Equal(res.Data, f.PDF) ||
+		docs.DocumentsToSign[0].Document.File.Mime != "application/pdf" || docs.DocumentsToSign[0].NameKz == "" {
 		t.Fatalf("API №2 = %+v", docs)
-	}
-
-	// The app signs and PUTs the same structure back with the CMS.
-	put := func(uri, token string, cms []byte) (int, []byte) {
-		docs.DocumentsToSign[0].Document.File.Data = base64.StdEncoding.EncodeToString(cms)
-		b, _ := json.Marshal(docs)
-		return a.do("PUT", uri, token, b)
-	}
-	// A third party's key: refused with the product's words, nothing recorded, the QR used up.
-	code, body = put(desc.Document.URI, desc.Document.AuthToken, stranger.SignCMS(t, pdf, sigtest.CMSOptions{}))
-	if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), "БИН/ИИН не соответствует созданному документу") {
-		t.Fatalf("stranger's signature: %d %s", code, body)
 	}
 	if cur, _ := f.DB.Document(context.Background(), d.ID); cur.Status != core.StatusCreated {
 		t.Fatalf("a refused signature changed the status to %s", cur.Status)
 	}
-	cms := recipient.SignCMS(t, pdf, sigtest.CMSOptions{})
-	if code, body := put(desc.Document.URI, desc.Document.AuthToken, cms); code != http.StatusGone {
+	// The used session answers the app's way: a message, in its language.
+	code, body := a.do("GET", st.SessionURL, "", nil)
+	var e struct {
+		Message string `json:"message"`
+	}
+	if code != http.StatusGone || json.Unmarshal(body, &e) != nil || !strings.Contains(e.Message, "QR") {
 		t.Fatalf("a used session: %d %s", code, body)
 	}
 
-	// A fresh session signs.
+	// A forged CMS (garbage, or a valid one over other bytes): 403.
 	st = start()
-	desc = describe(st.SessionURL)
-	a.do("GET", desc.Document.URI, desc.Document.AuthToken, nil)
-	code, body = put(desc.Document.URI, desc.Document.AuthToken, cms)
-	if code != http.StatusOK || !strings.Contains(string(body), `"success"`) {
-		t.Fatalf("sign: %d %s", code, body)
+	forged := egovtest.App{Lang: "en"}.SignWith(t, st.SessionURL, func([]byte) []byte { return []byte("0\x80not a cms") })
+	if forged.Status != http.StatusForbidden || forged.Message == "" || strings.Contains(forged.Message, "БИН") {
+		t.Fatalf("garbage CMS: %+v", forged)
+	}
+	st = start()
+	other := egovtest.App{Lang: "kk"}.SignWith(t, st.DeepLinks.EgovMobile, func([]byte) []byte {
+		return recipient.SignCMS(t, []byte("other bytes"), sigtest.CMSOptions{})
+	})
+	if other.Status != http.StatusForbidden || other.Description.Description != "Қол қою: "+s.title("kk", d) {
+		t.Fatalf("a CMS over other bytes: %+v", other)
+	}
+
+	// A fresh session signs, from the deep link, and the app is sent back
+	// to the link page the session started from.
+	st = start()
+	ok := egovtest.App{Lang: "ru"}.Sign(t, st.DeepLinks.EgovBusiness, recipient)
+	if ok.Status != http.StatusOK || ok.Message != "success" || ok.BackURL != srv.URL+"/d/"+d.LinkToken {
+		t.Fatalf("sign: %+v", ok)
 	}
 	if cur, _ := f.DB.Document(context.Background(), d.ID); cur.Status != core.StatusSigning || cur.RecipientSignedAt == nil {
 		t.Fatalf("after the app signed: %s", cur.Status)
 	}
 	// Replayed: refused, recorded once.
-	if code, _ := put(desc.Document.URI, desc.Document.AuthToken, cms); code != http.StatusGone {
+	cms := recipient.SignCMS(t, f.PDF, sigtest.CMSOptions{})
+	docs.DocumentsToSign[0].Document.File.Data = base64.StdEncoding.EncodeToString(cms)
+	replay, _ := json.Marshal(docs)
+	if code, _ := a.do("PUT", ok.Description.Document.URI, ok.Description.Document.AuthToken, replay); code != http.StatusGone {
 		t.Fatalf("replay: %d", code)
 	}
 	if code, _ := a.do("GET", st.SessionURL, "", nil); code != http.StatusGone {
@@ -179,6 +178,11 @@ func TestEgovProtocol(t *testing.T) {
 	}
 	if code, _ := a.do("GET", st.QRPNGURL, "", nil); code != http.StatusGone {
 		t.Fatalf("QR of a used session: %d", code)
+	}
+	// The address without mgovSign, as sessions started before it had, still answers.
+	st = start()
+	if code, _ := a.do("GET", strings.TrimSuffix(st.SessionURL, "/mgovSign"), "", nil); code != http.StatusOK {
+		t.Fatalf("old API №1 address: %d", code)
 	}
 
 	// Expired, unknown, revoked.

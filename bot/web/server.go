@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"edobot/bot/egov"
 	"edobot/bot/i18n"
 	"edobot/core"
 )
@@ -34,7 +35,13 @@ type Server struct {
 	Cat       *i18n.Catalog
 	PublicURL string
 	EgovTTL   time.Duration // 0 = core.DefaultEgovTTL
-	EgovLinks EgovLinks     // zero = DefaultEgovLinks
+	EgovLinks egov.Links    // zero = egov.DefaultLinks
+	// EgovPDFMime is the mime API №2 gives a PDF; "" = application/pdf.
+	EgovPDFMime string
+	// ChatLink opens the bot's chat in a messenger (core.ChannelTelegram,
+	// core.ChannelWhatsApp); "" when there is none. The eGov app sends a
+	// person who signed in back there.
+	ChatLink func(channel string) string
 	// NCALayerURL is where the pages look for NCALayer; "" = DefaultNCALayerURL.
 	NCALayerURL string
 	// PageCache holds rendered page images; "" = a folder in the system's temp.

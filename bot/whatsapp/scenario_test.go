@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"edobot/bot/egov"
 	"edobot/bot/egovtest"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
@@ -75,7 +76,7 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	ws.PublicURL = srv.URL
 	t.Cleanup(srv.Close)
 	template := flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), PublicURL: srv.URL, Log: quiet,
-		Egov: flow.EgovLinks{Mobile: web.DefaultEgovLinks.Mobile, Business: web.DefaultEgovLinks.Business}}
+		Egov: egov.DefaultLinks}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	fc := newFake()

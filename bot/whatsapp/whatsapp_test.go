@@ -16,9 +16,9 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
 
+	"edobot/bot/egov"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
-	"edobot/bot/web"
 	"edobot/bot/whatsapp"
 	"edobot/core"
 	"edobot/core/coretest"
@@ -37,7 +37,7 @@ func startBot(t testing.TB, f *coretest.Fixture, c whatsapp.Client, publicURL st
 	t.Helper()
 	b := whatsapp.New(c, whatsapp.Config{Menus: f.DB, Phone: "77000000001", Workers: 4}, flow.Flow{
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: publicURL, Log: quiet,
-		Egov: flow.EgovLinks{Mobile: web.DefaultEgovLinks.Mobile, Business: web.DefaultEgovLinks.Business},
+		Egov: egov.DefaultLinks,
 	})
 	run(t, b)
 	return b
@@ -94,7 +94,7 @@ func TestNumberedMenus(t *testing.T) {
 
 	// «1» signs in: eGov links come as text lines, the QR as a choice.
 	m = say(t, fc, dana, dana.text("1"), contains("eGov"))
-	for _, want := range []string{"📱 eGov Mobile: https://mgovsign.page.link/", "💻 NCALayer: http://edobot.test/auth/", "1. 🔳 QR"} {
+	for _, want := range []string{"📱 eGov Mobile: https://m.egov.kz/mobileSign/?link=", "💻 NCALayer: http://edobot.test/auth/", "1. 🔳 QR"} {
 		if !strings.Contains(m.Text(), want) {
 			t.Fatalf("no %q in\n%s", want, m.Text())
 		}

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"edobot/bot/egov"
 	"edobot/bot/web"
+	"edobot/core/nca"
 )
 
 // config is edobot's configuration, from environment variables with defaults
@@ -20,11 +22,20 @@ type config struct {
 	TempDir       string
 	LogLevel      string
 	TrustedCA     string // PEM bundles of trusted CAs, comma-separated
-	OCSPURL       string // OCSP responder; empty = no revocation check
+	OCSPURL       string // OCSP responder; empty = NCA's, "off" = no revocation check
+	// OCSPUnreachable: "refuse" (default) or "accept" a signature whose revocation cannot be checked.
+	OCSPUnreachable string
+	// NCA's CA certificates trusted out of the box: EDOBOT_NCA (production,
+	// test or off), where they are downloaded from, and how often.
+	NCA        string
+	NCACertURL string
+	NCACerts   string
+	NCARefresh time.Duration
 	// eGov deep-link templates; %s is the URL-encoded session URL.
 	EgovMobileLink   string
 	EgovBusinessLink string
 	EgovTTL          time.Duration
+	EgovPDFMime      string // API №2's mime of a PDF: application/pdf or the legacy @file/pdf
 	NCALayerURL      string
 	// Telegram: the Bot API server (tests and local Bot API servers), and
 	// the webhook mode's public URL and secret token (long polling without).
@@ -76,9 +87,15 @@ func loadConfig() config {
 		LogLevel:              env("LOG_LEVEL", "info"),
 		TrustedCA:             env("EDOBOT_TRUSTED_CA", ""),
 		OCSPURL:               env("EDOBOT_OCSP_URL", ""),
-		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", web.DefaultEgovLinks.Mobile),
-		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", web.DefaultEgovLinks.Business),
+		OCSPUnreachable:       env("EDOBOT_OCSP_UNREACHABLE", "refuse"),
+		NCA:                   env("EDOBOT_NCA", string(nca.ModeProduction)),
+		NCACertURL:            env("EDOBOT_NCA_CERT_URL", ""),
+		NCACerts:              env("EDOBOT_NCA_CERTS", ""),
+		NCARefresh:            duration("EDOBOT_NCA_REFRESH", nca.DefaultInterval),
+		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", egov.DefaultLinks.Mobile),
+		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", egov.DefaultLinks.Business),
 		EgovTTL:               duration("EDOBOT_EGOV_TTL", 10*time.Minute),
+		EgovPDFMime:           env("EDOBOT_EGOV_PDF_MIME", egov.MimePDF),
 		NCALayerURL:           env("EDOBOT_NCALAYER_URL", web.DefaultNCALayerURL),
 		TelegramAPIURL:        env("TELEGRAM_API_URL", ""),
 		TelegramWebhookURL:    env("TELEGRAM_WEBHOOK_URL", ""),

@@ -20,12 +20,14 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"edobot/bot/egov"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
 	"edobot/bot/telegram"
 	"edobot/bot/web"
 	"edobot/core"
 	"edobot/core/card"
+	"edobot/core/nca"
 	"edobot/core/signature"
 	"edobot/jobs"
 	"edobot/storage"
@@ -48,6 +50,9 @@ Usage:
   edobot verify --data FILE [--ca PEM] [--purpose sign|auth] SIGNATURE...
                                        verify CMS signatures over a document offline; prints JSON,
                                        one object per signer; exits 0 only when every one is valid
+  edobot trust show                    list the CA certificates signatures must chain to
+  edobot trust update                  download NCA's CA certificates now and say what changed;
+                                       exits 1 when one could not be downloaded or was refused
   edobot version                       print the version
 
 Configuration comes from environment variables; see README.md.
@@ -78,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = webhookSet(ctx, cfg, args[2:], stdout)
 	case cmd == "whatsapp link":
 		err = whatsappLink(ctx, cfg, args[2:], stdout, log)
+	case cmd == "trust show", cmd == "trust update":
+		err = trustCommand(ctx, cfg, args[1:], stdout, log)
 	case args[0] == "verify":
 		err = verifyFiles(ctx, cfg, args[1:], stdout)
 	case args[0] == "version":
@@ -186,10 +193,13 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-func service(db *storage.DB, cfg config) (*core.Service, error) {
+func service(db *storage.DB, cfg config, trust *nca.Trust) (*core.Service, error) {
 	v, err := newVerifier(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if trust != nil { // it holds EDOBOT_TRUSTED_CA's CAs too
+		v = &signature.Verifier{Trust: trust, Issuers: trust, Revocation: v.Revocation}
 	}
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
@@ -204,7 +214,7 @@ func openService(ctx context.Context, cfg config) (*core.Service, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := service(db, cfg)
+	svc, err := service(db, cfg, nil)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -330,6 +340,9 @@ func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.L
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if cfg.EgovPDFMime != egov.MimePDF && cfg.EgovPDFMime != egov.MimePDFLegacy {
+		return fmt.Errorf("EDOBOT_EGOV_PDF_MIME must be %s or %s, not %q", egov.MimePDF, egov.MimePDFLegacy, cfg.EgovPDFMime)
+	}
 	db, applied, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
@@ -339,20 +352,24 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Info("migrations applied", "files", applied)
 	}
 	// The trusted CAs load now, so a wrong EDOBOT_TRUSTED_CA stops the start.
-	svc, err := service(db, cfg)
+	trust, stopTrust, err := runTrust(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	if cfg.TrustedCA == "" {
-		log.Warn("EDOBOT_TRUSTED_CA is empty: no signature will be trusted until the NCA root certificates are configured")
+	defer stopTrust()
+	svc, err := service(db, cfg, trust)
+	if err != nil {
+		return err
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
-		EgovLinks: web.EgovLinks{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
+		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
+		EgovPDFMime: cfg.EgovPDFMime,
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
+			{Name: "nca_trust", Ping: trust.Ready},
 		}}
 	// WhatsApp first: the Telegram flow reaches recipients through it.
 	wa := whatsappBot(ctx, cfg, svc, db, log)
@@ -380,6 +397,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 				log.Error("telegram stopped", "err", err)
 			}
 		}()
+	}
+	// The eGov app returns a person who signed in to their chat.
+	srv.ChatLink = func(channel string) string {
+		switch {
+		case channel == core.ChannelTelegram && tg != nil:
+			return "https://t.me/" + tg.Username()
+		case channel == core.ChannelWhatsApp && wa != nil && wa.bot.Phone() != "":
+			return "https://wa.me/" + wa.bot.Phone()
+		}
+		return ""
 	}
 	// The front ends by channel: what the core tells a chat (a sign-in, a
 	// new chat of the organisation) and what the jobs deliver go to the

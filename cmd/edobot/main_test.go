@@ -101,6 +101,10 @@ func TestServe(t *testing.T) {
 	if os.Getenv("REDIS_ADDR") == "" {
 		t.Setenv("REDIS_ADDR", "127.0.0.1:6379")
 	}
+	// NCA's certificates from a local copy of its site: ready means trusted.
+	t.Setenv("EDOBOT_NCA", "test")
+	t.Setenv("EDOBOT_NCA_CERT_URL", ncaSite(t))
+	t.Setenv("EDOBOT_NCA_CERTS", "root_test_gost_2022.cer nca_gost2022_test.cer")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var logs bytes.Buffer
@@ -113,7 +117,7 @@ func TestServe(t *testing.T) {
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"redis":"ok"`) {
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"redis":"ok"`) && strings.Contains(string(body), `"nca_trust":"ok"`) {
 				break
 			}
 		}

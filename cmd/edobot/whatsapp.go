@@ -18,6 +18,7 @@ import (
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types/events"
 
+	"edobot/bot/egov"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
 	"edobot/bot/whatsapp"
@@ -111,7 +112,7 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 func chatFlow(cfg config, svc *core.Service, log *slog.Logger) flow.Flow {
 	return flow.Flow{
 		Service: svc, Cat: i18n.MustNew(), PublicURL: cfg.PublicURL, EgovTTL: cfg.EgovTTL, Log: log,
-		Egov: flow.EgovLinks{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
+		Egov: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
 	}
 }
 
