@@ -22,6 +22,7 @@ var templates embed.FS
 var (
 	linkPage    = template.Must(template.ParseFS(templates, "templates/link.html"))
 	checkPage   = template.Must(template.ParseFS(templates, "templates/check.html"))
+	notice      = template.Must(template.ParseFS(templates, "templates/notice.html"))
 	revokedPage = mustRead("templates/revoked.html")
 )
 
@@ -40,17 +41,21 @@ const (
 )
 
 func (s *Server) linkRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /d/{token}", s.linkView)
-	mux.HandleFunc("GET /d/{token}/status", s.linkStatus)
-	mux.HandleFunc("GET /d/{token}/file", s.linkFile)
-	mux.HandleFunc("GET /d/{token}/card", s.linkCard)
-	mux.HandleFunc("POST /d/{token}/sign", s.linkSign)
-	mux.HandleFunc("GET /d/{token}/page/{page}", s.linkPageImage)
+	mux.HandleFunc("GET /d/{token}", s.limited(rateView, s.linkView))
+	mux.HandleFunc("GET /d/{token}/status", s.limited(rateStatus, s.linkStatus))
+	mux.HandleFunc("GET /d/{token}/file", s.limited(rateView, s.linkFile))
+	mux.HandleFunc("GET /d/{token}/card", s.limited(rateView, s.linkCard))
+	mux.HandleFunc("POST /d/{token}/sign", s.limited(rateSign, s.linkSign))
+	mux.HandleFunc("GET /d/{token}/page/{page}", s.limited(rateView, s.linkPageImage))
 	mux.HandleFunc("GET /ncalayer/check", s.ncalayerCheck)
-	mux.Handle("GET /static/", http.FileServerFS(static))
+	mux.Handle("GET /static/", staticFiles())
 }
 
-//go:embed static/*.js
+// The pages' scripts and styles: a page runs no script of its own (its CSP
+// allows scripts from our origin only), it hands its data to them in
+// data- attributes.
+//
+//go:embed static/*.js static/*.css
 var static embed.FS
 
 // DefaultNCALayerURL is where NCALayer listens on the user's computer.
@@ -86,7 +91,7 @@ func (s *Server) linkSign(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ncalayerCheck(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	s.htmlHeaders(w)
 	if err := checkPage.Execute(w, map[string]string{"URL": s.ncalayerURL()}); err != nil {
 		s.Log.Warn("check page", "err", err)
 	}
@@ -120,7 +125,7 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	s.htmlHeaders(w)
 	w.WriteHeader(http.StatusGone)
 	_, _ = w.Write(revokedPage)
 }
@@ -162,9 +167,7 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		v.Signatures = append(v.Signatures, linkSignature{Side: side, Name: g.Signer.FullName, IIN: g.Signer.IIN, BIN: g.Signer.BIN,
 			At: g.SignedAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")})
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer") // the token is in the URL
+	s.htmlHeaders(w)
 	if err := linkPage.Execute(w, v); err != nil {
 		s.Log.Warn("link page", "err", err)
 	}
@@ -176,6 +179,7 @@ func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	since, _ := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
 	deadline := time.Now().Add(statusPollWait)
+	waitBeforeAnswer(w, statusPollWait)
 	for {
 		d, err := s.Service.LinkDocument(r.Context(), token)
 		if err != nil {
@@ -202,10 +206,9 @@ func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
-	w.Header().Set("Content-Type", "application/pdf")
+	fileHeaders(w)
 	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
 	w.Header().Set("Content-Disposition", `inline; filename="`+core.DownloadName(d, ".pdf")+`"`)
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	if _, err := io.Copy(w, rc); err != nil {
 		s.Log.Warn("link download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
 	}
@@ -222,9 +225,8 @@ func (s *Server) linkCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
-	w.Header().Set("Content-Type", "application/pdf")
+	fileHeaders(w)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+core.CardFileName(d)+`"`)
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	if _, err := io.Copy(w, rc); err != nil {
 		s.Log.Warn("link card download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
 	}

@@ -57,13 +57,33 @@ type Server struct {
 	// AdminRoutes adds the operator's routes (the WhatsApp pairing QR),
 	// which guard themselves with the admin token.
 	AdminRoutes func(mux *http.ServeMux)
+	// Limits bound connections, time, request rates and page renders; the
+	// zero value of a field is its default.
+	Limits Limits
+	// Now is the clock of the rate limits; nil = time.Now.
+	Now func() time.Time
+
+	limiters map[rateKind]*limiter
+	renders  *renderer
 }
 
-// Handler returns the routes.
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Handler returns the routes, with the security headers and the deadlines
+// of every request.
 func (s *Server) Handler() http.Handler {
+	s.Limits = s.limits()
+	s.limiters = newLimiters(s.Limits.Rates)
+	s.renders = s.newRenderer()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(s.Collectors...)
+	reg.MustRegister(s.renders.collectors()...)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
@@ -82,7 +102,7 @@ func (s *Server) Handler() http.Handler {
 		s.linkRoutes(mux)
 		s.chatRoutes(mux)
 	}
-	return mux
+	return s.paced(s.secured(mux))
 }
 
 // ready answers 200 only when every dependency answers, naming the ones that
@@ -102,6 +122,33 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		out[c.Name] = "ok"
 	}
 	writeJSON(w, status, out)
+}
+
+// webRefusal is a "no" of the web side itself that a person can meet; its
+// code is a message key of bot/i18n ("error." + code).
+type webRefusal string
+
+func (r webRefusal) Error() string { return "web: " + string(r) }
+func (r webRefusal) Code() string  { return string(r) }
+
+const (
+	errTooManyRequests    webRefusal = "too_many_requests"
+	errPreviewUnavailable webRefusal = "page_preview_unavailable"
+)
+
+// refuse answers a refusal of the web side as JSON, in the caller's language.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, err webRefusal) {
+	writeError(w, status, err.Code(), s.Cat.Error(i18n.Lang(acceptLanguage(r)), err))
+}
+
+// noticePage answers a person's browser with a page that says err in
+// Russian and Kazakh, as the link page speaks.
+func (s *Server) noticePage(w http.ResponseWriter, status int, err error) {
+	s.htmlHeaders(w)
+	w.WriteHeader(status)
+	if e := notice.Execute(w, map[string]string{"Ru": s.Cat.Error("ru", err), "Kk": s.Cat.Error("kk", err)}); e != nil {
+		s.Log.Warn("notice page", "err", e)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -334,6 +332,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.EgovPDFMime != egov.MimePDF && cfg.EgovPDFMime != egov.MimePDFLegacy {
 		return fmt.Errorf("EDOBOT_EGOV_PDF_MIME must be %s or %s, not %q", egov.MimePDF, egov.MimePDFLegacy, cfg.EgovPDFMime)
 	}
+	limits, err := web.LimitsFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	db, applied, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
@@ -354,7 +356,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
-		EgovPDFMime: cfg.EgovPDFMime,
+		EgovPDFMime: cfg.EgovPDFMime, Limits: limits,
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
@@ -438,8 +440,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- runner.Run(ctx) }()
-	httpServer := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	httpServer := srv.NewHTTPServer(cfg.HTTPAddr)
+	ln, err := srv.Listen(cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
