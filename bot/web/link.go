@@ -118,6 +118,12 @@ type linkView struct {
 	Version                        int64
 }
 
+// visitor is who counts as one visitor of a link: an address (the
+// client's, as the rate limits see it) with a user agent.
+func (s *Server) visitor(r *http.Request) core.Visitor {
+	return core.WebVisitor(clientAddr(r, s.Limits.TrustedProxies), r.UserAgent())
+}
+
 // failPage answers a refusal on a link URL that a person opens: a dead link
 // gets «Документ отозван» and nothing else, anything else the JSON error.
 func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
@@ -132,7 +138,7 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	d, err := s.Service.OpenLink(r.Context(), token)
+	d, err := s.Service.OpenLink(r.Context(), token, s.visitor(r))
 	if err != nil {
 		s.failPage(w, r, err)
 		return
@@ -200,7 +206,7 @@ func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
-	rc, d, err := s.Service.OpenOriginalByLink(r.Context(), r.PathValue("token"))
+	rc, d, err := s.Service.OpenOriginalByLink(r.Context(), r.PathValue("token"), s.visitor(r))
 	if err != nil {
 		s.failPage(w, r, err)
 		return
@@ -219,7 +225,7 @@ func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
 // the revoked card in the chat and the API.
 func (s *Server) linkCard(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	rc, d, err := s.Service.CardByLink(r.Context(), token, strings.TrimRight(s.PublicURL, "/")+"/d/"+token)
+	rc, d, err := s.Service.CardByLink(r.Context(), token, strings.TrimRight(s.PublicURL, "/")+"/d/"+token, s.visitor(r))
 	if err != nil {
 		s.failPage(w, r, err)
 		return
