@@ -36,7 +36,7 @@ func TestPace(t *testing.T) {
 
 // liveServer runs s as serve does, on a loopback port, and reports each
 // connection the server closes.
-func liveServer(t *testing.T, s *Server) (url string, closed <-chan string) {
+func liveServer(t testing.TB, s *Server) (url string, closed <-chan string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
