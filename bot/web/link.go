@@ -115,6 +115,7 @@ type linkView struct {
 	TelegramURL, WhatsAppURL       string // the document's card in the bots
 	NCALayerURL                    string
 	Pages                          []int
+	PageMissing                    string // what a page image that failed says
 	Version                        int64
 }
 
@@ -162,6 +163,7 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 	if s.WhatsAppStartLink != nil && !d.Status.Final() {
 		v.WhatsAppURL = s.WhatsAppStartLink(token)
 	}
+	v.PageMissing = s.Cat.Error("ru", errPreviewUnavailable) + " · " + s.Cat.Error("kk", errPreviewUnavailable)
 	for i := 1; i <= d.File.Pages; i++ {
 		v.Pages = append(v.Pages, i)
 	}

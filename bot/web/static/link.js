@@ -52,4 +52,17 @@
     }).catch(function () { setTimeout(poll, 3000); });
   }
   poll();
+  // A page image the server could not draw says so instead of showing a
+  // broken image.
+  var pages = document.querySelector(".pages");
+  if (pages) Array.prototype.forEach.call(pages.querySelectorAll("img.page"), function (img) {
+    function missing() {
+      var p = document.createElement("p");
+      p.className = "page-missing";
+      p.textContent = img.alt + ": " + pages.getAttribute("data-missing");
+      img.replaceWith(p);
+    }
+    if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) missing();
+    else img.addEventListener("error", missing);
+  });
 })();
