@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"edobot/core/iinbin"
@@ -114,7 +113,7 @@ func (s *Service) AuthSignEgov(ctx context.Context, id, token string, cms []byte
 	if err != nil {
 		return nil, nil, err
 	}
-	return s.bind(ctx, id, v)
+	return s.bind(ctx, LinkHash(id), v)
 }
 
 // AuthSign takes a CMS made on the NCALayer page. A signature that fails
@@ -132,7 +131,7 @@ func (s *Service) AuthSign(ctx context.Context, id string, cms []byte) (*ChatUse
 	if err := s.useChallenge(ctx, id); err != nil {
 		return nil, nil, err
 	}
-	return s.bind(ctx, id, v)
+	return s.bind(ctx, LinkHash(id), v)
 }
 
 // useChallenge marks a challenge used; only the first use succeeds.
@@ -151,8 +150,8 @@ func (s *Service) useChallenge(ctx context.Context, id string) error {
 // signature over the challenge proves: the BIN of an employee's
 // certificate, or the IIN itself for a sole proprietor's. An organisation
 // seen for the first time is registered with a trial.
-func (s *Service) bind(ctx context.Context, id string, v VerifiedSignature) (*ChatUser, *Organisation, error) {
-	userID, _, _, _, _, err := s.Chats.AuthChallengeByHash(ctx, LinkHash(id))
+func (s *Service) bind(ctx context.Context, challengeHash []byte, v VerifiedSignature) (*ChatUser, *Organisation, error) {
+	userID, _, _, _, _, err := s.Chats.AuthChallengeByHash(ctx, challengeHash)
 	if err != nil {
 		return nil, nil, wrapf(err, "auth challenge")
 	}
@@ -161,10 +160,11 @@ func (s *Service) bind(ctx context.Context, id string, v VerifiedSignature) (*Ch
 		return nil, nil, err
 	}
 	number := v.Signer.BIN
-	name := strings.TrimSpace(v.Signer.Organisation)
+	// A certificate's names are the CA's, yet kept as any other text is.
+	name := TextOrgName.Sanitize(v.Signer.Organisation)
 	if number == "" {
 		number = v.Signer.IIN
-		name = "ИП " + strings.TrimSpace(v.Signer.FullName)
+		name = TextOrgName.Sanitize("ИП " + v.Signer.FullName)
 	}
 	if _, err := iinbin.Validate(number); err != nil {
 		return nil, nil, err

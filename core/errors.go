@@ -35,6 +35,16 @@ const (
 	CodeInvalidLanguage     Code = "invalid_language"
 	CodeEgovSession         Code = "egov_session_invalid"
 	CodeEgovToken           Code = "egov_token_invalid"
+	// CodeIdempotencyReused refuses a create whose idempotency key was
+	// used before for a different request.
+	CodeIdempotencyReused Code = "idempotency_key_reused"
+	// CodeVersionRequired refuses an edit that does not say which version
+	// of the document it was made on.
+	CodeVersionRequired Code = "version_required"
+	CodeAPIKeyNotFound  Code = "api_key_not_found"
+	// CodeUnavailable is the answer while the database cannot be reached:
+	// nothing was done, and the same request may be sent again.
+	CodeUnavailable Code = "service_unavailable"
 )
 
 // Refusal is a user-facing "no": the action was understood and is not
@@ -46,6 +56,11 @@ type Refusal struct {
 	Action Action
 	Status Status
 	Field  string
+	// Limit is the longest value the field takes, for a value too long.
+	Limit int
+	// Format is the form a value must take where front ends differ (the
+	// API's dates are YYYY-MM-DD, the chats' DD.MM.YYYY); "" = the chats'.
+	Format string
 	Detail string
 }
 
@@ -59,6 +74,9 @@ func (r *Refusal) Error() string {
 	}
 	if r.Field != "" {
 		s += " field=" + r.Field
+	}
+	if r.Limit != 0 {
+		s += fmt.Sprintf(" limit=%d", r.Limit)
 	}
 	if r.Detail != "" {
 		s += ": " + r.Detail
@@ -87,6 +105,10 @@ var (
 	ErrBaseInUse         = &Refusal{Code: CodeBaseInUse}
 	ErrAPIKeyInvalid     = &Refusal{Code: CodeAPIKeyInvalid}
 	ErrAuditTampered     = &Refusal{Code: CodeAuditTampered}
+	ErrIdempotencyReused = &Refusal{Code: CodeIdempotencyReused}
+	ErrVersionRequired   = &Refusal{Code: CodeVersionRequired}
+	ErrAPIKeyNotFound    = &Refusal{Code: CodeAPIKeyNotFound}
+	ErrUnavailable       = &Refusal{Code: CodeUnavailable}
 )
 
 func refuse(code Code, a Action, st Status) *Refusal {

@@ -161,7 +161,10 @@ type Document struct {
 	LinkToken        string
 	BaseRef          string
 	IdempotencyKey   string
-	CopiedFrom       uuid.UUID
+	// IdempotencyHash is the SHA-256 of the request that created the
+	// document under IdempotencyKey; nil for documents made before it was kept.
+	IdempotencyHash []byte
+	CopiedFrom      uuid.UUID
 
 	SenderSignedAt      *time.Time
 	RecipientSignedAt   *time.Time

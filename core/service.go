@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,7 +13,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -29,6 +29,14 @@ type Service struct {
 	Verifier SignatureVerifier
 	// Egov keeps eGov QR signing sessions.
 	Egov EgovStore
+	// Broker, when set, is where eGov signing goes instead of our own QR
+	// protocol (SIGEX's egovQr, EDOBOT_EGOV_VIA=sigex); BrokerSessions keeps
+	// those signings, Background runs their waiting, EgovCaptions writes what
+	// the app shows.
+	Broker         EgovBroker
+	BrokerSessions BrokerStore
+	Background     *Background
+	EgovCaptions   EgovCaptions
 	// Webhooks keeps the organisations' webhooks.
 	Webhooks WebhookStore
 	// Combine builds the «Версия для ezSigner».
@@ -84,13 +92,13 @@ func (s *Service) RegisterOrganisation(ctx context.Context, number, name string,
 	if _, err := iinbin.Validate(number); err != nil {
 		return nil, false, err
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 300 {
-		return nil, false, invalid(CodeInvalidName, "name", "")
+	name, err := TextOrgName.Clean(name)
+	if err != nil {
+		return nil, false, err
 	}
 	o := &Organisation{Number: number, Name: name, SubscriptionUntil: until}
 	var created bool
-	err := s.Store.InTx(ctx, func(tx Tx) error {
+	err = s.Store.InTx(ctx, func(tx Tx) error {
 		var err error
 		created, err = tx.UpsertOrganisation(ctx, o)
 		return err
@@ -136,7 +144,45 @@ func (s *Service) Authenticate(ctx context.Context, key string) (Actor, error) {
 	if err != nil {
 		return Actor{}, wrapf(err, "api key organisation")
 	}
+	// The key is looked up on every request, never cached, so a revoked
+	// key is refused from the next request on. Its use is written down at
+	// most once a minute: a write per request would cost more than it says.
+	if now := s.now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= APIKeyTouchEvery {
+		if err := s.Store.TouchAPIKey(ctx, k.ID, now); err != nil {
+			return Actor{}, wrapf(err, "api key use")
+		}
+	}
 	return Actor{OrgID: org.ID, Number: org.Number, Label: fmt.Sprintf("apikey:%d", k.ID)}, nil
+}
+
+// APIKeyTouchEvery is how often a key's last use is written down.
+const APIKeyTouchEvery = time.Minute
+
+// APIKeys lists the organisation's API keys, newest first; only their
+// prefixes are known.
+func (s *Service) APIKeys(ctx context.Context, orgNumber string) ([]APIKey, *Organisation, error) {
+	org, err := s.Store.OrganisationByNumber(ctx, iinbin.Normalize(orgNumber))
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := s.Store.APIKeys(ctx, org.ID)
+	if err != nil {
+		return nil, nil, wrapf(err, "api keys of %s", org.Number)
+	}
+	return keys, org, nil
+}
+
+// RevokeAPIKey revokes a key: the next request with it is refused with
+// ErrAPIKeyInvalid. Revoking a revoked key changes nothing and says so.
+func (s *Service) RevokeAPIKey(ctx context.Context, id int64) (APIKey, bool, error) {
+	k, already, err := s.Store.RevokeAPIKey(ctx, id, s.now())
+	if errors.Is(err, ErrNotFound) {
+		return APIKey{}, false, ErrAPIKeyNotFound
+	}
+	if err != nil {
+		return APIKey{}, false, wrapf(err, "revoke api key %d", id)
+	}
+	return k, already, nil
 }
 
 // ---- chat users ----
@@ -168,7 +214,7 @@ func (s *Service) ChatUser(ctx context.Context, channel, externalID, name, lang 
 	if !validLanguage(lang) {
 		lang = "ru"
 	}
-	u := &ChatUser{Channel: channel, ExternalID: externalID, Name: strings.TrimSpace(name), Language: lang}
+	u := &ChatUser{Channel: channel, ExternalID: externalID, Name: TextPersonName.Sanitize(name), Language: lang}
 	if err := s.Store.EnsureChatUser(ctx, u); err != nil {
 		return nil, err
 	}
@@ -213,6 +259,15 @@ func (p *PartyInput) normalise() error {
 	if p.Kind != PartyEmployee && p.Kind != PartyCounterparty {
 		return invalid(CodeInvalidPartyKind, "recipient_kind", string(p.Kind))
 	}
+	var err error
+	for _, f := range []struct {
+		v    *string
+		rule TextRule
+	}{{&p.Number, TextIINBIN}, {&p.Name, TextPartyName}, {&p.Phone, TextPhone}, {&p.Telegram, TextTelegram}} {
+		if *f.v, err = f.rule.Clean(*f.v); err != nil {
+			return err
+		}
+	}
 	p.Number = iinbin.Normalize(p.Number)
 	kind, err := iinbin.Validate(p.Number)
 	if err != nil {
@@ -220,10 +275,6 @@ func (p *PartyInput) normalise() error {
 	}
 	if p.Kind == PartyEmployee && kind != iinbin.KindIIN {
 		return invalid(CodeInvalidPartyKind, "recipient_iin_bin", "an employee is identified by an IIN")
-	}
-	p.Name = strings.Join(strings.Fields(p.Name), " ")
-	if p.Name == "" || utf8.RuneCountInString(p.Name) > 300 {
-		return invalid(CodeInvalidName, "recipient_name", "")
 	}
 	if p.Phone != "" {
 		phone, ok := NormalizePhone(p.Phone)
@@ -291,9 +342,9 @@ func validateFields(t DocType, number string, date time.Time) (string, time.Time
 	if !t.Valid() {
 		return "", time.Time{}, invalid(CodeInvalidType, "type", string(t))
 	}
-	number = strings.TrimSpace(number)
-	if number == "" || utf8.RuneCountInString(number) > 64 {
-		return "", time.Time{}, invalid(CodeInvalidNumber, "number", "")
+	number, err := TextNumber.Clean(number)
+	if err != nil {
+		return "", time.Time{}, err
 	}
 	if date.IsZero() || date.Year() < 1991 || date.Year() > 2100 {
 		return "", time.Time{}, invalid(CodeInvalidDate, "date", "")
@@ -360,7 +411,14 @@ func (s *Service) CreateDocument(ctx context.Context, a Actor, in NewDocument, f
 	if err != nil {
 		return nil, err
 	}
-	in.BaseRef = strings.TrimSpace(in.BaseRef)
+	if in.BaseRef, err = TextBaseRef.Clean(in.BaseRef); err != nil {
+		return nil, err
+	}
+	if in.IdempotencyKey != "" {
+		if in.IdempotencyKey, err = TextIdempotencyKey.Clean(in.IdempotencyKey); err != nil {
+			return nil, err
+		}
+	}
 	if in.BaseRef != "" && !in.Type.Accounting() {
 		return nil, invalid(CodeBaseNotAccounting, "base_ref", string(in.Type))
 	}
@@ -373,6 +431,12 @@ func (s *Service) CreateDocument(ctx context.Context, a Actor, in NewDocument, f
 		RecipientKind: in.Recipient.Kind, RecipientNumber: in.Recipient.Number, RecipientName: in.Recipient.Name,
 		Type: in.Type, Number: number, Date: date, File: info, Status: StatusCreated,
 		LinkToken: NewToken(), BaseRef: in.BaseRef, IdempotencyKey: in.IdempotencyKey,
+	}
+	if d.IdempotencyKey != "" {
+		d.IdempotencyHash = requestHash(map[string]any{"create": map[string]any{
+			"recipient": in.Recipient, "type": d.Type, "number": d.Number, "date": d.Date.Format(time.DateOnly),
+			"base_ref": d.BaseRef, "file": d.File.SHA256,
+		}})
 	}
 	return s.insert(ctx, a, d, &in.Recipient, nil)
 }
@@ -401,9 +465,18 @@ func (s *Service) insert(ctx context.Context, a Actor, d *Document, recipient *P
 			"sha256": d.File.SHA256, "type": string(d.Type), "number": d.Number, "recipient": d.RecipientNumber,
 		}))}
 		chain(d, ev)
+		asked := d.IdempotencyHash
 		created, err := tx.InsertDocument(ctx, d)
-		if err != nil || !created {
+		if err != nil {
 			return err
+		}
+		if !created {
+			// The key was used before: the same request gets the same
+			// document, another request a refusal.
+			if d.IdempotencyHash != nil && !bytes.Equal(d.IdempotencyHash, asked) {
+				return ErrIdempotencyReused
+			}
+			return nil
 		}
 		if err := tx.AppendEvent(ctx, ev); err != nil {
 			return err
@@ -414,6 +487,18 @@ func (s *Service) insert(ctx context.Context, a Actor, d *Document, recipient *P
 		return nil, err
 	}
 	return d, nil
+}
+
+// requestHash is the SHA-256 of a request as the use case understood it
+// (fields normalised, the file by its hash), kept with its idempotency key.
+// encoding/json writes map keys sorted, so the form is canonical.
+func requestHash(req map[string]any) []byte {
+	b, err := json.Marshal(req)
+	if err != nil {
+		panic(err) // strings, numbers and ids only
+	}
+	h := sha256.Sum256(b)
+	return h[:]
 }
 
 func mergeDetails(a, b map[string]string) map[string]string {
@@ -509,8 +594,10 @@ func (s *Service) Document(ctx context.Context, a Actor, id uuid.UUID) (*Documen
 }
 
 // DocumentEdit changes fields of a document still in «Создан». Nil fields stay.
-// A non-zero Version must match the document's, so an edit made from a stale
-// card is refused with ErrStale instead of overwriting a newer change.
+// Version is the document's version the edit was made on: it must match, so
+// an edit made from a stale card is refused with ErrStale instead of
+// overwriting a newer change, and an edit that names none is refused with
+// ErrVersionRequired.
 type DocumentEdit struct {
 	Version   int64
 	Type      *DocType
@@ -539,6 +626,9 @@ func (s *Service) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e Doc
 		if err := Check(cur, side, ActionEdit); err != nil {
 			return nil, err
 		}
+		if e.Version == 0 {
+			return nil, ErrVersionRequired
+		}
 		info, err := s.intake(ctx, e.File)
 		if err != nil {
 			return nil, err
@@ -546,7 +636,10 @@ func (s *Service) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e Doc
 		file = &info
 	}
 	return s.change(ctx, a, id, ActionEdit, func(tx Tx, d *Document, _ Side) (*Event, error) {
-		if e.Version != 0 && e.Version != d.Version {
+		switch {
+		case e.Version == 0:
+			return nil, ErrVersionRequired
+		case e.Version != d.Version:
 			return nil, ErrStale
 		}
 		t, number, date, baseRef := d.Type, d.Number, d.Date, d.BaseRef
@@ -560,7 +653,10 @@ func (s *Service) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e Doc
 			date = *e.Date
 		}
 		if e.BaseRef != nil {
-			baseRef = strings.TrimSpace(*e.BaseRef)
+			var err error
+			if baseRef, err = TextBaseRef.Clean(*e.BaseRef); err != nil {
+				return nil, err
+			}
 		}
 		number, date, err := validateFields(t, number, date)
 		if err != nil {
@@ -679,6 +775,12 @@ func (s *Service) setArchived(ctx context.Context, a Actor, id uuid.UUID, act Ac
 // Copy creates a new document in «Создан» with the same file, fields and
 // recipient, and a new link.
 func (s *Service) Copy(ctx context.Context, a Actor, id uuid.UUID, idempotencyKey string) (*Document, error) {
+	if idempotencyKey != "" {
+		var err error
+		if idempotencyKey, err = TextIdempotencyKey.Clean(idempotencyKey); err != nil {
+			return nil, err
+		}
+	}
 	org, err := s.senderOrg(ctx, a)
 	if err != nil {
 		return nil, err
@@ -695,6 +797,9 @@ func (s *Service) Copy(ctx context.Context, a Actor, id uuid.UUID, idempotencyKe
 		RecipientKind: src.RecipientKind, RecipientNumber: src.RecipientNumber, RecipientName: src.RecipientName,
 		Type: src.Type, Number: src.Number, Date: src.Date, File: src.File, Status: StatusCreated,
 		LinkToken: NewToken(), IdempotencyKey: idempotencyKey, CopiedFrom: src.ID,
+	}
+	if idempotencyKey != "" {
+		d.IdempotencyHash = requestHash(map[string]any{"copy": src.ID})
 	}
 	recipient := &PartyInput{Kind: src.RecipientKind, Number: src.RecipientNumber, Name: src.RecipientName}
 	return s.insert(ctx, a, d, recipient, map[string]string{"copied_from": src.ID.String()})
@@ -992,7 +1097,10 @@ func (s *Service) Folder(ctx context.Context, a Actor, f Folder, q FolderQuery) 
 	if q.Offset < 0 {
 		q.Offset = 0
 	}
-	q.Search = strings.TrimSpace(q.Search)
+	var err error
+	if q.Search, err = TextSearch.Clean(q.Search); err != nil {
+		return nil, err
+	}
 	return s.Store.ListFolder(ctx, a, f, q)
 }
 

@@ -56,7 +56,7 @@ func do(f *coretest.Fixture, d *core.Document, side core.Side, a core.Action) er
 	switch a {
 	case core.ActionEdit:
 		n := "EDITED-" + d.Number
-		_, err = f.Svc.EditDocument(ctx, actor, d.ID, core.DocumentEdit{Number: &n})
+		_, err = f.Svc.EditDocument(ctx, actor, d.ID, core.DocumentEdit{Version: d.Version, Number: &n})
 	case core.ActionDelete:
 		err = f.Svc.DeleteDocument(ctx, actor, d.ID)
 	case core.ActionSign:

@@ -17,6 +17,13 @@ type Store interface {
 	OrganisationByNumber(ctx context.Context, number string) (*Organisation, error)
 	OrganisationByID(ctx context.Context, id int64) (*Organisation, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
+	// APIKeys lists an organisation's keys, newest first.
+	APIKeys(ctx context.Context, orgID int64) ([]APIKey, error)
+	// RevokeAPIKey marks a key revoked at at, unless it already was, and
+	// returns it with whether it already was; ErrNotFound when there is none.
+	RevokeAPIKey(ctx context.Context, id int64, at time.Time) (k APIKey, already bool, err error)
+	// TouchAPIKey records that the key was used at at.
+	TouchAPIKey(ctx context.Context, id int64, at time.Time) error
 	Document(ctx context.Context, id uuid.UUID) (*Document, error)
 	DocumentByLink(ctx context.Context, linkHash []byte) (*Document, error)
 	Signatures(ctx context.Context, documentID uuid.UUID) ([]Signature, error)
@@ -50,9 +57,10 @@ type Tx interface {
 	// trail, oldest first; MarkLinkVisitsAudited records that they are.
 	PendingLinkVisits(ctx context.Context, documentID uuid.UUID) ([]LinkVisit, error)
 	MarkLinkVisitsAudited(ctx context.Context, visits []LinkVisit) error
-	// InsertDocument stores a new document. When the sender already has a
-	// document with the same IdempotencyKey it stores nothing, loads that
-	// document into d and returns created == false.
+	// InsertDocument stores a new document, with the hash of the request
+	// that made it. When the sender already has a document with the same
+	// IdempotencyKey it stores nothing, loads that document (and the hash of
+	// its request) into d and returns created == false.
 	InsertDocument(ctx context.Context, d *Document) (created bool, err error)
 	UpdateDocument(ctx context.Context, d *Document) error
 	InsertSignature(ctx context.Context, s *Signature) error
@@ -109,6 +117,9 @@ type APIKey struct {
 	Prefix    string // the first characters, to tell keys apart in lists
 	CreatedAt time.Time
 	RevokedAt *time.Time
+	// LastUsedAt is when the key last authorised a request, to the minute
+	// (APIKeyTouchEvery); nil when never.
+	LastUsedAt *time.Time
 }
 
 // FolderQuery narrows and pages a folder listing.

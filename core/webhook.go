@@ -36,7 +36,11 @@ func (s *Service) SetWebhook(ctx context.Context, orgNumber, rawURL string) (Web
 	if err != nil {
 		return Webhook{}, err
 	}
-	u, err := url.Parse(strings.TrimSpace(rawURL))
+	rawURL, err = TextWebhookURL.Clean(rawURL)
+	if err != nil {
+		return Webhook{}, err
+	}
+	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
 		// Deliveries carry document data: plain HTTP only to this machine.
 		return Webhook{}, &Refusal{Code: CodeInvalidURL, Field: "url", Detail: rawURL}

@@ -29,6 +29,17 @@ var (
 type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
+	// OnGrant, when set, is told of every slot reserved, as the script
+	// decided it: what tests check the limits by, across instances.
+	OnGrant func(Grant)
+}
+
+// Grant is a message's slot: when, in the limiter's clock (Redis's), the
+// message to a chat of a channel may go.
+type Grant struct {
+	Channel string
+	Chat    string
+	At      time.Time
 }
 
 // NewLimiter keeps its keys under prefix.
@@ -44,7 +55,8 @@ func NewLimiter(rdb redis.UniversalClient, prefix string) *Limiter {
 //
 // ARGV: overall emission interval, overall burst tolerance, per-chat
 // interval, the longest wait for an overall slot worth reserving.
-// Returns {reserved (0/1), wait, 1 when the chat is what holds it back}.
+// Returns {reserved (0/1), wait, 1 when the chat is what holds it back,
+// the slot's time when reserved}.
 var reserveScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -66,7 +78,7 @@ redis.call('SET', KEYS[1], string.format('%.0f', newTat), 'PX', math.floor((newT
 if chatEvery > 0 then
   redis.call('SET', KEYS[2], string.format('%.0f', at + chatEvery), 'PX', math.floor((at + chatEvery - now) / 1000) + 1000)
 end
-return {1, at - now, 0}
+return {1, at - now, 0, at}
 `)
 
 // penalizeScript pushes a key's next allowed time to at least now + ARGV[1]
@@ -127,6 +139,9 @@ func (l *Limiter) Reserve(ctx context.Context, channel, chat string, lim RateLim
 		every, tau, lim.PerChat.Microseconds(), maxWait.Microseconds()).Int64Slice()
 	if err != nil {
 		return 0, false, false, fmt.Errorf("rate limit: %w", err)
+	}
+	if res[0] == 1 && l.OnGrant != nil && len(res) > 3 {
+		l.OnGrant(Grant{Channel: channel, Chat: chat, At: time.UnixMicro(res[3])})
 	}
 	return time.Duration(res[1]) * time.Microsecond, res[0] == 1, res[2] == 1, nil
 }

@@ -257,6 +257,9 @@ type Deps struct {
 	HTTPClient *http.Client // for webhooks; a default one when nil
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// OnRateGrant, when set, is told of every message slot the rate
+	// limiter reserves (tests check the limits with it).
+	OnRateGrant func(Grant)
 }
 
 // Queue names, before Config.QueuePrefix.
@@ -309,6 +312,7 @@ func New(cfg Config, deps Deps) *Runner {
 	})
 	r.client = asynq.NewClientFromRedisClient(r.rdb)
 	r.limiter = NewLimiter(r.rdb, "edobot:"+cfg.QueuePrefix)
+	r.limiter.OnGrant = deps.OnRateGrant
 	r.metrics = newMetrics(r)
 	return r
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -55,11 +56,11 @@ func (t *tx) InsertAPIKey(ctx context.Context, k *core.APIKey) error {
 	return nil
 }
 
-// APIKeyByHash finds a key by the SHA-256 of its text.
-func (db *DB) APIKeyByHash(ctx context.Context, hash []byte) (core.APIKey, error) {
+const apiKeyColumns = `id, org_id, key_hash, prefix, created_at, revoked_at, last_used_at`
+
+func scanAPIKey(row pgx.Row, extra ...any) (core.APIKey, error) {
 	var k core.APIKey
-	err := db.Pool.QueryRow(ctx, `SELECT id, org_id, key_hash, prefix, created_at, revoked_at FROM api_keys WHERE key_hash = $1`, hash).
-		Scan(&k.ID, &k.OrgID, &k.Hash, &k.Prefix, &k.CreatedAt, &k.RevokedAt)
+	err := row.Scan(append([]any{&k.ID, &k.OrgID, &k.Hash, &k.Prefix, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return k, core.ErrNotFound
 	}
@@ -67,4 +68,46 @@ func (db *DB) APIKeyByHash(ctx context.Context, hash []byte) (core.APIKey, error
 		return k, fmt.Errorf("api key: %w", err)
 	}
 	return k, nil
+}
+
+// APIKeyByHash finds a key by the SHA-256 of its text.
+func (db *DB) APIKeyByHash(ctx context.Context, hash []byte) (core.APIKey, error) {
+	return scanAPIKey(db.Pool.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE key_hash = $1`, hash))
+}
+
+// APIKeys lists an organisation's keys, newest first.
+func (db *DB) APIKeys(ctx context.Context, orgID int64) ([]core.APIKey, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE org_id = $1 ORDER BY id DESC`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []core.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIKey marks a key revoked, keeping the time of a first revocation.
+func (db *DB) RevokeAPIKey(ctx context.Context, id int64, at time.Time) (core.APIKey, bool, error) {
+	var already bool
+	k, err := scanAPIKey(db.Pool.QueryRow(ctx, `
+		WITH before AS (SELECT revoked_at FROM api_keys WHERE id = $1 FOR UPDATE)
+		UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, $2) FROM before WHERE k.id = $1
+		RETURNING k.id, k.org_id, k.key_hash, k.prefix, k.created_at, k.revoked_at, k.last_used_at, before.revoked_at IS NOT NULL`,
+		id, at), &already)
+	return k, already, err
+}
+
+// TouchAPIKey records a key's use.
+func (db *DB) TouchAPIKey(ctx context.Context, id int64, at time.Time) error {
+	if _, err := db.Pool.Exec(ctx, `UPDATE api_keys SET last_used_at = greatest(last_used_at, $2) WHERE id = $1`, id, at); err != nil {
+		return fmt.Errorf("api key use: %w", err)
+	}
+	return nil
 }

@@ -19,6 +19,14 @@ func (f *Flow) startAuth(ctx context.Context, u *core.ChatUser) ([]Screen, error
 		return nil, err
 	}
 	l := egov.NewLaunch(f.Egov, egov.SignInAPI1(f.PublicURL, c.ID))
+	if f.Service.ViaBroker() {
+		// The broker's procedure for the same challenge, and its links.
+		bs, err := f.Service.BrokerChallenge(ctx, c.ID, "")
+		if err != nil {
+			return nil, err
+		}
+		l.Mobile, l.Business = bs.Registration.MobileLink, bs.Registration.BusinessLink
+	}
 	return []Screen{{Text: f.t(u, "chat.login_how", map[string]any{"Until": c.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
 		Buttons: [][]Button{
 			{{Label: "📱 eGov Mobile", URL: l.Mobile}},
@@ -32,6 +40,14 @@ func (f *Flow) startAuth(ctx context.Context, u *core.ChatUser) ([]Screen, error
 func (f *Flow) authQR(ctx context.Context, u *core.ChatUser, id string) ([]Screen, error) {
 	if _, _, err := f.Service.AuthChallengeData(ctx, id); err != nil {
 		return f.mustMenu(ctx, u), err
+	}
+	if f.Service.ViaBroker() {
+		bs, err := f.Service.BrokerChallenge(ctx, id, "")
+		if err != nil {
+			return f.mustMenu(ctx, u), err
+		}
+		o := egovOffer{QR: bs.Registration.QRPNG}
+		return []Screen{{Text: f.t(u, "chat.login_qr_caption", nil), Photo: o.photo()}}, nil
 	}
 	png, err := qrcode.Encode(egov.NewLaunch(f.Egov, egov.SignInAPI1(f.PublicURL, id)).QRPayload, qrcode.Medium, 512)
 	if err != nil {

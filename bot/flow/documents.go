@@ -353,46 +353,59 @@ func (f *Flow) confirmAction(u *core.ChatUser, d *core.Document, question, yes s
 // eGov apps by deep link on this phone, a QR for another phone, and the
 // NCALayer page for a computer.
 func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
-	sess, err := f.egovSession(ctx, d, acc)
+	o, err := f.egovOffer(ctx, d, acc, false)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
-	l := egov.NewLaunch(f.Egov, egov.DocumentAPI1(f.PublicURL, sess.ID))
 	return []Screen{{Text: f.t(u, "chat.sign_how", map[string]any{"Title": f.title(u, d),
-		"Until": sess.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}), Buttons: [][]Button{
-		{{Label: "📱 eGov Mobile", URL: l.Mobile}},
-		{{Label: "💼 eGov Business", URL: l.Business}},
+		"Until": o.Until.In(core.KazakhstanTime).Format("15:04")}), Buttons: [][]Button{
+		{{Label: "📱 eGov Mobile", URL: o.Mobile}},
+		{{Label: "💼 eGov Business", URL: o.Business}},
 		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, "qr")},
 		{{Label: "💻 NCALayer", URL: f.linkURL(d)}},
 		{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, "v")},
 	}}}, nil
 }
 
-func (f *Flow) egovSession(ctx context.Context, d *core.Document, acc access) (*core.EgovSession, error) {
+// egovOffer opens an eGov signing of d: our own session, or the broker's
+// procedure when signing goes through one (EDOBOT_EGOV_VIA=sigex).
+func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr bool) (*egovOffer, error) {
 	back := "" // the link page
 	if f.StartLink != nil {
 		back = f.StartLink(d.LinkToken) // this chat, on the document's card
 	}
-	if acc.byLink {
-		return f.Service.StartEgovSession(ctx, d.LinkToken, f.EgovTTL, back)
+	if f.Service.ViaBroker() {
+		return f.brokeredOffer(ctx, d, acc, back)
 	}
-	return f.Service.StartEgovSessionFor(ctx, acc.actor, d.ID, f.EgovTTL, back)
+	var sess *core.EgovSession
+	var err error
+	if acc.byLink {
+		sess, err = f.Service.StartEgovSession(ctx, d.LinkToken, f.EgovTTL, back)
+	} else {
+		sess, err = f.Service.StartEgovSessionFor(ctx, acc.actor, d.ID, f.EgovTTL, back)
+	}
+	if err != nil {
+		return nil, err
+	}
+	l := egov.NewLaunch(f.Egov, egov.DocumentAPI1(f.PublicURL, sess.ID))
+	o := &egovOffer{Mobile: l.Mobile, Business: l.Business, Until: sess.ExpiresAt}
+	if qr {
+		if o.QR, err = qrcode.Encode(l.QRPayload, qrcode.Medium, 512); err != nil {
+			return nil, fmt.Errorf("egov qr: %w", err)
+		}
+	}
+	return o, nil
 }
 
 // signQR sends the QR of a fresh eGov session, to scan with the eGov app on
 // another phone.
 func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
-	sess, err := f.egovSession(ctx, d, acc)
+	o, err := f.egovOffer(ctx, d, acc, true)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
-	png, err := qrcode.Encode(egov.NewLaunch(f.Egov, egov.DocumentAPI1(f.PublicURL, sess.ID)).QRPayload, qrcode.Medium, 512)
-	if err != nil {
-		return nil, fmt.Errorf("egov qr: %w", err)
-	}
 	return []Screen{{Text: f.t(u, "chat.sign_qr_caption", map[string]any{"Title": f.title(u, d),
-		"Until": sess.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
-		Photo: &File{Name: "egov-qr.png", MIME: "image/png", Data: png}}}, nil
+		"Until": o.Until.In(core.KazakhstanTime).Format("15:04")}), Photo: o.photo()}}, nil
 }
 
 func (f *Flow) linkURL(d *core.Document) string {
@@ -576,10 +589,11 @@ func (f *Flow) editText(ctx context.Context, u *core.ChatUser, st *state, text s
 		}
 		return f.applyEdit(ctx, u, st, core.DocumentEdit{Date: &d})
 	}
-	if text == "" || len([]rune(text)) > 64 {
-		return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidNumber}
+	number, err := core.TextNumber.Clean(text)
+	if err != nil {
+		return f.prompt(ctx, u, st), err
 	}
-	return f.applyEdit(ctx, u, st, core.DocumentEdit{Number: &text})
+	return f.applyEdit(ctx, u, st, core.DocumentEdit{Number: &number})
 }
 
 func (f *Flow) applyEdit(ctx context.Context, u *core.ChatUser, st *state, e core.DocumentEdit) ([]Screen, error) {

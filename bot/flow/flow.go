@@ -89,6 +89,10 @@ type Flow struct {
 	Reach func(ctx context.Context, phone string) (*core.ChatUser, func(ctx context.Context, to *core.ChatUser, screens []Screen) error, error)
 	Log   *slog.Logger
 	Now   func() time.Time
+	// Unavailable tells an error that means the database could not be
+	// reached (storage.Unavailable), so the chat says so rather than
+	// apologise for a fault; nil: none is told apart.
+	Unavailable func(error) bool
 
 	orgs *sync.Map // id → cachedOrg
 }
@@ -225,6 +229,9 @@ func (f *Flow) ExpectsText(ctx context.Context, u *core.ChatUser) bool {
 // failure logs an internal error and apologises without details.
 func (f *Flow) failure(ctx context.Context, u *core.ChatUser, err error) []Screen {
 	f.log().ErrorContext(ctx, "chat input failed", "channel", f.Channel, "chat_user", u.ID, "err", err)
+	if f.Unavailable != nil && f.Unavailable(err) {
+		err = core.ErrUnavailable
+	}
 	return []Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err), Buttons: [][]Button{{f.menuButton(u)}}}}
 }
 

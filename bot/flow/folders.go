@@ -42,7 +42,11 @@ func (f *Flow) search(ctx context.Context, u *core.ChatUser, st *state, q string
 	if err != nil {
 		return f.mustMenu(ctx, u), err
 	}
-	q = strings.TrimSpace(q)
+	// The query is kept in the conversation: it must be fit to keep.
+	q, err = core.TextSearch.Clean(q)
+	if err != nil {
+		return f.prompt(ctx, u, st), err
+	}
 	if q == "" {
 		st.set(stepSearch)
 		return f.prompt(ctx, u, st), nil

@@ -42,7 +42,7 @@ func (f *Flow) upload(ctx context.Context, u *core.ChatUser, st *state, up *Uplo
 	if err != nil {
 		return f.prompt(ctx, u, st), err
 	}
-	st.Draft = draft{Key: core.NewToken()[:22], File: info, FileName: path.Base(up.Name)}
+	st.Draft = draft{Key: core.NewToken()[:22], File: info, FileName: core.TextFileName.Sanitize(path.Base(up.Name))}
 	st.set(stepRecipient)
 	return []Screen{f.recipientScreen(ctx, u, st)}, nil
 }
@@ -144,9 +144,9 @@ func (f *Flow) partyNumber(ctx context.Context, u *core.ChatUser, st *state, tex
 }
 
 func (f *Flow) partyName(ctx context.Context, u *core.ChatUser, st *state, text string) ([]Screen, error) {
-	name := strings.Join(strings.Fields(text), " ")
-	if name == "" || len([]rune(name)) > 300 {
-		return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidName}
+	name, err := core.TextPartyName.Clean(text)
+	if err != nil {
+		return f.prompt(ctx, u, st), err
 	}
 	st.Draft.Party.Name = name
 	st.set(stepPartyContact)
@@ -186,10 +186,11 @@ func (f *Flow) typeScreen(u *core.ChatUser, st *state) Screen {
 }
 
 func (f *Flow) docNumber(ctx context.Context, u *core.ChatUser, st *state, text string) ([]Screen, error) {
-	if text == "" || len([]rune(text)) > 64 {
-		return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidNumber}
+	number, err := core.TextNumber.Clean(text)
+	if err != nil {
+		return f.prompt(ctx, u, st), err
 	}
-	st.Draft.Number = text
+	st.Draft.Number = number
 	st.set(stepDate)
 	return f.prompt(ctx, u, st), nil
 }

@@ -94,6 +94,15 @@ func (c *Catalog) Status(lang string, s core.Status) string {
 	return c.Text(lang, "status."+string(s), nil)
 }
 
+// Field is a field's name as people read it; a field the catalogue does not
+// name keeps the API's name.
+func (c *Catalog) Field(lang, field string) string {
+	if field == "" || !c.Has("ru", "field."+field) {
+		return field
+	}
+	return c.Text(lang, "field."+field, nil)
+}
+
 // coder is any refusal with a message key: core.Refusal's sub-package kin
 // (iinbin.Error, pdfintake.Error) implement it.
 type coder interface{ Code() string }
@@ -125,6 +134,12 @@ func (c *Catalog) Error(lang string, err error) string {
 		}
 		if r.Status != "" {
 			data["Status"] = c.Status(lang, r.Status)
+		}
+		data["Field"] = c.Field(lang, r.Field)
+		data["Limit"] = r.Limit
+		data["Format"] = r.Format
+		if r.Format == "" {
+			data["Format"] = c.Text(lang, "format.date", nil)
 		}
 	}
 	return c.Text(lang, "error."+code, data)

@@ -28,6 +28,10 @@ func keys() []string {
 	for _, a := range core.Actions {
 		ks = append(ks, "action."+string(a))
 	}
+	// What the link page says of a signing through SIGEX that is not an error.
+	for _, s := range []core.BrokerState{core.BrokerWaiting, core.BrokerTaken, core.BrokerSigned} {
+		ks = append(ks, "egov.via."+string(s))
+	}
 	return ks
 }
 
@@ -39,13 +43,16 @@ func refusals() []error {
 		signature.ErrTooLarge, signature.ErrMalformed, signature.ErrNoSigners, signature.ErrSignerCount,
 		signature.ErrContentMismatch, signature.ErrBadSignature, signature.ErrUnsupported, signature.ErrNoCertificate,
 		signature.ErrUntrusted, signature.ErrExpired, signature.ErrNotYetValid, signature.ErrWrongKeyPurpose,
-		signature.ErrRevoked, signature.ErrNoIdentity, signature.ErrStale, signature.ErrBadTimestamp,
+		signature.ErrRevoked, signature.ErrRevocationUnknown, signature.ErrNoIdentity, signature.ErrStale, signature.ErrBadTimestamp,
+		signature.ErrNoTrust,
 	}
 	for _, c := range []core.Code{core.CodeNotFound, core.CodeStatusForbids, core.CodeSenderOnly, core.CodeAlreadySigned,
 		core.CodeIDNumberMismatch, core.CodeRevoked, core.CodeDeleted, core.CodeSubscription, core.CodeOrgUnknown,
 		core.CodeRecipientIsSender, core.CodeStale, core.CodeBaseInUse, core.CodeInvalidType, core.CodeInvalidNumber,
 		core.CodeInvalidDate, core.CodeInvalidName, core.CodeInvalidPartyKind, core.CodeInvalidPhone,
-		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeInvalidURL, core.CodeNoSignatures} {
+		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeInvalidURL, core.CodeNoSignatures,
+		core.CodeTextInvalid, core.CodeTextTooLong, core.CodeIdempotencyReused, core.CodeVersionRequired, core.CodeAPIKeyNotFound,
+		core.CodeUnavailable, core.CodeEgovCanceled, core.CodeEgovExpired, core.CodeEgovBroker} {
 		errs = append(errs, &core.Refusal{Code: c, Action: core.ActionSign, Status: core.StatusSigning})
 	}
 	return errs
@@ -133,6 +140,33 @@ func TestLang(t *testing.T) {
 	for in, want := range map[string]string{"kk": "kk", "ru-RU": "ru", "en-US": "en", "de": "ru", "": "ru", "kk-KZ": "kk"} {
 		if got := Lang(in); got != want {
 			t.Errorf("Lang(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A refusal of a text field names the field in the reader's language and,
+// for a value too long, the limit; the API's date refusal names its format.
+func TestFieldRefusalsNameTheField(t *testing.T) {
+	c := MustNew()
+	for _, lang := range Languages {
+		for _, rule := range core.TextRules {
+			if !c.Has(lang, "field."+rule.Field) {
+				t.Errorf("%s: no name for the field %q", lang, rule.Field)
+			}
+			_, err := rule.Clean(strings.Repeat("x", rule.Max+1))
+			msg := c.Error(lang, err)
+			if !strings.Contains(msg, fmt.Sprint(rule.Max)) || strings.Contains(msg, "<no value>") {
+				t.Errorf("%s: %s too long reads %q", lang, rule.Field, msg)
+			}
+			_, err = rule.Clean("a\x00")
+			if msg := c.Error(lang, err); !strings.Contains(msg, c.Field(lang, rule.Field)) {
+				t.Errorf("%s: %s with a NUL reads %q", lang, rule.Field, msg)
+			}
+		}
+		api := c.Error(lang, &core.Refusal{Code: core.CodeInvalidDate, Field: "date", Format: "YYYY-MM-DD"})
+		chat := c.Error(lang, &core.Refusal{Code: core.CodeInvalidDate})
+		if !strings.Contains(api, "YYYY-MM-DD") || strings.Contains(chat, "YYYY-MM-DD") || api == chat {
+			t.Errorf("%s: the API's date %q, the chat's %q", lang, api, chat)
 		}
 	}
 }

@@ -49,11 +49,21 @@ type option func(*telegram.Config)
 
 func newStack(t testing.TB, opts ...option) *stack {
 	t.Helper()
+	return newStackWith(t, nil, opts...)
+}
+
+// newStackWith is newStack with the service changed by prepare before
+// anything starts.
+func newStackWith(t testing.TB, prepare func(*coretest.Fixture), opts ...option) *stack {
+	t.Helper()
 	f := coretest.New(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
 	f.Svc.Egov = f.DB
+	if prepare != nil {
+		prepare(f)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	srv := httptest.NewUnstartedServer(nil)
@@ -217,7 +227,8 @@ func TestBadInputs(t *testing.T) {
 	bin := coretest.RandomBIN()
 	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ИВАНОВ", Name: "ИВАН", Organisation: "ТОО «Тест»"},
 		sigtest.GOST2015, s.nca.Cert)
-	u := tgtest.User{ID: 3003, FirstName: "Иван", LanguageCode: "ru"}
+	// A name no column could keep is kept without what makes it so.
+	u := tgtest.User{ID: 3003, FirstName: "Иван\x00\u202e", LanguageCode: "ru"}
 	s.signIn(t, u, key)
 
 	n := len(s.tg.Messages(u.ID))
@@ -247,11 +258,14 @@ func TestBadInputs(t *testing.T) {
 	m = s.tg.Say(t, u, coretest.RandomBIN(), has("наименование"))
 	// A stale button: the recipient screen's button was drawn two steps ago.
 	s.tg.Tap(t, u, first, "Новый получатель", has("устарела"))
+	// Text that cannot be kept is refused naming the field; the step waits.
+	s.tg.Say(t, u, "ТОО\x00 «Б»", has("⚠️", "«Наименование получателя»: недопустимые символы"))
 	m = s.tg.Say(t, u, "ТОО «Б»", has("@username"))
 	m = s.tg.Tap(t, u, m, "Пропустить", has("тип документа"))
 	// Text where a button was expected.
 	s.tg.Say(t, u, "договор", has("кнопкой"))
 	m = s.tg.Tap(t, u, m, "Акт сверки", has("номер"))
+	s.tg.Say(t, u, "АС\x00-1", has("⚠️", "«Номер документа»: недопустимые символы"))
 	s.tg.Say(t, u, "АС-1", has("Дата"))
 	s.tg.Say(t, u, "31.02.2026", has("⚠️", "дат"))
 	m = s.tg.Say(t, u, "28.02.2026", has("Проверьте", "28.02.2026"))
@@ -267,6 +281,13 @@ func TestBadInputs(t *testing.T) {
 	if err != nil || len(docs) != 1 {
 		t.Fatalf("two taps made %d documents (%v)", len(docs), err)
 	}
+	var name string
+	if err := s.f.DB.Pool.QueryRow(context.Background(), `SELECT name FROM chat_users WHERE channel = 'telegram' AND external_id = '3003'`).
+		Scan(&name); err != nil || name != "Иван" {
+		t.Fatalf("the chat user's name: %q %v", name, err)
+	}
+	s.tg.Say(t, u, "/search АС\x00", has("⚠️", "«Поиск»: недопустимые символы"))
+	s.tg.Say(t, u, "АС-1", has("«АС-1»: найдено 1"))
 }
 
 func mustOrg(t testing.TB, s *stack, number string) *core.Organisation {

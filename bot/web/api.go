@@ -127,32 +127,91 @@ func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, status int, d 
 		s.fail(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", etag(d.Version))
 	writeJSON(w, status, s.apiDoc(d, side, sigs[d.ID]))
 }
 
-// parseUpload reads a multipart request whose file may be up to the intake
-// limit: files beyond 1 MiB go to temporary files, not memory, and the body
-// limit lets the intake see one byte too many and refuse in its own words.
-// The caller removes r.MultipartForm when ok.
-func (s *Server) parseUpload(w http.ResponseWriter, r *http.Request, usage string) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, pdfintake.MaxSize+1<<20)
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.fail(w, r, pdfintake.ErrTooLarge)
-			return false
+// A document's ETag is its version: any change a client could overwrite
+// bumps it. It is strong, so that If-Match can use it (RFC 9110, 13.1.1).
+func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// ifMatch reads the versions an If-Match header accepts (RFC 9110, 13.1.1):
+// strong entity tags of ours. any is true for "*", which names no version;
+// a weak or foreign tag can never match and is left out.
+func ifMatch(h string) (versions []int64, any bool) {
+	for _, tag := range strings.Split(h, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" {
+			return nil, true
 		}
-		s.badRequest(w, r, usage)
-		return false
+		if len(tag) < 2 || tag[0] != '"' || tag[len(tag)-1] != '"' {
+			continue
+		}
+		if v, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64); err == nil && v > 0 {
+			versions = append(versions, v)
+		}
 	}
-	return true
+	return versions, false
+}
+
+// precondition settles the version an edit is made on from If-Match and the
+// body's version, answering the refusal itself: an If-Match that cannot
+// match is 412, one that matches another version than the body names too.
+func (s *Server) precondition(w http.ResponseWriter, r *http.Request, a core.Actor, id uuid.UUID, bodyVersion int64) (int64, bool) {
+	h := r.Header.Get("If-Match")
+	if h == "" {
+		return bodyVersion, true
+	}
+	versions, any := ifMatch(h)
+	if any {
+		// "*" would overwrite whatever is there: exactly what the version
+		// is for. A version must be named.
+		return bodyVersion, true
+	}
+	v := int64(0)
+	switch len(versions) {
+	case 0:
+	case 1:
+		v = versions[0]
+	default:
+		cur, _, err := s.Service.Document(r.Context(), a, id)
+		if err != nil {
+			s.fail(w, r, err)
+			return 0, false
+		}
+		for _, x := range versions {
+			if x == cur.Version {
+				v = x
+			}
+		}
+	}
+	if v == 0 || bodyVersion != 0 && bodyVersion != v {
+		s.failStatus(w, r, core.ErrStale, http.StatusPreconditionFailed)
+		return 0, false
+	}
+	return v, true
+}
+
+// parseUpload reads a multipart request (see readUpload), answering a
+// failure itself. The caller closes the upload when ok.
+func (s *Server) parseUpload(w http.ResponseWriter, r *http.Request, usage string) (*upload, bool) {
+	u, err := s.readUpload(w, r)
+	switch {
+	case err == nil:
+		return u, true
+	case errors.Is(err, errBadForm):
+		s.badRequest(w, r, usage)
+	default:
+		s.fail(w, r, err)
+	}
+	return nil, false
 }
 
 // parseDate reads an API date (YYYY-MM-DD), answering the refusal itself.
 func (s *Server) parseDate(w http.ResponseWriter, r *http.Request, v string) (time.Time, bool) {
 	t, err := time.Parse(time.DateOnly, v)
 	if err != nil {
-		s.fail(w, r, &core.Refusal{Code: core.CodeInvalidDate, Field: "date"})
+		s.fail(w, r, &core.Refusal{Code: core.CodeInvalidDate, Field: "date", Format: "YYYY-MM-DD"})
 		return time.Time{}, false
 	}
 	return t, true
@@ -168,27 +227,27 @@ func docID(w http.ResponseWriter, r *http.Request, s *Server) (uuid.UUID, bool) 
 }
 
 func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, a core.Actor) {
-	if !s.parseUpload(w, r, "multipart form: file, type, number, date, recipient_kind, recipient_iin_bin, recipient_name") {
+	up, ok := s.parseUpload(w, r, "multipart form: file, type, number, date, recipient_kind, recipient_iin_bin, recipient_name")
+	if !ok {
 		return
 	}
-	defer r.MultipartForm.RemoveAll()
-	file, _, err := r.FormFile("file")
-	if err != nil {
+	defer up.Close()
+	if up.file == nil {
 		s.fail(w, r, pdfintake.ErrEmpty)
 		return
 	}
-	defer file.Close()
-	date, ok := s.parseDate(w, r, r.FormValue("date"))
+	v := func(name string) string { s, _ := up.value(name); return s }
+	date, ok := s.parseDate(w, r, v("date"))
 	if !ok {
 		return
 	}
 	in := core.NewDocument{
-		Recipient: core.PartyInput{Kind: core.PartyKind(r.FormValue("recipient_kind")), Number: r.FormValue("recipient_iin_bin"),
-			Name: r.FormValue("recipient_name"), Phone: r.FormValue("recipient_phone")},
-		Type: core.DocType(r.FormValue("type")), Number: r.FormValue("number"), Date: date,
-		BaseRef: r.FormValue("base_ref"), IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		Recipient: core.PartyInput{Kind: core.PartyKind(v("recipient_kind")), Number: v("recipient_iin_bin"),
+			Name: v("recipient_name"), Phone: v("recipient_phone")},
+		Type: core.DocType(v("type")), Number: v("number"), Date: date,
+		BaseRef: v("base_ref"), IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	}
-	d, err := s.Service.CreateDocument(r.Context(), a, in, file)
+	d, err := s.Service.CreateDocument(r.Context(), a, in, up.file)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -255,23 +314,25 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 	}
 	var body apiPatchBody
 	var file io.Reader
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+	if isMultipart(r) {
 		// A new file, with any fields, as multipart: the same fields as JSON.
-		if !s.parseUpload(w, r, "multipart form: file and the fields to change") {
+		up, ok := s.parseUpload(w, r, "multipart form: file and the fields to change")
+		if !ok {
 			return
 		}
-		defer r.MultipartForm.RemoveAll()
-		if f, _, err := r.FormFile("file"); err == nil {
-			defer f.Close()
-			file = f
+		defer up.Close()
+		if up.file != nil {
+			file = up.file
 		}
 		opt := func(name string) *string {
-			if v, ok := r.MultipartForm.Value[name]; ok && len(v) > 0 {
-				return &v[0]
+			if v, ok := up.value(name); ok {
+				return &v
 			}
 			return nil
 		}
-		body.Version, _ = strconv.ParseInt(r.FormValue("version"), 10, 64)
+		if v, ok := up.value("version"); ok {
+			body.Version, _ = strconv.ParseInt(v, 10, 64)
+		}
 		if t := opt("type"); t != nil {
 			dt := core.DocType(*t)
 			body.Type = &dt
@@ -281,7 +342,11 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		s.badRequest(w, r, "JSON body: version, type, number, date, base_ref, recipient")
 		return
 	}
-	e := core.DocumentEdit{Version: body.Version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file}
+	version, ok := s.precondition(w, r, a, id, body.Version)
+	if !ok {
+		return
+	}
+	e := core.DocumentEdit{Version: version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file}
 	if body.Date != nil {
 		t, ok := s.parseDate(w, r, *body.Date)
 		if !ok {
@@ -290,6 +355,10 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		e.Date = &t
 	}
 	d, err := s.Service.EditDocument(r.Context(), a, id, e)
+	if errors.Is(err, core.ErrStale) && r.Header.Get("If-Match") != "" {
+		s.failStatus(w, r, err, http.StatusPreconditionFailed)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -329,6 +398,10 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request, a core.Actor)
 		d, err = s.Service.Copy(ctx, a, id, r.Header.Get("Idempotency-Key"))
 		status = http.StatusCreated
 	case "egov":
+		if s.Service.ViaBroker() {
+			s.apiBrokeredStart(w, r, a, id)
+			return
+		}
 		// The app's «Назад» leads to the document's link page.
 		sess, err := s.Service.StartEgovSessionFor(ctx, a, id, s.EgovTTL, "")
 		s.writeEgovStart(w, r, sess, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,10 @@ type egovStart struct {
 		EgovBusiness string `json:"egov_business"`
 	} `json:"deep_links"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Through a broker (EDOBOT_EGOV_VIA=sigex): which one, and where the
+	// page follows the signing, since the app cannot tell it.
+	Via       string `json:"via,omitempty"`
+	StatusURL string `json:"status_url,omitempty"`
 }
 
 func (s *Server) egovRoutes(mux *http.ServeMux) {
@@ -40,10 +45,16 @@ func (s *Server) egovRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /egov/{session}/qr.png", s.egovQR)
 	mux.HandleFunc("GET /egov/{session}/documents", s.egovDocument)
 	mux.HandleFunc("PUT /egov/{session}/documents", s.egovSign)
+	s.egovViaRoutes(mux)
 }
 
 func (s *Server) egovStart(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
+	if s.Service.ViaBroker() {
+		bs, err := s.Service.StartBrokeredByLink(r.Context(), token, s.linkURL(token))
+		s.writeBrokeredStart(w, r, bs, err)
+		return
+	}
 	// Signed from the link page: the app's «Назад» returns to it.
 	sess, err := s.Service.StartEgovSession(r.Context(), token, s.EgovTTL, s.linkURL(token))
 	s.writeEgovStart(w, r, sess, err)
@@ -119,13 +130,17 @@ func (s *Server) egovDocument(w http.ResponseWriter, r *http.Request) {
 		s.failApp(w, r, err)
 		return
 	}
-	lang := i18n.Lang(acceptLanguage(r))
-	t := func(key string) string { return s.Cat.Text(lang, key, nil) }
-	meta := []egov.Meta{{Name: t("egov.meta_number"), Value: d.Number}, {Name: t("egov.meta_date"), Value: d.Date.Format("02.01.2006")},
-		{Name: t("egov.meta_sender"), Value: d.SenderName}, {Name: t("egov.meta_recipient"), Value: d.RecipientName},
-		{Name: "SHA-256", Value: d.File.SHA256}}
+	meta := s.documentMeta(i18n.Lang(acceptLanguage(r)), d)
 	writeJSON(w, http.StatusOK, egov.One(egov.Names{s.title("ru", d), s.title("kk", d), s.title("en", d)}, meta,
 		s.pdfMime(), base64.StdEncoding.EncodeToString(pdf)))
+}
+
+// documentMeta is what the app shows beside a document, in one language.
+func (s *Server) documentMeta(lang string, d *core.Document) []egov.Meta {
+	t := func(key string) string { return s.Cat.Text(lang, key, nil) }
+	return []egov.Meta{{Name: t("egov.meta_number"), Value: d.Number}, {Name: t("egov.meta_date"), Value: d.Date.Format("02.01.2006")},
+		{Name: t("egov.meta_sender"), Value: d.SenderName}, {Name: t("egov.meta_recipient"), Value: d.RecipientName},
+		{Name: "SHA-256", Value: d.File.SHA256}}
 }
 
 // pdfMime is the mime API №2 gives a PDF: application/pdf, unless the
@@ -174,6 +189,10 @@ func (s *Server) readEgovCMS(w http.ResponseWriter, r *http.Request, limit int64
 // revoked certificate, another person's or organisation's key).
 func (s *Server) failApp(w http.ResponseWriter, r *http.Request, err error) {
 	lang := i18n.Lang(acceptLanguage(r))
+	if s.unavailable(w, r, err) {
+		writeJSON(w, http.StatusServiceUnavailable, egov.Error{Code: string(core.CodeUnavailable), Message: s.Cat.Error(lang, core.ErrUnavailable)})
+		return
+	}
 	code := i18n.ErrorCode(err)
 	if code == "" {
 		s.Log.Error("egov request failed", "path", r.URL.Path, "err", err)
@@ -197,17 +216,49 @@ func acceptLanguage(r *http.Request) string {
 }
 
 // fail answers a refusal with its own status and message in the caller's
-// language, and an internal error with a generic 500.
+// language (and the field it is about), the database being out of reach
+// with a 503 to retry, and any other internal error with a generic 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failStatus(w, r, err, 0)
+}
+
+// failStatus is fail with the status of a refusal set by the caller (0: the
+// refusal's own), where HTTP's words differ from the API's usual ones.
+func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, err error, status int) {
 	lang := i18n.Lang(acceptLanguage(r))
+	if s.unavailable(w, r, err) {
+		writeError(w, http.StatusServiceUnavailable, string(core.CodeUnavailable), s.Cat.Error(lang, core.ErrUnavailable))
+		return
+	}
 	code := i18n.ErrorCode(err)
 	if code == "" {
 		s.Log.Error("request failed", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", s.Cat.Error(lang, err))
 		return
 	}
-	status := statusOf(err, code)
-	writeError(w, status, code, s.Cat.Error(lang, err))
+	if status == 0 {
+		status = statusOf(err, code)
+	}
+	body := map[string]string{"code": code, "message": s.Cat.Error(lang, err)}
+	if rf, ok := core.AsRefusal(err); ok && rf.Field != "" {
+		body["field"] = rf.Field
+	}
+	writeJSON(w, status, map[string]any{"error": body})
+}
+
+// RetryAfterUnavailable is what a client is told to wait while the
+// database is out of reach: the pool dials afresh for the next request.
+const RetryAfterUnavailable = 5 * time.Second
+
+// unavailable reports whether err means the database could not be reached,
+// and if so sets Retry-After and logs it; the caller writes the 503.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) bool {
+	if s.Unavailable == nil || !s.Unavailable(err) {
+		return false
+	}
+	s.Log.Warn("database unreachable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
+	return true
 }
 
 // statusOf maps a refusal to its HTTP status.
@@ -219,12 +270,18 @@ func statusOf(err error, code string) int {
 		return http.StatusGone
 	case errors.Is(err, core.ErrAPIKeyInvalid):
 		return http.StatusUnauthorized
+	case errors.Is(err, core.ErrEgovBroker):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, core.ErrEgovToken), errors.Is(err, core.ErrSenderOnly), errors.Is(err, core.ErrSubscription),
 		errors.Is(err, core.ErrOrgUnknown):
 		return http.StatusForbidden
+	case errors.Is(err, core.ErrVersionRequired):
+		return http.StatusPreconditionRequired
 	case errors.Is(err, core.ErrStatusForbids), errors.Is(err, core.ErrAlreadySigned), errors.Is(err, core.ErrStale),
 		errors.Is(err, core.ErrBaseInUse):
 		return http.StatusConflict
+	case code == "trust_not_loaded": // the service's trust is missing, not the signature's fault
+		return http.StatusServiceUnavailable
 	case code == "pdf_too_large":
 		return http.StatusRequestEntityTooLarge
 	case code == "pdf_not_pdf":

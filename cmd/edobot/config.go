@@ -7,6 +7,8 @@ import (
 
 	"edobot/bot/egov"
 	"edobot/bot/web"
+	"edobot/core/nca"
+	"edobot/core/sigex"
 )
 
 // config is edobot's configuration, from environment variables with defaults
@@ -21,7 +23,15 @@ type config struct {
 	TempDir       string
 	LogLevel      string
 	TrustedCA     string // PEM bundles of trusted CAs, comma-separated
-	OCSPURL       string // OCSP responder; empty = no revocation check
+	OCSPURL       string // OCSP responder; empty = NCA's, "off" = no revocation check
+	// OCSPUnreachable: "refuse" (default) or "accept" a signature whose revocation cannot be checked.
+	OCSPUnreachable string
+	// NCA's CA certificates trusted out of the box: EDOBOT_NCA (production,
+	// test or off), where they are downloaded from, and how often.
+	NCA        string
+	NCACertURL string
+	NCACerts   string
+	NCARefresh time.Duration
 	// eGov deep-link templates; %s is the URL-encoded session URL.
 	EgovMobileLink   string
 	EgovBusinessLink string
@@ -40,6 +50,12 @@ type config struct {
 	// the operator's URLs, such as the WhatsApp pairing QR.
 	WhatsApp   bool
 	AdminToken string
+
+	// EgovVia is how the eGov app reaches us: "direct" (our own QR
+	// protocol; our domain must be on eGov's allow-list) or "sigex"
+	// (through SIGEX's egovQr at SigexURL; see sigex.go).
+	EgovVia  string
+	SigexURL string
 }
 
 func env(name, def string) string {
@@ -78,6 +94,11 @@ func loadConfig() config {
 		LogLevel:              env("LOG_LEVEL", "info"),
 		TrustedCA:             env("EDOBOT_TRUSTED_CA", ""),
 		OCSPURL:               env("EDOBOT_OCSP_URL", ""),
+		OCSPUnreachable:       env("EDOBOT_OCSP_UNREACHABLE", "refuse"),
+		NCA:                   env("EDOBOT_NCA", string(nca.ModeProduction)),
+		NCACertURL:            env("EDOBOT_NCA_CERT_URL", ""),
+		NCACerts:              env("EDOBOT_NCA_CERTS", ""),
+		NCARefresh:            duration("EDOBOT_NCA_REFRESH", nca.DefaultInterval),
 		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", egov.DefaultLinks.Mobile),
 		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", egov.DefaultLinks.Business),
 		EgovTTL:               duration("EDOBOT_EGOV_TTL", 10*time.Minute),
@@ -89,5 +110,7 @@ func loadConfig() config {
 		Trial:                 duration("EDOBOT_TRIAL", 14*24*time.Hour),
 		WhatsApp:              on(env("EDOBOT_WHATSAPP", "off")),
 		AdminToken:            env("EDOBOT_ADMIN_TOKEN", ""),
+		EgovVia:               env("EDOBOT_EGOV_VIA", egovDirect),
+		SigexURL:              env("EDOBOT_SIGEX_URL", sigex.DefaultBaseURL),
 	}
 }

@@ -12,8 +12,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -25,6 +27,7 @@ import (
 	"edobot/bot/web"
 	"edobot/core"
 	"edobot/core/card"
+	"edobot/core/nca"
 	"edobot/core/signature"
 	"edobot/jobs"
 	"edobot/storage"
@@ -38,6 +41,8 @@ Usage:
   edobot org add --bin BIN --name NAME [--subscription-until YYYY-MM-DD]
                                        register an organisation (or update its name and subscription)
   edobot apikey create --org BIN       create an API key for the organisation; it is printed once
+  edobot apikey list --org BIN         the organisation's keys: id, prefix, created, last used, revoked
+  edobot apikey revoke ID              revoke a key: it is refused from the next request on
   edobot webhook set --org BIN --url URL
                                        send the organisation's status changes to URL, signed with
                                        HMAC-SHA256; prints the new secret once
@@ -47,6 +52,9 @@ Usage:
   edobot verify --data FILE [--ca PEM] [--purpose sign|auth] SIGNATURE...
                                        verify CMS signatures over a document offline; prints JSON,
                                        one object per signer; exits 0 only when every one is valid
+  edobot trust show                    list the CA certificates signatures must chain to
+  edobot trust update                  download NCA's CA certificates now and say what changed;
+                                       exits 1 when one could not be downloaded or was refused
   edobot version                       print the version
 
 Configuration comes from environment variables; see README.md.
@@ -73,10 +81,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = orgAdd(ctx, cfg, args[2:], stdout)
 	case cmd == "apikey create":
 		err = apikeyCreate(ctx, cfg, args[2:], stdout)
+	case cmd == "apikey list":
+		err = apikeyList(ctx, cfg, args[2:], stdout)
+	case cmd == "apikey revoke":
+		err = apikeyRevoke(ctx, cfg, args[2:], stdout)
 	case cmd == "webhook set":
 		err = webhookSet(ctx, cfg, args[2:], stdout)
 	case cmd == "whatsapp link":
 		err = whatsappLink(ctx, cfg, args[2:], stdout, log)
+	case cmd == "trust show", cmd == "trust update":
+		err = trustCommand(ctx, cfg, args[1:], stdout, log)
 	case args[0] == "verify":
 		err = verifyFiles(ctx, cfg, args[1:], stdout)
 	case args[0] == "version":
@@ -185,10 +199,13 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-func service(db *storage.DB, cfg config) (*core.Service, error) {
+func service(db *storage.DB, cfg config, trust *nca.Trust) (*core.Service, error) {
 	v, err := newVerifier(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if trust != nil { // it holds EDOBOT_TRUSTED_CA's CAs too
+		v = &signature.Verifier{Trust: trust, Issuers: trust, Revocation: v.Revocation}
 	}
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
@@ -203,7 +220,7 @@ func openService(ctx context.Context, cfg config) (*core.Service, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := service(db, cfg)
+	svc, err := service(db, cfg, nil)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -276,6 +293,70 @@ func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writ
 	return nil
 }
 
+func apikeyList(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("apikey list", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bin := fs.String("org", "", "BIN/IIN of the organisation")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if *bin == "" {
+		return usageError("apikey list needs --org BIN")
+	}
+	svc, done, err := openService(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	keys, org, err := svc.APIKeys(ctx, *bin)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "API keys of %s (%s), times UTC+5:\n", org.Number, org.Name)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%d\t%s…\t%s\t%s\t%s\n", k.ID, k.Prefix, cliTime(&k.CreatedAt), cliTime(k.LastUsedAt), cliTime(k.RevokedAt))
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	}
+	return tw.Flush()
+}
+
+// cliTime shows a moment to the operator in Kazakhstan's time; "-" for none.
+func cliTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.In(core.KazakhstanTime).Format("2006-01-02 15:04")
+}
+
+func apikeyRevoke(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return usageError("apikey revoke needs the key's ID (see apikey list)")
+	}
+	id, err := strconv.ParseInt(args[0], 10, 64)
+	if err != nil || id <= 0 {
+		return usageError("apikey revoke: the ID is a number from apikey list, not " + strconv.Quote(args[0]))
+	}
+	svc, done, err := openService(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	k, already, err := svc.RevokeAPIKey(ctx, id)
+	if err != nil {
+		return err
+	}
+	if already {
+		fmt.Fprintf(stdout, "API key %d (%s…) was already revoked at %s\n", k.ID, k.Prefix, cliTime(k.RevokedAt))
+		return nil
+	}
+	fmt.Fprintf(stdout, "API key %d (%s…) revoked: it is refused from the next request on\n", k.ID, k.Prefix)
+	return nil
+}
+
 func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("webhook set", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -327,10 +408,19 @@ func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.L
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	return serveWith(ctx, cfg, log, nil)
+}
+
+// serveWith is serve; tune, when a test gives one, adjusts the jobs'
+// dependencies before they start.
+func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*jobs.Deps)) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if cfg.EgovPDFMime != egov.MimePDF && cfg.EgovPDFMime != egov.MimePDFLegacy {
 		return fmt.Errorf("EDOBOT_EGOV_PDF_MIME must be %s or %s, not %q", egov.MimePDF, egov.MimePDFLegacy, cfg.EgovPDFMime)
+	}
+	if err := checkEgovVia(cfg); err != nil {
+		return err
 	}
 	limits, err := web.LimitsFromEnv(os.Getenv)
 	if err != nil {
@@ -345,21 +435,45 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Info("migrations applied", "files", applied)
 	}
 	// The trusted CAs load now, so a wrong EDOBOT_TRUSTED_CA stops the start.
-	svc, err := service(db, cfg)
+	trust, stopTrust, err := runTrust(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	if cfg.TrustedCA == "" {
-		log.Warn("EDOBOT_TRUSTED_CA is empty: no signature will be trusted until the NCA root certificates are configured")
+	defer stopTrust()
+	svc, err := service(db, cfg, trust)
+	if err != nil {
+		return err
+	}
+	// Files spooled by a process killed before it could remove them are
+	// removed now, those of other live instances left alone.
+	spool, removed, err := claimSpoolDir(cfg.TempDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := spool.release(); err != nil {
+			log.Warn("removing the spool directory", "dir", spool.path, "err", err)
+		}
+	}()
+	if len(removed) > 0 {
+		log.Info("removed the spool directories of processes that died", "dirs", removed)
+	}
+	svc.TempDir = spool.path
+	// Signings through SIGEX wait in the background; serve stops them last.
+	if bg, err := brokered(ctx, cfg, svc, db, log); err != nil {
+		return err
+	} else if bg != nil {
+		defer bg.Close()
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
-	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
+	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
 		EgovPDFMime: cfg.EgovPDFMime, Limits: limits,
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
+			{Name: "nca_trust", Ping: trust.Ready},
 		}}
 	// WhatsApp first: the Telegram flow reaches recipients through it.
 	wa := whatsappBot(ctx, cfg, svc, db, log)
@@ -436,7 +550,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	for channel, f := range fronts {
 		messengers[channel] = f
 	}
-	runner := jobs.New(jcfg, jobs.Deps{Store: db, Messengers: messengers, Logger: log})
+	deps := jobs.Deps{Store: db, Messengers: messengers, Logger: log}
+	if tune != nil {
+		tune(&deps)
+	}
+	runner := jobs.New(jcfg, deps)
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- runner.Run(ctx) }()

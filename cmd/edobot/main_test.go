@@ -4,14 +4,21 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"edobot/bot/web"
+	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/storage"
 	"edobot/storage/storagetest"
 )
 
@@ -98,9 +105,25 @@ func TestServe(t *testing.T) {
 	addr := freeAddr(t)
 	t.Setenv("DATABASE_URL", storagetest.URL(t))
 	t.Setenv("HTTP_ADDR", addr)
+	// What a process killed mid-upload left: its spool, its lock free.
+	tmp := t.TempDir()
+	t.Setenv("EDOBOT_TMPDIR", tmp)
+	dead := filepath.Join(tmp, spoolPrefix+"1-dead")
+	if err := os.MkdirAll(dead, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(dead, "edobot-upload-1"), dead + ".lock"} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if os.Getenv("REDIS_ADDR") == "" {
 		t.Setenv("REDIS_ADDR", "127.0.0.1:6379")
 	}
+	// NCA's certificates from a local copy of its site: ready means trusted.
+	t.Setenv("EDOBOT_NCA", "test")
+	t.Setenv("EDOBOT_NCA_CERT_URL", ncaSite(t))
+	t.Setenv("EDOBOT_NCA_CERTS", "root_test_gost_2022.cer nca_gost2022_test.cer")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var logs bytes.Buffer
@@ -112,7 +135,7 @@ func TestServe(t *testing.T) {
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"redis":"ok"`) {
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"redis":"ok"`) && strings.Contains(string(body), `"nca_trust":"ok"`) {
 				break
 			}
 		}
@@ -122,6 +145,11 @@ func TestServe(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The dead process's spool is gone; this one's is there while it runs.
+	spools, _ := filepath.Glob(filepath.Join(tmp, spoolPrefix+"*"))
+	if len(spools) != 2 || slices.Contains(spools, dead) {
+		t.Fatalf("spools while serving: %v", spools)
+	}
 	cancel()
 	select {
 	case code := <-done:
@@ -130,5 +158,91 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop after its context ended")
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Fatalf("left in EDOBOT_TMPDIR after a clean stop: %v", left)
+	}
+}
+
+// apikey list shows an organisation's keys; apikey revoke makes the API
+// refuse a key from its very next request, while the other keeps working.
+func TestAPIKeyListAndRevoke(t *testing.T) {
+	t.Setenv("DATABASE_URL", storagetest.URL(t))
+	t.Setenv("EDOBOT_LANG", "ru")
+	bin := coretest.RandomBIN()
+	if _, errOut, code := runCmd(t, "org", "add", "--bin", bin, "--name", "ТОО «Ключи»", "--subscription-until", "2099-12-31"); code != 0 {
+		t.Fatalf("org add: %s", errOut)
+	}
+	var keys []string
+	for range 2 {
+		out, _, code := runCmd(t, "apikey", "create", "--org", bin)
+		if code != 0 {
+			t.Fatalf("apikey create: %d", code)
+		}
+		keys = append(keys, strings.TrimSpace(out))
+	}
+	// The id of a key, from the list, by its prefix; and its row.
+	row := func(key string) (string, []string) {
+		t.Helper()
+		out, errOut, code := runCmd(t, "apikey", "list", "--org", bin)
+		if code != 0 || !strings.Contains(out, "ТОО «Ключи»") {
+			t.Fatalf("apikey list: %d %q %q", code, out, errOut)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) > 1 && f[1] == key[:10]+"…" {
+				return f[0], f
+			}
+		}
+		t.Fatalf("no key %s… in %q", key[:10], out)
+		return "", nil
+	}
+	id, fields := row(keys[0])
+	if fields[len(fields)-1] != "-" || fields[len(fields)-2] != "-" {
+		t.Fatalf("a new key is neither used nor revoked: %q", fields)
+	}
+
+	db := storagetest.DB(t)
+	svc := &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db}
+	srv := httptest.NewServer((&web.Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: svc}).Handler())
+	defer srv.Close()
+	get := func(key string) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/documents?folder=outgoing", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if a, b := get(keys[0]), get(keys[1]); a != 200 || b != 200 {
+		t.Fatalf("before: %d %d", a, b)
+	}
+	if _, fields := row(keys[0]); fields[len(fields)-2] == "-" {
+		t.Fatalf("the key's use is not shown: %q", fields)
+	}
+
+	out, _, code := runCmd(t, "apikey", "revoke", id)
+	if code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("apikey revoke: %d %q", code, out)
+	}
+	if a, b := get(keys[0]), get(keys[1]); a != http.StatusUnauthorized || b != 200 {
+		t.Fatalf("after revoking the first: %d %d, want 401 200", a, b)
+	}
+	if _, fields := row(keys[0]); fields[len(fields)-1] == "-" {
+		t.Fatalf("the revocation is not shown: %q", fields)
+	}
+	if out, _, code := runCmd(t, "apikey", "revoke", id); code != 0 || !strings.Contains(out, "already revoked") {
+		t.Fatalf("revoke twice: %d %q", code, out)
+	}
+	if _, errOut, code := runCmd(t, "apikey", "revoke", "999999999"); code != 1 || !strings.Contains(errOut, "API-ключа с таким номером нет") {
+		t.Fatalf("revoke an unknown key: %d %q", code, errOut)
+	}
+	if _, _, code := runCmd(t, "apikey", "revoke", "edo_abc"); code != 2 {
+		t.Fatalf("revoke by text: %d", code)
+	}
+	if _, errOut, code := runCmd(t, "apikey", "list", "--org", coretest.RandomBIN()); code != 1 || !strings.Contains(errOut, "не зарегистрирована") {
+		t.Fatalf("list of an unknown organisation: %d %q", code, errOut)
 	}
 }

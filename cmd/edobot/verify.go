@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"edobot/bot/i18n"
+	"edobot/core/nca"
 	"edobot/core/signature"
 )
 
@@ -70,6 +71,9 @@ func verifyFiles(ctx context.Context, cfg config, args []string, stdout io.Write
 	if err != nil {
 		return err
 	}
+	if err := withStoredTrust(ctx, cfg, v); err != nil {
+		return err
+	}
 	p := signature.PurposeSign
 	if *purpose == "auth" {
 		p = signature.PurposeAuth
@@ -120,7 +124,8 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// newVerifier trusts the CAs of EDOBOT_TRUSTED_CA and any extra bundles.
+// newVerifier trusts the CAs of EDOBOT_TRUSTED_CA and any extra bundles,
+// and asks EDOBOT_OCSP_URL about revocation.
 func newVerifier(cfg config, extra ...string) (*signature.Verifier, error) {
 	paths := append([]string{cfg.TrustedCA}, extra...)
 	roots, intermediates, err := signature.LoadTrust(strings.Join(paths, ","))
@@ -128,8 +133,29 @@ func newVerifier(cfg config, extra ...string) (*signature.Verifier, error) {
 		return nil, fmt.Errorf("trusted CAs: %w", err)
 	}
 	v := &signature.Verifier{Roots: roots, Intermediates: intermediates}
-	if cfg.OCSPURL != "" {
-		v.Revocation = &signature.OCSP{URL: cfg.OCSPURL}
+	// Revocation is checked by default, with NCA's responder (its test
+	// PKI's with EDOBOT_NCA=test). When it
+	// cannot be checked the signature is refused unless
+	// EDOBOT_OCSP_UNREACHABLE=accept (see signature.FailurePolicy).
+	var onFailure signature.FailurePolicy
+	switch cfg.OCSPUnreachable {
+	case "refuse", "":
+		onFailure = signature.RefuseOnFailure
+	case "accept":
+		onFailure = signature.AcceptOnFailure
+	default:
+		return nil, fmt.Errorf("EDOBOT_OCSP_UNREACHABLE must be refuse or accept, not %q", cfg.OCSPUnreachable)
+	}
+	switch url := cfg.OCSPURL; url {
+	case "off":
+	case "":
+		url = signature.NCAOCSPURL
+		if mode, _ := nca.ParseMode(cfg.NCA); mode == nca.ModeTest {
+			url = signature.NCATestOCSPURL // NCA's test PKI answers there
+		}
+		v.Revocation = &signature.OCSP{URL: url, OnFailure: onFailure}
+	default:
+		v.Revocation = &signature.OCSP{URL: url, OnFailure: onFailure}
 	}
 	return v, nil
 }

@@ -2,12 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"edobot/core/pdfintake/pdftest"
+	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 func TestVerifyCommand(t *testing.T) {
@@ -30,6 +35,10 @@ func TestVerifyCommand(t *testing.T) {
 	s2 := write("b.cms", person.SignCMS(t, doc, sigtest.CMSOptions{}))
 	ca := write("root.pem", root.PEM())
 	t.Setenv("EDOBOT_LANG", "ru")
+	responder := nca.OCSPResponder(t, sigtest.OCSPOptions{Delegated: true})
+	ocsp := httptest.NewServer(responder)
+	defer ocsp.Close()
+	t.Setenv("EDOBOT_OCSP_URL", ocsp.URL)
 
 	out, errOut, code := runCmd(t, "verify", "--data", docPath, "--ca", ca, s1, s2)
 	var reports []signerReport
@@ -53,12 +62,79 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatalf("reports = %+v", reports)
 	}
 
-	// Without the CA nothing is trusted.
-	out, _, code = runCmd(t, "verify", "--data", docPath, s1)
+	// Another CA does not vouch for the signer.
+	otherCA := write("other.pem", sigtest.NewRoot(t, "OTHER ROOT").PEM())
+	out, _, code = runCmd(t, "verify", "--data", docPath, "--ca", otherCA, s1)
 	if code != 1 || json.Unmarshal([]byte(out), &reports) != nil || reports[0].Valid || reports[0].Code != "cert_untrusted" {
 		t.Fatalf("untrusted: %d %s", code, out)
 	}
+	// Without any CA nothing is trusted, and the answer says so.
+	t.Setenv("DATABASE_URL", storagetest.URL(t))
+	t.Setenv("EDOBOT_NCA", "off")
+	out, _, code = runCmd(t, "verify", "--data", docPath, s1)
+	if code != 1 || json.Unmarshal([]byte(out), &reports) != nil || reports[0].Valid || reports[0].Code != "trust_not_loaded" ||
+		!strings.Contains(reports[0].Error, "НУЦ РК") {
+		t.Fatalf("nothing trusted: %d %s", code, out)
+	}
 	if _, _, code := runCmd(t, "verify", s1); code != 2 {
 		t.Fatalf("verify without --data: %d", code)
+	}
+	asked := responder.Requests()
+	if asked == 0 {
+		t.Fatal("the OCSP responder was never asked")
+	}
+
+	// A revoked certificate; a responder that cannot be reached, refused or
+	// accepted as EDOBOT_OCSP_UNREACHABLE says; OCSP off.
+	responder.Revoke(person.Cert, time.Now().Add(-time.Hour))
+	report := func(env ...string) signerReport {
+		t.Helper()
+		for i := 0; i < len(env); i += 2 {
+			t.Setenv(env[i], env[i+1])
+		}
+		out, _, _ := runCmd(t, "verify", "--data", docPath, "--ca", ca, s2)
+		var reports []signerReport
+		if err := json.Unmarshal([]byte(out), &reports); err != nil || len(reports) != 1 {
+			t.Fatalf("verify %v: %q", env, out)
+		}
+		return reports[0]
+	}
+	if r := report(); r.Valid || r.Code != "cert_revoked" {
+		t.Fatalf("revoked: %+v", r)
+	}
+	down := httptest.NewServer(responder)
+	down.Close()
+	if r := report("EDOBOT_OCSP_URL", down.URL); r.Valid || r.Code != "cert_revocation_unknown" || !strings.Contains(r.Error, "НУЦ РК не ответила") {
+		t.Fatalf("responder down: %+v", r)
+	}
+	if r := report("EDOBOT_OCSP_UNREACHABLE", "accept"); !r.Valid {
+		t.Fatalf("responder down, accepted: %+v", r)
+	}
+	asked = responder.Requests()
+	if r := report("EDOBOT_OCSP_URL", "off", "EDOBOT_OCSP_UNREACHABLE", "refuse"); !r.Valid || responder.Requests() != asked {
+		t.Fatalf("OCSP off: %+v", r)
+	}
+	t.Setenv("EDOBOT_OCSP_UNREACHABLE", "maybe")
+	if _, errOut, code := runCmd(t, "verify", "--data", docPath, "--ca", ca, s2); code == 0 || !strings.Contains(errOut, "EDOBOT_OCSP_UNREACHABLE") {
+		t.Fatalf("a bad EDOBOT_OCSP_UNREACHABLE: %d %q", code, errOut)
+	}
+}
+
+// By default revocation is asked of NCA's responder, and refused when it
+// cannot be checked.
+func TestOCSPDefault(t *testing.T) {
+	t.Setenv("EDOBOT_OCSP_URL", "")
+	t.Setenv("EDOBOT_OCSP_UNREACHABLE", "")
+	v, err := newVerifier(loadConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := v.Revocation.(*signature.OCSP)
+	if !ok || o.URL != "http://ocsp.pki.gov.kz" || o.OnFailure != signature.RefuseOnFailure {
+		t.Fatalf("revocation = %#v", v.Revocation)
+	}
+	t.Setenv("EDOBOT_NCA", "test")
+	if v, err := newVerifier(loadConfig()); err != nil || v.Revocation.(*signature.OCSP).URL != "http://test.pki.gov.kz/ocsp/" {
+		t.Fatalf("with NCA's test PKI: %v", err)
 	}
 }

@@ -114,6 +114,11 @@ func parseSignedData(in []byte) (*signedData, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A streamed (BER) CMS is read as its DER form, so that everything
+	// below, the signed attributes' hash included, sees DER.
+	if der, err = toDER(der); err != nil {
+		return nil, refuse(ErrMalformed, "%v", err)
+	}
 	var ci contentInfo
 	rest, err := asn1.Unmarshal(der, &ci)
 	if err != nil {

@@ -23,9 +23,15 @@ var (
 	ErrNotYetValid     = refusal.New("signature", "cert_not_yet_valid")
 	ErrWrongKeyPurpose = refusal.New("signature", "cert_wrong_purpose")
 	ErrRevoked         = refusal.New("signature", "cert_revoked")
-	ErrNoIdentity      = refusal.New("signature", "cert_no_identity")
-	ErrStale           = refusal.New("signature", "cms_stale")
-	ErrBadTimestamp    = refusal.New("signature", "cms_bad_timestamp")
+	// ErrRevocationUnknown: no trustworthy answer about revocation could be
+	// had (the responder unreachable, or answering garbage or "unknown").
+	ErrRevocationUnknown = refusal.New("signature", "cert_revocation_unknown")
+	ErrNoIdentity        = refusal.New("signature", "cert_no_identity")
+	ErrStale             = refusal.New("signature", "cms_stale")
+	ErrBadTimestamp      = refusal.New("signature", "cms_bad_timestamp")
+	// ErrNoTrust: no CA is trusted at all yet (NCA's certificates not
+	// downloaded, none configured), so no signature can be judged.
+	ErrNoTrust = refusal.New("signature", "trust_not_loaded")
 )
 
 func refuse(e *Error, format string, args ...any) *Error {

@@ -23,13 +23,22 @@ var (
 	oidOrgUnit      = asn1.ObjectIdentifier{2, 5, 4, 11} // "BIN123456789012"
 
 	// Extended key usages: what the key is for, and whose it is.
-	oidEKUSigning      = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}
-	oidEKUAuth         = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}
-	oidRoleIndividual  = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 1}
-	oidRoleLegalEntity = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2}
-	oidRoleHead        = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 1}
-	oidRoleTrusted     = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 2}
-	oidRoleEmployee    = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 5}
+	oidEKUSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}
+	oidEKUAuth    = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}
+	// NCA's role purposes: ncanode-kz/NCANode
+	// src/main/java/kz/ncanode/dto/certificate/CertificateKeyUser.java
+	// (1.2.398.3.3.4.1.1 to .1.2.5); the Treasury client's and the
+	// information system's are read off NCA's test certificates
+	// (ncanode-kz/NCANode-Go internal/testdata/certs/legal/).
+	oidRoleIndividual        = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 1}
+	oidRoleLegalEntity       = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2}
+	oidRoleHead              = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 1}
+	oidRoleSigningRight      = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 2}
+	oidRoleFinancialSigner   = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 3}
+	oidRoleHR                = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 4}
+	oidRoleEmployee          = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 5}
+	oidRoleTreasuryClient    = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 6}
+	oidRoleInformationSystem = asn1.ObjectIdentifier{1, 2, 398, 5, 19, 1, 2, 2, 1}
 
 	// RSA.
 	oidRSAEncryption = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
@@ -39,6 +48,11 @@ var (
 	oidSHA512WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
 	oidSHA224WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 14}
 
+	// ECDSA, for responders and TSAs that use it (RFC 5758 §3.2).
+	oidECDSAWithSHA256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	oidECDSAWithSHA384 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
+	oidECDSAWithSHA512 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
+
 	// Digests.
 	oidSHA1   = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
 	oidSHA256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
@@ -46,6 +60,16 @@ var (
 	oidSHA512 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 	oidSHA224 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}
 )
+
+// roles ties NCA's role purposes to roles, the narrowest first.
+var roles = []struct {
+	oid  asn1.ObjectIdentifier
+	role Role
+}{
+	{oidRoleHead, RoleHead}, {oidRoleSigningRight, RoleSigningRight}, {oidRoleFinancialSigner, RoleFinancialSigner},
+	{oidRoleHR, RoleHR}, {oidRoleEmployee, RoleEmployee}, {oidRoleTreasuryClient, RoleTreasuryClient},
+	{oidRoleInformationSystem, RoleInformationSystem}, {oidRoleIndividual, RoleIndividual},
+}
 
 // rsaDigests maps digest algorithm OIDs to Go hashes.
 var rsaDigests = []struct {

@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,10 +36,20 @@ type Role string
 
 const (
 	RoleIndividual  Role = "individual"
-	RoleLegalEntity Role = "legal_entity"
+	RoleLegalEntity Role = "legal_entity" // a legal entity's key naming no narrower role
 	RoleHead        Role = "head"
-	RoleTrusted     Role = "trusted_person"
-	RoleEmployee    Role = "employee"
+	// RoleSigningRight is an employee given the right to sign for the
+	// organisation; RoleFinancialSigner, the right to sign its financial
+	// documents.
+	RoleSigningRight    Role = "signing_right"
+	RoleFinancialSigner Role = "financial_signer"
+	RoleHR              Role = "hr"
+	RoleEmployee        Role = "employee"
+	// RoleInformationSystem is a legal entity's information system, named
+	// with the person responsible for it; RoleTreasuryClient, a system
+	// of the Treasury's clients, which names no person (no IIN).
+	RoleInformationSystem Role = "information_system"
+	RoleTreasuryClient    Role = "treasury_client"
 )
 
 // Content is the signed data, hashed at most once per digest algorithm
@@ -78,8 +89,15 @@ type Result struct {
 
 // Verifier checks CMS signatures against trusted roots.
 type Verifier struct {
+	// Roots and Intermediates are CAs trusted for the verifier's lifetime.
 	Roots         []*x509.Certificate
 	Intermediates []*x509.Certificate
+	// Trust, when set, adds CAs read anew at each verification, so that
+	// trust refreshed while the service runs applies at once.
+	Trust TrustSource
+	// Issuers, when set, is asked for a certificate's issuer that neither
+	// the trusted CAs nor the CMS carry (NCA names it in AIA).
+	Issuers IssuerFetcher
 	// Revocation, when set, is asked about every signer certificate; a
 	// revoked one is refused.
 	Revocation RevocationChecker
@@ -109,6 +127,9 @@ func (v *Verifier) now() time.Time {
 // the CMS carries its own content (attached), that content must equal
 // content; content may be nil to verify an attached CMS over what it carries.
 func (v *Verifier) Verify(ctx context.Context, cms []byte, content *Content, purpose Purpose) ([]Result, error) {
+	if roots, _ := v.trusted(); len(roots) == 0 {
+		return nil, refuse(ErrNoTrust, "no root certificate is trusted")
+	}
 	sd, err := parseSignedData(cms)
 	if err != nil {
 		return nil, err
@@ -173,6 +194,11 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
+	if purpose == PurposeAuth && res.Signer.IIN == "" {
+		// A sign-in binds a person: a system's key names none.
+		res.Err = refuse(ErrNoIdentity, "the certificate names no person (IIN)")
+		return res
+	}
 	res.SignedAt = v.now()
 	if t, ok, err := si.signingTime(); err != nil {
 		res.Err = refuse(ErrMalformed, "%v", err)
@@ -184,7 +210,7 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
-	if t, ok, err := v.timestamp(si, sd.certificates); err != nil {
+	if t, ok, err := v.timestamp(ctx, si, sd.certificates); err != nil {
 		res.Err = err
 		return res
 	} else if ok {
@@ -205,7 +231,13 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
-	chain, err := v.chain(cert, sd.certificates, res.SignedAt)
+	// A key used outside its validity is refused as such, whatever the
+	// chain behind it.
+	if err := validAt(cert, res.SignedAt); err != nil {
+		res.Err = err
+		return res
+	}
+	chain, err := v.Chain(ctx, cert, sd.certificates, res.SignedAt)
 	if err != nil {
 		res.Err = err
 		return res
@@ -213,7 +245,11 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 	if v.Revocation != nil {
 		revoked, err := v.Revocation.Revoked(ctx, cert, chain[1], res.SignedAt)
 		if err != nil {
-			res.Err = fmt.Errorf("signature: revocation check: %w", err)
+			var refusal *Error
+			if !errors.As(err, &refusal) {
+				err = ErrRevocationUnknown.With(err)
+			}
+			res.Err = err
 			return res
 		}
 		if revoked {
@@ -295,37 +331,62 @@ func checkPurpose(cert *x509.Certificate, purpose Purpose) error {
 			return nil
 		}
 	}
-	if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 && cert.KeyUsage&x509.KeyUsageContentCommitment != 0 {
+	// Without a standard purpose (only NCA's role purposes, as on a
+	// Treasury client's key) the key usage decides, as NCA's own tools read
+	// it: non-repudiation is a signing key.
+	if len(cert.ExtKeyUsage) == 0 && cert.KeyUsage&x509.KeyUsageContentCommitment != 0 {
 		return nil
 	}
 	return refuse(ErrWrongKeyPurpose, "the certificate is not for signing documents (an authentication key?)")
 }
 
-// chain builds the path from cert to a trusted root, checking every
-// signature and validity at the signing time. It returns the path, leaf
-// first. Go's x509.Verify cannot be used: it checks validity at one time for
-// the whole chain well enough, but knows no GOST algorithms.
+// chain is Chain for callers without a context; an IssuerFetcher bounds
+// its own time.
 func (v *Verifier) chain(cert *x509.Certificate, pool []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
+	return v.Chain(context.Background(), cert, pool, at)
+}
+
+// maxChainDepth bounds the intermediates between a certificate and its root.
+const maxChainDepth = 8
+
+// Chain builds the path from cert to a trusted root, checking every
+// signature and validity at time at; pool are other certificates that may
+// be intermediates (those a CMS carries). It returns the path, leaf first.
+// Go's x509.Verify cannot be used: it checks validity at one time for the
+// whole chain well enough, but knows no GOST algorithms.
+func (v *Verifier) Chain(ctx context.Context, cert *x509.Certificate, pool []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
+	roots, intermediates := v.trusted()
+	if len(roots) == 0 {
+		return nil, refuse(ErrNoTrust, "no root certificate is trusted")
+	}
 	if err := validAt(cert, at); err != nil {
 		return nil, err
 	}
-	candidates := append(append([]*x509.Certificate{}, v.Intermediates...), pool...)
+	candidates := append(append([]*x509.Certificate{}, intermediates...), pool...)
 	path := []*x509.Certificate{cert}
 	cur := cert
-	for depth := 0; depth < 8; depth++ {
-		for _, root := range v.Roots {
-			if bytes.Equal(cur.RawIssuer, root.RawSubject) && checkCertSignature(cur, root) == nil {
+	var fetchErr error
+	for depth := 0; depth < maxChainDepth; depth++ {
+		for _, root := range roots {
+			if IssuedBy(cur, root) {
 				if err := validAt(root, at); err != nil {
 					return nil, err
 				}
 				return append(path, root), nil
 			}
 		}
-		var next *x509.Certificate
-		for _, c := range candidates {
-			if c.IsCA && bytes.Equal(cur.RawIssuer, c.RawSubject) && !c.Equal(cur) && checkCertSignature(cur, c) == nil {
-				next = c
-				break
+		next := issuerAmong(cur, candidates)
+		if next == nil && v.Issuers != nil {
+			fetched, err := v.Issuers.FetchIssuer(ctx, cur)
+			switch {
+			case err != nil:
+				fetchErr = err
+			case fetched == nil:
+			case fetched.IsCA && !fetched.Equal(cur) && IssuedBy(cur, fetched):
+				next = fetched
+				candidates = append(candidates, fetched)
+			default:
+				fetchErr = fmt.Errorf("the certificate %q its AIA URL gives did not issue it", fetched.Subject.CommonName)
 			}
 		}
 		if next == nil {
@@ -337,7 +398,30 @@ func (v *Verifier) chain(cert *x509.Certificate, pool []*x509.Certificate, at ti
 		path = append(path, next)
 		cur = next
 	}
+	if fetchErr != nil {
+		return nil, refuse(ErrUntrusted, "certificate %q does not chain to a trusted root; fetching its issuer: %v", cert.Subject.CommonName, fetchErr)
+	}
 	return nil, refuse(ErrUntrusted, "certificate %q does not chain to a trusted root", cert.Subject.CommonName)
+}
+
+// trusted is every CA trusted at this moment.
+func (v *Verifier) trusted() (roots, intermediates []*x509.Certificate) {
+	roots, intermediates = v.Roots, v.Intermediates
+	if v.Trust != nil {
+		r, i := v.Trust.TrustedCAs()
+		roots = append(append([]*x509.Certificate{}, roots...), r...)
+		intermediates = append(append([]*x509.Certificate{}, intermediates...), i...)
+	}
+	return roots, intermediates
+}
+
+func issuerAmong(c *x509.Certificate, candidates []*x509.Certificate) *x509.Certificate {
+	for _, p := range candidates {
+		if p.IsCA && !p.Equal(c) && IssuedBy(c, p) {
+			return p
+		}
+	}
+	return nil
 }
 
 func validAt(c *x509.Certificate, at time.Time) error {
@@ -358,10 +442,12 @@ func checkCertSignature(c, parent *x509.Certificate) error {
 	return parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
 }
 
-// identity reads who the certificate names, NCA style.
+// identity reads who the certificate names, NCA style. A person's key names
+// an IIN; a legal entity's key names its BIN too, and the key of a system
+// (a Treasury client) names the BIN alone.
 func identity(c *x509.Certificate) (core.Signer, Role, error) {
 	s := core.Signer{
-		CertSerial: strings.ToUpper(c.SerialNumber.Text(16)),
+		CertSerial: certSerial(c),
 		Issuer:     c.Issuer.String(),
 		NotBefore:  c.NotBefore,
 		NotAfter:   c.NotAfter,
@@ -371,6 +457,10 @@ func identity(c *x509.Certificate) (core.Signer, Role, error) {
 	for _, n := range c.Subject.Names {
 		str, _ := n.Value.(string)
 		switch {
+		case n.Type.Equal(oidSerialNumber) && strings.HasPrefix(str, "BIN"):
+			if s.BIN == "" {
+				s.BIN = strings.TrimPrefix(str, "BIN")
+			}
 		case n.Type.Equal(oidSerialNumber):
 			s.IIN = strings.TrimPrefix(str, "IIN")
 		case n.Type.Equal(oidOrgUnit) && strings.HasPrefix(str, "BIN"):
@@ -391,29 +481,47 @@ func identity(c *x509.Certificate) (core.Signer, Role, error) {
 		name = surname + " " + given
 	}
 	s.FullName = strings.TrimSpace(strings.Join([]string{name, patronymic}, " "))
-	if len(s.IIN) != 12 {
-		return s, "", refuse(ErrNoIdentity, "the certificate names no IIN")
+	if s.IIN != "" && len(s.IIN) != 12 {
+		return s, "", refuse(ErrNoIdentity, "the certificate's IIN is malformed")
 	}
 	if s.BIN != "" && len(s.BIN) != 12 {
 		return s, "", refuse(ErrNoIdentity, "the certificate's BIN is malformed")
 	}
-	role := RoleIndividual
-	for _, u := range c.UnknownExtKeyUsage {
-		switch {
-		case u.Equal(oidRoleHead):
-			role = RoleHead
-		case u.Equal(oidRoleTrusted):
-			role = RoleTrusted
-		case u.Equal(oidRoleEmployee):
-			role = RoleEmployee
-		case u.Equal(oidRoleLegalEntity) && role == RoleIndividual:
-			role = RoleLegalEntity
+	if s.IIN == "" && s.BIN == "" {
+		return s, "", refuse(ErrNoIdentity, "the certificate names no IIN or BIN")
+	}
+	return s, roleOf(c, s), nil
+}
+
+// roleOf reads the role purposes NCA puts among the extended key usages,
+// the narrowest first.
+func roleOf(c *x509.Certificate, s core.Signer) Role {
+	for _, r := range roles {
+		for _, u := range c.UnknownExtKeyUsage {
+			if u.Equal(r.oid) {
+				return r.role
+			}
 		}
 	}
-	if role == RoleIndividual && s.BIN != "" {
-		role = RoleLegalEntity
+	for _, u := range c.UnknownExtKeyUsage {
+		if u.Equal(oidRoleLegalEntity) {
+			return RoleLegalEntity
+		}
 	}
-	return s, role, nil
+	if s.BIN != "" {
+		return RoleLegalEntity
+	}
+	return RoleIndividual
+}
+
+// certSerial is the serial number as NCA's tools and openssl print it: hex
+// of whole bytes, a leading zero kept.
+func certSerial(c *x509.Certificate) string {
+	s := strings.ToUpper(c.SerialNumber.Text(16))
+	if len(s)%2 == 1 {
+		s = "0" + s
+	}
+	return s
 }
 
 func keyKind(c *x509.Certificate) core.KeyKind {

@@ -254,10 +254,31 @@ func FuzzVerify(f *testing.F) {
 			}
 			return
 		}
+		// BER is accepted: a mutation into another encoding of the same
+		// value may verify, so compare DER forms.
+		if der, err := signature.ToDER(cms); err == nil {
+			cms = der
+		}
 		for _, r := range results {
 			if r.Err == nil && !bytes.Equal(cms, good) && !bytes.Contains(cms, good[len(good)-256:]) {
 				t.Fatalf("a mutated CMS verified")
 			}
 		}
 	})
+}
+
+// A system's key (a Treasury client's) names a BIN and no person: it signs
+// documents for its organisation but cannot sign a person in.
+func TestSystemKey(t *testing.T) {
+	p := newPKI(t)
+	system := p.nca.Issue(t, sigtest.Person{BIN: headBIN, Surname: "", Name: `ИС "Тест"`, Organisation: "ТОО «Ромашка»",
+		Role: sigtest.RoleTreasuryClient}, p.nca.Cert)
+	doc := pdftest.PDF(1)
+	v, err := p.verifier.VerifyOne(ctx, system.SignCMS(t, doc, sigtest.CMSOptions{}), doc, signature.PurposeSign)
+	if err != nil || v.Signer.IIN != "" || v.Signer.BIN != headBIN || v.Signer.FullName != `ИС "Тест"` {
+		t.Fatalf("a system's key on a document: %+v %v", v.Signer, err)
+	}
+	if _, err := p.verifier.VerifyChallenge(ctx, system.SignCMS(t, doc, sigtest.CMSOptions{}), doc); !errors.Is(err, signature.ErrNoIdentity) {
+		t.Fatalf("a system's key signing in: %v", err)
+	}
 }

@@ -12,10 +12,32 @@
       document.getElementById("mobile").href = s.deep_links.egov_mobile;
       document.getElementById("business").href = s.deep_links.egov_business;
       document.getElementById("qr").hidden = false;
+      document.getElementById("egovstate").textContent = "";
+      document.getElementById("error").textContent = "";
+      if (s.status_url) follow(s.status_url, "");
     }).catch(function (e) {
       document.getElementById("error").textContent = (e && e.error && e.error.message) || "Ошибка сети · Желі қатесі";
     });
   });
+  // Through a broker the app tells the broker, not us, how it went: the
+  // page follows the signing here. A signature moves the document, and the
+  // document's own poll below reloads the page.
+  function follow(u, state) {
+    fetch(u + "?state=" + encodeURIComponent(state), {headers: {"Accept-Language": lang}}).then(function (r) {
+      return r.json().then(function (j) { if (!r.ok) throw j; return j; });
+    }).then(function (j) {
+      if (j.final && j.state !== "signed") {
+        document.getElementById("qr").hidden = true;
+        document.getElementById("error").textContent = j.message;
+        return;
+      }
+      document.getElementById("egovstate").textContent = j.message;
+      if (!j.final) follow(u, j.state);
+    }).catch(function (e) {
+      if (e && e.error) { document.getElementById("error").textContent = e.error.message; return; }
+      setTimeout(function () { follow(u, state); }, 3000);
+    });
+  }
   var errorBox = document.getElementById("error");
   var nca = document.getElementById("ncalayer");
   var messages = {

@@ -7,6 +7,7 @@ import (
 	"encoding/asn1"
 	"math/big"
 	"testing"
+	"time"
 
 	"edobot/core/signature/gost"
 )
@@ -77,6 +78,17 @@ func (ca *GOSTKey) Issue(tb testing.TB, p Person, kind GOSTKind, chain ...*x509.
 	k := newGOSTKey(tb, kind)
 	k.Cert = k.certify(tb, p.template(), ca.Cert, ca)
 	k.Chain = append([]*x509.Certificate{}, chain...)
+	return k
+}
+
+// IssueTSA makes a GOST timestamp authority under ca, as NCA's TSA is.
+func (ca *GOSTKey) IssueTSA(tb testing.TB, name string) *GOSTKey {
+	tb.Helper()
+	k := newGOSTKey(tb, ca.kind)
+	tmpl := &x509.Certificate{SerialNumber: serial.next(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
+		NotBefore: time.Now().AddDate(-1, 0, 0), NotAfter: time.Now().AddDate(1, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}
+	k.Cert = k.certify(tb, tmpl, ca.Cert, ca)
 	return k
 }
 

@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,8 @@ var (
 	RoleLegalEntity = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2}
 	RoleHead        = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 1}
 	RoleEmployee    = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 5}
+	// RoleTreasuryClient is a system's key: NCA names no person on it.
+	RoleTreasuryClient = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 6}
 )
 
 // keys are expensive to make: tests share a small pool.
@@ -141,12 +144,14 @@ func (ca *CA) Issue(tb testing.TB, p Person, chain ...*x509.Certificate) *Key {
 
 // template is the certificate NCA would issue to p.
 func (p Person) template() *x509.Certificate {
-	subject := pkix.Name{Country: []string{"KZ"}, CommonName: p.Surname + " " + p.Name,
-		ExtraNames: []pkix.AttributeTypeAndValue{
+	subject := pkix.Name{Country: []string{"KZ"}, CommonName: strings.TrimSpace(p.Surname + " " + p.Name)}
+	if p.IIN != "" { // a system's key (no IIN) names no person
+		subject.ExtraNames = []pkix.AttributeTypeAndValue{
 			{Type: oidSurname, Value: p.Surname},
 			{Type: oidSerialNumber, Value: "IIN" + p.IIN},
 			{Type: oidGivenName, Value: p.Patronymic},
-		}}
+		}
+	}
 	if p.Organisation != "" {
 		subject.Organization = []string{p.Organisation}
 	}
@@ -204,7 +209,7 @@ type CMSOptions struct {
 	NoChain     bool      // carry only the signer's certificate
 	NoSigner    bool      // carry no certificate at all
 	// TSA, when set, attaches an RFC 3161 timestamp token made at TSATime.
-	TSA     *Key
+	TSA     CMSSigner
 	TSATime time.Time
 	// ContentType of the signed content; nil is id-data.
 	ContentType asn1.ObjectIdentifier
@@ -214,6 +219,11 @@ var (
 	oidTSTInfo        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
 	oidTimeStampToken = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
 )
+
+// CMSSigner is a key that signs a CMS: an RSA Key or a GOSTKey.
+type CMSSigner interface {
+	SignCMS(tb testing.TB, data []byte, o CMSOptions) []byte
+}
 
 // IssueTSA makes a timestamp authority's certificate under ca.
 func (ca *CA) IssueTSA(tb testing.TB, name string) *Key {
@@ -226,7 +236,7 @@ func (ca *CA) IssueTSA(tb testing.TB, name string) *Key {
 }
 
 // timestampToken stamps a signature value the way a TSA answers.
-func timestampToken(tb testing.TB, tsa *Key, sig []byte, at time.Time) []byte {
+func timestampToken(tb testing.TB, tsa CMSSigner, sig []byte, at time.Time) []byte {
 	imprint := sha256.Sum256(sig)
 	info, err := asn1.Marshal(struct {
 		Version        int
