@@ -44,11 +44,13 @@ type RateLimits struct {
 }
 
 // DefaultRates let a person open a document, page through it on a phone
-// and sign it many times over, and a crowd of a few hundred open one link;
-// a script hammering a link or the server is turned away.
+// and sign it many times over, an office behind one address open it
+// together, and a crowd of a few hundred open one link at once (a page and
+// a few page images each); a script hammering a link or the server is
+// turned away.
 func DefaultRates() RateLimits {
 	return RateLimits{
-		View:   RateLimit{PerAddr: Rate{20, 100}, PerLink: Rate{200, 400}, set: true},
+		View:   RateLimit{PerAddr: Rate{50, 200}, PerLink: Rate{300, 1000}, set: true},
 		Status: RateLimit{PerAddr: Rate{2, 20}, PerLink: Rate{100, 400}, set: true},
 		Sign:   RateLimit{PerAddr: Rate{0.2, 10}, PerLink: Rate{1, 20}, set: true},
 	}
