@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"edobot/core/coretest"
 )
 
@@ -20,8 +22,9 @@ import (
 // server serve runs; then the same crowd asks the REST API for the same
 // document. It reports each one's 99th percentile latency and their ratio:
 // a view must cost about what a plain read does (target: link p99 under
-// 50 ms, at most twice the API's). Rate limits are off: they would turn a
-// crowd from one address away.
+// 50 ms, at most twice the API's). It also reports how long taking the
+// document's row lock, as a signature does, takes while the crowd views.
+// Rate limits are off: they would turn a crowd from one address away.
 func BenchmarkLinkPageCrowd(b *testing.B) {
 	f := coretest.New(b)
 	d := f.Create(b)
@@ -83,9 +86,43 @@ func BenchmarkLinkPageCrowd(b *testing.B) {
 	// connections come first; the measured views are a crowd's next ones.
 	run(2*crowd, link)
 	run(2*crowd, api)
+	// While the crowd views, what a signature waits for: the document's
+	// row lock, taken and given back over and over on a connection of its
+	// own (not waiting for one of the pool's).
+	conn, err := pgx.ConnectConfig(context.Background(), f.DB.Pool.Config().ConnConfig.Copy())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	lockWait := func(stop <-chan struct{}) []time.Duration {
+		var out []time.Duration
+		for {
+			select {
+			case <-stop:
+				slices.Sort(out)
+				return out
+			default:
+			}
+			start := time.Now()
+			tx, err := conn.Begin(context.Background())
+			if err != nil {
+				b.Error(err)
+				return out
+			}
+			if _, err := tx.Exec(context.Background(), `SELECT 1 FROM documents WHERE id = $1 FOR UPDATE`, d.ID); err != nil {
+				b.Error(err)
+			}
+			_ = tx.Commit(context.Background())
+			out = append(out, time.Since(start))
+		}
+	}
 	n := max(b.N, crowd)
 	b.ResetTimer()
+	stop, locked := make(chan struct{}), make(chan []time.Duration)
+	go func() { locked <- lockWait(stop) }()
 	views := run(n, link)
+	close(stop)
+	locks := <-locked
 	reads := run(n, api)
 	b.StopTimer()
 	b.ReportMetric(p(views, 0.5), "link-p50-ms")
@@ -93,4 +130,7 @@ func BenchmarkLinkPageCrowd(b *testing.B) {
 	b.ReportMetric(p(reads, 0.5), "api-p50-ms")
 	b.ReportMetric(p(reads, 0.99), "api-p99-ms")
 	b.ReportMetric(p(views, 0.99)/p(reads, 0.99), "link/api-p99")
+	if len(locks) > 0 {
+		b.ReportMetric(p(locks, 0.99), "lock-p99-ms")
+	}
 }

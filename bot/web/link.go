@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
@@ -144,30 +146,58 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
+	key := renderedKey{Version: d.Version, NCALayerURL: s.ncalayerURL()}
+	if s.StartLink != nil && !d.Status.Final() {
+		key.TelegramURL = s.StartLink(token)
+	}
+	if s.WhatsAppStartLink != nil && !d.Status.Final() {
+		key.WhatsAppURL = s.WhatsAppStartLink(token)
+	}
+	page, ok := s.linkPages.Get(d.ID)
+	if !ok || page.key != key {
+		if page, err = s.renderLinkPage(r, token, d, key); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.linkPages.Add(d.ID, page)
+	}
+	s.htmlHeaders(w)
+	_, _ = w.Write(page.html)
+}
+
+// A crowd on one link sees one page: the page as last rendered is kept for
+// each document with what it was rendered from. Everything it shows from
+// the document (status, signatures, an edit) moves the version; the rest is
+// the bots' links and NCALayer's address.
+const renderedPages = 1024
+
+type renderedKey struct {
+	Version                               int64
+	TelegramURL, WhatsAppURL, NCALayerURL string
+}
+
+type renderedPage struct {
+	key  renderedKey
+	html []byte
+}
+
+func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document, key renderedKey) (renderedPage, error) {
 	signers, err := s.Service.Store.Signers(r.Context(), []uuid.UUID{d.ID})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return renderedPage{}, err
 	}
-	sigs := signers[d.ID]
 	base := "/d/" + token
 	v := linkView{TitleRu: s.title("ru", d), TitleKk: s.title("kk", d), Status: d.Status,
 		StatusRu: s.Cat.Status("ru", d.Status), StatusKk: s.Cat.Status("kk", d.Status),
 		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
 		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version,
-		NCALayerURL: s.ncalayerURL(), CardURL: base + "/card",
+		NCALayerURL: key.NCALayerURL, CardURL: base + "/card", TelegramURL: key.TelegramURL, WhatsAppURL: key.WhatsAppURL,
 		CardLabel: s.Cat.Text("ru", "download.card", nil) + " · " + s.Cat.Text("kk", "download.card", nil)}
-	if s.StartLink != nil && !d.Status.Final() {
-		v.TelegramURL = s.StartLink(token)
-	}
-	if s.WhatsAppStartLink != nil && !d.Status.Final() {
-		v.WhatsAppURL = s.WhatsAppStartLink(token)
-	}
 	v.PageMissing = s.Cat.Error("ru", errPreviewUnavailable) + " · " + s.Cat.Error("kk", errPreviewUnavailable)
 	for i := 1; i <= d.File.Pages; i++ {
 		v.Pages = append(v.Pages, i)
 	}
-	for _, g := range sigs {
+	for _, g := range signers[d.ID] {
 		side := "отправитель · жіберуші"
 		if g.Side == core.SideRecipient {
 			side = "получатель · алушы"
@@ -175,10 +205,11 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		v.Signatures = append(v.Signatures, linkSignature{Side: side, Name: g.Signer.FullName, IIN: g.Signer.IIN, BIN: g.Signer.BIN,
 			At: g.SignedAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")})
 	}
-	s.htmlHeaders(w)
-	if err := linkPage.Execute(w, v); err != nil {
-		s.Log.Warn("link page", "err", err)
+	var b bytes.Buffer
+	if err := linkPage.Execute(&b, v); err != nil {
+		return renderedPage{}, fmt.Errorf("link page: %w", err)
 	}
+	return renderedPage{key: key, html: b.Bytes()}, nil
 }
 
 // linkStatus is a long poll: it answers when the document's version differs

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -67,8 +69,9 @@ type Server struct {
 	// Now is the clock of the rate limits; nil = time.Now.
 	Now func() time.Time
 
-	limiters map[rateKind]*limiter
-	renders  *renderer
+	limiters  map[rateKind]*limiter
+	renders   *renderer
+	linkPages *lru.Cache[uuid.UUID, renderedPage]
 }
 
 func (s *Server) now() time.Time {
@@ -84,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 	s.Limits = s.limits()
 	s.limiters = newLimiters(s.Limits.Rates)
 	s.renders = s.newRenderer()
+	s.linkPages, _ = lru.New[uuid.UUID, renderedPage](renderedPages)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(s.Collectors...)
