@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 
 	"edobot/core"
 )
@@ -217,7 +219,8 @@ func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document,
 func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	since, _ := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
-	deadline := time.Now().Add(statusPollWait)
+	clock := s.clock()
+	deadline := clock.Now().Add(statusPollWait)
 	waitBeforeAnswer(w, statusPollWait)
 	for {
 		d, err := s.Service.LinkDocument(r.Context(), token)
@@ -225,16 +228,26 @@ func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		if d.Version != since || time.Now().After(deadline) {
+		if d.Version != since || clock.Now().After(deadline) {
 			writeJSON(w, http.StatusOK, map[string]any{"status": d.Status, "version": d.Version,
 				"status_ru": s.Cat.Status("ru", d.Status), "status_kk": s.Cat.Status("kk", d.Status)})
 			return
 		}
-		select {
-		case <-r.Context().Done():
+		if !s.pause(r.Context(), clock, statusPollEvery) {
 			return
-		case <-time.After(statusPollEvery):
 		}
+	}
+}
+
+// pause waits d on clock; false when ctx ended first.
+func (s *Server) pause(ctx context.Context, clock clockwork.Clock, d time.Duration) bool {
+	t := clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.Chan():
+		return true
 	}
 }
 

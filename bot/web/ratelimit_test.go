@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"edobot/core/coretest"
 )
 
@@ -85,8 +87,8 @@ func TestClientAddr(t *testing.T) {
 func TestRateLimits(t *testing.T) {
 	f := coretest.New(t)
 	f.Svc.Egov = f.DB
-	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, Now: func() time.Time { return now },
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, Clock: clock,
 		Limits: Limits{Rates: RateLimits{
 			View:   RateLimit{PerAddr: Rate{1, 2}, PerLink: Rate{1, 4}, set: true},
 			Status: RateLimit{PerAddr: Rate{1, 1}, PerLink: Rate{100, 100}, set: true},
@@ -134,7 +136,7 @@ func TestRateLimits(t *testing.T) {
 		t.Fatalf("the link's limit of 4: %d", w.Code)
 	}
 	// A second later every bucket has a token again.
-	now = now.Add(time.Second)
+	clock.Advance(time.Second)
 	if w := do("GET", view, "203.0.113.1", ""); w.Code != 200 {
 		t.Fatalf("a second later: %d", w.Code)
 	}
@@ -160,7 +162,7 @@ func TestRateLimits(t *testing.T) {
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "60" {
 		t.Fatalf("a second eGov session at once: %d %q", w.Code, w.Header().Get("Retry-After"))
 	}
-	now = now.Add(time.Minute)
+	clock.Advance(time.Minute)
 	if w := do("POST", view+"/egov", "203.0.113.4", ""); w.Code != http.StatusCreated {
 		t.Fatalf("egov a minute later: %d", w.Code)
 	}

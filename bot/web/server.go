@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -63,23 +64,26 @@ type Server struct {
 	// AdminRoutes adds the operator's routes (the WhatsApp pairing QR),
 	// which guard themselves with the admin token.
 	AdminRoutes func(mux *http.ServeMux)
+	// Clock paces the link page's long polls and fills the rate limits'
+	// buckets; nil = the real one. Tests put a fake in its place.
+	Clock clockwork.Clock
 	// Limits bound connections, time, request rates and page renders; the
 	// zero value of a field is its default.
 	Limits Limits
-	// Now is the clock of the rate limits; nil = time.Now.
-	Now func() time.Time
 
 	limiters  map[rateKind]*limiter
 	renders   *renderer
 	linkPages *lru.Cache[uuid.UUID, renderedPage]
 }
 
-func (s *Server) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+func (s *Server) clock() clockwork.Clock {
+	if s.Clock == nil {
+		return clockwork.NewRealClock()
 	}
-	return time.Now()
+	return s.Clock
 }
+
+func (s *Server) now() time.Time { return s.clock().Now() }
 
 // Handler returns the routes, with the security headers and the deadlines
 // of every request.
