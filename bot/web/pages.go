@@ -73,7 +73,24 @@ func (s *Server) newRenderer() *renderer {
 		Help: "Page images rendered by pdftoppm, by result (ok, failed)."}, []string{"result"})
 	r.running = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edobot_page_renders_running",
 		Help: "pdftoppm processes running now."}, func() float64 { return float64(r.run.Load()) })
+	r.sweep(s.clock().Now())
 	return r
+}
+
+// sweep removes what a process killed mid-render left in the cache: a
+// render's or a copy's temporary file. A live instance sharing the folder
+// finishes each within RenderTimeout, so only files older than that (with
+// room to spare) can be leftovers.
+func (r *renderer) sweep(now time.Time) {
+	stale := now.Add(-2*r.limits.RenderTimeout - time.Minute)
+	for _, f := range r.files() {
+		name := filepath.Base(f.path)
+		if (strings.HasPrefix(name, "render-") || strings.HasSuffix(name, ".tmp")) && f.used.Before(stale) {
+			if err := os.Remove(f.path); err == nil {
+				r.log.Info("removed a page render left by a stopped process", "file", name)
+			}
+		}
+	}
 }
 
 func (r *renderer) collectors() []prometheus.Collector {

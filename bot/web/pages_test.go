@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"edobot/core/coretest"
 	"edobot/core/pdfintake/pdftest"
 )
@@ -173,5 +175,39 @@ func TestPageCacheSize(t *testing.T) {
 	kept := strings.Join(names, " ")
 	if !strings.Contains(kept, "-8.png") || strings.Contains(kept, "-1.png") {
 		t.Fatalf("the newest page should stay, the oldest go: %v", names)
+	}
+}
+
+// TestPageCacheSweepsLeftovers: what a process killed mid-render left in
+// the cache goes at the next start; a render another live instance is
+// making now stays, and so do the pages.
+func TestPageCacheSweepsLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	write := func(name string, age time.Duration) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		at := clock.Now().Add(-age)
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("render-1-1.png", time.Hour)     // a killed render
+	write("abc.pdf.123.tmp", time.Hour)    // a killed copy
+	write("render-2-1.png", 5*time.Second) // a live instance's render
+	write("abc-1.png", 48*time.Hour)       // a page, old but kept
+	write("abc-2.failed", 48*time.Hour)    // a failure marker, kept
+	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PageCache: dir, Clock: clock,
+		Limits: Limits{Rates: NoRateLimits()}}
+	s.Handler()
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "abc-1.png abc-2.failed render-2-1.png" {
+		t.Fatalf("left in the cache: %s", got)
 	}
 }

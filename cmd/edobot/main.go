@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"runtime/debug"
 	"strconv"
@@ -469,7 +470,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
-		EgovPDFMime: cfg.EgovPDFMime, Limits: limits,
+		EgovPDFMime: cfg.EgovPDFMime, Limits: limits, PageCache: pageCache(cfg.TempDir),
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
@@ -580,4 +581,14 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Error("jobs", "err", jerr)
 	}
 	return err
+}
+
+// pageCache is where rendered page images are kept between requests and
+// restarts: beside the spools in EDOBOT_TMPDIR when it is set, the
+// system's temp otherwise ("").
+func pageCache(tmp string) string {
+	if tmp == "" {
+		return ""
+	}
+	return filepath.Join(tmp, "edobot-pages")
 }
