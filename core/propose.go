@@ -89,7 +89,9 @@ func (s *Service) propose(ctx context.Context, org *Organisation, a Actor, text 
 			out.Number = ""
 		}
 	}
-	if !out.Type.Valid() {
+	// «Прочее» is a proposal only for a titled document, one with a number;
+	// text without either says nothing of the type.
+	if !out.Type.Valid() || out.Type == TypeOther && out.Number == "" {
 		out.Type = ""
 	}
 	var cands []prefill.Party
