@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -43,13 +44,25 @@ func Extract(ctx context.Context, f *os.File, pages int) (string, error) {
 	if last := pages - TailPages + 1; pages > HeadPages {
 		ranges = append(ranges, [2]int{max(last, HeadPages+1), pages})
 	}
+	// The ranges are read at once, by one process each: the wall time is
+	// that of the slower, not the sum.
+	texts := make([][]byte, len(ranges))
+	errs := make([]error, len(ranges))
+	var wg sync.WaitGroup
+	for i, r := range ranges {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			texts[i], errs[i] = run(ctx, f, r[0], r[1])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return "", err
+	}
 	var out bytes.Buffer
-	for _, r := range ranges {
-		text, err := run(ctx, f, r[0], r[1])
-		if err != nil {
-			return "", err
-		}
-		out.Write(text)
+	for _, t := range texts {
+		out.Write(t)
 		out.WriteByte('\f')
 	}
 	if len(bytes.TrimSpace(bytes.ReplaceAll(out.Bytes(), []byte{'\f'}, nil))) == 0 {
