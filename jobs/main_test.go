@@ -211,14 +211,32 @@ func outboxIDs(tb testing.TB, db *storage.DB, documentID any) []string {
 	return ids
 }
 
-// eventually polls cond until it holds or the time is up.
-func eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
+// patience bounds every wait for something that must happen.
+const patience = coretest.Patience
+
+// eventually polls cond until it holds or patience runs out.
+func eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", within, what)
+			tb.Fatalf("timed out after %v waiting for %s", patience, what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitIdle waits until r has nothing left to do, so that what was sent is
+// all that will be: the barrier before counting messages.
+func waitIdle(tb testing.TB, r *Runner) {
+	tb.Helper()
+	var err error
+	eventually(tb, "the jobs to finish", func() bool {
+		var idle bool
+		idle, err = r.Idle(context.Background())
+		return idle || err != nil
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 }

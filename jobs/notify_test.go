@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,7 +32,7 @@ func TestEveryChatToldOfEveryChangeOnce(t *testing.T) {
 	if len(events) != 3 {
 		t.Fatalf("%d outbox events, want 3", len(events))
 	}
-	start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
+	r := start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
 
 	for _, u := range []chatUser{sender, recipient} {
 		msgs := srv.WaitCount(t, u.TG.ID, 3)
@@ -44,14 +45,15 @@ func TestEveryChatToldOfEveryChangeOnce(t *testing.T) {
 			t.Errorf("chat %d: %q not in %s", u.TG.ID, last, u.Language)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitIdle(t, r.Runner)
 	if n := srv.Calls("sendMessage"); n != 6 {
 		t.Fatalf("sendMessage called %d times, want 6", n)
 	}
 }
 
 // The fake Telegram refuses with 429 retry_after, then fails with 500: the
-// delivery waits as told, backs off, and the chat sees one message.
+// delivery waits as told, backs off, and the chat sees one message. The
+// rate limiter's time is the test's clock, so "as told" is exact.
 func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
 	f := coretest.New(t)
 	drainOutbox(t, f.DB)
@@ -60,15 +62,33 @@ func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
 	srv.FailNext("sendMessage",
 		tgtest.Failure{Code: 429, Description: "Too Many Requests: retry after 1", RetryAfter: 1},
 		tgtest.Failure{Code: 500, Description: "Internal Server Error"})
-	r := start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
-	began := time.Now()
+	cfg := testConfig(t)
+	// The chat's turn is waited for within the task, on the clock, rather
+	// than by putting the task back.
+	cfg.ChatWaitMax = cfg.RateWaitMax
+	clock := coretest.NewClock()
+	tg := &timedMessenger{Messenger: newTGMessenger(t, srv), clock: clock}
+	r := New(cfg, Deps{Store: f.DB, Messengers: map[string]Messenger{core.ChannelTelegram: tg}, Logger: quietLogger()})
+	r.limiter.clock = clock
+	startRunner(t, r)
 	d := f.Create(t)
 
-	msgs := srv.WaitCount(t, u.TG.ID, 1)
-	if took := time.Since(began); took < time.Second {
-		t.Errorf("delivered after %v, before the retry_after of 1s", took)
+	// The retry after the 429 waits for the chat's turn: retry_after, a
+	// second on the clock, and nothing more goes meanwhile.
+	clock.BlockUntil(t, 1)
+	if w := clock.LastWait(); w != time.Second {
+		t.Fatalf("the retry after the 429 waits %v, want retry_after's 1s", w)
 	}
-	time.Sleep(500 * time.Millisecond)
+	if n := srv.Calls("sendMessage"); n != 1 {
+		t.Fatalf("sendMessage called %d times before retry_after was over, want 1", n)
+	}
+	clock.Advance(time.Second)
+	// The retry after the 500 waits for the chat's spacing.
+	clock.BlockUntil(t, 1)
+	clock.Advance(clock.LastWait())
+
+	msgs := srv.WaitCount(t, u.TG.ID, 1)
+	waitIdle(t, r)
 	msgs = srv.Messages(u.TG.ID)
 	if len(msgs) != 1 || eventCount(msgs, outboxIDs(t, f.DB, d.ID)[0]) != 1 {
 		t.Fatalf("messages: %+v", msgs)
@@ -76,9 +96,33 @@ func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
 	if n := srv.Calls("sendMessage"); n != 3 {
 		t.Fatalf("sendMessage called %d times, want 3 (429, 500, ok)", n)
 	}
+	if at := tg.times(); len(at) != 3 || at[1].Sub(at[0]) < time.Second {
+		t.Errorf("attempts at %v: the one after the 429 should be a second or more after it", at)
+	}
 	if got := counterValue(t, r.metrics.failures.WithLabelValues(core.ChannelTelegram, "retry_after")); got != 1 {
 		t.Errorf("retry_after failures: %v", got)
 	}
+}
+
+// timedMessenger notes the clock's time of every attempt.
+type timedMessenger struct {
+	Messenger
+	clock *coretest.Clock
+	mu    sync.Mutex
+	at    []time.Time
+}
+
+func (m *timedMessenger) Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error {
+	m.mu.Lock()
+	m.at = append(m.at, m.clock.Now())
+	m.mu.Unlock()
+	return m.Messenger.Notify(ctx, chat, n)
+}
+
+func (m *timedMessenger) times() []time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.at)
 }
 
 // A person who blocked the bot is marked, and the delivery is not retried;
@@ -90,26 +134,26 @@ func TestBlockedChatIsMarkedAndNotRetried(t *testing.T) {
 	blocked := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	other := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
 	srv.Block(blocked.TG.ID)
-	start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
+	r := start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
 	f.Create(t)
 
 	srv.WaitCount(t, other.TG.ID, 1)
-	eventually(t, 5*time.Second, "the chat marked blocked", func() bool {
+	eventually(t, "the chat marked blocked", func() bool {
 		u, err := f.DB.ChatUserByID(context.Background(), blocked.ID)
 		return err == nil && u.BlockedAt != nil
 	})
-	time.Sleep(500 * time.Millisecond) // several retry intervals
+	// Nothing is left to retry.
+	waitIdle(t, r.Runner)
 	if n := srv.Calls("sendMessage"); n != 2 {
 		t.Fatalf("sendMessage called %d times, want 2 (one refused, one sent)", n)
 	}
 	// The next change is not even tried on the blocked chat.
-	d := f.Create(t)
+	f.Create(t)
 	srv.WaitCount(t, other.TG.ID, 2)
-	time.Sleep(300 * time.Millisecond)
+	waitIdle(t, r.Runner)
 	if n := srv.Calls("sendMessage"); n != 3 {
 		t.Fatalf("sendMessage called %d times after the block, want 3", n)
 	}
-	_ = d
 }
 
 // hookMessenger runs before a send and may stop it.
@@ -165,17 +209,17 @@ func TestWorkerKilledMidTaskRerunSendsNothingTwice(t *testing.T) {
 			d := f.Create(t)
 			select {
 			case <-stuck:
-			case <-time.After(10 * time.Second):
+			case <-time.After(patience):
 				t.Fatal("no delivery started")
 			}
 			run1.stop() // the stuck task goes back to the queue
 
-			start(t, cfg, f.DB, map[string]Messenger{core.ChannelTelegram: tg})
+			run2 := start(t, cfg, f.DB, map[string]Messenger{core.ChannelTelegram: tg})
 			ev := outboxIDs(t, f.DB, d.ID)[0]
 			for _, u := range []chatUser{a, b} {
 				srv.WaitCount(t, u.TG.ID, 1)
 			}
-			time.Sleep(500 * time.Millisecond)
+			waitIdle(t, run2.Runner)
 			for _, u := range []chatUser{a, b} {
 				if msgs := srv.Messages(u.TG.ID); len(msgs) != 1 || eventCount(msgs, ev) != 1 {
 					t.Errorf("chat %d: %+v", u.TG.ID, msgs)
@@ -268,10 +312,10 @@ func TestWebhookDeliveredWithRetries(t *testing.T) {
 	if err := f.DB.SetWebhook(context.Background(), core.Webhook{OrgID: f.Sender.OrgID, URL: hook.URL, Secret: core.NewToken()}); err != nil {
 		t.Fatal(err)
 	}
-	start(t, testConfig(t), f.DB, nil)
+	r := start(t, testConfig(t), f.DB, nil)
 	f.Create(t)
-	eventually(t, 5*time.Second, "the webhook delivered", func() bool { return ok.Load() == 1 })
-	time.Sleep(300 * time.Millisecond)
+	eventually(t, "the webhook delivered", func() bool { return ok.Load() == 1 })
+	waitIdle(t, r.Runner)
 	if calls.Load() != 2 || ok.Load() != 1 {
 		t.Fatalf("%d calls, %d accepted", calls.Load(), ok.Load())
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -32,15 +33,65 @@ type Limiter struct {
 	// OnGrant, when set, is told of every slot reserved, as the script
 	// decided it: what tests check the limits by, across instances.
 	OnGrant func(Grant)
+	// clock, when a test sets it, is the time the limiter reckons in instead
+	// of Redis's, and what its waits wait on; nil in the service.
+	clock clockwork.Clock
 }
 
-// Grant is a message's slot: when, in the limiter's clock (Redis's), the
-// message to a chat of a channel may go.
+// Grant is a message's slot: when, in the limiter's clock (Redis's, or a
+// test's), the message to a chat of a channel may go.
 type Grant struct {
 	Channel string
 	Chat    string
 	At      time.Time
 }
+
+// clockArgs are the scripts' last two arguments: the moment to reckon from
+// in microseconds (0: Redis's own clock) and how many milliseconds a key
+// outlives the time it holds. With a test's clock, which moves only when
+// the test says, a key must outlive however long the test takes in real
+// time.
+func (l *Limiter) clockArgs() []any {
+	if l.clock == nil {
+		return []any{0, 1000}
+	}
+	return []any{l.clock.Now().UnixMicro(), time.Hour.Milliseconds()}
+}
+
+// now is the limiter's time on this machine.
+func (l *Limiter) now() time.Time {
+	if l.clock == nil {
+		return time.Now()
+	}
+	return l.clock.Now()
+}
+
+// sleep waits for d on the limiter's clock, or until ctx ends.
+func (l *Limiter) sleep(ctx context.Context, d time.Duration) error {
+	if l.clock == nil || d <= 0 {
+		return sleep(ctx, d)
+	}
+	t := l.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// scriptNow is the start of every script: the moment to reckon from (the
+// caller's, or Redis's clock) and the keys' extra life, from the last two
+// arguments.
+const scriptNow = `
+local now = tonumber(ARGV[#ARGV - 1])
+if now == 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local keep = tonumber(ARGV[#ARGV])
+`
 
 // NewLimiter keeps its keys under prefix.
 func NewLimiter(rdb redis.UniversalClient, prefix string) *Limiter {
@@ -54,12 +105,10 @@ func NewLimiter(rdb redis.UniversalClient, prefix string) *Limiter {
 // turn would leave the slots in between unused. Times are microseconds.
 //
 // ARGV: overall emission interval, overall burst tolerance, per-chat
-// interval, the longest wait for an overall slot worth reserving.
-// Returns {reserved (0/1), wait, 1 when the chat is what holds it back,
-// the slot's time when reserved}.
-var reserveScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+// interval, the longest wait for an overall slot worth reserving, then
+// clockArgs. Returns {reserved (0/1), wait, 1 when the chat is what holds
+// it back, the slot's time when reserved}.
+var reserveScript = redis.NewScript(scriptNow + `
 local every = tonumber(ARGV[1])
 local tau = tonumber(ARGV[2])
 local chatEvery = tonumber(ARGV[3])
@@ -74,34 +123,31 @@ if at - now > maxWait then
   return {0, at - now, 0}
 end
 local newTat = math.max(tat, at) + every
-redis.call('SET', KEYS[1], string.format('%.0f', newTat), 'PX', math.floor((newTat - now) / 1000) + 1000)
+redis.call('SET', KEYS[1], string.format('%.0f', newTat), 'PX', math.floor((newTat - now) / 1000) + keep)
 if chatEvery > 0 then
-  redis.call('SET', KEYS[2], string.format('%.0f', at + chatEvery), 'PX', math.floor((at + chatEvery - now) / 1000) + 1000)
+  redis.call('SET', KEYS[2], string.format('%.0f', at + chatEvery), 'PX', math.floor((at + chatEvery - now) / 1000) + keep)
 end
 return {1, at - now, 0, at}
 `)
 
 // penalizeScript pushes a key's next allowed time to at least now + ARGV[1]
-// microseconds.
-var penalizeScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+// microseconds. ARGV then holds clockArgs.
+var penalizeScript = redis.NewScript(scriptNow + `
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local want = now + tonumber(ARGV[1])
 if want > tat then
-  redis.call('SET', KEYS[1], string.format('%.0f', want), 'PX', math.floor(tonumber(ARGV[1]) / 1000) + 1000)
+  redis.call('SET', KEYS[1], string.format('%.0f', want), 'PX', math.floor(tonumber(ARGV[1]) / 1000) + keep)
 end
 return 1
 `)
 
 // planScript books the next turn of a chat (KEYS[1]) ARGV[1] microseconds
-// after its last booked one, and returns how far ahead of now it is.
-var planScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+// after its last booked one, and returns how far ahead of now it is. ARGV
+// then holds clockArgs.
+var planScript = redis.NewScript(scriptNow + `
 local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
 local every = tonumber(ARGV[1])
-redis.call('SET', KEYS[1], string.format('%.0f', at + every), 'PX', math.floor((at + every - now) / 1000) + 1000)
+redis.call('SET', KEYS[1], string.format('%.0f', at + every), 'PX', math.floor((at + every - now) / 1000) + keep)
 return at - now
 `)
 
@@ -113,7 +159,8 @@ func (l *Limiter) Plan(ctx context.Context, channel, chat string, lim RateLimit)
 	if lim.PerChat <= 0 {
 		return 0, nil
 	}
-	us, err := planScript.Run(ctx, l.rdb, []string{l.prefix + "rl:" + channel + ":plan:" + chat}, lim.PerChat.Microseconds()).Int64()
+	us, err := planScript.Run(ctx, l.rdb, []string{l.prefix + "rl:" + channel + ":plan:" + chat},
+		append([]any{lim.PerChat.Microseconds()}, l.clockArgs()...)...).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("rate limit plan: %w", err)
 	}
@@ -136,7 +183,7 @@ func (l *Limiter) Reserve(ctx context.Context, channel, chat string, lim RateLim
 	burst := max(lim.Burst, 1)
 	tau := every * int64(burst-1)
 	res, err := reserveScript.Run(ctx, l.rdb, l.keys(channel, chat),
-		every, tau, lim.PerChat.Microseconds(), maxWait.Microseconds()).Int64Slice()
+		append([]any{every, tau, lim.PerChat.Microseconds(), maxWait.Microseconds()}, l.clockArgs()...)...).Int64Slice()
 	if err != nil {
 		return 0, false, false, fmt.Errorf("rate limit: %w", err)
 	}
@@ -150,7 +197,7 @@ func (l *Limiter) Reserve(ctx context.Context, channel, chat string, lim RateLim
 // 429, so that the chat's other messages wait too instead of each earning
 // its own refusal.
 func (l *Limiter) Penalize(ctx context.Context, channel, chat string, d time.Duration) error {
-	if err := penalizeScript.Run(ctx, l.rdb, l.keys(channel, chat)[1:], d.Microseconds()).Err(); err != nil {
+	if err := penalizeScript.Run(ctx, l.rdb, l.keys(channel, chat)[1:], append([]any{d.Microseconds()}, l.clockArgs()...)...).Err(); err != nil {
 		return fmt.Errorf("rate limit penalty: %w", err)
 	}
 	return nil
@@ -162,9 +209,9 @@ func (l *Limiter) Penalize(ctx context.Context, channel, chat string, d time.Dur
 // can put the message back for later instead of holding a worker: a worker
 // asleep for one chat's turn is a worker not sending to the others.
 func (l *Limiter) Wait(ctx context.Context, channel, chat string, lim RateLimit, budget, chatBudget time.Duration) (later time.Duration, err error) {
-	deadline := time.Now().Add(budget)
+	deadline := l.now().Add(budget)
 	for {
-		left := time.Until(deadline)
+		left := deadline.Sub(l.now())
 		wait, reserved, byChat, err := l.Reserve(ctx, channel, chat, lim, max(left, 0))
 		if err != nil {
 			return 0, err
@@ -172,7 +219,7 @@ func (l *Limiter) Wait(ctx context.Context, channel, chat string, lim RateLimit,
 		if !reserved && (wait > left || byChat && wait > chatBudget) {
 			return wait, nil
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := l.sleep(ctx, wait); err != nil {
 			return 0, err
 		}
 		if reserved {

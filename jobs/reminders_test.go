@@ -76,7 +76,7 @@ func TestRemindersOncePerDayToTheSidesThatHaveNotSigned(t *testing.T) {
 	if !strings.HasPrefix(msgs[0].Text, ev+" "+core.NotifyReminder) {
 		t.Fatalf("reminder: %q", msgs[0].Text)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitIdle(t, run.Runner)
 	if got := srv.Messages(recipient.TG.ID); len(got) != 0 {
 		t.Fatalf("the side that signed was reminded: %+v", got)
 	}

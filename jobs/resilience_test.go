@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func (r *ownRedis) start() {
 	}
 	c := redis.NewClient(&redis.Options{Addr: r.addr()})
 	defer c.Close()
-	eventually(r.tb, 5*time.Second, "redis-server up", func() bool { return c.Ping(context.Background()).Err() == nil })
+	eventually(r.tb, "redis-server up", func() bool { return c.Ping(context.Background()).Err() == nil })
 }
 
 func (r *ownRedis) stop() {
@@ -76,7 +77,7 @@ func TestRedisDownWhileSigning(t *testing.T) {
 	rds := newOwnRedis(t)
 	cfg := testConfig(t)
 	cfg.RedisAddr, cfg.RedisDB = rds.addr(), 0
-	start(t, cfg, f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
+	r := start(t, cfg, f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})
 
 	docs := []*core.Document{f.Create(t), f.Create(t)}
 	srv.WaitCount(t, a.TG.ID, 2)
@@ -87,7 +88,10 @@ func TestRedisDownWhileSigning(t *testing.T) {
 		f.Sign(t, d.ID, core.SideRecipient)
 		f.Sign(t, d.ID, core.SideSender)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Two more failed relay rounds: the second began after the first ended,
+	// so after the signatures had committed, and it left them.
+	failed := counterValue(t, r.metrics.relayErrors)
+	eventually(t, "two relay rounds failing on Redis", func() bool { return counterValue(t, r.metrics.relayErrors) >= failed+2 })
 	if n, err := f.DB.OutboxPending(context.Background()); err != nil || n != 4 {
 		t.Fatalf("%d events wait in the outbox (%v), want 4", n, err)
 	}
@@ -100,7 +104,7 @@ func TestRedisDownWhileSigning(t *testing.T) {
 	for _, u := range []chatUser{a, b} {
 		srv.WaitCount(t, u.TG.ID, 6)
 	}
-	time.Sleep(500 * time.Millisecond)
+	waitIdle(t, r.Runner)
 	for _, u := range []chatUser{a, b} {
 		msgs := srv.Messages(u.TG.ID)
 		for _, ev := range events {
@@ -115,54 +119,89 @@ func TestRedisDownWhileSigning(t *testing.T) {
 }
 
 // Two limiters on one Redis, as two instances would have, hold the overall
-// rate between them, and a chat's own spacing.
+// rate between them, and a chat's own spacing. Time is the test's clock: it
+// moves only when the test moves it.
 func TestLimiterSharedAcrossInstances(t *testing.T) {
 	cfg := testConfig(t)
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB})
 	defer rdb.Close()
+	rdb2 := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB})
+	defer rdb2.Close()
 	prefix := "edobot:" + cfg.QueuePrefix
-	l1, l2 := NewLimiter(rdb, prefix), NewLimiter(redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB}), prefix)
+	clock := coretest.NewClock()
+	l1, l2 := NewLimiter(rdb, prefix), NewLimiter(rdb2, prefix)
+	l1.clock, l2.clock = clock, clock
 	lim := RateLimit{PerSecond: 100, Burst: 1, PerChat: 300 * time.Millisecond}
 	ctx := context.Background()
+
+	// 101 sends to as many chats through both limiters at one moment: each
+	// gets a slot of its own, 10 ms after the one before, the first at once.
 	const sends = 101
-	began := time.Now()
-	done := make(chan error, sends)
+	began := clock.Now()
+	slots := make(chan time.Time, sends)
+	errs := make(chan error, sends)
 	for i := range sends {
 		l := l1
 		if i%2 == 1 {
 			l = l2
 		}
 		go func() {
-			later, err := l.Wait(ctx, core.ChannelTelegram, fmt.Sprint("chat", i), lim, 5*time.Second, 5*time.Second)
-			if err == nil && later > 0 {
-				err = fmt.Errorf("put back for %v", later)
+			wait, reserved, _, err := l.Reserve(ctx, core.ChannelTelegram, fmt.Sprint("chat", i), lim, 5*time.Second)
+			if err == nil && !reserved {
+				err = fmt.Errorf("send %d not reserved, wait %v", i, wait)
 			}
-			done <- err
+			errs <- err
+			slots <- began.Add(wait)
 		}()
 	}
+	var at []time.Time
 	for range sends {
-		if err := <-done; err != nil {
+		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+		at = append(at, <-slots)
 	}
-	// 101 sends at 100/s take a second: the first goes at once.
-	if took := time.Since(began); took < 950*time.Millisecond || took > 1500*time.Millisecond {
-		t.Errorf("%d sends at %v/s took %v", sends, lim.PerSecond, took)
+	slices.SortFunc(at, time.Time.Compare)
+	for i, slot := range at {
+		if want := began.Add(time.Duration(i) * 10 * time.Millisecond); !slot.Equal(want) {
+			t.Fatalf("slot %d at %v after the start, want %v", i, slot.Sub(began), want.Sub(began))
+		}
 	}
-	// One chat: the second message waits its turn.
-	if _, err := l1.Wait(ctx, core.ChannelTelegram, "one", lim, time.Second, time.Second); err != nil {
-		t.Fatal(err)
+
+	// One chat: the second message waits its turn, 300 ms on the clock.
+	clock.Advance(2 * time.Second) // past the slots above
+	if later, err := l1.Wait(ctx, core.ChannelTelegram, "one", lim, time.Second, time.Second); err != nil || later != 0 {
+		t.Fatalf("the chat's first message: %v, %v", later, err)
 	}
-	began = time.Now()
-	if _, err := l2.Wait(ctx, core.ChannelTelegram, "one", lim, time.Second, time.Second); err != nil {
-		t.Fatal(err)
+	turn := clock.Now()
+	waited := make(chan error, 1)
+	go func() {
+		later, err := l2.Wait(ctx, core.ChannelTelegram, "one", lim, time.Second, time.Second)
+		if err == nil && later != 0 {
+			err = fmt.Errorf("put back for %v", later)
+		}
+		waited <- err
+	}()
+	clock.BlockUntil(t, 1)
+	if w := clock.LastWait(); w != lim.PerChat {
+		t.Fatalf("the chat's second message waits %v, want %v", w, lim.PerChat)
 	}
-	if took := time.Since(began); took < 250*time.Millisecond {
-		t.Errorf("the chat's second message went after %v", took)
+	clock.Advance(lim.PerChat)
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(patience):
+		t.Fatal("the chat's second message did not go on its turn")
 	}
+	if went := clock.Now().Sub(turn); went != lim.PerChat {
+		t.Errorf("the chat's second message went %v after the first, want %v", went, lim.PerChat)
+	}
+
 	// A wait longer than the budget is not reserved, and says how long.
 	later, err := l1.Wait(ctx, core.ChannelTelegram, "one", lim, 10*time.Millisecond, 10*time.Millisecond)
-	if err != nil || later <= 0 {
-		t.Errorf("over budget: %v, %v", later, err)
+	if err != nil || later != lim.PerChat {
+		t.Errorf("over budget: %v, %v; want %v", later, err, lim.PerChat)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -362,6 +363,37 @@ func (r *Runner) Run(ctx context.Context) error {
 	srv.Shutdown()
 	r.log.Info("jobs stopped")
 	return nil
+}
+
+// Idle reports whether there is nothing left to do: no event waits in the
+// outbox and no task of this deployment's queues is pending, running,
+// scheduled or waiting for a retry, so no message is on its way. (A
+// periodic job the scheduler starts later is work again.) Tests wait for it
+// before they check that nothing more was sent.
+func (r *Runner) Idle(ctx context.Context) (bool, error) {
+	// The outbox first: the relay queues an event's task before it marks the
+	// event sent, so an event is always in one place or the other.
+	if n, err := r.store.OutboxPending(ctx); err != nil || n > 0 {
+		return false, err
+	}
+	insp := r.metrics.queues.inspector
+	known, err := insp.Queues()
+	if err != nil {
+		return false, fmt.Errorf("jobs: queues: %w", err)
+	}
+	for _, q := range []string{QueueNotify, QueueWebhooks, QueuePeriodic} {
+		if !slices.Contains(known, r.queue(q)) {
+			continue // nothing was ever queued on it
+		}
+		info, err := insp.GetQueueInfo(r.queue(q))
+		if err != nil {
+			return false, fmt.Errorf("jobs: queue %s: %w", q, err)
+		}
+		if info.Pending+info.Active+info.Scheduled+info.Retry+info.Aggregating > 0 {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func (r *Runner) mux() *asynq.ServeMux {

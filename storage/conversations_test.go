@@ -17,7 +17,7 @@ import (
 func TestConversationVersion(t *testing.T) {
 	f := coretest.New(t)
 	ctx := context.Background()
-	u, err := f.Svc.ChatUser(ctx, core.ChannelTelegram, "conv-1", "A", "kk")
+	u, err := f.Svc.ChatUser(ctx, core.ChannelTelegram, "conv-"+core.NewToken(), "A", "kk") // new each run
 	if err != nil {
 		t.Fatal(err)
 	}

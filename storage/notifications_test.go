@@ -48,11 +48,14 @@ func TestRelayOutbox(t *testing.T) {
 	if p, _ := db.OutboxPending(ctx); p != 4 {
 		t.Fatalf("%d pending, want 4", p)
 	}
-	// Two relays at once never get the same row.
+	// Two relays at once never get the same row: each holds its rows until
+	// both have theirs.
 	var mu sync.Mutex
 	seen := map[uuid.UUID]int{}
-	var wg sync.WaitGroup
-	release := make(chan struct{})
+	var wg, holding sync.WaitGroup
+	holding.Add(2)
+	both := make(chan struct{})
+	go func() { holding.Wait(); close(both) }()
 	for range 2 {
 		wg.Go(func() {
 			_, err := db.RelayOutbox(ctx, 2, time.Now(), func(_ context.Context, b []core.OutboxMessage) ([]uuid.UUID, error) {
@@ -66,7 +69,8 @@ func TestRelayOutbox(t *testing.T) {
 					}
 				}
 				mu.Unlock()
-				<-release // hold the lock while the other relay looks
+				holding.Done()
+				<-both // hold the rows while the other relay looks
 				return ids, nil
 			})
 			if err != nil {
@@ -74,8 +78,11 @@ func TestRelayOutbox(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
-	close(release)
+	select {
+	case <-both:
+	case <-time.After(coretest.Patience):
+		t.Fatal("the second relay did not get rows while the first held its own")
+	}
 	wg.Wait()
 	if len(seen) != 4 {
 		t.Fatalf("two relays saw %d rows, want 4: %v", len(seen), seen)

@@ -3,6 +3,8 @@ package storage_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"edobot/core"
@@ -14,7 +16,7 @@ import (
 func TestWhatsAppMenu(t *testing.T) {
 	f := coretest.New(t)
 	ctx := context.Background()
-	u, err := f.Svc.ChatUser(ctx, core.ChannelWhatsApp, "77011234567@s.whatsapp.net", "Дана", "ru")
+	u, err := f.Svc.ChatUser(ctx, core.ChannelWhatsApp, fmt.Sprintf("7701%07d@s.whatsapp.net", rand.IntN(10_000_000)), "Дана", "ru") // new each run
 	if err != nil {
 		t.Fatal(err)
 	}

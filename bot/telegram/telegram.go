@@ -22,6 +22,7 @@ import (
 
 	"github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"edobot/bot/flow"
@@ -43,6 +44,9 @@ type Config struct {
 	Workers int
 	// HTTPClient talks to the Bot API; nil = one with sane timeouts.
 	HTTPClient *http.Client
+	// Clock is what a reply waits on when Telegram asks to slow down; nil
+	// = the real one. Tests put a fake in its place.
+	Clock clockwork.Clock
 }
 
 // Bot is the Telegram front end.
@@ -74,6 +78,9 @@ func New(ctx context.Context, cfg Config, f flow.Flow) (*Bot, error) {
 		// Most of an update's time is spent waiting on the database and the
 		// Bot API, not on the CPU.
 		cfg.Workers = 16
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
 	}
 	b := &Bot{flow: f, svc: f.Service, log: f.Log, cfg: cfg, client: cfg.HTTPClient}
 	if b.log == nil {
@@ -365,10 +372,12 @@ func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flo
 	sent, err := b.sendCounted(ctx, chatID, editID, screens)
 	var tooMany *bot.TooManyRequestsError
 	if errors.As(err, &tooMany) && time.Duration(tooMany.RetryAfter)*time.Second <= maxReplyWait {
+		wait := b.cfg.Clock.NewTimer(time.Duration(tooMany.RetryAfter) * time.Second)
+		defer wait.Stop()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(tooMany.RetryAfter) * time.Second):
+		case <-wait.Chan():
 		}
 		if sent > 0 {
 			editID = 0

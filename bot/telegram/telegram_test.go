@@ -3,6 +3,7 @@ package telegram_test
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -41,6 +42,7 @@ type stack struct {
 	bot  *telegram.Bot
 	web  *httptest.Server
 	nca  *sigtest.GOSTKey
+	jobs *jobs.Runner
 	stop context.CancelFunc
 }
 
@@ -102,7 +104,11 @@ func newStackWith(t testing.TB, prepare func(*coretest.Fixture), opts ...option)
 	go func() { _ = b.Run(ctx); close(done) }()
 
 	// The notification jobs, on a Redis database and queue prefix of this
-	// test's own.
+	// test's own. Earlier tests' events in the shared database are theirs:
+	// marked sent, they reach no chat of this test's server.
+	if _, err := f.DB.Pool.Exec(context.Background(), `UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL`); err != nil {
+		t.Fatal(err)
+	}
 	jcfg := jobs.DefaultConfig()
 	jcfg.RedisDB, jcfg.QueuePrefix = 8, "tgtest-"+core.NewToken()[:8]+":"
 	jcfg.RelayInterval, jcfg.QueuePoll, jcfg.DelayedPoll = 50*time.Millisecond, 20*time.Millisecond, 200*time.Millisecond
@@ -120,7 +126,37 @@ func newStackWith(t testing.TB, prepare func(*coretest.Fixture), opts ...option)
 			rdb.Del(context.Background(), keys...)
 		}
 	})
-	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, stop: cancel}
+	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, jobs: runner, stop: cancel}
+}
+
+// waitIdle waits until the notification jobs have nothing left to do: what
+// the chats were told then is all they will be told.
+func (s *stack) waitIdle(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(coretest.Patience)
+	for {
+		idle, err := s.jobs.Idle(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the notification jobs still busy after %v", coretest.Patience)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// settle returns once the bot is done with the callback query cbID (and
+// whatever u sent before it): the bot answers a query while it holds u's
+// turn, so the answer to a later message of u's comes after the query's
+// replies. The later message is /menu, which changes nothing.
+func (s *stack) settle(t testing.TB, u tgtest.User, cbID string) {
+	t.Helper()
+	s.tg.WaitAnswered(t, cbID)
+	s.tg.Say(t, u, "/menu", has("Отправьте PDF"))
 }
 
 // has is tgtest's, by a shorter name.
@@ -153,8 +189,8 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
 	counterKey := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: counterBIN, Surname: "СЕРІКОВА", Name: "ДАНА",
 		Organisation: "ТОО «Лютик»"}, sigtest.GOST2015, s.nca.Cert)
-	manager := tgtest.User{ID: 1001, FirstName: "Асель", Username: "asel_manager", LanguageCode: "ru"}
-	counter := tgtest.User{ID: 2002, FirstName: "Дана", Username: "dana_lutik", LanguageCode: "kk"}
+	manager := tgtest.NewUser("Асель", "asel_manager", "ru")
+	counter := tgtest.NewUser("Дана", "dana_lutik", "kk")
 
 	s.signIn(t, manager, managerKey)
 	org, err := s.f.DB.OrganisationByNumber(ctx, bin)
@@ -169,7 +205,7 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 	m = s.tg.Tap(t, manager, m, "Новый получатель", has("ИИН или БИН"))
 	m = s.tg.Say(t, manager, counterBIN, has("наименование"))
 	m = s.tg.Say(t, manager, "ТОО «Лютик»", has("@username"))
-	m = s.tg.Say(t, manager, "@dana_lutik", has("тип документа"))
+	m = s.tg.Say(t, manager, "@"+counter.Username, has("тип документа"))
 	m = s.tg.Tap(t, manager, m, "Договор", has("номер"))
 	m = s.tg.Say(t, manager, "Д-15", has("Дата"))
 	m = s.tg.Tap(t, manager, m, "Сегодня", has("Проверьте", "Д-15", "ТОО «Лютик»", counterBIN))
@@ -204,8 +240,8 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 	s.tg.Wait(t, manager.ID, has("ТОО «Ромашка» подписал(а) документ", "Статус: ✅ Подписан", "ӘБДІҚАДЫРОВ ҒАЛЫМЖАН", "СЕРІКОВА ДАНА"))
 	s.tg.Wait(t, counter.ID, has("ТОО «Ромашка» құжатқа қол қойды", "Мәртебесі: ✅ Қол қойылды"))
 	// The counterparty is told of their own signature too: it may have been
-	// made on another device.
-	time.Sleep(300 * time.Millisecond)
+	// made on another device. Once the jobs are idle, nothing more comes.
+	s.waitIdle(t)
 	for chat, want := range map[int64]string{manager.ID: "подписал(а) документ", counter.ID: "құжатқа қол қойды"} {
 		n := 0
 		for _, m := range s.tg.Messages(chat) {
@@ -228,7 +264,7 @@ func TestBadInputs(t *testing.T) {
 	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ИВАНОВ", Name: "ИВАН", Organisation: "ТОО «Тест»"},
 		sigtest.GOST2015, s.nca.Cert)
 	// A name no column could keep is kept without what makes it so.
-	u := tgtest.User{ID: 3003, FirstName: "Иван\x00\u202e", LanguageCode: "ru"}
+	u := tgtest.NewUser("Иван\x00\u202e", "", "ru")
 	s.signIn(t, u, key)
 
 	n := len(s.tg.Messages(u.ID))
@@ -272,10 +308,11 @@ func TestBadInputs(t *testing.T) {
 
 	// Two quick taps on «Создать»: one document.
 	b := tgtest.ButtonOf(t, m, "Создать")
+	n = len(s.tg.Messages(u.ID))
 	s.tg.Press(u, m.ID, b.Data)
 	s.tg.Press(u, m.ID, b.Data)
-	s.tg.Wait(t, u.ID, has("Документ создан"))
-	s.tg.Wait(t, u.ID, has("устарела"))
+	s.tg.After(t, u.ID, n, has("Документ создан"))
+	s.tg.After(t, u.ID, n, has("устарела"))
 	a := core.Actor{OrgID: mustOrg(t, s, bin).ID, Number: bin}
 	docs, err := s.f.Svc.Folder(context.Background(), a, core.FolderOutgoing, core.FolderQuery{})
 	if err != nil || len(docs) != 1 {
@@ -303,8 +340,8 @@ func mustOrg(t testing.TB, s *stack, number string) *core.Organisation {
 // without the right secret token.
 func TestWebhookMode(t *testing.T) {
 	s := newStack(t, func(c *telegram.Config) { c.WebhookURL, c.WebhookSecret = "/telegram/webhook", "s3cret-Token_42" })
-	u := tgtest.User{ID: 4004, FirstName: "Web", LanguageCode: "en"}
-	deadline := time.Now().Add(5 * time.Second)
+	u := tgtest.NewUser("Web", "", "en")
+	deadline := time.Now().Add(coretest.Patience)
 	for url, _ := s.tg.Webhook(); url == ""; url, _ = s.tg.Webhook() {
 		if time.Now().After(deadline) {
 			t.Fatal("the bot did not set its webhook")
@@ -316,8 +353,8 @@ func TestWebhookMode(t *testing.T) {
 	}
 	s.tg.Say(t, u, "/start", has("Hello, Web!"))
 
-	forged := `{"update_id": 999, "message": {"message_id": 1, "date": 1, "chat": {"id": 4004, "type": "private"},
-		"from": {"id": 4004, "first_name": "Mallory"}, "text": "/start"}}`
+	forged := fmt.Sprintf(`{"update_id": 999, "message": {"message_id": 1, "date": 1, "chat": {"id": %d, "type": "private"},
+		"from": {"id": %d, "first_name": "Mallory"}, "text": "/start"}}`, u.ID, u.ID)
 	for _, secret := range []string{"", "wrong", "s3cret-Token_4"} {
 		req, _ := http.NewRequest("POST", s.web.URL+"/telegram/webhook", strings.NewReader(forged))
 		if secret != "" {
@@ -332,10 +369,13 @@ func TestWebhookMode(t *testing.T) {
 			t.Fatalf("secret %q: %d", secret, resp.StatusCode)
 		}
 	}
+	// A real update after the forged ones is answered, and only it.
 	n := len(s.tg.Messages(u.ID))
-	time.Sleep(200 * time.Millisecond)
-	if got := len(s.tg.Messages(u.ID)); got != n {
-		t.Fatalf("a forged update was answered: %d messages, want %d", got, n)
+	s.tg.Say(t, u, "/start", has("Hello, Web!"))
+	for _, m := range s.tg.Messages(u.ID)[n:] {
+		if strings.Contains(m.Text, "Mallory") || !strings.Contains(m.Text, "Hello, Web!") {
+			t.Fatalf("a forged update was answered: %q", m.Text)
+		}
 	}
 }
 
@@ -346,7 +386,7 @@ func TestWebhookMode(t *testing.T) {
 func TestFoldersSearchAndActions(t *testing.T) {
 	s := newStack(t)
 	ctx := context.Background()
-	u := tgtest.User{ID: 5005, FirstName: "Гүлназ", LanguageCode: "ru"}
+	u := tgtest.NewUser("Гүлназ", "", "ru")
 	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "ОМАРОВА", Name: "ГҮЛНАЗ"},
 		sigtest.GOST2015, s.nca.Cert)
 	s.signIn(t, u, key)
@@ -422,19 +462,35 @@ func countPrefix(m tgtest.Message, prefix string) int {
 }
 
 // TestReplyWaitsOutA429: a reply Telegram refuses with a short retry_after
-// is sent once the wait is over, exactly once.
+// is sent once the wait is over, exactly once. The wait is on a test clock.
 func TestReplyWaitsOutA429(t *testing.T) {
-	s := newStack(t)
-	u := tgtest.User{ID: 6006, FirstName: "Slow", LanguageCode: "en"}
-	s.tg.FailNext("sendMessage", tgtest.Failure{Code: 429, RetryAfter: 1})
-	start := time.Now()
-	s.tg.Say(t, u, "/start", has("Hello, Slow!"))
-	if time.Since(start) < time.Second {
-		t.Fatal("the reply did not wait for retry_after")
+	clock := coretest.NewClock()
+	s := newStack(t, func(c *telegram.Config) { c.Clock = clock })
+	u := tgtest.NewUser("Slow", "", "en")
+	s.tg.FailNext("sendMessage", tgtest.Failure{Code: 429, RetryAfter: 1, Chat: u.ID})
+	s.tg.SendText(u, "/start")
+
+	// The reply waits retry_after on the clock, and sends nothing meanwhile.
+	clock.BlockUntil(t, 1)
+	if w := clock.LastWait(); w != time.Second {
+		t.Fatalf("the reply waits %v, want retry_after's 1s", w)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if n := len(s.tg.Messages(u.ID)); n != 1 {
-		t.Fatalf("%d messages, want 1", n)
+	if n := s.tg.Calls("sendMessage"); n != 1 || len(s.tg.Messages(u.ID)) != 0 {
+		t.Fatalf("%d sendMessage calls and %d messages while waiting, want 1 and 0", n, len(s.tg.Messages(u.ID)))
+	}
+	clock.Advance(time.Second)
+	s.tg.Wait(t, u.ID, has("Hello, Slow!"))
+
+	// The answer to a later message comes after the first reply is through.
+	s.tg.Say(t, u, "/lang", has("Choose a language"))
+	hello := 0
+	for _, m := range s.tg.Messages(u.ID) {
+		if strings.Contains(m.Text, "Hello, Slow!") {
+			hello++
+		}
+	}
+	if hello != 1 {
+		t.Fatalf("the greeting came %d times, want 1", hello)
 	}
 }
 
@@ -444,14 +500,14 @@ func TestReplyWaitsOutA429(t *testing.T) {
 func TestSendToRecipientInTelegram(t *testing.T) {
 	s := newStack(t)
 	ctx := context.Background()
-	manager := tgtest.User{ID: 7007, FirstName: "M", LanguageCode: "ru"}
-	counter := tgtest.User{ID: 7008, FirstName: "Р", Username: "Lutik_Buh", LanguageCode: "kk"}
+	manager := tgtest.NewUser("M", "", "ru")
+	counter := tgtest.NewUser("Р", "Lutik_Buh", "kk")
 	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "M", Name: "M"}, sigtest.GOST2015, s.nca.Cert)
 	s.signIn(t, manager, key)
 	s.tg.Say(t, counter, "/start", has("Сәлеметсіз бе"))
 
 	in := s.f.NewDocument()
-	in.Recipient.Telegram = "@lutik_buh"
+	in.Recipient.Telegram = "@" + strings.ToLower(counter.Username)
 	d, err := s.f.Svc.CreateDocument(ctx, s.f.Sender, in, strings.NewReader(string(s.f.PDF)))
 	if err != nil {
 		t.Fatal(err)
@@ -463,8 +519,7 @@ func TestSendToRecipientInTelegram(t *testing.T) {
 	got := s.tg.Wait(t, counter.ID, has("сізге қол қоюға жіберді", d.Number))
 	tgtest.ButtonOf(t, got, "Қол қою")
 	// A second tap sends nothing twice.
-	s.tg.Tap(t, manager, share, "Отправить получателю", has("Документ отправлен в чат получателя"))
-	time.Sleep(200 * time.Millisecond)
+	s.settle(t, manager, s.tg.Press(manager, share.ID, tgtest.ButtonOf(t, share, "Отправить получателю").Data))
 	n := 0
 	for _, m := range s.tg.Messages(counter.ID) {
 		if strings.Contains(m.Text, "сізге қол қоюға жіберді") {

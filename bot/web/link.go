@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 
 	"edobot/core"
 )
@@ -175,23 +177,34 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	since, _ := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
-	deadline := time.Now().Add(statusPollWait)
+	clock := s.clock()
+	deadline := clock.Now().Add(statusPollWait)
 	for {
 		d, err := s.Service.LinkDocument(r.Context(), token)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if d.Version != since || time.Now().After(deadline) {
+		if d.Version != since || clock.Now().After(deadline) {
 			writeJSON(w, http.StatusOK, map[string]any{"status": d.Status, "version": d.Version,
 				"status_ru": s.Cat.Status("ru", d.Status), "status_kk": s.Cat.Status("kk", d.Status)})
 			return
 		}
-		select {
-		case <-r.Context().Done():
+		if !s.pause(r.Context(), clock, statusPollEvery) {
 			return
-		case <-time.After(statusPollEvery):
 		}
+	}
+}
+
+// pause waits d on clock; false when ctx ended first.
+func (s *Server) pause(ctx context.Context, clock clockwork.Clock, d time.Duration) bool {
+	t := clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.Chan():
+		return true
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -61,6 +62,16 @@ type Server struct {
 	// AdminRoutes adds the operator's routes (the WhatsApp pairing QR),
 	// which guard themselves with the admin token.
 	AdminRoutes func(mux *http.ServeMux)
+	// Clock paces the link page's long polls; nil = the real one. Tests put
+	// a fake in its place.
+	Clock clockwork.Clock
+}
+
+func (s *Server) clock() clockwork.Clock {
+	if s.Clock == nil {
+		return clockwork.NewRealClock()
+	}
+	return s.Clock
 }
 
 // Handler returns the routes.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +17,8 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
+
+	"edobot/core/coretest"
 )
 
 // fakeClient stands in for whatsmeow's connection to WhatsApp's servers:
@@ -28,6 +33,8 @@ type fakeClient struct {
 	notOnWA   map[string]bool // "+7701…" numbers WhatsApp does not know
 	connected bool
 	seq       int
+	// sentSig is closed (and replaced) when a message is sent.
+	sentSig chan struct{}
 }
 
 type sentMessage struct {
@@ -47,7 +54,7 @@ func (m sentMessage) Text() string {
 }
 
 func newFake() *fakeClient {
-	return &fakeClient{media: map[string][]byte{}, notOnWA: map[string]bool{}, connected: true}
+	return &fakeClient{media: map[string][]byte{}, notOnWA: map[string]bool{}, connected: true, sentSig: make(chan struct{})}
 }
 
 func (c *fakeClient) AddEventHandler(h whatsmeow.EventHandler) uint32 {
@@ -92,7 +99,9 @@ func (c *fakeClient) SendMessage(_ context.Context, to types.JID, msg *waE2E.Mes
 		return whatsmeow.SendResponse{}, whatsmeow.ErrRecipientADJID
 	}
 	c.sent = append(c.sent, sentMessage{To: to, Msg: proto.Clone(msg).(*waE2E.Message)})
-	return whatsmeow.SendResponse{ID: types.MessageID("m" + time.Now().Format("150405.000000"))}, nil
+	close(c.sentSig)
+	c.sentSig = make(chan struct{})
+	return whatsmeow.SendResponse{ID: types.MessageID("m" + strconv.Itoa(len(c.sent)))}, nil
 }
 
 func (c *fakeClient) Upload(_ context.Context, data []byte, _ whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
@@ -148,6 +157,12 @@ func (c *fakeClient) put(data []byte) string {
 }
 
 func (c *fakeClient) messages(to types.JID) []sentMessage {
+	ms, _ := c.messagesAndSignal(to)
+	return ms
+}
+
+// messagesAndSignal is messages, and a channel closed at the next send.
+func (c *fakeClient) messagesAndSignal(to types.JID) ([]sentMessage, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []sentMessage
@@ -156,7 +171,7 @@ func (c *fakeClient) messages(to types.JID) []sentMessage {
 			out = append(out, m)
 		}
 	}
-	return out
+	return out, c.sentSig
 }
 
 func (c *fakeClient) downloadCount() int {
@@ -169,15 +184,20 @@ func (c *fakeClient) downloadCount() int {
 // satisfies cond.
 func (c *fakeClient) wait(t testing.TB, to types.JID, n int, cond func(sentMessage) bool) sentMessage {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		ms := c.messages(to)
+	deadline := time.NewTimer(coretest.Patience)
+	defer deadline.Stop()
+	for timedOut := false; !timedOut; {
+		ms, sent := c.messagesAndSignal(to)
 		for i := n; i < len(ms); i++ {
 			if cond(ms[i]) {
 				return ms[i]
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-sent:
+		case <-deadline.C:
+			timedOut = true
+		}
 	}
 	var texts []string
 	for _, m := range c.messages(to) {
@@ -197,6 +217,12 @@ func newPerson(phone, name string) person {
 	return person{JID: types.NewJID(strings.TrimPrefix(phone, "+"), types.DefaultUserServer), Name: name}
 }
 
+// newPhone is a Kazakh mobile number no earlier test run has used: the
+// database outlives a run (go test -count=N), and a person is their number.
+func newPhone() string {
+	return fmt.Sprintf("+7701%07d", rand.IntN(10_000_000))
+}
+
 var msgSeq struct {
 	sync.Mutex
 	n int
@@ -210,7 +236,7 @@ func (p person) info() types.MessageInfo {
 	ad := p.JID
 	ad.Device = 3 // a message comes from one of the person's devices
 	return types.MessageInfo{MessageSource: types.MessageSource{Chat: p.JID, Sender: ad},
-		ID: types.MessageID("IN" + time.Now().Format("150405") + string(rune('A'+id%26))), PushName: p.Name, Timestamp: time.Now(), Type: "text"}
+		ID: types.MessageID("IN" + strconv.Itoa(id)), PushName: p.Name, Timestamp: time.Now(), Type: "text"}
 }
 
 func (p person) text(s string) *events.Message {

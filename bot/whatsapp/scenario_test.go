@@ -133,8 +133,9 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, nca.Cert)
 	counterKey := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: counterBIN, Surname: "СЕРІКОВА", Name: "ДАНА",
 		Organisation: "ТОО «Лютик»"}, sigtest.GOST2015, nca.Cert)
-	manager := tgtest.User{ID: 3003, FirstName: "Асель", Username: "asel_manager", LanguageCode: "ru"}
-	dana := newPerson("+77015551234", "Дана")
+	manager := tgtest.NewUser("Асель", "asel_manager", "ru")
+	phone := newPhone()
+	dana := newPerson(phone, "Дана")
 
 	// The manager signs in on Telegram.
 	menu := tg.Say(t, manager, "/start", tgtest.Has("Здравствуйте", "подтвердите личность"))
@@ -151,10 +152,13 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	m = tg.Tap(t, manager, m, "Новый получатель", tgtest.Has("ИИН или БИН"))
 	m = tg.Say(t, manager, counterBIN, tgtest.Has("наименование"))
 	m = tg.Say(t, manager, "ТОО «Лютик»", tgtest.Has("Телефон"))
-	m = tg.Say(t, manager, "8 701 555 12 34", tgtest.Has("тип документа"))
+	m = tg.Say(t, manager, "8 "+phone[2:5]+" "+phone[5:8]+" "+phone[8:10]+" "+phone[10:], tgtest.Has("тип документа")) // "8 701 555 12 34"
 	m = tg.Tap(t, manager, m, "Договор", tgtest.Has("номер"))
 	m = tg.Say(t, manager, "Д-77", tgtest.Has("Дата"))
+	day := func() string { return time.Now().In(core.KazakhstanTime).Format("02.01.2006") }
+	before := day()
 	m = tg.Tap(t, manager, m, "Сегодня", tgtest.Has("Проверьте", "Д-77"))
+	after := day() // «Сегодня» is one of these, should midnight pass meanwhile
 	card := tg.Tap(t, manager, m, "Создать", tgtest.Has("Документ создан"))
 	share := tg.Wait(t, manager.ID, tgtest.Has("Ссылка для получателя"))
 	if waLinkRe.FindStringSubmatch(share.Text) == nil {
@@ -163,9 +167,11 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 
 	// «Отправить получателю»: the number is on WhatsApp, so it goes there.
 	tg.Tap(t, manager, share, "Отправить получателю", tgtest.Has("Документ отправлен в чат получателя", "ТОО «Лютик»"))
-	today := time.Now().In(core.KazakhstanTime).Format("02.01.2006")
-	got := fc.wait(t, dana.JID, 0, contains("ТОО «Ромашка» отправил(а) вам на подпись: Договор №Д-77 от "+today))
-	if !strings.Contains(got.Text(), "✍️ Подписать") || got.To.String() != "77015551234@s.whatsapp.net" {
+	got := fc.wait(t, dana.JID, 0, func(m sentMessage) bool {
+		return contains("ТОО «Ромашка» отправил(а) вам на подпись: Договор №Д-77 от "+before)(m) ||
+			contains("ТОО «Ромашка» отправил(а) вам на подпись: Договор №Д-77 от "+after)(m)
+	})
+	if !strings.Contains(got.Text(), "✍️ Подписать") || got.To.String() != phone[1:]+"@s.whatsapp.net" {
 		t.Fatalf("the recipient got, at %s:\n%s", got.To, got.Text())
 	}
 
@@ -189,7 +195,7 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	}
 
 	// The recipient's chat is one, by JID, with the phone the manager typed.
-	u, err := f.DB.ChatUserByHandle(context.Background(), core.ChannelWhatsApp, "", "+77015551234")
+	u, err := f.DB.ChatUserByHandle(context.Background(), core.ChannelWhatsApp, "", phone)
 	if err != nil || u.ExternalID != dana.JID.String() || u.Language != "ru" {
 		t.Fatalf("recipient's chat user = %+v, %v", u, err)
 	}
@@ -200,17 +206,18 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 func TestSendToNumberNotOnWhatsApp(t *testing.T) {
 	f := coretest.New(t)
 	fc := newFake()
-	fc.notOnWA["+77015550000"] = true
+	gone, known := newPhone(), newPhone()
+	fc.notOnWA[gone] = true
 	wa := startBot(t, f, fc, "http://edobot.test")
-	u, d, err := wa.Reach(context.Background(), "+7 701 555 00 00")
+	u, d, err := wa.Reach(context.Background(), "+7 "+gone[2:5]+" "+gone[5:8]+" "+gone[8:10]+" "+gone[10:])
 	if err != core.ErrNotFound || u != nil || d != nil {
 		t.Fatalf("reach = %+v, %v", u, err)
 	}
-	u, _, err = wa.Reach(context.Background(), "87015550001")
-	if err != nil || u.Phone != "+77015550001" || u.ExternalID != "77015550001@s.whatsapp.net" {
+	u, _, err = wa.Reach(context.Background(), "8"+known[2:])
+	if err != nil || u.Phone != known || u.ExternalID != known[1:]+"@s.whatsapp.net" {
 		t.Fatalf("reach = %+v, %v", u, err)
 	}
-	again, _, err := wa.Reach(context.Background(), "+77015550001")
+	again, _, err := wa.Reach(context.Background(), known)
 	if err != nil || again.ID != u.ID {
 		t.Fatalf("reach again = %+v, %v", again, err)
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
@@ -70,6 +71,9 @@ type Config struct {
 	// ReconnectAfter is how long a lost connection may last before Ready
 	// reports it; whatsmeow reconnects by itself meanwhile.
 	ReconnectAfter time.Duration
+	// Clock tells how long the connection has been lost; nil = the real
+	// one. Tests put a fake in its place.
+	Clock clockwork.Clock
 }
 
 // Bot is the WhatsApp front end.
@@ -106,6 +110,9 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 	}
 	if cfg.ReconnectAfter <= 0 {
 		cfg.ReconnectAfter = 2 * time.Minute
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
 	}
 	b := &Bot{client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg}
 	if b.log == nil {
@@ -170,7 +177,7 @@ func (b *Bot) Ready(context.Context) error {
 	b.lostMu.Lock()
 	lost := b.lostAt
 	b.lostMu.Unlock()
-	if !lost.IsZero() && time.Since(lost) > b.cfg.ReconnectAfter {
+	if !lost.IsZero() && b.cfg.Clock.Since(lost) > b.cfg.ReconnectAfter {
 		return fmt.Errorf("whatsapp: disconnected since %s", lost.Format(time.RFC3339))
 	}
 	return nil
@@ -238,7 +245,7 @@ func (b *Bot) onEvent(evt any) {
 	case *events.Disconnected:
 		b.lostMu.Lock()
 		if b.lostAt.IsZero() {
-			b.lostAt = time.Now()
+			b.lostAt = b.cfg.Clock.Now()
 		}
 		b.lostMu.Unlock()
 		b.log.Warn("whatsapp disconnected; whatsmeow reconnects")

@@ -39,11 +39,16 @@ func startBot(t testing.TB, f *coretest.Fixture, c whatsapp.Client, publicURL st
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: publicURL, Log: quiet,
 		Egov: egov.DefaultLinks,
 	})
+	run(t, b)
+	return b
+}
+
+// run runs a bot until the test ends.
+func run(t testing.TB, b *whatsapp.Bot) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return b
 }
 
 func contains(parts ...string) func(sentMessage) bool {
@@ -73,7 +78,8 @@ func TestNumberedMenus(t *testing.T) {
 	f := coretest.New(t)
 	fc := newFake()
 	startBot(t, f, fc, "http://edobot.test")
-	dana := newPerson("+77011230001", "Дана")
+	phone := newPhone()
+	dana := newPerson(phone, "Дана")
 
 	m := say(t, fc, dana, dana.text("/start"), contains("Здравствуйте, Дана", "подтвердите личность"))
 	text := m.Text()
@@ -81,8 +87,8 @@ func TestNumberedMenus(t *testing.T) {
 		t.Fatalf("menu not numbered:\n%s", text)
 	}
 	// The chat user is the person's JID without a device, with the phone.
-	u, err := f.DB.ChatUserByHandle(context.Background(), core.ChannelWhatsApp, "", "+77011230001")
-	if err != nil || u.ExternalID != "77011230001@s.whatsapp.net" || u.Language != "ru" || u.Name != "Дана" {
+	u, err := f.DB.ChatUserByHandle(context.Background(), core.ChannelWhatsApp, "", phone)
+	if err != nil || u.ExternalID != phone[1:]+"@s.whatsapp.net" || u.Language != "ru" || u.Name != "Дана" {
 		t.Fatalf("chat user = %+v, %v", u, err)
 	}
 
@@ -103,7 +109,9 @@ func TestNumberedMenus(t *testing.T) {
 	m = say(t, fc, dana, dana.text("меню"), contains("1. 🔑 Войти с ЭЦП"))
 	m = say(t, fc, dana, dana.text("2"), contains("1. Қазақша\n2. Русский\n3. English"))
 
-	// A restart: a new bot over the same database understands «3».
+	// A restart: a new bot over the same database understands «3». The menu
+	// is stored just after it is sent; the new bot starts once it is.
+	waitMenu(t, f, u.ID, "English")
 	fc2 := newFake()
 	startBot(t, f, fc2, "http://edobot.test")
 	say(t, fc2, dana, dana.text("3"), contains("Language: English."))
@@ -114,6 +122,23 @@ func TestNumberedMenus(t *testing.T) {
 	m = say(t, fc2, dana, dana.text("7"), func(sentMessage) bool { return true })
 	if strings.Contains(m.Text(), "Language: English") || strings.Contains(m.Text(), "Язык: русский.") {
 		t.Fatalf("«7» of a three-line menu was taken as a choice: %q", m.Text())
+	}
+}
+
+// waitMenu waits until the chat's stored menu has a choice labelled label.
+func waitMenu(t testing.TB, f *coretest.Fixture, chatUserID int64, label string) {
+	t.Helper()
+	for deadline := time.Now().Add(coretest.Patience); ; time.Sleep(10 * time.Millisecond) {
+		menu, err := f.DB.Menu(context.Background(), chatUserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(menu), label) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the stored menu %s", label, menu)
+		}
 	}
 }
 
@@ -139,7 +164,7 @@ func TestDocuments(t *testing.T) {
 	fc := newFake()
 	startBot(t, f, fc, "http://edobot.test")
 	cat := i18n.MustNew()
-	asel := boundPerson(t, f, "+77011230002", "Асель")
+	asel := boundPerson(t, f, newPhone(), "Асель")
 
 	tooLarge := cat.Error("ru", pdfintake.ErrTooLarge)
 	say(t, fc, asel, asel.document(fc.put([]byte("%PDF-1.7")), "Большой.pdf", "application/pdf", 16<<20), contains(tooLarge))
@@ -176,7 +201,7 @@ func TestIgnored(t *testing.T) {
 	f := coretest.New(t)
 	fc := newFake()
 	startBot(t, f, fc, "http://edobot.test")
-	p := newPerson("+77011230003", "Ерлан")
+	p := newPerson(newPhone(), "Ерлан")
 	group := types.NewJID("120363000000000001", types.GroupServer)
 
 	e := p.text("/start")
@@ -200,22 +225,33 @@ func TestIgnored(t *testing.T) {
 }
 
 // TestSession: a logged-out or banned session is reported on /readyz; a
-// short disconnection is not.
+// disconnection is once it lasts longer than whatsmeow needs to reconnect.
 func TestSession(t *testing.T) {
 	f := coretest.New(t)
 	fc := newFake()
-	b := startBot(t, f, fc, "http://edobot.test")
+	clock := coretest.NewClock()
+	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: "77000000001", Workers: 4, Clock: clock},
+		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
+	run(t, b)
 	ctx := context.Background()
 	if err := b.Ready(ctx); err != nil {
 		t.Fatalf("ready: %v", err)
 	}
-	fc.emit(&events.Receipt{MessageSource: types.MessageSource{Sender: newPerson("+77011230004", "").JID},
+	fc.emit(&events.Receipt{MessageSource: types.MessageSource{Sender: newPerson(newPhone(), "").JID},
 		MessageIDs: []types.MessageID{"X"}, Type: types.ReceiptTypeRead})
 	fc.emit(&events.Disconnected{})
+	clock.Advance(2 * time.Minute) // the default ReconnectAfter
 	if err := b.Ready(ctx); err != nil {
-		t.Fatalf("a moment of disconnection made the bot unready: %v", err)
+		t.Fatalf("a disconnection of ReconnectAfter made the bot unready: %v", err)
+	}
+	clock.Advance(time.Microsecond)
+	if err := b.Ready(ctx); err == nil || !strings.Contains(err.Error(), "disconnected since") {
+		t.Fatalf("ready after a long disconnection: %v", err)
 	}
 	fc.emit(&events.Connected{})
+	if err := b.Ready(ctx); err != nil {
+		t.Fatalf("ready once connected again: %v", err)
+	}
 	fc.emit(&events.LoggedOut{Reason: events.ConnectFailureLoggedOut})
 	if err := b.Ready(ctx); err == nil || !strings.Contains(err.Error(), "logged out") {
 		t.Fatalf("ready after logout: %v", err)
@@ -261,7 +297,8 @@ func TestNumbersThatAreAnswers(t *testing.T) {
 	fc := newFake()
 	b := startBot(t, f, fc, "http://edobot.test")
 	ctx := context.Background()
-	asel := boundPerson(t, f, "+77011230009", "Асель")
+	phone := newPhone()
+	asel := boundPerson(t, f, phone, "Асель")
 	pdf := pdftest.PDF(1)
 	say(t, fc, asel, asel.document(fc.put(pdf), "a.pdf", "application/pdf", uint64(len(pdf))), contains("Файл принят"))
 	say(t, fc, asel, asel.text("Новый получатель"), contains("ИИН или БИН"))
@@ -272,11 +309,13 @@ func TestNumbersThatAreAnswers(t *testing.T) {
 		t.Fatalf("type menu:\n%s", m.Text())
 	}
 
-	// A notification of another document arrives now.
-	u, err := f.DB.ChatUserByHandle(ctx, core.ChannelWhatsApp, "", "+77011230009")
+	// A notification of another document arrives now, once the type menu
+	// is stored (just after it was sent).
+	u, err := f.DB.ChatUserByHandle(ctx, core.ChannelWhatsApp, "", phone)
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitMenu(t, f, u.ID, "Договор")
 	n := len(fc.messages(asel.JID))
 	if err := b.Deliver(ctx, u, []flow.Screen{{Text: "уведомление", Buttons: [][]flow.Button{{{Label: "Скачать", Data: "d.x.1.dl"}}}}}); err != nil {
 		t.Fatal(err)

@@ -129,7 +129,8 @@ func TestServe(t *testing.T) {
 	var logs bytes.Buffer
 	go func() { done <- run(ctx, []string{"serve"}, io.Discard, &logs) }()
 
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: it only costs time when the test fails anyway.
+	deadline := time.Now().Add(2 * coretest.Patience)
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
@@ -141,7 +142,7 @@ func TestServe(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			cancel()
-			t.Fatalf("server not ready in 20 s; last error %v; logs:\n%s", err, logs.String())
+			t.Fatalf("server not ready in %v; last error %v; logs:\n%s", 2*coretest.Patience, err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -156,7 +157,7 @@ func TestServe(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("serve exited %d; logs:\n%s", code, logs.String())
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(2 * coretest.Patience):
 		t.Fatal("serve did not stop after its context ended")
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {

@@ -63,6 +63,10 @@ func TestDeviceStore(t *testing.T) {
 	if ok, err := got.Identities.IsTrustedIdentity(ctx, "77011234567@s.whatsapp.net:0", [32]byte{1}); err != nil || !ok {
 		t.Fatalf("identity: %v %v", ok, err)
 	}
+	// The store is empty again for the next run (go test -count=N).
+	if err := again.DeleteDevice(ctx, got); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestAdminQR: the pairing QR is served only to a holder of the admin token.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
-	"time"
 
 	"edobot/core/pdfintake"
 )
@@ -119,27 +118,23 @@ func TestDecompressionBombs(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			start := time.Now()
 			up, err := pdfintake.Intake(context.Background(), bytes.NewReader(tc.in), t.TempDir())
-			elapsed := time.Since(start)
 			runtime.ReadMemStats(&after)
 			if up != nil {
 				defer up.Close()
 			}
-			t.Logf("%d bytes: %v in %v", len(tc.in), err, elapsed)
+			t.Logf("%d bytes: %v, %d KiB allocated", len(tc.in), err, (after.TotalAlloc-before.TotalAlloc)>>10)
 			if tc.wantErr == nil && err != nil {
 				t.Fatalf("refused: %v", err)
 			}
 			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %s", err, tc.wantErr.Code())
 			}
-			// Generous bounds: the point is megabytes and milliseconds,
-			// not the gigabytes and seconds pdfcpu would spend.
+			// A generous bound: the point is megabytes, not the gigabytes
+			// pdfcpu would allocate. (Memory, not time: what is allocated
+			// does not depend on how busy the machine is.)
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
 				t.Errorf("allocated %d MiB for a %d KiB upload", alloc>>20, len(tc.in)>>10)
-			}
-			if elapsed > 5*time.Second {
-				t.Errorf("took %v", elapsed)
 			}
 		})
 	}

@@ -6,8 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
+	"runtime"
 	"testing"
-	"time"
 
 	"edobot/core/pdfintake"
 	"edobot/core/pdfintake/pdftest"
@@ -41,11 +41,15 @@ func FuzzIntake(f *testing.F) {
 	// creating a dir per execution would dominate the run time.
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, in []byte) {
-		start := time.Now()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		up, err := pdfintake.Intake(context.Background(), bytes.NewReader(in), dir)
-		// Inputs are small; seconds would mean a complexity attack.
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("took %v (err %v)", d, err)
+		runtime.ReadMemStats(&after)
+		// Inputs are small; hundreds of megabytes would mean a bomb. (What
+		// is allocated does not depend on how busy the machine is; how long
+		// it takes does.)
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+			t.Errorf("allocated %d MiB for %d bytes (err %v)", alloc>>20, len(in), err)
 		}
 		if err == nil {
 			if up.SHA256 != sha256.Sum256(in) {

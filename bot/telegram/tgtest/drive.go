@@ -1,9 +1,22 @@
 package tgtest
 
 import (
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// NewUser is a user no earlier test run has seen, for tests whose database
+// outlives a run (go test -count=N): a random id, and the username, when
+// there is one, made unique with it ("dana" becomes "dana_k3x9f2a1").
+func NewUser(firstName, username, lang string) User {
+	id := 1_000_000 + rand.Int64N(1<<40)
+	if username != "" {
+		username += "_" + strconv.FormatInt(id, 36)
+	}
+	return User{ID: id, FirstName: firstName, Username: username, LanguageCode: lang}
+}
 
 // Has reports whether a message's text or caption holds every part.
 func Has(parts ...string) func(Message) bool {
@@ -55,10 +68,17 @@ func (s *Server) Say(tb testing.TB, u User, text string, cond func(Message) bool
 }
 
 // Tap presses the button of m labelled label and waits for the answer that
-// satisfies cond: a new message, or m itself redrawn.
+// satisfies cond: a new message, or m itself redrawn after the press (an
+// earlier state of m that happens to satisfy cond is not the answer).
 func (s *Server) Tap(tb testing.TB, u User, m Message, label string, cond func(Message) bool) Message {
 	tb.Helper()
-	n := len(s.Messages(u.ID))
+	ms := s.Messages(u.ID)
+	n, edits := len(ms), 0
+	for _, x := range ms {
+		if x.ID == m.ID {
+			edits = x.Edits
+		}
+	}
 	s.Press(u, m.ID, ButtonOf(tb, m, label).Data)
 	return s.Wait(tb, u.ID, func(x Message) bool {
 		if !cond(x) {
@@ -67,7 +87,7 @@ func (s *Server) Tap(tb testing.TB, u User, m Message, label string, cond func(M
 		ms := s.Messages(u.ID)
 		for i := range ms {
 			if ms[i].ID == x.ID {
-				return i >= n || x.Edits > 0 && x.ID == m.ID
+				return i >= n || x.ID == m.ID && x.Edits > edits
 			}
 		}
 		return false

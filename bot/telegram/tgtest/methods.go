@@ -98,20 +98,29 @@ func (s *Server) getUpdates(r *http.Request, p *params) (any, *apiError) {
 			return batch, nil
 		}
 		wake := s.updSig.wait()
+		s.polling++
+		s.pollSig.fire()
 		s.mu.Unlock()
 		if timer == nil {
 			timer = time.NewTimer(timeout)
 		}
+		ended := false
 		select {
 		case <-wake:
 		case <-timer.C:
-			return json.RawMessage("[]"), nil
+			ended = true
 		case <-r.Context().Done():
-			return json.RawMessage("[]"), nil
+			ended = true
 		case <-s.done:
-			return json.RawMessage("[]"), nil
+			ended = true
 		}
 		s.mu.Lock()
+		s.polling--
+		s.pollSig.fire()
+		if ended {
+			s.mu.Unlock()
+			return json.RawMessage("[]"), nil
+		}
 	}
 }
 

@@ -49,8 +49,9 @@ const MaxDownloadSize = 20 << 20
 const maxUploadSize = 50 << 20
 
 // DefaultWaitTimeout is how long Wait and WaitCount wait by default before
-// failing the test.
-const DefaultWaitTimeout = 5 * time.Second
+// failing the test. It only costs time when the test fails anyway, so it is
+// generous: a loaded machine running the race detector is slow.
+const DefaultWaitTimeout = time.Minute
 
 // User is a simulated Telegram user. In a private chat the chat id equals the
 // user id, so ID is also the chat id to pass to Messages.
@@ -97,6 +98,9 @@ type Failure struct {
 	Code        int
 	Description string // defaults to Telegram's wording for Code
 	RetryAfter  int    // seconds; sent as parameters.retry_after when > 0
+	// Chat, when not 0, keeps the failure for a call whose chat_id is this
+	// chat: calls for other chats pass it by.
+	Chat int64
 }
 
 // CallbackAnswer is what the bot passed to answerCallbackQuery.
@@ -130,6 +134,8 @@ type Server struct {
 	allowed     []string // allowed_updates remembered from the last getUpdates/setWebhook
 	updSig      signal   // fired when an update is queued or the webhook changes
 	msgSig      signal   // fired when the bot changes something visible to tests
+	polling     int      // getUpdates calls waiting for an update
+	pollSig     signal   // fired when polling changes
 	chats       map[int64]*chat
 	files       map[string]*storedFile // by file_id
 	paths       map[string]*storedFile // by file_path
@@ -544,6 +550,16 @@ func (s *Server) WaitCount(tb testing.TB, chatID int64, n int) []Message {
 // check it returns without the lock, until the check succeeds or time is up.
 func (s *Server) waitFor(tb testing.TB, chatID int64, what string, look func(*chat) func() bool) {
 	tb.Helper()
+	s.waitSignal(tb, &s.msgSig, func() func() bool { return look(s.chats[chatID]) }, func(timeout time.Duration) {
+		tb.Fatalf("tgtest: timed out after %v waiting for %s in chat %d; the bot's messages:\n%s", timeout, what, chatID, dump(s.Messages(chatID)))
+	})
+}
+
+// waitSignal calls look under s.mu each time sig fires, then the check it
+// returns without the lock, until the check succeeds; after s.WaitTimeout
+// it calls fail.
+func (s *Server) waitSignal(tb testing.TB, sig *signal, look func() func() bool, fail func(timeout time.Duration)) {
+	tb.Helper()
 	timeout := s.WaitTimeout
 	if timeout <= 0 {
 		timeout = DefaultWaitTimeout
@@ -552,8 +568,8 @@ func (s *Server) waitFor(tb testing.TB, chatID int64, what string, look func(*ch
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
-		check := look(s.chats[chatID])
-		changed := s.msgSig.wait()
+		check := look()
+		changed := sig.wait()
 		s.mu.Unlock()
 		if check() {
 			return
@@ -561,10 +577,43 @@ func (s *Server) waitFor(tb testing.TB, chatID int64, what string, look func(*ch
 		select {
 		case <-changed:
 		case <-deadline.C:
-			tb.Fatalf("tgtest: timed out after %v waiting for %s in chat %d; the bot's messages:\n%s", timeout, what, chatID, dump(s.Messages(chatID)))
+			fail(timeout)
 			return
 		}
 	}
+}
+
+// WaitAnswered blocks until the bot has answered the callback query (the
+// id Press returned).
+func (s *Server) WaitAnswered(tb testing.TB, callbackID string) {
+	tb.Helper()
+	s.waitSignal(tb, &s.msgSig, func() func() bool {
+		cb := s.callbacks[callbackID]
+		answered := cb != nil && cb.answered
+		return func() bool { return answered }
+	}, func(timeout time.Duration) {
+		tb.Fatalf("tgtest: the bot did not answer callback query %s in %v", callbackID, timeout)
+	})
+}
+
+// WaitPolling blocks until exactly n getUpdates calls are waiting for an
+// update: a test that needs a long poll to be under way before it acts
+// waits for 1, and one that ended a poll waits for 0.
+func (s *Server) WaitPolling(tb testing.TB, n int) {
+	tb.Helper()
+	s.waitSignal(tb, &s.pollSig, func() func() bool {
+		ok := s.polling == n
+		return func() bool { return ok }
+	}, func(timeout time.Duration) {
+		tb.Fatalf("tgtest: %d long polls still waiting after %v, want %d", s.Polling(), timeout, n)
+	})
+}
+
+// Polling returns how many getUpdates calls are waiting for an update.
+func (s *Server) Polling() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.polling
 }
 
 func dump(ms []Message) string {
@@ -634,8 +683,9 @@ func (s *Server) Calls(method string) int {
 	return s.calls[strings.ToLower(method)]
 }
 
-// FailNext scripts failures for the next calls of method (any chat): each
-// call consumes one, in order, before the method does anything.
+// FailNext scripts failures for the next calls of method: each call
+// consumes the first one meant for it (any chat, or its Failure.Chat), in
+// order, before the method does anything.
 func (s *Server) FailNext(method string, f ...Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -67,14 +67,40 @@ func updatesTo() (bot.HandlerFunc, chan *models.Update) {
 	return func(_ context.Context, _ *bot.Bot, u *models.Update) { ch <- u }, ch
 }
 
+// patience bounds every wait for something that must happen: it only costs
+// time when the test fails anyway, so it is generous.
+const patience = time.Minute
+
 func recv(t testing.TB, ch chan *models.Update) *models.Update {
 	t.Helper()
 	select {
 	case u := <-ch:
 		return u
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("no update reached the handler")
 		return nil
+	}
+}
+
+// answer waits for a call made in the background.
+func answer(t testing.TB, ch chan apiAnswer, what string) apiAnswer {
+	t.Helper()
+	select {
+	case a := <-ch:
+		return a
+	case <-time.After(patience):
+		t.Fatalf("%s: no answer", what)
+		return apiAnswer{}
+	}
+}
+
+// eventually polls cond until it holds.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(patience); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
 
@@ -393,6 +419,14 @@ func TestErrors(t *testing.T) {
 	if err := send(alice.ID, "c"); err != nil {
 		t.Fatalf("after failures: %v", err)
 	}
+	// A failure meant for one chat lets the other chats' calls by.
+	s.FailNext("sendMessage", tgtest.Failure{Code: 429, RetryAfter: 1, Chat: 42})
+	if err := send(alice.ID, "c2"); err != nil {
+		t.Fatalf("another chat's failure: %v", err)
+	}
+	if err := send(42, "c3"); !errors.As(err, &tooMany) || tooMany.RetryAfter != 1 {
+		t.Fatalf("the chat's own failure: %v", err)
+	}
 
 	s.Block(alice.ID)
 	if err := send(alice.ID, "d"); !errors.Is(err, bot.ErrorForbidden) || !strings.Contains(err.Error(), "bot was blocked by the user") {
@@ -471,43 +505,44 @@ func TestGetUpdatesSemantics(t *testing.T) {
 		t.Fatal(ids)
 	}
 
-	// A long poll wakes up as soon as an update arrives.
-	start := time.Now()
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		s.SendText(alice, "wake")
-	}()
-	if ids := updateIDs(t, call(t, ctx, s, "getUpdates", map[string]any{"offset": 7, "timeout": 10})); fmt.Sprint(ids) != "[7]" || time.Since(start) > 3*time.Second {
-		t.Fatal(ids, time.Since(start))
+	// A long poll wakes up as soon as an update arrives. Its timeout is
+	// longer than any wait of this test, so an answer is the wake-up.
+	polled := make(chan apiAnswer, 1)
+	go func() { polled <- call(t, ctx, s, "getUpdates", map[string]any{"offset": 7, "timeout": 3600}) }()
+	s.WaitPolling(t, 1)
+	s.SendText(alice, "wake")
+	if ids := updateIDs(t, answer(t, polled, "long poll")); fmt.Sprint(ids) != "[7]" {
+		t.Fatal(ids)
 	}
 
 	// A second poller terminates the first, as Telegram does.
 	first := make(chan apiAnswer, 1)
-	go func() { first <- call(t, ctx, s, "getUpdates", map[string]any{"offset": 8, "timeout": 10}) }()
-	for s.Calls("getUpdates") < 8 {
-		time.Sleep(time.Millisecond)
+	go func() { first <- call(t, ctx, s, "getUpdates", map[string]any{"offset": 8, "timeout": 3600}) }()
+	s.WaitPolling(t, 1)
+	if ids := updateIDs(t, call(t, ctx, s, "getUpdates", map[string]any{"offset": 8, "timeout": 0})); len(ids) != 0 {
+		t.Fatal(ids)
 	}
-	time.Sleep(20 * time.Millisecond) // let the first poll start waiting
-	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	if a := answer(t, first, "first poll"); a.Status != 409 || !strings.Contains(a.Description, "terminated by other getUpdates request") {
+		t.Fatalf("%+v", a)
+	}
+	s.WaitPolling(t, 0)
+
+	// A cancelled long poll ends on the server too (and does not hold up
+	// Close).
+	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { _ = call(t, ctx, s, "getUpdates", map[string]any{"offset": 8, "timeout": 0}) }()
-	select {
-	case a := <-first:
-		if a.Status != 409 || !strings.Contains(a.Description, "terminated by other getUpdates request") {
-			t.Fatalf("%+v", a)
+	req, _ := http.NewRequestWithContext(cctx, http.MethodPost, s.URL+"/bot"+tgtest.Token+"/getUpdates?timeout=3600&offset=8", nil)
+	returned := make(chan struct{})
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("first poll not terminated")
-	}
-	// A cancelled long poll returns promptly (and does not hold up Close).
-	req, _ := http.NewRequestWithContext(cctx, http.MethodPost, s.URL+"/bot"+tgtest.Token+"/getUpdates?timeout=30&offset=8", nil)
-	start = time.Now()
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
-	}
-	if time.Since(start) > 2*time.Second {
-		t.Fatal("cancel not honoured")
-	}
+		close(returned)
+	}()
+	s.WaitPolling(t, 1)
+	cancel()
+	s.WaitPolling(t, 0)
+	<-returned
 }
 
 func TestWebhook(t *testing.T) {
@@ -557,9 +592,7 @@ func TestWebhook(t *testing.T) {
 	}
 	mu.Unlock()
 	// The update leaves the queue just after the webhook answered.
-	for deadline := time.Now().Add(5 * time.Second); s.Pending() > 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the delivered update to leave the queue", func() bool { return s.Pending() == 0 })
 	info, err := b.GetWebhookInfo(ctx)
 	if err != nil || info.URL != hook.URL || info.PendingUpdateCount != 0 ||
 		info.LastErrorMessage != "Wrong response from the webhook: 500 Internal Server Error" || info.LastErrorDate == 0 {

@@ -90,7 +90,8 @@ func (s *Server) getWebhookInfo(_ *http.Request, _ *params) (any, *apiError) {
 // (2xx) or every attempt failed (then it is recorded as the last error).
 func (s *Server) webhookLoop() {
 	defer s.wg.Done()
-	client := &http.Client{Timeout: 10 * time.Second}
+	// Generous: a slow answer on a loaded machine is not a failed delivery.
+	client := &http.Client{Timeout: time.Minute}
 	for {
 		s.mu.Lock()
 		hook, secret := s.hookURL, s.hookSecret

@@ -283,9 +283,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls[key]++
 	delay := s.delay
 	var fail *Failure
-	if fs := s.failures[key]; len(fs) > 0 {
-		fail = &fs[0]
-		s.failures[key] = fs[1:]
+	if perr == nil {
+		chatID, _ := p.int64("chat_id")
+		fs := s.failures[key]
+		for i := range fs {
+			if fs[i].Chat == 0 || fs[i].Chat == chatID {
+				f := fs[i]
+				fail = &f
+				s.failures[key] = append(fs[:i:i], fs[i+1:]...)
+				break
+			}
+		}
 	}
 	s.mu.Unlock()
 
