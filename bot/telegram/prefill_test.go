@@ -39,7 +39,7 @@ func TestPrefillTaps(t *testing.T) {
 	bin, counterBIN := coretest.RandomBIN(), coretest.RandomBIN()
 	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
-	manager := tgtest.User{ID: 1801, FirstName: "Асель", LanguageCode: "ru"}
+	manager := tgtest.NewUser("Асель", "", "ru")
 	s.signIn(t, manager, key)
 	org := mustOrg(t, s, bin)
 
@@ -95,7 +95,7 @@ func TestPrefillEditAndScan(t *testing.T) {
 	bin, counterBIN := coretest.RandomBIN(), coretest.RandomBIN()
 	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
-	manager := tgtest.User{ID: 1802, FirstName: "Асель", LanguageCode: "ru"}
+	manager := tgtest.NewUser("Асель", "", "ru")
 	s.signIn(t, manager, key)
 
 	n := len(s.tg.Messages(manager.ID))
