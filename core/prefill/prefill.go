@@ -247,31 +247,34 @@ var (
 	kazDateRe = regexp.MustCompile(`(\d{4})\s*(?:жылғы|жыл|ж\.)\s*[«"“']?\s*(\d{1,2})\s*[»"”']?\s*(\p{L}+)`)
 )
 
-// months are the month names as dates write them: Russian in the genitive,
-// Kazakh in the nominative (and, by prefix, with their case endings).
-var months = map[string]time.Month{
-	"января": 1, "февраля": 2, "марта": 3, "апреля": 4, "мая": 5, "июня": 6,
-	"июля": 7, "августа": 8, "сентября": 9, "октября": 10, "ноября": 11, "декабря": 12,
-	"қаңтар": 1, "ақпан": 2, "наурыз": 3, "сәуір": 4, "мамыр": 5, "маусым": 6,
-	"шілде": 7, "тамыз": 8, "қыркүйек": 9, "қазан": 10, "қараша": 11, "желтоқсан": 12,
-}
+// The month names as dates write them: Russian in the genitive, Kazakh in
+// the nominative (and, by prefix, with its case endings).
+var (
+	ruMonths = map[string]time.Month{
+		"января": 1, "февраля": 2, "марта": 3, "апреля": 4, "мая": 5, "июня": 6,
+		"июля": 7, "августа": 8, "сентября": 9, "октября": 10, "ноября": 11, "декабря": 12,
+	}
+	kkMonths = map[string]time.Month{
+		"қаңтар": 1, "ақпан": 2, "наурыз": 3, "сәуір": 4, "мамыр": 5, "маусым": 6,
+		"шілде": 7, "тамыз": 8, "қыркүйек": 9, "қазан": 10, "қараша": 11, "желтоқсан": 12,
+	}
+)
 
 func monthOf(word string) (time.Month, bool) {
 	w := strings.ToLower(word)
-	if m, ok := months[w]; ok {
+	if m, ok := ruMonths[w]; ok {
 		return m, true
 	}
-	// Kazakh case endings: «қарашада», «қазанның»; the shortest name is 5 letters.
-	for name, m := range months {
-		if strings.HasPrefix(w, name) && isKazakhMonth(name) {
+	if m, ok := kkMonths[w]; ok {
+		return m, true
+	}
+	// Kazakh case endings: «қарашада», «қазанның».
+	for name, m := range kkMonths {
+		if strings.HasPrefix(w, name) {
 			return m, true
 		}
 	}
 	return 0, false
-}
-
-func isKazakhMonth(name string) bool {
-	return months[name] != 0 && !strings.HasSuffix(name, "я") && name != "марта" && name != "августа"
 }
 
 func makeDate(y, m, d int) (time.Time, bool) {
