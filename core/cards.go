@@ -63,11 +63,11 @@ func (s *Service) Card(ctx context.Context, a Actor, id uuid.UUID, verifyURL str
 // behind a link it dies with the link: a revoked document answers ErrRevoked
 // here, and its sender gets the card, marked revoked, from the chat or the
 // API.
-func (s *Service) CardByLink(ctx context.Context, token string, verifyURL string) (io.ReadCloser, *Document, error) {
+func (s *Service) CardByLink(ctx context.Context, token string, verifyURL string, who Visitor) (io.ReadCloser, *Document, error) {
 	if s.Cards == nil {
 		return nil, nil, errors.New("card: no renderer configured")
 	}
-	d, err := s.visitLink(ctx, token, &Event{Kind: EventDownloaded, Actor: "link", Details: details(map[string]string{"version": "card"})})
+	d, err := s.visitLink(ctx, token, who, VisitCard)
 	if err != nil {
 		return nil, nil, err
 	}

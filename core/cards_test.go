@@ -56,7 +56,7 @@ func TestCardIsDrawnOncePerFinalStatus(t *testing.T) {
 	}
 	rc, _, err = f.Svc.Card(ctx, f.Recipient, d.ID, url)
 	second := readCard(t, rc, err)
-	rc, _, err = f.Svc.CardByLink(ctx, d.LinkToken, url)
+	rc, _, err = f.Svc.CardByLink(ctx, d.LinkToken, url, visitor)
 	third := readCard(t, rc, err)
 	if drawn.Load() != 1 || !bytes.Equal(first, second) || !bytes.Equal(first, third) {
 		t.Fatalf("a signed document's card drawn %d times; same bytes: %v %v", drawn.Load(), bytes.Equal(first, second), bytes.Equal(first, third))
@@ -98,7 +98,7 @@ func TestCardOfDocumentsInMotionAndRevoked(t *testing.T) {
 	if _, _, err := f.Svc.Card(ctx, f.Recipient, revoked.ID, "https://edobot.kz/d/x"); !errors.Is(err, core.ErrRevoked) {
 		t.Fatalf("the recipient's card of a revoked document: %v", err)
 	}
-	if _, _, err := f.Svc.CardByLink(ctx, revoked.LinkToken, "https://edobot.kz/d/x"); !errors.Is(err, core.ErrRevoked) {
+	if _, _, err := f.Svc.CardByLink(ctx, revoked.LinkToken, "https://edobot.kz/d/x", visitor); !errors.Is(err, core.ErrRevoked) {
 		t.Fatalf("the card through a dead link: %v", err)
 	}
 

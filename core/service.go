@@ -963,28 +963,23 @@ func liveLink(d *Document) error {
 	return nil
 }
 
-// OpenLink is a visit to the external link: it records the visit and returns
-// the document, or ErrRevoked for a revoked or deleted one (the page then
-// shows «Документ отозван» and nothing else).
-func (s *Service) OpenLink(ctx context.Context, token string) (*Document, error) {
-	return s.visitLink(ctx, token, &Event{Kind: EventLinkOpened, Actor: "link"})
+// OpenLink is a visit to the external link: it counts the visit (see
+// recordVisit) and returns the document, or ErrRevoked for a revoked or
+// deleted one (the page then shows «Документ отозван» and nothing else).
+func (s *Service) OpenLink(ctx context.Context, token string, who Visitor) (*Document, error) {
+	return s.visitLink(ctx, token, who, VisitPage)
 }
 
-// visitLink records ev on the live document behind a link.
-func (s *Service) visitLink(ctx context.Context, token string, ev *Event) (*Document, error) {
-	var out *Document
-	err := s.Store.InTx(ctx, func(tx Tx) error {
-		d, err := lockByLink(ctx, tx, token)
-		if err != nil {
-			return err
-		}
-		if err := liveLink(d); err != nil {
-			return err
-		}
-		out = d
-		return s.save(ctx, tx, d, ev)
-	})
-	return out, err
+// visitLink counts a visit of what on the live document behind a link.
+func (s *Service) visitLink(ctx context.Context, token string, who Visitor, what string) (*Document, error) {
+	d, err := s.LinkDocument(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.recordVisit(ctx, d, who, what); err != nil {
+		return nil, wrapf(err, "record a visit of %s", d.ID)
+	}
+	return d, nil
 }
 
 // LinkDocument reads the document behind a link without recording a visit,
@@ -1001,9 +996,9 @@ func (s *Service) LinkDocument(ctx context.Context, token string) (*Document, er
 }
 
 // OpenOriginalByLink is the link visitor's download of the PDF; it is
-// recorded like any other.
-func (s *Service) OpenOriginalByLink(ctx context.Context, token string) (io.ReadCloser, *Document, error) {
-	out, err := s.visitLink(ctx, token, &Event{Kind: EventDownloaded, Actor: "link", Details: details(map[string]string{"version": "original"})})
+// counted like a view.
+func (s *Service) OpenOriginalByLink(ctx context.Context, token string, who Visitor) (io.ReadCloser, *Document, error) {
+	out, err := s.visitLink(ctx, token, who, VisitOriginal)
 	if err != nil {
 		return nil, nil, err
 	}

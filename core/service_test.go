@@ -24,6 +24,9 @@ func TestMain(m *testing.M) { storagetest.Main(m) }
 
 var ctx = context.Background()
 
+// visitor opens links in the tests.
+var visitor = core.WebVisitor("203.0.113.1", "test")
+
 // snapshot is what a refused action must leave untouched.
 type snapshot struct {
 	version, auditSeq int64
@@ -523,11 +526,11 @@ func TestCreateRefusesAndStoresNothing(t *testing.T) {
 func TestLinkAndDelete(t *testing.T) {
 	f := coretest.New(t)
 	d := f.Create(t)
-	got, err := f.Svc.OpenLink(ctx, d.LinkToken)
+	got, err := f.Svc.OpenLink(ctx, d.LinkToken, visitor)
 	if err != nil || got.ID != d.ID {
 		t.Fatalf("OpenLink = %v, %v", got, err)
 	}
-	if _, err := f.Svc.OpenLink(ctx, d.LinkToken[:len(d.LinkToken)-1]+"x"); !errors.Is(err, core.ErrNotFound) {
+	if _, err := f.Svc.OpenLink(ctx, d.LinkToken[:len(d.LinkToken)-1]+"x", visitor); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("wrong token: %v", err)
 	}
 	// The recipient signs through the link; the certificate decides the side.
@@ -540,14 +543,14 @@ func TestLinkAndDelete(t *testing.T) {
 	if _, err := f.Svc.Revoke(ctx, f.Sender, d.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Svc.OpenLink(ctx, d.LinkToken); !errors.Is(err, core.ErrRevoked) {
+	if _, err := f.Svc.OpenLink(ctx, d.LinkToken, visitor); !errors.Is(err, core.ErrRevoked) {
 		t.Fatalf("revoked link: %v", err)
 	}
 	d2 := f.Create(t)
 	if err := f.Svc.DeleteDocument(ctx, f.Sender, d2.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Svc.OpenLink(ctx, d2.LinkToken); !errors.Is(err, core.ErrRevoked) {
+	if _, err := f.Svc.OpenLink(ctx, d2.LinkToken, visitor); !errors.Is(err, core.ErrRevoked) {
 		t.Fatalf("deleted link: %v", err)
 	}
 	if err := f.Svc.VerifyAudit(ctx, d.ID); err != nil {
@@ -576,7 +579,7 @@ func TestEditAndCopy(t *testing.T) {
 		t.Fatalf("edited: %+v", edited)
 	}
 	// Views and downloads in between do not make a card stale.
-	if _, err := f.Svc.OpenLink(ctx, edited.LinkToken); err != nil {
+	if _, err := f.Svc.OpenLink(ctx, edited.LinkToken, visitor); err != nil {
 		t.Fatal(err)
 	}
 	n2 := "Д-NEW-2"

@@ -39,6 +39,9 @@ type Store interface {
 	// creating it with u's Name and Language on first contact.
 	EnsureChatUser(ctx context.Context, u *ChatUser) error
 	SetChatLanguage(ctx context.Context, id int64, lang string) error
+	// RecordLinkVisit adds v to its visitor's count of the day, and
+	// reports whether every visit of the document is in its audit trail.
+	RecordLinkVisit(ctx context.Context, v *LinkVisit) (settled bool, err error)
 }
 
 // Tx is a database transaction. Lock* read a document row FOR UPDATE and
@@ -47,6 +50,13 @@ type Store interface {
 type Tx interface {
 	LockDocument(ctx context.Context, id uuid.UUID) (*Document, error)
 	LockDocumentByLink(ctx context.Context, linkHash []byte) (*Document, error)
+	// TryLockDocument is LockDocument that does not wait: ok is false when
+	// another transaction holds the row.
+	TryLockDocument(ctx context.Context, id uuid.UUID) (d *Document, ok bool, err error)
+	// PendingLinkVisits are the document's visits not yet in its audit
+	// trail, oldest first; MarkLinkVisitsAudited records that they are.
+	PendingLinkVisits(ctx context.Context, documentID uuid.UUID) ([]LinkVisit, error)
+	MarkLinkVisitsAudited(ctx context.Context, visits []LinkVisit) error
 	// InsertDocument stores a new document, with the hash of the request
 	// that made it. When the sender already has a document with the same
 	// IdempotencyKey it stores nothing, loads that document (and the hash of

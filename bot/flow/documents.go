@@ -80,7 +80,7 @@ func (f *Flow) reach(ctx context.Context, u *core.ChatUser, id uuid.UUID) (*core
 // openLink is /start <token>: the recipient (or anyone holding the link)
 // sees the document's card and may sign it from the chat.
 func (f *Flow) openLink(ctx context.Context, u *core.ChatUser, st *state, token string) ([]Screen, error) {
-	d, err := f.Service.OpenLink(ctx, token)
+	d, err := f.Service.OpenLink(ctx, token, core.ChatVisitor(u.Channel, u.ID))
 	if err != nil {
 		return f.mustMenu(ctx, u), err
 	}
@@ -430,7 +430,7 @@ func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document,
 		var rc io.ReadCloser
 		var err error
 		if acc.byLink {
-			rc, _, err = f.Service.OpenOriginalByLink(ctx, d.LinkToken)
+			rc, _, err = f.Service.OpenOriginalByLink(ctx, d.LinkToken, core.ChatVisitor(u.Channel, u.ID))
 		} else {
 			rc, _, err = f.Service.OpenOriginal(ctx, acc.actor, d.ID)
 		}
@@ -443,7 +443,7 @@ func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document,
 		}
 		name, mime = core.DownloadName(d, ".pdf"), "application/pdf"
 	case "dc":
-		b, err := f.cardPDF(ctx, d, acc)
+		b, err := f.cardPDF(ctx, u, d, acc)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}

@@ -319,7 +319,7 @@ func TestBadInputs(t *testing.T) {
 		t.Fatalf("two taps made %d documents (%v)", len(docs), err)
 	}
 	var name string
-	if err := s.f.DB.Pool.QueryRow(context.Background(), `SELECT name FROM chat_users WHERE channel = 'telegram' AND external_id = '3003'`).
+	if err := s.f.DB.Pool.QueryRow(context.Background(), `SELECT name FROM chat_users WHERE channel = 'telegram' AND external_id = $1`, strconv.FormatInt(u.ID, 10)).
 		Scan(&name); err != nil || name != "Иван" {
 		t.Fatalf("the chat user's name: %q %v", name, err)
 	}

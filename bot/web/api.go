@@ -432,7 +432,7 @@ func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Acto
 		return
 	}
 	defer rc.Close()
-	w.Header().Set("Content-Type", "application/pdf")
+	fileHeaders(w)
 	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
 	w.Header().Set("Content-Disposition", `attachment; filename="`+core.DownloadName(d, ".pdf")+`"`)
 	if _, err := io.Copy(w, rc); err != nil {
@@ -476,7 +476,7 @@ func (s *Server) apiCard(w http.ResponseWriter, r *http.Request, a core.Actor) {
 		return
 	}
 	defer rc.Close()
-	w.Header().Set("Content-Type", "application/pdf")
+	fileHeaders(w)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+core.CardFileName(d)+`"`)
 	if _, err := io.Copy(w, rc); err != nil {
 		s.Log.Warn("card download interrupted", "document", d.ID, "err", err)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 
@@ -91,6 +93,7 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 		chromedp.Flag("ignore-certificate-errors", true), // the fake NCALayer's own certificate
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900), // a desktop: the link page frames the PDF
 		chromedp.UserDataDir(t.TempDir()))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
@@ -122,6 +125,34 @@ func TestNCALayerInBrowser(t *testing.T) {
 
 	ctx, cancel := browser(t)
 	defer cancel()
+	// The pages run under their CSP: anything it refuses is in the log.
+	var mu sync.Mutex
+	var refused []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		var msg string
+		switch e := ev.(type) {
+		case *cdplog.EventEntryAdded:
+			msg = e.Entry.Text
+		case *cdpruntime.EventConsoleAPICalled:
+			for _, a := range e.Args {
+				msg += " " + string(a.Value) + a.Description
+			}
+		}
+		if strings.Contains(msg, "Content Security Policy") || strings.Contains(msg, "Refused to") {
+			mu.Lock()
+			refused = append(refused, msg)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(refused) > 0 {
+			t.Errorf("the browser refused under the CSP: %q", refused)
+		}
+	}()
 	text := func(sel string) string {
 		out, err := chromedp.Run(ctx, chromedp.TextContent("#"+sel))
 		if err != nil {
@@ -158,6 +189,23 @@ func TestNCALayerInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText("error", "БИН/ИИН не соответствует созданному документу")
+
+	// The sandboxed PDF still shows in the page's frame, in the browser's
+	// own viewer.
+	deadline := time.Now().Add(60 * time.Second)
+	for viewer := false; !viewer; {
+		targets, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ti := range targets {
+			viewer = viewer || strings.HasPrefix(ti.URL, "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/")
+		}
+		if !viewer && time.Now().After(deadline) {
+			t.Fatalf("the PDF viewer never opened in the link page's frame: %d targets", len(targets))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	// An authentication key picked for a document.
 	auth := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "X", Name: "Y", Auth: true}, nca.Cert)

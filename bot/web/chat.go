@@ -20,7 +20,7 @@ import (
 var authPage = template.Must(template.ParseFS(templates, "templates/auth.html"))
 
 const authExpiredPage = `<!doctype html><html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>edobot</title></head><body style="font-family:system-ui,sans-serif;max-width:640px;margin:2rem auto;padding:0 16px">
+<title>edobot</title><link rel="stylesheet" href="/static/notice.css"></head><body>
 <h1>Запрос на вход недействителен</h1><p>Он устарел или уже использован. Нажмите «Войти с ЭЦП» в чате бота ещё раз.</p>
 <p lang="kk">Кіру сұрауы жарамсыз: мерзімі өткен немесе қолданылған. Бот чатында «ЭЦҚ-мен кіру» батырмасын қайта басыңыз.</p>
 </body></html>`
@@ -100,14 +100,12 @@ func (s *Server) authView(w http.ResponseWriter, r *http.Request) {
 	data, expires, err := s.Service.AuthChallengeData(r.Context(), id)
 	if err != nil {
 		// Unknown, used or expired: a new one is one tap away in the chat.
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		s.htmlHeaders(w)
 		w.WriteHeader(http.StatusGone)
 		_, _ = w.Write([]byte(authExpiredPage))
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer") // the challenge id is in the URL
+	s.htmlHeaders(w)
 	err = authPage.Execute(w, map[string]any{"BaseURL": "/auth/" + id, "Challenge": base64.StdEncoding.EncodeToString(data),
 		"Who":   challengeWho(data),
 		"Until": expires.In(core.KazakhstanTime).Format("15:04"), "NCALayerURL": s.ncalayerURL()})
@@ -153,6 +151,5 @@ func (s *Server) mailto(w http.ResponseWriter, r *http.Request) {
 	// url.PathEscape, not QueryEscape: mail apps show "+" literally.
 	target := "mailto:?subject=" + url.PathEscape(title) + "&body=" + url.PathEscape(body)
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, target, http.StatusFound)
 }

@@ -39,7 +39,7 @@ type egovStart struct {
 }
 
 func (s *Server) egovRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /d/{token}/egov", s.egovStart)
+	mux.HandleFunc("POST /d/{token}/egov", s.limited(rateSign, s.egovStart))
 	mux.HandleFunc("GET /egov/{session}/"+egov.MgovSign, s.egovDescribe)
 	mux.HandleFunc("GET /egov/{session}", s.egovDescribe) // sessions started before mgovSign
 	mux.HandleFunc("GET /egov/{session}/qr.png", s.egovQR)

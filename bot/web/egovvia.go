@@ -83,6 +83,7 @@ func (s *Server) egovViaStatus(w http.ResponseWriter, r *http.Request) {
 	since := core.BrokerState(r.URL.Query().Get("state"))
 	lang := i18n.Lang(acceptLanguage(r))
 	deadline := time.Now().Add(statusPollWait)
+	waitBeforeAnswer(w, statusPollWait)
 	for {
 		bs, err := s.Service.BrokerSession(r.Context(), r.PathValue("id"))
 		if err != nil {

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
@@ -24,6 +26,7 @@ var templates embed.FS
 var (
 	linkPage    = template.Must(template.ParseFS(templates, "templates/link.html"))
 	checkPage   = template.Must(template.ParseFS(templates, "templates/check.html"))
+	notice      = template.Must(template.ParseFS(templates, "templates/notice.html"))
 	revokedPage = mustRead("templates/revoked.html")
 )
 
@@ -42,17 +45,21 @@ const (
 )
 
 func (s *Server) linkRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /d/{token}", s.linkView)
-	mux.HandleFunc("GET /d/{token}/status", s.linkStatus)
-	mux.HandleFunc("GET /d/{token}/file", s.linkFile)
-	mux.HandleFunc("GET /d/{token}/card", s.linkCard)
-	mux.HandleFunc("POST /d/{token}/sign", s.linkSign)
-	mux.HandleFunc("GET /d/{token}/page/{page}", s.linkPageImage)
+	mux.HandleFunc("GET /d/{token}", s.limited(rateView, s.linkView))
+	mux.HandleFunc("GET /d/{token}/status", s.limited(rateStatus, s.linkStatus))
+	mux.HandleFunc("GET /d/{token}/file", s.limited(rateView, s.linkFile))
+	mux.HandleFunc("GET /d/{token}/card", s.limited(rateView, s.linkCard))
+	mux.HandleFunc("POST /d/{token}/sign", s.limited(rateSign, s.linkSign))
+	mux.HandleFunc("GET /d/{token}/page/{page}", s.limited(rateView, s.linkPageImage))
 	mux.HandleFunc("GET /ncalayer/check", s.ncalayerCheck)
-	mux.Handle("GET /static/", http.FileServerFS(static))
+	mux.Handle("GET /static/", staticFiles())
 }
 
-//go:embed static/*.js
+// The pages' scripts and styles: a page runs no script of its own (its CSP
+// allows scripts from our origin only), it hands its data to them in
+// data- attributes.
+//
+//go:embed static/*.js static/*.css
 var static embed.FS
 
 // DefaultNCALayerURL is where NCALayer listens on the user's computer.
@@ -88,7 +95,7 @@ func (s *Server) linkSign(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ncalayerCheck(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	s.htmlHeaders(w)
 	if err := checkPage.Execute(w, map[string]string{"URL": s.ncalayerURL()}); err != nil {
 		s.Log.Warn("check page", "err", err)
 	}
@@ -112,7 +119,14 @@ type linkView struct {
 	TelegramURL, WhatsAppURL       string // the document's card in the bots
 	NCALayerURL                    string
 	Pages                          []int
+	PageMissing                    string // what a page image that failed says
 	Version                        int64
+}
+
+// visitor is who counts as one visitor of a link: an address (the
+// client's, as the rate limits see it) with a user agent.
+func (s *Server) visitor(r *http.Request) core.Visitor {
+	return core.WebVisitor(clientAddr(r, s.Limits.TrustedProxies), r.UserAgent())
 }
 
 // failPage answers a refusal on a link URL that a person opens: a dead link
@@ -122,41 +136,70 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	s.htmlHeaders(w)
 	w.WriteHeader(http.StatusGone)
 	_, _ = w.Write(revokedPage)
 }
 
 func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	d, err := s.Service.OpenLink(r.Context(), token)
+	d, err := s.Service.OpenLink(r.Context(), token, s.visitor(r))
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
+	key := renderedKey{Version: d.Version, NCALayerURL: s.ncalayerURL()}
+	if s.StartLink != nil && !d.Status.Final() {
+		key.TelegramURL = s.StartLink(token)
+	}
+	if s.WhatsAppStartLink != nil && !d.Status.Final() {
+		key.WhatsAppURL = s.WhatsAppStartLink(token)
+	}
+	page, ok := s.linkPages.Get(d.ID)
+	if !ok || page.key != key {
+		if page, err = s.renderLinkPage(r, token, d, key); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.linkPages.Add(d.ID, page)
+	}
+	s.htmlHeaders(w)
+	_, _ = w.Write(page.html)
+}
+
+// A crowd on one link sees one page: the page as last rendered is kept for
+// each document with what it was rendered from. Everything it shows from
+// the document (status, signatures, an edit) moves the version; the rest is
+// the bots' links and NCALayer's address.
+const renderedPages = 1024
+
+type renderedKey struct {
+	Version                               int64
+	TelegramURL, WhatsAppURL, NCALayerURL string
+}
+
+type renderedPage struct {
+	key  renderedKey
+	html []byte
+}
+
+func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document, key renderedKey) (renderedPage, error) {
 	signers, err := s.Service.Store.Signers(r.Context(), []uuid.UUID{d.ID})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return renderedPage{}, err
 	}
-	sigs := signers[d.ID]
 	base := "/d/" + token
 	v := linkView{TitleRu: s.title("ru", d), TitleKk: s.title("kk", d), Status: d.Status,
 		StatusRu: s.Cat.Status("ru", d.Status), StatusKk: s.Cat.Status("kk", d.Status),
 		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
 		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version,
-		NCALayerURL: s.ncalayerURL(), CardURL: base + "/card",
+		NCALayerURL: key.NCALayerURL, CardURL: base + "/card", TelegramURL: key.TelegramURL, WhatsAppURL: key.WhatsAppURL,
 		CardLabel: s.Cat.Text("ru", "download.card", nil) + " · " + s.Cat.Text("kk", "download.card", nil)}
-	if s.StartLink != nil && !d.Status.Final() {
-		v.TelegramURL = s.StartLink(token)
-	}
-	if s.WhatsAppStartLink != nil && !d.Status.Final() {
-		v.WhatsAppURL = s.WhatsAppStartLink(token)
-	}
+	v.PageMissing = s.Cat.Error("ru", errPreviewUnavailable) + " · " + s.Cat.Error("kk", errPreviewUnavailable)
 	for i := 1; i <= d.File.Pages; i++ {
 		v.Pages = append(v.Pages, i)
 	}
-	for _, g := range sigs {
+	for _, g := range signers[d.ID] {
 		side := "отправитель · жіберуші"
 		if g.Side == core.SideRecipient {
 			side = "получатель · алушы"
@@ -164,12 +207,11 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		v.Signatures = append(v.Signatures, linkSignature{Side: side, Name: g.Signer.FullName, IIN: g.Signer.IIN, BIN: g.Signer.BIN,
 			At: g.SignedAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")})
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer") // the token is in the URL
-	if err := linkPage.Execute(w, v); err != nil {
-		s.Log.Warn("link page", "err", err)
+	var b bytes.Buffer
+	if err := linkPage.Execute(&b, v); err != nil {
+		return renderedPage{}, fmt.Errorf("link page: %w", err)
 	}
+	return renderedPage{key: key, html: b.Bytes()}, nil
 }
 
 // linkStatus is a long poll: it answers when the document's version differs
@@ -179,6 +221,7 @@ func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
 	since, _ := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
 	clock := s.clock()
 	deadline := clock.Now().Add(statusPollWait)
+	waitBeforeAnswer(w, statusPollWait)
 	for {
 		d, err := s.Service.LinkDocument(r.Context(), token)
 		if err != nil {
@@ -209,16 +252,15 @@ func (s *Server) pause(ctx context.Context, clock clockwork.Clock, d time.Durati
 }
 
 func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
-	rc, d, err := s.Service.OpenOriginalByLink(r.Context(), r.PathValue("token"))
+	rc, d, err := s.Service.OpenOriginalByLink(r.Context(), r.PathValue("token"), s.visitor(r))
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
 	defer rc.Close()
-	w.Header().Set("Content-Type", "application/pdf")
+	fileHeaders(w)
 	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
 	w.Header().Set("Content-Disposition", `inline; filename="`+core.DownloadName(d, ".pdf")+`"`)
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	if _, err := io.Copy(w, rc); err != nil {
 		s.Log.Warn("link download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
 	}
@@ -229,15 +271,14 @@ func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
 // the revoked card in the chat and the API.
 func (s *Server) linkCard(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	rc, d, err := s.Service.CardByLink(r.Context(), token, strings.TrimRight(s.PublicURL, "/")+"/d/"+token)
+	rc, d, err := s.Service.CardByLink(r.Context(), token, strings.TrimRight(s.PublicURL, "/")+"/d/"+token, s.visitor(r))
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
 	defer rc.Close()
-	w.Header().Set("Content-Type", "application/pdf")
+	fileHeaders(w)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+core.CardFileName(d)+`"`)
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	if _, err := io.Copy(w, rc); err != nil {
 		s.Log.Warn("link card download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
 	}

@@ -90,11 +90,13 @@ func TestLinkPage(t *testing.T) {
 		t.Fatal("the page does not show the signature")
 	}
 
-	// Status polls are not visits; page views are.
-	var visits int
-	_ = f.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE document_id = $1 AND kind = 'link_opened'`, d.ID).Scan(&visits)
-	if visits != 2 {
-		t.Fatalf("%d visits recorded, want 2", visits)
+	// Status polls are not visits; page views are, counted, and audited
+	// once a visitor a day.
+	var audited, views int
+	_ = f.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE document_id = $1 AND kind = 'link_opened'`, d.ID).Scan(&audited)
+	_ = f.DB.Pool.QueryRow(ctx, `SELECT sum(count) FROM link_visits WHERE document_id = $1 AND what = 'page'`, d.ID).Scan(&views)
+	if audited != 1 || views != 2 {
+		t.Fatalf("%d visits audited, %d counted; want 1 and 2", audited, views)
 	}
 
 	// Revoked: 410 «Документ отозван», nothing of the document.

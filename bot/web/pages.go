@@ -2,14 +2,23 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 
 	"edobot/core"
 )
@@ -17,16 +26,58 @@ import (
 // Phones rarely show a PDF inside a page, so the link page also shows the
 // document as page images, rendered by poppler's pdftoppm and cached on disk
 // by the file's SHA-256 (the stored PDF never changes).
+//
+// A PDF is the sender's to craft: a page can take minutes of CPU and
+// gigabytes to draw. So at most RenderConcurrency renders run at once, one
+// per page however many visitors ask for it; each runs under a timeout and
+// rlimits on CPU time and address space; a page that failed is remembered
+// and not tried again for renderFailureTTL; and the folder of cached pages
+// and PDF copies stays under PageCacheSize, the least recently used files
+// removed first.
 
-// renderDPI keeps a page readable on a phone and about 100–300 KB.
-const renderDPI = 110
+// renderSide is the long side of a page image in pixels: an A4 page at about
+// 110 dpi, readable on a phone and about 100–300 KB. It also bounds what a
+// page of absurd dimensions costs.
+const renderSide = 1300
 
-func (s *Server) pageCacheDir() (string, error) {
+// renderFailureTTL is how long a page that failed to render is not tried
+// again.
+const renderFailureTTL = time.Hour
+
+type renderer struct {
+	log    *slog.Logger
+	dir    string
+	limits Limits
+	slots  chan struct{}
+	flight singleflight.Group
+
+	mu     sync.Mutex
+	inUse  map[string]int // SHA-256 of the PDFs being rendered: not evicted
+	size   int64          // bytes in dir, once scanned
+	sized  bool
+	run    atomic.Int64 // renders running now
+	peak   atomic.Int64 // most renders ever running at once
+	starts atomic.Int64 // renders started
+
+	rendered *prometheus.CounterVec
+	running  prometheus.GaugeFunc
+}
+
+func (s *Server) newRenderer() *renderer {
 	dir := s.PageCache
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "edobot-pages")
 	}
-	return dir, os.MkdirAll(dir, 0o700)
+	r := &renderer{log: s.Log, dir: dir, limits: s.Limits, slots: make(chan struct{}, s.Limits.RenderConcurrency), inUse: map[string]int{}}
+	r.rendered = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_page_renders_total",
+		Help: "Page images rendered by pdftoppm, by result (ok, failed)."}, []string{"result"})
+	r.running = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edobot_page_renders_running",
+		Help: "pdftoppm processes running now."}, func() float64 { return float64(r.run.Load()) })
+	return r
+}
+
+func (r *renderer) collectors() []prometheus.Collector {
+	return []prometheus.Collector{r.rendered, r.running}
 }
 
 func (s *Server) linkPageImage(w http.ResponseWriter, r *http.Request) {
@@ -40,46 +91,218 @@ func (s *Server) linkPageImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, core.ErrNotFound)
 		return
 	}
-	path, err := s.renderPage(r.Context(), d, n)
+	// Waiting for a render slot and the render itself come before the answer.
+	waitBeforeAnswer(w, 2*s.Limits.RenderTimeout)
+	path, err := s.renders.page(r.Context(), d.File.SHA256, n, func(ctx context.Context, dst string) error {
+		return s.copyFile(ctx, d, dst)
+	})
+	if errors.Is(err, errPreviewUnavailable) {
+		s.refuse(w, r, http.StatusUnprocessableEntity, errPreviewUnavailable)
+		return
+	}
 	if err != nil {
-		s.Log.Error("render page", "document", d.ID, "page", n, "err", err)
-		http.Error(w, "page preview unavailable", http.StatusServiceUnavailable)
+		s.fail(w, r, fmt.Errorf("page %d of %s: %w", n, d.ID, err))
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "private, max-age=3600")
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.ServeFile(w, r, path)
 }
 
-// renderPage returns the cached image of page n, rendering it first if needed.
-func (s *Server) renderPage(ctx context.Context, d *core.Document, n int) (string, error) {
-	dir, err := s.pageCacheDir()
-	if err != nil {
-		return "", err
+// page returns the image of page n of the PDF with the given SHA-256,
+// rendering it first if needed; fetch puts the PDF at a path.
+func (r *renderer) page(ctx context.Context, sha string, n int, fetch func(context.Context, string) error) (string, error) {
+	out := filepath.Join(r.dir, fmt.Sprintf("%s-%d.png", sha, n))
+	if done, err := r.cached(out); done || err != nil {
+		return out, err
 	}
-	out := filepath.Join(dir, fmt.Sprintf("%s-%d.png", d.File.SHA256, n))
+	ch := r.flight.DoChan(out, func() (any, error) {
+		// The render serves every visitor waiting for this page: the first
+		// one leaving must not cancel it.
+		return nil, r.render(context.WithoutCancel(ctx), sha, n, out, fetch)
+	})
+	select {
+	case res := <-ch:
+		return out, res.Err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// cached reports whether the page is on disk, or errPreviewUnavailable when
+// it failed not long ago. A hit marks the image as recently used.
+func (r *renderer) cached(out string) (bool, error) {
+	now := time.Now()
 	if _, err := os.Stat(out); err == nil {
-		return out, nil
+		_ = os.Chtimes(out, now, now)
+		return true, nil
 	}
-	pdf := filepath.Join(dir, d.File.SHA256+".pdf")
-	if _, err := os.Stat(pdf); err != nil {
-		if err := s.copyFile(ctx, d, pdf); err != nil {
-			return "", err
-		}
+	if fi, err := os.Stat(failedMarker(out)); err == nil && now.Sub(fi.ModTime()) < renderFailureTTL {
+		return false, errPreviewUnavailable
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	return false, nil
+}
+
+func failedMarker(out string) string { return strings.TrimSuffix(out, ".png") + ".failed" }
+
+func (r *renderer) render(ctx context.Context, sha string, n int, out string, fetch func(context.Context, string) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*r.limits.RenderTimeout)
 	defer cancel()
-	tmp := filepath.Join(dir, fmt.Sprintf("render-%d-%d", time.Now().UnixNano(), n))
-	cmd := exec.CommandContext(ctx, "pdftoppm", "-png", "-r", strconv.Itoa(renderDPI), "-f", strconv.Itoa(n), "-l", strconv.Itoa(n), "-singlefile", pdf, tmp)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("pdftoppm: %v: %s", err, b)
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a render slot: %w", ctx.Err())
 	}
+	// Another render may have finished this page while this one waited.
+	if done, err := r.cached(out); done || err != nil {
+		return err
+	}
+	if err := os.MkdirAll(r.dir, 0o700); err != nil {
+		return err
+	}
+	r.hold(sha, 1)
+	defer r.hold(sha, -1)
+	pdf := filepath.Join(r.dir, sha+".pdf")
+	if _, err := os.Stat(pdf); err != nil {
+		if err := fetch(ctx, pdf); err != nil {
+			return err
+		}
+		r.added(pdf)
+	}
+	tmp := filepath.Join(r.dir, fmt.Sprintf("render-%d-%d", time.Now().UnixNano(), n))
+	defer os.Remove(tmp + ".png")
+	if err := r.pdftoppm(ctx, pdf, n, tmp); err != nil {
+		r.rendered.WithLabelValues("failed").Inc()
+		if errors.Is(err, exec.ErrNotFound) {
+			return err // our fault, not the document's
+		}
+		r.log.Warn("page preview failed; not tried again for a while", "sha256", sha, "page", n, "err", err)
+		if werr := os.WriteFile(failedMarker(out), []byte(err.Error()), 0o600); werr != nil {
+			return errors.Join(err, werr)
+		}
+		return fmt.Errorf("%w: %v", errPreviewUnavailable, err)
+	}
+	r.rendered.WithLabelValues("ok").Inc()
 	// Renaming makes a concurrent render of the same page harmless.
 	if err := os.Rename(tmp+".png", out); err != nil {
-		return "", err
+		return err
 	}
-	return out, nil
+	r.added(out)
+	return nil
+}
+
+// pdftoppm renders page n of pdf to tmp.png under the render limits. The
+// rlimits are set by the shell that then becomes pdftoppm (exec), so they
+// bind pdftoppm alone, from its first instruction.
+func (r *renderer) pdftoppm(ctx context.Context, pdf string, n int, tmp string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.limits.RenderTimeout)
+	defer cancel()
+	cpu := max(1, int(r.limits.RenderCPU/time.Second))
+	const script = `ulimit -c 0 && ulimit -t "$1" && ulimit -v "$2" && shift 2 && exec pdftoppm "$@"`
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script, "sh", strconv.Itoa(cpu), strconv.FormatInt(r.limits.RenderMemory>>10, 10),
+		"-png", "-scale-to", strconv.Itoa(renderSide), "-f", strconv.Itoa(n), "-l", strconv.Itoa(n), "-singlefile", pdf, tmp)
+	cmd.WaitDelay = 5 * time.Second
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		return err
+	}
+	running := r.run.Add(1)
+	for p := r.peak.Load(); running > p && !r.peak.CompareAndSwap(p, running); p = r.peak.Load() {
+	}
+	r.starts.Add(1)
+	defer r.run.Add(-1)
+	b, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return fmt.Errorf("pdftoppm: over %v: %w", r.limits.RenderTimeout, ctx.Err())
+	}
+	if err != nil {
+		return fmt.Errorf("pdftoppm: %v: %s", err, b)
+	}
+	return nil
+}
+
+// hold marks a PDF as being rendered (delta 1) or no longer (-1).
+func (r *renderer) hold(sha string, delta int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inUse[sha] += delta; r.inUse[sha] <= 0 {
+		delete(r.inUse, sha)
+	}
+}
+
+// added counts a new file in the cache and trims the cache when it is over
+// its size.
+func (r *renderer) added(path string) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.sized {
+		r.size, r.sized = r.scan(), true
+	} else {
+		r.size += fi.Size()
+	}
+	if r.size > r.limits.PageCacheSize {
+		r.trim(path)
+	}
+}
+
+func (r *renderer) scan() int64 {
+	var total int64
+	for _, f := range r.files() {
+		total += f.size
+	}
+	return total
+}
+
+type cacheFile struct {
+	path string
+	size int64
+	used time.Time
+}
+
+func (r *renderer) files() []cacheFile {
+	entries, err := os.ReadDir(r.dir)
+	if err != nil {
+		return nil
+	}
+	var out []cacheFile
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			out = append(out, cacheFile{filepath.Join(r.dir, e.Name()), fi.Size(), fi.ModTime()})
+		}
+	}
+	return out
+}
+
+// trim removes the least recently used files until the cache is at most
+// nine tenths of its size, leaving the file just added (about to be
+// served), PDFs being rendered and failure markers (they are small, and
+// they are what stops a costly page from being tried again).
+func (r *renderer) trim(keep string) {
+	files := r.files()
+	sort.Slice(files, func(i, j int) bool { return files[i].used.Before(files[j].used) })
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	target := r.limits.PageCacheSize / 10 * 9
+	for _, f := range files {
+		if total <= target {
+			break
+		}
+		name := filepath.Base(f.path)
+		if f.path == keep || strings.HasSuffix(name, ".failed") || strings.HasSuffix(name, ".tmp") || strings.HasPrefix(name, "render-") ||
+			r.inUse[strings.TrimSuffix(name, ".pdf")] > 0 {
+			continue
+		}
+		if os.Remove(f.path) == nil {
+			total -= f.size
+		}
+	}
+	r.size = total
 }
 
 func (s *Server) copyFile(ctx context.Context, d *core.Document, dst string) error {

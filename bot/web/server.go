@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -62,9 +64,16 @@ type Server struct {
 	// AdminRoutes adds the operator's routes (the WhatsApp pairing QR),
 	// which guard themselves with the admin token.
 	AdminRoutes func(mux *http.ServeMux)
-	// Clock paces the link page's long polls; nil = the real one. Tests put
-	// a fake in its place.
+	// Clock paces the link page's long polls and fills the rate limits'
+	// buckets; nil = the real one. Tests put a fake in its place.
 	Clock clockwork.Clock
+	// Limits bound connections, time, request rates and page renders; the
+	// zero value of a field is its default.
+	Limits Limits
+
+	limiters  map[rateKind]*limiter
+	renders   *renderer
+	linkPages *lru.Cache[uuid.UUID, renderedPage]
 }
 
 func (s *Server) clock() clockwork.Clock {
@@ -74,11 +83,19 @@ func (s *Server) clock() clockwork.Clock {
 	return s.Clock
 }
 
-// Handler returns the routes.
+func (s *Server) now() time.Time { return s.clock().Now() }
+
+// Handler returns the routes, with the security headers and the deadlines
+// of every request.
 func (s *Server) Handler() http.Handler {
+	s.Limits = s.limits()
+	s.limiters = newLimiters(s.Limits.Rates)
+	s.renders = s.newRenderer()
+	s.linkPages, _ = lru.New[uuid.UUID, renderedPage](renderedPages)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(s.Collectors...)
+	reg.MustRegister(s.renders.collectors()...)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
@@ -97,7 +114,7 @@ func (s *Server) Handler() http.Handler {
 		s.linkRoutes(mux)
 		s.chatRoutes(mux)
 	}
-	return mux
+	return s.paced(s.secured(mux))
 }
 
 // ready answers 200 only when every dependency answers, naming the ones that
@@ -117,6 +134,33 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		out[c.Name] = "ok"
 	}
 	writeJSON(w, status, out)
+}
+
+// webRefusal is a "no" of the web side itself that a person can meet; its
+// code is a message key of bot/i18n ("error." + code).
+type webRefusal string
+
+func (r webRefusal) Error() string { return "web: " + string(r) }
+func (r webRefusal) Code() string  { return string(r) }
+
+const (
+	errTooManyRequests    webRefusal = "too_many_requests"
+	errPreviewUnavailable webRefusal = "page_preview_unavailable"
+)
+
+// refuse answers a refusal of the web side as JSON, in the caller's language.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, err webRefusal) {
+	writeError(w, status, err.Code(), s.Cat.Error(i18n.Lang(acceptLanguage(r)), err))
+}
+
+// noticePage answers a person's browser with a page that says err in
+// Russian and Kazakh, as the link page speaks.
+func (s *Server) noticePage(w http.ResponseWriter, status int, err error) {
+	s.htmlHeaders(w)
+	w.WriteHeader(status)
+	if e := notice.Execute(w, map[string]string{"Ru": s.Cat.Error("ru", err), "Kk": s.Cat.Error("kk", err)}); e != nil {
+		s.Log.Warn("notice page", "err", e)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -84,6 +84,8 @@ func TestTwoInstances(t *testing.T) {
 	t.Setenv("EDOBOT_REDIS_DB", strconv.Itoa(instancesRedisDB))
 	t.Setenv("EDOBOT_QUEUE_PREFIX", prefix)
 	t.Setenv("EDOBOT_TELEGRAM_RATE", fmt.Sprintf("%d/s,%s,%d", twoRate, twoPerChat, twoBurst))
+	// Every document is signed through its link from this one address.
+	t.Setenv("EDOBOT_RATE_SIGN", "off")
 	t.Setenv("EDOBOT_OUTBOX_POLL", "50ms")
 	t.Setenv("EDOBOT_QUEUE_POLL", "20ms")
 	t.Setenv("EDOBOT_TRUSTED_CA", caPath)

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -424,6 +422,10 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	if err := checkEgovVia(cfg); err != nil {
 		return err
 	}
+	limits, err := web.LimitsFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	db, applied, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
@@ -467,7 +469,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
-		EgovPDFMime: cfg.EgovPDFMime,
+		EgovPDFMime: cfg.EgovPDFMime, Limits: limits,
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
@@ -556,8 +558,8 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- runner.Run(ctx) }()
-	httpServer := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	httpServer := srv.NewHTTPServer(cfg.HTTPAddr)
+	ln, err := srv.Listen(cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
