@@ -141,6 +141,14 @@ type draft struct {
 	Type   core.DocType `json:"type,omitempty"`
 	Number string       `json:"number,omitempty"`
 	Date   string       `json:"date,omitempty"` // yyyy-mm-dd
+	// Prop is what the PDF's text proposed; Quick says the wizard asks only
+	// what it did not, ending on the proposal screen; ContactAsked that the
+	// optional contact of a new party was asked already.
+	Prop         *proposed `json:"prop,omitempty"`
+	Quick        bool      `json:"quick,omitempty"`
+	ContactAsked bool      `json:"contact_asked,omitempty"`
+	CreateNext   bool      `json:"create_next,omitempty"` // the contact answered, the document is created
+
 	// EditDoc is the document whose field is being edited, and its version.
 	EditDoc     string `json:"edit_doc,omitempty"`
 	EditVersion int64  `json:"edit_version,omitempty"`
@@ -370,13 +378,17 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 	case stepType:
 		return []Screen{f.typeScreen(u, st)}
 	case stepNumber:
-		return []Screen{f.ask(u, st, "chat.ask_number")}
+		s := f.ask(u, st, "chat.ask_number")
+		s.Buttons = append(f.proposedButtons(u, st), s.Buttons...)
+		return []Screen{s}
 	case stepDate:
 		s := f.ask(u, st, "chat.ask_date")
-		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.today", nil), "today")}}, s.Buttons...)
+		s.Buttons = append(append(f.proposedButtons(u, st), []Button{f.w(st, f.t(u, "chat.today", nil), "today")}), s.Buttons...)
 		return []Screen{s}
 	case stepConfirm:
 		return []Screen{f.confirmScreen(u, st)}
+	case stepProposal:
+		return []Screen{f.proposalScreen(u, st)}
 	case stepSearch:
 		return []Screen{{Text: f.t(u, "chat.ask_search", nil), Buttons: [][]Button{{f.menuButton(u)}}}}
 	case stepEditNumber:

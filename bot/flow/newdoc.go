@@ -21,7 +21,8 @@ func (f *Flow) upload(ctx context.Context, u *core.ChatUser, st *state, up *Uplo
 		s, err := f.menu(ctx, u)
 		return append([]Screen{{Text: f.t(u, "chat.login_to_send", nil)}}, s...), err
 	}
-	if _, _, err := f.actor(ctx, u); err != nil {
+	a, _, err := f.actor(ctx, u)
+	if err != nil {
 		return nil, err
 	}
 	// What the messenger declares is checked before downloading anything.
@@ -38,20 +39,30 @@ func (f *Flow) upload(ctx context.Context, u *core.ChatUser, st *state, up *Uplo
 	}
 	defer rc.Close()
 	// The download is bounded too: a messenger may not declare the size.
-	info, err := f.Service.StageFile(ctx, io.LimitReader(rc, pdfintake.MaxSize+1))
+	info, prop, err := f.Service.StageDocument(ctx, a, io.LimitReader(rc, pdfintake.MaxSize+1))
 	if err != nil {
 		return f.prompt(ctx, u, st), err
 	}
+	if prop.Unread != nil {
+		f.log().InfoContext(ctx, "document text not read", "chat_user", u.ID, "err", prop.Unread)
+	}
 	st.Draft = draft{Key: core.NewToken()[:22], File: info, FileName: core.TextFileName.Sanitize(path.Base(up.Name))}
-	st.set(stepRecipient)
-	return []Screen{f.recipientScreen(ctx, u, st)}, nil
+	st.set(f.propose(st, prop))
+	if st.Step == stepRecipient {
+		return []Screen{f.recipientScreen(ctx, u, st)}, nil
+	}
+	s := f.prompt(ctx, u, st)
+	if st.Step != stepProposal {
+		s[0].Text = f.t(u, "chat.file_accepted", map[string]any{"Name": st.Draft.FileName, "Pages": info.Pages}) + "\n\n" + s[0].Text
+	}
+	return s, nil
 }
 
 // recipientScreen offers the recent parties and a new one.
 func (f *Flow) recipientScreen(ctx context.Context, u *core.ChatUser, st *state) Screen {
 	text := f.t(u, "chat.file_accepted", map[string]any{"Name": st.Draft.FileName, "Pages": st.Draft.File.Pages}) +
 		"\n\n" + f.t(u, "chat.ask_recipient", nil)
-	var rows [][]Button
+	rows := f.proposedButtons(u, st)
 	if parties, err := f.Service.Store.Parties(ctx, u.OrgID, 6); err == nil {
 		for _, p := range parties {
 			rows = append(rows, []Button{f.w(st, p.Name+" · "+p.Number, "p"+strconv.FormatInt(p.ID, 10))})
@@ -64,6 +75,9 @@ func (f *Flow) recipientScreen(ctx context.Context, u *core.ChatUser, st *state)
 
 // wizardChoice handles the buttons of the steps of a new document.
 func (f *Flow) wizardChoice(ctx context.Context, u *core.ChatUser, st *state, value string) ([]Screen, error) {
+	if s, ok, err := f.proposalChoice(ctx, u, st, value); ok {
+		return s, err
+	}
 	switch {
 	case value == "cancel":
 		st.set(stepIdle)
@@ -82,14 +96,17 @@ func (f *Flow) wizardChoice(ctx context.Context, u *core.ChatUser, st *state, va
 			return f.prompt(ctx, u, st), err
 		}
 		f.takeParty(st, p)
-		st.set(stepType)
+		st.advance(stepType)
 		return f.prompt(ctx, u, st), nil
 	case (value == "kemployee" || value == "kcounterparty") && st.Step == stepPartyKind:
 		st.Draft.Party.Kind = core.PartyKind(value[1:])
-		st.set(stepPartyName)
+		st.advance(stepPartyName)
 		return f.prompt(ctx, u, st), nil
 	case value == "skip" && st.Step == stepPartyContact:
-		st.set(stepType)
+		if s, ok, err := f.afterContact(ctx, u, st); ok {
+			return s, err
+		}
+		st.advance(stepType)
 		return f.prompt(ctx, u, st), nil
 	case strings.HasPrefix(value, "t") && st.Step == stepType:
 		t := core.DocType(value[1:])
@@ -97,7 +114,7 @@ func (f *Flow) wizardChoice(ctx context.Context, u *core.ChatUser, st *state, va
 			return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidType}
 		}
 		st.Draft.Type = t
-		st.set(stepNumber)
+		st.advance(stepNumber)
 		return f.prompt(ctx, u, st), nil
 	case value == "today" && (st.Step == stepDate || st.Step == stepEditDate):
 		return f.takeDate(ctx, u, st, f.today())
@@ -125,7 +142,7 @@ func (f *Flow) partyNumber(ctx context.Context, u *core.ChatUser, st *state, tex
 		for i := range parties {
 			if parties[i].Number == number {
 				f.takeParty(st, &parties[i])
-				st.set(stepType)
+				st.advance(stepType)
 				return append([]Screen{{Text: f.t(u, "chat.party_known", map[string]any{"Name": parties[i].Name})}},
 					f.prompt(ctx, u, st)...), nil
 			}
@@ -133,6 +150,7 @@ func (f *Flow) partyNumber(ctx context.Context, u *core.ChatUser, st *state, tex
 	}
 	st.Draft.PartyID = 0
 	st.Draft.Party.Number, st.Draft.Party.Phone, st.Draft.Party.Telegram = number, "", ""
+	st.Draft.Party.Kind, st.Draft.Party.Name = "", ""
 	if kind == iinbin.KindBIN {
 		// A BIN is always an organisation: no need to ask.
 		st.Draft.Party.Kind = core.PartyCounterparty
@@ -149,7 +167,7 @@ func (f *Flow) partyName(ctx context.Context, u *core.ChatUser, st *state, text 
 		return f.prompt(ctx, u, st), err
 	}
 	st.Draft.Party.Name = name
-	st.set(stepPartyContact)
+	st.advance(stepPartyContact)
 	return f.prompt(ctx, u, st), nil
 }
 
@@ -168,16 +186,19 @@ func (f *Flow) partyContact(ctx context.Context, u *core.ChatUser, st *state, te
 		}
 		st.Draft.Party.Phone = p
 	}
-	st.set(stepType)
+	if s, ok, err := f.afterContact(ctx, u, st); ok {
+		return s, err
+	}
+	st.advance(stepType)
 	return f.prompt(ctx, u, st), nil
 }
 
 func (f *Flow) typeScreen(u *core.ChatUser, st *state) Screen {
 	var rows [][]Button
 	for i := 0; i < len(core.DocTypes); i += 2 {
-		row := []Button{f.w(st, f.t(u, "type."+string(core.DocTypes[i]), nil), "t"+string(core.DocTypes[i]))}
+		row := []Button{f.w(st, typeMark(st, core.DocTypes[i])+f.t(u, "type."+string(core.DocTypes[i]), nil), "t"+string(core.DocTypes[i]))}
 		if i+1 < len(core.DocTypes) {
-			row = append(row, f.w(st, f.t(u, "type."+string(core.DocTypes[i+1]), nil), "t"+string(core.DocTypes[i+1])))
+			row = append(row, f.w(st, typeMark(st, core.DocTypes[i+1])+f.t(u, "type."+string(core.DocTypes[i+1]), nil), "t"+string(core.DocTypes[i+1])))
 		}
 		rows = append(rows, row)
 	}
@@ -191,7 +212,7 @@ func (f *Flow) docNumber(ctx context.Context, u *core.ChatUser, st *state, text 
 		return f.prompt(ctx, u, st), err
 	}
 	st.Draft.Number = number
-	st.set(stepDate)
+	st.advance(stepDate)
 	return f.prompt(ctx, u, st), nil
 }
 
@@ -229,7 +250,7 @@ func (f *Flow) takeDate(ctx context.Context, u *core.ChatUser, st *state, d time
 		return f.applyEdit(ctx, u, st, core.DocumentEdit{Date: &d})
 	}
 	st.Draft.Date = d.Format(time.DateOnly)
-	st.set(stepConfirm)
+	st.advance(stepConfirm)
 	return f.prompt(ctx, u, st), nil
 }
 

@@ -237,6 +237,10 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, a core.Actor)
 		return
 	}
 	v := func(name string) string { s, _ := up.value(name); return s }
+	if v("prefill") == "true" {
+		s.apiPrefill(w, r, a, up.file)
+		return
+	}
 	date, ok := s.parseDate(w, r, v("date"))
 	if !ok {
 		return

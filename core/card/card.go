@@ -49,6 +49,10 @@ var (
 
 const fontFamily = "dejavu"
 
+// RegularFont is DejaVu Sans, the face the card writes with; tests that need
+// PDFs with Russian and Kazakh text write them with it too.
+func RegularFont() []byte { return regularTTF }
+
 // pdfcpu reads the stamps' PDF with its default configuration, which it
 // would otherwise load from (and first write to) a directory under the
 // user's config dir; a server must not have that side effect. This is

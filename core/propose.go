@@ -1,0 +1,131 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"edobot/core/iinbin"
+	"edobot/core/pdfintake"
+	"edobot/core/prefill"
+)
+
+// Proposal is what a document's own text proposes for the fields a sender
+// would otherwise type. A zero field was not found and is asked as usual.
+type Proposal struct {
+	Type   DocType
+	Number string
+	Date   time.Time // a calendar date at 00:00 UTC
+	// Recipient is the counterparty the text names: a party of the
+	// directory (ID set, its stored name and contacts) when one of the
+	// numbers in the text is known, else the first new one; nil if none.
+	Recipient *Party
+	// Unread says why the text could not be read (a scan, a broken text
+	// layer); the upload is accepted all the same.
+	Unread error
+}
+
+// Complete reports whether the proposal fills every field a document needs.
+func (p *Proposal) Complete() bool {
+	return p.Type != "" && p.Number != "" && !p.Date.IsZero() && p.Recipient != nil &&
+		p.Recipient.Number != "" && p.Recipient.Name != ""
+}
+
+// knownParties is how much of the directory a proposal is matched against.
+const knownParties = 500
+
+// StageDocument stores a PDF as StageFile does and proposes the document's
+// fields from its text. Reading the text never fails the upload: whatever
+// goes wrong there leaves the proposal empty with the reason in Unread.
+func (s *Service) StageDocument(ctx context.Context, a Actor, file io.Reader) (FileInfo, Proposal, error) {
+	org, err := s.senderOrg(ctx, a)
+	if err != nil {
+		return FileInfo{}, Proposal{}, err
+	}
+	up, err := pdfintake.Intake(ctx, file, s.TempDir)
+	if err != nil {
+		return FileInfo{}, Proposal{}, err
+	}
+	defer up.Close()
+	f, err := up.Open()
+	if err != nil {
+		return FileInfo{}, Proposal{}, wrapf(err, "reopen upload")
+	}
+	defer f.Close()
+	info := FileInfo{SHA256: up.SHA256Hex(), Size: up.Size, Pages: up.Pages}
+	var prop Proposal
+	text, err := prefill.Extract(ctx, f, up.Pages)
+	if err != nil {
+		prop.Unread = err
+	} else {
+		prop = s.propose(ctx, org, a, text)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return FileInfo{}, Proposal{}, wrapf(err, "rewind upload")
+	}
+	if err := s.Blobs.Put(ctx, info.SHA256, info.Size, f); err != nil {
+		return FileInfo{}, Proposal{}, wrapf(err, "store file")
+	}
+	return info, prop, nil
+}
+
+// ProposeFromText is the proposal for a text, for the sender a acts for.
+func (s *Service) ProposeFromText(ctx context.Context, a Actor, text string) (Proposal, error) {
+	org, err := s.senderOrg(ctx, a)
+	if err != nil {
+		return Proposal{}, err
+	}
+	return s.propose(ctx, org, a, text), nil
+}
+
+func (s *Service) propose(ctx context.Context, org *Organisation, a Actor, text string) Proposal {
+	p := prefill.Propose(text, org.Number)
+	out := Proposal{Type: DocType(p.Type), Number: p.Number, Date: p.Date}
+	if out.Number != "" {
+		if n, err := TextNumber.Clean(out.Number); err == nil {
+			out.Number = n
+		} else {
+			out.Number = ""
+		}
+	}
+	// «Прочее» is a proposal only for a titled document, one with a number;
+	// text without either says nothing of the type.
+	if !out.Type.Valid() || out.Type == TypeOther && out.Number == "" {
+		out.Type = ""
+	}
+	var cands []prefill.Party
+	for _, c := range p.Parties {
+		// The person acting is never their own counterparty either.
+		if c.Number != a.Number {
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 {
+		return out
+	}
+	if known, err := s.Store.Parties(ctx, org.ID, knownParties); err == nil {
+		byNumber := make(map[string]*Party, len(known))
+		for i := range known {
+			byNumber[known[i].Number] = &known[i]
+		}
+		for _, c := range cands {
+			if k := byNumber[c.Number]; k != nil {
+				out.Recipient = k
+				return out
+			}
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		out.Unread = err
+	}
+	c := cands[0]
+	r := &Party{Number: c.Number, Kind: PartyCounterparty, Phone: c.Phone}
+	if c.Kind == iinbin.KindIIN && (out.Type == TypeEmploymentContract || out.Type == TypePowerOfAttorney) {
+		r.Kind = PartyEmployee
+	}
+	if name, err := TextPartyName.Clean(c.Name); err == nil {
+		r.Name = name
+	}
+	out.Recipient = r
+	return out
+}
