@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"edobot/bot/egov"
+	"edobot/core/egov"
 	"edobot/core/signature/sigtest"
 )
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
-	"edobot/bot/egov"
 	"edobot/core"
+	"edobot/core/egov"
 )
 
 // startAuth opens a sign-in challenge: the person signs it once with their

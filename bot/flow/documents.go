@@ -13,8 +13,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/skip2/go-qrcode"
 
-	"edobot/bot/egov"
 	"edobot/core"
+	"edobot/core/egov"
 )
 
 // access is how a person reaches a document: as an organisation they proved

@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"edobot/bot/egov"
 	"edobot/bot/i18n"
 	"edobot/core"
+	"edobot/core/egov"
 )
 
 // Button is one choice. Data comes back as Input.Choice when tapped; a

@@ -16,7 +16,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"edobot/bot/egov"
 	"edobot/bot/egovtest"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
@@ -25,6 +24,7 @@ import (
 	"edobot/bot/web"
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/core/egov"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"

@@ -8,9 +8,9 @@ import (
 	"net/url"
 	"strings"
 
-	"edobot/bot/egov"
 	"edobot/bot/i18n"
 	"edobot/core"
+	"edobot/core/egov"
 )
 
 // What the web side does for the chat front ends: the sign-in challenge a

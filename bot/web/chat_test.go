@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"edobot/bot/egov"
 	"edobot/bot/egovtest"
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/core/egov"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
 )

@@ -12,9 +12,9 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
-	"edobot/bot/egov"
 	"edobot/bot/i18n"
 	"edobot/core"
+	"edobot/core/egov"
 	"edobot/core/refusal"
 )
 

@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"edobot/bot/egov"
 	"edobot/bot/i18n"
 	"edobot/core"
+	"edobot/core/egov"
 )
 
 // Check is a named dependency probe for /readyz.

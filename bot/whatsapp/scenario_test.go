@@ -13,7 +13,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"edobot/bot/egov"
 	"edobot/bot/egovtest"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
@@ -23,6 +22,7 @@ import (
 	"edobot/bot/whatsapp"
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/core/egov"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"

@@ -16,12 +16,12 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
 
-	"edobot/bot/egov"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
 	"edobot/bot/whatsapp"
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/core/egov"
 	"edobot/core/pdfintake"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/storage/storagetest"

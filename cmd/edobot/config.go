@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"edobot/bot/egov"
 	"edobot/bot/web"
+	"edobot/core/egov"
 	"edobot/core/nca"
 	"edobot/core/sigex"
 )

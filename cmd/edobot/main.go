@@ -21,13 +21,13 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"edobot/bot/egov"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
 	"edobot/bot/telegram"
 	"edobot/bot/web"
 	"edobot/core"
 	"edobot/core/card"
+	"edobot/core/egov"
 	"edobot/core/nca"
 	"edobot/core/signature"
 	"edobot/jobs"

@@ -18,11 +18,11 @@ import (
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types/events"
 
-	"edobot/bot/egov"
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
 	"edobot/bot/whatsapp"
 	"edobot/core"
+	"edobot/core/egov"
 	"edobot/storage"
 )
 

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"edobot/core/egov"
 )
 
 // The egovQr protocol, as SIGEX publishes it and its own client speaks it:
@@ -166,10 +168,7 @@ type Document struct {
 }
 
 // Meta is a name and value the app shows beside a document.
-type Meta struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
+type Meta = egov.Meta
 
 type registerRequest struct {
 	Description string    `json:"description"`
@@ -193,26 +192,12 @@ type answer struct {
 	EGovBusinessLaunchLink string `json:"eGovBusinessLaunchLink"`
 	ExpireAt               int64  `json:"expireAt"` // Unix milliseconds
 
-	DocumentsToSign []wireDocument `json:"documentsToSign"`
-}
-
-type wireDocument struct {
-	ID       int    `json:"id"`
-	NameRu   string `json:"nameRu"`
-	NameKz   string `json:"nameKz"`
-	NameEn   string `json:"nameEn"`
-	Meta     []Meta `json:"meta"`
-	Document struct {
-		File struct {
-			Mime string `json:"mime"`
-			Data string `json:"data"`
-		} `json:"file"`
-	} `json:"document"`
+	DocumentsToSign []egov.Document `json:"documentsToSign"`
 }
 
 type dataRequest struct {
-	SignMethod      SignMethod     `json:"signMethod"`
-	DocumentsToSign []wireDocument `json:"documentsToSign"`
+	SignMethod      SignMethod      `json:"signMethod"`
+	DocumentsToSign []egov.Document `json:"documentsToSign"`
 }
 
 // Register opens a signing procedure. description is what the app shows
@@ -251,7 +236,7 @@ func (c *Client) SendData(ctx context.Context, dataURL string, expireAt time.Tim
 	if len(docs) == 0 {
 		return errors.New("sigex send data: nothing to sign")
 	}
-	in := dataRequest{SignMethod: method, DocumentsToSign: make([]wireDocument, len(docs))}
+	in := dataRequest{SignMethod: method, DocumentsToSign: make([]egov.Document, len(docs))}
 	for i, d := range docs {
 		w := &in.DocumentsToSign[i]
 		w.ID = i + 1

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"edobot/core/egov"
 	"edobot/core/signature/sigtest"
 )
 
@@ -81,9 +82,9 @@ func (ph *Phone) Take(tb testing.TB, link string) (*Shown, int, []byte) {
 	}
 	t := &Shown{Description: desc.Description, uri: desc.Document.URI, token: desc.Document.AuthToken}
 	var docs struct {
-		SignMethod      string         `json:"signMethod"`
-		Version         int            `json:"version"`
-		DocumentsToSign []wireDocument `json:"documentsToSign"`
+		SignMethod      string          `json:"signMethod"`
+		Version         int             `json:"version"`
+		DocumentsToSign []egov.Document `json:"documentsToSign"`
 	}
 	if err := json.Unmarshal(body, &docs); err != nil || docs.Version != 1 || len(docs.DocumentsToSign) == 0 {
 		tb.Fatalf("sigextest: API №2 answer: %v: %s", err, body)

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/skip2/go-qrcode"
+
+	"edobot/core/egov"
 )
 
 // The eGov side of the fake (NITEC's «Документация по QR/Кросс подписанию в
@@ -373,19 +375,6 @@ func (s *Server) breakIfAsked(w http.ResponseWriter) bool {
 	return true
 }
 
-type wireDocument struct {
-	ID       int    `json:"id"`
-	NameRu   string `json:"nameRu"`
-	NameKz   string `json:"nameKz"`
-	NameEn   string `json:"nameEn"`
-	Document struct {
-		File struct {
-			Mime string `json:"mime"`
-			Data string `json:"data"`
-		} `json:"file"`
-	} `json:"document"`
-}
-
 // data takes the client's documents and holds the request until the phone
 // has taken them.
 func (s *Server) data(w http.ResponseWriter, r *http.Request) {
@@ -398,7 +387,7 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 		SignMethod      string          `json:"signMethod"`
 		DocumentsToSign json.RawMessage `json:"documentsToSign"`
 	}
-	var docs []wireDocument
+	var docs []egov.Document
 	if !jsonRequest(r) || json.NewDecoder(r.Body).Decode(&in) != nil ||
 		(in.SignMethod != "CMS_SIGN_ONLY" && in.SignMethod != "CMS_WITH_DATA") ||
 		json.Unmarshal(in.DocumentsToSign, &docs) != nil || len(docs) == 0 {
@@ -559,7 +548,7 @@ func (s *Server) api2Put(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		DocumentsToSign json.RawMessage `json:"documentsToSign"`
 	}
-	var docs []wireDocument
+	var docs []egov.Document
 	if json.NewDecoder(r.Body).Decode(&in) != nil || json.Unmarshal(in.DocumentsToSign, &docs) != nil || len(docs) == 0 {
 		egovRefuse(w, http.StatusBadRequest, msgBadData)
 		return

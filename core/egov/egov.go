@@ -157,7 +157,7 @@ type Document struct {
 	NameRu   string `json:"nameRu"`
 	NameKz   string `json:"nameKz"`
 	NameEn   string `json:"nameEn"`
-	Meta     []Meta `json:"meta,omitempty"`
+	Meta     []Meta `json:"meta"`
 	Document struct {
 		File struct {
 			Mime string `json:"mime"`
@@ -177,6 +177,9 @@ func One(names Names, meta []Meta, mime, data string) Documents {
 	doc.ID = 1
 	doc.NameRu, doc.NameKz, doc.NameEn = names[0], names[1], names[2]
 	doc.Meta = meta
+	if doc.Meta == nil {
+		doc.Meta = []Meta{}
+	}
 	doc.Document.File.Mime, doc.Document.File.Data = mime, data
 	return out
 }
