@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"os"
 	"time"
 
 	"edobot/core/iinbin"
-	"edobot/core/pdfintake"
 	"edobot/core/prefill"
 )
 
@@ -32,9 +33,6 @@ func (p *Proposal) Complete() bool {
 		p.Recipient.Number != "" && p.Recipient.Name != ""
 }
 
-// knownParties is how much of the directory a proposal is matched against.
-const knownParties = 500
-
 // StageDocument stores a PDF as StageFile does and proposes the document's
 // fields from its text. Reading the text never fails the upload: whatever
 // goes wrong there leaves the proposal empty with the reason in Unread.
@@ -43,29 +41,17 @@ func (s *Service) StageDocument(ctx context.Context, a Actor, file io.Reader) (F
 	if err != nil {
 		return FileInfo{}, Proposal{}, err
 	}
-	up, err := pdfintake.Intake(ctx, file, s.TempDir)
+	var prop Proposal
+	info, err := s.stage(ctx, file, func(f *os.File, info FileInfo) {
+		text, err := prefill.Extract(ctx, f, info.Pages)
+		if err != nil {
+			prop.Unread = err
+			return
+		}
+		prop = s.propose(ctx, org, a, text)
+	})
 	if err != nil {
 		return FileInfo{}, Proposal{}, err
-	}
-	defer up.Close()
-	f, err := up.Open()
-	if err != nil {
-		return FileInfo{}, Proposal{}, wrapf(err, "reopen upload")
-	}
-	defer f.Close()
-	info := FileInfo{SHA256: up.SHA256Hex(), Size: up.Size, Pages: up.Pages}
-	var prop Proposal
-	text, err := prefill.Extract(ctx, f, up.Pages)
-	if err != nil {
-		prop.Unread = err
-	} else {
-		prop = s.propose(ctx, org, a, text)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return FileInfo{}, Proposal{}, wrapf(err, "rewind upload")
-	}
-	if err := s.Blobs.Put(ctx, info.SHA256, info.Size, f); err != nil {
-		return FileInfo{}, Proposal{}, wrapf(err, "store file")
 	}
 	return info, prop, nil
 }
@@ -104,7 +90,11 @@ func (s *Service) propose(ctx context.Context, org *Organisation, a Actor, text 
 	if len(cands) == 0 {
 		return out
 	}
-	if known, err := s.Store.Parties(ctx, org.ID, knownParties); err == nil {
+	numbers := make([]string, len(cands))
+	for i, c := range cands {
+		numbers[i] = c.Number
+	}
+	if known, err := s.Store.PartiesByNumbers(ctx, org.ID, numbers); err == nil {
 		byNumber := make(map[string]*Party, len(known))
 		for i := range known {
 			byNumber[known[i].Number] = &known[i]
@@ -116,7 +106,9 @@ func (s *Service) propose(ctx context.Context, org *Organisation, a Actor, text 
 			}
 		}
 	} else if !errors.Is(err, ErrNotFound) {
-		out.Unread = err
+		// The text was read; only the directory could not be: the party is
+		// proposed as new, and the reason logged, not taken for a scan.
+		slog.WarnContext(ctx, "known parties for a proposal", "org", org.Number, "err", err)
 	}
 	c := cands[0]
 	r := &Party{Number: c.Number, Kind: PartyCounterparty, Phone: c.Phone}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -363,6 +364,12 @@ func (s *Service) intake(ctx context.Context, file io.Reader) (FileInfo, error) 
 // chat can refuse a bad file at once and create the document steps later
 // with CreateDocument over the stored blob.
 func (s *Service) StageFile(ctx context.Context, file io.Reader) (FileInfo, error) {
+	return s.stage(ctx, file, nil)
+}
+
+// stage checks a PDF and stores it; read, when set, reads the checked file
+// first (and may leave it anywhere: stage rewinds it).
+func (s *Service) stage(ctx context.Context, file io.Reader, read func(f *os.File, info FileInfo)) (FileInfo, error) {
 	up, err := pdfintake.Intake(ctx, file, s.TempDir)
 	if err != nil {
 		return FileInfo{}, err
@@ -374,6 +381,12 @@ func (s *Service) StageFile(ctx context.Context, file io.Reader) (FileInfo, erro
 	}
 	defer f.Close()
 	info := FileInfo{SHA256: up.SHA256Hex(), Size: up.Size, Pages: up.Pages}
+	if read != nil {
+		read(f, info)
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return FileInfo{}, wrapf(err, "rewind upload")
+		}
+	}
 	if err := s.Blobs.Put(ctx, info.SHA256, info.Size, f); err != nil {
 		return FileInfo{}, wrapf(err, "store file")
 	}

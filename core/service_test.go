@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { storagetest.Main(m) }
 var ctx = context.Background()
 
 // visitor opens links in the tests.
-var visitor = core.WebVisitor("203.0.113.1", "test")
+var visitor = core.WebVisitor("203.0.113.1")
 
 // snapshot is what a refused action must leave untouched.
 type snapshot struct {

@@ -34,6 +34,8 @@ type Store interface {
 	ListFolder(ctx context.Context, a Actor, f Folder, q FolderQuery) ([]Document, error)
 	FolderCounts(ctx context.Context, a Actor) (map[Folder]int, error)
 	Parties(ctx context.Context, orgID int64, limit int) ([]Party, error)
+	// PartiesByNumbers returns the directory's entries with these numbers.
+	PartiesByNumbers(ctx context.Context, orgID int64, numbers []string) ([]Party, error)
 	Party(ctx context.Context, orgID, id int64) (*Party, error)
 	// EnsureChatUser loads the chat user by Channel and ExternalID into u,
 	// creating it with u's Name and Language on first contact.

@@ -31,9 +31,11 @@ const (
 // hash it with the document and the day: the raw value is never stored.
 type Visitor struct{ id string }
 
-// WebVisitor is a browser: its address and user agent.
-func WebVisitor(addr, userAgent string) Visitor {
-	return Visitor{id: "web\x00" + addr + "\x00" + userAgent}
+// WebVisitor is a browser, counted by its address (an IPv6 /64) alone: the
+// user agent is the caller's to choose, and counting by it would let one
+// client grow the visits and the audit chain at will.
+func WebVisitor(addr string) Visitor {
+	return Visitor{id: "web\x00" + addr}
 }
 
 // ChatVisitor is a chat user who opened the link in a messenger.

@@ -45,7 +45,7 @@ func TestLinkVisits(t *testing.T) {
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, core.KazakhstanTime)
 	f.Svc.Now = func() time.Time { return now }
 	d := f.Create(t)
-	alice, bob := core.WebVisitor("203.0.113.1", "Firefox"), core.WebVisitor("203.0.113.2", "Firefox")
+	alice, bob := core.WebVisitor("203.0.113.1"), core.WebVisitor("203.0.113.2")
 
 	for range 50 {
 		if _, err := f.Svc.OpenLink(ctx, d.LinkToken, alice); err != nil {
@@ -105,7 +105,7 @@ func TestVisitsDoNotWaitForTheLock(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := f.Svc.OpenLink(ctx, d.LinkToken, core.WebVisitor("203.0.113.1", "x"))
+		_, err := f.Svc.OpenLink(ctx, d.LinkToken, core.WebVisitor("203.0.113.1"))
 		done <- err
 	}()
 	select {
@@ -123,7 +123,7 @@ func TestVisitsDoNotWaitForTheLock(t *testing.T) {
 		t.Fatalf("chained under another's lock: %v", got)
 	}
 	// The first visit is audited with the next, and keeps its own time.
-	if _, err := f.Svc.OpenLink(ctx, d.LinkToken, core.WebVisitor("203.0.113.1", "x")); err != nil {
+	if _, err := f.Svc.OpenLink(ctx, d.LinkToken, core.WebVisitor("203.0.113.1")); err != nil {
 		t.Fatal(err)
 	}
 	if got := kinds(t, f, d); got["link_opened"] != 1 {
@@ -142,7 +142,7 @@ func TestConcurrentVisits(t *testing.T) {
 	for v := range visitors {
 		for range each {
 			wg.Go(func() {
-				_, err := f.Svc.OpenLink(ctx, d.LinkToken, core.WebVisitor(fmt.Sprintf("198.51.100.%d", v), "x"))
+				_, err := f.Svc.OpenLink(ctx, d.LinkToken, core.WebVisitor(fmt.Sprintf("198.51.100.%d", v)))
 				errs <- err
 			})
 		}
@@ -160,7 +160,7 @@ func TestConcurrentVisits(t *testing.T) {
 		}
 	}
 	// Whatever the crowd left pending goes in with the next visit.
-	if _, err := f.Svc.OpenLink(ctx, d.LinkToken, core.WebVisitor("198.51.100.0", "x")); err != nil {
+	if _, err := f.Svc.OpenLink(ctx, d.LinkToken, core.WebVisitor("198.51.100.0")); err != nil {
 		t.Fatal(err)
 	}
 	if got := kinds(t, f, d); got["link_opened"] != visitors || got["signed"] != 1 {

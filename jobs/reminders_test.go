@@ -118,10 +118,30 @@ func TestExpiryDeletesOldSessionsAndChallenges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A signing through a broker of the old challenge goes with it; one of
+	// the live challenge stays.
+	oldB, newB := hash(), hash()
+	for _, b := range []struct {
+		h, challenge []byte
+		exp          time.Time
+	}{{oldB, oldC, now.Add(-48 * time.Hour)}, {newB, newC, now.Add(-time.Hour)}} {
+		bs := &core.BrokerSession{ChallengeHash: b.challenge, State: core.BrokerWaiting, CreatedAt: b.exp.Add(-10 * time.Minute),
+			Registration: core.BrokerRegistration{DataURL: "https://sigex.test/d", SignURL: "https://sigex.test/s", QRPNG: []byte("png"),
+				ExpiresAt: b.exp}}
+		if err := f.DB.InsertBrokerSession(ctx, b.h, bs, b.exp); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r := New(testConfig(t), Deps{Store: f.DB, Logger: quietLogger()})
 	defer r.rdb.Close()
 	if err := r.Expire(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if exists := func(h []byte) (ok bool) {
+		_ = f.DB.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM egov_broker_sessions WHERE id_hash = $1)`, h).Scan(&ok)
+		return ok
+	}; exists(oldB) || !exists(newB) {
+		t.Fatal("expiry kept the old broker session or deleted the live one")
 	}
 	exists := func(table string, h []byte) bool {
 		var ok bool

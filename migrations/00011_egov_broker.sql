@@ -8,7 +8,7 @@
 CREATE TABLE egov_broker_sessions (
     id_hash        bytea PRIMARY KEY CHECK (length(id_hash) = 32),
     document_id    uuid REFERENCES documents(id),
-    challenge_hash bytea REFERENCES auth_challenges(id_hash),
+    challenge_hash bytea REFERENCES auth_challenges(id_hash) ON DELETE CASCADE,
     data_url       text NOT NULL,
     sign_url       text NOT NULL,
     qr_png         bytea NOT NULL,

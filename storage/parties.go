@@ -45,6 +45,22 @@ func (db *DB) Parties(ctx context.Context, orgID int64, limit int) ([]core.Party
 	})
 }
 
+// PartiesByNumbers reads the entries of an organisation's directory with
+// these IINs/BINs.
+func (db *DB) PartiesByNumbers(ctx context.Context, orgID int64, numbers []string) ([]core.Party, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT id, org_id, kind, number, name, phone, telegram, whatsapp, updated_at, last_used_at
+		FROM parties WHERE org_id = $1 AND number = ANY($2) ORDER BY last_used_at DESC, id DESC`, orgID, numbers)
+	if err != nil {
+		return nil, fmt.Errorf("parties by numbers: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (core.Party, error) {
+		var p core.Party
+		err := r.Scan(&p.ID, &p.OrgID, &p.Kind, &p.Number, &p.Name, &p.Phone, &p.Telegram, &p.WhatsApp, &p.UpdatedAt, &p.LastUsedAt)
+		return p, err
+	})
+}
+
 // Party reads one entry of an organisation's directory.
 func (db *DB) Party(ctx context.Context, orgID, id int64) (*core.Party, error) {
 	var p core.Party

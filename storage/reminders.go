@@ -47,6 +47,13 @@ func (db *DB) DeleteExpired(ctx context.Context, before time.Time) (sessions, ch
 		return 0, 0, fmt.Errorf("delete expired egov sessions: %w", err)
 	}
 	sessions = tag.RowsAffected()
+	// Signings through a broker hold a QR image each; past their expiry they
+	// can only be read, never used. Those of a challenge go with it too.
+	tag, err = db.Pool.Exec(ctx, `DELETE FROM egov_broker_sessions WHERE expires_at < $1`, before)
+	if err != nil {
+		return sessions, 0, fmt.Errorf("delete expired broker sessions: %w", err)
+	}
+	sessions += tag.RowsAffected()
 	tag, err = db.Pool.Exec(ctx, `DELETE FROM auth_challenges WHERE expires_at < $1`, before)
 	if err != nil {
 		return sessions, 0, fmt.Errorf("delete expired auth challenges: %w", err)

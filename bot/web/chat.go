@@ -31,7 +31,7 @@ func (s *Server) chatRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /egov-auth/{id}/documents", s.authEgovData)
 	mux.HandleFunc("PUT /egov-auth/{id}/documents", s.authEgovSign)
 	mux.HandleFunc("GET /auth/{id}", s.authView)
-	mux.HandleFunc("POST /auth/{id}/sign", s.authSign)
+	mux.HandleFunc("POST /auth/{id}/sign", s.limited(rateSign, s.authSign))
 	mux.HandleFunc("GET /d/{token}/mailto", s.mailto)
 	if s.TelegramWebhook != nil {
 		mux.Handle("POST /telegram/webhook", s.TelegramWebhook)

@@ -195,7 +195,7 @@ func (s *Server) failApp(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := i18n.ErrorCode(err)
 	if code == "" {
-		s.Log.Error("egov request failed", "path", r.URL.Path, "err", err)
+		s.Log.Error("egov request failed", "route", r.Pattern, "err", err)
 		writeJSON(w, http.StatusInternalServerError, egov.Error{Code: "internal", Message: s.Cat.Error(lang, err)})
 		return
 	}
@@ -232,7 +232,7 @@ func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, err error, s
 	}
 	code := i18n.ErrorCode(err)
 	if code == "" {
-		s.Log.Error("request failed", "path", r.URL.Path, "err", err)
+		s.Log.Error("request failed", "route", r.Pattern, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", s.Cat.Error(lang, err))
 		return
 	}
@@ -256,7 +256,7 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 	if s.Unavailable == nil || !s.Unavailable(err) {
 		return false
 	}
-	s.Log.Warn("database unreachable", "path", r.URL.Path, "err", err)
+	s.Log.Warn("database unreachable", "route", r.Pattern, "err", err)
 	w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
 	return true
 }

@@ -25,7 +25,7 @@ const egovViaPath = "/egov-via/"
 
 func (s *Server) egovViaRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+egovViaPath+"{id}/qr.png", s.egovViaQR)
-	mux.HandleFunc("GET "+egovViaPath+"{id}/status", s.egovViaStatus)
+	mux.HandleFunc("GET "+egovViaPath+"{id}/status", s.limited(rateStatus, s.egovViaStatus))
 }
 
 // writeBrokeredStart answers a start as the direct protocol does, with the

@@ -124,9 +124,9 @@ type linkView struct {
 }
 
 // visitor is who counts as one visitor of a link: an address (the
-// client's, as the rate limits see it) with a user agent.
+// client's, as the rate limits see it).
 func (s *Server) visitor(r *http.Request) core.Visitor {
-	return core.WebVisitor(clientAddr(r, s.Limits.TrustedProxies), r.UserAgent())
+	return core.WebVisitor(clientAddr(r, s.Limits.TrustedProxies))
 }
 
 // failPage answers a refusal on a link URL that a person opens: a dead link

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/sha256"
 	"errors"
 	"math"
 	"net"
@@ -271,11 +272,23 @@ func newLimiters(r RateLimits) map[rateKind]*limiter {
 	return map[rateKind]*limiter{rateView: newLimiter(r.View), rateStatus: newLimiter(r.Status), rateSign: newLimiter(r.Sign)}
 }
 
+// pathSecret is what a request's link (or session) is counted by: a hash of
+// the path's token or id, so that a key is small whatever length a caller
+// sends.
+func pathSecret(r *http.Request) string {
+	v := r.PathValue("token")
+	if v == "" {
+		v = r.PathValue("id")
+	}
+	h := sha256.Sum256([]byte(v))
+	return string(h[:16])
+}
+
 // limited turns away, with 429 and Retry-After, a request over its kind's
 // limit for the client's address or for the link in its path.
 func (s *Server) limited(kind rateKind, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ok, wait := s.limiters[kind].allow(clientAddr(r, s.Limits.TrustedProxies), r.PathValue("token"), s.now())
+		ok, wait := s.limiters[kind].allow(clientAddr(r, s.Limits.TrustedProxies), pathSecret(r), s.now())
 		if ok {
 			h(w, r)
 			return

@@ -150,8 +150,14 @@ func newVerifier(cfg config, extra ...string) (*signature.Verifier, error) {
 	case "off":
 	case "":
 		url = signature.NCAOCSPURL
-		if mode, _ := nca.ParseMode(cfg.NCA); mode == nca.ModeTest {
+		switch mode, _ := nca.ParseMode(cfg.NCA); mode {
+		case nca.ModeTest:
 			url = signature.NCATestOCSPURL // NCA's test PKI answers there
+		case nca.ModeOff:
+			// Without NCA's certificates the CAs are the operator's own
+			// (EDOBOT_TRUSTED_CA), whose certificates NCA's responder does
+			// not know: only a responder named in EDOBOT_OCSP_URL is asked.
+			return v, nil
 		}
 		v.Revocation = &signature.OCSP{URL: url, OnFailure: onFailure}
 	default:

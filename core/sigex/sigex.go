@@ -215,17 +215,33 @@ func (c *Client) Register(ctx context.Context, description, backURL string) (*Re
 		return nil, fmt.Errorf("sigex register: %w", err)
 	}
 	png, err := base64.StdEncoding.DecodeString(a.QRCode)
-	if err != nil || len(png) == 0 || !isURL(a.DataURL) || !isURL(a.SignURL) || a.ExpireAt <= 0 {
-		return nil, fmt.Errorf("sigex register: %w: qrCode, dataURL, signURL or expireAt missing", ErrMalformed)
+	if err != nil || len(png) == 0 || a.ExpireAt <= 0 {
+		return nil, fmt.Errorf("sigex register: %w: qrCode or expireAt missing", ErrMalformed)
+	}
+	// The document goes to dataURL and the URLs are kept for a restart: they
+	// must be SIGEX's own, on the host we asked; the launch links become
+	// buttons in the chats, so only https ones are taken.
+	if !c.sameOrigin(a.DataURL) || !c.sameOrigin(a.SignURL) {
+		return nil, fmt.Errorf("sigex register: %w: dataURL or signURL not on %s", ErrMalformed, c.BaseURL)
+	}
+	if !isHTTPS(a.EGovMobileLaunchLink) || !isHTTPS(a.EGovBusinessLaunchLink) {
+		return nil, fmt.Errorf("sigex register: %w: a launch link is not an https URL", ErrMalformed)
 	}
 	return &Registration{QRPNG: png, DataURL: a.DataURL, SignURL: a.SignURL,
 		MobileLink: a.EGovMobileLaunchLink, BusinessLink: a.EGovBusinessLaunchLink,
 		ExpireAt: time.UnixMilli(a.ExpireAt)}, nil
 }
 
-func isURL(s string) bool {
+// sameOrigin reports whether s is a URL on the scheme and host of BaseURL.
+func (c *Client) sameOrigin(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+	base, berr := url.Parse(c.BaseURL)
+	return err == nil && berr == nil && u.Host != "" && u.Scheme == base.Scheme && strings.EqualFold(u.Host, base.Host) && u.User == nil
+}
+
+func isHTTPS(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
 }
 
 // SendData posts the documents to a registration's dataURL. SIGEX answers

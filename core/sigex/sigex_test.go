@@ -305,10 +305,21 @@ func TestCancelledContextEndsTheWait(t *testing.T) {
 func TestMalformedAnswers(t *testing.T) {
 	for name, body := range map[string]string{
 		"not JSON":   "<html>",
-		"no qrCode":  `{"dataURL":"https://s/x","signURL":"https://s/x","expireAt":1}`,
-		"no dataURL": `{"qrCode":"iVBORw0KGgo=","signURL":"https://s/x","expireAt":1}`,
+		"no qrCode":  `{"dataURL":"SELF/x","signURL":"SELF/x","expireAt":1}`,
+		"no dataURL": `{"qrCode":"iVBORw0KGgo=","signURL":"SELF/x","expireAt":1}`,
+		// The PDF would go to another host, and the URLs be kept for a restart.
+		"dataURL elsewhere": `{"qrCode":"iVBORw0KGgo=","dataURL":"http://169.254.169.254/x","signURL":"SELF/x","expireAt":1,
+			"eGovMobileLaunchLink":"https://m.egov.kz/mobileSign/?link=a","eGovBusinessLaunchLink":"https://m.egov.kz/businessSign/?link=a"}`,
+		"signURL elsewhere": `{"qrCode":"iVBORw0KGgo=","dataURL":"SELF/x","signURL":"https://evil.test/x","expireAt":1,
+			"eGovMobileLaunchLink":"https://m.egov.kz/mobileSign/?link=a","eGovBusinessLaunchLink":"https://m.egov.kz/businessSign/?link=a"}`,
+		// Launch links become chat buttons.
+		"javascript link": `{"qrCode":"iVBORw0KGgo=","dataURL":"SELF/x","signURL":"SELF/x","expireAt":1,
+			"eGovMobileLaunchLink":"javascript:alert(1)","eGovBusinessLaunchLink":"https://m.egov.kz/businessSign/?link=a"}`,
 	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(body)) }))
+		var srv *httptest.Server
+		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(strings.ReplaceAll(body, "SELF", srv.URL)))
+		}))
 		_, err := sigex.New(srv.Client(), srv.URL).Register(context.Background(), "x", "")
 		srv.Close()
 		if !errors.Is(err, sigex.ErrMalformed) {

@@ -194,8 +194,10 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		res.Err = err
 		return res
 	}
-	if purpose == PurposeAuth && res.Signer.IIN == "" {
-		// A sign-in binds a person: a system's key names none.
+	if res.Signer.IIN == "" {
+		// A sign-in binds a person, and a document's signature records the
+		// person who signed for the side: a system's key (an information
+		// system's, a Treasury client's) names none, so it signs neither.
 		res.Err = refuse(ErrNoIdentity, "the certificate names no person (IIN)")
 		return res
 	}

@@ -267,16 +267,18 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-// A system's key (a Treasury client's) names a BIN and no person: it signs
-// documents for its organisation but cannot sign a person in.
+// A system's key (a Treasury client's) names a BIN and no person: it can
+// neither sign a document (the signature must name who signed for the
+// side) nor sign a person in.
 func TestSystemKey(t *testing.T) {
 	p := newPKI(t)
 	system := p.nca.Issue(t, sigtest.Person{BIN: headBIN, Surname: "", Name: `ИС "Тест"`, Organisation: "ТОО «Ромашка»",
 		Role: sigtest.RoleTreasuryClient}, p.nca.Cert)
 	doc := pdftest.PDF(1)
-	v, err := p.verifier.VerifyOne(ctx, system.SignCMS(t, doc, sigtest.CMSOptions{}), doc, signature.PurposeSign)
-	if err != nil || v.Signer.IIN != "" || v.Signer.BIN != headBIN || v.Signer.FullName != `ИС "Тест"` {
-		t.Fatalf("a system's key on a document: %+v %v", v.Signer, err)
+	results, err := p.verifier.Verify(ctx, system.SignCMS(t, doc, sigtest.CMSOptions{}), signature.NewContent(doc), signature.PurposeSign)
+	if err != nil || len(results) != 1 || !errors.Is(results[0].Err, signature.ErrNoIdentity) ||
+		results[0].Signer.BIN != headBIN || results[0].Signer.FullName != `ИС "Тест"` {
+		t.Fatalf("a system's key on a document: %+v %v", results, err)
 	}
 	if _, err := p.verifier.VerifyChallenge(ctx, system.SignCMS(t, doc, sigtest.CMSOptions{}), doc); !errors.Is(err, signature.ErrNoIdentity) {
 		t.Fatalf("a system's key signing in: %v", err)
