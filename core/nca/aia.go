@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -115,14 +116,21 @@ func (t *Trust) fetchedFrom(u string) *x509.Certificate {
 	return nil
 }
 
-// aiaAllowed accepts an http(s) URL on a host the trust list downloads from.
+// aiaAllowed accepts a plain http(s) URL of a certificate file on a host
+// (and port) the trust list downloads from: no query, fragment, user or
+// unclean path, which would let one certificate name endless addresses of
+// the same file.
 func (t *Trust) aiaAllowed(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return errors.New("not an http(s) URL")
 	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" || path.Clean(u.Path) != u.Path ||
+		!(strings.HasSuffix(u.Path, ".cer") || strings.HasSuffix(u.Path, ".crt")) {
+		return errors.New("not a plain address of a certificate file")
+	}
 	for _, s := range t.Sources {
-		if su, err := url.Parse(s.URL); err == nil && strings.EqualFold(su.Hostname(), u.Hostname()) {
+		if su, err := url.Parse(s.URL); err == nil && strings.EqualFold(su.Hostname(), u.Hostname()) && su.Port() == u.Port() {
 			return nil
 		}
 	}
