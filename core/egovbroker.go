@@ -74,12 +74,22 @@ const (
 	CodeEgovCanceled Code = "egov_canceled"
 	CodeEgovExpired  Code = "egov_expired"
 	CodeEgovBroker   Code = "egov_broker_failed"
+	CodeEgovBusy     Code = "egov_broker_busy"
+)
+
+// How many brokered signings may wait at once: each holds two requests to
+// the broker and, until the phone takes it, the document in memory. A
+// person taps «Подписать» a few times at most; more is a client run amok.
+const (
+	MaxBrokeredPerThing = 4   // of one document or one sign-in challenge
+	MaxBrokeredWaiting  = 200 // of this whole service
 )
 
 var (
 	ErrEgovCanceled = &Refusal{Code: CodeEgovCanceled}
 	ErrEgovExpired  = &Refusal{Code: CodeEgovExpired}
 	ErrEgovBroker   = &Refusal{Code: CodeEgovBroker}
+	ErrEgovBusy     = &Refusal{Code: CodeEgovBusy}
 )
 
 // BrokerSession is one brokered signing of a document, or of a sign-in
@@ -112,6 +122,10 @@ type BrokerStore interface {
 	// ClaimBrokerSessions leases to the caller every unfinished session
 	// whose lease ran out by now, and returns their hashes.
 	ClaimBrokerSessions(ctx context.Context, now, until time.Time) ([][]byte, error)
+	// UnfinishedBrokerSessions counts the unfinished, unexpired signings of
+	// one document or challenge (documentID or challengeHash set), and of
+	// all.
+	UnfinishedBrokerSessions(ctx context.Context, documentID uuid.UUID, challengeHash []byte, now time.Time) (thing, all int, err error)
 	// LeaseBrokerSession moves a session's lease.
 	LeaseBrokerSession(ctx context.Context, idHash []byte, until time.Time) error
 }
@@ -212,6 +226,13 @@ func (s *Service) startBrokered(ctx context.Context, doc *Document, backURL stri
 // openBrokered registers with the broker, stores the session and starts
 // the work that hands over the data and waits for the person.
 func (s *Service) openBrokered(ctx context.Context, bs *BrokerSession, backURL string) (*BrokerSession, error) {
+	thing, all, err := s.BrokerSessions.UnfinishedBrokerSessions(ctx, bs.DocumentID, bs.ChallengeHash, s.now())
+	if err != nil {
+		return nil, wrapf(err, "count broker sessions")
+	}
+	if thing >= MaxBrokeredPerThing || all >= MaxBrokeredWaiting {
+		return nil, ErrEgovBusy
+	}
 	reg, err := s.Broker.Register(ctx, bs.Texts.Description, backURL)
 	if err != nil {
 		slog.WarnContext(ctx, "egov broker: register", "err", err)

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"crypto/x509"
 	"net/http"
 	"testing"
@@ -245,5 +246,29 @@ func TestBrokeredSignIn(t *testing.T) {
 	org, err := f.DB.OrganisationByID(context.Background(), stored.OrgID)
 	if err != nil || org.Number != bin {
 		t.Fatalf("bound to %+v %v", org, err)
+	}
+}
+
+// TestBrokeredCapped: taps on «Подписать» cannot open signings through the
+// broker without end: past MaxBrokeredPerThing waiting ones of a document,
+// another is refused as busy, with nothing registered at the broker; other
+// documents are not held back by it.
+func TestBrokeredCapped(t *testing.T) {
+	f := newBrokerFixture(t)
+	d := f.Create(t)
+	for i := 0; i < core.MaxBrokeredPerThing; i++ {
+		if _, err := f.Svc.StartBrokeredByLink(context.Background(), d.LinkToken, ""); err != nil {
+			t.Fatalf("signing %d: %v", i+1, err)
+		}
+	}
+	registered := f.fake.Last(t)
+	if _, err := f.Svc.StartBrokeredByLink(context.Background(), d.LinkToken, ""); !errors.Is(err, core.ErrEgovBusy) {
+		t.Fatalf("one signing too many: %v", err)
+	}
+	if f.fake.Last(t) != registered {
+		t.Fatal("a refused signing was registered at the broker")
+	}
+	if _, err := f.Svc.StartBrokeredByLink(context.Background(), f.Create(t).LinkToken, ""); err != nil {
+		t.Fatalf("another document: %v", err)
 	}
 }

@@ -115,6 +115,24 @@ func (db *DB) ClaimBrokerSessions(ctx context.Context, now, until time.Time) ([]
 	return out, nil
 }
 
+// UnfinishedBrokerSessions counts unfinished, unexpired brokered signings:
+// of one document or challenge, and of all.
+func (db *DB) UnfinishedBrokerSessions(ctx context.Context, documentID uuid.UUID, challengeHash []byte, now time.Time) (int, int, error) {
+	var doc *uuid.UUID
+	if documentID != uuid.Nil {
+		doc = &documentID
+	}
+	var thing, all int
+	err := db.Pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE document_id = $1 OR challenge_hash = $2),
+			count(*)
+		FROM egov_broker_sessions WHERE state IN ('waiting', 'taken') AND expires_at > $3`, doc, challengeHash, now).Scan(&thing, &all)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count broker sessions: %w", err)
+	}
+	return thing, all, nil
+}
+
 // LeaseBrokerSession moves a session's lease to until: later while its
 // holder waits, now when it gives the session back.
 func (db *DB) LeaseBrokerSession(ctx context.Context, idHash []byte, until time.Time) error {

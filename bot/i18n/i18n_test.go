@@ -52,7 +52,7 @@ func refusals() []error {
 		core.CodeInvalidDate, core.CodeInvalidName, core.CodeInvalidPartyKind, core.CodeInvalidPhone,
 		core.CodeBaseNotAccounting, core.CodeAPIKeyInvalid, core.CodeAuditTampered, core.CodeSignatureIncomplete, core.CodeInvalidLanguage, core.CodeEgovSession, core.CodeEgovToken, core.CodeInvalidURL, core.CodeNoSignatures,
 		core.CodeTextInvalid, core.CodeTextTooLong, core.CodeIdempotencyReused, core.CodeVersionRequired, core.CodeAPIKeyNotFound,
-		core.CodeUnavailable, core.CodeEgovCanceled, core.CodeEgovExpired, core.CodeEgovBroker} {
+		core.CodeUnavailable, core.CodeEgovCanceled, core.CodeEgovExpired, core.CodeEgovBroker, core.CodeEgovBusy} {
 		errs = append(errs, &core.Refusal{Code: c, Action: core.ActionSign, Status: core.StatusSigning})
 	}
 	return errs

@@ -266,6 +266,8 @@ func statusOf(err error, code string) int {
 	switch {
 	case errors.Is(err, core.ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, core.ErrEgovBusy):
+		return http.StatusTooManyRequests
 	case errors.Is(err, core.ErrEgovSession), errors.Is(err, core.ErrRevoked), errors.Is(err, core.ErrDeleted):
 		return http.StatusGone
 	case errors.Is(err, core.ErrAPIKeyInvalid):
