@@ -2,8 +2,8 @@ package core_test
 
 import (
 	"context"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
