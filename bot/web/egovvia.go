@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -82,31 +81,21 @@ type egovViaStatus struct {
 func (s *Server) egovViaStatus(w http.ResponseWriter, r *http.Request) {
 	since := core.BrokerState(r.URL.Query().Get("state"))
 	lang := i18n.Lang(acceptLanguage(r))
-	deadline := time.Now().Add(statusPollWait)
-	waitBeforeAnswer(w, statusPollWait)
-	for {
+	s.longPoll(w, r, func(timedOut bool) (bool, error) {
 		bs, err := s.Service.BrokerSession(r.Context(), r.PathValue("id"))
-		if err != nil {
-			s.fail(w, r, err)
-			return
+		if err != nil || (bs.State == since && !timedOut) {
+			return false, err
 		}
-		if bs.State != since || time.Now().After(deadline) {
-			out := egovViaStatus{State: bs.State, Final: bs.State.Final()}
-			if bs.Refusal != nil {
-				out.Message = s.Cat.Error(lang, bs.Refusal)
-			} else {
-				out.Message = s.Cat.Text(lang, "egov.via."+string(bs.State), nil)
-			}
-			w.Header().Set("Cache-Control", "no-store")
-			writeJSON(w, http.StatusOK, out)
-			return
+		out := egovViaStatus{State: bs.State, Final: bs.State.Final()}
+		if bs.Refusal != nil {
+			out.Message = s.Cat.Error(lang, bs.Refusal)
+		} else {
+			out.Message = s.Cat.Text(lang, "egov.via."+string(bs.State), nil)
 		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(statusPollEvery):
-		}
-	}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, out)
+		return true, nil
+	})
 }
 
 // EgovCaptions writes, with the catalogue, what the eGov app is shown

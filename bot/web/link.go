@@ -219,21 +219,32 @@ func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document,
 func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	since, _ := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
+	s.longPoll(w, r, func(timedOut bool) (bool, error) {
+		d, err := s.Service.LinkDocument(r.Context(), token)
+		if err != nil || (d.Version == since && !timedOut) {
+			return false, err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": d.Status, "version": d.Version,
+			"status_ru": s.Cat.Status("ru", d.Status), "status_kk": s.Cat.Status("kk", d.Status)})
+		return true, nil
+	})
+}
+
+// longPoll holds a status request until answer reports it answered (what
+// it watches changed, or timedOut: the poll's wait is over), asking again
+// every statusPollEvery on the server's clock. An error is answered as a
+// refusal.
+func (s *Server) longPoll(w http.ResponseWriter, r *http.Request, answer func(timedOut bool) (bool, error)) {
 	clock := s.clock()
 	deadline := clock.Now().Add(statusPollWait)
 	waitBeforeAnswer(w, statusPollWait)
 	for {
-		d, err := s.Service.LinkDocument(r.Context(), token)
+		done, err := answer(clock.Now().After(deadline))
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if d.Version != since || clock.Now().After(deadline) {
-			writeJSON(w, http.StatusOK, map[string]any{"status": d.Status, "version": d.Version,
-				"status_ru": s.Cat.Status("ru", d.Status), "status_kk": s.Cat.Status("kk", d.Status)})
-			return
-		}
-		if !s.pause(r.Context(), clock, statusPollEvery) {
+		if done || !s.pause(r.Context(), clock, statusPollEvery) {
 			return
 		}
 	}

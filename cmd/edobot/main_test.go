@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -152,14 +153,7 @@ func TestServe(t *testing.T) {
 		t.Fatalf("spools while serving: %v", spools)
 	}
 	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d; logs:\n%s", code, logs.String())
-		}
-	case <-time.After(2 * coretest.Patience):
-		t.Fatal("serve did not stop after its context ended")
-	}
+	waitServeExit(t, done, &logs)
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Fatalf("left in EDOBOT_TMPDIR after a clean stop: %v", left)
 	}
@@ -245,5 +239,18 @@ func TestAPIKeyListAndRevoke(t *testing.T) {
 	}
 	if _, errOut, code := runCmd(t, "apikey", "list", "--org", coretest.RandomBIN()); code != 1 || !strings.Contains(errOut, "не зарегистрирована") {
 		t.Fatalf("list of an unknown organisation: %d %q", code, errOut)
+	}
+}
+
+// waitServeExit waits for serve, whose context ended, to return 0.
+func waitServeExit(t *testing.T, done <-chan int, logs fmt.Stringer) {
+	t.Helper()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d; logs:\n%s", code, logs.String())
+		}
+	case <-time.After(2 * coretest.Patience):
+		t.Fatal("serve did not stop after its context ended")
 	}
 }

@@ -184,12 +184,5 @@ func TestServeWithNothingTrusted(t *testing.T) {
 		t.Fatalf("the start-up log does not say nothing is trusted:\n%s", l)
 	}
 	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d; logs:\n%s", code, logs.String())
-		}
-	case <-time.After(2 * coretest.Patience):
-		t.Fatal("serve did not stop after its context ended")
-	}
+	waitServeExit(t, done, logs)
 }

@@ -92,18 +92,8 @@ func TestBERRoundTrip(t *testing.T) {
 // A CMS that `openssl cms -sign -stream` writes (indefinite lengths, the
 // content in 4 KiB segments) is accepted exactly like its DER form.
 func TestBERFromOpenSSL(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Fatal("openssl is required (scripts/setup.sh installs it)")
-	}
 	p := newPKI(t)
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	dir, write := opensslDir(t)
 	doc := pdftest.PDF(3)
 	out := filepath.Join(dir, "sig.ber")
 	cmd := exec.Command("openssl", "cms", "-sign", "-stream", "-binary", "-nodetach", "-in", write("doc.pdf", doc),

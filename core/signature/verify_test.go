@@ -182,18 +182,8 @@ func sha256Of(b []byte) []byte {
 // TestOpenSSLInterop signs with `openssl cms` and verifies here, then
 // combines signatures here and verifies the result with `openssl cms`.
 func TestOpenSSLInterop(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Fatal("openssl is required (scripts/setup.sh installs it)")
-	}
 	p := newPKI(t)
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	dir, write := opensslDir(t)
 	doc := pdftest.PDF(2)
 	docPath := write("doc.pdf", doc)
 	out := filepath.Join(dir, "sig.der")
@@ -282,5 +272,22 @@ func TestSystemKey(t *testing.T) {
 	}
 	if _, err := p.verifier.VerifyChallenge(ctx, system.SignCMS(t, doc, sigtest.CMSOptions{}), doc); !errors.Is(err, signature.ErrNoIdentity) {
 		t.Fatalf("a system's key signing in: %v", err)
+	}
+}
+
+// opensslDir is a folder for files `openssl cms` reads and writes, and a
+// writer of them; openssl must be installed (scripts/setup.sh does).
+func opensslDir(t *testing.T) (string, func(name string, b []byte) string) {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Fatal("openssl is required (scripts/setup.sh installs it)")
+	}
+	dir := t.TempDir()
+	return dir, func(name string, b []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
 }
