@@ -70,17 +70,18 @@ func (s *Service) AuthChallengeData(ctx context.Context, id string) ([]byte, tim
 }
 
 // AuthDescribe answers the eGov app's first request for a sign-in challenge:
-// a fresh one-time token for the next two requests.
-func (s *Service) AuthDescribe(ctx context.Context, id string) (string, time.Time, error) {
-	_, expires, err := s.AuthChallengeData(ctx, id)
+// the challenge (what its description names) and a fresh one-time token for
+// the next two requests.
+func (s *Service) AuthDescribe(ctx context.Context, id string) ([]byte, string, time.Time, error) {
+	data, expires, err := s.AuthChallengeData(ctx, id)
 	if err != nil {
-		return "", time.Time{}, err
+		return nil, "", time.Time{}, err
 	}
 	token := NewToken()
 	if err := s.Chats.SetAuthToken(ctx, LinkHash(id), LinkHash(token)); err != nil {
-		return "", time.Time{}, wrapf(err, "auth token")
+		return nil, "", time.Time{}, wrapf(err, "auth token")
 	}
-	return token, expires, nil
+	return data, token, expires, nil
 }
 
 func (s *Service) authAuthorise(ctx context.Context, id, token string) ([]byte, error) {

@@ -51,7 +51,7 @@ func TestAuthThroughEgovRegistersTheOrganisation(t *testing.T) {
 	if err != nil || len(c.ID) < 43 || c.ExpiresAt.Before(before.Add(core.DefaultAuthTTL)) || c.ExpiresAt.After(after.Add(core.DefaultAuthTTL)) {
 		t.Fatalf("start: %+v %v", c, err)
 	}
-	token, _, err := f.Svc.AuthDescribe(ctx, c.ID)
+	_, token, _, err := f.Svc.AuthDescribe(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestAuthThroughEgovRegistersTheOrganisation(t *testing.T) {
 	if _, _, err := f.Svc.AuthSignEgov(ctx, c.ID, token, key.SignCMS(t, data, sigtest.CMSOptions{})); !errors.Is(err, core.ErrEgovSession) {
 		t.Fatalf("replay: %v", err)
 	}
-	if _, _, err := f.Svc.AuthDescribe(ctx, c.ID); !errors.Is(err, core.ErrEgovSession) {
+	if _, _, _, err := f.Svc.AuthDescribe(ctx, c.ID); !errors.Is(err, core.ErrEgovSession) {
 		t.Fatalf("describe a used challenge: %v", err)
 	}
 }

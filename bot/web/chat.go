@@ -41,12 +41,11 @@ func (s *Server) chatRoutes(mux *http.ServeMux) {
 // authEgovDescribe is the eGov app's first request for a sign-in challenge.
 func (s *Server) authEgovDescribe(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	token, expires, err := s.Service.AuthDescribe(r.Context(), id)
+	data, token, expires, err := s.Service.AuthDescribe(r.Context(), id)
 	if err != nil {
 		s.failApp(w, r, err)
 		return
 	}
-	data, _, _ := s.Service.AuthChallengeData(r.Context(), id)
 	lang := i18n.Lang(acceptLanguage(r))
 	desc := s.Cat.Text(lang, "egov.signin_description", map[string]any{"Who": challengeWho(data)})
 	writeJSON(w, http.StatusOK, egov.NewDescription(desc, expires, egov.Organisation{NameRu: "edobot", NameKz: "edobot", NameEn: "edobot"},
