@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"edobot/core"
+	"edobot/core/pdfintake"
 )
 
 // Phones rarely show a PDF inside a page, so the link page also shows the
@@ -215,9 +216,7 @@ func (r *renderer) render(ctx context.Context, sha string, n int, out string, fe
 func (r *renderer) pdftoppm(ctx context.Context, pdf string, n int, tmp string) error {
 	ctx, cancel := context.WithTimeout(ctx, r.limits.RenderTimeout)
 	defer cancel()
-	cpu := max(1, int(r.limits.RenderCPU/time.Second))
-	const script = `ulimit -c 0 && ulimit -t "$1" && ulimit -v "$2" && shift 2 && exec pdftoppm "$@"`
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script, "sh", strconv.Itoa(cpu), strconv.FormatInt(r.limits.RenderMemory>>10, 10),
+	cmd := pdfintake.BoundedCommand(ctx, pdfintake.Bounds{CPU: r.limits.RenderCPU, Memory: r.limits.RenderMemory}, "pdftoppm",
 		"-png", "-scale-to", strconv.Itoa(renderSide), "-f", strconv.Itoa(n), "-l", strconv.Itoa(n), "-singlefile", pdf, tmp)
 	cmd.WaitDelay = 5 * time.Second
 	if _, err := exec.LookPath("pdftoppm"); err != nil {

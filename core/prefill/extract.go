@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"time"
+
+	"edobot/core/pdfintake"
 )
 
 // Bounds of one extraction. A title and the parties' details are on the
@@ -22,10 +23,9 @@ const (
 	TailPages = 2                // pages read from the end
 	MaxText   = 256 << 10        // bytes of text kept per run
 	Timeout   = 10 * time.Second // per pdftotext run
-	MaxMemory = 512 << 20        // address space of a pdftotext run, when prlimit is there
-	cpuLimit  = 10               // CPU seconds of a run, when prlimit is there
+	MaxMemory = 512 << 20        // address space of a pdftotext run
+	cpuLimit  = 10 * time.Second // CPU time of a run
 	tool      = "pdftotext"      // poppler-utils, as pdftoppm for the page images
-	limiter   = "prlimit"        // util-linux: applies rlimits to the child only
 	encoding  = "UTF-8"          // pdftotext's -enc
 )
 
@@ -78,12 +78,7 @@ func run(ctx context.Context, f *os.File, first, last int) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	args := []string{"-q", "-enc", encoding, "-f", strconv.Itoa(first), "-l", strconv.Itoa(last), path, "-"}
-	name := tool
-	if p, err := exec.LookPath(limiter); err == nil {
-		args = append([]string{"--as=" + strconv.Itoa(MaxMemory), "--cpu=" + strconv.Itoa(cpuLimit), "--", tool}, args...)
-		name = p
-	}
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := pdfintake.BoundedCommand(ctx, pdfintake.Bounds{CPU: cpuLimit, Memory: MaxMemory}, tool, args...)
 	cmd.ExtraFiles = []*os.File{f}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
