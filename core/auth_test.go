@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 // authFixture is a fixture whose verifier trusts a GOST test CA.
-func authFixture(t *testing.T) (*coretest.Fixture, *sigtest.GOSTKey) {
-	f := coretest.New(t)
+func authFixture(t *testing.T) (*storagetest.Fixture, *sigtest.GOSTKey) {
+	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}}
@@ -26,7 +26,7 @@ func authFixture(t *testing.T) (*coretest.Fixture, *sigtest.GOSTKey) {
 
 var chatSeq = time.Now().UnixNano()
 
-func newChatUser(t *testing.T, f *coretest.Fixture) *core.ChatUser {
+func newChatUser(t *testing.T, f *storagetest.Fixture) *core.ChatUser {
 	chatSeq++
 	u, err := f.Svc.ChatUser(context.Background(), core.ChannelTelegram, strconv.FormatInt(chatSeq, 10), "Тест", "ru")
 	if err != nil {
@@ -41,8 +41,8 @@ func TestAuthThroughEgovRegistersTheOrganisation(t *testing.T) {
 	var told []*core.ChatUser
 	f.Svc.OnBound = func(_ context.Context, u *core.ChatUser, _ *core.Organisation) { told = append(told, u) }
 	u := newChatUser(t, f)
-	bin := coretest.RandomBIN()
-	key := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
+	bin := storagetest.RandomBIN()
+	key := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
 		Organisation: "ТОО «Жаңа»"}, sigtest.GOST2015, nca.Cert)
 
 	before := time.Now()
@@ -90,7 +90,7 @@ func TestAuthThroughNCALayer(t *testing.T) {
 	f, nca := authFixture(t)
 	ctx := context.Background()
 	u := newChatUser(t, f)
-	key := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Sender.Number, Surname: "АХМЕТОВ", Name: "БОЛАТ",
+	key := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Sender.Number, Surname: "АХМЕТОВ", Name: "БОЛАТ",
 		Organisation: "другое имя"}, sigtest.GOST2015, nca.Cert)
 	c, err := f.Svc.StartAuth(ctx, u, 0)
 	if err != nil {
@@ -108,7 +108,7 @@ func TestAuthThroughNCALayer(t *testing.T) {
 		t.Fatal("garbage was accepted")
 	}
 	colleague := newChatUser(t, f)
-	if err := f.DB.BindChatUser(ctx, colleague.ID, coretest.RandomIIN(), f.Sender.OrgID, time.Now()); err != nil {
+	if err := f.DB.BindChatUser(ctx, colleague.ID, storagetest.RandomIIN(), f.Sender.OrgID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var joined []int64
@@ -143,7 +143,7 @@ func TestAuthPersonalCertificateAndExpiry(t *testing.T) {
 	f, nca := authFixture(t)
 	ctx := context.Background()
 	u := newChatUser(t, f)
-	iin := coretest.RandomIIN()
+	iin := storagetest.RandomIIN()
 	key := nca.Issue(t, sigtest.Person{IIN: iin, Surname: "ҚАСЫМОВА", Name: "ӨМІРЖАН"}, sigtest.GOST2015, nca.Cert)
 
 	now := time.Now()
@@ -180,7 +180,7 @@ func TestAuthWithAnAuthenticationKey(t *testing.T) {
 	f, nca := authFixture(t)
 	ctx := context.Background()
 	u := newChatUser(t, f)
-	key := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "АУТ", Name: "КЛЮЧ", Auth: true},
+	key := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "АУТ", Name: "КЛЮЧ", Auth: true},
 		sigtest.GOST2015, nca.Cert)
 	c, err := f.Svc.StartAuth(ctx, u, 0)
 	if err != nil {

@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"edobot/core"
-	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 // BenchmarkLifecycle drives whole documents through create → sign → sign →
 // archive on the real database with 8 concurrent clients and reports
 // documents per second.
 func BenchmarkLifecycle(b *testing.B) {
-	f := coretest.New(b)
+	f := storagetest.NewFixture(b)
 	b.SetParallelism(max(1, 8/runtimeProcs()))
 	b.ReportAllocs()
 	start := time.Now()
@@ -26,11 +26,11 @@ func BenchmarkLifecycle(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			if _, _, err := f.Svc.Sign(ctx, d.ID, coretest.Signature(f.Sender.Number), "bench"); err != nil {
+			if _, _, err := f.Svc.Sign(ctx, d.ID, storagetest.Signature(f.Sender.Number), "bench"); err != nil {
 				b.Error(err)
 				return
 			}
-			if _, _, err := f.Svc.Sign(ctx, d.ID, coretest.Signature(f.Recipient.Number), "bench"); err != nil {
+			if _, _, err := f.Svc.Sign(ctx, d.ID, storagetest.Signature(f.Recipient.Number), "bench"); err != nil {
 				b.Error(err)
 				return
 			}

@@ -12,12 +12,12 @@ import (
 
 	"edobot/core"
 	"edobot/core/card"
-	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 // withCards gives the fixture's service the real card renderer, counting
 // how often it draws.
-func withCards(f *coretest.Fixture) *atomic.Int32 {
+func withCards(f *storagetest.Fixture) *atomic.Int32 {
 	var drawn atomic.Int32
 	f.Svc.Cards = func(ctx context.Context, d *core.Document, sigs []core.Signature, verifyURL string, original io.ReadSeeker, w io.Writer) error {
 		drawn.Add(1)
@@ -44,7 +44,7 @@ func readCard(t *testing.T, rc io.ReadCloser, err error) []byte {
 }
 
 func TestCardIsDrawnOncePerFinalStatus(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	drawn := withCards(f)
 	d := f.InStatus(t, core.StatusSigned, core.SideSender)
 	url := "https://edobot.kz/d/" + d.LinkToken
@@ -78,7 +78,7 @@ func TestCardIsDrawnOncePerFinalStatus(t *testing.T) {
 }
 
 func TestCardOfDocumentsInMotionAndRevoked(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	drawn := withCards(f)
 	created := f.Create(t)
 	for range 2 {
@@ -102,7 +102,7 @@ func TestCardOfDocumentsInMotionAndRevoked(t *testing.T) {
 		t.Fatalf("the card through a dead link: %v", err)
 	}
 
-	stranger := coretest.New(t)
+	stranger := storagetest.NewFixture(t)
 	if _, _, err := f.Svc.Card(ctx, stranger.Sender, created.ID, "https://edobot.kz/d/x"); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("another organisation's card: %v", err)
 	}
@@ -125,7 +125,7 @@ func TestCardFileName(t *testing.T) {
 // is made once and then served as stored; one still in motion is made on
 // every request.
 func TestEzSignerMadeOncePerFinalStatus(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	ctx := context.Background()
 	f.Svc.Downloads = f.DB
 	var made atomic.Int32

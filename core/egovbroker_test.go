@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/sigex"
 	"edobot/core/sigex/sigextest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 // captions is what a front end's catalogue would write.
@@ -29,7 +29,7 @@ func (captions) Challenge([]byte) core.EgovTexts {
 }
 
 type brokerFixture struct {
-	*coretest.Fixture
+	*storagetest.Fixture
 	fake  *sigextest.Server
 	bg    *core.Background
 	nca   *sigtest.CA
@@ -39,7 +39,7 @@ type brokerFixture struct {
 // newBrokerFixture is a service whose eGov signing goes through a fake
 // SIGEX, with a phone holding a key of the recipient's head.
 func newBrokerFixture(t *testing.T) *brokerFixture {
-	f := &brokerFixture{Fixture: coretest.New(t), fake: sigextest.NewServer(t)}
+	f := &brokerFixture{Fixture: storagetest.NewFixture(t), fake: sigextest.NewServer(t)}
 	root := sigtest.NewRoot(t, "НУЦ РК (тест)")
 	f.nca = root.Intermediate(t, "ҰКО (тест)")
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
@@ -53,7 +53,7 @@ func newBrokerFixture(t *testing.T) *brokerFixture {
 }
 
 func (f *brokerFixture) key(t *testing.T, bin string) *sigtest.Key {
-	return f.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "СЕРІКОВА", Name: "ДАНА",
+	return f.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: bin, Surname: "СЕРІКОВА", Name: "ДАНА",
 		Organisation: "ТОО «Контрагент»", Role: sigtest.RoleHead}, f.nca.Cert)
 }
 
@@ -130,7 +130,7 @@ func TestBrokeredWrongSignerIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	shown, _, _ := f.phone.Take(t, bs.Registration.MobileLink)
-	if code, _ := f.phone.SignWith(t, shown, f.key(t, coretest.RandomBIN())); code != http.StatusOK {
+	if code, _ := f.phone.SignWith(t, shown, f.key(t, storagetest.RandomBIN())); code != http.StatusOK {
 		t.Fatal(code)
 	}
 	got := f.settled(t, bs.ID)
@@ -220,7 +220,7 @@ func TestBrokeredResumesAfterRestart(t *testing.T) {
 func TestBrokeredSignIn(t *testing.T) {
 	f := newBrokerFixture(t)
 	u := newChatUser(t, f.Fixture)
-	bin := coretest.RandomBIN()
+	bin := storagetest.RandomBIN()
 	c, err := f.Svc.StartAuth(context.Background(), u, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -8,21 +8,21 @@ import (
 	"testing"
 
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/prefill"
 	"edobot/core/prefill/prefilltest"
+	"edobot/storage/storagetest"
 )
 
 // TestStageDocumentProposes: the staged file is stored whatever its text
 // says; the proposal never names the sender's BIN nor the IIN of the
 // person acting, and a party of the directory wins over a new one.
 func TestStageDocumentProposes(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	ctx := context.Background()
-	person := coretest.RandomIIN()
+	person := storagetest.RandomIIN()
 	a := f.Sender
 	a.Number = person // a person acting for the organisation
-	newBIN := coretest.RandomBIN()
+	newBIN := storagetest.RandomBIN()
 	pdf := prefilltest.PDF(prefilltest.Page{Title: "ДОГОВОР № 5 от 01.11.2026", Lines: []string{
 		"ТОО «Отправитель», БИН " + f.Sender.Number,
 		"Представитель: Ахметов Асхат Аскарович, ИИН " + person,
@@ -52,7 +52,7 @@ func TestStageDocumentProposes(t *testing.T) {
 // TestStageDocumentScan: a PDF without text is staged all the same, with
 // an empty proposal that says why.
 func TestStageDocumentScan(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	scan := prefilltest.Scan()
 	info, p, err := f.Svc.StageDocument(context.Background(), f.Sender, bytes.NewReader(scan))
 	if err != nil {
@@ -64,7 +64,7 @@ func TestStageDocumentScan(t *testing.T) {
 	assertStored(t, f, info, scan)
 }
 
-func assertStored(t *testing.T, f *coretest.Fixture, info core.FileInfo, want []byte) {
+func assertStored(t *testing.T, f *storagetest.Fixture, info core.FileInfo, want []byte) {
 	t.Helper()
 	rc, err := f.Svc.Blobs.Open(context.Background(), info.SHA256)
 	if err != nil {

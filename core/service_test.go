@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/iinbin"
 	"edobot/core/pdfintake"
 	"edobot/core/pdfintake/pdftest"
@@ -34,7 +33,7 @@ type snapshot struct {
 	outbox, docs      int
 }
 
-func take(t *testing.T, f *coretest.Fixture, id uuid.UUID) snapshot {
+func take(t *testing.T, f *storagetest.Fixture, id uuid.UUID) snapshot {
 	t.Helper()
 	d, err := f.DB.Document(ctx, id)
 	if err != nil {
@@ -50,7 +49,7 @@ func take(t *testing.T, f *coretest.Fixture, id uuid.UUID) snapshot {
 }
 
 // do runs action a on d as side through the use cases.
-func do(f *coretest.Fixture, d *core.Document, side core.Side, a core.Action) error {
+func do(f *storagetest.Fixture, d *core.Document, side core.Side, a core.Action) error {
 	actor := f.Actor(side)
 	var err error
 	switch a {
@@ -60,7 +59,7 @@ func do(f *coretest.Fixture, d *core.Document, side core.Side, a core.Action) er
 	case core.ActionDelete:
 		err = f.Svc.DeleteDocument(ctx, actor, d.ID)
 	case core.ActionSign:
-		_, _, err = f.Svc.Sign(ctx, d.ID, coretest.Signature(actor.Number), "test")
+		_, _, err = f.Svc.Sign(ctx, d.ID, storagetest.Signature(actor.Number), "test")
 	case core.ActionRevoke:
 		_, err = f.Svc.Revoke(ctx, actor, d.ID)
 	case core.ActionDownload:
@@ -101,7 +100,7 @@ var expected = map[core.Action][4]string{
 }
 
 func TestActionTableOnTheDatabase(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	for _, a := range core.Actions {
 		for i, st := range core.Statuses {
 			for _, side := range []core.Side{core.SideSender, core.SideRecipient} {
@@ -160,7 +159,7 @@ func TestActionTableOnTheDatabase(t *testing.T) {
 }
 
 func TestLifecycleWritesStatusAndOutbox(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	d := f.Create(t)
 	if d.Status != core.StatusCreated || d.LinkToken == "" || d.File.Pages != 2 {
 		t.Fatalf("created document: %+v", d)
@@ -202,7 +201,7 @@ func TestLifecycleWritesStatusAndOutbox(t *testing.T) {
 const repeat = 15
 
 func TestTwoSignaturesAtOnce(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	for i := 0; i < repeat; i++ {
 		d := f.Create(t)
 		var wg sync.WaitGroup
@@ -211,7 +210,7 @@ func TestTwoSignaturesAtOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, _, errs[j] = f.Svc.Sign(ctx, d.ID, coretest.Signature(f.Actor(side).Number), "race")
+				_, _, errs[j] = f.Svc.Sign(ctx, d.ID, storagetest.Signature(f.Actor(side).Number), "race")
 			}()
 		}
 		wg.Wait()
@@ -240,7 +239,7 @@ func TestTwoSignaturesAtOnce(t *testing.T) {
 }
 
 func TestSignAndRevokeAtOnce(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	wins := map[string]int{}
 	for i := 0; i < repeat; i++ {
 		d := f.InStatus(t, core.StatusSigning, core.SideSender)
@@ -249,7 +248,7 @@ func TestSignAndRevokeAtOnce(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			_, _, signErr = f.Svc.Sign(ctx, d.ID, coretest.Signature(f.Recipient.Number), "race")
+			_, _, signErr = f.Svc.Sign(ctx, d.ID, storagetest.Signature(f.Recipient.Number), "race")
 		}()
 		go func() {
 			defer wg.Done()
@@ -281,7 +280,7 @@ func TestSignAndRevokeAtOnce(t *testing.T) {
 }
 
 func TestDoubleTapHasOneEffect(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	twice := func(fn func() error) []error {
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
@@ -324,7 +323,7 @@ func TestDoubleTapHasOneEffect(t *testing.T) {
 		}
 
 		// Sign twice with the same side.
-		sig := coretest.Signature(f.Recipient.Number)
+		sig := storagetest.Signature(f.Recipient.Number)
 		errs = twice(func() error { _, _, err := f.Svc.Sign(ctx, ids[0], sig, "tap"); return err })
 		if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), core.ErrAlreadySigned) {
 			t.Fatalf("run %d: sign twice: %v", i, errs)
@@ -354,7 +353,7 @@ func TestDoubleTapHasOneEffect(t *testing.T) {
 }
 
 func TestAuditTamperingIsDetected(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	d := f.InStatus(t, core.StatusSigned, core.SideSender)
 	if err := f.Svc.VerifyAudit(ctx, d.ID); err != nil {
 		t.Fatalf("intact: %v", err)
@@ -395,7 +394,7 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 }
 
 func TestFolders(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	created := f.Create(t)
 	signing := f.InStatus(t, core.StatusSigning, core.SideSender)
 	signed := f.InStatus(t, core.StatusSigned, core.SideSender)
@@ -454,7 +453,7 @@ func TestFolders(t *testing.T) {
 	want(f.Recipient, core.FolderCompleted, revoked.ID, signed.ID)
 
 	// A third organisation sees nothing and can touch nothing.
-	stranger := coretest.New(t).Sender
+	stranger := storagetest.NewFixture(t).Sender
 	for _, fl := range core.Folders {
 		want(stranger, fl)
 	}
@@ -470,9 +469,9 @@ func TestFolders(t *testing.T) {
 }
 
 func TestCreateRefusesAndStoresNothing(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	expired := time.Now().AddDate(0, 0, -1)
-	lapsed, _, err := f.Svc.RegisterOrganisation(ctx, coretest.RandomBIN(), "ТОО «Без подписки»", &expired)
+	lapsed, _, err := f.Svc.RegisterOrganisation(ctx, storagetest.RandomBIN(), "ТОО «Без подписки»", &expired)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,7 +523,7 @@ func TestCreateRefusesAndStoresNothing(t *testing.T) {
 }
 
 func TestLinkAndDelete(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	d := f.Create(t)
 	got, err := f.Svc.OpenLink(ctx, d.LinkToken, visitor)
 	if err != nil || got.ID != d.ID {
@@ -534,10 +533,10 @@ func TestLinkAndDelete(t *testing.T) {
 		t.Fatalf("wrong token: %v", err)
 	}
 	// The recipient signs through the link; the certificate decides the side.
-	if _, side, err := f.Svc.SignByLink(ctx, d.LinkToken, coretest.Signature(f.Recipient.Number), "link"); err != nil || side != core.SideRecipient {
+	if _, side, err := f.Svc.SignByLink(ctx, d.LinkToken, storagetest.Signature(f.Recipient.Number), "link"); err != nil || side != core.SideRecipient {
 		t.Fatalf("SignByLink = %v, %v", side, err)
 	}
-	if _, _, err := f.Svc.SignByLink(ctx, d.LinkToken, coretest.Signature(coretest.RandomBIN()), "link"); !errors.Is(err, core.ErrIDNumberMismatch) {
+	if _, _, err := f.Svc.SignByLink(ctx, d.LinkToken, storagetest.Signature(storagetest.RandomBIN()), "link"); !errors.Is(err, core.ErrIDNumberMismatch) {
 		t.Fatalf("a stranger's certificate: %v", err)
 	}
 	if _, err := f.Svc.Revoke(ctx, f.Sender, d.ID); err != nil {
@@ -567,7 +566,7 @@ func TestLinkAndDelete(t *testing.T) {
 }
 
 func TestEditAndCopy(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	d := f.Create(t)
 	newPDF := pdftest.PDF(5)
 	n := "Д-NEW"
@@ -623,7 +622,7 @@ func TestEditAndCopy(t *testing.T) {
 }
 
 func TestBaseDocumentLock(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	in := f.NewDocument()
 	in.BaseRef = "1C:Реализация:000123"
 	d, err := f.Svc.CreateDocument(ctx, f.Sender, in, bytes.NewReader(f.PDF))
@@ -653,7 +652,7 @@ func TestBaseDocumentLock(t *testing.T) {
 }
 
 func TestAPIKeys(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	key, org, err := f.Svc.CreateAPIKey(ctx, f.Sender.Number)
 	if err != nil {
 		t.Fatal(err)
@@ -675,13 +674,13 @@ func TestAPIKeys(t *testing.T) {
 			t.Fatalf("Authenticate(%q) = %v", bad, err)
 		}
 	}
-	if _, _, err := f.Svc.CreateAPIKey(ctx, coretest.RandomBIN()); !errors.Is(err, core.ErrOrgUnknown) {
+	if _, _, err := f.Svc.CreateAPIKey(ctx, storagetest.RandomBIN()); !errors.Is(err, core.ErrOrgUnknown) {
 		t.Fatalf("key for an unknown organisation: %v", err)
 	}
 }
 
 func TestChatUsers(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	id := uuid.NewString()
 	u, err := f.Svc.ChatUser(ctx, core.ChannelTelegram, id, "Айгуль", "kk")
 	if err != nil || u.ID == 0 || u.Language != "kk" || u.IIN != "" {

@@ -6,16 +6,16 @@ import (
 	"testing"
 
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 // TestSignWithRealCMS drives real signatures through verification and the
 // database: the recipient signs with a GOST 2015 key through the link, the
 // sender with RSA, and the stored signatures combine into one valid CMS.
 func TestSignWithRealCMS(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	rsaRoot := sigtest.NewRoot(t, "NCA RSA TEST ROOT")
 	rsaNCA := rsaRoot.Intermediate(t, "NCA RSA TEST")
 	gostRoot := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
@@ -23,11 +23,11 @@ func TestSignWithRealCMS(t *testing.T) {
 	verifier := &signature.Verifier{Roots: []*x509.Certificate{rsaRoot.Cert, gostRoot.Cert}}
 	f.Svc.Verifier = verifier
 
-	sender := rsaNCA.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Sender.Number, Surname: "АХМЕТОВ", Name: "БОЛАТ",
+	sender := rsaNCA.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Sender.Number, Surname: "АХМЕТОВ", Name: "БОЛАТ",
 		Organisation: "ТОО «Отправитель»"}, rsaNCA.Cert)
-	recipient := gostNCA.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА",
+	recipient := gostNCA.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА",
 		Organisation: "ТОО «Контрагент»"}, sigtest.GOST2015, gostNCA.Cert)
-	stranger := gostNCA.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: coretest.RandomBIN(), Surname: "X", Name: "Y"}, sigtest.GOST2015, gostNCA.Cert)
+	stranger := gostNCA.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: storagetest.RandomBIN(), Surname: "X", Name: "Y"}, sigtest.GOST2015, gostNCA.Cert)
 
 	d := f.Create(t)
 	if _, _, err := f.Svc.SignCMSByLink(ctx, d.LinkToken, stranger.SignCMS(t, f.PDF, sigtest.CMSOptions{}), "link"); !errors.Is(err, core.ErrIDNumberMismatch) {

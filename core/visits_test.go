@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"edobot/core"
-	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
-func kinds(t *testing.T, f *coretest.Fixture, d *core.Document) map[string]int {
+func kinds(t *testing.T, f *storagetest.Fixture, d *core.Document) map[string]int {
 	t.Helper()
 	if err := f.Svc.VerifyAudit(ctx, d.ID); err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func kinds(t *testing.T, f *coretest.Fixture, d *core.Document) map[string]int {
 	return out
 }
 
-func counted(t *testing.T, f *coretest.Fixture, d *core.Document) (views, rows int64) {
+func counted(t *testing.T, f *storagetest.Fixture, d *core.Document) (views, rows int64) {
 	t.Helper()
 	if err := f.DB.Pool.QueryRow(ctx, `SELECT coalesce(sum(count), 0), count(*) FROM link_visits WHERE document_id = $1`, d.ID).Scan(&views, &rows); err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func counted(t *testing.T, f *coretest.Fixture, d *core.Document) (views, rows i
 // TestLinkVisits: a visitor's views of a day are one audit event and a
 // count; another visitor, another thing or another day is another event.
 func TestLinkVisits(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, core.KazakhstanTime)
 	f.Svc.Now = func() time.Time { return now }
 	d := f.Create(t)
@@ -93,7 +93,7 @@ func TestLinkVisits(t *testing.T) {
 // document's row (a signature being recorded), a visit is counted and
 // answered at once; its audit event follows with a later visit.
 func TestVisitsDoNotWaitForTheLock(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	d := f.Create(t)
 	held, err := f.DB.Pool.Begin(ctx)
 	if err != nil {
@@ -134,7 +134,7 @@ func TestVisitsDoNotWaitForTheLock(t *testing.T) {
 // TestConcurrentVisits: a crowd at once leaves a valid chain with one
 // event per visitor.
 func TestConcurrentVisits(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	d := f.Create(t)
 	const visitors, each = 40, 5
 	var wg sync.WaitGroup

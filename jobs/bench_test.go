@@ -7,7 +7,7 @@ import (
 
 	"edobot/bot/telegram/tgtest"
 	"edobot/core"
-	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 // benchConfig keeps the production timings on a test's own queues.
@@ -26,7 +26,7 @@ func benchConfig(b *testing.B) Config {
 // of the limit.
 func BenchmarkBacklog5000To1000Chats(b *testing.B) {
 	const chats, events, rate = 1000, 5, 300.0
-	f := coretest.New(b)
+	f := storagetest.NewFixture(b)
 	srv := tgtest.New(b)
 	users := make([]chatUser, chats)
 	for i := range users {
@@ -94,13 +94,13 @@ func BenchmarkNotifyLatency(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		type sample struct {
-			f *coretest.Fixture
+			f *storagetest.Fixture
 			u chatUser
 			d *core.Document
 		}
 		ss := make([]sample, samples)
 		for i := range ss {
-			f := coretest.New(b)
+			f := storagetest.NewFixture(b)
 			ss[i] = sample{f: f, u: newChatUser(b, f.DB, srv, f.Recipient.OrgID, "ru")}
 		}
 		drainOutbox(b, ss[0].f.DB)

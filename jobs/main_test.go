@@ -143,7 +143,7 @@ func newChatUser(tb testing.TB, db *storage.DB, srv *tgtest.Server, orgID int64,
 	if err := db.EnsureChatUser(ctx, &u); err != nil {
 		tb.Fatal(err)
 	}
-	if err := db.BindChatUser(ctx, u.ID, coretest.RandomIIN(), orgID, time.Now()); err != nil {
+	if err := db.BindChatUser(ctx, u.ID, storagetest.RandomIIN(), orgID, time.Now()); err != nil {
 		tb.Fatal(err)
 	}
 	if srv != nil {

@@ -16,10 +16,11 @@ import (
 	"edobot/bot/telegram/tgtest"
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 func TestEveryChatToldOfEveryChangeOnce(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	drainOutbox(t, f.DB)
 	srv := tgtest.New(t)
 	sender := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
@@ -55,7 +56,7 @@ func TestEveryChatToldOfEveryChangeOnce(t *testing.T) {
 // delivery waits as told, backs off, and the chat sees one message. The
 // rate limiter's time is the test's clock, so "as told" is exact.
 func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	drainOutbox(t, f.DB)
 	srv := tgtest.New(t)
 	u := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
@@ -128,7 +129,7 @@ func (m *timedMessenger) times() []time.Time {
 // A person who blocked the bot is marked, and the delivery is not retried;
 // the others are still told.
 func TestBlockedChatIsMarkedAndNotRetried(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	drainOutbox(t, f.DB)
 	srv := tgtest.New(t)
 	blocked := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
@@ -177,7 +178,7 @@ func (h hookMessenger) Notify(ctx context.Context, chat core.DocumentChat, n cor
 func TestWorkerKilledMidTaskRerunSendsNothingTwice(t *testing.T) {
 	for _, when := range []string{"after the send was recorded", "before the send"} {
 		t.Run(when, func(t *testing.T) {
-			f := coretest.New(t)
+			f := storagetest.NewFixture(t)
 			drainOutbox(t, f.DB)
 			srv := tgtest.New(t)
 			a := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
@@ -234,7 +235,7 @@ func TestWorkerKilledMidTaskRerunSendsNothingTwice(t *testing.T) {
 
 // Two relays over one outbox queue each event once.
 func TestRelayTwoInstancesEnqueueEachEventOnce(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	drainOutbox(t, f.DB)
 	cfg := testConfig(t)
 	cfg.RelayBatch = 3
@@ -298,7 +299,7 @@ func TestRelayTwoInstancesEnqueueEachEventOnce(t *testing.T) {
 }
 
 func TestWebhookDeliveredWithRetries(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	drainOutbox(t, f.DB)
 	var calls, ok atomic.Int32
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

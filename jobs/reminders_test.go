@@ -10,8 +10,8 @@ import (
 
 	"edobot/bot/telegram/tgtest"
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/storage"
+	"edobot/storage/storagetest"
 )
 
 func age(tb testing.TB, db *storage.DB, d *core.Document, by time.Duration) {
@@ -25,7 +25,7 @@ func age(tb testing.TB, db *storage.DB, d *core.Document, by time.Duration) {
 // A document left unsigned for the configured days reminds the chats of the
 // sides that have not signed, once a day.
 func TestRemindersOncePerDayToTheSidesThatHaveNotSigned(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	srv := tgtest.New(t)
 	sender := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	recipient := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
@@ -90,7 +90,7 @@ func TestRemindersOncePerDayToTheSidesThatHaveNotSigned(t *testing.T) {
 }
 
 func TestExpiryDeletesOldSessionsAndChallenges(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	ctx := context.Background()
 	d := f.Create(t)
 	u := newChatUser(t, f.DB, nil, f.Sender.OrgID, "ru")

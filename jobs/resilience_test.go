@@ -15,6 +15,7 @@ import (
 	"edobot/bot/telegram/tgtest"
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 // ownRedis is a redis-server of the test's own, which the test may stop and
@@ -69,7 +70,7 @@ func (r *ownRedis) stop() {
 // events wait in the outbox, and once Redis is back every chat is told of
 // every change once.
 func TestRedisDownWhileSigning(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	drainOutbox(t, f.DB)
 	srv := tgtest.New(t)
 	a := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")

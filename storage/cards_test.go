@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/storage"
+	"edobot/storage/storagetest"
 )
 
 func putBlob(t *testing.T, db *storage.DB, content []byte) string {
@@ -23,7 +23,7 @@ func putBlob(t *testing.T, db *storage.DB, content []byte) string {
 }
 
 func TestCardCache(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	ctx := context.Background()
 	d := f.InStatus(t, core.StatusSigned, core.SideSender)
 

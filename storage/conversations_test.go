@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"edobot/core"
-	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 // TestConversationVersion: of two transitions made from the same state, one
 // is kept and the other is told it came second.
 func TestConversationVersion(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	ctx := context.Background()
 	u, err := f.Svc.ChatUser(ctx, core.ChannelTelegram, "conv-"+core.NewToken(), "A", "kk") // new each run
 	if err != nil {
@@ -58,7 +58,7 @@ func TestConversationVersion(t *testing.T) {
 // TestDocumentChats lists followers and bound chat users of both sides, once
 // each, without blocked chats.
 func TestDocumentChats(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	ctx := context.Background()
 	d := f.Create(t)
 	chat := func(id string) *core.ChatUser {
@@ -77,10 +77,10 @@ func TestDocumentChats(t *testing.T) {
 		}
 	}
 	recipientOrg, _ := f.DB.OrganisationByNumber(ctx, f.Recipient.Number)
-	must(f.DB.BindChatUser(ctx, manager.ID, coretest.RandomIIN(), f.Sender.OrgID, now))
-	must(f.DB.BindChatUser(ctx, colleague.ID, coretest.RandomIIN(), f.Sender.OrgID, now))
-	must(f.DB.BindChatUser(ctx, counter.ID, coretest.RandomIIN(), recipientOrg.ID, now))
-	must(f.DB.BindChatUser(ctx, blocked.ID, coretest.RandomIIN(), f.Sender.OrgID, now))
+	must(f.DB.BindChatUser(ctx, manager.ID, storagetest.RandomIIN(), f.Sender.OrgID, now))
+	must(f.DB.BindChatUser(ctx, colleague.ID, storagetest.RandomIIN(), f.Sender.OrgID, now))
+	must(f.DB.BindChatUser(ctx, counter.ID, storagetest.RandomIIN(), recipientOrg.ID, now))
+	must(f.DB.BindChatUser(ctx, blocked.ID, storagetest.RandomIIN(), f.Sender.OrgID, now))
 	must(f.DB.FollowDocument(ctx, d.ID, manager.ID, core.SideSender))
 	must(f.DB.FollowDocument(ctx, d.ID, manager.ID, core.SideSender))
 	must(f.DB.FollowDocument(ctx, d.ID, opener.ID, core.SideRecipient))
@@ -116,7 +116,7 @@ func TestDocumentChats(t *testing.T) {
 
 	// An employee's document reaches the employee's own chat through the IIN.
 	in := f.NewDocument()
-	in.Recipient = core.PartyInput{Kind: core.PartyEmployee, Number: coretest.RandomIIN(), Name: "Сотрудник"}
+	in.Recipient = core.PartyInput{Kind: core.PartyEmployee, Number: storagetest.RandomIIN(), Name: "Сотрудник"}
 	e, err := f.Svc.CreateDocument(ctx, f.Sender, in, bytes.NewReader(f.PDF))
 	must(err)
 	// The employee works for the sender: the document is still theirs to sign.

@@ -12,6 +12,7 @@ import (
 	"edobot/core"
 	"edobot/core/coretest"
 	"edobot/storage"
+	"edobot/storage/storagetest"
 )
 
 func markAllSent(tb testing.TB, db *storage.DB) {
@@ -22,7 +23,7 @@ func markAllSent(tb testing.TB, db *storage.DB) {
 }
 
 func TestRelayOutbox(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	db := f.DB
 	ctx := context.Background()
 	markAllSent(t, db)
@@ -98,7 +99,7 @@ func TestRelayOutbox(t *testing.T) {
 }
 
 func TestDeliveries(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	ctx := context.Background()
 	u := core.ChatUser{Channel: core.ChannelTelegram, ExternalID: uuid.NewString(), Language: "ru"}
 	if err := f.DB.EnsureChatUser(ctx, &u); err != nil {
@@ -122,7 +123,7 @@ func TestDeliveries(t *testing.T) {
 }
 
 func TestDocumentsDueForReminder(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	ctx := context.Background()
 	created := f.Create(t)
 	signing := f.InStatus(t, core.StatusSigning, core.SideSender)

@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"edobot/core"
-	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 // TestWhatsAppMenu: a chat's last menu is replaced, not merged, and a chat
 // never shown one has none.
 func TestWhatsAppMenu(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	ctx := context.Background()
 	u, err := f.Svc.ChatUser(ctx, core.ChannelWhatsApp, fmt.Sprintf("7701%07d@s.whatsapp.net", rand.IntN(10_000_000)), "Дана", "ru") // new each run
 	if err != nil {

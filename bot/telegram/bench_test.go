@@ -11,7 +11,7 @@ import (
 
 	"edobot/bot/telegram/tgtest"
 	"edobot/core"
-	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 // benchUsers is how many people tap at once: updates of one person are
@@ -35,7 +35,7 @@ func BenchmarkUpdates(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := s.f.DB.BindChatUser(ctx, u.ID, coretest.RandomIIN(), s.f.Sender.OrgID, time.Now()); err != nil {
+			if err := s.f.DB.BindChatUser(ctx, u.ID, storagetest.RandomIIN(), s.f.Sender.OrgID, time.Now()); err != nil {
 				b.Fatal(err)
 			}
 			menus[i] = s.tg.Say(b, users[i], "/start", has("Здравствуйте", "Отправьте PDF"))

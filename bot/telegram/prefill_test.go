@@ -8,9 +8,9 @@ import (
 
 	"edobot/bot/telegram/tgtest"
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/prefill/prefilltest"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 // contractPDF is a contract between the sender and a counterparty, its
@@ -36,8 +36,8 @@ func contractPDF(number, date, sender, senderBIN, counterparty, counterBIN strin
 func TestPrefillTaps(t *testing.T) {
 	s := newStack(t)
 	ctx := context.Background()
-	bin, counterBIN := coretest.RandomBIN(), coretest.RandomBIN()
-	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
+	bin, counterBIN := storagetest.RandomBIN(), storagetest.RandomBIN()
+	key := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
 	manager := tgtest.NewUser("Асель", "", "ru")
 	s.signIn(t, manager, key)
@@ -92,8 +92,8 @@ func TestPrefillTaps(t *testing.T) {
 // offered at each step; a scan without text gets today's questions.
 func TestPrefillEditAndScan(t *testing.T) {
 	s := newStack(t)
-	bin, counterBIN := coretest.RandomBIN(), coretest.RandomBIN()
-	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
+	bin, counterBIN := storagetest.RandomBIN(), storagetest.RandomBIN()
+	key := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
 	manager := tgtest.NewUser("Асель", "", "ru")
 	s.signIn(t, manager, key)

@@ -14,10 +14,10 @@ import (
 	"edobot/bot/telegram/tgtest"
 	"edobot/bot/web"
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/sigex"
 	"edobot/core/sigex/sigextest"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 // TestChatsThroughSIGEX: with EDOBOT_EGOV_VIA=sigex a manager signs in,
@@ -27,7 +27,7 @@ import (
 func TestChatsThroughSIGEX(t *testing.T) {
 	fake := sigextest.NewServer(t)
 	var bg *core.Background
-	s := newStackWith(t, func(f *coretest.Fixture) {
+	s := newStackWith(t, func(f *storagetest.Fixture) {
 		client := sigex.New(&http.Client{}, fake.URL)
 		client.Now, client.RetryPause = fake.Now, time.Millisecond
 		bg = core.NewBackground(context.Background())
@@ -36,10 +36,10 @@ func TestChatsThroughSIGEX(t *testing.T) {
 		f.Svc.EgovCaptions = web.EgovCaptions(i18n.MustNew())
 	})
 	ctx := context.Background()
-	bin := coretest.RandomBIN()
-	managerKey := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
+	bin := storagetest.RandomBIN()
+	managerKey := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
-	counterKey := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"},
+	counterKey := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: s.f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"},
 		sigtest.GOST2015, s.nca.Cert)
 	// Chats of this run's own: the test database outlives a run.
 	id := 9_000_000 + rand.Int64N(1_000_000)*2

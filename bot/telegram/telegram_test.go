@@ -37,7 +37,7 @@ func TestMain(m *testing.M) { storagetest.Main(m) }
 // stack is the whole bot on the real database: the fake Bot API server, the
 // real library and adapter, the web server the eGov app and links reach.
 type stack struct {
-	f    *coretest.Fixture
+	f    *storagetest.Fixture
 	tg   *tgtest.Server
 	bot  *telegram.Bot
 	web  *httptest.Server
@@ -56,9 +56,9 @@ func newStack(t testing.TB, opts ...option) *stack {
 
 // newStackWith is newStack with the service changed by prepare before
 // anything starts.
-func newStackWith(t testing.TB, prepare func(*coretest.Fixture), opts ...option) *stack {
+func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...option) *stack {
 	t.Helper()
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
@@ -184,10 +184,10 @@ var linkRe = regexp.MustCompile(`/d/([A-Za-z0-9_-]{43})`)
 func TestManagerAndCounterpartySign(t *testing.T) {
 	s := newStack(t)
 	ctx := context.Background()
-	bin, counterBIN := coretest.RandomBIN(), coretest.RandomBIN()
-	managerKey := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
+	bin, counterBIN := storagetest.RandomBIN(), storagetest.RandomBIN()
+	managerKey := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, s.nca.Cert)
-	counterKey := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: counterBIN, Surname: "СЕРІКОВА", Name: "ДАНА",
+	counterKey := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: counterBIN, Surname: "СЕРІКОВА", Name: "ДАНА",
 		Organisation: "ТОО «Лютик»"}, sigtest.GOST2015, s.nca.Cert)
 	manager := tgtest.NewUser("Асель", "asel_manager", "ru")
 	counter := tgtest.NewUser("Дана", "dana_lutik", "kk")
@@ -260,8 +260,8 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 // stores nothing.
 func TestBadInputs(t *testing.T) {
 	s := newStack(t)
-	bin := coretest.RandomBIN()
-	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ИВАНОВ", Name: "ИВАН", Organisation: "ТОО «Тест»"},
+	bin := storagetest.RandomBIN()
+	key := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: bin, Surname: "ИВАНОВ", Name: "ИВАН", Organisation: "ТОО «Тест»"},
 		sigtest.GOST2015, s.nca.Cert)
 	// A name no column could keep is kept without what makes it so.
 	u := tgtest.NewUser("Иван\x00\u202e", "", "ru")
@@ -291,7 +291,7 @@ func TestBadInputs(t *testing.T) {
 	first := s.tg.After(t, u.ID, n, has("Файл принят"))
 	m := s.tg.Tap(t, u, first, "Новый получатель", has("ИИН или БИН"))
 	s.tg.Say(t, u, "123456789012", has("⚠️"))
-	m = s.tg.Say(t, u, coretest.RandomBIN(), has("наименование"))
+	m = s.tg.Say(t, u, storagetest.RandomBIN(), has("наименование"))
 	// A stale button: the recipient screen's button was drawn two steps ago.
 	s.tg.Tap(t, u, first, "Новый получатель", has("устарела"))
 	// Text that cannot be kept is refused naming the field; the step waits.
@@ -387,7 +387,7 @@ func TestFoldersSearchAndActions(t *testing.T) {
 	s := newStack(t)
 	ctx := context.Background()
 	u := tgtest.NewUser("Гүлназ", "", "ru")
-	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "ОМАРОВА", Name: "ГҮЛНАЗ"},
+	key := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "ОМАРОВА", Name: "ГҮЛНАЗ"},
 		sigtest.GOST2015, s.nca.Cert)
 	s.signIn(t, u, key)
 	var docs []*core.Document
@@ -427,7 +427,7 @@ func TestFoldersSearchAndActions(t *testing.T) {
 
 	// Sign as the sender, then revoke with confirmation; the old revoke
 	// button does nothing more.
-	if _, _, err := s.f.Svc.Sign(ctx, target.ID, coretest.Signature(s.f.Sender.Number), "test"); err != nil {
+	if _, _, err := s.f.Svc.Sign(ctx, target.ID, storagetest.Signature(s.f.Sender.Number), "test"); err != nil {
 		t.Fatal(err)
 	}
 	card = s.tg.Tap(t, u, card, "Обновить", has("На подписании"))
@@ -502,7 +502,7 @@ func TestSendToRecipientInTelegram(t *testing.T) {
 	ctx := context.Background()
 	manager := tgtest.NewUser("M", "", "ru")
 	counter := tgtest.NewUser("Р", "Lutik_Buh", "kk")
-	key := s.nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "M", Name: "M"}, sigtest.GOST2015, s.nca.Cert)
+	key := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "M", Name: "M"}, sigtest.GOST2015, s.nca.Cert)
 	s.signIn(t, manager, key)
 	s.tg.Say(t, counter, "/start", has("Сәлеметсіз бе"))
 
@@ -542,7 +542,7 @@ func TestSendToRecipientInTelegram(t *testing.T) {
 	s.tg.Tap(t, manager, share, "Отправить получателю", has("заблокировал(а) бота"))
 
 	in = s.f.NewDocument()
-	in.Recipient = core.PartyInput{Kind: core.PartyCounterparty, Number: coretest.RandomBIN(), Name: "ТОО «Без контактов»"}
+	in.Recipient = core.PartyInput{Kind: core.PartyCounterparty, Number: storagetest.RandomBIN(), Name: "ТОО «Без контактов»"}
 	plain, err := s.f.Svc.CreateDocument(ctx, s.f.Sender, in, strings.NewReader(string(s.f.PDF)))
 	if err != nil {
 		t.Fatal(err)

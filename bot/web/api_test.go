@@ -15,10 +15,10 @@ import (
 	"testing"
 
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 type apiClient struct {
@@ -61,7 +61,7 @@ func multipartBody(t *testing.T, fields map[string]string, file []byte) (io.Read
 }
 
 func TestRESTAPI(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	f.Svc.Egov = f.DB
 	ctx := context.Background()
 	senderKey, _, err := f.Svc.CreateAPIKey(ctx, f.Sender.Number)
@@ -162,7 +162,7 @@ func TestRESTAPI(t *testing.T) {
 	}
 
 	// Another organisation sees nothing.
-	stranger := coretest.New(t)
+	stranger := storagetest.NewFixture(t)
 	strangerKey, _, _ := f.Svc.CreateAPIKey(ctx, stranger.Sender.Number)
 	if code, _ := (apiClient{t, srv.URL, strangerKey}).do("GET", "/api/v1/documents/"+id, nil, ""); code != http.StatusNotFound {
 		t.Fatalf("another organisation's document: %d", code)
@@ -192,7 +192,7 @@ func TestRESTAPI(t *testing.T) {
 }
 
 func TestAPIFileReplaceAndEzSigner(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	root := sigtest.NewRoot(t, "NCA RSA TEST ROOT")
 	nca := root.Intermediate(t, "NCA RSA TEST")
 	verifier := &signature.Verifier{Roots: []*x509.Certificate{root.Cert}}
@@ -218,7 +218,7 @@ func TestAPIFileReplaceAndEzSigner(t *testing.T) {
 		t.Fatalf("ezsigner before any signature: %d %s", code, out)
 	}
 	for _, side := range []core.Side{core.SideSender, core.SideRecipient} {
-		k := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Actor(side).Number, Surname: "А", Name: "Б"}, nca.Cert)
+		k := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Actor(side).Number, Surname: "А", Name: "Б"}, nca.Cert)
 		if _, _, err := f.Svc.SignCMS(ctx, d.ID, k.SignCMS(t, newPDF, sigtest.CMSOptions{}), "test"); err != nil {
 			t.Fatalf("sign as %s: %v", side, err)
 		}

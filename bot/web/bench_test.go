@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"edobot/storage/storagetest"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,8 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"edobot/core/coretest"
 )
 
 // BenchmarkLinkPageCrowd: 200 visitors (each its own user agent) open one
@@ -26,7 +25,7 @@ import (
 // document's row lock, as a signature does, takes while the crowd views.
 // Rate limits are off: they would turn a crowd from one address away.
 func BenchmarkLinkPageCrowd(b *testing.B) {
-	f := coretest.New(b)
+	f := storagetest.NewFixture(b)
 	d := f.Create(b)
 	key, _, err := f.Svc.CreateAPIKey(context.Background(), f.Sender.Number)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 // fakeNCALayer speaks NCALayer's WebSocket protocol on TLS, as NCALayer does
@@ -106,13 +107,13 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 // TestNCALayerInBrowser signs from the link page in headless Chromium, with
 // our NCALayer client talking to a fake NCALayer over wss.
 func TestNCALayerInBrowser(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	root := sigtest.NewRoot(t, "NCA RSA TEST ROOT")
 	nca := root.Intermediate(t, "NCA RSA TEST")
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
 	f.Svc.Egov = f.DB
-	recipient := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "НУРЛАНОВ", Name: "АСХАТ"}, nca.Cert)
-	stranger := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: coretest.RandomBIN(), Surname: "X", Name: "Y"}, nca.Cert)
+	recipient := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "НУРЛАНОВ", Name: "АСХАТ"}, nca.Cert)
+	stranger := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: storagetest.RandomBIN(), Surname: "X", Name: "Y"}, nca.Cert)
 
 	layer := &fakeNCALayer{t: t, mode: "sign", key: recipient}
 	fake := httptest.NewTLSServer(layer)
@@ -208,7 +209,7 @@ func TestNCALayerInBrowser(t *testing.T) {
 	}
 
 	// An authentication key picked for a document.
-	auth := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "X", Name: "Y", Auth: true}, nca.Cert)
+	auth := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "X", Name: "Y", Auth: true}, nca.Cert)
 	layer.set("sign", auth)
 	if err := chromedp.Do(ctx, chromedp.Click("#ncalayer")); err != nil {
 		t.Fatal(err)

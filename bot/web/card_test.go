@@ -15,7 +15,7 @@ import (
 
 	"edobot/core"
 	"edobot/core/card"
-	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 // cardText is the text of a card as pdftotext reads it, or "" without
@@ -38,12 +38,12 @@ func cardText(t *testing.T, pdf []byte) string {
 }
 
 func TestCardDownloads(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	f.Svc.Cards, f.Svc.Downloads = card.Renderer, f.DB
 	ctx := context.Background()
 	senderKey, _, _ := f.Svc.CreateAPIKey(ctx, f.Sender.Number)
 	recipientKey, _, _ := f.Svc.CreateAPIKey(ctx, f.Recipient.Number)
-	stranger := coretest.New(t)
+	stranger := storagetest.NewFixture(t)
 	strangerKey, _, _ := stranger.Svc.CreateAPIKey(ctx, stranger.Sender.Number)
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
 	srv := httptest.NewServer(s.Handler())

@@ -15,14 +15,14 @@ import (
 
 	"edobot/bot/egovtest"
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/egov"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 func TestChatPages(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
@@ -86,7 +86,7 @@ func TestChatPages(t *testing.T) {
 		resp.Header.Get("Referrer-Policy") != "no-referrer" {
 		t.Fatalf("auth page: %d", resp.StatusCode)
 	}
-	key := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"},
+	key := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"},
 		sigtest.GOST2015, nca.Cert)
 	// The app shows the challenge as text, and sends the person back to
 	// the chat they sign in to.

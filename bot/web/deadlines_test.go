@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"edobot/core/coretest"
 	"edobot/core/pdfintake/pdftest"
+	"edobot/storage/storagetest"
 )
 
 func TestPace(t *testing.T) {
@@ -85,7 +85,7 @@ func liveHeap() uint64 {
 // the server closes every hostile connection itself, and that the memory
 // the stalled downloads held is freed.
 func TestSlowAndStalledClients(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	big, err := f.Svc.CreateDocument(context.Background(), f.Sender, f.NewDocument(), bytes.NewReader(pdftest.PDFOfSize(20, 15<<20)))
 	if err != nil {
 		t.Fatal(err)

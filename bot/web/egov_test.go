@@ -62,7 +62,7 @@ func mustGet(t *testing.T, u string) []byte {
 }
 
 func TestEgovProtocol(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
@@ -71,8 +71,8 @@ func TestEgovProtocol(t *testing.T) {
 	// says so.
 	clock := coretest.NewClock()
 	f.Svc.Now = clock.Now
-	recipient := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"}, sigtest.GOST2015, nca.Cert)
-	stranger := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: coretest.RandomBIN(), Surname: "X", Name: "Y"}, sigtest.GOST2015, nca.Cert)
+	recipient := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"}, sigtest.GOST2015, nca.Cert)
+	stranger := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: storagetest.RandomBIN(), Surname: "X", Name: "Y"}, sigtest.GOST2015, nca.Cert)
 
 	srv := httptest.NewUnstartedServer(nil)
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}

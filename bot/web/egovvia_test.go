@@ -18,17 +18,17 @@ import (
 	"edobot/bot/egovtest"
 	"edobot/bot/i18n"
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/sigex"
 	"edobot/core/sigex/sigextest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 // viaFixture is the web server with eGov signing through a fake SIGEX
 // (EDOBOT_EGOV_VIA=sigex), the recipient's head's key and a stranger's.
 type viaFixture struct {
-	*coretest.Fixture
+	*storagetest.Fixture
 	fake                *sigextest.Server
 	bg                  *core.Background
 	srv                 *httptest.Server
@@ -37,13 +37,13 @@ type viaFixture struct {
 }
 
 func newViaFixture(t *testing.T) *viaFixture {
-	f := &viaFixture{Fixture: coretest.New(t), fake: sigextest.NewServer(t)}
+	f := &viaFixture{Fixture: storagetest.NewFixture(t), fake: sigextest.NewServer(t)}
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
 	f.Svc.Egov = f.DB
-	f.recipient = nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"}, sigtest.GOST2015, nca.Cert)
-	f.stranger = nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: coretest.RandomBIN(), Surname: "X", Name: "Y"}, sigtest.GOST2015, nca.Cert)
+	f.recipient = nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"}, sigtest.GOST2015, nca.Cert)
+	f.stranger = nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: storagetest.RandomBIN(), Surname: "X", Name: "Y"}, sigtest.GOST2015, nca.Cert)
 
 	client := sigex.New(&http.Client{}, f.fake.URL)
 	client.Now, client.RetryPause = f.fake.Now, time.Millisecond

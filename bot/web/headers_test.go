@@ -12,7 +12,7 @@ import (
 
 	"edobot/core"
 	"edobot/core/card"
-	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 // inline finds what a page's CSP forbids: a script without src, a style
@@ -20,7 +20,7 @@ import (
 var inline = regexp.MustCompile(`(?i)<script(\s[^>]*)?>\s*[^<\s]|<script>|<style|\sstyle=|\son[a-z]+=`)
 
 func TestSecurityHeaders(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	f.Svc.Cards = card.Renderer
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, NCALayerURL: "wss://127.0.0.1:13579"}
 	srv := httptest.NewServer(s.Handler())

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/storage"
 	"edobot/storage/storagetest"
@@ -48,7 +47,7 @@ func (c apiClient) send(method, path string, body io.Reader, headers map[string]
 	return resp, b
 }
 
-func apiTestServer(t *testing.T, f *coretest.Fixture) (apiClient, *Server) {
+func apiTestServer(t *testing.T, f *storagetest.Fixture) (apiClient, *Server) {
 	t.Helper()
 	key, _, err := f.Svc.CreateAPIKey(t.Context(), f.Sender.Number)
 	if err != nil {
@@ -66,7 +65,7 @@ func apiTestServer(t *testing.T, f *coretest.Fixture) (apiClient, *Server) {
 // refuses), a base_ref over the btree index's 2.7 KB, a 200 KB
 // Idempotency-Key; the database still answers afterwards.
 func TestAPIRefusesHostileTextNamingTheField(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	c, _ := apiTestServer(t, f)
 	fields := func() map[string]string {
 		return map[string]string{"type": "contract", "number": "H-1", "date": "2026-11-01", "recipient_kind": "counterparty",
@@ -164,7 +163,7 @@ func TestAPIRefusesHostileTextNamingTheField(t *testing.T) {
 // spool prefix, never into the system's, while it arrives; nothing is left
 // in either once it is answered.
 func TestUploadSpoolsIntoTheServiceTempDir(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	sysTmp := t.TempDir()
 	t.Setenv("TMPDIR", sysTmp) // where Go's own multipart parsing would spool
 	c, _ := apiTestServer(t, f)
@@ -221,7 +220,7 @@ func TestUploadSpoolsIntoTheServiceTempDir(t *testing.T) {
 // document; with a different request it is refused with 422, naming the
 // key, and nothing is created.
 func TestIdempotencyKeyBindsTheRequest(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	c, _ := apiTestServer(t, f)
 	fields := map[string]string{"type": "contract", "number": "IK-1", "date": "2026-11-01", "recipient_kind": "counterparty",
 		"recipient_iin_bin": f.Recipient.Number, "recipient_name": "ТОО «Контрагент»"}
@@ -282,7 +281,7 @@ func TestIdempotencyKeyBindsTheRequest(t *testing.T) {
 // If-Match with the ETag GET returned — or it is refused with 428; a stale
 // If-Match is 412, a stale body version 409.
 func TestEditNamesTheVersionItWasMadeOn(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	c, _ := apiTestServer(t, f)
 	d := f.Create(t)
 	path := "/api/v1/documents/" + d.ID.String()
@@ -345,7 +344,7 @@ func TestEditNamesTheVersionItWasMadeOn(t *testing.T) {
 // language, not a 500: a server at a closed port, and a connection whose
 // backend was terminated (the next request is served again).
 func TestDatabaseOutOfReachIs503(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	key, _, err := f.Svc.CreateAPIKey(t.Context(), f.Sender.Number)
 	if err != nil {
 		t.Fatal(err)

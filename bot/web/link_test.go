@@ -16,10 +16,11 @@ import (
 
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/storage/storagetest"
 )
 
 func TestLinkPage(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	f.Svc.Egov = f.DB
 	clock := coretest.NewClock()
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, Clock: clock}
@@ -115,7 +116,7 @@ func TestLinkPage(t *testing.T) {
 }
 
 func TestPageImages(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, PageCache: t.TempDir()}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()

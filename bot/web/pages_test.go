@@ -20,8 +20,8 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"edobot/core/coretest"
 	"edobot/core/pdfintake/pdftest"
+	"edobot/storage/storagetest"
 )
 
 // renderBomb is a small PDF whose pages (all drawing one content stream)
@@ -68,7 +68,7 @@ func renderBomb(pages, fills int) []byte {
 // limit, once each however many visitors ask, are not rendered again, and
 // are answered in JSON; no more renders than allowed run at once.
 func TestRenderBomb(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	const pages, slots = 6, 2
 	bomb, err := f.Svc.CreateDocument(context.Background(), f.Sender, f.NewDocument(), bytes.NewReader(renderBomb(pages, 200_000)))
 	if err != nil {
@@ -137,7 +137,7 @@ func TestRenderBomb(t *testing.T) {
 // TestPageCacheSize: the cache folder stays under its size, the least
 // recently used pages going first.
 func TestPageCacheSize(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	f.PDF = pdftest.PDF(8)
 	d := f.Create(t)
 	dir := t.TempDir()

@@ -8,14 +8,14 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"edobot/core/coretest"
 	"edobot/core/prefill/prefilltest"
+	"edobot/storage/storagetest"
 )
 
 // TestAPIPrefill: prefill=true returns the proposal and creates nothing; a
 // party already in the directory comes back as known.
 func TestAPIPrefill(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	key, _, err := f.Svc.CreateAPIKey(t.Context(), f.Sender.Number)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"edobot/storage/storagetest"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,8 +13,6 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-
-	"edobot/core/coretest"
 )
 
 func TestParseRateLimit(t *testing.T) {
@@ -85,7 +84,7 @@ func TestClientAddr(t *testing.T) {
 
 // TestRateLimits drives the limits with a clock of its own.
 func TestRateLimits(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	f.Svc.Egov = f.DB
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, Clock: clock,

@@ -10,23 +10,23 @@ import (
 	"strings"
 	"testing"
 
-	"edobot/core/coretest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 // TestSignWhileNothingTrusted: while the service trusts no CA yet (NCA's
 // certificates not downloaded), a signature is answered 503 with its own
 // code and words, not as a bad certificate.
 func TestSignWhileNothingTrusted(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	f.Svc.Verifier = &signature.Verifier{} // nothing trusted
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	d := f.Create(t)
 	root := sigtest.NewRoot(t, "NCA RSA TEST ROOT")
-	key := root.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Recipient.Number, Surname: "А", Name: "Б"})
+	key := root.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "А", Name: "Б"})
 	body := `{"cms":"` + base64.StdEncoding.EncodeToString(key.SignCMS(t, f.PDF, sigtest.CMSOptions{})) + `"}`
 	req, _ := http.NewRequest("POST", srv.URL+"/d/"+d.LinkToken+"/sign", strings.NewReader(body))
 	req.Header.Set("Accept-Language", "kk")

@@ -21,12 +21,12 @@ import (
 	"edobot/bot/web"
 	"edobot/bot/whatsapp"
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/egov"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
 	"edobot/jobs"
+	"edobot/storage/storagetest"
 )
 
 // numberOf is the number a numbered WhatsApp screen gives a label.
@@ -64,7 +64,7 @@ var waLinkRe = regexp.MustCompile(`/d/([A-Za-z0-9_-]{43})`)
 // the recipient answers with the number of «Подписать», signs through eGov
 // from the link; the manager signs; both chats are told «Подписан».
 func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
 	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
@@ -128,10 +128,10 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 		}
 	})
 
-	bin, counterBIN := coretest.RandomBIN(), coretest.RandomBIN()
-	managerKey := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
+	bin, counterBIN := storagetest.RandomBIN(), storagetest.RandomBIN()
+	managerKey := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
 		Organisation: "ТОО «Ромашка»"}, sigtest.GOST2015, nca.Cert)
-	counterKey := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: counterBIN, Surname: "СЕРІКОВА", Name: "ДАНА",
+	counterKey := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: counterBIN, Surname: "СЕРІКОВА", Name: "ДАНА",
 		Organisation: "ТОО «Лютик»"}, sigtest.GOST2015, nca.Cert)
 	manager := tgtest.NewUser("Асель", "asel_manager", "ru")
 	phone := newPhone()
@@ -204,7 +204,7 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 // TestSendToNumberNotOnWhatsApp: a number WhatsApp does not know gets
 // nothing, and the manager is told to pass the link on by hand.
 func TestSendToNumberNotOnWhatsApp(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	fc := newFake()
 	gone, known := newPhone(), newPhone()
 	fc.notOnWA[gone] = true

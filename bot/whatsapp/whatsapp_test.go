@@ -33,7 +33,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startBot runs a WhatsApp bot over a client and the test database until
 // the test ends. A second bot over the same database is a restart.
-func startBot(t testing.TB, f *coretest.Fixture, c whatsapp.Client, publicURL string) *whatsapp.Bot {
+func startBot(t testing.TB, f *storagetest.Fixture, c whatsapp.Client, publicURL string) *whatsapp.Bot {
 	t.Helper()
 	b := whatsapp.New(c, whatsapp.Config{Menus: f.DB, Phone: "77000000001", Workers: 4}, flow.Flow{
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: publicURL, Log: quiet,
@@ -75,7 +75,7 @@ func say(t testing.TB, c *fakeClient, p person, e *events.Message, cond func(sen
 // a choice, and the numbers survive a restart because they live in
 // PostgreSQL.
 func TestNumberedMenus(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	fc := newFake()
 	startBot(t, f, fc, "http://edobot.test")
 	phone := newPhone()
@@ -126,7 +126,7 @@ func TestNumberedMenus(t *testing.T) {
 }
 
 // waitMenu waits until the chat's stored menu has a choice labelled label.
-func waitMenu(t testing.TB, f *coretest.Fixture, chatUserID int64, label string) {
+func waitMenu(t testing.TB, f *storagetest.Fixture, chatUserID int64, label string) {
 	t.Helper()
 	for deadline := time.Now().Add(coretest.Patience); ; time.Sleep(10 * time.Millisecond) {
 		menu, err := f.DB.Menu(context.Background(), chatUserID)
@@ -143,7 +143,7 @@ func waitMenu(t testing.TB, f *coretest.Fixture, chatUserID int64, label string)
 }
 
 // boundPerson is a WhatsApp user who proved an IIN of the fixture's sender.
-func boundPerson(t testing.TB, f *coretest.Fixture, phone, name string) person {
+func boundPerson(t testing.TB, f *storagetest.Fixture, phone, name string) person {
 	t.Helper()
 	p := newPerson(phone, name)
 	ctx := context.Background()
@@ -151,7 +151,7 @@ func boundPerson(t testing.TB, f *coretest.Fixture, phone, name string) person {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.DB.BindChatUser(ctx, u.ID, coretest.RandomIIN(), f.Sender.OrgID, time.Now()); err != nil {
+	if err := f.DB.BindChatUser(ctx, u.ID, storagetest.RandomIIN(), f.Sender.OrgID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -160,7 +160,7 @@ func boundPerson(t testing.TB, f *coretest.Fixture, phone, name string) person {
 // TestDocuments: what WhatsApp declares of a document is checked before
 // anything is downloaded; a real PDF is downloaded and starts a document.
 func TestDocuments(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	fc := newFake()
 	startBot(t, f, fc, "http://edobot.test")
 	cat := i18n.MustNew()
@@ -185,7 +185,7 @@ func TestDocuments(t *testing.T) {
 	}
 	// A word picks the choice; then typed text is the answer.
 	say(t, fc, asel, asel.text("Новый получатель"), contains("ИИН или БИН"))
-	say(t, fc, asel, asel.text(coretest.RandomBIN()), contains("наименование"))
+	say(t, fc, asel, asel.text(storagetest.RandomBIN()), contains("наименование"))
 
 	// A photo is not a PDF; a voice message cannot be used; a reaction
 	// needs no answer.
@@ -198,7 +198,7 @@ func TestDocuments(t *testing.T) {
 // TestIgnored: groups, status updates and the bot's own messages get no
 // answer.
 func TestIgnored(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	fc := newFake()
 	startBot(t, f, fc, "http://edobot.test")
 	p := newPerson(newPhone(), "Ерлан")
@@ -227,7 +227,7 @@ func TestIgnored(t *testing.T) {
 // TestSession: a logged-out or banned session is reported on /readyz; a
 // disconnection is once it lasts longer than whatsmeow needs to reconnect.
 func TestSession(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	fc := newFake()
 	clock := coretest.NewClock()
 	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: "77000000001", Workers: 4, Clock: clock},
@@ -293,7 +293,7 @@ func TestQRHandler(t *testing.T) {
 // the number; a notification arriving mid-way numbers its choices after the
 // menu being answered instead of taking its numbers over.
 func TestNumbersThatAreAnswers(t *testing.T) {
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	fc := newFake()
 	b := startBot(t, f, fc, "http://edobot.test")
 	ctx := context.Background()
@@ -302,7 +302,7 @@ func TestNumbersThatAreAnswers(t *testing.T) {
 	pdf := pdftest.PDF(1)
 	say(t, fc, asel, asel.document(fc.put(pdf), "a.pdf", "application/pdf", uint64(len(pdf))), contains("Файл принят"))
 	say(t, fc, asel, asel.text("Новый получатель"), contains("ИИН или БИН"))
-	say(t, fc, asel, asel.text(coretest.RandomBIN()), contains("наименование"))
+	say(t, fc, asel, asel.text(storagetest.RandomBIN()), contains("наименование"))
 	say(t, fc, asel, asel.text("ТОО «Один»"), contains("@username"))
 	m := say(t, fc, asel, asel.text("пропустить"), contains("тип документа"))
 	if !strings.Contains(m.Text(), "4. Договор") {

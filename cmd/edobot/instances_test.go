@@ -27,7 +27,6 @@ import (
 
 	"edobot/bot/telegram/tgtest"
 	"edobot/core"
-	"edobot/core/coretest"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature/sigtest"
 	"edobot/jobs"
@@ -57,7 +56,7 @@ const (
 // the per-chat spacing, and each message sent had its slot.
 func TestTwoInstances(t *testing.T) {
 	ctx := context.Background()
-	f := coretest.New(t)
+	f := storagetest.NewFixture(t)
 	if _, err := f.DB.Pool.Exec(ctx, `UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL`); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +66,7 @@ func TestTwoInstances(t *testing.T) {
 	// Signatures the instances trust: a test CA in EDOBOT_TRUSTED_CA.
 	root := sigtest.NewRoot(t, "TWO INSTANCES ROOT")
 	nca := root.Intermediate(t, "TWO INSTANCES NCA")
-	signer := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), BIN: f.Sender.Number, Surname: "ИВАНОВ", Name: "ИВАН",
+	signer := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Sender.Number, Surname: "ИВАНОВ", Name: "ИВАН",
 		Organisation: "ТОО «Отправитель»"}, nca.Cert)
 	caPath := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caPath, root.PEM(), 0o600); err != nil {
@@ -161,7 +160,7 @@ func TestTwoInstances(t *testing.T) {
 		if err := f.DB.EnsureChatUser(ctx, &cu); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.DB.BindChatUser(ctx, cu.ID, coretest.RandomIIN(), orgID, time.Now()); err != nil {
+		if err := f.DB.BindChatUser(ctx, cu.ID, storagetest.RandomIIN(), orgID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		chatUsers[id] = strconv.FormatInt(cu.ID, 10)
@@ -385,7 +384,7 @@ func waitReady(t *testing.T, base string) {
 // waitDrained waits until the outbox is relayed, no task of the run's
 // queues is pending, running, scheduled or waiting for a retry, and done
 // holds: nothing more can be sent.
-func waitDrained(t *testing.T, f *coretest.Fixture, prefix string, done func() bool) {
+func waitDrained(t *testing.T, f *storagetest.Fixture, prefix string, done func() bool) {
 	t.Helper()
 	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: os.Getenv("REDIS_ADDR"), DB: instancesRedisDB})
 	defer insp.Close()

@@ -39,7 +39,7 @@ func TestCommands(t *testing.T) {
 	if out, _, code := runCmd(t, "migrate"); code != 0 || !strings.Contains(out, "up to date") {
 		t.Fatalf("migrate on a migrated database: %d %q", code, out)
 	}
-	bin := coretest.RandomBIN()
+	bin := storagetest.RandomBIN()
 	out, errOut, code := runCmd(t, "org", "add", "--bin", bin, "--name", "ТОО «Ромашка»", "--subscription-until", "2027-12-31")
 	if code != 0 || !strings.Contains(out, bin+" registered") || !strings.Contains(out, "2027-12-31") {
 		t.Fatalf("org add: %d %q %q", code, out, errOut)
@@ -69,7 +69,7 @@ func TestCommands(t *testing.T) {
 		WHERE o.number = $1 AND k.prefix = $2`, bin, key[:10]).Scan(&stored); err != nil || stored != 1 {
 		t.Fatalf("stored keys: %d, %v", stored, err)
 	}
-	_, errOut, code = runCmd(t, "apikey", "create", "--org", coretest.RandomBIN())
+	_, errOut, code = runCmd(t, "apikey", "create", "--org", storagetest.RandomBIN())
 	if code != 1 || !strings.Contains(errOut, "не зарегистрирована") {
 		t.Fatalf("apikey for an unknown organisation: %d %q", code, errOut)
 	}
@@ -164,7 +164,7 @@ func TestServe(t *testing.T) {
 func TestAPIKeyListAndRevoke(t *testing.T) {
 	t.Setenv("DATABASE_URL", storagetest.URL(t))
 	t.Setenv("EDOBOT_LANG", "ru")
-	bin := coretest.RandomBIN()
+	bin := storagetest.RandomBIN()
 	if _, errOut, code := runCmd(t, "org", "add", "--bin", bin, "--name", "ТОО «Ключи»", "--subscription-until", "2099-12-31"); code != 0 {
 		t.Fatalf("org add: %s", errOut)
 	}
@@ -237,7 +237,7 @@ func TestAPIKeyListAndRevoke(t *testing.T) {
 	if _, _, code := runCmd(t, "apikey", "revoke", "edo_abc"); code != 2 {
 		t.Fatalf("revoke by text: %d", code)
 	}
-	if _, errOut, code := runCmd(t, "apikey", "list", "--org", coretest.RandomBIN()); code != 1 || !strings.Contains(errOut, "не зарегистрирована") {
+	if _, errOut, code := runCmd(t, "apikey", "list", "--org", storagetest.RandomBIN()); code != 1 || !strings.Contains(errOut, "не зарегистрирована") {
 		t.Fatalf("list of an unknown organisation: %d %q", code, errOut)
 	}
 }

@@ -1,3 +1,5 @@
+// Package coretest has test helpers for core that need no database: a
+// fake clock that notes how long each wait on it is for.
 package coretest
 
 import (

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"edobot/core/coretest"
 	"edobot/core/sigex"
 	"edobot/core/sigex/sigextest"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
+	"edobot/storage/storagetest"
 )
 
 type fixture struct {
@@ -32,7 +32,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	root := sigtest.NewRoot(t, "НУЦ РК (тест)")
 	nca := root.Intermediate(t, "ҰКО (тест)")
-	key := nca.Issue(t, sigtest.Person{IIN: coretest.RandomIIN(), Surname: "СЕРІКОВА", Name: "ДАНА"}, nca.Cert)
+	key := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), Surname: "СЕРІКОВА", Name: "ДАНА"}, nca.Cert)
 	fake := sigextest.NewServer(t)
 	c := sigex.New(&http.Client{}, fake.URL+"/")
 	c.Now, c.RetryPause = fake.Now, time.Millisecond

@@ -1,7 +1,7 @@
-// Package coretest builds what integration tests of the use cases need: a
-// service on the real test database, organisations with valid random numbers,
+// Fixture and its helpers build what integration tests of the use cases
+// need: a service on the real test database, organisations with valid random numbers,
 // and documents brought to any status through the use cases themselves.
-package coretest
+package storagetest
 
 import (
 	"bytes"
@@ -18,7 +18,6 @@ import (
 	"edobot/core/iinbin"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/storage"
-	"edobot/storage/storagetest"
 )
 
 // RandomBIN returns a valid BIN of a resident legal entity's head office.
@@ -60,10 +59,10 @@ type Fixture struct {
 	seq       atomic.Int64
 }
 
-// New registers two organisations with an active subscription.
-func New(tb testing.TB) *Fixture {
+// NewFixture registers two organisations with an active subscription.
+func NewFixture(tb testing.TB) *Fixture {
 	tb.Helper()
-	db := storagetest.DB(tb)
+	db := DB(tb)
 	f := &Fixture{Svc: &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db, TempDir: tb.TempDir()}, DB: db, PDF: pdftest.PDF(2)}
 	until := time.Now().AddDate(1, 0, 0)
 	ctx := context.Background()
