@@ -101,6 +101,8 @@ type XMLResult struct {
 	// document without its Signature element. Read the signed data from it,
 	// never from the document as sent.
 	Signed []byte
+	// Certificate is the signer's, as KeyInfo carried it.
+	Certificate *x509.Certificate
 }
 
 // VerifyXML checks an enveloped XML-DSig over a whole document: that it is
@@ -116,7 +118,7 @@ func (v *Verifier) VerifyXML(ctx context.Context, signedXML []byte, purpose Purp
 	if err != nil {
 		return XMLResult{}, err
 	}
-	res := XMLResult{Signed: signed, Purposes: PurposesOf(cert)}
+	res := XMLResult{Signed: signed, Purposes: PurposesOf(cert), Certificate: cert}
 	if res.Signer, res.Role, err = identity(cert); err != nil {
 		return res, err
 	}
