@@ -259,3 +259,21 @@ var messages = map[string]texts{
 		"Тикетке қол қою кілтімен қол қойылған; AUTH (кіру) кілті керек.",
 		"The ticket was signed with a signing key; the AUTH (sign-in) key is needed."},
 }
+
+// CodeOf is the code of a failed call, "" for nil or another error.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Codes lists every code the message table knows.
+func Codes() []Code {
+	return []Code{CodeSessionClosed, CodeUserHasSession, CodePasswordInvalid, CodeSystemDown, CodeOCSPNotAvailable,
+		CodeGOST2015NotSupported, CodeAccessDenied, CodeCertificateExpired, CodeCertificateNotYetValid,
+		CodeCertificateRevoked, CodeCertificateNotValid, CodeCertificateNotForAuth, CodeIINNotValid, CodeUserBlocked,
+		CodeUserNotRegistered, CodeNoEnterprise, CodePermissionsExpired, CodeTicketExpired, CodeTicketNotFound,
+		CodeTicketInvalid, CodeSignatureInvalid, CodeSessionTooSoon, CodeUnavailable, CodeMalformed, CodeUnknown}
+}
