@@ -81,6 +81,7 @@ type invoice struct {
 	input, lastUpdate time.Time
 	delivered         time.Time
 	body              string
+	escapedBody       string // the body as invoiceBody carries it, escaped once
 }
 
 // New starts a fake ИС ЭСФ on clock; it stops with the test.
@@ -142,7 +143,7 @@ func (s *Server) AddInvoice(seller, customer string) int64 {
 	body := strings.NewReplacer("<num>2038556421124573223</num>", "<num>"+num+"</num>",
 		"<tin>123456789011</tin>", "<tin>"+customer+"</tin>", "<tin>123456789021</tin>", "<tin>"+seller+"</tin>").Replace(sampleInvoice)
 	now := s.now()
-	inv := &invoice{id: id, customer: customer, seller: seller, num: num, status: esf.StatusCreated, input: now, lastUpdate: now, body: body}
+	inv := &invoice{id: id, customer: customer, seller: seller, num: num, status: esf.StatusCreated, input: now, lastUpdate: now, body: body, escapedBody: esc(body)}
 	s.byID[id] = inv
 	s.invoices = append(s.invoices, inv)
 	return id

@@ -208,7 +208,7 @@ func (s *Server) queryUpdates(r *request) (string, error) {
 
 func writeInfo(b *strings.Builder, inv *invoice) {
 	b.WriteString("<invoiceInfo><invoiceBody>")
-	b.WriteString(esc(inv.body))
+	b.WriteString(inv.escapedBody)
 	fmt.Fprintf(b, "</invoiceBody><invoiceId>%d</invoiceId><registrationNumber>ESF-%s-%d</registrationNumber><inputDate>%s</inputDate>",
 		inv.id, inv.seller, inv.id, stamp(inv.input))
 	if !inv.delivered.IsZero() {
