@@ -155,29 +155,26 @@ func TestExpiryDeletesOldSessionsAndChallenges(t *testing.T) {
 	}
 }
 
-func TestConfigFromEnv(t *testing.T) {
-	env := map[string]string{"EDOBOT_TELEGRAM_RATE": "25/s,2s", "EDOBOT_REMINDER_DAYS": "3", "EDOBOT_OUTBOX_POLL": "1s"}
-	c, err := ConfigFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l := c.Limits[core.ChannelTelegram]; l.PerSecond != 25 || l.PerChat != 2*time.Second || c.ReminderAfterDays != 3 || c.RelayInterval != time.Second {
-		t.Fatalf("%+v", c)
-	}
-	if c.Limits[core.ChannelWhatsApp] != WhatsAppLimit {
-		t.Fatalf("whatsapp: %+v", c.Limits[core.ChannelWhatsApp])
-	}
-	env = map[string]string{"EDOBOT_WHATSAPP_RATE": "5/s,4s,3"}
-	if c, err := ConfigFromEnv(func(k string) string { return env[k] }); err != nil ||
-		c.Limits[core.ChannelWhatsApp] != (RateLimit{PerSecond: 5, Burst: 3, PerChat: 4 * time.Second}) {
-		t.Fatalf("with a burst: %+v %v", c.Limits[core.ChannelWhatsApp], err)
-	}
-	env = map[string]string{"EDOBOT_TELEGRAM_RATE": "30/s,1s,0", "EDOBOT_OUTBOX_POLL": "soon"}
-	if _, err := ConfigFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "EDOBOT_TELEGRAM_RATE") {
-		t.Fatalf("burst 0: %v", err)
-	}
-	env = map[string]string{"EDOBOT_TELEGRAM_RATE": "fast", "EDOBOT_OUTBOX_POLL": "soon"}
-	if _, err := ConfigFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "EDOBOT_TELEGRAM_RATE") || !strings.Contains(err.Error(), "EDOBOT_OUTBOX_POLL") {
-		t.Fatalf("bad values: %v", err)
+// TestParseRateLimit: a messenger's limit as the configuration gives it.
+func TestParseRateLimit(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want RateLimit
+		ok   bool
+	}{
+		{"25/s,2s", RateLimit{PerSecond: 25, Burst: 1, PerChat: 2 * time.Second}, true},
+		{"5/s,4s,3", RateLimit{PerSecond: 5, Burst: 3, PerChat: 4 * time.Second}, true},
+		{"30/s,1s,5", TelegramLimit, true},
+		{"10/s,3s,2", WhatsAppLimit, true},
+		{"30/s,1s,0", RateLimit{}, false},
+		{"fast", RateLimit{}, false},
+		{"0/s,1s", RateLimit{}, false},
+		{"30/s,-1s", RateLimit{}, false},
+		{"30/s,1s,5,6", RateLimit{}, false},
+	} {
+		got, err := ParseRateLimit(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseRateLimit(%q) = %+v, %v", tt.in, got, err)
+		}
 	}
 }

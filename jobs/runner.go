@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,70 +119,10 @@ func DefaultConfig() Config {
 	}
 }
 
-// ConfigFromEnv reads the EDOBOT_* variables (README, "Notifications and
-// queues") over DefaultConfig; REDIS_ADDR is the service's Redis.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	c := DefaultConfig()
-	var errs []error
-	str := func(name string, dst *string) {
-		if v := getenv(name); v != "" {
-			*dst = v
-		}
-	}
-	num := func(name string, dst *int) {
-		if v := getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				errs = append(errs, fmt.Errorf("%s=%q: not a whole number", name, v))
-				return
-			}
-			*dst = n
-		}
-	}
-	dur := func(name string, dst *time.Duration) {
-		if v := getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				errs = append(errs, fmt.Errorf("%s=%q: not a duration like 200ms or 1h", name, v))
-				return
-			}
-			*dst = d
-		}
-	}
-	rate := func(name, channel string) {
-		if v := getenv(name); v != "" {
-			l, err := parseRateLimit(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
-				return
-			}
-			c.Limits[channel] = l
-		}
-	}
-	str("REDIS_ADDR", &c.RedisAddr)
-	str("EDOBOT_REDIS_PASSWORD", &c.RedisPassword)
-	num("EDOBOT_REDIS_DB", &c.RedisDB)
-	str("EDOBOT_QUEUE_PREFIX", &c.QueuePrefix)
-	num("EDOBOT_JOBS_CONCURRENCY", &c.Concurrency)
-	dur("EDOBOT_OUTBOX_POLL", &c.RelayInterval)
-	dur("EDOBOT_QUEUE_POLL", &c.QueuePoll)
-	dur("EDOBOT_RETRY_MAX", &c.RetryMax)
-	num("EDOBOT_NOTIFY_MAX_RETRY", &c.MaxRetry)
-	rate("EDOBOT_TELEGRAM_RATE", core.ChannelTelegram)
-	rate("EDOBOT_WHATSAPP_RATE", core.ChannelWhatsApp)
-	num("EDOBOT_REMINDER_DAYS", &c.ReminderAfterDays)
-	str("EDOBOT_REMINDER_CRON", &c.ReminderSpec)
-	dur("EDOBOT_EXPIRE_AFTER", &c.ExpireAfter)
-	return c, errors.Join(errs...)
-}
-
-// parseRateLimit reads "30/s,1s" or "30/s,1s,5": messages a second overall,
+// ParseRateLimit reads "30/s,1s" or "30/s,1s,5": messages a second overall,
 // the least time between two messages to one chat, and how many messages
 // may go at once after a pause (1 = none).
-func parseRateLimit(v string) (RateLimit, error) {
+func ParseRateLimit(v string) (RateLimit, error) {
 	bad := errors.New(`want "<messages>/s,<per-chat interval>[,<burst>]", like "30/s,1s,5"`)
 	parts := strings.Split(v, ",")
 	if len(parts) < 2 || len(parts) > 3 {

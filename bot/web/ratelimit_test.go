@@ -37,25 +37,6 @@ func TestParseRateLimit(t *testing.T) {
 	}
 }
 
-func TestLimitsFromEnv(t *testing.T) {
-	env := map[string]string{"EDOBOT_HTTP_MAX_CONNS": "64", "EDOBOT_HTTP_MIN_RATE": "8K", "EDOBOT_RATE_VIEW": "off",
-		"EDOBOT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1", "EDOBOT_PAGE_CACHE_SIZE": "1G"}
-	l, err := LimitsFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.MaxConns != 64 || l.MinRate != 8<<10 || !l.Rates.View.PerAddr.off() || l.Rates.Status != DefaultRates().Status ||
-		len(l.TrustedProxies) != 2 || l.TrustedProxies[1] != netip.MustParsePrefix("127.0.0.1/32") || l.PageCacheSize != 1<<30 ||
-		l.IdleTimeout != DefaultLimits().IdleTimeout {
-		t.Fatalf("limits: %+v", l)
-	}
-	env = map[string]string{"EDOBOT_HTTP_IDLE_TIMEOUT": "soon", "EDOBOT_RATE_SIGN": "1/s"}
-	_, err = LimitsFromEnv(func(k string) string { return env[k] })
-	if err == nil || !strings.Contains(err.Error(), "EDOBOT_HTTP_IDLE_TIMEOUT") || !strings.Contains(err.Error(), "EDOBOT_RATE_SIGN") {
-		t.Fatalf("bad values: %v", err)
-	}
-}
-
 func TestClientAddr(t *testing.T) {
 	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32")}
 	for _, tt := range []struct {

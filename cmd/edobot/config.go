@@ -1,18 +1,31 @@
 package main
 
 import (
-	"os"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
+	"edobot/bot/i18n"
 	"edobot/bot/web"
+	"edobot/core"
 	"edobot/core/egov"
 	"edobot/core/nca"
 	"edobot/core/sigex"
+	"edobot/jobs"
 )
 
-// config is edobot's configuration, from environment variables with defaults
-// that run on a developer's machine. README's configuration table lists them.
+// config is edobot's configuration. It is read from the environment in one
+// place, loadConfig, by the table of variables below; the packages get plain
+// structs (web.Limits, jobs.Config) filled from it. `edobot env` prints the
+// table as README's configuration section.
 type config struct {
 	DatabaseURL   string
 	RedisAddr     string
@@ -56,61 +69,512 @@ type config struct {
 	// (through SIGEX's egovQr at SigexURL; see sigex.go).
 	EgovVia  string
 	SigexURL string
+
+	// Limits of the HTTP server and the page renders.
+	Limits web.Limits
+	// Jobs tunes the notification jobs; its RedisAddr is REDIS_ADDR.
+	Jobs jobs.Config
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
+// The sections of README's configuration table, in order.
+const (
+	secService = "Service"
+	secChats   = "Telegram and WhatsApp"
+	secTrust   = "Signatures and trust"
+	secEgov    = "eGov"
+	secHTTP    = "HTTP limits"
+	secPages   = "Page images"
+	secJobs    = "Notifications and queues"
+)
+
+// variable is one environment variable: its name, default and meaning for
+// README, and how its value is checked and stored.
+type variable struct {
+	Name    string
+	Section string
+	// Default is what an unset or empty variable takes; it goes through the
+	// same check as a given value ("" leaves the field empty).
+	Default string
+	// Shown is README's default when Default alone would not say it (a
+	// default worked out elsewhere); empty shows Default.
+	Shown   string
+	Meaning string // Markdown
+	// Secret values are never repeated in an error.
+	Secret bool
+	kind
 }
 
-// duration reads a Go duration ("10m", "90s"), keeping def when unset or bad.
-func duration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(env(name, "")); err == nil && d > 0 {
-		return d
-	}
-	return def
+// kind is what values a variable takes: Allowed says it (Markdown, a noun
+// phrase: "a duration above 0 …"), set checks and stores one.
+type kind struct {
+	Allowed string
+	set     func(v string) error
 }
 
-// on reads a switch: "on", "true", "1", "yes".
-func on(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "on", "true", "1", "yes":
-		return true
+// errBad is a value that is not what kind.Allowed says, with nothing more
+// to add.
+var errBad = errors.New("bad value")
+
+// variables is the table of every variable edobot reads, bound to c's fields.
+func (c *config) variables() []variable {
+	return []variable{
+		{Name: "DATABASE_URL", Section: secService, Default: "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable", Secret: true,
+			Meaning: "PostgreSQL; the database is created if missing. `pool_max_conns` in the URL sets the pool size (default 16)", kind: text(&c.DatabaseURL)},
+		{Name: "REDIS_ADDR", Section: secService, Default: "127.0.0.1:6379",
+			Meaning: "Redis, for the job queues", kind: hostPort(&c.RedisAddr)},
+		{Name: "HTTP_ADDR", Section: secService, Default: "127.0.0.1:8080",
+			Meaning: "where `serve` listens", kind: hostPort(&c.HTTPAddr)},
+		{Name: "PUBLIC_URL", Section: secService, Default: "http://127.0.0.1:8080",
+			Meaning: "the address recipients and signing apps reach; links are built on it", kind: webURL(&c.PublicURL, "http", "https")},
+		{Name: "EDOBOT_LANG", Section: secService, Default: "ru",
+			Meaning: "language of the command line's messages", kind: oneOf(&c.Lang, i18n.Languages...)},
+		{Name: "LOG_LEVEL", Section: secService, Default: "info",
+			Meaning: "logs are JSON on stderr", kind: oneOf(&c.LogLevel, "debug", "info", "warn", "error")},
+		{Name: "EDOBOT_TMPDIR", Section: secService, Shown: "the system's",
+			Meaning: "where uploads are spooled while they are checked, and cards made. `serve` keeps its files in a directory of its own there, `edobot-spool-<pid>-<id>/`, beside a lock file it holds while it runs; at start it removes the spool directories whose lock is free (their process died, `kill -9` included), never those of live instances sharing the directory nor anything else there. Rendered page images are cached in `edobot-pages/` there (in the system's temp when unset); a render or copy a killed process left half-made is removed at the next start",
+			kind:    text(&c.TempDir)},
+		{Name: "EDOBOT_TRIAL", Section: secService, Default: "336h", Shown: "`336h` (14 days)",
+			Meaning: "how long an organisation that registered itself in a chat may send documents before it needs a subscription", kind: duration(&c.Trial)},
+		{Name: "EDOBOT_ADMIN_TOKEN", Section: secService, Shown: "empty (admin URLs off)", Secret: true,
+			Meaning: "bearer token of the operator's URLs: `GET /admin/whatsapp/qr.png`", kind: text(&c.AdminToken)},
+
+		{Name: "TELEGRAM_TOKEN", Section: secChats, Shown: "empty (Telegram off)", Secret: true,
+			Meaning: "the bot's token from @BotFather", kind: text(&c.TelegramToken)},
+		{Name: "TELEGRAM_API_URL", Section: secChats, Shown: "Telegram's",
+			Meaning: "another Bot API server (a local `telegram-bot-api`, or a test server)", kind: webURL(&c.TelegramAPIURL, "http", "https")},
+		{Name: "TELEGRAM_WEBHOOK_URL", Section: secChats, Shown: "empty (long polling)",
+			Meaning: "the public URL of `POST /telegram/webhook`; Telegram then calls it instead of being polled", kind: webURL(&c.TelegramWebhookURL, "http", "https")},
+		{Name: "TELEGRAM_WEBHOOK_SECRET", Section: secChats, Secret: true,
+			Meaning: "required with the webhook: Telegram sends it as `X-Telegram-Bot-Api-Secret-Token`, and a call without it is answered 401",
+			kind:    webhookSecret(&c.TelegramWebhookSecret)},
+		{Name: "EDOBOT_WHATSAPP", Section: secChats, Default: "off",
+			Meaning: "`on` runs the WhatsApp bot in `serve` (its device store lives in `DATABASE_URL`, tables `whatsmeow_*`)", kind: onOff(&c.WhatsApp)},
+
+		{Name: "EDOBOT_NCA", Section: secTrust, Default: string(nca.ModeProduction),
+			Meaning: "whose CA certificates are trusted out of the box (see «Trust»): `production` (NCA's, from pki.gov.kz), `test` (NCA's test PKI, from test.pki.gov.kz) or `off` (only `EDOBOT_TRUSTED_CA`)",
+			kind:    ncaMode(&c.NCA)},
+		{Name: "EDOBOT_NCA_CERT_URL", Section: secTrust, Shown: "`" + nca.ProductionBaseURL + "` (`" + nca.TestBaseURL + "` for `test`)",
+			Meaning: "where the certificates' file names are downloaded from: NCA's site, or a mirror of it", kind: webURL(&c.NCACertURL, "http", "https")},
+		{Name: "EDOBOT_NCA_CERTS", Section: secTrust, Shown: "NCA's list (see «Trust»)",
+			Meaning: "the certificates to download: file names under `EDOBOT_NCA_CERT_URL`, or full URLs", kind: ncaCerts(&c.NCACerts)},
+		{Name: "EDOBOT_NCA_REFRESH", Section: secTrust, Default: "24h",
+			Meaning: "how often `serve` downloads them again", kind: duration(&c.NCARefresh)},
+		{Name: "EDOBOT_TRUSTED_CA", Section: secTrust,
+			Meaning: "PEM bundles (comma-separated paths) of CAs trusted on top of NCA's; self-signed ones are roots", kind: text(&c.TrustedCA)},
+		{Name: "EDOBOT_OCSP_URL", Section: secTrust, Shown: "`http://ocsp.pki.gov.kz` (NCA's; with `EDOBOT_NCA=test`, `http://test.pki.gov.kz/ocsp/`; with `EDOBOT_NCA=off`, none unless set)",
+			Meaning: "the OCSP responder asked about every signer certificate; a certificate revoked before signing is refused; `off` disables the check", kind: ocspURL(&c.OCSPURL)},
+		{Name: "EDOBOT_OCSP_UNREACHABLE", Section: secTrust, Default: "refuse",
+			Meaning: "when the responder cannot be reached or gives no trustworthy answer: `refuse` the signature («revocation could not be checked, try again later», nothing is recorded) or `accept` it as if the certificate were good (logged). Refusing is the default because a recorded signature is legally binding",
+			kind:    oneOf(&c.OCSPUnreachable, "refuse", "accept")},
+
+		{Name: "EDOBOT_EGOV_VIA", Section: secEgov, Default: egovDirect,
+			Meaning: "how the eGov app reaches edobot: `direct` (our own QR protocol at `PUBLIC_URL`, whose domain must be on eGov's allow-list) or `sigex` (through SIGEX's `egovQr`; see «Prerequisites for real signing»)",
+			kind:    oneOf(&c.EgovVia, egovDirect, egovSIGEX)},
+		{Name: "EDOBOT_SIGEX_URL", Section: secEgov, Default: sigex.DefaultBaseURL,
+			Meaning: "SIGEX's address in `sigex` mode (tests point it at a fake)", kind: webURL(&c.SigexURL, "http", "https")},
+		{Name: "EDOBOT_EGOV_MOBILE_LINK", Section: secEgov, Default: egov.DefaultLinks.Mobile,
+			Meaning: "eGov Mobile deep link (NITEC's «Кросс подписание»); `%s` is API №1, URL-encoded. The old `*.page.link` links died with Firebase Dynamic Links on 2025-08-25",
+			kind:    linkTemplate(&c.EgovMobileLink)},
+		{Name: "EDOBOT_EGOV_BUSINESS_LINK", Section: secEgov, Default: egov.DefaultLinks.Business,
+			Meaning: "eGov Business deep link, likewise", kind: linkTemplate(&c.EgovBusinessLink)},
+		{Name: "EDOBOT_EGOV_TTL", Section: secEgov, Default: "10m",
+			Meaning: "how long an eGov QR / deep link stays usable", kind: duration(&c.EgovTTL)},
+		{Name: "EDOBOT_EGOV_PDF_MIME", Section: secEgov, Default: egov.MimePDF,
+			Meaning: "the `mime` API №2 gives a PDF: `application/pdf` (the app shows the PDF and lets the person save it), or the legacy `@file/pdf`",
+			kind:    oneOf(&c.EgovPDFMime, egov.MimePDF, egov.MimePDFLegacy)},
+		{Name: "EDOBOT_NCALAYER_URL", Section: secEgov, Default: web.DefaultNCALayerURL,
+			Meaning: "where the signing page looks for NCALayer on the visitor's computer", kind: webURL(&c.NCALayerURL, "ws", "wss")},
+
+		{Name: "EDOBOT_HTTP_MAX_CONNS", Section: secHTTP, Default: "1024",
+			Meaning: "connections held open at once; more wait in the listen backlog", kind: integer(&c.Limits.MaxConns, 1, 1_000_000)},
+		{Name: "EDOBOT_HTTP_HEADER_TIMEOUT", Section: secHTTP, Default: "10s",
+			Meaning: "time to send a request's headers", kind: duration(&c.Limits.HeaderTimeout)},
+		{Name: "EDOBOT_HTTP_IDLE_TIMEOUT", Section: secHTTP, Default: "60s",
+			Meaning: "how long a keep-alive connection may sit idle", kind: duration(&c.Limits.IdleTimeout)},
+		{Name: "EDOBOT_HTTP_REQUEST_TIMEOUT", Section: secHTTP, Default: "30s",
+			Meaning: "time any request gets to start sending its body, and each piece (up to 64 KiB) of its answer to be taken (the status long poll and page renders add their wait before answering)",
+			kind:    duration(&c.Limits.RequestTimeout)},
+		{Name: "EDOBOT_HTTP_MIN_RATE", Section: secHTTP, Default: "16K",
+			Meaning: "bytes a second on top of that: a body must average it from the request's start, each piece of an answer gets its size at this rate. A 15 MB upload or download on a slow phone goes on; a stalled or trickling client is cut",
+			kind:    size(&c.Limits.MinRate)},
+		{Name: "EDOBOT_HTTP_TRANSFER_MAX", Section: secHTTP, Default: "15m",
+			Meaning: "the longest any request may take", kind: duration(&c.Limits.TransferMax)},
+		{Name: "EDOBOT_RATE_VIEW", Section: secHTTP, Default: "50/s:200,300/s:1000",
+			Meaning: "link pages, downloads and page images: per client address, then per link; a rate per second (`/s`) or minute (`/m`) and, after `:`, the burst; `off` for none. Over it: 429 with `Retry-After`",
+			kind:    webRate(&c.Limits.Rates.View)},
+		{Name: "EDOBOT_RATE_STATUS", Section: secHTTP, Default: "2/s:20,100/s:400",
+			Meaning: "the link page's status long poll, likewise", kind: webRate(&c.Limits.Rates.Status)},
+		{Name: "EDOBOT_RATE_SIGN", Section: secHTTP, Default: "12/m:10,60/m:20",
+			Meaning: "starting a signature from a link (`POST /d/{link}/egov`, `/sign`), likewise", kind: webRate(&c.Limits.Rates.Sign)},
+		{Name: "EDOBOT_TRUSTED_PROXIES", Section: secHTTP,
+			Meaning: "reverse proxies whose `X-Forwarded-For` names the client; without them the client is the connection's address",
+			kind:    proxies(&c.Limits.TrustedProxies)},
+
+		{Name: "EDOBOT_RENDER_CONCURRENCY", Section: secPages, Default: "2",
+			Meaning: "page images (`pdftoppm`) rendered at once; one render per page however many visitors ask", kind: integer(&c.Limits.RenderConcurrency, 1, 256)},
+		{Name: "EDOBOT_RENDER_TIMEOUT", Section: secPages, Default: "20s",
+			Meaning: "wall-clock time one page render may take", kind: duration(&c.Limits.RenderTimeout)},
+		{Name: "EDOBOT_RENDER_CPU", Section: secPages, Default: "10s",
+			Meaning: "CPU time one page render may take (rlimit)", kind: duration(&c.Limits.RenderCPU)},
+		{Name: "EDOBOT_RENDER_MEMORY", Section: secPages, Default: "1G",
+			Meaning: "address space one page render may take (rlimit). A page that fails is shown as unavailable and not tried again for an hour", kind: size(&c.Limits.RenderMemory)},
+		{Name: "EDOBOT_PAGE_CACHE_SIZE", Section: secPages, Default: "512M",
+			Meaning: "rendered pages and PDF copies kept on disk; the least recently used go first", kind: size(&c.Limits.PageCacheSize)},
+
+		{Name: "EDOBOT_REDIS_DB", Section: secJobs, Default: "0",
+			Meaning: "Redis database of the queues (address: `REDIS_ADDR`)", kind: integer(&c.Jobs.RedisDB, 0, 65535)},
+		{Name: "EDOBOT_REDIS_PASSWORD", Section: secJobs, Secret: true,
+			Meaning: "Redis password of the queues", kind: text(&c.Jobs.RedisPassword)},
+		{Name: "EDOBOT_QUEUE_PREFIX", Section: secJobs,
+			Meaning: "put before queue names and rate-limit keys, to share a Redis database", kind: text(&c.Jobs.QueuePrefix)},
+		{Name: "EDOBOT_JOBS_CONCURRENCY", Section: secJobs, Default: "20",
+			Meaning: "tasks worked on at once per instance", kind: integer(&c.Jobs.Concurrency, 1, 10_000)},
+		{Name: "EDOBOT_OUTBOX_POLL", Section: secJobs, Default: "200ms",
+			Meaning: "how often the relay looks at the outbox", kind: duration(&c.Jobs.RelayInterval)},
+		{Name: "EDOBOT_QUEUE_POLL", Section: secJobs, Default: "100ms",
+			Meaning: "how often an idle worker looks for a task", kind: duration(&c.Jobs.QueuePoll)},
+		{Name: "EDOBOT_TELEGRAM_RATE", Section: secJobs, Default: "30/s,1s,5",
+			Meaning: "Telegram: messages a second overall, least time between two messages to one chat, and how many may go at once after a pause (the long-run rate stays the first figure)",
+			kind:    chatRate(c, core.ChannelTelegram)},
+		{Name: "EDOBOT_WHATSAPP_RATE", Section: secJobs, Default: "10/s,3s,2",
+			Meaning: "the same for WhatsApp", kind: chatRate(c, core.ChannelWhatsApp)},
+		{Name: "EDOBOT_RETRY_MAX", Section: secJobs, Default: "10m",
+			Meaning: "longest backoff between two attempts", kind: duration(&c.Jobs.RetryMax)},
+		{Name: "EDOBOT_NOTIFY_MAX_RETRY", Section: secJobs, Default: "100",
+			Meaning: "attempts before a task is archived", kind: integer(&c.Jobs.MaxRetry, 1, 100_000)},
+		{Name: "EDOBOT_REMINDER_DAYS", Section: secJobs, Default: "2",
+			Meaning: "days a document waits for a signature before its first reminder", kind: integer(&c.Jobs.ReminderAfterDays, 1, 365)},
+		{Name: "EDOBOT_REMINDER_CRON", Section: secJobs, Default: "0 * * * *",
+			Meaning: "when the reminder scan runs (Kazakhstan time)", kind: cronSpec(&c.Jobs.ReminderSpec)},
+		{Name: "EDOBOT_EXPIRE_AFTER", Section: secJobs, Default: "24h",
+			Meaning: "how long expired eGov sessions and challenges are kept", kind: duration(&c.Jobs.ExpireAfter)},
 	}
-	return false
 }
 
-func loadConfig() config {
-	return config{
-		DatabaseURL:           env("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable"),
-		RedisAddr:             env("REDIS_ADDR", "127.0.0.1:6379"),
-		HTTPAddr:              env("HTTP_ADDR", "127.0.0.1:8080"),
-		PublicURL:             env("PUBLIC_URL", "http://127.0.0.1:8080"),
-		TelegramToken:         env("TELEGRAM_TOKEN", ""),
-		Lang:                  env("EDOBOT_LANG", "ru"),
-		TempDir:               env("EDOBOT_TMPDIR", ""),
-		LogLevel:              env("LOG_LEVEL", "info"),
-		TrustedCA:             env("EDOBOT_TRUSTED_CA", ""),
-		OCSPURL:               env("EDOBOT_OCSP_URL", ""),
-		OCSPUnreachable:       env("EDOBOT_OCSP_UNREACHABLE", "refuse"),
-		NCA:                   env("EDOBOT_NCA", string(nca.ModeProduction)),
-		NCACertURL:            env("EDOBOT_NCA_CERT_URL", ""),
-		NCACerts:              env("EDOBOT_NCA_CERTS", ""),
-		NCARefresh:            duration("EDOBOT_NCA_REFRESH", nca.DefaultInterval),
-		EgovMobileLink:        env("EDOBOT_EGOV_MOBILE_LINK", egov.DefaultLinks.Mobile),
-		EgovBusinessLink:      env("EDOBOT_EGOV_BUSINESS_LINK", egov.DefaultLinks.Business),
-		EgovTTL:               duration("EDOBOT_EGOV_TTL", 10*time.Minute),
-		EgovPDFMime:           env("EDOBOT_EGOV_PDF_MIME", egov.MimePDF),
-		NCALayerURL:           env("EDOBOT_NCALAYER_URL", web.DefaultNCALayerURL),
-		TelegramAPIURL:        env("TELEGRAM_API_URL", ""),
-		TelegramWebhookURL:    env("TELEGRAM_WEBHOOK_URL", ""),
-		TelegramWebhookSecret: env("TELEGRAM_WEBHOOK_SECRET", ""),
-		Trial:                 duration("EDOBOT_TRIAL", 14*24*time.Hour),
-		WhatsApp:              on(env("EDOBOT_WHATSAPP", "off")),
-		AdminToken:            env("EDOBOT_ADMIN_TOKEN", ""),
-		EgovVia:               env("EDOBOT_EGOV_VIA", egovDirect),
-		SigexURL:              env("EDOBOT_SIGEX_URL", sigex.DefaultBaseURL),
+// loadConfig reads every variable of the table through getenv (os.Getenv
+// in the binary). An empty variable takes its default; a bad value is an
+// error naming the variable and what it may be, all of them at once. The
+// config returned with an error holds what could be read.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{Limits: web.DefaultLimits(), Jobs: jobs.DefaultConfig()}
+	var errs []error
+	refused := map[string]bool{}
+	for _, v := range c.variables() {
+		val := strings.TrimSpace(getenv(v.Name))
+		given := val != ""
+		if !given {
+			val = v.Default
+		}
+		if val == "" {
+			continue
+		}
+		if err := v.set(val); err != nil {
+			errs = append(errs, v.refusal(val, given, err))
+			refused[v.Name] = true
+		}
 	}
+	c.Jobs.RedisAddr = c.RedisAddr
+	if c.TelegramWebhookURL != "" && c.TelegramWebhookSecret == "" && !refused["TELEGRAM_WEBHOOK_SECRET"] {
+		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_SECRET: must be set when TELEGRAM_WEBHOOK_URL is"))
+	}
+	return c, errors.Join(errs...)
 }
+
+// refusal says why a value is refused: "EDOBOT_NCA: "staging" is not
+// production, test or off".
+func (v variable) refusal(val string, given bool, err error) error {
+	shown := strconv.Quote(val)
+	if v.Secret {
+		shown = "the value"
+	}
+	if !given {
+		shown = "the default " + shown // a defect of the table, caught by its tests
+	}
+	msg := fmt.Sprintf("%s: %s is not %s", v.Name, shown, strings.ReplaceAll(v.Allowed, "`", ""))
+	if !errors.Is(err, errBad) {
+		msg += " (" + err.Error() + ")"
+	}
+	return errors.New(msg)
+}
+
+func text(dst *string) kind {
+	return kind{Allowed: "any text", set: func(v string) error { *dst = v; return nil }}
+}
+
+// oneOf is a value from a fixed list, such as an enum's.
+func oneOf(dst *string, values ...string) kind {
+	return kind{Allowed: listOf(values), set: func(v string) error {
+		if !slices.Contains(values, v) {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+// listOf renders `a`, `b` or `c`.
+func listOf(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = "`" + v + "`"
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+func onOff(dst *bool) kind {
+	return kind{Allowed: "`on` or `off` (also `true`/`false`, `yes`/`no`, `1`/`0`)", set: func(v string) error {
+		switch strings.ToLower(v) {
+		case "on", "true", "yes", "1":
+			*dst = true
+		case "off", "false", "no", "0":
+			*dst = false
+		default:
+			return errBad
+		}
+		return nil
+	}}
+}
+
+func integer(dst *int, lo, hi int) kind {
+	return kind{Allowed: fmt.Sprintf("a whole number from %d to %d", lo, hi), set: func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return errBad
+		}
+		*dst = n
+		return nil
+	}}
+}
+
+func duration(dst *time.Duration) kind {
+	return kind{Allowed: "a duration above 0, like `90s`, `10m` or `24h`", set: func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errBad
+		}
+		*dst = d
+		return nil
+	}}
+}
+
+// size reads bytes: "16384", "16K", "512M", "1G" (powers of 1024).
+func size(dst *int64) kind {
+	return kind{Allowed: "a size in bytes, like `16384`, `64K`, `512M` or `1G`", set: func(v string) error {
+		mult := int64(1)
+		s := strings.TrimSuffix(strings.ToUpper(v), "B")
+		if n := len(s); n > 0 {
+			switch s[n-1] {
+			case 'K':
+				mult, s = 1<<10, s[:n-1]
+			case 'M':
+				mult, s = 1<<20, s[:n-1]
+			case 'G':
+				mult, s = 1<<30, s[:n-1]
+			}
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 || n > (1<<62)/mult {
+			return errBad
+		}
+		*dst = n * mult
+		return nil
+	}}
+}
+
+func hostPort(dst *string) kind {
+	return kind{Allowed: "`host:port`", set: func(v string) error {
+		if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+// webURL is an absolute URL of one of the schemes, with a host.
+func webURL(dst *string, schemes ...string) kind {
+	name := strings.Join(schemes, "/")
+	if len(schemes) == 2 && schemes[1] == schemes[0]+"s" {
+		name = schemes[0] + "(s)"
+	}
+	allowed := "a " + name + " URL"
+	if strings.HasPrefix(name, "http") {
+		allowed = "an " + name + " URL"
+	}
+	return kind{Allowed: allowed, set: func(v string) error {
+		if !isURL(v, schemes...) {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+func isURL(v string, schemes ...string) bool {
+	u, err := url.Parse(v)
+	return err == nil && slices.Contains(schemes, u.Scheme) && u.Host != ""
+}
+
+func ocspURL(dst *string) kind {
+	return kind{Allowed: "an http(s) URL or `off`", set: func(v string) error {
+		if v != "off" && !isURL(v, "http", "https") {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+// linkTemplate is a deep link with one %s, where the session's URL goes.
+func linkTemplate(dst *string) kind {
+	return kind{Allowed: "an https URL with one `%s`", set: func(v string) error {
+		if strings.Count(v, "%") != 1 || !strings.Contains(v, "%s") || !isURL(fmt.Sprintf(v, "x"), "https", "http") {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+// webhookSecret is what Telegram accepts as a secret token, long enough
+// not to be guessed.
+func webhookSecret(dst *string) kind {
+	return kind{Allowed: "16 to 256 characters of `A-Z`, `a-z`, `0-9`, `_` and `-`", set: func(v string) error {
+		if len(v) < 16 || len(v) > 256 || strings.IndexFunc(v, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+		}) >= 0 {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+func ncaMode(dst *string) kind {
+	return kind{Allowed: listOf([]string{string(nca.ModeProduction), string(nca.ModeTest), string(nca.ModeOff)}), set: func(v string) error {
+		m, err := nca.ParseMode(v)
+		if err != nil {
+			return errBad
+		}
+		*dst = string(m)
+		return nil
+	}}
+}
+
+func ncaCerts(dst *string) kind {
+	return kind{Allowed: "file names or http(s) URLs, separated by commas or spaces", set: func(v string) error {
+		if _, err := nca.Sources(nca.ModeProduction, "", v); err != nil {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+func webRate(dst *web.RateLimit) kind {
+	return kind{Allowed: "`<per address>,<per link>`, each `off` or a rate like `20/s`, `30/m`, `20/s:100` (a burst of 100); or `off`", set: func(v string) error {
+		r, err := web.ParseRateLimit(v)
+		if err != nil {
+			return errBad
+		}
+		*dst = r
+		return nil
+	}}
+}
+
+// chatRate is a messenger's limit in the jobs' Limits.
+func chatRate(c *config, channel string) kind {
+	return kind{Allowed: "`<messages>/s,<per-chat interval>[,<burst>]`, like `30/s,1s,5`", set: func(v string) error {
+		r, err := jobs.ParseRateLimit(v)
+		if err != nil {
+			return errBad
+		}
+		c.Jobs.Limits[channel] = r
+		return nil
+	}}
+}
+
+// proxies reads comma-separated addresses or CIDR prefixes.
+func proxies(dst *[]netip.Prefix) kind {
+	return kind{Allowed: "addresses or prefixes, comma-separated: `10.0.0.0/8,127.0.0.1`", set: func(v string) error {
+		var out []netip.Prefix
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			if p, err := netip.ParsePrefix(f); err == nil {
+				out = append(out, p.Masked())
+				continue
+			}
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return fmt.Errorf("%q is neither an address nor a prefix", f)
+			}
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+		*dst = out
+		return nil
+	}}
+}
+
+func cronSpec(dst *string) kind {
+	return kind{Allowed: "a cron schedule of five fields, like `0 * * * *`, or `@every 1h`", set: func(v string) error {
+		if _, err := cron.ParseStandard(v); err != nil {
+			return err
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+// markdown renders the table as README's configuration section: a table
+// per section, in the table's order.
+func markdown(vars []variable) string {
+	var sections []string
+	bySection := map[string][]variable{}
+	for _, v := range vars {
+		if _, ok := bySection[v.Section]; !ok {
+			sections = append(sections, v.Section)
+		}
+		bySection[v.Section] = append(bySection[v.Section], v)
+	}
+	var b strings.Builder
+	for i, s := range sections {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "### %s\n\n| variable | default | values | meaning |\n| --- | --- | --- | --- |\n", s)
+		for _, v := range bySection[s] {
+			def := v.Shown
+			switch {
+			case def != "":
+			case v.Default == "":
+				def = "empty"
+			default:
+				def = "`" + v.Default + "`"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", v.Name, cell(def), cell(v.Allowed), cell(v.Meaning))
+		}
+	}
+	return b.String()
+}
+
+// cell keeps a table cell in its column.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// needsConfig says whether a command works with the configuration, so that
+// a bad value stops it; help, version and env do not.
+func needsConfig(command string) bool {
+	switch command {
+	case "help", "-h", "--help", "version", "env":
+		return false
+	}
+	return true
+}
+
+func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

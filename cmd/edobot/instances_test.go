@@ -124,7 +124,7 @@ func TestTwoInstances(t *testing.T) {
 	var running sync.WaitGroup
 	var logs [2]bytes.Buffer
 	for i, addr := range addrs {
-		cfg := loadConfig()
+		cfg := mustConfig(t)
 		cfg.HTTPAddr, cfg.PublicURL = addr, "http://"+addr
 		log := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs[i]}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		running.Go(func() {

@@ -56,6 +56,7 @@ Usage:
   edobot trust show                    list the CA certificates signatures must chain to
   edobot trust update                  download NCA's CA certificates now and say what changed;
                                        exits 1 when one could not be downloaded or was refused
+  edobot env                           print the environment variables it reads, as Markdown
   edobot version                       print the version
 
 Configuration comes from environment variables; see README.md.
@@ -66,12 +67,16 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg := loadConfig()
-	log := newLogger(stderr, cfg.LogLevel)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	cfg, cfgErr := loadConfig(os.Getenv)
+	if cfgErr != nil && needsConfig(args[0]) {
+		fmt.Fprintf(stderr, "edobot: the configuration has bad values (see `edobot env`):\n%s\n", indent(cfgErr.Error()))
+		return 1
+	}
+	log := newLogger(stderr, cfg.LogLevel)
 	var err error
 	switch cmd := strings.Join(args[:min(len(args), 2)], " "); {
 	case args[0] == "serve":
@@ -94,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = trustCommand(ctx, cfg, args[1:], stdout, log)
 	case args[0] == "verify":
 		err = verifyFiles(ctx, cfg, args[1:], stdout)
+	case args[0] == "env":
+		fmt.Fprint(stdout, markdown(new(config).variables()))
 	case args[0] == "version":
 		fmt.Fprintln(stdout, "edobot", version())
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
@@ -160,11 +167,10 @@ func version() string {
 	return "dev"
 }
 
+// newLogger logs at LOG_LEVEL, which the configuration checked.
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
+	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
@@ -399,9 +405,6 @@ func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.L
 		log.Info("TELEGRAM_TOKEN is empty: the Telegram bot is off")
 		return nil, nil
 	}
-	if cfg.TelegramWebhookURL != "" && len(cfg.TelegramWebhookSecret) < 16 {
-		return nil, errors.New("TELEGRAM_WEBHOOK_SECRET must be set, 16 characters or more, when TELEGRAM_WEBHOOK_URL is")
-	}
 	f := chatFlow(cfg, svc, log)
 	f.Reach = reach
 	return telegram.New(ctx, telegram.Config{Token: cfg.TelegramToken, ServerURL: cfg.TelegramAPIURL,
@@ -417,16 +420,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*jobs.Deps)) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if cfg.EgovPDFMime != egov.MimePDF && cfg.EgovPDFMime != egov.MimePDFLegacy {
-		return fmt.Errorf("EDOBOT_EGOV_PDF_MIME must be %s or %s, not %q", egov.MimePDF, egov.MimePDFLegacy, cfg.EgovPDFMime)
-	}
-	if err := checkEgovVia(cfg); err != nil {
-		return err
-	}
-	limits, err := web.LimitsFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
 	db, applied, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
@@ -470,7 +463,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
-		EgovPDFMime: cfg.EgovPDFMime, Limits: limits, PageCache: pageCache(cfg.TempDir),
+		EgovPDFMime: cfg.EgovPDFMime, Limits: cfg.Limits, PageCache: pageCache(cfg.TempDir),
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
@@ -542,11 +535,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	}
 	// The notification jobs: the outbox relay, deliveries into chats, the
 	// organisations' webhooks, reminders and expiries.
-	jcfg, err := jobs.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	jcfg.RedisAddr = cfg.RedisAddr
+	jcfg := cfg.Jobs
 	messengers := map[string]jobs.Messenger{}
 	for channel, f := range fronts {
 		messengers[channel] = f

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"edobot/bot/i18n"
@@ -20,22 +18,6 @@ const (
 	egovDirect = "direct" // the app reaches our own QR protocol
 	egovSIGEX  = "sigex"  // the app reaches SIGEX's egovQr, which hands us the CMS
 )
-
-// checkEgovVia stops the start on a bad EDOBOT_EGOV_VIA or EDOBOT_SIGEX_URL.
-func checkEgovVia(cfg config) error {
-	switch cfg.EgovVia {
-	case egovDirect:
-		return nil
-	case egovSIGEX:
-	default:
-		return fmt.Errorf("EDOBOT_EGOV_VIA must be %s or %s, not %q", egovDirect, egovSIGEX, cfg.EgovVia)
-	}
-	u, err := url.Parse(cfg.SigexURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("EDOBOT_SIGEX_URL must be an http(s) URL, not %q", cfg.SigexURL)
-	}
-	return nil
-}
 
 // brokered makes eGov signing go through SIGEX when EDOBOT_EGOV_VIA=sigex:
 // the client, where its signings are kept, what the app is shown, and the

@@ -20,11 +20,6 @@ func TestEgovViaIsChecked(t *testing.T) {
 			t.Errorf("%s %q: %d %q", c.via, c.url, code, errOut)
 		}
 	}
-	for _, c := range []config{{EgovVia: "direct"}, {EgovVia: "sigex", SigexURL: "https://sigex.kz"}} {
-		if err := checkEgovVia(c); err != nil {
-			t.Errorf("%+v: %v", c, err)
-		}
-	}
 }
 
 // serve starts, is ready and stops cleanly with signing through SIGEX.

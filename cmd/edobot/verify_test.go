@@ -125,7 +125,7 @@ func TestVerifyCommand(t *testing.T) {
 func TestOCSPDefault(t *testing.T) {
 	t.Setenv("EDOBOT_OCSP_URL", "")
 	t.Setenv("EDOBOT_OCSP_UNREACHABLE", "")
-	v, err := newVerifier(loadConfig())
+	v, err := newVerifier(mustConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,17 +134,17 @@ func TestOCSPDefault(t *testing.T) {
 		t.Fatalf("revocation = %#v", v.Revocation)
 	}
 	t.Setenv("EDOBOT_NCA", "test")
-	if v, err := newVerifier(loadConfig()); err != nil || v.Revocation.(*signature.OCSP).URL != "http://test.pki.gov.kz/ocsp/" {
+	if v, err := newVerifier(mustConfig(t)); err != nil || v.Revocation.(*signature.OCSP).URL != "http://test.pki.gov.kz/ocsp/" {
 		t.Fatalf("with NCA's test PKI: %v", err)
 	}
 	// Without NCA's certificates, the operator's own CAs: NCA's responder
 	// does not know them, so only a named responder is asked.
 	t.Setenv("EDOBOT_NCA", "off")
-	if v, err := newVerifier(loadConfig()); err != nil || v.Revocation != nil {
+	if v, err := newVerifier(mustConfig(t)); err != nil || v.Revocation != nil {
 		t.Fatalf("with EDOBOT_NCA=off: %#v %v", v.Revocation, err)
 	}
 	t.Setenv("EDOBOT_OCSP_URL", "http://ocsp.example.kz")
-	if v, err := newVerifier(loadConfig()); err != nil || v.Revocation.(*signature.OCSP).URL != "http://ocsp.example.kz" {
+	if v, err := newVerifier(mustConfig(t)); err != nil || v.Revocation.(*signature.OCSP).URL != "http://ocsp.example.kz" {
 		t.Fatalf("with EDOBOT_NCA=off and a responder: %v", err)
 	}
 }
