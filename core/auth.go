@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"edobot/core/iinbin"
@@ -28,7 +27,7 @@ const DefaultAuthTTL = 10 * time.Minute
 const DefaultTrial = 14 * 24 * time.Hour
 
 // StartAuth opens a sign-in challenge for a chat user.
-func (s *Service) StartAuth(ctx context.Context, u *ChatUser, ttl time.Duration) (*AuthChallenge, error) {
+func (s *Identity) StartAuth(ctx context.Context, u *ChatUser, ttl time.Duration) (*AuthChallenge, error) {
 	if ttl <= 0 {
 		ttl = DefaultAuthTTL
 	}
@@ -40,7 +39,7 @@ func (s *Service) StartAuth(ctx context.Context, u *ChatUser, ttl time.Duration)
 	// someone else's sign-in link sees whose chat they would let in.
 	c.Data = []byte(fmt.Sprintf("edobot: вход в чат / чатқа кіру / chat sign-in\n%s\nnonce %s\n%s",
 		ChatWho(u), NewToken(), now.UTC().Format(time.RFC3339)))
-	if err := s.Chats.InsertAuthChallenge(ctx, LinkHash(c.ID), u.ID, c.Data, now, c.ExpiresAt); err != nil {
+	if err := s.chats.InsertAuthChallenge(ctx, LinkHash(c.ID), u.ID, c.Data, now, c.ExpiresAt); err != nil {
 		return nil, wrapf(err, "store auth challenge")
 	}
 	return c, nil
@@ -61,8 +60,8 @@ func ChatWho(u *ChatUser) string {
 
 // AuthChallengeData returns a live challenge's bytes and expiry, for the
 // NCALayer page.
-func (s *Service) AuthChallengeData(ctx context.Context, id string) ([]byte, time.Time, error) {
-	_, data, _, expires, used, err := s.Chats.AuthChallengeByHash(ctx, LinkHash(id))
+func (s *Identity) AuthChallengeData(ctx context.Context, id string) ([]byte, time.Time, error) {
+	_, data, _, expires, used, err := s.chats.AuthChallengeByHash(ctx, LinkHash(id))
 	if err != nil || used || !s.now().Before(expires) {
 		return nil, time.Time{}, ErrEgovSession
 	}
@@ -72,20 +71,20 @@ func (s *Service) AuthChallengeData(ctx context.Context, id string) ([]byte, tim
 // AuthDescribe answers the eGov app's first request for a sign-in challenge:
 // the challenge (what its description names) and a fresh one-time token for
 // the next two requests.
-func (s *Service) AuthDescribe(ctx context.Context, id string) ([]byte, string, time.Time, error) {
+func (s *Identity) AuthDescribe(ctx context.Context, id string) ([]byte, string, time.Time, error) {
 	data, expires, err := s.AuthChallengeData(ctx, id)
 	if err != nil {
 		return nil, "", time.Time{}, err
 	}
 	token := NewToken()
-	if err := s.Chats.SetAuthToken(ctx, LinkHash(id), LinkHash(token)); err != nil {
+	if err := s.chats.SetAuthToken(ctx, LinkHash(id), LinkHash(token)); err != nil {
 		return nil, "", time.Time{}, wrapf(err, "auth token")
 	}
 	return data, token, expires, nil
 }
 
-func (s *Service) authAuthorise(ctx context.Context, id, token string) ([]byte, error) {
-	_, data, tokenHash, expires, used, err := s.Chats.AuthChallengeByHash(ctx, LinkHash(id))
+func (s *Identity) authAuthorise(ctx context.Context, id, token string) ([]byte, error) {
+	_, data, tokenHash, expires, used, err := s.chats.AuthChallengeByHash(ctx, LinkHash(id))
 	if err != nil || used || !s.now().Before(expires) {
 		return nil, ErrEgovSession
 	}
@@ -96,13 +95,13 @@ func (s *Service) authAuthorise(ctx context.Context, id, token string) ([]byte, 
 }
 
 // AuthData returns the challenge to the eGov app that holds the token.
-func (s *Service) AuthData(ctx context.Context, id, token string) ([]byte, error) {
+func (s *Identity) AuthData(ctx context.Context, id, token string) ([]byte, error) {
 	return s.authAuthorise(ctx, id, token)
 }
 
 // AuthSignEgov takes the CMS the eGov app signed the challenge with. Like a
 // document's QR, the challenge is used up by the attempt.
-func (s *Service) AuthSignEgov(ctx context.Context, id, token string, cms []byte) (*ChatUser, *Organisation, error) {
+func (s *Identity) AuthSignEgov(ctx context.Context, id, token string, cms []byte) (*ChatUser, *Organisation, error) {
 	data, err := s.authAuthorise(ctx, id, token)
 	if err != nil {
 		return nil, nil, err
@@ -110,7 +109,7 @@ func (s *Service) AuthSignEgov(ctx context.Context, id, token string, cms []byte
 	if err := s.useChallenge(ctx, id); err != nil {
 		return nil, nil, err
 	}
-	v, err := s.Verifier.VerifyChallenge(ctx, cms, data)
+	v, err := s.verifier.VerifyChallenge(ctx, cms, data)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -120,12 +119,12 @@ func (s *Service) AuthSignEgov(ctx context.Context, id, token string, cms []byte
 // AuthSign takes a CMS made on the NCALayer page. A signature that fails
 // verification (a wrong key picked, say) leaves the challenge usable, so the
 // person can try again with the right key; a valid one uses it up.
-func (s *Service) AuthSign(ctx context.Context, id string, cms []byte) (*ChatUser, *Organisation, error) {
+func (s *Identity) AuthSign(ctx context.Context, id string, cms []byte) (*ChatUser, *Organisation, error) {
 	data, _, err := s.AuthChallengeData(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := s.Verifier.VerifyChallenge(ctx, cms, data)
+	v, err := s.verifier.VerifyChallenge(ctx, cms, data)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -136,8 +135,8 @@ func (s *Service) AuthSign(ctx context.Context, id string, cms []byte) (*ChatUse
 }
 
 // useChallenge marks a challenge used; only the first use succeeds.
-func (s *Service) useChallenge(ctx context.Context, id string) error {
-	ok, err := s.Chats.UseAuthChallenge(ctx, LinkHash(id), s.now())
+func (s *Identity) useChallenge(ctx context.Context, id string) error {
+	ok, err := s.chats.UseAuthChallenge(ctx, LinkHash(id), s.now())
 	if err != nil {
 		return wrapf(err, "use auth challenge")
 	}
@@ -151,12 +150,12 @@ func (s *Service) useChallenge(ctx context.Context, id string) error {
 // signature over the challenge proves: the BIN of an employee's
 // certificate, or the IIN itself for a sole proprietor's. An organisation
 // seen for the first time is registered with a trial.
-func (s *Service) bind(ctx context.Context, challengeHash []byte, v VerifiedSignature) (*ChatUser, *Organisation, error) {
-	userID, _, _, _, _, err := s.Chats.AuthChallengeByHash(ctx, challengeHash)
+func (s *Identity) bind(ctx context.Context, challengeHash []byte, v VerifiedSignature) (*ChatUser, *Organisation, error) {
+	userID, _, _, _, _, err := s.chats.AuthChallengeByHash(ctx, challengeHash)
 	if err != nil {
 		return nil, nil, wrapf(err, "auth challenge")
 	}
-	u, err := s.Chats.ChatUserByID(ctx, userID)
+	u, err := s.chats.ChatUserByID(ctx, userID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -173,38 +172,38 @@ func (s *Service) bind(ctx context.Context, challengeHash []byte, v VerifiedSign
 	if name == "" || name == "ИП" {
 		name = number
 	}
-	org, err := s.Store.OrganisationByNumber(ctx, number)
+	org, err := s.store.OrganisationByNumber(ctx, number)
 	if errors.Is(err, ErrOrgUnknown) || errors.Is(err, ErrNotFound) {
-		trial := s.Trial
+		trial := s.trial
 		if trial <= 0 {
 			trial = DefaultTrial
 		}
 		until := s.now().In(KazakhstanTime).Add(trial)
 		until = time.Date(until.Year(), until.Month(), until.Day(), 0, 0, 0, 0, time.UTC)
-		org, _, err = s.RegisterOrganisation(ctx, number, name, &until)
+		org, _, err = s.orgs.RegisterOrganisation(ctx, number, name, &until)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	now := s.now()
-	if err := s.Chats.BindChatUser(ctx, u.ID, v.Signer.IIN, org.ID, now); err != nil {
+	if err := s.chats.BindChatUser(ctx, u.ID, v.Signer.IIN, org.ID, now); err != nil {
 		return nil, nil, err
 	}
 	u.IIN, u.OrgID = v.Signer.IIN, org.ID
-	slog.InfoContext(ctx, "chat user bound", "chat_user", u.ID, "org", org.Number, "serial", v.Signer.CertSerial)
-	if s.OnBound != nil {
-		s.OnBound(ctx, u, org)
+	s.log.InfoContext(ctx, "chat user bound", "chat_user", u.ID, "org", org.Number, "serial", v.Signer.CertSerial)
+	if s.hooks.OnBound != nil {
+		s.hooks.OnBound(ctx, u, org)
 	}
 	// Everyone already acting for the organisation hears of a new chat
 	// acting for it: a sign-in link signed by mistake does not go unseen.
-	if s.OnJoined != nil {
-		others, err := s.Chats.OrgChatUsers(ctx, org.ID)
+	if s.hooks.OnJoined != nil {
+		others, err := s.chats.OrgChatUsers(ctx, org.ID)
 		if err != nil {
-			slog.WarnContext(ctx, "chats of the organisation", "org", org.Number, "err", err)
+			s.log.WarnContext(ctx, "chats of the organisation", "org", org.Number, "err", err)
 		}
 		for i := range others {
 			if others[i].ID != u.ID {
-				s.OnJoined(ctx, &others[i], u, org)
+				s.hooks.OnJoined(ctx, &others[i], u, org)
 			}
 		}
 	}

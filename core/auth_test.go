@@ -20,7 +20,7 @@ func authFixture(t *testing.T) (*storagetest.Fixture, *sigtest.GOSTKey) {
 	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
-	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}}
+	f.Wire(func(deps *core.Deps) { deps.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}} })
 	return f, nca
 }
 
@@ -147,19 +147,19 @@ func TestAuthPersonalCertificateAndExpiry(t *testing.T) {
 	key := nca.Issue(t, sigtest.Person{IIN: iin, Surname: "ҚАСЫМОВА", Name: "ӨМІРЖАН"}, sigtest.GOST2015, nca.Cert)
 
 	now := time.Now()
-	f.Svc.Now = func() time.Time { return now }
+	f.Wire(func(deps *core.Deps) { deps.Now = func() time.Time { return now } })
 	expired, err := f.Svc.StartAuth(ctx, u, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Svc.Now = func() time.Time { return now.Add(2 * time.Minute) }
+	f.Wire(func(deps *core.Deps) { deps.Now = func() time.Time { return now.Add(2 * time.Minute) } })
 	if _, _, err := f.Svc.AuthSign(ctx, expired.ID, key.SignCMS(t, expired.Data, sigtest.CMSOptions{})); !errors.Is(err, core.ErrEgovSession) {
 		t.Fatalf("expired challenge: %v", err)
 	}
 	if _, _, err := f.Svc.AuthChallengeData(ctx, core.NewToken()); !errors.Is(err, core.ErrEgovSession) {
 		t.Fatalf("unknown challenge: %v", err)
 	}
-	f.Svc.Now = nil
+	f.Wire(func(deps *core.Deps) { deps.Now = nil })
 	c, err := f.Svc.StartAuth(ctx, u, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -35,11 +35,11 @@ type DownloadCache interface {
 // actor's side may download the document now, and records the download. A
 // document nobody signed has a card too: its sheet says so, which is what a
 // sender wants to show before asking for signatures.
-func (s *Service) Card(ctx context.Context, a Actor, id uuid.UUID, verifyURL string) (io.ReadCloser, *Document, error) {
-	if s.Cards == nil {
+func (s *Downloads) Card(ctx context.Context, a Actor, id uuid.UUID, verifyURL string) (io.ReadCloser, *Document, error) {
+	if s.cards == nil {
 		return nil, nil, errors.New("card: no renderer configured")
 	}
-	d, side, err := s.Document(ctx, a, id)
+	d, side, err := s.document(ctx, a, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -63,8 +63,8 @@ func (s *Service) Card(ctx context.Context, a Actor, id uuid.UUID, verifyURL str
 // behind a link it dies with the link: a revoked document answers ErrRevoked
 // here, and its sender gets the card, marked revoked, from the chat or the
 // API.
-func (s *Service) CardByLink(ctx context.Context, token string, verifyURL string, who Visitor) (io.ReadCloser, *Document, error) {
-	if s.Cards == nil {
+func (s *Downloads) CardByLink(ctx context.Context, token string, verifyURL string, who Visitor) (io.ReadCloser, *Document, error) {
+	if s.cards == nil {
 		return nil, nil, errors.New("card: no renderer configured")
 	}
 	d, err := s.visitLink(ctx, token, who, VisitCard)
@@ -102,9 +102,9 @@ func CardFileName(d *Document) string { return DownloadName(d, "_card.pdf") }
 // card returns the card of d as it is now. The original is spooled to a
 // temporary file so that a 15 MB document does not sit in memory twice
 // beside the renderer's model.
-func (s *Service) card(ctx context.Context, d *Document, verifyURL string) (io.ReadCloser, error) {
+func (s *Downloads) card(ctx context.Context, d *Document, verifyURL string) (io.ReadCloser, error) {
 	return s.cachedDownload(ctx, d, "card", func(w io.Writer) error {
-		signers, err := s.Store.Signers(ctx, []uuid.UUID{d.ID})
+		signers, err := s.store.Signers(ctx, []uuid.UUID{d.ID})
 		if err != nil {
 			return wrapf(err, "signers of %s", d.ID)
 		}
@@ -113,7 +113,7 @@ func (s *Service) card(ctx context.Context, d *Document, verifyURL string) (io.R
 			return err
 		}
 		defer original.Close()
-		if err := s.Cards(ctx, d, signers[d.ID], verifyURL, original, w); err != nil {
+		if err := s.cards(ctx, d, signers[d.ID], verifyURL, original, w); err != nil {
 			return wrapf(err, "render card of %s", d.ID)
 		}
 		return nil
@@ -125,23 +125,23 @@ func (s *Service) card(ctx context.Context, d *Document, verifyURL string) (io.R
 // as a blob and served from there; any other document's is made for each
 // request. make writes the download; it goes through a temporary file,
 // hashed on the way, so it is never held in memory whole.
-func (s *Service) cachedDownload(ctx context.Context, d *Document, kind string, make func(w io.Writer) error) (io.ReadCloser, error) {
+func (s *Downloads) cachedDownload(ctx context.Context, d *Document, kind string, make func(w io.Writer) error) (io.ReadCloser, error) {
 	state := string(d.Status)
-	cached := s.Downloads != nil && d.Status.Final()
+	cached := s.cache != nil && d.Status.Final()
 	if cached {
-		sum, ok, err := s.Downloads.CachedDownload(ctx, d.ID, kind, state)
+		sum, ok, err := s.cache.CachedDownload(ctx, d.ID, kind, state)
 		if err != nil {
 			return nil, wrapf(err, "%s %s of %s", kind, state, d.ID)
 		}
 		if ok {
-			rc, err := s.Blobs.Open(ctx, sum)
+			rc, err := s.blobs.Open(ctx, sum)
 			if err != nil {
 				return nil, wrapf(err, "open %s %s", kind, sum)
 			}
 			return rc, nil
 		}
 	}
-	out, err := os.CreateTemp(s.TempDir, "edobot-"+kind+"-*")
+	out, err := os.CreateTemp(s.tempDir, "edobot-"+kind+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("%s: temporary file: %w", kind, err)
 	}
@@ -163,13 +163,13 @@ func (s *Service) cachedDownload(ctx context.Context, d *Document, kind string, 
 		return f, nil
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	if err := s.Blobs.Put(ctx, sum, size, out); err != nil {
+	if err := s.blobs.Put(ctx, sum, size, out); err != nil {
 		f.Close()
 		return nil, wrapf(err, "store %s of %s", kind, d.ID)
 	}
 	// Two requests may make the same download at once; the first recorded
 	// stays and the other's blob is merely unused.
-	if err := s.Downloads.PutDownload(ctx, d.ID, kind, state, sum); err != nil {
+	if err := s.cache.PutDownload(ctx, d.ID, kind, state, sum); err != nil {
 		f.Close()
 		return nil, wrapf(err, "record %s of %s", kind, d.ID)
 	}
@@ -182,13 +182,13 @@ func (s *Service) cachedDownload(ctx context.Context, d *Document, kind string, 
 
 // spool copies a stored file into a temporary file, which the PDF reader
 // can seek in without holding the file in memory.
-func (s *Service) spool(ctx context.Context, sha256Hex string) (*tempFile, error) {
-	rc, err := s.Blobs.Open(ctx, sha256Hex)
+func (s *Downloads) spool(ctx context.Context, sha256Hex string) (*tempFile, error) {
+	rc, err := s.blobs.Open(ctx, sha256Hex)
 	if err != nil {
 		return nil, wrapf(err, "open file %s", sha256Hex)
 	}
 	defer rc.Close()
-	tmp, err := os.CreateTemp(s.TempDir, "edobot-original-*.pdf")
+	tmp, err := os.CreateTemp(s.tempDir, "edobot-original-*.pdf")
 	if err != nil {
 		return nil, fmt.Errorf("card: temporary file: %w", err)
 	}

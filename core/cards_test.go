@@ -19,11 +19,13 @@ import (
 // how often it draws.
 func withCards(f *storagetest.Fixture) *atomic.Int32 {
 	var drawn atomic.Int32
-	f.Svc.Cards = func(ctx context.Context, d *core.Document, sigs []core.Signature, verifyURL string, original io.ReadSeeker, w io.Writer) error {
-		drawn.Add(1)
-		return card.Renderer(ctx, d, sigs, verifyURL, original, w)
-	}
-	f.Svc.Downloads = f.DB
+	f.Wire(func(deps *core.Deps) {
+		deps.Cards = func(ctx context.Context, d *core.Document, sigs []core.Signature, verifyURL string, original io.ReadSeeker, w io.Writer) error {
+			drawn.Add(1)
+			return card.Renderer(ctx, d, sigs, verifyURL, original, w)
+		}
+		deps.Downloads = f.DB
+	})
 	return &drawn
 }
 
@@ -61,7 +63,7 @@ func TestCardIsDrawnOncePerFinalStatus(t *testing.T) {
 	if drawn.Load() != 1 || !bytes.Equal(first, second) || !bytes.Equal(first, third) {
 		t.Fatalf("a signed document's card drawn %d times; same bytes: %v %v", drawn.Load(), bytes.Equal(first, second), bytes.Equal(first, third))
 	}
-	events, err := f.Svc.Store.Events(ctx, d.ID)
+	events, err := f.DB.Events(ctx, d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,12 +129,14 @@ func TestCardFileName(t *testing.T) {
 func TestEzSignerMadeOncePerFinalStatus(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	ctx := context.Background()
-	f.Svc.Downloads = f.DB
 	var made atomic.Int32
-	f.Svc.Combine = func(document []byte, cmss ...[]byte) ([]byte, error) {
-		made.Add(1)
-		return append([]byte("combined:"), bytes.Join(cmss, []byte("|"))...), nil
-	}
+	f.Wire(func(deps *core.Deps) {
+		deps.Downloads = f.DB
+		deps.Combine = func(document []byte, cmss ...[]byte) ([]byte, error) {
+			made.Add(1)
+			return append([]byte("combined:"), bytes.Join(cmss, []byte("|"))...), nil
+		}
+	})
 	signing := f.InStatus(t, core.StatusSigning, core.SideSender)
 	for range 2 {
 		if _, _, err := f.Svc.EzSigner(ctx, f.Sender, signing.ID); err != nil {

@@ -43,8 +43,8 @@ const DefaultEgovTTL = 10 * time.Minute
 // StartEgovSession opens a signing session for a document that can still be
 // signed, reached through its external link. back is where the app sends
 // the person once they signed.
-func (s *Service) StartEgovSession(ctx context.Context, linkToken string, ttl time.Duration, back string) (*EgovSession, error) {
-	doc, err := s.LinkDocument(ctx, linkToken)
+func (s *Signing) StartEgovSession(ctx context.Context, linkToken string, ttl time.Duration, back string) (*EgovSession, error) {
+	doc, err := s.linkDocument(ctx, linkToken)
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +53,8 @@ func (s *Service) StartEgovSession(ctx context.Context, linkToken string, ttl ti
 
 // StartEgovSessionFor opens a signing session for one of the actor's
 // documents (the API, the bots).
-func (s *Service) StartEgovSessionFor(ctx context.Context, a Actor, id uuid.UUID, ttl time.Duration, back string) (*EgovSession, error) {
-	doc, side, err := s.Document(ctx, a, id)
+func (s *Signing) StartEgovSessionFor(ctx context.Context, a Actor, id uuid.UUID, ttl time.Duration, back string) (*EgovSession, error) {
+	doc, side, err := s.document(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (s *Service) StartEgovSessionFor(ctx context.Context, a Actor, id uuid.UUID
 	return s.startEgov(ctx, doc, ttl, back)
 }
 
-func (s *Service) startEgov(ctx context.Context, doc *Document, ttl time.Duration, back string) (*EgovSession, error) {
+func (s *Signing) startEgov(ctx context.Context, doc *Document, ttl time.Duration, back string) (*EgovSession, error) {
 	if ttl <= 0 {
 		ttl = DefaultEgovTTL
 	}
@@ -73,15 +73,15 @@ func (s *Service) startEgov(ctx context.Context, doc *Document, ttl time.Duratio
 	}
 	now := s.now()
 	sess := &EgovSession{ID: NewToken(), DocumentID: doc.ID, ExpiresAt: now.Add(ttl), BackURL: back}
-	if err := s.Egov.InsertEgovSession(ctx, LinkHash(sess.ID), doc.ID, now, sess.ExpiresAt, back); err != nil {
+	if err := s.egov.InsertEgovSession(ctx, LinkHash(sess.ID), doc.ID, now, sess.ExpiresAt, back); err != nil {
 		return nil, wrapf(err, "store egov session")
 	}
 	return sess, nil
 }
 
 // EgovSessionLive reports ErrEgovSession unless the session can still be used.
-func (s *Service) EgovSessionLive(ctx context.Context, sessionID string) error {
-	_, _, expires, used, err := s.Egov.EgovSessionByHash(ctx, LinkHash(sessionID))
+func (s *Signing) EgovSessionLive(ctx context.Context, sessionID string) error {
+	_, _, expires, used, err := s.egov.EgovSessionByHash(ctx, LinkHash(sessionID))
 	if err != nil || used || !s.now().Before(expires) {
 		return ErrEgovSession
 	}
@@ -90,13 +90,13 @@ func (s *Service) EgovSessionLive(ctx context.Context, sessionID string) error {
 
 // EgovDescribe answers the app's first request: the document behind a live
 // session and a fresh one-time token for the next two requests.
-func (s *Service) EgovDescribe(ctx context.Context, sessionID string) (*Document, string, time.Time, error) {
+func (s *Signing) EgovDescribe(ctx context.Context, sessionID string) (*Document, string, time.Time, error) {
 	h := LinkHash(sessionID)
-	docID, _, expires, used, err := s.Egov.EgovSessionByHash(ctx, h)
+	docID, _, expires, used, err := s.egov.EgovSessionByHash(ctx, h)
 	if err != nil || used || !s.now().Before(expires) {
 		return nil, "", time.Time{}, ErrEgovSession
 	}
-	d, err := s.Store.Document(ctx, docID)
+	d, err := s.store.Document(ctx, docID)
 	if err != nil {
 		return nil, "", time.Time{}, err
 	}
@@ -104,15 +104,15 @@ func (s *Service) EgovDescribe(ctx context.Context, sessionID string) (*Document
 		return nil, "", time.Time{}, Check(d, SideRecipient, ActionSign)
 	}
 	token := NewToken()
-	if err := s.Egov.SetEgovToken(ctx, h, LinkHash(token)); err != nil {
+	if err := s.egov.SetEgovToken(ctx, h, LinkHash(token)); err != nil {
 		return nil, "", time.Time{}, wrapf(err, "egov token")
 	}
 	return d, token, expires, nil
 }
 
 // egovAuthorise checks the session and its bearer token.
-func (s *Service) egovAuthorise(ctx context.Context, sessionID, token string) (uuid.UUID, error) {
-	docID, tokenHash, expires, used, err := s.Egov.EgovSessionByHash(ctx, LinkHash(sessionID))
+func (s *Signing) egovAuthorise(ctx context.Context, sessionID, token string) (uuid.UUID, error) {
+	docID, tokenHash, expires, used, err := s.egov.EgovSessionByHash(ctx, LinkHash(sessionID))
 	if err != nil || used || !s.now().Before(expires) {
 		return uuid.Nil, ErrEgovSession
 	}
@@ -123,12 +123,12 @@ func (s *Service) egovAuthorise(ctx context.Context, sessionID, token string) (u
 }
 
 // EgovDocument returns the document and its PDF for the app to show and sign.
-func (s *Service) EgovDocument(ctx context.Context, sessionID, token string) (*Document, []byte, error) {
+func (s *Signing) EgovDocument(ctx context.Context, sessionID, token string) (*Document, []byte, error) {
 	docID, err := s.egovAuthorise(ctx, sessionID, token)
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := s.Store.Document(ctx, docID)
+	d, err := s.store.Document(ctx, docID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -149,12 +149,12 @@ type EgovSigned struct {
 
 // EgovSign takes the signed CMS the app sends back. The session is used up
 // by the attempt, successful or not: one QR, one use.
-func (s *Service) EgovSign(ctx context.Context, sessionID, token string, cms []byte) (*EgovSigned, error) {
+func (s *Signing) EgovSign(ctx context.Context, sessionID, token string, cms []byte) (*EgovSigned, error) {
 	docID, err := s.egovAuthorise(ctx, sessionID, token)
 	if err != nil {
 		return nil, err
 	}
-	back, ok, err := s.Egov.UseEgovSession(ctx, LinkHash(sessionID), s.now())
+	back, ok, err := s.egov.UseEgovSession(ctx, LinkHash(sessionID), s.now())
 	if err != nil {
 		return nil, wrapf(err, "use egov session")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -188,12 +187,12 @@ type EgovCaptions interface {
 }
 
 // ViaBroker reports whether eGov signing goes through a broker.
-func (s *Service) ViaBroker() bool { return s.Broker != nil }
+func (s *Signing) ViaBroker() bool { return s.broker != nil }
 
 // StartBrokeredByLink opens a brokered signing for a document reached
 // through its external link.
-func (s *Service) StartBrokeredByLink(ctx context.Context, linkToken, backURL string) (*BrokerSession, error) {
-	doc, err := s.LinkDocument(ctx, linkToken)
+func (s *Signing) StartBrokeredByLink(ctx context.Context, linkToken, backURL string) (*BrokerSession, error) {
+	doc, err := s.linkDocument(ctx, linkToken)
 	if err != nil {
 		return nil, err
 	}
@@ -202,8 +201,8 @@ func (s *Service) StartBrokeredByLink(ctx context.Context, linkToken, backURL st
 
 // StartBrokeredFor opens a brokered signing of one of the actor's
 // documents (the API, the bots).
-func (s *Service) StartBrokeredFor(ctx context.Context, a Actor, id uuid.UUID, backURL string) (*BrokerSession, error) {
-	doc, side, err := s.Document(ctx, a, id)
+func (s *Signing) StartBrokeredFor(ctx context.Context, a Actor, id uuid.UUID, backURL string) (*BrokerSession, error) {
+	doc, side, err := s.document(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
@@ -213,49 +212,49 @@ func (s *Service) StartBrokeredFor(ctx context.Context, a Actor, id uuid.UUID, b
 	return s.startBrokered(ctx, doc, backURL)
 }
 
-func (s *Service) startBrokered(ctx context.Context, doc *Document, backURL string) (*BrokerSession, error) {
+func (s *Signing) startBrokered(ctx context.Context, doc *Document, backURL string) (*BrokerSession, error) {
 	if doc.DeletedAt != nil || doc.Status.Final() {
 		return nil, Check(doc, SideRecipient, ActionSign)
 	}
-	if s.Broker == nil || s.BrokerSessions == nil || s.Background == nil || s.EgovCaptions == nil {
+	if s.broker == nil || s.brokerSessions == nil || s.background == nil || s.captions == nil {
 		return nil, errors.New("brokered egov signing is not configured")
 	}
-	return s.openBrokered(ctx, &BrokerSession{DocumentID: doc.ID, Texts: s.EgovCaptions.Document(doc)}, backURL)
+	return s.openBrokered(ctx, &BrokerSession{DocumentID: doc.ID, Texts: s.captions.Document(doc)}, backURL)
 }
 
 // openBrokered registers with the broker, stores the session and starts
 // the work that hands over the data and waits for the person.
-func (s *Service) openBrokered(ctx context.Context, bs *BrokerSession, backURL string) (*BrokerSession, error) {
-	thing, all, err := s.BrokerSessions.UnfinishedBrokerSessions(ctx, bs.DocumentID, bs.ChallengeHash, s.now())
+func (s *Signing) openBrokered(ctx context.Context, bs *BrokerSession, backURL string) (*BrokerSession, error) {
+	thing, all, err := s.brokerSessions.UnfinishedBrokerSessions(ctx, bs.DocumentID, bs.ChallengeHash, s.now())
 	if err != nil {
 		return nil, wrapf(err, "count broker sessions")
 	}
 	if thing >= MaxBrokeredPerThing || all >= MaxBrokeredWaiting {
 		return nil, ErrEgovBusy
 	}
-	reg, err := s.Broker.Register(ctx, bs.Texts.Description, backURL)
+	reg, err := s.broker.Register(ctx, bs.Texts.Description, backURL)
 	if err != nil {
-		slog.WarnContext(ctx, "egov broker: register", "err", err)
+		s.log.WarnContext(ctx, "egov broker: register", "err", err)
 		return nil, fmt.Errorf("%w: %w", ErrEgovBroker, err)
 	}
 	now := s.now()
 	bs.ID, bs.Registration, bs.State, bs.CreatedAt, bs.UpdatedAt = NewToken(), *reg, BrokerWaiting, now, now
 	h := LinkHash(bs.ID)
-	if err := s.BrokerSessions.InsertBrokerSession(ctx, h, bs, now.Add(BrokerLease)); err != nil {
+	if err := s.brokerSessions.InsertBrokerSession(ctx, h, bs, now.Add(BrokerLease)); err != nil {
 		return nil, wrapf(err, "store broker session")
 	}
-	if !s.Background.Go(func(ctx context.Context) { s.runBrokered(ctx, h, false) }) {
+	if !s.background.Go(func(ctx context.Context) { s.runBrokered(ctx, h, false) }) {
 		return nil, errors.New("egov broker: shutting down")
 	}
 	return bs, nil
 }
 
 // BrokerSession returns a brokered signing by its public ID.
-func (s *Service) BrokerSession(ctx context.Context, id string) (*BrokerSession, error) {
-	if s.BrokerSessions == nil {
+func (s *Signing) BrokerSession(ctx context.Context, id string) (*BrokerSession, error) {
+	if s.brokerSessions == nil {
 		return nil, ErrEgovSession
 	}
-	bs, err := s.BrokerSessions.BrokerSessionByHash(ctx, LinkHash(id))
+	bs, err := s.brokerSessions.BrokerSessionByHash(ctx, LinkHash(id))
 	if err != nil {
 		return nil, err
 	}
@@ -267,17 +266,17 @@ func (s *Service) BrokerSession(ctx context.Context, id string) (*BrokerSession,
 // any longer: the ones a stop gave back, or whose instance died. serve
 // calls it at start and then every BrokerLease; it returns how many it
 // took.
-func (s *Service) ResumeBrokered(ctx context.Context) (int, error) {
-	if s.BrokerSessions == nil || s.Background == nil {
+func (s *Signing) ResumeBrokered(ctx context.Context) (int, error) {
+	if s.brokerSessions == nil || s.background == nil {
 		return 0, nil
 	}
 	now := s.now()
-	hashes, err := s.BrokerSessions.ClaimBrokerSessions(ctx, now, now.Add(BrokerLease))
+	hashes, err := s.brokerSessions.ClaimBrokerSessions(ctx, now, now.Add(BrokerLease))
 	if err != nil {
 		return 0, wrapf(err, "claim broker sessions")
 	}
 	for _, h := range hashes {
-		s.Background.Go(func(ctx context.Context) { s.runBrokered(ctx, h, true) })
+		s.background.Go(func(ctx context.Context) { s.runBrokered(ctx, h, true) })
 	}
 	return len(hashes), nil
 }
@@ -287,14 +286,14 @@ var unfinished = []BrokerState{BrokerWaiting, BrokerTaken}
 // runBrokered hands the data over, waits for the person and signs with the
 // CMS through the same use case as every other signature. Each step starts
 // from the stored state, so the work can stop at shutdown and resume.
-func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
+func (s *Signing) runBrokered(ctx context.Context, h []byte, resumed bool) {
 	defer s.holdLease(ctx, h)()
-	bs, err := s.BrokerSessions.BrokerSessionByHash(ctx, h)
+	bs, err := s.brokerSessions.BrokerSessionByHash(ctx, h)
 	if err != nil {
-		slog.ErrorContext(ctx, "egov broker: load session", "err", err)
+		s.log.ErrorContext(ctx, "egov broker: load session", "err", err)
 		return
 	}
-	log := slog.With("broker_session", fmt.Sprintf("%x", h[:6]))
+	log := s.log.With("broker_session", fmt.Sprintf("%x", h[:6]))
 	if bs.ChallengeHash != nil {
 		log = log.With("sign_in", true)
 	} else {
@@ -304,7 +303,7 @@ func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
 		if ctx.Err() != nil && to == BrokerFailed {
 			return // shutdown: resumed at the next start
 		}
-		if _, err := s.BrokerSessions.SetBrokerState(context.WithoutCancel(ctx), h, unfinished, to, why, s.now()); err != nil {
+		if _, err := s.brokerSessions.SetBrokerState(context.WithoutCancel(ctx), h, unfinished, to, why, s.now()); err != nil {
 			log.Error("egov broker: record end", "state", to, "err", err)
 			return
 		}
@@ -327,7 +326,7 @@ func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
 			end(BrokerFailed, ErrEgovBroker, err)
 			return
 		}
-		if err := s.Broker.SendData(ctx, &bs.Registration, doc); err != nil {
+		if err := s.broker.SendData(ctx, &bs.Registration, doc); err != nil {
 			// A resumed session's data may have been taken before the stop,
 			// and the broker then refuses it again: the signature may still
 			// come.
@@ -338,7 +337,7 @@ func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
 			}
 			log.Warn("egov broker: data refused on resume; waiting for the signature all the same", "err", err)
 		}
-		if _, err := s.BrokerSessions.SetBrokerState(ctx, h, []BrokerState{BrokerWaiting}, BrokerTaken, nil, s.now()); err != nil {
+		if _, err := s.brokerSessions.SetBrokerState(ctx, h, []BrokerState{BrokerWaiting}, BrokerTaken, nil, s.now()); err != nil {
 			end(BrokerFailed, ErrEgovBroker, err)
 			return
 		}
@@ -347,7 +346,7 @@ func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
 	if bs.State != BrokerTaken {
 		return
 	}
-	cms, err := s.Broker.AwaitSignature(ctx, &bs.Registration)
+	cms, err := s.broker.AwaitSignature(ctx, &bs.Registration)
 	if err != nil {
 		s.endBrokered(err, end)
 		return
@@ -356,7 +355,7 @@ func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
 	// broker gives it once.
 	rec := context.WithoutCancel(ctx)
 	if bs.ChallengeHash != nil {
-		_, _, err = s.authSignHash(rec, bs.ChallengeHash, cms)
+		_, _, err = s.identity.authSignHash(rec, bs.ChallengeHash, cms)
 	} else {
 		_, _, err = s.SignCMS(rec, bs.DocumentID, cms, "egov")
 	}
@@ -378,7 +377,7 @@ func (s *Service) runBrokered(ctx context.Context, h []byte, resumed bool) {
 // holdLease renews the session's lease while the work runs; the returned
 // func stops it and gives the lease back, so that a stopped session is
 // taken over at once.
-func (s *Service) holdLease(ctx context.Context, h []byte) func() {
+func (s *Signing) holdLease(ctx context.Context, h []byte) func() {
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
@@ -390,8 +389,8 @@ func (s *Service) holdLease(ctx context.Context, h []byte) func() {
 			case <-done:
 				return
 			case <-t.C:
-				if err := s.BrokerSessions.LeaseBrokerSession(ctx, h, s.now().Add(BrokerLease)); err != nil && ctx.Err() == nil {
-					slog.WarnContext(ctx, "egov broker: renew lease", "err", err)
+				if err := s.brokerSessions.LeaseBrokerSession(ctx, h, s.now().Add(BrokerLease)); err != nil && ctx.Err() == nil {
+					s.log.WarnContext(ctx, "egov broker: renew lease", "err", err)
 				}
 			}
 		}
@@ -399,14 +398,14 @@ func (s *Service) holdLease(ctx context.Context, h []byte) func() {
 	return func() {
 		close(done)
 		<-stopped
-		if err := s.BrokerSessions.LeaseBrokerSession(context.WithoutCancel(ctx), h, s.now()); err != nil {
-			slog.WarnContext(ctx, "egov broker: give the lease back", "err", err)
+		if err := s.brokerSessions.LeaseBrokerSession(context.WithoutCancel(ctx), h, s.now()); err != nil {
+			s.log.WarnContext(ctx, "egov broker: give the lease back", "err", err)
 		}
 	}
 }
 
 // endBrokered records why the broker's side ended.
-func (s *Service) endBrokered(err error, end func(BrokerState, *Refusal, error)) {
+func (s *Signing) endBrokered(err error, end func(BrokerState, *Refusal, error)) {
 	switch {
 	case errors.Is(err, ErrEgovCanceled):
 		end(BrokerCanceled, ErrEgovCanceled, err)
@@ -429,17 +428,17 @@ func refusalCode(err error) string {
 
 // brokerDocument is what the broker hands the app: the PDF, or the
 // sign-in challenge's text.
-func (s *Service) brokerDocument(ctx context.Context, bs *BrokerSession) (BrokerDocument, error) {
+func (s *Signing) brokerDocument(ctx context.Context, bs *BrokerSession) (BrokerDocument, error) {
 	out := BrokerDocument{EgovTexts: bs.Texts}
 	if bs.ChallengeHash != nil {
-		_, data, _, _, _, err := s.Chats.AuthChallengeByHash(ctx, bs.ChallengeHash)
+		_, data, _, _, _, err := s.identity.chats.AuthChallengeByHash(ctx, bs.ChallengeHash)
 		if err != nil {
 			return out, err
 		}
 		out.Text, out.Data = true, data
 		return out, nil
 	}
-	d, err := s.Store.Document(ctx, bs.DocumentID)
+	d, err := s.store.Document(ctx, bs.DocumentID)
 	if err != nil {
 		return out, err
 	}
@@ -449,34 +448,13 @@ func (s *Service) brokerDocument(ctx context.Context, bs *BrokerSession) (Broker
 
 // BrokerChallenge opens another brokered signing of a live sign-in
 // challenge (a QR for a second phone); whichever signs first binds.
-func (s *Service) BrokerChallenge(ctx context.Context, challengeID, backURL string) (*BrokerSession, error) {
-	if s.Broker == nil || s.BrokerSessions == nil || s.Background == nil || s.EgovCaptions == nil {
+func (s *Signing) BrokerChallenge(ctx context.Context, challengeID, backURL string) (*BrokerSession, error) {
+	if s.broker == nil || s.brokerSessions == nil || s.background == nil || s.captions == nil {
 		return nil, errors.New("brokered egov signing is not configured")
 	}
-	data, _, err := s.AuthChallengeData(ctx, challengeID)
+	data, _, err := s.identity.AuthChallengeData(ctx, challengeID)
 	if err != nil {
 		return nil, err
 	}
-	return s.openBrokered(ctx, &BrokerSession{ChallengeHash: LinkHash(challengeID), Texts: s.EgovCaptions.Challenge(data)}, backURL)
-}
-
-// authSignHash is AuthSign for a challenge known by its hash: a signature
-// that fails verification leaves the challenge usable for NCALayer.
-func (s *Service) authSignHash(ctx context.Context, h, cms []byte) (*ChatUser, *Organisation, error) {
-	_, data, _, expires, used, err := s.Chats.AuthChallengeByHash(ctx, h)
-	if err != nil || used || !s.now().Before(expires) {
-		return nil, nil, ErrEgovSession
-	}
-	v, err := s.Verifier.VerifyChallenge(ctx, cms, data)
-	if err != nil {
-		return nil, nil, err
-	}
-	ok, err := s.Chats.UseAuthChallenge(ctx, h, s.now())
-	if err != nil {
-		return nil, nil, wrapf(err, "use auth challenge")
-	}
-	if !ok {
-		return nil, nil, ErrEgovSession
-	}
-	return s.bind(ctx, h, v)
+	return s.openBrokered(ctx, &BrokerSession{ChallengeHash: LinkHash(challengeID), Texts: s.captions.Challenge(data)}, backURL)
 }

@@ -42,12 +42,16 @@ func newBrokerFixture(t *testing.T) *brokerFixture {
 	f := &brokerFixture{Fixture: storagetest.NewFixture(t), fake: sigextest.NewServer(t)}
 	root := sigtest.NewRoot(t, "НУЦ РК (тест)")
 	f.nca = root.Intermediate(t, "ҰКО (тест)")
-	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	f.Wire(func(deps *core.Deps) {
+		deps.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	})
 	client := sigex.New(&http.Client{}, f.fake.URL)
 	client.Now, client.RetryPause = f.fake.Now, time.Millisecond
 	f.bg = core.NewBackground(context.Background())
 	t.Cleanup(f.bg.Close)
-	f.Svc.Broker, f.Svc.BrokerSessions, f.Svc.Background, f.Svc.EgovCaptions = sigex.Broker{Client: client}, f.DB, f.bg, captions{}
+	f.Wire(func(deps *core.Deps) {
+		deps.Broker, deps.BrokerSessions, deps.Background, deps.EgovCaptions = sigex.Broker{Client: client}, f.DB, f.bg, captions{}
+	})
 	f.phone = &sigextest.Phone{Key: f.key(t, f.Recipient.Number)}
 	return f
 }
@@ -191,9 +195,10 @@ func TestBrokeredResumesAfterRestart(t *testing.T) {
 	f.fake.WaitFor(t, id, sigextest.DataPosted)
 	// Another instance on the same database leaves it alone while this
 	// one waits for it.
-	other := *f.Svc
-	other.Background = core.NewBackground(context.Background())
-	t.Cleanup(other.Background.Close)
+	deps := f.Deps
+	deps.Background = core.NewBackground(context.Background())
+	t.Cleanup(deps.Background.Close)
+	other := core.New(deps)
 	if n, err := other.ResumeBrokered(context.Background()); n != 0 || err != nil {
 		t.Fatalf("another instance took over %d live sessions: %v", n, err)
 	}
@@ -203,7 +208,7 @@ func TestBrokeredResumesAfterRestart(t *testing.T) {
 	}
 	f.bg = core.NewBackground(context.Background())
 	t.Cleanup(f.bg.Close)
-	f.Svc.Background = f.bg
+	f.Wire(func(deps *core.Deps) { deps.Background = f.bg })
 	if n, err := f.Svc.ResumeBrokered(context.Background()); n != 1 || err != nil {
 		t.Fatalf("resumed %d: %v", n, err)
 	}

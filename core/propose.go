@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -36,7 +35,7 @@ func (p *Proposal) Complete() bool {
 // StageDocument stores a PDF as StageFile does and proposes the document's
 // fields from its text. Reading the text never fails the upload: whatever
 // goes wrong there leaves the proposal empty with the reason in Unread.
-func (s *Service) StageDocument(ctx context.Context, a Actor, file io.Reader) (FileInfo, Proposal, error) {
+func (s *Documents) StageDocument(ctx context.Context, a Actor, file io.Reader) (FileInfo, Proposal, error) {
 	org, err := s.senderOrg(ctx, a)
 	if err != nil {
 		return FileInfo{}, Proposal{}, err
@@ -57,7 +56,7 @@ func (s *Service) StageDocument(ctx context.Context, a Actor, file io.Reader) (F
 }
 
 // ProposeFromText is the proposal for a text, for the sender a acts for.
-func (s *Service) ProposeFromText(ctx context.Context, a Actor, text string) (Proposal, error) {
+func (s *Documents) ProposeFromText(ctx context.Context, a Actor, text string) (Proposal, error) {
 	org, err := s.senderOrg(ctx, a)
 	if err != nil {
 		return Proposal{}, err
@@ -65,7 +64,7 @@ func (s *Service) ProposeFromText(ctx context.Context, a Actor, text string) (Pr
 	return s.propose(ctx, org, a, text), nil
 }
 
-func (s *Service) propose(ctx context.Context, org *Organisation, a Actor, text string) Proposal {
+func (s *Documents) propose(ctx context.Context, org *Organisation, a Actor, text string) Proposal {
 	p := prefill.Propose(text, org.Number)
 	out := Proposal{Type: DocType(p.Type), Number: p.Number, Date: p.Date}
 	if out.Number != "" {
@@ -94,7 +93,7 @@ func (s *Service) propose(ctx context.Context, org *Organisation, a Actor, text 
 	for i, c := range cands {
 		numbers[i] = c.Number
 	}
-	if known, err := s.Store.PartiesByNumbers(ctx, org.ID, numbers); err == nil {
+	if known, err := s.store.PartiesByNumbers(ctx, org.ID, numbers); err == nil {
 		byNumber := make(map[string]*Party, len(known))
 		for i := range known {
 			byNumber[known[i].Number] = &known[i]
@@ -108,7 +107,7 @@ func (s *Service) propose(ctx context.Context, org *Organisation, a Actor, text 
 	} else if !errors.Is(err, ErrNotFound) {
 		// The text was read; only the directory could not be: the party is
 		// proposed as new, and the reason logged, not taken for a scan.
-		slog.WarnContext(ctx, "known parties for a proposal", "org", org.Number, "err", err)
+		s.log.WarnContext(ctx, "known parties for a proposal", "org", org.Number, "err", err)
 	}
 	c := cands[0]
 	r := &Party{Number: c.Number, Kind: PartyCounterparty, Phone: c.Phone}

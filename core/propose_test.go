@@ -10,6 +10,7 @@ import (
 	"edobot/core"
 	"edobot/core/prefill"
 	"edobot/core/prefill/prefilltest"
+	"edobot/storage"
 	"edobot/storage/storagetest"
 )
 
@@ -66,7 +67,7 @@ func TestStageDocumentScan(t *testing.T) {
 
 func assertStored(t *testing.T, f *storagetest.Fixture, info core.FileInfo, want []byte) {
 	t.Helper()
-	rc, err := f.Svc.Blobs.Open(context.Background(), info.SHA256)
+	rc, err := storage.Blobs{DB: f.DB}.Open(context.Background(), info.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"edobot/core/iinbin"
 	"edobot/core/pdfintake"
 	"edobot/core/pdfintake/pdftest"
+	"edobot/storage"
 	"edobot/storage/storagetest"
 )
 
@@ -602,7 +603,7 @@ func TestEditAndCopy(t *testing.T) {
 		t.Fatal("download after replace does not return the new file")
 	}
 	// The old file is still stored, untouched.
-	old, err := f.Svc.Blobs.Open(ctx, d.File.SHA256)
+	old, err := storage.Blobs{DB: f.DB}.Open(ctx, d.File.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}

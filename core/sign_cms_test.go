@@ -21,7 +21,7 @@ func TestSignWithRealCMS(t *testing.T) {
 	gostRoot := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	gostNCA := gostRoot.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
 	verifier := &signature.Verifier{Roots: []*x509.Certificate{rsaRoot.Cert, gostRoot.Cert}}
-	f.Svc.Verifier = verifier
+	f.Wire(func(deps *core.Deps) { deps.Verifier = verifier })
 
 	sender := rsaNCA.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Sender.Number, Surname: "АХМЕТОВ", Name: "БОЛАТ",
 		Organisation: "ТОО «Отправитель»"}, rsaNCA.Cert)

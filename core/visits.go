@@ -78,12 +78,12 @@ func (v *LinkVisit) event() *Event {
 
 // recordVisit counts a visit of d and, when the document has visits not
 // yet in its audit trail, chains them if its row is free.
-func (s *Service) recordVisit(ctx context.Context, d *Document, who Visitor, what string) error {
+func (s *records) recordVisit(ctx context.Context, d *Document, who Visitor, what string) error {
 	now := s.now()
 	y, m, dd := now.In(KazakhstanTime).Date()
 	day := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
 	v := &LinkVisit{DocumentID: d.ID, Day: day, Visitor: who.hash(d.ID, day), What: what, Count: 1, FirstAt: now, LastAt: now}
-	settled, err := s.Store.RecordLinkVisit(ctx, v)
+	settled, err := s.store.RecordLinkVisit(ctx, v)
 	if err != nil || settled {
 		return err
 	}
@@ -93,8 +93,8 @@ func (s *Service) recordVisit(ctx context.Context, d *Document, who Visitor, wha
 // auditVisits appends the document's pending visits to its audit trail,
 // unless the row is locked (a signature, an edit, another view doing
 // this): then a later visit does it.
-func (s *Service) auditVisits(ctx context.Context, id uuid.UUID) error {
-	return s.Store.InTx(ctx, func(tx Tx) error {
+func (s *records) auditVisits(ctx context.Context, id uuid.UUID) error {
+	return s.store.InTx(ctx, func(tx Tx) error {
 		d, ok, err := tx.TryLockDocument(ctx, id)
 		if err != nil || !ok {
 			return err

@@ -43,7 +43,7 @@ func counted(t *testing.T, f *storagetest.Fixture, d *core.Document) (views, row
 func TestLinkVisits(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, core.KazakhstanTime)
-	f.Svc.Now = func() time.Time { return now }
+	f.Wire(func(deps *core.Deps) { deps.Now = func() time.Time { return now } })
 	d := f.Create(t)
 	alice, bob := core.WebVisitor("203.0.113.1"), core.WebVisitor("203.0.113.2")
 

@@ -31,8 +31,8 @@ const CodeInvalidURL Code = "invalid_webhook_url"
 
 // SetWebhook points the organisation's webhook at rawURL with a new secret,
 // which is returned once for the accounting system to check signatures.
-func (s *Service) SetWebhook(ctx context.Context, orgNumber, rawURL string) (Webhook, error) {
-	org, err := s.Store.OrganisationByNumber(ctx, iinbin.Normalize(orgNumber))
+func (s *Organisations) SetWebhook(ctx context.Context, orgNumber, rawURL string) (Webhook, error) {
+	org, err := s.store.OrganisationByNumber(ctx, iinbin.Normalize(orgNumber))
 	if err != nil {
 		return Webhook{}, err
 	}
@@ -46,7 +46,7 @@ func (s *Service) SetWebhook(ctx context.Context, orgNumber, rawURL string) (Web
 		return Webhook{}, &Refusal{Code: CodeInvalidURL, Field: "url", Detail: rawURL}
 	}
 	h := Webhook{OrgID: org.ID, URL: u.String(), Secret: NewToken()}
-	if err := s.Webhooks.SetWebhook(ctx, h); err != nil {
+	if err := s.webhooks.SetWebhook(ctx, h); err != nil {
 		return Webhook{}, wrapf(err, "set webhook")
 	}
 	return h, nil

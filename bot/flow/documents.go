@@ -48,33 +48,18 @@ func docButton(label string, d *core.Document, act string) Button {
 // not their employer's side), else through their organisation, else through
 // a link they opened in this chat.
 func (f *Flow) reach(ctx context.Context, u *core.ChatUser, id uuid.UUID) (*core.Document, access, error) {
-	d, err := f.Service.Store.Document(ctx, id)
-	if err != nil {
-		return nil, access{}, err
-	}
+	var a core.Actor
 	if u.Bound() {
-		a, _, err := f.actor(ctx, u)
-		if err != nil {
+		var err error
+		if a, _, err = f.actor(ctx, u); err != nil {
 			return nil, access{}, err
 		}
-		if d.RecipientNumber == u.IIN {
-			a = core.Actor{Number: u.IIN, Label: a.Label}
-		}
-		if side, err := core.ActorSide(d, a); err == nil {
-			return d, access{actor: a, side: side}, nil
-		}
 	}
-	side, ok, err := f.Service.Chats.Following(ctx, id, u.ID)
+	d, acc, err := f.Service.ReachDocument(ctx, u, a, id)
 	if err != nil {
 		return nil, access{}, err
 	}
-	if !ok {
-		return nil, access{}, core.ErrNotFound
-	}
-	if d.DeletedAt != nil {
-		return nil, access{}, core.ErrDeleted
-	}
-	return d, access{side: side, byLink: true}, nil
+	return d, access{actor: acc.Actor, side: acc.Side, byLink: acc.ByLink}, nil
 }
 
 // openLink is /start <token>: the recipient (or anyone holding the link)
@@ -91,7 +76,7 @@ func (f *Flow) openLink(ctx context.Context, u *core.ChatUser, st *state, token 
 			d, acc = dd, a
 		}
 	}
-	if err := f.Service.Chats.FollowDocument(ctx, d.ID, u.ID, acc.side); err != nil {
+	if err := f.Service.FollowDocument(ctx, d.ID, u.ID, acc.side); err != nil {
 		return nil, err
 	}
 	if st.Step != stepIdle {
@@ -108,7 +93,7 @@ func (f *Flow) openLink(ctx context.Context, u *core.ChatUser, st *state, token 
 // cardFor draws a document as the side sees it, with exactly the actions the
 // action table allows that side now.
 func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) (Screen, error) {
-	signers, err := f.Service.Store.Signers(ctx, []uuid.UUID{d.ID})
+	signers, err := f.Service.Signers(ctx, []uuid.UUID{d.ID})
 	if err != nil {
 		return Screen{}, err
 	}
@@ -274,7 +259,7 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
-		if err := f.Service.Chats.FollowDocument(ctx, nd.ID, u.ID, core.SideSender); err != nil {
+		if err := f.Service.FollowDocument(ctx, nd.ID, u.ID, core.SideSender); err != nil {
 			return nil, err
 		}
 		card, err := f.cardFor(ctx, u, nd, access{actor: acc.actor, side: core.SideSender})
@@ -478,7 +463,7 @@ func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
 // messenger reaches by the phone (Reach: WhatsApp, even for a number that
 // never wrote to the bot).
 func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
-	p, err := f.Service.Store.Party(ctx, d.SenderOrgID, d.RecipientPartyID)
+	p, err := f.Service.Party(ctx, d.SenderOrgID, d.RecipientPartyID)
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +481,7 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	var to *core.ChatUser
 	deliver := f.Deliver
 	if f.Deliver != nil && (p.Telegram != "" || p.Phone != "") {
-		to, err = f.Service.Chats.ChatUserByHandle(ctx, f.Channel, p.Telegram, p.Phone)
+		to, err = f.Service.ChatUserByHandle(ctx, f.Channel, p.Telegram, p.Phone)
 		if err != nil && !errors.Is(err, core.ErrNotFound) {
 			return nil, err
 		}
@@ -525,7 +510,7 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		Buttons: [][]Button{{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")}}}}
 	// The recipient's chat that follows the document has it already, and
 	// hears of every change: a second tap sends nothing twice.
-	if _, already, err := f.Service.Chats.Following(ctx, d.ID, to.ID); err != nil {
+	if _, already, err := f.Service.Following(ctx, d.ID, to.ID); err != nil {
 		return nil, err
 	} else if already {
 		return sent, nil
@@ -537,7 +522,7 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	card.Text = f.t(to, "chat.sent_to_you", map[string]any{"Sender": d.SenderName, "Title": f.title(to, d)}) + "\n\n" + card.Text
 	if err := deliver(ctx, to, []Screen{card}); err != nil {
 		if errors.Is(err, core.ErrChatBlocked) {
-			_ = f.Service.Chats.MarkChatBlocked(ctx, to.ID, f.now())
+			_ = f.Service.MarkChatBlocked(ctx, to.ID, f.now())
 			why = "chat.recipient_blocked"
 			return unknown(), nil
 		}
@@ -545,7 +530,7 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		why = "chat.recipient_unreachable"
 		return unknown(), nil
 	}
-	if err := f.Service.Chats.FollowDocument(ctx, d.ID, to.ID, core.SideRecipient); err != nil {
+	if err := f.Service.FollowDocument(ctx, d.ID, to.ID, core.SideRecipient); err != nil {
 		return nil, err
 	}
 	return sent, nil

@@ -183,7 +183,7 @@ const (
 
 // Handle answers one input of a person with the screens to show.
 func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen {
-	conv, err := f.Service.Chats.Conversation(ctx, u.ID)
+	conv, err := f.Service.Conversation(ctx, u.ID)
 	if err != nil {
 		return f.failure(ctx, u, err)
 	}
@@ -205,7 +205,7 @@ func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 		data, _ := json.Marshal(stored{Draft: st.Draft, Query: st.Query})
 		c := st.conv
 		c.Step, c.Data = st.Step, data
-		ok, err := f.Service.Chats.SaveConversation(ctx, &c)
+		ok, err := f.Service.SaveConversation(ctx, &c)
 		if err != nil {
 			return f.failure(ctx, u, err)
 		}
@@ -223,7 +223,7 @@ func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 // that may well be a bare number (a document number, a search), so that a
 // front end with numbered menus does not read "1" as a choice.
 func (f *Flow) ExpectsText(ctx context.Context, u *core.ChatUser) bool {
-	c, err := f.Service.Chats.Conversation(ctx, u.ID)
+	c, err := f.Service.Conversation(ctx, u.ID)
 	if err != nil {
 		return false
 	}
@@ -245,7 +245,7 @@ func (f *Flow) failure(ctx context.Context, u *core.ChatUser, err error) []Scree
 
 // stale answers a tap on a button whose screen is no longer current.
 func (f *Flow) stale(ctx context.Context, u *core.ChatUser) []Screen {
-	conv, err := f.Service.Chats.Conversation(ctx, u.ID)
+	conv, err := f.Service.Conversation(ctx, u.ID)
 	if err != nil {
 		return f.failure(ctx, u, err)
 	}
@@ -548,13 +548,13 @@ type cachedOrg struct {
 
 func (f *Flow) organisation(ctx context.Context, id int64) (*core.Organisation, error) {
 	if f.orgs == nil {
-		return f.Service.Store.OrganisationByID(ctx, id)
+		return f.Service.Organisation(ctx, id)
 	}
 	now := time.Now()
 	if v, ok := f.orgs.Load(id); ok && now.Sub(v.(cachedOrg).at) < orgTTL {
 		return v.(cachedOrg).org, nil
 	}
-	org, err := f.Service.Store.OrganisationByID(ctx, id)
+	org, err := f.Service.Organisation(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,7 @@ func (f *Flow) recipientScreen(ctx context.Context, u *core.ChatUser, st *state)
 	text := f.t(u, "chat.file_accepted", map[string]any{"Name": st.Draft.FileName, "Pages": st.Draft.File.Pages}) +
 		"\n\n" + f.t(u, "chat.ask_recipient", nil)
 	rows := f.proposedButtons(u, st)
-	if parties, err := f.Service.Store.Parties(ctx, u.OrgID, 6); err == nil {
+	if parties, err := f.Service.Parties(ctx, u.OrgID, 6); err == nil {
 		for _, p := range parties {
 			rows = append(rows, []Button{f.w(st, p.Name+" · "+p.Number, "p"+strconv.FormatInt(p.ID, 10))})
 		}
@@ -91,7 +91,7 @@ func (f *Flow) wizardChoice(ctx context.Context, u *core.ChatUser, st *state, va
 		if err != nil {
 			return f.stale(ctx, u), nil
 		}
-		p, err := f.Service.Store.Party(ctx, u.OrgID, id)
+		p, err := f.Service.Party(ctx, u.OrgID, id)
 		if err != nil {
 			return f.prompt(ctx, u, st), err
 		}
@@ -138,7 +138,7 @@ func (f *Flow) partyNumber(ctx context.Context, u *core.ChatUser, st *state, tex
 	if err != nil {
 		return f.prompt(ctx, u, st), err
 	}
-	if parties, err := f.Service.Store.Parties(ctx, u.OrgID, 500); err == nil {
+	if parties, err := f.Service.Parties(ctx, u.OrgID, 500); err == nil {
 		for i := range parties {
 			if parties[i].Number == number {
 				f.takeParty(st, &parties[i])
@@ -295,20 +295,17 @@ func (f *Flow) create(ctx context.Context, u *core.ChatUser, st *state) ([]Scree
 	if err != nil {
 		return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidDate}
 	}
-	rc, err := f.Service.Blobs.Open(ctx, d.File.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("open staged file: %w", err)
-	}
-	defer rc.Close()
-	doc, err := f.Service.CreateDocument(ctx, a, core.NewDocument{
+	// The file was checked and stored when it came (upload): the document
+	// takes it as it is.
+	doc, err := f.Service.CreateStagedDocument(ctx, a, core.NewDocument{
 		Recipient: core.PartyInput{Kind: d.Party.Kind, Number: d.Party.Number, Name: d.Party.Name,
 			Phone: d.Party.Phone, Telegram: d.Party.Telegram},
 		Type: d.Type, Number: d.Number, Date: date, IdempotencyKey: "chat:" + strconv.FormatInt(u.ID, 10) + ":" + d.Key,
-	}, rc)
+	}, d.File)
 	if err != nil {
 		return f.prompt(ctx, u, st), err
 	}
-	if err := f.Service.Chats.FollowDocument(ctx, doc.ID, u.ID, core.SideSender); err != nil {
+	if err := f.Service.FollowDocument(ctx, doc.ID, u.ID, core.SideSender); err != nil {
 		return nil, err
 	}
 	st.set(stepIdle)

@@ -32,8 +32,10 @@ func TestChatsThroughSIGEX(t *testing.T) {
 		client.Now, client.RetryPause = fake.Now, time.Millisecond
 		bg = core.NewBackground(context.Background())
 		t.Cleanup(bg.Close)
-		f.Svc.Broker, f.Svc.BrokerSessions, f.Svc.Background = sigex.Broker{Client: client}, f.DB, bg
-		f.Svc.EgovCaptions = web.EgovCaptions(i18n.MustNew())
+		f.Wire(func(deps *core.Deps) {
+			deps.Broker, deps.BrokerSessions, deps.Background = sigex.Broker{Client: client}, f.DB, bg
+		})
+		f.Wire(func(deps *core.Deps) { deps.EgovCaptions = web.EgovCaptions(i18n.MustNew()) })
 	})
 	ctx := context.Background()
 	bin := storagetest.RandomBIN()

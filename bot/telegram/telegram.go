@@ -223,7 +223,7 @@ func (b *Bot) chatUser(ctx context.Context, from *models.User) (*core.ChatUser, 
 		return nil, err
 	}
 	if !strings.EqualFold(u.Username, from.Username) {
-		if err := b.svc.Chats.SetChatContact(ctx, u.ID, from.Username, ""); err != nil {
+		if err := b.svc.SetChatContact(ctx, u.ID, from.Username, ""); err != nil {
 			return nil, err
 		}
 		u.Username = from.Username
@@ -243,7 +243,7 @@ func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
 	}
 	if m.Contact != nil && m.Contact.UserID == m.From.ID {
 		if phone, ok := core.NormalizePhone(m.Contact.PhoneNumber); ok {
-			_ = b.svc.Chats.SetChatContact(ctx, u.ID, u.Username, phone)
+			_ = b.svc.SetChatContact(ctx, u.ID, u.Username, phone)
 		}
 	}
 	var in flow.Input

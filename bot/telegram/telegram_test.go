@@ -61,8 +61,10 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
-	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
-	f.Svc.Egov = f.DB
+	f.Wire(func(deps *core.Deps) {
+		deps.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	})
+	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 	if prepare != nil {
 		prepare(f)
 	}

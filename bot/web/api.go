@@ -122,7 +122,7 @@ func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, status int, d 
 		s.fail(w, r, err)
 		return
 	}
-	sigs, err := s.Service.Store.Signers(r.Context(), []uuid.UUID{d.ID})
+	sigs, err := s.Service.Signers(r.Context(), []uuid.UUID{d.ID})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -285,7 +285,7 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, a core.Actor) {
 	for i := range docs {
 		ids[i] = docs[i].ID
 	}
-	sigs, err := s.Service.Store.Signers(r.Context(), ids)
+	sigs, err := s.Service.Signers(r.Context(), ids)
 	if err != nil {
 		s.fail(w, r, err)
 		return

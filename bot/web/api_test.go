@@ -62,7 +62,7 @@ func multipartBody(t *testing.T, fields map[string]string, file []byte) (io.Read
 
 func TestRESTAPI(t *testing.T) {
 	f := storagetest.NewFixture(t)
-	f.Svc.Egov = f.DB
+	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 	ctx := context.Background()
 	senderKey, _, err := f.Svc.CreateAPIKey(ctx, f.Sender.Number)
 	if err != nil {
@@ -196,7 +196,7 @@ func TestAPIFileReplaceAndEzSigner(t *testing.T) {
 	root := sigtest.NewRoot(t, "NCA RSA TEST ROOT")
 	nca := root.Intermediate(t, "NCA RSA TEST")
 	verifier := &signature.Verifier{Roots: []*x509.Certificate{root.Cert}}
-	f.Svc.Verifier, f.Svc.Combine = verifier, signature.Combine
+	f.Wire(func(deps *core.Deps) { deps.Verifier, deps.Combine = verifier, signature.Combine })
 	ctx := context.Background()
 	key, _, _ := f.Svc.CreateAPIKey(ctx, f.Sender.Number)
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}

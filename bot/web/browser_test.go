@@ -110,8 +110,10 @@ func TestNCALayerInBrowser(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	root := sigtest.NewRoot(t, "NCA RSA TEST ROOT")
 	nca := root.Intermediate(t, "NCA RSA TEST")
-	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
-	f.Svc.Egov = f.DB
+	f.Wire(func(deps *core.Deps) {
+		deps.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	})
+	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 	recipient := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "НУРЛАНОВ", Name: "АСХАТ"}, nca.Cert)
 	stranger := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: storagetest.RandomBIN(), Surname: "X", Name: "Y"}, nca.Cert)
 

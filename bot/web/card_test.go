@@ -39,7 +39,7 @@ func cardText(t *testing.T, pdf []byte) string {
 
 func TestCardDownloads(t *testing.T) {
 	f := storagetest.NewFixture(t)
-	f.Svc.Cards, f.Svc.Downloads = card.Renderer, f.DB
+	f.Wire(func(deps *core.Deps) { deps.Cards, deps.Downloads = card.Renderer, f.DB })
 	ctx := context.Background()
 	senderKey, _, _ := f.Svc.CreateAPIKey(ctx, f.Sender.Number)
 	recipientKey, _, _ := f.Svc.CreateAPIKey(ctx, f.Recipient.Number)

@@ -25,8 +25,10 @@ func TestChatPages(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
-	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
-	f.Svc.Egov = f.DB
+	f.Wire(func(deps *core.Deps) {
+		deps.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	})
+	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc,
 		StartLink:         func(token string) string { return "https://t.me/edobot_test_bot?start=" + token },
 		WhatsAppStartLink: func(token string) string { return "https://wa.me/77010000000?text=%2Fstart+" + token },

@@ -65,12 +65,14 @@ func TestEgovProtocol(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
-	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
-	f.Svc.Egov = f.DB
+	f.Wire(func(deps *core.Deps) {
+		deps.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	})
+	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 	// The service's clock is the test's: a session expires when the test
 	// says so.
 	clock := coretest.NewClock()
-	f.Svc.Now = clock.Now
+	f.Wire(func(deps *core.Deps) { deps.Now = clock.Now })
 	recipient := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"}, sigtest.GOST2015, nca.Cert)
 	stranger := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: storagetest.RandomBIN(), Surname: "X", Name: "Y"}, sigtest.GOST2015, nca.Cert)
 

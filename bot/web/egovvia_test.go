@@ -40,8 +40,10 @@ func newViaFixture(t *testing.T) *viaFixture {
 	f := &viaFixture{Fixture: storagetest.NewFixture(t), fake: sigextest.NewServer(t)}
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
-	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
-	f.Svc.Egov = f.DB
+	f.Wire(func(deps *core.Deps) {
+		deps.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	})
+	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 	f.recipient = nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: f.Recipient.Number, Surname: "СЕРІКОВА", Name: "ДАНА"}, sigtest.GOST2015, nca.Cert)
 	f.stranger = nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: storagetest.RandomBIN(), Surname: "X", Name: "Y"}, sigtest.GOST2015, nca.Cert)
 
@@ -49,8 +51,10 @@ func newViaFixture(t *testing.T) *viaFixture {
 	client.Now, client.RetryPause = f.fake.Now, time.Millisecond
 	f.bg = core.NewBackground(context.Background())
 	t.Cleanup(f.bg.Close)
-	f.Svc.Broker, f.Svc.BrokerSessions, f.Svc.Background = sigex.Broker{Client: client}, f.DB, f.bg
-	f.Svc.EgovCaptions = EgovCaptions(i18n.MustNew())
+	f.Wire(func(deps *core.Deps) {
+		deps.Broker, deps.BrokerSessions, deps.Background = sigex.Broker{Client: client}, f.DB, f.bg
+	})
+	f.Wire(func(deps *core.Deps) { deps.EgovCaptions = EgovCaptions(i18n.MustNew()) })
 
 	f.srv = httptest.NewUnstartedServer(nil)
 	f.s = &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}

@@ -21,7 +21,7 @@ var inline = regexp.MustCompile(`(?i)<script(\s[^>]*)?>\s*[^<\s]|<script>|<style
 
 func TestSecurityHeaders(t *testing.T) {
 	f := storagetest.NewFixture(t)
-	f.Svc.Cards = card.Renderer
+	f.Wire(func(deps *core.Deps) { deps.Cards = card.Renderer })
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, NCALayerURL: "wss://127.0.0.1:13579"}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()

@@ -192,7 +192,7 @@ func TestUploadSpoolsIntoTheServiceTempDir(t *testing.T) {
 	var spooled []string
 	deadline := time.Now().Add(30 * time.Second)
 	for len(spooled) == 0 {
-		spooled, _ = filepath.Glob(filepath.Join(f.Svc.TempDir, SpoolPrefix+"*"))
+		spooled, _ = filepath.Glob(filepath.Join(f.Svc.TempDir(), SpoolPrefix+"*"))
 		if time.Now().After(deadline) {
 			t.Fatal("no spool file in the service's temporary directory")
 		}
@@ -209,7 +209,7 @@ func TestUploadSpoolsIntoTheServiceTempDir(t *testing.T) {
 	if r := <-done; r.code != http.StatusCreated {
 		t.Fatalf("upload: %d %s", r.code, r.body)
 	}
-	for _, dir := range []string{f.Svc.TempDir, sysTmp} {
+	for _, dir := range []string{f.Svc.TempDir(), sysTmp} {
 		if left, _ := os.ReadDir(dir); len(left) != 0 {
 			t.Errorf("%s still holds %v", dir, left)
 		}
@@ -351,7 +351,7 @@ func TestDatabaseOutOfReachIs503(t *testing.T) {
 	}
 	d := f.Create(t)
 	serve := func(db *storage.DB) apiClient {
-		svc := &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db, TempDir: t.TempDir()}
+		svc := core.New(core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db, TempDir: t.TempDir()})
 		s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: svc, Unavailable: storage.Unavailable}
 		srv := httptest.NewServer(s.Handler())
 		t.Cleanup(srv.Close)

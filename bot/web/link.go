@@ -184,7 +184,7 @@ type renderedPage struct {
 }
 
 func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document, key renderedKey) (renderedPage, error) {
-	signers, err := s.Service.Store.Signers(r.Context(), []uuid.UUID{d.ID})
+	signers, err := s.Service.Signers(r.Context(), []uuid.UUID{d.ID})
 	if err != nil {
 		return renderedPage{}, err
 	}

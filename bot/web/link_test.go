@@ -21,7 +21,7 @@ import (
 
 func TestLinkPage(t *testing.T) {
 	f := storagetest.NewFixture(t)
-	f.Svc.Egov = f.DB
+	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 	clock := coretest.NewClock()
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, Clock: clock}
 	srv := httptest.NewServer(s.Handler())

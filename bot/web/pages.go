@@ -322,7 +322,7 @@ func (r *renderer) trim(keep string) {
 }
 
 func (s *Server) copyFile(ctx context.Context, d *core.Document, dst string) error {
-	rc, err := s.Service.Blobs.Open(ctx, d.File.SHA256)
+	rc, err := s.Service.OpenFile(ctx, d)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"edobot/core"
 	"edobot/storage/storagetest"
 	"encoding/json"
 	"io"
@@ -66,7 +67,7 @@ func TestClientAddr(t *testing.T) {
 // TestRateLimits drives the limits with a clock of its own.
 func TestRateLimits(t *testing.T) {
 	f := storagetest.NewFixture(t)
-	f.Svc.Egov = f.DB
+	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, Clock: clock,
 		Limits: Limits{Rates: RateLimits{

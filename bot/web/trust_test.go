@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"edobot/core"
 	"edobot/core/signature"
 	"edobot/core/signature/sigtest"
 	"edobot/storage/storagetest"
@@ -20,7 +21,7 @@ import (
 // code and words, not as a bad certificate.
 func TestSignWhileNothingTrusted(t *testing.T) {
 	f := storagetest.NewFixture(t)
-	f.Svc.Verifier = &signature.Verifier{} // nothing trusted
+	f.Wire(func(deps *core.Deps) { deps.Verifier = &signature.Verifier{} }) // nothing trusted
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()

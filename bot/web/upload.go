@@ -127,7 +127,7 @@ func (s *Server) readPart(u *upload, part *multipart.Part) error {
 func (s *Server) spoolPart(u *upload, part *multipart.Part) error {
 	dir := ""
 	if s.Service != nil {
-		dir = s.Service.TempDir
+		dir = s.Service.TempDir()
 	}
 	f, err := os.CreateTemp(dir, SpoolPrefix+"*")
 	if err != nil {

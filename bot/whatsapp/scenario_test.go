@@ -67,8 +67,10 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
-	f.Svc.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
-	f.Svc.Egov = f.DB
+	f.Wire(func(deps *core.Deps) {
+		deps.Verifier = &signature.Verifier{Roots: []*x509.Certificate{root.Cert}, Freshness: 15 * time.Minute}
+	})
+	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 
 	srv := httptest.NewUnstartedServer(nil)
 	ws := &web.Server{Log: quiet, Service: f.Svc}

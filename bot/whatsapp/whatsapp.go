@@ -373,7 +373,7 @@ func (b *Bot) chatUser(ctx context.Context, who types.JID, name string) (*core.C
 		return u, nil
 	}
 	if phone, ok := core.NormalizePhone("+" + who.User); ok && phone != u.Phone {
-		if err := b.svc.Chats.SetChatContact(ctx, u.ID, "", phone); err != nil {
+		if err := b.svc.SetChatContact(ctx, u.ID, "", phone); err != nil {
 			return nil, err
 		}
 		u.Phone = phone
@@ -661,7 +661,7 @@ func (b *Bot) Reach(ctx context.Context, phone string) (*core.ChatUser, func(con
 	if !ok {
 		return nil, nil, core.ErrNotFound
 	}
-	known, err := b.svc.Chats.ChatUserByHandle(ctx, core.ChannelWhatsApp, "", phone)
+	known, err := b.svc.ChatUserByHandle(ctx, core.ChannelWhatsApp, "", phone)
 	if err != nil && !errors.Is(err, core.ErrNotFound) {
 		return nil, nil, err
 	}
@@ -688,7 +688,7 @@ func (b *Bot) Reach(ctx context.Context, phone string) (*core.ChatUser, func(con
 		return nil, nil, err
 	}
 	if u.Phone != phone {
-		if err := b.svc.Chats.SetChatContact(ctx, u.ID, "", phone); err != nil {
+		if err := b.svc.SetChatContact(ctx, u.ID, "", phone); err != nil {
 			return nil, nil, err
 		}
 		u.Phone = phone

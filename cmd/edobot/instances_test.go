@@ -104,7 +104,7 @@ func TestTwoInstances(t *testing.T) {
 		hookMu.Unlock()
 	}))
 	defer hook.Close()
-	f.Svc.Webhooks = f.DB
+	f.Wire(func(deps *core.Deps) { deps.Webhooks = f.DB })
 	if _, err := f.Svc.SetWebhook(ctx, f.Sender.Number, hook.URL); err != nil {
 		t.Fatal(err)
 	}

@@ -206,10 +206,12 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-func service(db *storage.DB, cfg config, trust *nca.Trust) (*core.Service, error) {
+// serviceDeps is what the use cases are built from; log is where core
+// logs (nil = slog's default).
+func serviceDeps(db *storage.DB, cfg config, trust *nca.Trust, log *slog.Logger) (core.Deps, error) {
 	v, err := newVerifier(cfg)
 	if err != nil {
-		return nil, err
+		return core.Deps{}, err
 	}
 	if trust != nil { // it holds EDOBOT_TRUSTED_CA's CAs too
 		v = &signature.Verifier{Trust: trust, Issuers: trust, Revocation: v.Revocation}
@@ -217,8 +219,8 @@ func service(db *storage.DB, cfg config, trust *nca.Trust) (*core.Service, error
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
 	v.Freshness = 15 * time.Minute
-	return &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db, Chats: db,
-		Combine: signature.Combine, Cards: card.Renderer, Downloads: db, Trial: cfg.Trial, TempDir: cfg.TempDir}, nil
+	return core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db, Chats: db,
+		Combine: signature.Combine, Cards: card.Renderer, Downloads: db, Trial: cfg.Trial, TempDir: cfg.TempDir, Log: log}, nil
 }
 
 // openService is the database and the use cases for a one-off command.
@@ -227,12 +229,12 @@ func openService(ctx context.Context, cfg config) (*core.Service, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := service(db, cfg, nil)
+	deps, err := serviceDeps(db, cfg, nil, nil)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
-	return svc, db.Close, nil
+	return core.New(deps), db.Close, nil
 }
 
 func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
@@ -434,7 +436,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		return err
 	}
 	defer stopTrust()
-	svc, err := service(db, cfg, trust)
+	wiring, err := serviceDeps(db, cfg, trust, log)
 	if err != nil {
 		return err
 	}
@@ -452,9 +454,10 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	if len(removed) > 0 {
 		log.Info("removed the spool directories of processes that died", "dirs", removed)
 	}
-	svc.TempDir = spool.path
+	wiring.TempDir = spool.path
 	// Signings through SIGEX wait in the background; serve stops them last.
-	if bg, err := brokered(ctx, cfg, svc, db, log); err != nil {
+	svc, bg, err := brokered(ctx, cfg, wiring, db, log)
+	if err != nil {
 		return err
 	} else if bg != nil {
 		defer bg.Close()

@@ -198,7 +198,7 @@ func TestAPIKeyListAndRevoke(t *testing.T) {
 	}
 
 	db := storagetest.DB(t)
-	svc := &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db}
+	svc := core.New(core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db})
 	srv := httptest.NewServer((&web.Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: svc}).Handler())
 	defer srv.Close()
 	get := func(key string) int {

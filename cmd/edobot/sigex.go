@@ -19,27 +19,30 @@ const (
 	egovSIGEX  = "sigex"  // the app reaches SIGEX's egovQr, which hands us the CMS
 )
 
-// brokered makes eGov signing go through SIGEX when EDOBOT_EGOV_VIA=sigex:
-// the client, where its signings are kept, what the app is shown, and the
-// background work that waits for people, which the caller owns and closes
-// at shutdown. Signings a stop interrupted resume now.
-func brokered(ctx context.Context, cfg config, svc *core.Service, db *storage.DB, log *slog.Logger) (*core.Background, error) {
+// brokered builds the use cases from deps, with eGov signing going through
+// SIGEX when EDOBOT_EGOV_VIA=sigex: the client, where its signings are
+// kept, what the app is shown, and the background work that waits for
+// people, which the caller owns and closes at shutdown (nil otherwise).
+// Signings a stop interrupted resume now.
+func brokered(ctx context.Context, cfg config, deps core.Deps, db *storage.DB, log *slog.Logger) (*core.Service, *core.Background, error) {
 	if cfg.EgovVia != egovSIGEX {
-		return nil, nil
+		return core.New(deps), nil, nil
 	}
-	svc.Broker = sigex.Broker{Client: sigex.New(sigexHTTP(), cfg.SigexURL)}
-	svc.BrokerSessions = db
-	svc.EgovCaptions = web.EgovCaptions(i18n.MustNew())
-	svc.Background = core.NewBackground(ctx)
+	deps.Broker = sigex.Broker{Client: sigex.New(sigexHTTP(), cfg.SigexURL)}
+	deps.BrokerSessions = db
+	deps.EgovCaptions = web.EgovCaptions(i18n.MustNew())
+	bg := core.NewBackground(ctx)
+	deps.Background = bg
+	svc := core.New(deps)
 	n, err := svc.ResumeBrokered(ctx)
 	if err != nil {
-		svc.Background.Close()
-		return nil, err
+		bg.Close()
+		return nil, nil, err
 	}
 	log.Info("eGov signing goes through SIGEX", "url", cfg.SigexURL, "resumed", n)
 	// Another instance's signings, should it die, are taken over once its
 	// leases run out.
-	svc.Background.Go(func(ctx context.Context) {
+	bg.Go(func(ctx context.Context) {
 		t := time.NewTicker(core.BrokerLease)
 		defer t.Stop()
 		for {
@@ -55,7 +58,7 @@ func brokered(ctx context.Context, cfg config, svc *core.Service, db *storage.DB
 			}
 		}
 	})
-	return svc.Background, nil
+	return svc, bg, nil
 }
 
 // sigexHTTP has no overall timeout: SIGEX holds the data POST until the

@@ -51,7 +51,9 @@ func RandomIIN() string {
 // Fixture is a sender organisation and a counterparty organisation, both
 // registered, on a service over the test database.
 type Fixture struct {
-	Svc       *core.Service
+	Svc *core.Service
+	// Deps is what Svc was built from; Wire changes it and rebuilds Svc.
+	Deps      core.Deps
 	DB        *storage.DB
 	Sender    core.Actor
 	Recipient core.Actor
@@ -63,7 +65,8 @@ type Fixture struct {
 func NewFixture(tb testing.TB) *Fixture {
 	tb.Helper()
 	db := DB(tb)
-	f := &Fixture{Svc: &core.Service{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db, TempDir: tb.TempDir()}, DB: db, PDF: pdftest.PDF(2)}
+	deps := core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db, TempDir: tb.TempDir()}
+	f := &Fixture{Svc: core.New(deps), Deps: deps, DB: db, PDF: pdftest.PDF(2)}
 	until := time.Now().AddDate(1, 0, 0)
 	ctx := context.Background()
 	s, _, err := f.Svc.RegisterOrganisation(ctx, RandomBIN(), "ТОО «Отправитель»", &until)
@@ -77,6 +80,15 @@ func NewFixture(tb testing.TB) *Fixture {
 	f.Sender = core.Actor{OrgID: s.ID, Number: s.Number, Label: "test:sender"}
 	f.Recipient = core.Actor{OrgID: r.ID, Number: r.Number, Label: "test:recipient"}
 	return f
+}
+
+// Wire changes what the service is built from (a verifier, a clock, a
+// store of eGov sessions…) and rebuilds it in place, so that whatever
+// holds f.Svc already sees the change. The hooks set on f.Svc stay.
+func (f *Fixture) Wire(change func(d *core.Deps)) {
+	change(&f.Deps)
+	f.Deps.OnBound, f.Deps.OnJoined = f.Svc.OnBound, f.Svc.OnJoined
+	*f.Svc = *core.New(f.Deps)
 }
 
 // NewDocument is a valid document for the fixture's counterparty.
