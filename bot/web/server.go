@@ -111,6 +111,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.egovRoutes(mux)
 		s.apiRoutes(mux)
+		mux.HandleFunc("GET /api/v1/openapi.json", s.openapi)
 		s.linkRoutes(mux)
 		s.chatRoutes(mux)
 	}
