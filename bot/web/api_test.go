@@ -37,7 +37,7 @@ func (c apiClient) do(method, path string, body io.Reader, contentType string) (
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept-Language", "ru")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiHTTP(c.t).Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestAPIFileReplaceAndEzSigner(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/documents/"+id+"/files/ezsigner", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiHTTP(c.t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

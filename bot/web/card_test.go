@@ -57,7 +57,7 @@ func TestCardDownloads(t *testing.T) {
 			req.Header.Set("Authorization", "Bearer "+key)
 		}
 		req.Header.Set("Accept-Language", "ru")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := apiHTTP(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

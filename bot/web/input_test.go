@@ -38,7 +38,7 @@ func (c apiClient) send(method, path string, body io.Reader, headers map[string]
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiHTTP(c.t).Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -111,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.egovRoutes(mux)
 		s.apiRoutes(mux)
+		mux.HandleFunc("GET /api/v1/openapi.json", s.openapi)
+		s.homeRoutes(mux)
 		s.linkRoutes(mux)
 		s.chatRoutes(mux)
 	}

@@ -26,6 +26,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"edobot/bot/telegram/tgtest"
+	"edobot/bot/web"
+	"edobot/bot/web/openapitest"
 	"edobot/core"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature/sigtest"
@@ -332,7 +334,7 @@ func createDoc(t *testing.T, base, key, recipient, number string, pdf []byte) st
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Idempotency-Key", "two-"+number)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := openapitest.New(t, web.OpenAPI(), "/api/v1/").Client(t).Do(req)
 	if err != nil {
 		t.Error(err)
 		return ""

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"edobot/bot/web"
+	"edobot/bot/web/openapitest"
 	"edobot/core"
 	"edobot/core/coretest"
 	"edobot/storage"
@@ -204,7 +205,7 @@ func TestAPIKeyListAndRevoke(t *testing.T) {
 	get := func(key string) int {
 		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/documents?folder=outgoing", nil)
 		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := openapitest.New(t, web.OpenAPI(), "/api/v1/").Client(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,95 @@
+package web
+
+import (
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+
+	"edobot/bot/i18n"
+	"edobot/core"
+)
+
+// The home page tells a visitor what this server is: its bots' chats, the
+// API's description, and whether it is ready, by the same checks as
+// /readyz. It speaks the visitor's language (Accept-Language, or ?lang=).
+
+var homePage = template.Must(template.ParseFS(templates, "templates/home.html"))
+
+func (s *Server) homeRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", s.home)
+}
+
+type homeLanguage struct {
+	Code, Name string
+	Current    bool
+}
+
+// homeLanguages names each language in itself.
+var homeLanguages = map[string]string{"ru": "Русский", "kk": "Қазақша", "en": "English"}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	lang := i18n.Lang(acceptLanguage(r))
+	if q := r.URL.Query().Get("lang"); q != "" {
+		lang = i18n.Lang(q)
+	}
+	t := func(id string, data map[string]any) string { return s.Cat.Text(lang, id, data) }
+	ready, down := s.readiness(r)
+	data := map[string]any{
+		"Lang": lang, "Title": t("home.title", nil), "What": t("home.what", nil),
+		"BotsTitle": t("home.bots", nil), "NoBots": t("home.no_bots", nil),
+		"APITitle": t("home.api", nil), "APIText": t("home.api_text", nil), "APILink": t("home.api_link", nil),
+		"OpenAPI": OpenAPIPath, "HealthTitle": t("home.health", nil), "Ready": ready,
+	}
+	if ready {
+		data["Health"] = t("home.ready", nil)
+	} else {
+		data["Health"] = t("home.not_ready", map[string]any{"Down": strings.Join(down, ", ")})
+	}
+	if s.Version != "" {
+		data["Version"] = t("home.version", map[string]any{"Version": s.Version})
+	}
+	if s.ChatLink != nil {
+		if l := s.ChatLink(core.ChannelTelegram); l != "" {
+			data["Telegram"], data["TelegramName"] = l, linkName(l)
+		}
+		if l := s.ChatLink(core.ChannelWhatsApp); l != "" {
+			data["WhatsApp"], data["WhatsAppName"] = l, linkName(l)
+		}
+	}
+	var langs []homeLanguage
+	for _, l := range i18n.Languages {
+		langs = append(langs, homeLanguage{Code: l, Name: homeLanguages[l], Current: l == lang})
+	}
+	data["Languages"] = langs
+	s.htmlHeaders(w)
+	w.Header().Set("Content-Language", lang)
+	w.Header().Set("Vary", "Accept-Language")
+	if err := homePage.Execute(w, data); err != nil {
+		s.Log.Warn("home page", "err", err)
+	}
+}
+
+// readiness asks /readyz's own handler: whether every check answers, and
+// the names of those that do not.
+func (s *Server) readiness(r *http.Request) (bool, []string) {
+	rec := httptest.NewRecorder()
+	s.ready(rec, r)
+	var checks map[string]string
+	_ = json.Unmarshal(rec.Body.Bytes(), &checks)
+	var down []string
+	for name, state := range checks {
+		if state != "ok" {
+			down = append(down, name)
+		}
+	}
+	sort.Strings(down)
+	return rec.Code == http.StatusOK, down
+}
+
+// linkName shows a chat link without its scheme: t.me/edobot.
+func linkName(l string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(l, "https://"), "http://")
+}
