@@ -51,15 +51,9 @@ type Service struct {
 	Chats ChatStore
 	// Trial is how long a self-registered organisation may send documents
 	// before it needs a subscription; 0 = DefaultTrial.
-	Trial time.Duration
-	// OnBound, when set, is told that a chat user proved who they are, so
-	// the chat can say so at once; it runs after the binding committed.
-	OnBound func(ctx context.Context, u *ChatUser, org *Organisation)
-	// OnJoined, when set, is told, for each other chat bound to the same
-	// organisation, that a new chat now acts for it.
-	OnJoined func(ctx context.Context, to *ChatUser, newcomer *ChatUser, org *Organisation)
-	Now      func() time.Time
-	TempDir  string // where uploads are spooled; "" = the system's
+	Trial   time.Duration
+	Now     func() time.Time
+	TempDir string // where uploads are spooled; "" = the system's
 }
 
 func (s *Service) now() time.Time {
