@@ -31,7 +31,7 @@ func (f *Flow) startAuth(ctx context.Context, u *core.ChatUser) ([]Screen, error
 		Buttons: [][]Button{
 			{{Label: "📱 eGov Mobile", URL: l.Mobile}},
 			{{Label: "💼 eGov Business", URL: l.Business}},
-			{{Label: "🔳 " + f.t(u, "chat.sign_qr", nil), Data: "aq." + c.ID}},
+			{{Label: "🔳 " + f.t(u, "chat.sign_qr", nil), Data: callbackData(CodeAuthQR, c.ID)}},
 			{{Label: "💻 NCALayer", URL: strings.TrimRight(f.PublicURL, "/") + "/auth/" + c.ID}},
 		}}}, nil
 }

@@ -414,7 +414,7 @@ func (b *Bot) choice(ctx context.Context, u *core.ChatUser, text string) (string
 		}
 	}
 	if want == words(b.flow.Cat.Text(u.Language, "chat.menu", nil)) {
-		return "m", true // «Меню» always leads home, listed or not
+		return string(flow.CodeMenu), true // «Меню» always leads home, listed or not
 	}
 	return "", false
 }
