@@ -3,9 +3,12 @@ package core
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 
 	"edobot/core/iinbin"
 )
@@ -185,27 +188,31 @@ func (s *Identity) bind(ctx context.Context, challengeHash []byte, v VerifiedSig
 	if err != nil {
 		return nil, nil, err
 	}
+	// The binding and what the chats are told of it commit together: the
+	// chat hears that it is signed in, and everyone already acting for the
+	// organisation hears of a new chat acting for it, so that a sign-in link
+	// signed by mistake does not go unseen.
 	now := s.now()
-	if err := s.chats.BindChatUser(ctx, u.ID, v.Signer.IIN, org.ID, now); err != nil {
+	payload, err := json.Marshal(ChatEventPayload{ChatUserID: u.ID, OrgID: org.ID, OrgNumber: org.Number})
+	if err != nil {
+		return nil, nil, err
+	}
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.BindChatUser(ctx, u.ID, v.Signer.IIN, org.ID, now); err != nil {
+			return err
+		}
+		for _, kind := range []string{OutboxChatBound, OutboxChatJoined} {
+			m := &OutboxMessage{ID: uuid.New(), ChatUserID: u.ID, Kind: kind, Payload: payload, CreatedAt: now}
+			if err := tx.AddOutbox(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	u.IIN, u.OrgID = v.Signer.IIN, org.ID
 	s.log.InfoContext(ctx, "chat user bound", "chat_user", u.ID, "org", org.Number, "serial", v.Signer.CertSerial)
-	if s.hooks.OnBound != nil {
-		s.hooks.OnBound(ctx, u, org)
-	}
-	// Everyone already acting for the organisation hears of a new chat
-	// acting for it: a sign-in link signed by mistake does not go unseen.
-	if s.hooks.OnJoined != nil {
-		others, err := s.chats.OrgChatUsers(ctx, org.ID)
-		if err != nil {
-			s.log.WarnContext(ctx, "chats of the organisation", "org", org.Number, "err", err)
-		}
-		for i := range others {
-			if others[i].ID != u.ID {
-				s.hooks.OnJoined(ctx, &others[i], u, org)
-			}
-		}
-	}
 	return u, org, nil
 }

@@ -38,8 +38,6 @@ func newChatUser(t *testing.T, f *storagetest.Fixture) *core.ChatUser {
 func TestAuthThroughEgovRegistersTheOrganisation(t *testing.T) {
 	f, nca := authFixture(t)
 	ctx := context.Background()
-	var told []*core.ChatUser
-	f.Svc.OnBound = func(_ context.Context, u *core.ChatUser, _ *core.Organisation) { told = append(told, u) }
 	u := newChatUser(t, f)
 	bin := storagetest.RandomBIN()
 	key := nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: bin, Surname: "ӘБДІҚАДЫРОВ", Name: "ҒАЛЫМЖАН",
@@ -74,8 +72,10 @@ func TestAuthThroughEgovRegistersTheOrganisation(t *testing.T) {
 	if err != nil || stored.OrgID != org.ID || stored.IIN != bound.IIN || !stored.Bound() {
 		t.Fatalf("stored chat user = %+v %v", stored, err)
 	}
-	if len(told) != 1 || told[0].ID != u.ID {
-		t.Fatalf("OnBound told %d times", len(told))
+	// The chat is told through the outbox, written with the binding.
+	if got := chatEvents(t, f, u.ID); len(got) != 2 || got[0] != core.OutboxChatBound+" "+strconv.FormatInt(org.ID, 10) ||
+		got[1] != core.OutboxChatJoined+" "+strconv.FormatInt(org.ID, 10) {
+		t.Fatalf("chat events = %q", got)
 	}
 	// The same session again: used up.
 	if _, _, err := f.Svc.AuthSignEgov(ctx, c.ID, token, key.SignCMS(t, data, sigtest.CMSOptions{})); !errors.Is(err, core.ErrEgovSession) {
@@ -111,13 +111,6 @@ func TestAuthThroughNCALayer(t *testing.T) {
 	if err := f.DB.BindChatUser(ctx, colleague.ID, storagetest.RandomIIN(), f.Sender.OrgID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	var joined []int64
-	f.Svc.OnJoined = func(_ context.Context, to, newcomer *core.ChatUser, _ *core.Organisation) {
-		if newcomer.ID != u.ID {
-			t.Errorf("newcomer %d, want %d", newcomer.ID, u.ID)
-		}
-		joined = append(joined, to.ID)
-	}
 	if !strings.Contains(string(c.Data), core.ChatWho(u)) {
 		t.Fatalf("the challenge does not name the chat: %q", c.Data)
 	}
@@ -133,9 +126,15 @@ func TestAuthThroughNCALayer(t *testing.T) {
 	if _, _, err := f.Svc.AuthSign(ctx, c.ID, key.SignCMS(t, c.Data, sigtest.CMSOptions{})); !errors.Is(err, core.ErrEgovSession) {
 		t.Fatalf("replay: %v", err)
 	}
-	// The organisation's other chat heard of it; the newcomer did not.
-	if len(joined) != 1 || joined[0] != colleague.ID {
-		t.Fatalf("OnJoined told %v, want [%d]", joined, colleague.ID)
+	// The organisation's other chats are to hear of it, once (the jobs fan
+	// chat.joined out to them; jobs.TestSignInToldToTheChatAndTheOrganisation);
+	// the colleague's binding without a sign-in told nobody.
+	want := []string{core.OutboxChatBound + " " + strconv.FormatInt(org.ID, 10), core.OutboxChatJoined + " " + strconv.FormatInt(org.ID, 10)}
+	if got := chatEvents(t, f, u.ID); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("chat events = %q, want %q", got, want)
+	}
+	if got := chatEvents(t, f, colleague.ID); len(got) != 0 {
+		t.Fatalf("colleague's events = %q", got)
 	}
 }
 
@@ -189,4 +188,28 @@ func TestAuthWithAnAuthenticationKey(t *testing.T) {
 	if _, org, err := f.Svc.AuthSign(ctx, c.ID, key.SignCMS(t, c.Data, sigtest.CMSOptions{})); err != nil || org.ID != f.Recipient.OrgID {
 		t.Fatalf("an AUTH key: %+v %v", org, err)
 	}
+}
+
+// chatEvents lists the outbox events about a chat user, as "kind org_id",
+// chat.bound first.
+func chatEvents(t *testing.T, f *storagetest.Fixture, chatUserID int64) []string {
+	t.Helper()
+	rows, err := f.DB.Pool.Query(context.Background(), `SELECT kind || ' ' || (payload->>'org_id') FROM outbox
+		WHERE chat_user_id = $1 AND document_id IS NULL ORDER BY kind`, chatUserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -44,7 +44,6 @@ type ChatStore interface {
 	// ChatUserByHandle finds a person of a channel by @username or phone.
 	ChatUserByHandle(ctx context.Context, channel, username, phone string) (*ChatUser, error)
 	SetChatContact(ctx context.Context, id int64, username, phone string) error
-	BindChatUser(ctx context.Context, id int64, iin string, orgID int64, at time.Time) error
 	// OrgChatUsers lists the chats bound to an organisation that did not
 	// block the bot.
 	OrgChatUsers(ctx context.Context, orgID int64) ([]ChatUser, error)
@@ -64,13 +63,24 @@ type ChatStore interface {
 	UseAuthChallenge(ctx context.Context, idHash []byte, now time.Time) (bool, error)
 }
 
-// Notification is one change to tell the chats of a document.
+// Notification is one change to tell a chat of: a document's, or, for the
+// chat.* kinds, a chat's sign-in.
 type Notification struct {
-	EventID  uuid.UUID // the outbox event; with the chat, it names one delivery
-	Kind     string    // an Outbox* kind or NotifyReminder
+	EventID uuid.UUID // the outbox event; with the chat, it names one delivery
+	Kind    string    // an Outbox* kind or NotifyReminder
+	// Document is the document as it is now, and Signers who signed it: the
+	// one read of them a delivery makes. Nil for a chat's event.
 	Document *Document
-	Side     Side // who acted, when someone did
-	At       time.Time
+	Signers  []Signature
+	// Status is the status the change left, which later changes may have
+	// moved on; empty for a reminder.
+	Status Status
+	Side   Side // who acted, when someone did
+	// Chat is the chat a chat.* event is about (the one that signed in) and
+	// Org the organisation it now acts for.
+	Chat *ChatUser
+	Org  *Organisation
+	At   time.Time
 }
 
 // NotifyReminder is the kind of a reminder of a document left unsigned.

@@ -15,7 +15,6 @@ type Identity struct {
 	chats    ChatStore
 	verifier SignatureVerifier
 	trial    time.Duration
-	hooks    *Hooks
 	orgs     *Organisations
 	log      *slog.Logger
 }

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -42,25 +41,10 @@ type Deps struct {
 	Cards CardRenderer
 	// Trial is how long a self-registered organisation may send documents
 	// before it needs a subscription; 0 = DefaultTrial.
-	Trial time.Duration
-	// OnBound and OnJoined start as the Service's Hooks.
-	OnBound  func(ctx context.Context, u *ChatUser, org *Organisation)
-	OnJoined func(ctx context.Context, to *ChatUser, newcomer *ChatUser, org *Organisation)
-	Now      func() time.Time
-	TempDir  string       // where uploads are spooled; "" = the system's
-	Log      *slog.Logger // nil = slog.Default()
-}
-
-// Hooks tell a chat what happened to it beyond the answer to its own
-// input. They may be set after New: the front ends they reach are built
-// on the Service.
-type Hooks struct {
-	// OnBound, when set, is told that a chat user proved who they are, so
-	// the chat can say so at once; it runs after the binding committed.
-	OnBound func(ctx context.Context, u *ChatUser, org *Organisation)
-	// OnJoined, when set, is told, for each other chat bound to the same
-	// organisation, that a new chat now acts for it.
-	OnJoined func(ctx context.Context, to *ChatUser, newcomer *ChatUser, org *Organisation)
+	Trial   time.Duration
+	Now     func() time.Time
+	TempDir string       // where uploads are spooled; "" = the system's
+	Log     *slog.Logger // nil = slog.Default()
 }
 
 // Service is every use case behind one value, for the front ends and the
@@ -72,7 +56,6 @@ type Service struct {
 	*Signing
 	*Identity
 	*Downloads
-	*Hooks
 	tempDir string
 }
 
@@ -84,9 +67,8 @@ func New(d Deps) *Service {
 	}
 	rec := &records{store: d.Store, clock: d.Now}
 	fs := &files{blobs: d.Blobs, tempDir: d.TempDir}
-	hooks := &Hooks{OnBound: d.OnBound, OnJoined: d.OnJoined}
 	orgs := &Organisations{records: rec, webhooks: d.Webhooks}
-	id := &Identity{records: rec, chats: d.Chats, verifier: d.Verifier, trial: d.Trial, hooks: hooks, orgs: orgs, log: log}
+	id := &Identity{records: rec, chats: d.Chats, verifier: d.Verifier, trial: d.Trial, orgs: orgs, log: log}
 	return &Service{
 		Organisations: orgs,
 		Documents:     &Documents{records: rec, files: fs, log: log},
@@ -94,7 +76,6 @@ func New(d Deps) *Service {
 			brokerSessions: d.BrokerSessions, background: d.Background, captions: d.EgovCaptions, identity: id, log: log},
 		Identity:  id,
 		Downloads: &Downloads{records: rec, files: fs, cards: d.Cards, cache: d.Downloads, combine: d.Combine},
-		Hooks:     hooks,
 		tempDir:   d.TempDir,
 	}
 }

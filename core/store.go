@@ -68,6 +68,8 @@ type Tx interface {
 	InsertSignature(ctx context.Context, s *Signature) error
 	AppendEvent(ctx context.Context, e *Event) error
 	AddOutbox(ctx context.Context, m *OutboxMessage) error
+	// BindChatUser records the IIN and organisation a chat user proved.
+	BindChatUser(ctx context.Context, id int64, iin string, orgID int64, at time.Time) error
 	UpsertParty(ctx context.Context, p *Party) error
 	UpsertOrganisation(ctx context.Context, o *Organisation) (created bool, err error)
 	InsertAPIKey(ctx context.Context, k *APIKey) error
@@ -93,10 +95,12 @@ type SignatureVerifier interface {
 }
 
 // OutboxMessage is a notification-worthy change, written in the transaction
-// of the change itself so that the jobs relay it at least once.
+// of the change itself so that the jobs relay it at least once. It is about
+// a document (DocumentID) or, for the chat.* kinds, a chat user (ChatUserID).
 type OutboxMessage struct {
 	ID         uuid.UUID
-	DocumentID uuid.UUID
+	DocumentID uuid.UUID // uuid.Nil for a chat's event
+	ChatUserID int64     // 0 for a document's event
 	Kind       string
 	Payload    []byte
 	CreatedAt  time.Time
@@ -108,7 +112,26 @@ const (
 	OutboxSigned  = "document.signed"
 	OutboxRevoked = "document.revoked"
 	OutboxDeleted = "document.deleted"
+	// OutboxChatBound tells a chat that its person proved who they are.
+	OutboxChatBound = "chat.bound"
+	// OutboxChatJoined tells the other chats of an organisation that a new
+	// chat acts for it.
+	OutboxChatJoined = "chat.joined"
 )
+
+// ChatEvent reports whether an outbox kind is about a chat rather than a
+// document.
+func ChatEvent(kind string) bool {
+	return kind == OutboxChatBound || kind == OutboxChatJoined
+}
+
+// ChatEventPayload is what a chat.* event carries: the organisation the chat
+// was bound to.
+type ChatEventPayload struct {
+	ChatUserID int64  `json:"chat_user_id"`
+	OrgID      int64  `json:"org_id"`
+	OrgNumber  string `json:"org_number"`
+}
 
 // APIKey grants an accounting system access to one organisation. Only the
 // SHA-256 of the key is kept.

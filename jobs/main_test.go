@@ -114,8 +114,17 @@ func (m *tgMessenger) Notify(ctx context.Context, chat core.DocumentChat, n core
 	if err != nil {
 		return fmt.Errorf("telegram chat %q: %w", chat.User.ExternalID, err)
 	}
+	var what string
+	switch {
+	case n.Document == nil: // a sign-in
+		what = fmt.Sprintf("%s %d", n.Org.Number, n.Chat.ID)
+	case n.Status != "": // what the event did, even when later ones moved it on
+		what = fmt.Sprintf("%s %s", n.Document.Number, n.Status)
+	default:
+		what = fmt.Sprintf("%s %s", n.Document.Number, n.Document.Status)
+	}
 	_, err = m.b.SendMessage(ctx, &bot.SendMessageParams{ChatID: id,
-		Text: fmt.Sprintf("%s %s %s %s %s", n.EventID, n.Kind, n.Document.Number, n.Document.Status, chat.User.Language)})
+		Text: fmt.Sprintf("%s %s %s %s", n.EventID, n.Kind, what, chat.User.Language)})
 	var tooMany *bot.TooManyRequestsError
 	switch {
 	case err == nil:

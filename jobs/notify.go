@@ -23,7 +23,7 @@ const (
 )
 
 // event is the payload of the notify tasks: what happened, without the
-// document, which is read when the message is written.
+// document or chat, which are read when the message is written.
 type event struct {
 	ID         uuid.UUID   `json:"event_id"`
 	Kind       string      `json:"kind"`
@@ -31,6 +31,10 @@ type event struct {
 	Status     core.Status `json:"status,omitempty"` // the status the change left, not the current one
 	Side       core.Side   `json:"side,omitempty"`
 	At         time.Time   `json:"at"`
+	// Set for the chat.* kinds: the chat that signed in and the
+	// organisation it was bound to.
+	Chat  int64 `json:"chat,omitempty"`
+	OrgID int64 `json:"org_id,omitempty"`
 	// Set for TaskNotifyDeliver only.
 	ChatUserID int64     `json:"chat_user_id,omitempty"`
 	ChatSide   core.Side `json:"chat_side,omitempty"`
@@ -46,7 +50,15 @@ func (e event) task(kind string) (*asynq.Task, error) {
 }
 
 func eventFromOutbox(m core.OutboxMessage) (event, error) {
-	ev := event{ID: m.ID, Kind: m.Kind, DocumentID: m.DocumentID, At: m.CreatedAt}
+	ev := event{ID: m.ID, Kind: m.Kind, DocumentID: m.DocumentID, Chat: m.ChatUserID, At: m.CreatedAt}
+	if core.ChatEvent(m.Kind) {
+		var p core.ChatEventPayload
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			return ev, fmt.Errorf("outbox %s payload: %w", m.ID, err)
+		}
+		ev.OrgID = p.OrgID
+		return ev, nil
+	}
 	var p struct {
 		Status core.Status `json:"status"`
 		Side   core.Side   `json:"side"`
@@ -79,6 +91,9 @@ func (r *Runner) handleEvent(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	if core.ChatEvent(ev.Kind) {
+		return r.fanOutChatEvent(ctx, ev)
+	}
 	d, err := r.store.Document(ctx, ev.DocumentID)
 	if errors.Is(err, core.ErrNotFound) {
 		return fmt.Errorf("event %s: document %s: %w", ev.ID, ev.DocumentID, asynq.SkipRetry)
@@ -94,22 +109,66 @@ func (r *Runner) handleEvent(ctx context.Context, t *asynq.Task) error {
 		if ev.Kind == core.NotifyReminder && (d.SignedBy(c.Side) || !waitsForSignature(d)) {
 			continue // a reminder is for the sides that still have to sign
 		}
-		de := ev
-		de.ChatUserID, de.ChatSide, de.Channel = c.User.ID, c.Side, c.User.Channel
-		dt, err := de.task(TaskNotifyDeliver)
-		if err != nil {
+		if err := r.queueDelivery(ctx, ev, c); err != nil {
 			return err
 		}
-		in, err := r.limiter.Plan(ctx, c.User.Channel, strconv.FormatInt(c.User.ID, 10), r.cfg.Limits[c.User.Channel])
+	}
+	return nil
+}
+
+// fanOutChatEvent queues a sign-in's deliveries: chat.bound to the chat that
+// signed in, chat.joined to every other chat of its organisation.
+func (r *Runner) fanOutChatEvent(ctx context.Context, ev event) error {
+	var chats []core.ChatUser
+	switch ev.Kind {
+	case core.OutboxChatBound:
+		u, err := r.store.ChatUserByID(ctx, ev.Chat)
+		if errors.Is(err, core.ErrNotFound) {
+			return fmt.Errorf("event %s: chat user %d: %w", ev.ID, ev.Chat, asynq.SkipRetry)
+		}
 		if err != nil {
 			return fmt.Errorf("event %s: %w", ev.ID, err)
 		}
-		// The delivery records, not the task ids, keep a chat from being told
-		// twice, so finished deliveries need not linger in Redis: at 30
-		// messages a second a day's worth would take gigabytes.
-		if err := r.enqueue(ctx, dt, deliveryID(ev.ID, c.User.ID), QueueNotify, asynq.Retention(0), asynq.ProcessIn(in)); err != nil {
+		if u.BlockedAt == nil {
+			chats = append(chats, *u)
+		}
+	case core.OutboxChatJoined:
+		all, err := r.store.OrgChatUsers(ctx, ev.OrgID)
+		if err != nil {
 			return fmt.Errorf("event %s: %w", ev.ID, err)
 		}
+		for _, u := range all {
+			if u.ID != ev.Chat {
+				chats = append(chats, u)
+			}
+		}
+	}
+	for _, u := range chats {
+		if err := r.queueDelivery(ctx, ev, core.DocumentChat{User: u}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queueDelivery queues the task that tells one chat of one event, paced by
+// the chat's rate limit.
+func (r *Runner) queueDelivery(ctx context.Context, ev event, c core.DocumentChat) error {
+	de := ev
+	de.ChatUserID, de.ChatSide, de.Channel = c.User.ID, c.Side, c.User.Channel
+	dt, err := de.task(TaskNotifyDeliver)
+	if err != nil {
+		return err
+	}
+	in, err := r.limiter.Plan(ctx, c.User.Channel, strconv.FormatInt(c.User.ID, 10), r.cfg.Limits[c.User.Channel])
+	if err != nil {
+		return fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	// The delivery records, not the task ids, keep a chat from being told
+	// twice, so finished deliveries need not linger in Redis: at 30
+	// messages a second a day's worth would take gigabytes.
+	if err := r.enqueue(ctx, dt, deliveryID(ev.ID, c.User.ID), QueueNotify, asynq.Retention(0), asynq.ProcessIn(in)); err != nil {
+		return fmt.Errorf("event %s: %w", ev.ID, err)
 	}
 	return nil
 }
@@ -165,21 +224,13 @@ func (r *Runner) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		r.metrics.failures.WithLabelValues(u.Channel, "no_messenger").Inc()
 		return fmt.Errorf("no messenger for %s: %w", u.Channel, asynq.SkipRetry)
 	}
-	d, err := r.store.Document(ctx, ev.DocumentID)
-	if errors.Is(err, core.ErrNotFound) {
-		return fmt.Errorf("document %s: %w", ev.DocumentID, asynq.SkipRetry)
-	}
+	n, err := r.notification(ctx, ev, u)
 	if err != nil {
 		return fmt.Errorf("delivery %s: %w", deliveryID(ev.ID, ev.ChatUserID), err)
 	}
-	if ev.Status != "" {
-		// Tell what this event did, even when later ones moved it on.
-		d.Status = ev.Status
-	}
 
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.SendTimeout)
-	err = m.Notify(sendCtx, core.DocumentChat{User: *u, Side: ev.ChatSide},
-		core.Notification{EventID: ev.ID, Kind: ev.Kind, Document: d, Side: ev.Side, At: ev.At})
+	err = m.Notify(sendCtx, core.DocumentChat{User: *u, Side: ev.ChatSide}, n)
 	cancel()
 	var ra *core.RetryAfterError
 	switch {
@@ -216,6 +267,46 @@ func (r *Runner) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		r.afterDelivery(ctx)
 	}
 	return nil
+}
+
+// notification reads what a delivery tells of, once: the document as it is
+// now with its signers, or the chat that signed in and its organisation.
+// The messenger draws the message from these and reads them no more.
+func (r *Runner) notification(ctx context.Context, ev event, to *core.ChatUser) (core.Notification, error) {
+	n := core.Notification{EventID: ev.ID, Kind: ev.Kind, Status: ev.Status, Side: ev.Side, At: ev.At}
+	if core.ChatEvent(ev.Kind) {
+		chat := to
+		if ev.Chat != to.ID {
+			var err error
+			if chat, err = r.store.ChatUserByID(ctx, ev.Chat); errors.Is(err, core.ErrNotFound) {
+				return n, fmt.Errorf("chat user %d: %w", ev.Chat, asynq.SkipRetry)
+			} else if err != nil {
+				return n, err
+			}
+		}
+		org, err := r.store.OrganisationByID(ctx, ev.OrgID)
+		if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrOrgUnknown) {
+			return n, fmt.Errorf("organisation %d: %w", ev.OrgID, asynq.SkipRetry)
+		}
+		if err != nil {
+			return n, err
+		}
+		n.Chat, n.Org = chat, org
+		return n, nil
+	}
+	d, err := r.store.Document(ctx, ev.DocumentID)
+	if errors.Is(err, core.ErrNotFound) {
+		return n, fmt.Errorf("document %s: %w", ev.DocumentID, asynq.SkipRetry)
+	}
+	if err != nil {
+		return n, err
+	}
+	signers, err := r.store.Signers(ctx, []uuid.UUID{d.ID})
+	if err != nil {
+		return n, err
+	}
+	n.Document, n.Signers = d, signers[d.ID]
+	return n, nil
 }
 
 // rateLimitedError puts a task back until the rate limit has room: not a

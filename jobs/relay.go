@@ -57,7 +57,7 @@ func (r *Runner) relayOnce(ctx context.Context) (int, error) {
 }
 
 // enqueueEvent queues what one outbox event sets off: the chats' notices
-// and the webhook delivery.
+// and, for a document's event, the webhook delivery.
 func (r *Runner) enqueueEvent(ctx context.Context, m core.OutboxMessage) error {
 	ev, err := eventFromOutbox(m)
 	if err != nil {
@@ -71,6 +71,9 @@ func (r *Runner) enqueueEvent(ctx context.Context, m core.OutboxMessage) error {
 	}
 	if err := r.enqueue(ctx, t, m.ID.String(), QueueNotify); err != nil {
 		return err
+	}
+	if core.ChatEvent(m.Kind) {
+		return nil // a sign-in is the chats' business, not the webhooks'
 	}
 	wt, err := webhookTask(m)
 	if err != nil {

@@ -19,7 +19,9 @@ import (
 	"edobot/core"
 )
 
-// Messenger tells one chat of a change, in the chat user's language.
+// Messenger tells one chat of a change, in the chat user's language: a
+// document's (core.Outbox* document kinds, core.NotifyReminder) or a
+// sign-in's (core.OutboxChatBound, core.OutboxChatJoined).
 type Messenger interface {
 	Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error
 }
@@ -38,11 +40,17 @@ type Deliveries interface {
 	RecordDelivery(ctx context.Context, eventID uuid.UUID, chatUserID int64, at time.Time) error
 }
 
-// Chats is what the notifications read of documents and chat users.
+// Chats is what the notifications read of documents, chat users and
+// organisations.
 type Chats interface {
 	Document(ctx context.Context, id uuid.UUID) (*core.Document, error)
+	Signers(ctx context.Context, documentIDs []uuid.UUID) (map[uuid.UUID][]core.Signature, error)
 	DocumentChats(ctx context.Context, d *core.Document) ([]core.DocumentChat, error)
 	ChatUserByID(ctx context.Context, id int64) (*core.ChatUser, error)
+	// OrgChatUsers lists the chats bound to an organisation that did not
+	// block the bot.
+	OrgChatUsers(ctx context.Context, orgID int64) ([]core.ChatUser, error)
+	OrganisationByID(ctx context.Context, id int64) (*core.Organisation, error)
 	MarkChatBlocked(ctx context.Context, chatUserID int64, at time.Time) error
 }
 

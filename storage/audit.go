@@ -45,8 +45,16 @@ func (db *DB) Events(ctx context.Context, documentID uuid.UUID) ([]core.Event, e
 }
 
 func (t *tx) AddOutbox(ctx context.Context, m *core.OutboxMessage) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO outbox (id, document_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		m.ID, m.DocumentID, m.Kind, m.Payload, m.CreatedAt)
+	var doc *uuid.UUID
+	var chat *int64
+	if m.DocumentID != uuid.Nil {
+		doc = &m.DocumentID
+	}
+	if m.ChatUserID != 0 {
+		chat = &m.ChatUserID
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO outbox (id, document_id, chat_user_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		m.ID, doc, chat, m.Kind, m.Payload, m.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("add outbox: %w", err)
 	}

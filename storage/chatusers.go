@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"edobot/core"
 )
@@ -89,9 +90,24 @@ func (db *DB) SetChatContact(ctx context.Context, id int64, username, phone stri
 	return nil
 }
 
-// BindChatUser records the IIN and organisation a person proved.
+// BindChatUser records the IIN and organisation a person proved, without
+// telling any chat (core's sign-in binds in a transaction, with its events).
 func (db *DB) BindChatUser(ctx context.Context, id int64, iin string, orgID int64, at time.Time) error {
-	tag, err := db.Pool.Exec(ctx, `UPDATE chat_users SET iin = $2, org_id = $3, bound_at = $4 WHERE id = $1`, id, iin, orgID, at)
+	return bindChatUser(ctx, db.Pool, id, iin, orgID, at)
+}
+
+// BindChatUser is DB.BindChatUser within the transaction.
+func (t *tx) BindChatUser(ctx context.Context, id int64, iin string, orgID int64, at time.Time) error {
+	return bindChatUser(ctx, t.tx, id, iin, orgID, at)
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func bindChatUser(ctx context.Context, q execer, id int64, iin string, orgID int64, at time.Time) error {
+	tag, err := q.Exec(ctx, `UPDATE chat_users SET iin = $2, org_id = $3, bound_at = $4 WHERE id = $1`, id, iin, orgID, at)
 	if err != nil {
 		return fmt.Errorf("bind chat user: %w", err)
 	}

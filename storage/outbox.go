@@ -22,14 +22,22 @@ func (db *DB) RelayOutbox(ctx context.Context, limit int, at time.Time, send fun
 		return 0, fmt.Errorf("relay outbox: begin: %w", err)
 	}
 	defer t.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
-	rows, err := t.Query(ctx, `SELECT id, document_id, kind, payload, created_at FROM outbox
+	rows, err := t.Query(ctx, `SELECT id, document_id, chat_user_id, kind, payload, created_at FROM outbox
 		WHERE sent_at IS NULL ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 	if err != nil {
 		return 0, fmt.Errorf("relay outbox: %w", err)
 	}
 	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (core.OutboxMessage, error) {
 		var m core.OutboxMessage
-		err := r.Scan(&m.ID, &m.DocumentID, &m.Kind, &m.Payload, &m.CreatedAt)
+		var doc *uuid.UUID
+		var chat *int64
+		err := r.Scan(&m.ID, &doc, &chat, &m.Kind, &m.Payload, &m.CreatedAt)
+		if doc != nil {
+			m.DocumentID = *doc
+		}
+		if chat != nil {
+			m.ChatUserID = *chat
+		}
 		return m, err
 	})
 	if err != nil {

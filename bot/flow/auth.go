@@ -31,7 +31,7 @@ func (f *Flow) startAuth(ctx context.Context, u *core.ChatUser) ([]Screen, error
 		Buttons: [][]Button{
 			{{Label: "📱 eGov Mobile", URL: l.Mobile}},
 			{{Label: "💼 eGov Business", URL: l.Business}},
-			{{Label: "🔳 " + f.t(u, "chat.sign_qr", nil), Data: "aq." + c.ID}},
+			{{Label: "🔳 " + f.t(u, "chat.sign_qr", nil), Data: callbackData(CodeAuthQR, c.ID)}},
 			{{Label: "💻 NCALayer", URL: strings.TrimRight(f.PublicURL, "/") + "/auth/" + c.ID}},
 		}}}, nil
 }
@@ -56,13 +56,13 @@ func (f *Flow) authQR(ctx context.Context, u *core.ChatUser, id string) ([]Scree
 	return []Screen{{Text: f.t(u, "chat.login_qr_caption", nil), Photo: &File{Name: "egov-qr.png", MIME: "image/png", Data: png}}}, nil
 }
 
-// Bound is what a chat shows once the person proved who they are.
-func (f *Flow) Bound(ctx context.Context, u *core.ChatUser, org *core.Organisation) []Screen {
+// bound is what a chat shows once the person proved who they are.
+func (f *Flow) bound(ctx context.Context, u *core.ChatUser, org *core.Organisation) []Screen {
 	out := []Screen{{Text: f.t(u, "chat.bound", map[string]any{"Org": org.Name, "Number": org.Number, "IIN": u.IIN})}}
 	return append(out, f.mustMenu(ctx, u)...)
 }
 
-// Joined tells a chat of its organisation that another chat now acts for it.
-func (f *Flow) Joined(to, newcomer *core.ChatUser, org *core.Organisation) []Screen {
+// joined tells a chat of its organisation that another chat now acts for it.
+func (f *Flow) joined(to, newcomer *core.ChatUser, org *core.Organisation) []Screen {
 	return []Screen{{Text: f.t(to, "chat.joined", map[string]any{"Org": org.Name, "Who": core.ChatWho(newcomer), "IIN": newcomer.IIN})}}
 }

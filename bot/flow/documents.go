@@ -39,8 +39,8 @@ func parseDocID(s string) (uuid.UUID, bool) {
 
 // docButton is an action on a document; it carries the version the card
 // showed, so an action from an outdated card shows the current one instead.
-func docButton(label string, d *core.Document, act string) Button {
-	return Button{Label: label, Data: "d." + docID(d.ID) + "." + strconv.FormatInt(d.Version, 10) + "." + act}
+func docButton(label string, d *core.Document, act Code) Button {
+	return Button{Label: label, Data: string(CodeDocument) + "." + docID(d.ID) + "." + strconv.FormatInt(d.Version, 10) + "." + string(act)}
 }
 
 // reach finds a document for a person: as the person themself when it is
@@ -164,21 +164,21 @@ func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc access) [][]B
 		label := f.t(u, "action."+string(a), nil)
 		switch a {
 		case core.ActionSign:
-			rows = append(rows, []Button{docButton("✍️ "+label, d, "sg")})
+			rows = append(rows, []Button{docButton("✍️ "+label, d, CodeSign)})
 		case core.ActionRevoke:
-			row = append(row, docButton("⛔ "+label, d, "rv"))
+			row = append(row, docButton("⛔ "+label, d, CodeRevoke))
 		case core.ActionDownload:
-			row = append(row, docButton("⬇️ "+label, d, "dl"))
+			row = append(row, docButton("⬇️ "+label, d, CodeDownloads))
 		case core.ActionCopy:
-			row = append(row, docButton("📑 "+label, d, "cp"))
+			row = append(row, docButton("📑 "+label, d, CodeCopy))
 		case core.ActionArchive:
-			row = append(row, docButton("🗄 "+label, d, "ar"))
+			row = append(row, docButton("🗄 "+label, d, CodeArchive))
 		case core.ActionUnarchive:
-			row = append(row, docButton("📤 "+label, d, "ua"))
+			row = append(row, docButton("📤 "+label, d, CodeUnarchive))
 		case core.ActionDelete:
-			row = append(row, docButton("🗑 "+label, d, "del"))
+			row = append(row, docButton("🗑 "+label, d, CodeDelete))
 		case core.ActionEdit:
-			row = append(row, docButton("✏️ "+label, d, "ed"))
+			row = append(row, docButton("✏️ "+label, d, CodeEdit))
 		}
 		if len(row) == 2 {
 			rows, row = append(rows, row), nil
@@ -188,9 +188,9 @@ func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc access) [][]B
 		rows = append(rows, row)
 	}
 	if acc.side == core.SideSender && !acc.byLink && !d.Status.Final() {
-		rows = append(rows, []Button{docButton("🔗 "+f.t(u, "chat.share", nil), d, "sh")})
+		rows = append(rows, []Button{docButton("🔗 "+f.t(u, "chat.share", nil), d, CodeShare)})
 	}
-	rows = append(rows, []Button{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, "v"), f.menuButton(u)})
+	rows = append(rows, []Button{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, CodeView), f.menuButton(u)})
 	return rows
 }
 
@@ -202,10 +202,10 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 	}
 	id, ok := parseDocID(parts[0])
 	ver, err := strconv.ParseInt(parts[1], 10, 64)
-	if !ok || err != nil {
+	act, code, known := parseDocumentCode(parts[2])
+	if !ok || err != nil || !known {
 		return f.stale(ctx, u), nil
 	}
-	act := parts[2]
 	d, acc, err := f.reach(ctx, u, id)
 	if err != nil {
 		return []Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err), Buttons: [][]Button{{f.menuButton(u)}}}}, nil
@@ -213,7 +213,7 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 	// An action that changes the document is taken only from a card that
 	// shows its current version: a second quick tap, or a tap on an old
 	// card, shows the document as it is now.
-	if (mutating[act] || isTypeChoice(act)) && ver != d.Version {
+	if code.mutating && ver != d.Version {
 		card, err := f.cardFor(ctx, u, d, acc)
 		if err != nil {
 			return nil, err
@@ -221,40 +221,40 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		card.Text = f.t(u, "chat.doc_changed", nil) + "\n\n" + card.Text
 		return []Screen{card}, nil
 	}
-	if acc.byLink && !linkActions[act] {
+	if acc.byLink && !code.link {
 		return f.cardScreen(ctx, u, d, acc, core.ErrNotFound)
 	}
 	switch act {
-	case "v":
+	case CodeView:
 		card, err := f.cardFor(ctx, u, d, acc)
 		if err != nil {
 			return nil, err
 		}
 		card.Replace = true
 		return []Screen{card}, nil
-	case "sg":
+	case CodeSign:
 		return f.signScreen(ctx, u, d, acc)
-	case "qr":
+	case CodeSignQR:
 		return f.signQR(ctx, u, d, acc)
-	case "rv":
-		return f.confirmAction(u, d, "chat.confirm_revoke", "rvy"), nil
-	case "del":
-		return f.confirmAction(u, d, "chat.confirm_delete", "dely"), nil
-	case "rvy":
+	case CodeRevoke:
+		return f.confirmAction(u, d, "chat.confirm_revoke", CodeRevokeYes), nil
+	case CodeDelete:
+		return f.confirmAction(u, d, "chat.confirm_delete", CodeDeleteYes), nil
+	case CodeRevokeYes:
 		nd, err := f.Service.Revoke(ctx, acc.actor, d.ID)
 		return f.afterChange(ctx, u, d, nd, acc, err)
-	case "dely":
+	case CodeDeleteYes:
 		if err := f.Service.DeleteDocument(ctx, acc.actor, d.ID); err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
 		return append([]Screen{{Text: f.t(u, "chat.deleted_done", nil), Replace: true}}, f.mustMenu(ctx, u)...), nil
-	case "ar":
+	case CodeArchive:
 		nd, err := f.Service.Archive(ctx, acc.actor, d.ID)
 		return f.afterChange(ctx, u, d, nd, acc, err)
-	case "ua":
+	case CodeUnarchive:
 		nd, err := f.Service.Unarchive(ctx, acc.actor, d.ID)
 		return f.afterChange(ctx, u, d, nd, acc, err)
-	case "cp":
+	case CodeCopy:
 		nd, err := f.Service.Copy(ctx, acc.actor, d.ID, "chatcopy:"+strconv.FormatInt(u.ID, 10)+":"+d.ID.String()+":"+strconv.FormatInt(d.Version, 10))
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
@@ -268,41 +268,27 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		}
 		card.Text = f.t(u, "chat.copied", nil) + "\n\n" + card.Text
 		return []Screen{card}, nil
-	case "dl":
+	case CodeDownloads:
 		return []Screen{f.downloadsScreen(u, d, acc)}, nil
-	case "do", "dc", "de":
+	case CodeOriginal, CodeCardPDF, CodeEzSigner:
 		return f.download(ctx, u, d, acc, act)
-	case "sh":
+	case CodeShare:
 		return []Screen{f.shareScreen(u, d)}, nil
-	case "snd":
+	case CodeSendRecipient:
 		return f.sendToRecipient(ctx, u, d, acc)
-	case "ed":
+	case CodeEdit:
 		return []Screen{f.editScreen(u, d)}, nil
-	case "en", "edt":
+	case CodeEditNumber, CodeEditDate:
 		return f.startEdit(ctx, u, st, d, act)
-	case "et":
+	case CodeEditType:
 		return []Screen{f.editTypeScreen(u, d)}, nil
 	}
-	if isTypeChoice(act) {
-		dt := core.DocType(act[1:])
+	if dt, ok := act.typeOf(); ok {
 		nd, err := f.Service.EditDocument(ctx, acc.actor, d.ID, core.DocumentEdit{Version: ver, Type: &dt})
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	}
 	return f.stale(ctx, u), nil
 }
-
-// mutating are the actions that change a document, or send it to someone:
-// they are taken only from a card of the current version.
-var mutating = map[string]bool{"rvy": true, "dely": true, "ar": true, "ua": true, "cp": true, "en": true, "edt": true,
-	"rv": true, "del": true, "ed": true, "et": true, "snd": true}
-
-// isTypeChoice is a tap on a type of the edit screen ("t<type>").
-func isTypeChoice(act string) bool {
-	return len(act) > 1 && act[0] == 't' && core.DocType(act[1:]).Valid()
-}
-
-// linkActions are what a person holding only the link may do.
-var linkActions = map[string]bool{"v": true, "sg": true, "qr": true, "dl": true, "do": true, "dc": true}
 
 // cardScreen shows a refusal with the card as it is now.
 func (f *Flow) cardScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, cause error) ([]Screen, error) {
@@ -328,9 +314,9 @@ func (f *Flow) afterChange(ctx context.Context, u *core.ChatUser, old, d *core.D
 	return []Screen{card}, nil
 }
 
-func (f *Flow) confirmAction(u *core.ChatUser, d *core.Document, question, yes string) []Screen {
+func (f *Flow) confirmAction(u *core.ChatUser, d *core.Document, question string, yes Code) []Screen {
 	return []Screen{{Text: f.t(u, question, map[string]any{"Title": f.title(u, d)}), Buttons: [][]Button{
-		{docButton(f.t(u, "chat.yes", nil), d, yes), docButton(f.t(u, "chat.no", nil), d, "v")},
+		{docButton(f.t(u, "chat.yes", nil), d, yes), docButton(f.t(u, "chat.no", nil), d, CodeView)},
 	}}}
 }
 
@@ -346,9 +332,9 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 		"Until": o.Until.In(core.KazakhstanTime).Format("15:04")}), Buttons: [][]Button{
 		{{Label: "📱 eGov Mobile", URL: o.Mobile}},
 		{{Label: "💼 eGov Business", URL: o.Business}},
-		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, "qr")},
+		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, CodeSignQR)},
 		{{Label: "💻 NCALayer", URL: f.linkURL(d)}},
-		{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, "v")},
+		{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, CodeView)},
 	}}}, nil
 }
 
@@ -398,20 +384,20 @@ func (f *Flow) linkURL(d *core.Document) string {
 }
 
 func (f *Flow) downloadsScreen(u *core.ChatUser, d *core.Document, acc access) Screen {
-	rows := [][]Button{{docButton("📄 "+f.t(u, "chat.dl_original", nil), d, "do")}}
-	rows = append(rows, []Button{docButton("🧾 "+f.t(u, "chat.dl_card", nil), d, "dc")})
+	rows := [][]Button{{docButton("📄 "+f.t(u, "chat.dl_original", nil), d, CodeOriginal)}}
+	rows = append(rows, []Button{docButton("🧾 "+f.t(u, "chat.dl_card", nil), d, CodeCardPDF)})
 	if !acc.byLink && (d.SenderSignedAt != nil || d.RecipientSignedAt != nil) {
-		rows = append(rows, []Button{docButton("🔐 "+f.t(u, "chat.dl_ezsigner", nil), d, "de")})
+		rows = append(rows, []Button{docButton("🔐 "+f.t(u, "chat.dl_ezsigner", nil), d, CodeEzSigner)})
 	}
-	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")})
+	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
 	return Screen{Text: f.t(u, "chat.dl_which", map[string]any{"Title": f.title(u, d)}), Buttons: rows}
 }
 
-func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, act string) ([]Screen, error) {
+func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, act Code) ([]Screen, error) {
 	var data []byte
 	var name, mime string
 	switch act {
-	case "do":
+	case CodeOriginal:
 		var rc io.ReadCloser
 		var err error
 		if acc.byLink {
@@ -427,13 +413,13 @@ func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document,
 			return nil, err
 		}
 		name, mime = core.DownloadName(d, ".pdf"), "application/pdf"
-	case "dc":
+	case CodeCardPDF:
 		b, err := f.cardPDF(ctx, u, d, acc)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
 		data, name, mime = b, core.DownloadName(d, "_card.pdf"), "application/pdf"
-	case "de":
+	case CodeEzSigner:
 		b, _, err := f.Service.EzSigner(ctx, acc.actor, d.ID)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
@@ -453,8 +439,8 @@ func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
 		{{Label: "✉️ E-mail", URL: strings.TrimRight(f.PublicURL, "/") + "/d/" + d.LinkToken + "/mailto?lang=" + u.Language}},
 		{{Label: "📋 " + f.t(u, "chat.copy_link", nil), Copy: link}},
 	}
-	rows = append(rows, []Button{docButton("📨 "+f.t(u, "chat.send_recipient", nil), d, "snd")})
-	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")})
+	rows = append(rows, []Button{docButton("📨 "+f.t(u, "chat.send_recipient", nil), d, CodeSendRecipient)})
+	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
 	return Screen{Text: f.t(u, "chat.share_text", map[string]any{"Link": link}), Buttons: rows}
 }
 
@@ -507,7 +493,7 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		return unknown(), nil
 	}
 	sent := []Screen{{Text: f.t(u, "chat.sent_recipient", map[string]any{"Name": d.RecipientName}),
-		Buttons: [][]Button{{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")}}}}
+		Buttons: [][]Button{{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)}}}}
 	// The recipient's chat that follows the document has it already, and
 	// hears of every change: a second tap sends nothing twice.
 	if _, already, err := f.Service.Following(ctx, d.ID, to.ID); err != nil {
@@ -539,26 +525,26 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 // editScreen offers the fields a document in «Создан» may change.
 func (f *Flow) editScreen(u *core.ChatUser, d *core.Document) Screen {
 	return Screen{Text: f.t(u, "chat.edit_which", map[string]any{"Title": f.title(u, d)}), Buttons: [][]Button{
-		{docButton(f.t(u, "chat.edit_type", nil), d, "et")},
-		{docButton(f.t(u, "chat.edit_number", nil), d, "en")},
-		{docButton(f.t(u, "chat.edit_date", nil), d, "edt")},
-		{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")},
+		{docButton(f.t(u, "chat.edit_type", nil), d, CodeEditType)},
+		{docButton(f.t(u, "chat.edit_number", nil), d, CodeEditNumber)},
+		{docButton(f.t(u, "chat.edit_date", nil), d, CodeEditDate)},
+		{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)},
 	}}
 }
 
 func (f *Flow) editTypeScreen(u *core.ChatUser, d *core.Document) Screen {
 	var rows [][]Button
 	for _, t := range core.DocTypes {
-		rows = append(rows, []Button{docButton(f.t(u, "type."+string(t), nil), d, "t"+string(t))})
+		rows = append(rows, []Button{docButton(f.t(u, "type."+string(t), nil), d, typeCode(t))})
 	}
-	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, "v")})
+	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
 	return Screen{Text: f.t(u, "chat.ask_type", nil), Buttons: rows}
 }
 
 // startEdit asks for a new number or date; the answer comes as text.
-func (f *Flow) startEdit(ctx context.Context, u *core.ChatUser, st *state, d *core.Document, act string) ([]Screen, error) {
+func (f *Flow) startEdit(ctx context.Context, u *core.ChatUser, st *state, d *core.Document, act Code) ([]Screen, error) {
 	st.Draft = draft{EditDoc: d.ID.String(), EditVersion: d.Version}
-	if act == "en" {
+	if act == CodeEditNumber {
 		st.set(stepEditNumber)
 	} else {
 		st.set(stepEditDate)

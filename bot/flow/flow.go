@@ -267,7 +267,7 @@ func (f *Flow) t(u *core.ChatUser, id string, data map[string]any) string {
 }
 
 func (f *Flow) menuButton(u *core.ChatUser) Button {
-	return Button{Label: f.t(u, "chat.menu", nil), Data: "m"}
+	return Button{Label: f.t(u, "chat.menu", nil), Data: callbackData(CodeMenu)}
 }
 
 // dispatch routes an input by its kind and the conversation's step.
@@ -413,48 +413,52 @@ func (f *Flow) w(st *state, label, value string) Button {
 	if st.dirty {
 		v++
 	}
-	return Button{Label: label, Data: "w." + strconv.FormatInt(v, 10) + "." + value}
+	return Button{Label: label, Data: callbackData(CodeWizard, strconv.FormatInt(v, 10), value)}
 }
 
 // choice routes a tapped button.
 func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data string) ([]Screen, error) {
 	kind, rest, _ := strings.Cut(data, ".")
-	switch kind {
-	case "m":
+	code, ok := parseMenuCode(kind)
+	if !ok {
+		return f.stale(ctx, u), nil
+	}
+	switch code {
+	case CodeMenu:
 		if st.Step != stepIdle {
 			st.set(stepIdle)
 			st.Draft = draft{}
 		}
 		return f.menu(ctx, u)
-	case "lang":
+	case CodeLang:
 		if err := f.Service.SetLanguage(ctx, u, rest); err != nil {
 			return nil, err
 		}
 		return append([]Screen{{Text: f.t(u, "chat.lang_set", nil), Replace: true}}, f.mustMenu(ctx, u)...), nil
-	case "langs":
+	case CodeLangs:
 		return []Screen{f.languages(u)}, nil
-	case "auth":
+	case CodeAuth:
 		return f.startAuth(ctx, u)
-	case "aq":
+	case CodeAuthQR:
 		return f.authQR(ctx, u, rest)
-	case "f":
+	case CodeFolder:
 		return f.folderChoice(ctx, u, rest)
-	case "s":
+	case CodeSearch:
 		if rest == "" {
 			st.set(stepSearch)
 			return f.prompt(ctx, u, st), nil
 		}
 		off, _ := strconv.Atoi(rest)
 		return f.search(ctx, u, st, st.Query, off)
-	case "new":
+	case CodeNew:
 		return []Screen{{Text: f.t(u, "chat.new_hint", nil), Buttons: [][]Button{{f.menuButton(u)}}}}, nil
-	case "w":
+	case CodeWizard:
 		ver, value, _ := strings.Cut(rest, ".")
 		if v, err := strconv.ParseInt(ver, 10, 64); err != nil || v != st.conv.Version {
 			return f.stale(ctx, u), nil
 		}
 		return f.wizardChoice(ctx, u, st, value)
-	case "d":
+	case CodeDocument:
 		return f.documentChoice(ctx, u, st, rest)
 	}
 	return f.stale(ctx, u), nil
@@ -463,7 +467,7 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 // languages offers the three languages.
 func (f *Flow) languages(u *core.ChatUser) Screen {
 	return Screen{Text: f.t(u, "chat.choose_lang", nil), Buttons: [][]Button{{
-		{Label: "Қазақша", Data: "lang.kk"}, {Label: "Русский", Data: "lang.ru"}, {Label: "English", Data: "lang.en"},
+		{Label: "Қазақша", Data: callbackData(CodeLang, "kk")}, {Label: "Русский", Data: callbackData(CodeLang, "ru")}, {Label: "English", Data: callbackData(CodeLang, "en")},
 	}}}
 }
 
@@ -494,8 +498,8 @@ func (f *Flow) mustMenu(ctx context.Context, u *core.ChatUser) []Screen {
 func (f *Flow) menu(ctx context.Context, u *core.ChatUser) ([]Screen, error) {
 	if !u.Bound() {
 		return []Screen{{Text: f.t(u, "chat.menu_unbound", nil), Buttons: [][]Button{
-			{{Label: f.t(u, "chat.login", nil), Data: "auth"}},
-			{{Label: "🌐 " + f.t(u, "chat.language", nil), Data: "langs"}},
+			{{Label: f.t(u, "chat.login", nil), Data: callbackData(CodeAuth)}},
+			{{Label: "🌐 " + f.t(u, "chat.language", nil), Data: callbackData(CodeLangs)}},
 		}}}, nil
 	}
 	a, org, err := f.actor(ctx, u)
@@ -509,10 +513,10 @@ func (f *Flow) menu(ctx context.Context, u *core.ChatUser) ([]Screen, error) {
 	var rows [][]Button
 	for _, fo := range core.Folders {
 		rows = append(rows, []Button{{Label: folderIcon[fo] + " " + f.t(u, "folder."+string(fo), nil) + " (" + strconv.Itoa(counts[fo]) + ")",
-			Data: "f." + string(fo) + ".0"}})
+			Data: callbackData(CodeFolder, string(fo), "0")}})
 	}
-	rows = append(rows, []Button{{Label: "🔍 " + f.t(u, "chat.search", nil), Data: "s"}, {Label: "📄 " + f.t(u, "chat.new", nil), Data: "new"}})
-	rows = append(rows, []Button{{Label: "🌐 " + f.t(u, "chat.language", nil), Data: "langs"}})
+	rows = append(rows, []Button{{Label: "🔍 " + f.t(u, "chat.search", nil), Data: callbackData(CodeSearch)}, {Label: "📄 " + f.t(u, "chat.new", nil), Data: callbackData(CodeNew)}})
+	rows = append(rows, []Button{{Label: "🌐 " + f.t(u, "chat.language", nil), Data: callbackData(CodeLangs)}})
 	text := f.t(u, "chat.menu_bound", map[string]any{"Org": org.Name, "Number": org.Number})
 	if !org.SubscriptionActive(f.now()) {
 		text += "\n" + f.t(u, "error.subscription_inactive", nil)

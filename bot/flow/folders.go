@@ -30,7 +30,7 @@ func (f *Flow) folderChoice(ctx context.Context, u *core.ChatUser, rest string) 
 	// The menu shows the counts; a page of a folder is drawn on every tap
 	// of its arrows and skips counting.
 	title := folderIcon[folder] + " " + f.t(u, "folder."+name, nil)
-	s := f.listScreen(ctx, u, a, title, docs, offset, func(o int) string { return "f." + name + "." + strconv.Itoa(o) })
+	s := f.listScreen(ctx, u, a, title, docs, offset, func(o int) string { return callbackData(CodeFolder, name, strconv.Itoa(o)) })
 	s.Replace = true
 	return []Screen{s}, nil
 }
@@ -71,7 +71,7 @@ func (f *Flow) search(ctx context.Context, u *core.ChatUser, st *state, q string
 		page = page[:pageSize+1]
 	}
 	title := "🔍 " + f.t(u, "chat.search_results", map[string]any{"Query": q, "Count": len(all)})
-	return []Screen{f.listScreen(ctx, u, a, title, page, offset, func(o int) string { return "s." + strconv.Itoa(o) })}, nil
+	return []Screen{f.listScreen(ctx, u, a, title, page, offset, func(o int) string { return callbackData(CodeSearch, strconv.Itoa(o)) })}, nil
 }
 
 // listScreen draws a page of documents as buttons, with paging. docs holds
@@ -90,7 +90,7 @@ func (f *Flow) listScreen(ctx context.Context, u *core.ChatUser, a core.Actor, t
 			other = d.SenderName
 		}
 		label := statusIcon[d.Status] + " " + f.t(u, "type."+string(d.Type), nil) + " №" + d.Number + " · " + other + " · " + d.Date.Format("02.01")
-		rows = append(rows, []Button{{Label: label, Data: "d." + docID(d.ID) + "." + strconv.FormatInt(d.Version, 10) + ".v"}})
+		rows = append(rows, []Button{docButton(label, d, CodeView)})
 	}
 	var nav []Button
 	if offset > 0 {
@@ -106,7 +106,7 @@ func (f *Flow) listScreen(ctx context.Context, u *core.ChatUser, a core.Actor, t
 	if len(nav) > 0 {
 		rows = append(rows, nav)
 	}
-	rows = append(rows, []Button{{Label: "🔍 " + f.t(u, "chat.search", nil), Data: "s"}, f.menuButton(u)})
+	rows = append(rows, []Button{{Label: "🔍 " + f.t(u, "chat.search", nil), Data: callbackData(CodeSearch)}, f.menuButton(u)})
 	text := title
 	if len(docs) == 0 {
 		text += "\n" + f.t(u, "chat.empty", nil)

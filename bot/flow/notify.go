@@ -6,15 +6,38 @@ import (
 	"edobot/core"
 )
 
-// Notification draws a change of a document for one chat: what happened,
-// and the card as that side sees it now.
+// Send delivers screens to a chat: each messenger's own sending.
+type Send func(ctx context.Context, to *core.ChatUser, screens []Screen) error
+
+// Notify is a messenger's part of the jobs' delivery: it draws the
+// notification for the chat and hands the screens to send; a notification
+// with nothing to say to this chat sends nothing.
+func (f *Flow) Notify(ctx context.Context, send Send, chat core.DocumentChat, n core.Notification) error {
+	screens, err := f.Notification(ctx, chat, n)
+	if err != nil || len(screens) == 0 {
+		return err
+	}
+	return send(ctx, &chat.User, screens)
+}
+
+// Notification draws a change for one chat: a sign-in, or what happened to
+// a document with the card as that side sees it now. It draws from what
+// the notification carries and reads no document: the jobs read it, with
+// its signers, once per delivery.
 func (f *Flow) Notification(ctx context.Context, chat core.DocumentChat, n core.Notification) ([]Screen, error) {
 	u := &chat.User
-	// The card is drawn from the document as it is now, so that its buttons
-	// carry the current version; the header tells what this event did.
-	d, acc, err := f.reach(ctx, u, n.Document.ID)
-	if err != nil {
-		d, acc = n.Document, access{side: chat.Side, byLink: true}
+	if core.ChatEvent(n.Kind) && (n.Chat == nil || n.Org == nil) {
+		return nil, nil
+	}
+	switch n.Kind {
+	case core.OutboxChatBound:
+		return f.bound(ctx, u, n.Org), nil
+	case core.OutboxChatJoined:
+		return f.joined(u, n.Chat, n.Org), nil
+	}
+	d := n.Document
+	if d == nil {
+		return nil, nil
 	}
 	var head string
 	switch n.Kind {
@@ -38,10 +61,34 @@ func (f *Flow) Notification(ctx context.Context, chat core.DocumentChat, n core.
 	default:
 		return nil, nil
 	}
-	card, err := f.cardFor(ctx, u, d, acc)
+	// The card is the document as it is now, so that its buttons carry the
+	// current version; the header tells what this event did.
+	acc, err := f.notifiedAccess(ctx, u, d, chat.Side)
 	if err != nil {
 		return nil, err
 	}
+	card := Screen{Text: f.cardText(u, d, n.Signers), Buttons: f.cardButtons(u, d, acc)}
 	card.Text = head + "\n\n" + card.Text
 	return []Screen{card}, nil
+}
+
+// notifiedAccess is how a notified chat reaches the document, as reach
+// decides it but from the document in hand: as the person themself when it
+// is addressed to their own IIN, else through their organisation, else
+// through the link it follows from side (the chat is told of the document
+// only because it is one of these).
+func (f *Flow) notifiedAccess(ctx context.Context, u *core.ChatUser, d *core.Document, side core.Side) (access, error) {
+	if u.Bound() {
+		a, _, err := f.actor(ctx, u)
+		if err != nil {
+			return access{}, err
+		}
+		if d.RecipientNumber == u.IIN {
+			a = core.Actor{Number: u.IIN, Label: a.Label}
+		}
+		if s, err := core.ActorSide(d, a); err == nil {
+			return access{actor: a, side: s}, nil
+		}
+	}
+	return access{side: side, byLink: true}, nil
 }

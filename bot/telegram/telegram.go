@@ -328,23 +328,10 @@ func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Scr
 	return classify(b.send(ctx, id, 0, screens))
 }
 
-// Notify tells one chat of a document's change (the jobs' messenger).
+// Notify tells one chat of a change (the jobs' messenger): the flow draws
+// it, the bot only sends.
 func (b *Bot) Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error {
-	screens, err := b.flow.Notification(ctx, chat, n)
-	if err != nil || len(screens) == 0 {
-		return err
-	}
-	return b.Deliver(ctx, &chat.User, screens)
-}
-
-// Bound tells a chat that its person proved who they are.
-func (b *Bot) Bound(ctx context.Context, u *core.ChatUser, org *core.Organisation) error {
-	return b.Deliver(ctx, u, b.flow.Bound(ctx, u, org))
-}
-
-// Joined tells a chat that another chat now acts for its organisation.
-func (b *Bot) Joined(ctx context.Context, to, newcomer *core.ChatUser, org *core.Organisation) error {
-	return b.Deliver(ctx, to, b.flow.Joined(to, newcomer, org))
+	return b.flow.Notify(ctx, b.Deliver, chat, n)
 }
 
 // classify maps the Bot API's answers onto what the jobs act on.

@@ -97,11 +97,6 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 		ws.TelegramWebhook = b.WebhookHandler()
 	}
 	srv.Config.Handler = ws.Handler()
-	f.Svc.OnBound = func(ctx context.Context, u *core.ChatUser, org *core.Organisation) {
-		if err := b.Bound(ctx, u, org); err != nil {
-			t.Errorf("bound: %v", err)
-		}
-	}
 	done := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(done) }()
 

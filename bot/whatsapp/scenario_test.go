@@ -92,18 +92,6 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	}
 	ws.StartLink = tb.StartLink
 	srv.Config.Handler = ws.Handler()
-	f.Svc.OnBound = func(ctx context.Context, u *core.ChatUser, org *core.Organisation) {
-		var err error
-		switch u.Channel {
-		case core.ChannelTelegram:
-			err = tb.Bound(ctx, u, org)
-		case core.ChannelWhatsApp:
-			err = wa.Bound(ctx, u, org)
-		}
-		if err != nil {
-			t.Errorf("bound: %v", err)
-		}
-	}
 	tgDone, waDone := make(chan struct{}), make(chan struct{})
 	go func() { _ = tb.Run(ctx); close(tgDone) }()
 	go func() { _ = wa.Run(ctx); close(waDone) }()

@@ -391,13 +391,6 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer
 	return nil
 }
 
-// chatFront is a messenger's front end as the wiring sees it.
-type chatFront interface {
-	jobs.Messenger
-	Bound(ctx context.Context, u *core.ChatUser, org *core.Organisation) error
-	Joined(ctx context.Context, to, newcomer *core.ChatUser, org *core.Organisation) error
-}
-
 // telegramBot connects the Telegram front end when a token is configured.
 // reach lets «Отправить получателю» find recipients on WhatsApp; nil
 // without WhatsApp.
@@ -509,29 +502,14 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		}
 		return ""
 	}
-	// The front ends by channel: what the core tells a chat (a sign-in, a
-	// new chat of the organisation) and what the jobs deliver go to the
-	// chat's own messenger.
-	fronts := map[string]chatFront{}
+	// The front ends by channel: what the jobs deliver (a document's change,
+	// a sign-in) goes to the chat's own messenger.
+	messengers := map[string]jobs.Messenger{}
 	if tg != nil {
-		fronts[core.ChannelTelegram] = tg
+		messengers[core.ChannelTelegram] = tg
 	}
 	if wa != nil {
-		fronts[core.ChannelWhatsApp] = wa.bot
-	}
-	svc.OnBound = func(ctx context.Context, u *core.ChatUser, org *core.Organisation) {
-		if f := fronts[u.Channel]; f != nil {
-			if err := f.Bound(ctx, u, org); err != nil {
-				log.Warn("telling a chat it is signed in", "channel", u.Channel, "chat_user", u.ID, "err", err)
-			}
-		}
-	}
-	svc.OnJoined = func(ctx context.Context, to, newcomer *core.ChatUser, org *core.Organisation) {
-		if f := fronts[to.Channel]; f != nil {
-			if err := f.Joined(ctx, to, newcomer, org); err != nil {
-				log.Warn("telling a chat of a new sign-in", "channel", to.Channel, "chat_user", to.ID, "err", err)
-			}
-		}
+		messengers[core.ChannelWhatsApp] = wa.bot
 	}
 	if wa != nil {
 		wa.run(ctx, log)
@@ -539,10 +517,6 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	// The notification jobs: the outbox relay, deliveries into chats, the
 	// organisations' webhooks, reminders and expiries.
 	jcfg := cfg.Jobs
-	messengers := map[string]jobs.Messenger{}
-	for channel, f := range fronts {
-		messengers[channel] = f
-	}
 	deps := jobs.Deps{Store: db, Messengers: messengers, Logger: log}
 	if tune != nil {
 		tune(&deps)

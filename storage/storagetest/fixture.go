@@ -84,10 +84,9 @@ func NewFixture(tb testing.TB) *Fixture {
 
 // Wire changes what the service is built from (a verifier, a clock, a
 // store of eGov sessions…) and rebuilds it in place, so that whatever
-// holds f.Svc already sees the change. The hooks set on f.Svc stay.
+// holds f.Svc already sees the change.
 func (f *Fixture) Wire(change func(d *core.Deps)) {
 	change(&f.Deps)
-	f.Deps.OnBound, f.Deps.OnJoined = f.Svc.OnBound, f.Svc.OnJoined
 	*f.Svc = *core.New(f.Deps)
 }
 

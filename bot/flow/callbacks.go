@@ -1,0 +1,135 @@
+package flow
+
+import (
+	"strings"
+
+	"edobot/core"
+)
+
+// Code is what a button says when tapped: the first part of its callback
+// data (CodeMenu, CodeDocument…), or, for a document's button
+// "d.<id>.<version>.<code>", the last part (CodeView, CodeSign…). Every code
+// is in codes; whatever is not is refused as stale.
+type Code string
+
+// The codes of the menus, before the first ".".
+const (
+	CodeMenu     Code = "m"     // the main menu
+	CodeLang     Code = "lang"  // "lang.<language>"
+	CodeLangs    Code = "langs" // the choice of languages
+	CodeAuth     Code = "auth"  // start signing in
+	CodeAuthQR   Code = "aq"    // "aq.<challenge>": the sign-in QR
+	CodeFolder   Code = "f"     // "f.<folder>.<offset>"
+	CodeSearch   Code = "s"     // "s" asks, "s.<offset>" pages
+	CodeNew      Code = "new"   // how to create a document
+	CodeWizard   Code = "w"     // "w.<conversation version>.<value>"
+	CodeDocument Code = "d"     // "d.<id>.<version>.<document code>"
+)
+
+// The codes of a document's buttons.
+const (
+	CodeView          Code = "v"
+	CodeSign          Code = "sg"
+	CodeSignQR        Code = "qr"
+	CodeRevoke        Code = "rv"   // asks to confirm
+	CodeRevokeYes     Code = "rvy"  // confirmed
+	CodeDelete        Code = "del"  // asks to confirm
+	CodeDeleteYes     Code = "dely" // confirmed
+	CodeArchive       Code = "ar"
+	CodeUnarchive     Code = "ua"
+	CodeCopy          Code = "cp"
+	CodeDownloads     Code = "dl" // the choice of versions
+	CodeOriginal      Code = "do" // the PDF as uploaded
+	CodeCardPDF       Code = "dc" // the «Электронная карточка»
+	CodeEzSigner      Code = "de" // the «Версия для ezSigner»
+	CodeShare         Code = "sh"
+	CodeSendRecipient Code = "snd"
+	CodeEdit          Code = "ed"
+	CodeEditNumber    Code = "en"
+	CodeEditDate      Code = "edt"
+	CodeEditType      Code = "et"
+	// CodeType is the prefix of a type on the edit screen: "t<type>",
+	// made by typeCode.
+	CodeType Code = "t"
+)
+
+// codeInfo is what a code is and may do.
+type codeInfo struct {
+	// document: a document's button, "d.<id>.<version>.<code>"; otherwise
+	// a menu's, "<code>[.<rest>]".
+	document bool
+	// mutating: it changes the document or sends it to someone, so it is
+	// taken only from a card of the document's current version.
+	mutating bool
+	// link: a person who reaches the document only through its link may
+	// tap it.
+	link bool
+}
+
+// codes is every code there is.
+var codes = map[Code]codeInfo{
+	CodeMenu: {}, CodeLang: {}, CodeLangs: {}, CodeAuth: {}, CodeAuthQR: {}, CodeFolder: {},
+	CodeSearch: {}, CodeNew: {}, CodeWizard: {}, CodeDocument: {},
+
+	CodeView:          {document: true, link: true},
+	CodeSign:          {document: true, link: true},
+	CodeSignQR:        {document: true, link: true},
+	CodeDownloads:     {document: true, link: true},
+	CodeOriginal:      {document: true, link: true},
+	CodeCardPDF:       {document: true, link: true},
+	CodeEzSigner:      {document: true},
+	CodeShare:         {document: true},
+	CodeRevoke:        {document: true, mutating: true},
+	CodeRevokeYes:     {document: true, mutating: true},
+	CodeDelete:        {document: true, mutating: true},
+	CodeDeleteYes:     {document: true, mutating: true},
+	CodeArchive:       {document: true, mutating: true},
+	CodeUnarchive:     {document: true, mutating: true},
+	CodeCopy:          {document: true, mutating: true},
+	CodeSendRecipient: {document: true, mutating: true},
+	CodeEdit:          {document: true, mutating: true},
+	CodeEditNumber:    {document: true, mutating: true},
+	CodeEditDate:      {document: true, mutating: true},
+	CodeEditType:      {document: true, mutating: true},
+	CodeType:          {document: true, mutating: true},
+}
+
+// typeCode is the edit screen's button for a document type.
+func typeCode(t core.DocType) Code { return CodeType + Code(t) }
+
+// typeOf is the type a CodeType code chose; false for another code.
+func (c Code) typeOf() (core.DocType, bool) {
+	t := core.DocType(strings.TrimPrefix(string(c), string(CodeType)))
+	return t, len(c) > len(CodeType) && c[:len(CodeType)] == CodeType && t.Valid()
+}
+
+// info is what the code is; false when it is no code of ours (a button
+// of an older version of the bot, or made up).
+func (c Code) info() (codeInfo, bool) {
+	if _, ok := c.typeOf(); ok {
+		return codes[CodeType], true
+	}
+	if c == CodeType {
+		return codeInfo{}, false // a prefix, never a code alone
+	}
+	i, ok := codes[c]
+	return i, ok
+}
+
+// parseMenuCode reads a menu button's code.
+func parseMenuCode(s string) (Code, bool) {
+	i, ok := Code(s).info()
+	return Code(s), ok && !i.document
+}
+
+// parseDocumentCode reads a document button's code.
+func parseDocumentCode(s string) (Code, codeInfo, bool) {
+	i, ok := Code(s).info()
+	return Code(s), i, ok && i.document
+}
+
+// callbackData is a menu button's callback data: the code and what follows it,
+// joined by ".".
+func callbackData(c Code, rest ...string) string {
+	return strings.Join(append([]string{string(c)}, rest...), ".")
+}
