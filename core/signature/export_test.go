@@ -29,3 +29,9 @@ func VerifyOCSPResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte
 func (v *Verifier) CheckTimestampToken(token, stamped []byte) (time.Time, error) {
 	return v.checkToken(context.Background(), token, stamped, nil)
 }
+
+// CheckXMLSignature is checkXMLSignature: the signature alone, no trust.
+func CheckXMLSignature(xml []byte) (*x509.Certificate, []byte, error) {
+	cert, _, signed, err := checkXMLSignature(xml)
+	return cert, signed, err
+}
