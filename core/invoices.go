@@ -54,7 +54,7 @@ const (
 	// ESFSessionGap is ИС ЭСФ's five-minute rule.
 	ESFSessionGap = 5 * time.Minute
 	// ESFWarnBefore is how long before its expiry a ticket is announced.
-	ESFWarnBefore = 24 * time.Hour
+	ESFWarnBefore  = 24 * time.Hour
 	maxESFPassword = 256
 )
 
@@ -252,10 +252,7 @@ func (iv *Invoices) CompleteTicket(ctx context.Context, who *ChatUser, signedXML
 	run := &syncRun{iv: iv, org: org, calls: iv.counter(org.ID)}
 	defer run.calls.flush(ctx)
 	if err := run.session(ctx, &t, cred); err != nil {
-		if f := ESFFaultOf(err); f != nil && f.Kind == ESFTicketRefused {
-			return ESFTicket{}, esfRefusal(err) // nothing kept: the person signs again
-		}
-		return ESFTicket{}, err
+		return ESFTicket{}, esfRefusal(err) // nothing kept: the person signs again
 	}
 	defer run.release(ctx)
 	pages, err := run.read(ctx)
@@ -323,8 +320,14 @@ func (iv *Invoices) Confirm(ctx context.Context, who *ChatUser, esfID int64) err
 	}
 	run := &syncRun{iv: iv, org: org, calls: iv.counter(org.ID)}
 	defer run.calls.flush(ctx)
-	if err := run.open(ctx, tickets); err != nil {
-		return err
+	var none *noSession
+	if err := run.open(ctx, tickets); errors.As(err, &none) {
+		if none.reason == ESFPausedPassword {
+			return ErrESFPasswordInvalid
+		}
+		return ErrESFNoTicket
+	} else if err != nil {
+		return esfRefusal(err)
 	}
 	defer run.release(ctx)
 	defer run.close(ctx)

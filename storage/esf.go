@@ -249,7 +249,7 @@ func (t *esfTx) EndESFTicketsOf(ctx context.Context, orgID int64, iin string, at
 
 func (t *esfTx) UpsertESFInvoice(ctx context.Context, v *core.ESFInvoice) (string, error) {
 	var prev *string
-	err := t.tx.tx.QueryRow(ctx, `WITH old AS (SELECT status FROM esf_invoices WHERE org_id = $1 AND esf_id = $2 FOR UPDATE)
+	err := t.tx.tx.QueryRow(ctx, `WITH old AS (SELECT status FROM esf_invoices WHERE org_id = $1 AND esf_id = $2)
 		INSERT INTO esf_invoices (`+esfInvoiceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (org_id, esf_id) DO UPDATE SET registration_number = EXCLUDED.registration_number, num = EXCLUDED.num,
 			issued = EXCLUDED.issued, seller_name = EXCLUDED.seller_name, seller_bin = EXCLUDED.seller_bin, total = EXCLUDED.total,
