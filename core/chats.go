@@ -80,7 +80,9 @@ type Notification struct {
 	// Org the organisation it now acts for.
 	Chat *ChatUser
 	Org  *Organisation
-	At   time.Time
+	// ESF is what an esf.* event tells, with Org its organisation.
+	ESF *ESFNotice
+	At  time.Time
 }
 
 // NotifyReminder is the kind of a reminder of a document left unsigned.

@@ -96,11 +96,13 @@ type SignatureVerifier interface {
 
 // OutboxMessage is a notification-worthy change, written in the transaction
 // of the change itself so that the jobs relay it at least once. It is about
-// a document (DocumentID) or, for the chat.* kinds, a chat user (ChatUserID).
+// a document (DocumentID) or, for the chat.* kinds, a chat user (ChatUserID),
+// or, for the esf.* kinds, an organisation (OrgID).
 type OutboxMessage struct {
 	ID         uuid.UUID
 	DocumentID uuid.UUID // uuid.Nil for a chat's event
 	ChatUserID int64     // 0 for a document's event
+	OrgID      int64     // set for the esf.* kinds only: the organisation
 	Kind       string
 	Payload    []byte
 	CreatedAt  time.Time

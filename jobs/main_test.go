@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"crypto/rand"
+	"edobot/bot/flow"
+	"edobot/bot/i18n"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -116,6 +118,17 @@ func (m *tgMessenger) Notify(ctx context.Context, chat core.DocumentChat, n core
 	}
 	var what string
 	switch {
+	case n.ESF != nil: // an organisation's ИС ЭСФ event, as the flow draws it
+		screens, err := (&flow.Flow{Cat: i18n.MustNew()}).Notification(ctx, chat, n)
+		if err != nil || len(screens) == 0 {
+			return err
+		}
+		what = screens[0].Text
+		for _, row := range screens[0].Buttons {
+			for _, b := range row {
+				what += " [" + b.Label + "|" + b.Data + "]"
+			}
+		}
 	case n.Document == nil: // a sign-in
 		what = fmt.Sprintf("%s %d", n.Org.Number, n.Chat.ID)
 	case n.Status != "": // what the event did, even when later ones moved it on

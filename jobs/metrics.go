@@ -16,6 +16,7 @@ type metrics struct {
 	webhooks    *prometheus.CounterVec
 	relayed     prometheus.Counter
 	relayErrors prometheus.Counter
+	esfSyncs    *prometheus.CounterVec
 	queues      *queueCollector
 }
 
@@ -42,6 +43,9 @@ func newMetrics(r *Runner) *metrics {
 		relayErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edobot_outbox_relay_errors_total", Help: "Relay rounds that failed (Redis or PostgreSQL away).",
 		}),
+		esfSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edobot_esf_syncs_total", Help: "ИС ЭСФ synchronisations by result: ok, paused, deferred (five-minute rule), error (retried when it may pass).",
+		}, []string{"result"}),
 		queues: &queueCollector{r: r, inspector: asynq.NewInspectorFromRedisClient(r.rdb)},
 	}
 }
@@ -50,7 +54,11 @@ func newMetrics(r *Runner) *metrics {
 // on /metrics.
 func (r *Runner) Collectors() []prometheus.Collector {
 	m := r.metrics
-	return []prometheus.Collector{m.latency, m.sent, m.failures, m.webhooks, m.relayed, m.relayErrors, m.queues}
+	cs := []prometheus.Collector{m.latency, m.sent, m.failures, m.webhooks, m.relayed, m.relayErrors, m.queues}
+	if r.esf != nil {
+		cs = append(cs, m.esfSyncs, esfCallsCollector{r})
+	}
+	return cs
 }
 
 // queueCollector reads the queues' depth from Redis and the outbox's from

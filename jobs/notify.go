@@ -35,6 +35,8 @@ type event struct {
 	// organisation it was bound to.
 	Chat  int64 `json:"chat,omitempty"`
 	OrgID int64 `json:"org_id,omitempty"`
+	// Set for the esf.* kinds: what the event tells (OrgID is set too).
+	ESF *core.ESFNotice `json:"esf,omitempty"`
 	// Set for TaskNotifyDeliver only.
 	ChatUserID int64     `json:"chat_user_id,omitempty"`
 	ChatSide   core.Side `json:"chat_side,omitempty"`
@@ -51,6 +53,14 @@ func (e event) task(kind string) (*asynq.Task, error) {
 
 func eventFromOutbox(m core.OutboxMessage) (event, error) {
 	ev := event{ID: m.ID, Kind: m.Kind, DocumentID: m.DocumentID, Chat: m.ChatUserID, At: m.CreatedAt}
+	if core.ESFEvent(m.Kind) {
+		var p core.ESFNotice
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			return ev, fmt.Errorf("outbox %s payload: %w", m.ID, err)
+		}
+		ev.OrgID, ev.ESF = m.OrgID, &p
+		return ev, nil
+	}
 	if core.ChatEvent(m.Kind) {
 		var p core.ChatEventPayload
 		if err := json.Unmarshal(m.Payload, &p); err != nil {
@@ -93,6 +103,9 @@ func (r *Runner) handleEvent(ctx context.Context, t *asynq.Task) error {
 	}
 	if core.ChatEvent(ev.Kind) {
 		return r.fanOutChatEvent(ctx, ev)
+	}
+	if core.ESFEvent(ev.Kind) {
+		return r.fanOutESFEvent(ctx, ev)
 	}
 	d, err := r.store.Document(ctx, ev.DocumentID)
 	if errors.Is(err, core.ErrNotFound) {
@@ -274,6 +287,20 @@ func (r *Runner) handleDeliver(ctx context.Context, t *asynq.Task) error {
 // The messenger draws the message from these and reads them no more.
 func (r *Runner) notification(ctx context.Context, ev event, to *core.ChatUser) (core.Notification, error) {
 	n := core.Notification{EventID: ev.ID, Kind: ev.Kind, Status: ev.Status, Side: ev.Side, At: ev.At}
+	if core.ESFEvent(ev.Kind) {
+		if ev.ESF == nil {
+			return n, fmt.Errorf("event %s without its notice: %w", ev.ID, asynq.SkipRetry)
+		}
+		org, err := r.store.OrganisationByID(ctx, ev.OrgID)
+		if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrOrgUnknown) {
+			return n, fmt.Errorf("organisation %d: %w", ev.OrgID, asynq.SkipRetry)
+		}
+		if err != nil {
+			return n, err
+		}
+		n.Org, n.ESF = org, ev.ESF
+		return n, nil
+	}
 	if core.ChatEvent(ev.Kind) {
 		chat := to
 		if ev.Chat != to.ID {

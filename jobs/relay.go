@@ -72,8 +72,8 @@ func (r *Runner) enqueueEvent(ctx context.Context, m core.OutboxMessage) error {
 	if err := r.enqueue(ctx, t, m.ID.String(), QueueNotify); err != nil {
 		return err
 	}
-	if core.ChatEvent(m.Kind) {
-		return nil // a sign-in is the chats' business, not the webhooks'
+	if core.ChatEvent(m.Kind) || core.ESFEvent(m.Kind) {
+		return nil // a sign-in or an invoice is the chats' business, not the webhooks'
 	}
 	wt, err := webhookTask(m)
 	if err != nil {

@@ -41,6 +41,13 @@ func (r *Runner) register(s *asynq.Scheduler) error {
 			return fmt.Errorf("jobs: schedule %s at %q: %w", e.kind, e.spec, err)
 		}
 	}
+	if r.esf != nil {
+		spec := "@every " + r.esf.Poll().String()
+		if _, err := s.Register(spec, asynq.NewTask(TaskESFSchedule, nil), asynq.Queue(r.queue(QueuePeriodic)),
+			asynq.Unique(r.esf.Poll()/2), asynq.MaxRetry(3)); err != nil {
+			return fmt.Errorf("jobs: schedule %s at %q: %w", TaskESFSchedule, spec, err)
+		}
+	}
 	return nil
 }
 

@@ -20,8 +20,9 @@ import (
 )
 
 // Messenger tells one chat of a change, in the chat user's language: a
-// document's (core.Outbox* document kinds, core.NotifyReminder) or a
-// sign-in's (core.OutboxChatBound, core.OutboxChatJoined).
+// document's (core.Outbox* document kinds, core.NotifyReminder), a
+// sign-in's (core.OutboxChatBound, core.OutboxChatJoined) or an
+// organisation's ИС ЭСФ event (core.OutboxESF*).
 type Messenger interface {
 	Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error
 }
@@ -208,6 +209,10 @@ type Deps struct {
 	// OnRateGrant, when set, is told of every message slot the rate
 	// limiter reserves (tests check the limits with it).
 	OnRateGrant func(Grant)
+	// ESF, when set, synchronises the organisations' incoming invoices
+	// every ESF.Poll(); ESFOrgs names the organisations.
+	ESF     ESF
+	ESFOrgs ESFOrgs
 }
 
 // Queue names, before Config.QueuePrefix.
@@ -231,6 +236,8 @@ type Runner struct {
 	client  *asynq.Client
 	limiter *Limiter
 	metrics *metrics
+	esf     ESF
+	esfOrgs ESFOrgs
 
 	// afterDelivery, when set by a test, runs once a delivery is recorded
 	// and before its task is acknowledged.
@@ -240,7 +247,11 @@ type Runner struct {
 // New prepares a Runner; nothing connects before Run.
 func New(cfg Config, deps Deps) *Runner {
 	cfg.fill()
-	r := &Runner{cfg: cfg, store: deps.Store, msgs: deps.Messengers, http: deps.HTTPClient, log: deps.Logger, now: deps.Now}
+	r := &Runner{cfg: cfg, store: deps.Store, msgs: deps.Messengers, http: deps.HTTPClient, log: deps.Logger, now: deps.Now,
+		esf: deps.ESF, esfOrgs: deps.ESFOrgs}
+	if r.esf == nil || r.esfOrgs == nil {
+		r.esf, r.esfOrgs = nil, nil
+	}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -350,6 +361,10 @@ func (r *Runner) mux() *asynq.ServeMux {
 	mux.HandleFunc(TaskWebhook, r.handleWebhook)
 	mux.HandleFunc(TaskReminders, r.handleReminders)
 	mux.HandleFunc(TaskExpiry, r.handleExpiry)
+	if r.esf != nil {
+		mux.HandleFunc(TaskESFSchedule, r.scheduleESF)
+		mux.HandleFunc(TaskESFSync, r.handleESFSync)
+	}
 	return mux
 }
 

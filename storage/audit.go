@@ -53,8 +53,12 @@ func (t *tx) AddOutbox(ctx context.Context, m *core.OutboxMessage) error {
 	if m.ChatUserID != 0 {
 		chat = &m.ChatUserID
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO outbox (id, document_id, chat_user_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		m.ID, doc, chat, m.Kind, m.Payload, m.CreatedAt)
+	var org *int64
+	if m.OrgID != 0 {
+		org = &m.OrgID
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO outbox (id, document_id, chat_user_id, org_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		m.ID, doc, chat, org, m.Kind, m.Payload, m.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("add outbox: %w", err)
 	}

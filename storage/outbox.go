@@ -22,7 +22,7 @@ func (db *DB) RelayOutbox(ctx context.Context, limit int, at time.Time, send fun
 		return 0, fmt.Errorf("relay outbox: begin: %w", err)
 	}
 	defer t.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
-	rows, err := t.Query(ctx, `SELECT id, document_id, chat_user_id, kind, payload, created_at FROM outbox
+	rows, err := t.Query(ctx, `SELECT id, document_id, chat_user_id, org_id, kind, payload, created_at FROM outbox
 		WHERE sent_at IS NULL ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 	if err != nil {
 		return 0, fmt.Errorf("relay outbox: %w", err)
@@ -30,8 +30,11 @@ func (db *DB) RelayOutbox(ctx context.Context, limit int, at time.Time, send fun
 	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (core.OutboxMessage, error) {
 		var m core.OutboxMessage
 		var doc *uuid.UUID
-		var chat *int64
-		err := r.Scan(&m.ID, &doc, &chat, &m.Kind, &m.Payload, &m.CreatedAt)
+		var chat, org *int64
+		err := r.Scan(&m.ID, &doc, &chat, &org, &m.Kind, &m.Payload, &m.CreatedAt)
+		if org != nil {
+			m.OrgID = *org
+		}
 		if doc != nil {
 			m.DocumentID = *doc
 		}

@@ -26,6 +26,12 @@ func (f *Flow) Notify(ctx context.Context, send Send, chat core.DocumentChat, n 
 // its signers, once per delivery.
 func (f *Flow) Notification(ctx context.Context, chat core.DocumentChat, n core.Notification) ([]Screen, error) {
 	u := &chat.User
+	if core.ESFEvent(n.Kind) {
+		if n.ESF == nil {
+			return nil, nil
+		}
+		return f.esfNotice(u, n), nil
+	}
 	if core.ChatEvent(n.Kind) && (n.Chat == nil || n.Org == nil) {
 		return nil, nil
 	}

@@ -32,6 +32,13 @@ func keys() []string {
 	for _, s := range []core.BrokerState{core.BrokerWaiting, core.BrokerTaken, core.BrokerSigned} {
 		ks = append(ks, "egov.via."+string(s))
 	}
+	// The ИС ЭСФ notices (bot/flow/esf.go: ESFNoticeKeys, ESFStatusKeys).
+	ks = append(ks, "esf.invoice", "esf.status", "esf.paused_ticket", "esf.paused_password", "esf.expiring",
+		"esf.confirm", "esf.sign_ticket", "esf.enter_password")
+	for _, s := range []string{"CREATED", "DELIVERED", "CANCELED", "REVOKED", "DECLINED", "IMPORTED", "DELETED", "FAILED",
+		"WAITING_CUSTOMER_CONFIRMATION"} {
+		ks = append(ks, "esf.status."+s)
+	}
 	return ks
 }
 
@@ -54,6 +61,9 @@ func refusals() []error {
 		core.CodeTextInvalid, core.CodeTextTooLong, core.CodeIdempotencyReused, core.CodeVersionRequired, core.CodeAPIKeyNotFound,
 		core.CodeUnavailable, core.CodeEgovCanceled, core.CodeEgovExpired, core.CodeEgovBroker, core.CodeEgovBusy} {
 		errs = append(errs, &core.Refusal{Code: c, Action: core.ActionSign, Status: core.StatusSigning})
+	}
+	for _, c := range core.ESFCodes {
+		errs = append(errs, &core.Refusal{Code: c, Limit: 256})
 	}
 	return errs
 }

@@ -1,0 +1,105 @@
+package flow
+
+import (
+	"strconv"
+	"strings"
+
+	"edobot/core"
+)
+
+// Callback codes of the ИС ЭСФ notices. The screens that answer them (the
+// password page, signing a ticket, «Активные сессии») are the chats' part.
+const (
+	// CallbackESFConfirm + the invoice's ИС ЭСФ id: «✅ Получено».
+	CallbackESFConfirm = "esf.c."
+	// CallbackESFTicket: sign a new ticket.
+	CallbackESFTicket = "esf.t"
+	// CallbackESFPassword: enter the cabinet password again (on the page).
+	CallbackESFPassword = "esf.p"
+)
+
+// ESFNoticeKeys are the message keys the notices use, for the locale
+// tests.
+var ESFNoticeKeys = []string{"esf.invoice", "esf.status", "esf.paused_ticket", "esf.paused_password", "esf.expiring",
+	"esf.confirm", "esf.sign_ticket", "esf.enter_password"}
+
+// ESFStatusKeys are the invoice statuses with a name of their own; others
+// show as ИС ЭСФ writes them.
+var ESFStatusKeys = []string{"CREATED", "DELIVERED", "CANCELED", "REVOKED", "DECLINED", "IMPORTED", "DELETED", "FAILED",
+	"WAITING_CUSTOMER_CONFIRMATION"}
+
+// esfNotice draws an organisation's ИС ЭСФ event.
+func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
+	e := n.ESF
+	switch n.Kind {
+	case core.OutboxESFInvoice, core.OutboxESFStatus:
+		if e.Invoice == nil {
+			return nil
+		}
+		inv := e.Invoice
+		key := "esf.invoice"
+		if n.Kind == core.OutboxESFStatus {
+			key = "esf.status"
+		}
+		s := Screen{Text: f.t(u, key, map[string]any{"Number": inv.Number, "Date": inv.Date, "Seller": inv.SellerName,
+			"SellerBIN": inv.SellerBIN, "Total": money(inv.Total), "Currency": currencySign(inv.Currency),
+			"Status": f.esfStatus(u, inv.Status), "Registration": inv.RegistrationNumber})}
+		if inv.Confirmable() {
+			s.Buttons = [][]Button{{{Label: f.t(u, "esf.confirm", nil), Data: CallbackESFConfirm + strconv.FormatInt(inv.ESFID, 10)}}}
+		}
+		return []Screen{s}
+	case core.OutboxESFPaused:
+		if e.Reason == core.ESFPausedPassword {
+			return []Screen{{Text: f.t(u, "esf.paused_password", nil),
+				Buttons: [][]Button{{{Label: f.t(u, "esf.enter_password", nil), Data: CallbackESFPassword}}}}}
+		}
+		return []Screen{{Text: f.t(u, "esf.paused_ticket", nil),
+			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: CallbackESFTicket}}}}}
+	case core.OutboxESFExpiring:
+		if e.ExpiresAt == nil {
+			return nil
+		}
+		return []Screen{{Text: f.t(u, "esf.expiring", map[string]any{"Until": e.ExpiresAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")}),
+			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: CallbackESFTicket}}}}}
+	}
+	return nil
+}
+
+func (f *Flow) esfStatus(u *core.ChatUser, status string) string {
+	for _, s := range ESFStatusKeys {
+		if s == status {
+			return f.t(u, "esf.status."+status, nil)
+		}
+	}
+	return status
+}
+
+func currencySign(c string) string {
+	if c == "" || c == "KZT" {
+		return "₸"
+	}
+	return c
+}
+
+// money groups a decimal's thousands with thin spaces: 1234567.50 →
+// 1 234 567,50.
+func money(v string) string {
+	whole, frac, _ := strings.Cut(v, ".")
+	neg := strings.HasPrefix(whole, "-")
+	whole = strings.TrimPrefix(whole, "-")
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteString("\u202f")
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if frac != "" && strings.Trim(frac, "0") != "" {
+		out += "," + frac
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
