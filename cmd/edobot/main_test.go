@@ -23,7 +23,10 @@ import (
 	"edobot/storage/storagetest"
 )
 
-func TestMain(m *testing.M) { storagetest.Main(m) }
+func TestMain(m *testing.M) {
+	asDefault = func(*slog.Logger) {}
+	storagetest.Main(m)
+}
 
 func runCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
