@@ -257,3 +257,20 @@ func waitServeExit(t *testing.T, done <-chan int, logs fmt.Stringer) {
 		t.Fatal("serve did not stop after its context ended")
 	}
 }
+
+// The command's JSON logger becomes the process's default, so a library
+// that logs through slog writes JSON lines too.
+func TestLoggerIsTheDefault(t *testing.T) {
+	var got *slog.Logger
+	prev := asDefault
+	asDefault = func(l *slog.Logger) { got = l }
+	defer func() { asDefault = prev }()
+	var errOut bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, io.Discard, &errOut); code != 0 || got == nil {
+		t.Fatalf("version: %d, default logger %v", code, got)
+	}
+	got.Info("from a library", "k", "v")
+	if !strings.Contains(errOut.String(), `"msg":"from a library","k":"v"}`) {
+		t.Fatalf("the default logger wrote %q", errOut.String())
+	}
+}
