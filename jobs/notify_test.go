@@ -186,14 +186,14 @@ func TestWorkerKilledMidTaskRerunSendsNothingTwice(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.ShutdownTimeout = 200 * time.Millisecond
 			tg := newTGMessenger(t, srv)
-			dead := make(chan struct{}) // the dead worker's goroutine stays stuck until the test ends
-			t.Cleanup(func() { close(dead) })
+			// The dead worker's goroutine stays stuck until asynq gives up on
+			// it and its context ends; Run waits for it to return.
 			stuck := make(chan struct{}, 1)
 			var first atomic.Bool
-			hang := func() error {
+			hang := func(ctx context.Context) error {
 				if first.CompareAndSwap(false, true) {
 					stuck <- struct{}{}
-					<-dead
+					<-ctx.Done()
 					return errors.New("worker killed")
 				}
 				return nil
@@ -202,9 +202,9 @@ func TestWorkerKilledMidTaskRerunSendsNothingTwice(t *testing.T) {
 			var m Messenger = tg
 			r1 := New(cfg, Deps{Store: f.DB, Messengers: map[string]Messenger{core.ChannelTelegram: m}, Logger: quietLogger()})
 			if when == "before the send" {
-				r1.msgs = map[string]Messenger{core.ChannelTelegram: hookMessenger{tg, func(context.Context, core.DocumentChat) error { return hang() }}}
+				r1.msgs = map[string]Messenger{core.ChannelTelegram: hookMessenger{tg, func(ctx context.Context, _ core.DocumentChat) error { return hang(ctx) }}}
 			} else {
-				r1.afterDelivery = func(context.Context) { _ = hang() }
+				r1.afterDelivery = func(ctx context.Context) { _ = hang(ctx) }
 			}
 			run1 := startRunner(t, r1)
 			d := f.Create(t)

@@ -279,13 +279,19 @@ func New(cfg Config, deps Deps) *Runner {
 func (r *Runner) queue(name string) string { return r.cfg.QueuePrefix + name }
 
 // Run works until ctx ends, then lets the tasks in flight finish (for up to
-// Config.ShutdownTimeout; the rest go back to the queue) and returns.
+// Config.ShutdownTimeout; the rest go back to the queue) and returns once
+// every handler it started returned.
 func (r *Runner) Run(ctx context.Context) error {
 	defer r.rdb.Close()
+	// Handlers must not see ctx's end: Shutdown decides what finishes. A
+	// handler asynq gave up on at the timeout is cancelled, and waited for.
+	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	var tasks taskSet
+	defer tasks.close()
 	srv := asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
-		Concurrency: r.cfg.Concurrency,
-		// Handlers must not see ctx's end: Shutdown decides what finishes.
-		BaseContext:              func() context.Context { return context.WithoutCancel(ctx) },
+		Concurrency:              r.cfg.Concurrency,
+		BaseContext:              func() context.Context { return handling },
 		TaskCheckInterval:        r.cfg.QueuePoll,
 		DelayedTaskCheckInterval: r.cfg.DelayedPoll,
 		RetryDelayFunc:           r.retryDelay,
@@ -296,7 +302,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler:             asynq.ErrorHandlerFunc(r.taskFailed),
 	})
-	if err := srv.Start(r.mux()); err != nil {
+	if err := srv.Start(tasks.wrap(r.mux())); err != nil {
 		return fmt.Errorf("jobs: start workers: %w", err)
 	}
 	// The scheduler gets a connection of its own: it closes it on shutdown.
@@ -319,8 +325,42 @@ func (r *Runner) Run(ctx context.Context) error {
 	wg.Wait()
 	sched.Shutdown()
 	srv.Shutdown()
+	cancel()
+	tasks.close()
 	r.log.Info("jobs stopped")
 	return nil
+}
+
+// taskSet owns the goroutines asynq runs handlers in: asynq stops waiting
+// for one at its shutdown timeout, but the handler goes on until it
+// returns. close refuses new handlers and waits for the running ones.
+type taskSet struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+var errStopping = errors.New("jobs: stopping")
+
+func (s *taskSet) wrap(h asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return errStopping
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		defer s.wg.Done()
+		return h.ProcessTask(ctx, t)
+	})
+}
+
+func (s *taskSet) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.wg.Wait()
 }
 
 // Idle reports whether there is nothing left to do: no event waits in the
@@ -383,11 +423,11 @@ func (r *Runner) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 
 // taskFailed logs a failed attempt; the failure counters are kept by the
 // handlers, which know the reason.
-func (r *Runner) taskFailed(_ context.Context, t *asynq.Task, err error) {
+func (r *Runner) taskFailed(ctx context.Context, t *asynq.Task, err error) {
 	if isRateLimited(err) {
 		return
 	}
-	id, _ := asynq.GetTaskID(context.Background())
+	id, _ := asynq.GetTaskID(ctx)
 	r.log.Warn("task failed", "type", t.Type(), "id", id, "err", err)
 }
 

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,10 @@ type Config struct {
 	// Clock is what a reply waits on when Telegram asks to slow down; nil
 	// = the real one. Tests put a fake in its place.
 	Clock clockwork.Clock
+	// Drain is how long updates in flight may take to finish once Run's
+	// context ended; then their own context is cancelled, and Run still
+	// waits for them to return. 0 = 30 seconds.
+	Drain time.Duration
 }
 
 // Bot is the Telegram front end.
@@ -62,6 +67,13 @@ type Bot struct {
 	// locks serialise the updates of one person, so two quick taps are
 	// settled one after the other by the conversation's version.
 	locks [256]sync.Mutex
+
+	// inflight owns the goroutine of every update being handled; handling
+	// is the context they run under, cancelled only when a stop's drain
+	// takes too long.
+	inflight       inflight
+	handling       context.Context
+	cancelHandling context.CancelFunc
 
 	updates *prometheus.CounterVec
 	latency prometheus.Histogram
@@ -82,7 +94,11 @@ func New(ctx context.Context, cfg Config, f flow.Flow) (*Bot, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = 30 * time.Second
+	}
 	b := &Bot{flow: f, svc: f.Service, log: f.Log, cfg: cfg, client: cfg.HTTPClient}
+	b.handling, b.cancelHandling = context.WithCancel(context.WithoutCancel(ctx))
 	if b.log == nil {
 		b.log = slog.Default()
 	}
@@ -95,7 +111,10 @@ func New(ctx context.Context, cfg Config, f flow.Flow) (*Bot, error) {
 	b.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "edobot_telegram_update_seconds",
 		Help: "Time to handle one Telegram update.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)})
 	opts := []bot.Option{
-		bot.WithDefaultHandler(b.handle),
+		bot.WithDefaultHandler(b.dispatch),
+		// dispatch only hands the update to a goroutine of b's own, which
+		// Run waits for; the library's are not waited for by anyone.
+		bot.WithNotAsyncHandlers(),
 		bot.WithWorkers(cfg.Workers),
 		bot.WithHTTPClient(time.Minute, b.client),
 		bot.WithErrorsHandler(func(err error) { b.log.Warn("telegram", "err", redact(err.Error(), cfg.Token)) }),
@@ -146,8 +165,11 @@ func (b *Bot) Collectors() []prometheus.Collector {
 }
 
 // Run receives updates until ctx ends: by long polling, or, when a webhook
-// URL is configured, through WebhookHandler.
+// URL is configured, through WebhookHandler. Then it takes no more and
+// returns once every update in flight was handled (Config.Drain).
 func (b *Bot) Run(ctx context.Context) error {
+	defer b.drain()
+
 	commands := &bot.SetMyCommandsParams{Commands: []models.BotCommand{
 		{Command: "start", Description: "Меню / Мәзір / Menu"},
 		{Command: "search", Description: "Поиск / Іздеу / Search"},
@@ -163,7 +185,7 @@ func (b *Bot) Run(ctx context.Context) error {
 			return fmt.Errorf("telegram setWebhook: %s", redact(err.Error(), b.cfg.Token))
 		}
 		b.log.Info("telegram webhook mode", "bot", b.username)
-		b.api.StartWebhook(ctx)
+		<-ctx.Done()
 		return nil
 	}
 	// A webhook left from an earlier configuration would make getUpdates fail.
@@ -175,11 +197,24 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
+// drain waits for the updates in flight, cancelling their context when
+// they take longer than Config.Drain; nothing new is taken after.
+func (b *Bot) drain() {
+	stop := time.AfterFunc(b.cfg.Drain, func() {
+		b.log.Warn("telegram: updates in flight are cancelled: they took longer than the drain allows", "drain", b.cfg.Drain)
+		b.cancelHandling()
+	})
+	b.inflight.close()
+	stop.Stop()
+	b.cancelHandling()
+}
+
 // WebhookHandler receives Telegram's webhook calls. The secret is checked
 // here, in constant time, and a wrong one is answered 401 instead of being
-// passed on.
+// passed on. An update is acknowledged once its handling started; after
+// Run stopped taking updates it is answered 503, so Telegram delivers it
+// again, to another instance or after the restart.
 func (b *Bot) WebhookHandler() http.Handler {
-	next := b.api.WebhookHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
 		if b.cfg.WebhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.cfg.WebhookSecret)) != 1 {
@@ -187,13 +222,28 @@ func (b *Bot) WebhookHandler() http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-		next(w, r)
+		var upd models.Update
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&upd); err != nil {
+			b.log.Warn("telegram webhook: unreadable update", "err", err)
+			http.Error(w, "bad update", http.StatusBadRequest)
+			return
+		}
+		if !b.inflight.goFunc(func() { b.handle(b.handling, &upd) }) {
+			http.Error(w, "stopping", http.StatusServiceUnavailable)
+		}
 	})
 }
 
-// handle is the library's handler for every update.
-func (b *Bot) handle(ctx context.Context, _ *bot.Bot, upd *models.Update) {
+// dispatch is the library's handler for every polled update: it hands the
+// update to a goroutine Run waits for.
+func (b *Bot) dispatch(_ context.Context, _ *bot.Bot, upd *models.Update) {
+	if !b.inflight.goFunc(func() { b.handle(b.handling, upd) }) {
+		b.log.Warn("telegram: an update arrived after the bot stopped", "update_id", upd.ID)
+	}
+}
+
+// handle handles one update.
+func (b *Bot) handle(ctx context.Context, upd *models.Update) {
 	start := time.Now()
 	defer func() { b.latency.Observe(time.Since(start).Seconds()) }()
 	switch {
@@ -489,4 +539,30 @@ func limit(s string, max int) string {
 		n += utf16.RuneLen(r)
 	}
 	return s
+}
+
+// inflight is a set of goroutines that can be closed: close refuses new
+// ones and waits for those running.
+type inflight struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// goFunc runs f in a goroutine of the set; false once the set is closed.
+func (s *inflight) goFunc(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Go(f)
+	return true
+}
+
+func (s *inflight) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.wg.Wait()
 }

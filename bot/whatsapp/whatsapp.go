@@ -74,6 +74,10 @@ type Config struct {
 	// Clock tells how long the connection has been lost; nil = the real
 	// one. Tests put a fake in its place.
 	Clock clockwork.Clock
+	// Drain is how long the messages taken may take to be handled once
+	// Run's context ended; then their context is cancelled, and Run still
+	// waits for them to return. 0 = 30 seconds.
+	Drain time.Duration
 }
 
 // Bot is the WhatsApp front end.
@@ -96,6 +100,8 @@ type Bot struct {
 	// queues keep one person's messages in order while different people
 	// are served in parallel: a person always lands in the same queue.
 	queues []chan *events.Message
+	// stopping is closed when Run stops taking messages.
+	stopping chan struct{}
 
 	messages *prometheus.CounterVec
 	receipts *prometheus.CounterVec
@@ -114,7 +120,10 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
-	b := &Bot{client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg}
+	if cfg.Drain <= 0 {
+		cfg.Drain = 30 * time.Second
+	}
+	b := &Bot{client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg, stopping: make(chan struct{})}
 	if b.log == nil {
 		b.log = slog.Default()
 	}
@@ -185,29 +194,45 @@ func (b *Bot) Ready(context.Context) error {
 
 // Run handles messages until ctx ends, connecting first when the account
 // is linked (an unlinked one is connected by the pairing). It never fails
-// the service: WhatsApp trouble is logged and shown on /readyz.
+// the service: WhatsApp trouble is logged and shown on /readyz. When ctx
+// ends it takes no more messages, handles those already taken (WhatsApp
+// would not deliver them again) with the connection still up for their
+// replies (Config.Drain), and disconnects once they are done.
 func (b *Bot) Run(ctx context.Context) error {
+	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
 	var wg sync.WaitGroup
 	for _, q := range b.queues {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				select {
-				case <-ctx.Done():
-					return
+				case <-b.stopping:
+					for {
+						select {
+						case e := <-q:
+							b.onMessage(handling, e)
+						default:
+							return
+						}
+					}
 				case e := <-q:
-					b.onMessage(ctx, e)
+					b.onMessage(handling, e)
 				}
 			}
-		}()
+		})
 	}
 	if b.Phone() != "" {
 		b.connect(ctx)
 	}
 	<-ctx.Done()
-	b.client.Disconnect()
+	close(b.stopping)
+	late := time.AfterFunc(b.cfg.Drain, func() {
+		b.log.Warn("whatsapp: messages in flight are cancelled: they took longer than the drain allows", "drain", b.cfg.Drain)
+		cancel()
+	})
 	wg.Wait()
+	late.Stop()
+	b.client.Disconnect()
 	return nil
 }
 
@@ -273,7 +298,11 @@ func (b *Bot) fail(why string) {
 func (b *Bot) enqueue(e *events.Message) {
 	h := fnv.New32a()
 	h.Write([]byte(e.Info.Sender.User))
-	b.queues[h.Sum32()%uint32(len(b.queues))] <- e
+	select {
+	case <-b.stopping:
+		b.log.Warn("whatsapp: a message arrived after the bot stopped taking them", "from", e.Info.Sender.ToNonAD().User)
+	case b.queues[h.Sum32()%uint32(len(b.queues))] <- e:
+	}
 }
 
 // person is who wrote, as a phone-number JID when WhatsApp tells it: a

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"golang.org/x/sync/errgroup"
 
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
@@ -77,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	asDefault(log)
 	var err error
 	switch cmd := strings.Join(args[:min(len(args), 2)], " "); {
 	case args[0] == "serve":
@@ -166,6 +170,11 @@ func version() string {
 	}
 	return "dev"
 }
+
+// asDefault makes the command's logger the process's default, so that a
+// library logging through slog or the log package writes the same JSON
+// lines. Tests, which run many commands in one process, leave it alone.
+var asDefault = slog.SetDefault
 
 // newLogger logs at LOG_LEVEL, which the configuration checked.
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -424,11 +433,10 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Info("migrations applied", "files", applied)
 	}
 	// The trusted CAs load now, so a wrong EDOBOT_TRUSTED_CA stops the start.
-	trust, stopTrust, err := runTrust(ctx, cfg, db, log)
+	trust, err := serveTrust(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	defer stopTrust()
 	wiring, err := serviceDeps(db, cfg, trust, log)
 	if err != nil {
 		return err
@@ -448,12 +456,13 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Info("removed the spool directories of processes that died", "dirs", removed)
 	}
 	wiring.TempDir = spool.path
-	// Signings through SIGEX wait in the background; serve stops them last.
+	// Signings through SIGEX wait in the background; which the shutdown
+	// stops once nothing can start one any more.
 	svc, bg, err := brokered(ctx, cfg, wiring, db, log)
 	if err != nil {
 		return err
 	} else if bg != nil {
-		defer bg.Close()
+		defer bg.Close() // when the start fails before the loops run
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
@@ -486,11 +495,6 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		if cfg.TelegramWebhookURL != "" {
 			srv.TelegramWebhook = tg.WebhookHandler()
 		}
-		go func() {
-			if err := tg.Run(ctx); err != nil {
-				log.Error("telegram stopped", "err", err)
-			}
-		}()
 	}
 	// The eGov app returns a person who signed in to their chat.
 	srv.ChatLink = func(channel string) string {
@@ -511,9 +515,6 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	if wa != nil {
 		messengers[core.ChannelWhatsApp] = wa.bot
 	}
-	if wa != nil {
-		wa.run(ctx, log)
-	}
 	// The notification jobs: the outbox relay, deliveries into chats, the
 	// organisations' webhooks, reminders and expiries.
 	jcfg := cfg.Jobs
@@ -523,29 +524,89 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	}
 	runner := jobs.New(jcfg, deps)
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
-	jobsDone := make(chan error, 1)
-	go func() { jobsDone <- runner.Run(ctx) }()
-	httpServer := srv.NewHTTPServer(cfg.HTTPAddr)
 	ln, err := srv.Listen(cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	log.Info("edobot serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version(),
 		"telegram", cfg.TelegramToken != "", "whatsapp", wa != nil)
-	errc := make(chan error, 1)
-	go func() { errc <- httpServer.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
+	l := loops{http: srv.NewHTTPServer(cfg.HTTPAddr), listener: ln, telegram: tg, whatsapp: wa, background: bg, jobs: runner, trust: trust}
+	return l.run(ctx, log)
+}
+
+// shutdownTimeout bounds how long the HTTP server waits for the requests
+// in flight before it cancels them.
+const shutdownTimeout = 15 * time.Second
+
+// loops are what serve runs until a signal or a failure, each owned by
+// one errgroup: the first loop to fail ends them all and serve with its
+// error.
+type loops struct {
+	http       *http.Server
+	listener   net.Listener
+	telegram   *telegram.Bot    // nil when off
+	whatsapp   *whatsappFront   // nil when off
+	background *core.Background // nil unless eGov goes through SIGEX
+	jobs       *jobs.Runner
+	trust      *nca.Trust
+}
+
+// run runs the loops; when ctx ends or one fails, it stops them in an
+// order where nothing still running needs what was stopped before it:
+// the HTTP server stops taking requests and finishes those in flight, the
+// bots stop taking updates and finish theirs (their replies still go out,
+// and what they queued reaches the jobs), the brokered eGov waits end, the
+// jobs finish their tasks, the trust refresh ends. Only then does run
+// return, and serve close the storage.
+func (l loops) run(ctx context.Context, log *slog.Logger) error {
+	g, gctx := errgroup.WithContext(ctx)
+	bots, work, last := newStage(g, ctx), newStage(g, ctx), newStage(g, ctx)
+	if l.telegram != nil {
+		bots.run("telegram", l.telegram.Run)
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	err = httpServer.Shutdown(shutdownCtx)
-	if jerr := <-jobsDone; jerr != nil {
-		log.Error("jobs", "err", jerr)
+	if l.whatsapp != nil {
+		bots.run("whatsapp", l.whatsapp.bot.Run)
+		if p := l.whatsapp.pairing; p != nil {
+			bots.run("whatsapp pairing", func(ctx context.Context) error { p.Run(ctx); return nil })
+		}
 	}
+	work.run("jobs", l.jobs.Run)
+	last.run("trust refresh", l.trust.Run)
+
+	var reqs requests
+	httpCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	l.http.Handler = reqs.wrap(l.http.Handler)
+	l.http.BaseContext = func(net.Listener) context.Context { return httpCtx }
+	g.Go(func() error {
+		if err := l.http.Serve(l.listener); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down: the HTTP server finishes its requests", "cause", context.Cause(gctx).Error())
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		err := l.http.Shutdown(sctx)
+		cancelRequests()
+		reqs.close()
+		log.Info("shutting down: the bots finish the updates in flight")
+		bots.stop()
+		if l.background != nil {
+			l.background.Close()
+		}
+		log.Info("shutting down: the jobs finish the tasks in flight")
+		work.stop()
+		last.stop()
+		if err != nil {
+			return fmt.Errorf("http server shutdown: %w", err)
+		}
+		return nil
+	})
+	err := g.Wait()
+	log.Info("every loop stopped; closing the storage")
 	return err
 }
 

@@ -24,7 +24,10 @@ import (
 	"edobot/storage/storagetest"
 )
 
-func TestMain(m *testing.M) { storagetest.Main(m) }
+func TestMain(m *testing.M) {
+	asDefault = func(*slog.Logger) {}
+	storagetest.Main(m)
+}
 
 func runCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
@@ -253,5 +256,22 @@ func waitServeExit(t *testing.T, done <-chan int, logs fmt.Stringer) {
 		}
 	case <-time.After(2 * coretest.Patience):
 		t.Fatal("serve did not stop after its context ended")
+	}
+}
+
+// The command's JSON logger becomes the process's default, so a library
+// that logs through slog writes JSON lines too.
+func TestLoggerIsTheDefault(t *testing.T) {
+	var got *slog.Logger
+	prev := asDefault
+	asDefault = func(l *slog.Logger) { got = l }
+	defer func() { asDefault = prev }()
+	var errOut bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, io.Discard, &errOut); code != 0 || got == nil {
+		t.Fatalf("version: %d, default logger %v", code, got)
+	}
+	got.Info("from a library", "k", "v")
+	if !strings.Contains(errOut.String(), `"msg":"from a library","k":"v"}`) {
+		t.Fatalf("the default logger wrote %q", errOut.String())
 	}
 }

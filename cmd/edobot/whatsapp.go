@@ -117,18 +117,6 @@ func chatFlow(cfg config, svc *core.Service, log *slog.Logger) flow.Flow {
 	}
 }
 
-// run starts the bot and, while unlinked, the pairing.
-func (w *whatsappFront) run(ctx context.Context, log *slog.Logger) {
-	go func() {
-		if err := w.bot.Run(ctx); err != nil {
-			log.Error("whatsapp stopped", "err", err)
-		}
-	}()
-	if w.pairing != nil {
-		go w.pairing.Run(ctx)
-	}
-}
-
 // whatsappLink pairs the bot's WhatsApp account: the QR in the terminal,
 // or with --phone a code to type in WhatsApp → Linked devices → Link with
 // phone number.

@@ -151,6 +151,14 @@ type Server struct {
 	hookErrDate int64
 	hookErrMsg  string
 	commands    json.RawMessage
+	hold        *hold // file downloads wait on it while set
+}
+
+// hold keeps file downloads waiting: held receives once for each download
+// that starts waiting, and release lets them all go.
+type hold struct {
+	held    chan struct{}
+	release chan struct{}
 }
 
 type queued struct {
@@ -715,4 +723,23 @@ func (s *Server) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.queue)
+}
+
+// HoldDownloads makes every file download the bot starts wait until
+// release is called: a test can have a handler in flight for as long as it
+// needs. held receives once for each download that waits.
+func (s *Server) HoldDownloads() (held <-chan struct{}, release func()) {
+	h := &hold{held: make(chan struct{}, 16), release: make(chan struct{})}
+	s.mu.Lock()
+	s.hold = h
+	s.mu.Unlock()
+	var once sync.Once
+	return h.held, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.hold = nil
+			s.mu.Unlock()
+			close(h.release)
+		})
+	}
 }

@@ -336,10 +336,22 @@ func (s *Server) serveFile(w http.ResponseWriter, rest string) {
 	}
 	s.mu.Lock()
 	f := s.paths[path]
+	h := s.hold
 	s.mu.Unlock()
 	if f == nil {
 		writeError(w, errNotFound)
 		return
+	}
+	if h != nil {
+		select {
+		case h.held <- struct{}{}:
+		default:
+		}
+		select {
+		case <-h.release:
+		case <-s.done:
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	if f.hasData {
