@@ -456,7 +456,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Info("removed the spool directories of processes that died", "dirs", removed)
 	}
 	wiring.TempDir = spool.path
-	// Signings through SIGEX wait in the background; which the shutdown
+	// Signings through SIGEX wait in the background, which the shutdown
 	// stops once nothing can start one any more.
 	svc, bg, err := brokered(ctx, cfg, wiring, db, log)
 	if err != nil {
