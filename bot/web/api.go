@@ -131,6 +131,16 @@ func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, status int, d 
 	writeJSON(w, status, s.apiDoc(d, side, sigs[d.ID]))
 }
 
+// answerDoc finishes a handler whose use case returned a document: the
+// refusal of err, or the document with status.
+func (s *Server) answerDoc(w http.ResponseWriter, r *http.Request, a core.Actor, status int, d *core.Document, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeDoc(w, r, status, d, a)
+}
+
 // A document's ETag is its version: any change a client could overwrite
 // bumps it. It is strong, so that If-Match can use it (RFC 9110, 13.1.1).
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
@@ -252,11 +262,7 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, a core.Actor)
 		BaseRef: v("base_ref"), IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	}
 	d, err := s.Service.CreateDocument(r.Context(), a, in, up.file)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeDoc(w, r, http.StatusCreated, d, a)
+	s.answerDoc(w, r, a, http.StatusCreated, d, err)
 }
 
 func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -265,11 +271,7 @@ func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, a core.Actor) {
 		return
 	}
 	d, _, err := s.Service.Document(r.Context(), a, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeDoc(w, r, http.StatusOK, d, a)
+	s.answerDoc(w, r, a, http.StatusOK, d, err)
 }
 
 func (s *Server) apiList(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -363,11 +365,7 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		s.failStatus(w, r, err, http.StatusPreconditionFailed)
 		return
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeDoc(w, r, http.StatusOK, d, a)
+	s.answerDoc(w, r, a, http.StatusOK, d, err)
 }
 
 func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -414,11 +412,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request, a core.Actor)
 		s.fail(w, r, core.ErrNotFound)
 		return
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeDoc(w, r, status, d, a)
+	s.answerDoc(w, r, a, status, d, err)
 }
 
 func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -431,13 +425,7 @@ func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Acto
 		s.fail(w, r, err)
 		return
 	}
-	defer rc.Close()
-	fileHeaders(w)
-	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+core.DownloadName(d, ".pdf")+`"`)
-	if _, err := io.Copy(w, rc); err != nil {
-		s.Log.Warn("download interrupted", "document", d.ID, "err", err)
-	}
+	s.writePDF(w, rc, d, "attachment", core.DownloadName(d, ".pdf"), d.File.Size)
 }
 
 // apiEzSigner is the «Версия для ezSigner»: one attached CMS with the
@@ -475,12 +463,7 @@ func (s *Server) apiCard(w http.ResponseWriter, r *http.Request, a core.Actor) {
 		s.fail(w, r, err)
 		return
 	}
-	defer rc.Close()
-	fileHeaders(w)
-	w.Header().Set("Content-Disposition", `attachment; filename="`+core.CardFileName(d)+`"`)
-	if _, err := io.Copy(w, rc); err != nil {
-		s.Log.Warn("card download interrupted", "document", d.ID, "err", err)
-	}
+	s.writePDF(w, rc, d, "attachment", core.CardFileName(d), -1)
 }
 
 func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, detail string) {

@@ -73,9 +73,7 @@ func TestRESTAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 	sender := apiClient{t, srv.URL, senderKey}
 	recipient := apiClient{t, srv.URL, recipientKey}
 

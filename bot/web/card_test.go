@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,9 +45,7 @@ func TestCardDownloads(t *testing.T) {
 	stranger := storagetest.NewFixture(t)
 	strangerKey, _, _ := stranger.Svc.CreateAPIKey(ctx, stranger.Sender.Number)
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 
 	get := func(path, key string) *http.Response {
 		t.Helper()

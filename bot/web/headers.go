@@ -1,8 +1,11 @@
 package web
 
 import (
+	"edobot/core"
+	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -81,6 +84,21 @@ func fileHeaders(w http.ResponseWriter) {
 	h.Set("Content-Type", "application/pdf")
 	h.Set("Content-Security-Policy", fileCSP)
 	h.Set("X-Frame-Options", "SAMEORIGIN")
+}
+
+// writePDF streams a document's PDF (its original or its card) and closes
+// rc: disposition is "attachment" or "inline", size -1 when not known
+// beforehand. A download the client broke off is only logged.
+func (s *Server) writePDF(w http.ResponseWriter, rc io.ReadCloser, d *core.Document, disposition, name string, size int64) {
+	defer rc.Close()
+	fileHeaders(w)
+	if size >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	}
+	w.Header().Set("Content-Disposition", disposition+`; filename="`+name+`"`)
+	if _, err := io.Copy(w, rc); err != nil {
+		s.Log.Warn("download interrupted", "document", d.ID, "file", name, "err", strings.TrimSpace(err.Error()))
+	}
 }
 
 // staticFiles serves the pages' scripts and styles, cached for a while:

@@ -54,9 +54,7 @@ func apiTestServer(t *testing.T, f *storagetest.Fixture) (apiClient, *Server) {
 		t.Fatal(err)
 	}
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 	return apiClient{t, srv.URL, key}, s
 }
 

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"html/template"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,16 +71,8 @@ func (s *Server) ncalayerURL() string {
 
 // linkSign takes the CMS that NCALayer made on the visitor's computer.
 func (s *Server) linkSign(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		CMS string `json:"cms"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEgovBody)).Decode(&in); err != nil || in.CMS == "" {
-		s.badRequest(w, r, `JSON {"cms": base64}`)
-		return
-	}
-	cms, err := base64.StdEncoding.DecodeString(in.CMS)
-	if err != nil {
-		s.badRequest(w, r, "cms must be base64")
+	cms, ok := s.readCMS(w, r, maxEgovBody)
+	if !ok {
 		return
 	}
 	d, side, err := s.Service.SignCMSByLink(r.Context(), r.PathValue("token"), cms, "ncalayer")
@@ -268,13 +257,7 @@ func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	defer rc.Close()
-	fileHeaders(w)
-	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
-	w.Header().Set("Content-Disposition", `inline; filename="`+core.DownloadName(d, ".pdf")+`"`)
-	if _, err := io.Copy(w, rc); err != nil {
-		s.Log.Warn("link download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
-	}
+	s.writePDF(w, rc, d, "inline", core.DownloadName(d, ".pdf"), d.File.Size)
 }
 
 // linkCard is the link visitor's «Электронная карточка». Like the rest of
@@ -287,10 +270,5 @@ func (s *Server) linkCard(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	defer rc.Close()
-	fileHeaders(w)
-	w.Header().Set("Content-Disposition", `attachment; filename="`+core.CardFileName(d)+`"`)
-	if _, err := io.Copy(w, rc); err != nil {
-		s.Log.Warn("link card download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
-	}
+	s.writePDF(w, rc, d, "attachment", core.CardFileName(d), -1)
 }

@@ -113,7 +113,6 @@ func TestServeFinishesUpdatesInFlight(t *testing.T) {
 	logs := newWatchedLog()
 	done := make(chan int, 1)
 	go func() { done <- run(runCtx, []string{"serve"}, io.Discard, logs) }()
-	tg.WaitPolling(t, 1)
 	n := len(tg.Messages(u.ID))
 	tg.SendDocument(u, "Договор.pdf", "application/pdf", pdftest.PDF(1))
 	select {
