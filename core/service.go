@@ -85,8 +85,8 @@ func New(d Deps) *Service {
 	rec := &records{store: d.Store, clock: d.Now}
 	fs := &files{blobs: d.Blobs, tempDir: d.TempDir}
 	hooks := &Hooks{OnBound: d.OnBound, OnJoined: d.OnJoined}
-	orgs := &Organisations{records: rec, webhooks: d.Webhooks}
-	id := &Identity{records: rec, chats: d.Chats, verifier: d.Verifier, trial: d.Trial, hooks: hooks, orgs: orgs, log: log}
+	orgs := &Organisations{records: rec, webhooks: d.Webhooks, trial: d.Trial}
+	id := &Identity{records: rec, chats: d.Chats, verifier: d.Verifier, hooks: hooks, orgs: orgs, log: log}
 	return &Service{
 		Organisations: orgs,
 		Documents:     &Documents{records: rec, files: fs, log: log},

@@ -567,14 +567,4 @@ func markdown(vars []variable) string {
 // cell keeps a table cell in its column.
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
-// needsConfig says whether a command works with the configuration, so that
-// a bad value stops it; help, version and env do not.
-func needsConfig(command string) bool {
-	switch command {
-	case "help", "-h", "--help", "version", "env":
-		return false
-	}
-	return true
-}
-
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
