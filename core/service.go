@@ -47,8 +47,11 @@ type Deps struct {
 	OnBound  func(ctx context.Context, u *ChatUser, org *Organisation)
 	OnJoined func(ctx context.Context, to *ChatUser, newcomer *ChatUser, org *Organisation)
 	Now      func() time.Time
-	TempDir  string       // where uploads are spooled; "" = the system's
-	Log      *slog.Logger // nil = slog.Default()
+	// Demo is `edobot demo`'s service: every document it makes is a demo
+	// document, and it signs no other (its verifier trusts the demo CA only).
+	Demo    bool
+	TempDir string       // where uploads are spooled; "" = the system's
+	Log     *slog.Logger // nil = slog.Default()
 }
 
 // Hooks tell a chat what happened to it beyond the answer to its own
@@ -89,9 +92,9 @@ func New(d Deps) *Service {
 	id := &Identity{records: rec, chats: d.Chats, verifier: d.Verifier, hooks: hooks, orgs: orgs, log: log}
 	return &Service{
 		Organisations: orgs,
-		Documents:     &Documents{records: rec, files: fs, log: log},
+		Documents:     &Documents{records: rec, files: fs, log: log, demo: d.Demo},
 		Signing: &Signing{records: rec, files: fs, verifier: d.Verifier, egov: d.Egov, broker: d.Broker,
-			brokerSessions: d.BrokerSessions, background: d.Background, captions: d.EgovCaptions, identity: id, log: log},
+			brokerSessions: d.BrokerSessions, background: d.Background, captions: d.EgovCaptions, identity: id, log: log, demo: d.Demo},
 		Identity:  id,
 		Downloads: &Downloads{records: rec, files: fs, cards: d.Cards, cache: d.Downloads, combine: d.Combine},
 		Hooks:     hooks,

@@ -37,7 +37,7 @@ func commands() []command {
 			run: func(ctx context.Context, e env, _ []string) error { return serve(ctx, e.cfg, e.log) }},
 		{name: "demo", about: []string{"run the service with a demo sender, counterparty and document,",
 			"signed on its link page with keys only this process trusts"},
-			run: func(ctx context.Context, e env, args []string) error { return demo(ctx, e, args) }},
+			run: func(ctx context.Context, e env, args []string) error { return runDemo(ctx, e, args) }},
 		{name: "migrate", about: []string{"create the database if missing and apply migrations"},
 			run: func(ctx context.Context, e env, _ []string) error { return migrate(ctx, e.cfg, e.stdout) }},
 		{name: "org add", args: "--bin BIN --name NAME [--subscription-until YYYY-MM-DD]",

@@ -59,6 +59,9 @@ type config struct {
 	// Trial is how long an organisation that registers itself in a chat may
 	// send documents before it needs a subscription.
 	Trial time.Duration
+	// demo is `edobot demo`'s kit; never from the environment, nil for
+	// every other command.
+	demo *demoKit
 	// WhatsApp runs the WhatsApp bot (EDOBOT_WHATSAPP=on); AdminToken guards
 	// the operator's URLs, such as the WhatsApp pairing QR.
 	WhatsApp   bool

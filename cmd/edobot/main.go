@@ -198,7 +198,11 @@ func serviceDeps(db *storage.DB, cfg config, trust *nca.Trust, log *slog.Logger)
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
 	v.Freshness = 15 * time.Minute
-	return core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db, Chats: db,
+	var verifier core.SignatureVerifier = v
+	if cfg.demo != nil {
+		verifier = cfg.demo.verifier()
+	}
+	return core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: verifier, Demo: cfg.demo != nil, Egov: db, Webhooks: db, Chats: db,
 		Combine: signature.Combine, Cards: card.Renderer, Downloads: db, Trial: cfg.Trial, TempDir: cfg.TempDir, Log: log}, nil
 }
 
@@ -447,6 +451,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
 			{Name: "nca_trust", Ping: trust.Ready},
 		}}
+	cfg.demo.wire(srv)
 	// WhatsApp first: the Telegram flow reaches recipients through it.
 	wa := whatsappBot(ctx, cfg, svc, db, log)
 	defer wa.close()

@@ -146,4 +146,3 @@ func TestWebhookShowRemove(t *testing.T) {
 		t.Fatalf("remove without --org: %d", code)
 	}
 }
-
