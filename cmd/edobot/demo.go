@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/go-pdf/fpdf"
 
+	"edobot/bot/telegram"
 	"edobot/bot/web"
 	"edobot/core"
 	"edobot/core/card"
@@ -180,4 +182,17 @@ func demoPDF() ([]byte, error) {
 		return nil, fmt.Errorf("demo PDF: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// logNextSteps ends serve's start-up with what to do next: the bot's
+// t.me link, or the demo when there is no bot.
+func logNextSteps(log *slog.Logger, cfg config, tg *telegram.Bot) {
+	switch {
+	case cfg.demo != nil:
+		log.Info("next", "do", "open the link page printed above and press «Подписать демо-ключом»")
+	case tg != nil:
+		log.Info("next", "telegram", "https://t.me/"+tg.Username(), "do", "open the bot and send /start")
+	default:
+		log.Info("next", "do", "no TELEGRAM_TOKEN: set it for the bot, or run `edobot demo` to see the loop without an NCA key")
+	}
 }

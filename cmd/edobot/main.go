@@ -538,6 +538,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	}
 	log.Info("edobot serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version(),
 		"telegram", cfg.TelegramToken != "", "whatsapp", wa != nil)
+	logNextSteps(log, cfg, tg)
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	select {
