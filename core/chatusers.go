@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 )
 
 // Identity is the people behind the chats: who they are, what they read
@@ -14,7 +13,6 @@ type Identity struct {
 	*records
 	chats    ChatStore
 	verifier SignatureVerifier
-	trial    time.Duration
 	orgs     *Organisations
 	log      *slog.Logger
 }

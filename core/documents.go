@@ -20,7 +20,8 @@ import (
 type Documents struct {
 	*records
 	*files
-	log *slog.Logger
+	log  *slog.Logger
+	demo bool // documents made are demo documents (Deps.Demo)
 }
 
 // PartyInput names a recipient, new or already in the directory.
@@ -199,7 +200,7 @@ func (s *Documents) create(ctx context.Context, a Actor, in NewDocument, file fu
 		ID: uuid.New(), SenderOrgID: org.ID, SenderNumber: org.Number, SenderName: org.Name,
 		RecipientKind: in.Recipient.Kind, RecipientNumber: in.Recipient.Number, RecipientName: in.Recipient.Name,
 		Type: in.Type, Number: number, Date: date, File: info, Status: StatusCreated,
-		LinkToken: NewToken(), BaseRef: in.BaseRef, IdempotencyKey: in.IdempotencyKey,
+		LinkToken: NewToken(), BaseRef: in.BaseRef, IdempotencyKey: in.IdempotencyKey, Demo: s.demo,
 	}
 	if d.IdempotencyKey != "" {
 		d.IdempotencyHash = requestHash(map[string]any{"create": map[string]any{
@@ -301,7 +302,7 @@ func (s *Documents) Copy(ctx context.Context, a Actor, id uuid.UUID, idempotency
 		ID: uuid.New(), SenderOrgID: org.ID, SenderNumber: org.Number, SenderName: org.Name,
 		RecipientKind: src.RecipientKind, RecipientNumber: src.RecipientNumber, RecipientName: src.RecipientName,
 		Type: src.Type, Number: src.Number, Date: src.Date, File: src.File, Status: StatusCreated,
-		LinkToken: NewToken(), IdempotencyKey: idempotencyKey, CopiedFrom: src.ID,
+		LinkToken: NewToken(), IdempotencyKey: idempotencyKey, CopiedFrom: src.ID, Demo: s.demo,
 	}
 	if idempotencyKey != "" {
 		d.IdempotencyHash = requestHash(map[string]any{"copy": src.ID})

@@ -32,9 +32,12 @@ const (
 	CodeAPIKeyInvalid       Code = "api_key_invalid"
 	CodeAuditTampered       Code = "audit_tampered"
 	CodeSignatureIncomplete Code = "signature_incomplete"
-	CodeInvalidLanguage     Code = "invalid_language"
-	CodeEgovSession         Code = "egov_session_invalid"
-	CodeEgovToken           Code = "egov_token_invalid"
+	// CodeNotDemo refuses, in `edobot demo`, to sign a document it did not
+	// make: its keys are demonstration keys.
+	CodeNotDemo         Code = "not_a_demo_document"
+	CodeInvalidLanguage Code = "invalid_language"
+	CodeEgovSession     Code = "egov_session_invalid"
+	CodeEgovToken       Code = "egov_token_invalid"
 	// CodeIdempotencyReused refuses a create whose idempotency key was
 	// used before for a different request.
 	CodeIdempotencyReused Code = "idempotency_key_reused"

@@ -85,7 +85,10 @@ type Organisation struct {
 	Number            string // BIN or IIN, checksum-valid
 	Name              string
 	SubscriptionUntil *time.Time // last day, inclusive; nil = none
-	CreatedAt         time.Time
+	// Trial marks a subscription that is the trial a new organisation
+	// gets, not one it paid for.
+	Trial     bool
+	CreatedAt time.Time
 }
 
 // SubscriptionActive reports whether the organisation may send documents at now.
@@ -165,6 +168,9 @@ type Document struct {
 	// document under IdempotencyKey; nil for documents made before it was kept.
 	IdempotencyHash []byte
 	CopiedFrom      uuid.UUID
+	// Demo marks a document made by `edobot demo`: its signatures are made
+	// with demonstration keys that no other process trusts.
+	Demo bool
 
 	SenderSignedAt      *time.Time
 	RecipientSignedAt   *time.Time

@@ -16,6 +16,9 @@ type Store interface {
 
 	OrganisationByNumber(ctx context.Context, number string) (*Organisation, error)
 	OrganisationByID(ctx context.Context, id int64) (*Organisation, error)
+	// OrganisationSummaries summarises the organisation with the number,
+	// or every one, by number, when number is "".
+	OrganisationSummaries(ctx context.Context, number string) ([]OrganisationSummary, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
 	// APIKeys lists an organisation's keys, newest first.
 	APIKeys(ctx context.Context, orgID int64) ([]APIKey, error)

@@ -11,11 +11,11 @@ import (
 	"edobot/core"
 )
 
-const orgColumns = `id, number, name, subscription_until, created_at`
+const orgColumns = `id, number, name, subscription_until, trial, created_at`
 
 func scanOrg(row pgx.Row) (*core.Organisation, error) {
 	var o core.Organisation
-	err := row.Scan(&o.ID, &o.Number, &o.Name, &o.SubscriptionUntil, &o.CreatedAt)
+	err := row.Scan(&o.ID, &o.Number, &o.Name, &o.SubscriptionUntil, &o.Trial, &o.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, core.ErrOrgUnknown
 	}
@@ -35,12 +35,40 @@ func (db *DB) OrganisationByID(ctx context.Context, id int64) (*core.Organisatio
 	return scanOrg(db.Pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM organisations WHERE id = $1`, id))
 }
 
+// OrganisationSummaries summarises the organisation with the number, or
+// every one when number is "", by number.
+func (db *DB) OrganisationSummaries(ctx context.Context, number string) ([]core.OrganisationSummary, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT o.id, o.number, o.name, o.subscription_until, o.trial, o.created_at,
+			(SELECT count(*) FROM api_keys k WHERE k.org_id = o.id AND k.revoked_at IS NULL),
+			(SELECT count(*) FROM api_keys k WHERE k.org_id = o.id AND k.revoked_at IS NOT NULL),
+			(SELECT count(*) FROM chat_users c WHERE c.org_id = o.id),
+			coalesce((SELECT w.url FROM webhooks w WHERE w.org_id = o.id), ''),
+			(SELECT count(*) FROM documents d WHERE d.sender_org_id = o.id AND d.deleted_at IS NULL)
+		FROM organisations o WHERE $1 = '' OR o.number = $1 ORDER BY o.number`, number)
+	if err != nil {
+		return nil, fmt.Errorf("organisation summaries: %w", err)
+	}
+	defer rows.Close()
+	var out []core.OrganisationSummary
+	for rows.Next() {
+		var s core.OrganisationSummary
+		if err := rows.Scan(&s.ID, &s.Number, &s.Name, &s.SubscriptionUntil, &s.Trial, &s.CreatedAt,
+			&s.APIKeys, &s.RevokedKeys, &s.Chats, &s.WebhookURL, &s.DocumentsSent); err != nil {
+			return nil, fmt.Errorf("organisation summary: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 func (t *tx) UpsertOrganisation(ctx context.Context, o *core.Organisation) (bool, error) {
 	var created bool
 	err := t.tx.QueryRow(ctx, `
-		INSERT INTO organisations (number, name, subscription_until) VALUES ($1, $2, $3)
-		ON CONFLICT (number) DO UPDATE SET name = EXCLUDED.name, subscription_until = EXCLUDED.subscription_until
-		RETURNING id, created_at, xmax = 0`, o.Number, o.Name, o.SubscriptionUntil).Scan(&o.ID, &o.CreatedAt, &created)
+		INSERT INTO organisations (number, name, subscription_until, trial) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (number) DO UPDATE SET name = EXCLUDED.name, subscription_until = EXCLUDED.subscription_until,
+			trial = EXCLUDED.trial
+		RETURNING id, created_at, xmax = 0`, o.Number, o.Name, o.SubscriptionUntil, o.Trial).Scan(&o.ID, &o.CreatedAt, &created)
 	if err != nil {
 		return false, fmt.Errorf("upsert organisation: %w", err)
 	}

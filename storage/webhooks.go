@@ -34,3 +34,12 @@ func (db *DB) Webhook(ctx context.Context, orgID int64) (core.Webhook, error) {
 	}
 	return h, nil
 }
+
+// RemoveWebhook deletes an organisation's webhook; false when it had none.
+func (db *DB) RemoveWebhook(ctx context.Context, orgID int64) (bool, error) {
+	tag, err := db.Pool.Exec(ctx, `DELETE FROM webhooks WHERE org_id = $1`, orgID)
+	if err != nil {
+		return false, fmt.Errorf("remove webhook: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -47,6 +48,9 @@ func (s *Server) linkRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /d/{token}/file", s.limited(rateView, s.linkFile))
 	mux.HandleFunc("GET /d/{token}/card", s.limited(rateView, s.linkCard))
 	mux.HandleFunc("POST /d/{token}/sign", s.limited(rateSign, s.linkSign))
+	if s.DemoSigner != nil {
+		mux.HandleFunc("POST /d/{token}/demo-sign", s.limited(rateSign, s.linkDemoSign))
+	}
 	mux.HandleFunc("GET /d/{token}/page/{page}", s.limited(rateView, s.linkPageImage))
 	mux.HandleFunc("GET /ncalayer/check", s.ncalayerCheck)
 	mux.Handle("GET /static/", staticFiles())
@@ -110,6 +114,10 @@ type linkView struct {
 	Pages                          []int
 	PageMissing                    string // what a page image that failed says
 	Version                        int64
+	// Demo marks a demo document: DemoMark and DemoNote say so, DemoSign
+	// labels its demo key's button (in `edobot demo` only).
+	Demo                         bool
+	DemoMark, DemoNote, DemoSign string
 }
 
 // visitor is who counts as one visitor of a link: an address (the
@@ -185,6 +193,14 @@ func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document,
 		NCALayerURL: key.NCALayerURL, CardURL: base + "/card", TelegramURL: key.TelegramURL, WhatsAppURL: key.WhatsAppURL,
 		CardLabel: s.Cat.Text("ru", "download.card", nil) + " · " + s.Cat.Text("kk", "download.card", nil)}
 	v.PageMissing = s.Cat.Error("ru", errPreviewUnavailable) + " · " + s.Cat.Error("kk", errPreviewUnavailable)
+	if d.Demo {
+		v.Demo = true
+		v.DemoMark = s.both("demo.mark")
+		v.DemoNote = s.both("demo.note")
+		if s.DemoSigner != nil && v.CanSign {
+			v.DemoSign = s.both("demo.sign")
+		}
+	}
 	for i := 1; i <= d.File.Pages; i++ {
 		v.Pages = append(v.Pages, i)
 	}
@@ -271,4 +287,53 @@ func (s *Server) linkCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writePDF(w, rc, d, "attachment", core.CardFileName(d), -1)
+}
+
+// both is a text in Russian and Kazakh, one after the other (or once when
+// they are the same).
+func (s *Server) both(key string) string {
+	ru, kk := s.Cat.Text("ru", key, nil), s.Cat.Text("kk", key, nil)
+	if ru == kk {
+		return ru
+	}
+	return ru + " · " + kk
+}
+
+// linkDemoSign signs a demo document with the demo key of the side whose
+// turn it is: the recipient first, then the sender. The CMS goes through
+// SignCMSByLink like NCALayer's, so the demo verifier checks it and core
+// records it (and refuses any document that is not a demo one).
+func (s *Server) linkDemoSign(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	d, err := s.Service.LinkDocument(r.Context(), token)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	side := core.SideRecipient
+	if d.SignedBy(side) {
+		side = core.SideSender
+	}
+	rc, _, err := s.Service.OpenOriginalByLink(r.Context(), token, s.visitor(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	file, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("demo sign: read the file: %w", err))
+		return
+	}
+	cms, err := s.DemoSigner(r.Context(), d, side, file)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, side, err = s.Service.SignCMSByLink(r.Context(), token, cms, "demo")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": d.Status, "side": side, "version": d.Version})
 }

@@ -67,6 +67,10 @@ type Server struct {
 	// Clock paces the link page's long polls and fills the rate limits'
 	// buckets; nil = the real one. Tests put a fake in its place.
 	Clock clockwork.Clock
+	// DemoSigner, set by `edobot demo` only, makes the CMS of side's demo
+	// key over a demo document's file for the link page's «Подписать
+	// демо-ключом»; the CMS is then signed in as any other is.
+	DemoSigner func(ctx context.Context, d *core.Document, side core.Side, file []byte) ([]byte, error)
 	// Limits bound connections, time, request rates and page renders; the
 	// zero value of a field is its default.
 	Limits Limits

@@ -59,6 +59,9 @@ type config struct {
 	// Trial is how long an organisation that registers itself in a chat may
 	// send documents before it needs a subscription.
 	Trial time.Duration
+	// demo is `edobot demo`'s kit; never from the environment, nil for
+	// every other command.
+	demo *demoKit
 	// WhatsApp runs the WhatsApp bot (EDOBOT_WHATSAPP=on); AdminToken guards
 	// the operator's URLs, such as the WhatsApp pairing QR.
 	WhatsApp   bool
@@ -566,15 +569,5 @@ func markdown(vars []variable) string {
 
 // cell keeps a table cell in its column.
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
-// needsConfig says whether a command works with the configuration, so that
-// a bad value stops it; help, version and env do not.
-func needsConfig(command string) bool {
-	switch command {
-	case "help", "-h", "--help", "version", "env":
-		return false
-	}
-	return true
-}
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

@@ -37,95 +37,74 @@ import (
 	"edobot/storage"
 )
 
-const usage = `edobot — documents to sign with the Kazakhstan digital signature, from a chat.
-
-Usage:
-  edobot serve                         run the service (creates the database and migrates first)
-  edobot migrate                       create the database if missing and apply migrations
-  edobot org add --bin BIN --name NAME [--subscription-until YYYY-MM-DD]
-                                       register an organisation (or update its name and subscription)
-  edobot apikey create --org BIN       create an API key for the organisation; it is printed once
-  edobot apikey list --org BIN         the organisation's keys: id, prefix, created, last used, revoked
-  edobot apikey revoke ID              revoke a key: it is refused from the next request on
-  edobot webhook set --org BIN --url URL
-                                       send the organisation's status changes to URL, signed with
-                                       HMAC-SHA256; prints the new secret once
-  edobot whatsapp link [--phone +77011234567]
-                                       link the bot's WhatsApp account: a QR in the terminal, or a
-                                       pairing code for the number
-  edobot verify --data FILE [--ca PEM] [--purpose sign|auth] SIGNATURE...
-                                       verify CMS signatures over a document offline; prints JSON,
-                                       one object per signer; exits 0 only when every one is valid
-  edobot trust show                    list the CA certificates signatures must chain to
-  edobot trust update                  download NCA's CA certificates now and say what changed;
-                                       exits 1 when one could not be downloaded or was refused
-  edobot env                           print the environment variables it reads, as Markdown
-  edobot version                       print the version
-
-Configuration comes from environment variables; see README.md.
-`
-
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		return helpCommand(args[1:], stdout, stderr)
+	}
+	c, rest, ok := find(args)
+	if !ok {
+		if g := group(args[0]); g != "" && (len(args) == 1 || asksHelp(args[1:2])) {
+			if len(args) == 1 {
+				fmt.Fprintf(stderr, "edobot: %s needs a command\n\n%s", args[0], g)
+				return 2
+			}
+			fmt.Fprint(stdout, g)
+			return 0
+		}
+		fmt.Fprintf(stderr, "edobot: unknown command %q\n\n%s", strings.Join(args, " "), usage())
+		return 2
+	}
+	if asksHelp(rest) {
+		fmt.Fprint(stdout, c.help())
+		return 0
+	}
 	cfg, cfgErr := loadConfig(os.Getenv)
-	if cfgErr != nil && needsConfig(args[0]) {
+	if cfgErr != nil && !c.noConfig {
 		fmt.Fprintf(stderr, "edobot: the configuration has bad values (see `edobot env`):\n%s\n", indent(cfgErr.Error()))
 		return 1
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	asDefault(log)
-	var err error
-	switch cmd := strings.Join(args[:min(len(args), 2)], " "); {
-	case args[0] == "serve":
-		err = serve(ctx, cfg, log)
-	case args[0] == "migrate":
-		err = migrate(ctx, cfg, stdout)
-	case cmd == "org add":
-		err = orgAdd(ctx, cfg, args[2:], stdout)
-	case cmd == "apikey create":
-		err = apikeyCreate(ctx, cfg, args[2:], stdout)
-	case cmd == "apikey list":
-		err = apikeyList(ctx, cfg, args[2:], stdout)
-	case cmd == "apikey revoke":
-		err = apikeyRevoke(ctx, cfg, args[2:], stdout)
-	case cmd == "webhook set":
-		err = webhookSet(ctx, cfg, args[2:], stdout)
-	case cmd == "whatsapp link":
-		err = whatsappLink(ctx, cfg, args[2:], stdout, log)
-	case cmd == "trust show", cmd == "trust update":
-		err = trustCommand(ctx, cfg, args[1:], stdout, log)
-	case args[0] == "verify":
-		err = verifyFiles(ctx, cfg, args[1:], stdout)
-	case args[0] == "env":
-		fmt.Fprint(stdout, markdown(new(config).variables()))
-	case args[0] == "version":
-		fmt.Fprintln(stdout, "edobot", version())
-	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "edobot: unknown command %q\n\n%s", strings.Join(args, " "), usage)
-		return 2
-	}
+	err := c.run(ctx, env{cfg: cfg, stdout: stdout, stderr: stderr, log: log}, rest)
 	if errors.Is(err, errSilent) {
 		return 1
 	}
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "edobot: %s\n\n%s", ue, usage)
+			fmt.Fprintf(stderr, "edobot: %s\n\n%s", ue, c.help())
 			return 2
 		}
 		fmt.Fprintln(stderr, "edobot:", describe(cfg.Lang, err))
 		return 1
 	}
 	return 0
+}
+
+// helpCommand answers `edobot help [COMMAND]`.
+func helpCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage())
+		return 0
+	}
+	if c, rest, ok := find(args); ok && len(rest) == 0 {
+		fmt.Fprint(stdout, c.help())
+		return 0
+	}
+	if g := group(args[0]); g != "" && len(args) == 1 {
+		fmt.Fprint(stdout, g)
+		return 0
+	}
+	fmt.Fprintf(stderr, "edobot: unknown command %q\n\n%s", strings.Join(args, " "), usage())
+	return 2
 }
 
 // errSilent fails a command that already said why on stdout.
@@ -228,7 +207,11 @@ func serviceDeps(db *storage.DB, cfg config, trust *nca.Trust, log *slog.Logger)
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
 	v.Freshness = 15 * time.Minute
-	return core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db, Chats: db,
+	var verifier core.SignatureVerifier = v
+	if cfg.demo != nil {
+		verifier = cfg.demo.verifier()
+	}
+	return core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: verifier, Demo: cfg.demo != nil, Egov: db, Webhooks: db, Chats: db,
 		Combine: signature.Combine, Cards: card.Renderer, Downloads: db, Trial: cfg.Trial, TempDir: cfg.TempDir, Log: log}, nil
 }
 
@@ -279,11 +262,7 @@ func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	if created {
 		verb = "registered"
 	}
-	sub := "no subscription"
-	if org.SubscriptionUntil != nil {
-		sub = "subscription until " + org.SubscriptionUntil.Format(time.DateOnly)
-	}
-	fmt.Fprintf(stdout, "organisation %s %s (%s), id %d, %s\n", org.Number, verb, org.Name, org.ID, sub)
+	fmt.Fprintf(stdout, "organisation %s %s (%s), id %d, subscription %s\n", org.Number, verb, org.Name, org.ID, subscription(*org))
 	return nil
 }
 
@@ -474,6 +453,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
 			{Name: "nca_trust", Ping: trust.Ready},
 		}}
+	cfg.demo.wire(srv)
 	// WhatsApp first: the Telegram flow reaches recipients through it.
 	wa := whatsappBot(ctx, cfg, svc, db, log)
 	defer wa.close()
@@ -530,6 +510,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	}
 	log.Info("edobot serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version(),
 		"telegram", cfg.TelegramToken != "", "whatsapp", wa != nil)
+	logNextSteps(log, cfg, tg)
 	l := loops{http: srv.NewHTTPServer(cfg.HTTPAddr), listener: ln, telegram: tg, whatsapp: wa, background: bg, jobs: runner, trust: trust}
 	return l.run(ctx, log)
 }

@@ -48,8 +48,9 @@ func TestCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, bin+" registered") || !strings.Contains(out, "2027-12-31") {
 		t.Fatalf("org add: %d %q %q", code, out, errOut)
 	}
+	// Without a date, one already registered keeps its subscription.
 	out, _, code = runCmd(t, "org", "add", "--bin", bin, "--name", "ТОО «Ромашка-2»")
-	if code != 0 || !strings.Contains(out, "updated") || !strings.Contains(out, "no subscription") {
+	if code != 0 || !strings.Contains(out, "updated") || !strings.Contains(out, "until 2027-12-31") || strings.Contains(out, "trial") {
 		t.Fatalf("org add again: %d %q", code, out)
 	}
 	bad := bin[:11] + string('0'+(bin[11]-'0'+1)%10)

@@ -66,6 +66,18 @@
   });
   // The page follows the document: a long poll answers as soon as the
   // document changes, and the page reloads to show it.
+  var demo = document.getElementById("demo");
+  if (demo) demo.addEventListener("click", function () {
+    errorBox.textContent = "";
+    demo.disabled = true;
+    fetch(base + "/demo-sign", {method: "POST", headers: {"Accept-Language": lang}}).then(function (r) {
+      return r.json().then(function (j) { if (!r.ok) throw j; location.reload(); });
+    }).catch(function (e) {
+      demo.disabled = false;
+      errorBox.textContent = (e && e.error && e.error.message) || "Ошибка сети · Желі қатесі";
+    });
+  });
+  // document changes, and the page reloads to show it.
   function poll() {
     fetch(base + "/status?version=" + version).then(function (r) {
       if (r.status === 410) { location.reload(); return; }
