@@ -455,6 +455,9 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	} else if bg != nil {
 		defer bg.Close()
 	}
+	if svc.ESF, err = esfInvoices(cfg, db, wiring, log); err != nil {
+		return err
+	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
@@ -518,6 +521,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	// organisations' webhooks, reminders and expiries.
 	jcfg := cfg.Jobs
 	deps := jobs.Deps{Store: db, Messengers: messengers, Logger: log}
+	esfJobs(&deps, svc, db)
 	if tune != nil {
 		tune(&deps)
 	}
