@@ -58,7 +58,12 @@ func eventFromOutbox(m core.OutboxMessage) (event, error) {
 		if err := json.Unmarshal(m.Payload, &p); err != nil {
 			return ev, fmt.Errorf("outbox %s payload: %w", m.ID, err)
 		}
+		// A person's own event (esf.refused…) has the chat as its subject
+		// and names the organisation in the notice.
 		ev.OrgID, ev.ESF = m.OrgID, &p
+		if ev.OrgID == 0 {
+			ev.OrgID = p.OrgID
+		}
 		return ev, nil
 	}
 	if core.ChatEvent(m.Kind) {

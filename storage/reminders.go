@@ -38,7 +38,8 @@ func (db *DB) RecordReminder(ctx context.Context, documentID uuid.UUID, day time
 	return nil
 }
 
-// DeleteExpired deletes eGov signing sessions and identity challenges that
+// DeleteExpired deletes eGov signing sessions and identity challenges (the
+// ИС ЭСФ one-time links among them) that
 // expired before the given time: they can no longer be used, and their
 // hashes are worthless to keep. It returns how many rows of each went.
 func (db *DB) DeleteExpired(ctx context.Context, before time.Time) (sessions, challenges int64, err error) {
@@ -58,7 +59,13 @@ func (db *DB) DeleteExpired(ctx context.Context, before time.Time) (sessions, ch
 	if err != nil {
 		return sessions, 0, fmt.Errorf("delete expired auth challenges: %w", err)
 	}
-	return sessions, tag.RowsAffected(), nil
+	challenges = tag.RowsAffected()
+	// The ИС ЭСФ password pages and ticket signings likewise.
+	tag, err = db.Pool.Exec(ctx, `DELETE FROM esf_links WHERE expires_at < $1`, before)
+	if err != nil {
+		return sessions, challenges, fmt.Errorf("delete expired esf links: %w", err)
+	}
+	return sessions, challenges + tag.RowsAffected(), nil
 }
 
 // dateOnly keeps the calendar date of t in t's own zone, so a Kazakhstan day

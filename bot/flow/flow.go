@@ -320,6 +320,9 @@ func (f *Flow) command(ctx context.Context, u *core.ChatUser, st *state, text st
 		return []Screen{{Text: f.t(u, "chat.new_hint", nil), Buttons: [][]Button{{f.menuButton(u)}}}}, nil
 	case "/login":
 		return f.startAuth(ctx, u)
+	case "/esf":
+		st.set(stepIdle)
+		return f.esfScreen(ctx, u)
 	case "/search":
 		if arg != "" {
 			return f.search(ctx, u, st, arg, 0)
@@ -348,6 +351,9 @@ func (f *Flow) text(ctx context.Context, u *core.ChatUser, st *state, text strin
 	case stepSearch, stepIdle:
 		if text == "" {
 			return f.menu(ctx, u)
+		}
+		if st.Step == stepIdle && esfWord(text) {
+			return f.esfScreen(ctx, u) // WhatsApp's way to /esf
 		}
 		return f.search(ctx, u, st, text, 0)
 	}
@@ -460,6 +466,8 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 		return f.wizardChoice(ctx, u, st, value)
 	case CodeDocument:
 		return f.documentChoice(ctx, u, st, rest)
+	case CodeESF:
+		return f.esfChoice(ctx, u, rest)
 	}
 	return f.stale(ctx, u), nil
 }
@@ -516,6 +524,9 @@ func (f *Flow) menu(ctx context.Context, u *core.ChatUser) ([]Screen, error) {
 			Data: callbackData(CodeFolder, string(fo), "0")}})
 	}
 	rows = append(rows, []Button{{Label: "🔍 " + f.t(u, "chat.search", nil), Data: callbackData(CodeSearch)}, {Label: "📄 " + f.t(u, "chat.new", nil), Data: callbackData(CodeNew)}})
+	if f.Service.ESF != nil {
+		rows = append(rows, []Button{{Label: "🧾 " + f.t(u, "esf.menu", nil), Data: callbackData(CodeESF)}})
+	}
 	rows = append(rows, []Button{{Label: "🌐 " + f.t(u, "chat.language", nil), Data: callbackData(CodeLangs)}})
 	text := f.t(u, "chat.menu_bound", map[string]any{"Org": org.Name, "Number": org.Number})
 	if !org.SubscriptionActive(f.now()) {

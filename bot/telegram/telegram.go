@@ -173,6 +173,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	commands := &bot.SetMyCommandsParams{Commands: []models.BotCommand{
 		{Command: "start", Description: "Меню / Мәзір / Menu"},
 		{Command: "search", Description: "Поиск / Іздеу / Search"},
+		{Command: "esf", Description: "ИС ЭСФ / ЭШФ АЖ / e-invoices"},
 		{Command: "lang", Description: "Язык / Тіл / Language"},
 		{Command: "cancel", Description: "Отмена / Бас тарту / Cancel"},
 	}}

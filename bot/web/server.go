@@ -119,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 		s.homeRoutes(mux)
 		s.linkRoutes(mux)
 		s.chatRoutes(mux)
+		s.esfRoutes(mux)
 	}
 	return s.paced(s.secured(mux))
 }

@@ -17,6 +17,7 @@ import (
 	"edobot/bot/web"
 	"edobot/core"
 	"edobot/core/egov"
+	"edobot/core/esf"
 	"edobot/core/nca"
 	"edobot/core/sigex"
 	"edobot/jobs"
@@ -73,6 +74,17 @@ type config struct {
 	EgovVia  string
 	SigexURL string
 
+	// ИС ЭСФ: incoming invoices in the chats (EDOBOT_ESF=on), the key that
+	// seals the cabinet passwords, the service and its pace (see esf.go).
+	ESF            bool
+	SecretKey      string
+	ESFURL         string
+	ESFPoll        time.Duration
+	ESFTicketTTL   time.Duration
+	ESFDailyCalls  int
+	ESFCallTimeout time.Duration
+	ESFPageSize    int
+
 	// Limits of the HTTP server and the page renders.
 	Limits web.Limits
 	// Jobs tunes the notification jobs; its RedisAddr is REDIS_ADDR.
@@ -85,6 +97,7 @@ const (
 	secChats   = "Telegram and WhatsApp"
 	secTrust   = "Signatures and trust"
 	secEgov    = "eGov"
+	secESF     = "ИС ЭСФ (electronic invoices)"
 	secHTTP    = "HTTP limits"
 	secPages   = "Page images"
 	secJobs    = "Notifications and queues"
@@ -188,6 +201,28 @@ func (c *config) variables() []variable {
 		{Name: "EDOBOT_NCALAYER_URL", Section: secEgov, Default: web.DefaultNCALayerURL,
 			Meaning: "where the signing page looks for NCALayer on the visitor's computer", kind: webURL(&c.NCALayerURL, "ws", "wss")},
 
+		{Name: "EDOBOT_ESF", Section: secESF, Default: "off",
+			Meaning: "`on` brings the organisations' incoming electronic invoices from ИС ЭСФ into their chats («ИС ЭСФ» in the menu, `/esf`); it needs `EDOBOT_SECRET_KEY`. Off by default: it speaks to a state system with each manager's cabinet password",
+			kind:    onOff(&c.ESF)},
+		{Name: "EDOBOT_SECRET_KEY", Section: secESF, Shown: "empty (required with `EDOBOT_ESF=on`)", Secret: true,
+			Meaning: "the deployment's secret (at least 32 characters) from which the AES-256-GCM key sealing the ИС ЭСФ cabinet passwords is derived. Changing it makes the kept passwords unreadable: managers enter them again",
+			kind:    secretKey(&c.SecretKey)},
+		{Name: "EDOBOT_ESF_URL", Section: secESF, Default: esf.ProductionBaseURL,
+			Meaning: "ИС ЭСФ's SOAP services (`/AuthService`, `/SessionService`, `/InvoiceService` under it); the test system is `" + esf.TestBaseURL + "`",
+			kind:    webURL(&c.ESFURL, "http", "https")},
+		{Name: "EDOBOT_ESF_POLL", Section: secESF, Default: "15m",
+			Meaning: "how often each organisation with an active ticket is synchronised", kind: durationIn(&c.ESFPoll, 5*time.Minute, 24*time.Hour)},
+		{Name: "EDOBOT_ESF_TICKET_TTL", Section: secESF, Default: "24h",
+			Meaning: "the life a new ticket is asked for (`createAuthTicket`'s `ttlInMinutes`); a longer one is announced a day before it ends",
+			kind:    durationIn(&c.ESFTicketTTL, time.Minute, 24*time.Hour)},
+		{Name: "EDOBOT_ESF_DAILY_CALLS", Section: secESF, Default: "3000",
+			Meaning: "calls to ИС ЭСФ an organisation may make a day (Kazakhstan time), shown in `/metrics` as `edobot_esf_calls_today`; `0` is no limit",
+			kind:    integer(&c.ESFDailyCalls, 0, 10_000_000)},
+		{Name: "EDOBOT_ESF_CALL_TIMEOUT", Section: secESF, Default: "1m",
+			Meaning: "the longest one call to ИС ЭСФ may take; a timeout is retried with backoff", kind: duration(&c.ESFCallTimeout)},
+		{Name: "EDOBOT_ESF_PAGE_SIZE", Section: secESF, Shown: "ИС ЭСФ's",
+			Meaning: "updates asked for per `queryUpdates` page", kind: integer(&c.ESFPageSize, 1, 1000)},
+
 		{Name: "EDOBOT_HTTP_MAX_CONNS", Section: secHTTP, Default: "1024",
 			Meaning: "connections held open at once; more wait in the listen backlog", kind: integer(&c.Limits.MaxConns, 1, 1_000_000)},
 		{Name: "EDOBOT_HTTP_HEADER_TIMEOUT", Section: secHTTP, Default: "10s",
@@ -279,6 +314,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.Jobs.RedisAddr = c.RedisAddr
 	if c.TelegramWebhookURL != "" && c.TelegramWebhookSecret == "" && !refused["TELEGRAM_WEBHOOK_SECRET"] {
 		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_SECRET: must be set when TELEGRAM_WEBHOOK_URL is"))
+	}
+	if c.ESF && c.SecretKey == "" && !refused["EDOBOT_SECRET_KEY"] {
+		errs = append(errs, fmt.Errorf("EDOBOT_SECRET_KEY: must be set (at least %d characters) when EDOBOT_ESF is on: it seals the ИС ЭСФ cabinet passwords", core.MinSecretKey))
 	}
 	return c, errors.Join(errs...)
 }
@@ -435,6 +473,36 @@ func ocspURL(dst *string) kind {
 func linkTemplate(dst *string) kind {
 	return kind{Allowed: "an https URL with one `%s`", set: func(v string) error {
 		if strings.Count(v, "%") != 1 || !strings.Contains(v, "%s") || !isURL(fmt.Sprintf(v, "x"), "https", "http") {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+// durationIn is a duration between lo and hi.
+func durationIn(dst *time.Duration, lo, hi time.Duration) kind {
+	return kind{Allowed: fmt.Sprintf("a duration from `%s` to `%s`", short(lo), short(hi)), set: func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return errBad
+		}
+		*dst = d
+		return nil
+	}}
+}
+
+// short writes 24h0m0s as 24h and 5m0s as 5m.
+func short(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	return strings.TrimSuffix(s, "0m")
+}
+
+// secretKey is a secret long enough to derive a key from.
+func secretKey(dst *string) kind {
+	return kind{Allowed: fmt.Sprintf("at least %d characters", core.MinSecretKey), set: func(v string) error {
+		if len(v) < core.MinSecretKey {
 			return errBad
 		}
 		*dst = v

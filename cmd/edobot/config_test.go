@@ -11,6 +11,7 @@ import (
 
 	"edobot/bot/web"
 	"edobot/core"
+	"edobot/core/esf"
 	"edobot/core/nca"
 	"edobot/jobs"
 )
@@ -57,6 +58,7 @@ func TestConfigDefaults(t *testing.T) {
 		EgovMobileLink: "https://m.egov.kz/mobileSign/?link=%s", EgovBusinessLink: "https://m.egov.kz/businessSign/?link=%s",
 		EgovTTL: core.DefaultEgovTTL, EgovPDFMime: "application/pdf", NCALayerURL: web.DefaultNCALayerURL,
 		Trial: 14 * 24 * time.Hour, EgovVia: "direct", SigexURL: "https://sigex.kz",
+		ESFURL: esf.ProductionBaseURL, ESFPoll: 15 * time.Minute, ESFTicketTTL: 24 * time.Hour, ESFDailyCalls: 3000, ESFCallTimeout: time.Minute,
 		Limits: c.Limits, Jobs: c.Jobs,
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -150,6 +152,14 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		"EDOBOT_REMINDER_DAYS":        {"0", "400"},
 		"EDOBOT_REMINDER_CRON":        {"hourly", "0 * * *"},
 		"EDOBOT_EXPIRE_AFTER":         {"1 day"},
+		"EDOBOT_ESF":                  {"maybe"},
+		"EDOBOT_SECRET_KEY":           {"too-short-a-secret"},
+		"EDOBOT_ESF_URL":              {"esf.gov.kz"},
+		"EDOBOT_ESF_POLL":             {"1m", "48h"},
+		"EDOBOT_ESF_TICKET_TTL":       {"30s", "25h"},
+		"EDOBOT_ESF_DAILY_CALLS":      {"-1", "lots"},
+		"EDOBOT_ESF_CALL_TIMEOUT":     {"60"},
+		"EDOBOT_ESF_PAGE_SIZE":        {"0", "5000"},
 	}
 	table := new(config).variables()
 	seen := map[string]bool{}
@@ -248,5 +258,25 @@ func TestREADMEConfiguration(t *testing.T) {
 			return
 		}
 		t.Errorf("README.md's configuration differs from `edobot env`; run go test ./cmd/edobot -run TestREADMEConfiguration -update\n--- README\n%s\n--- edobot env\n%s", got, want)
+	}
+}
+
+// TestConfigESFNeedsTheSecretKey: ИС ЭСФ does not start without the key
+// that seals the cabinet passwords, and the refusal names it; with the key
+// it starts, and off it needs none.
+func TestConfigESFNeedsTheSecretKey(t *testing.T) {
+	_, err := loadConfig(envOf("EDOBOT_ESF", "on"))
+	if err == nil || !strings.Contains(err.Error(), "EDOBOT_SECRET_KEY") || !strings.Contains(err.Error(), "EDOBOT_ESF") {
+		t.Fatalf("ESF on without a key: %v", err)
+	}
+	env := func(k string) string {
+		return map[string]string{"EDOBOT_ESF": "on", "EDOBOT_SECRET_KEY": strings.Repeat("k", 32)}[k]
+	}
+	c, err := loadConfig(env)
+	if err != nil || !c.ESF || c.ESFPoll != 15*time.Minute || c.ESFTicketTTL != 24*time.Hour || c.ESFDailyCalls != 3000 {
+		t.Fatalf("ESF on with a key: %+v %v", c, err)
+	}
+	if _, err := loadConfig(envOf("EDOBOT_ESF", "off")); err != nil {
+		t.Fatalf("ESF off: %v", err)
 	}
 }

@@ -443,6 +443,9 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	} else if bg != nil {
 		defer bg.Close() // when the start fails before the loops run
 	}
+	if svc.ESF, err = esfInvoices(cfg, db, wiring, log); err != nil {
+		return err
+	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
@@ -499,6 +502,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	// organisations' webhooks, reminders and expiries.
 	jcfg := cfg.Jobs
 	deps := jobs.Deps{Store: db, Messengers: messengers, Logger: log}
+	esfJobs(&deps, svc, db)
 	if tune != nil {
 		tune(&deps)
 	}
