@@ -25,7 +25,7 @@ type OutreachStats struct {
 	OrgToday     int       // the organisation's cold messages today
 	OrgPausedTil time.Time // the organisation's cold messages are paused until then
 	PauseReason  string
-	SameText     bool // the same text went to another number since SameTextSince
+	SameText     bool // the account sent the same text to another number since SameTextSince
 }
 
 // Lookup is WhatsApp's answer whether a number is on it.

@@ -29,7 +29,7 @@ func (db *DB) ReserveOutreach(ctx context.Context, s core.OutreachSend, allow fu
 			(SELECT count(*) FROM whatsapp_outreach WHERE org_id = $2 AND sent_at >= $3),
 			(SELECT until FROM whatsapp_outreach_pauses WHERE org_id = $2),
 			(SELECT reason FROM whatsapp_outreach_pauses WHERE org_id = $2),
-			EXISTS (SELECT 1 FROM whatsapp_outreach WHERE text_sha256 = $4 AND phone <> $5 AND sent_at >= $6)`,
+			EXISTS (SELECT 1 FROM whatsapp_outreach WHERE account = $1 AND text_sha256 = $4 AND phone <> $5 AND sent_at >= $6)`,
 			s.Account, s.OrgID, s.DayStart, s.TextHash, s.Phone, s.SameTextSince).
 			Scan(&first, &st.AccountToday, &st.OrgToday, &paused, &reason, &st.SameText)
 		if err != nil {
