@@ -241,7 +241,7 @@ func TestColdOutreach(t *testing.T) {
 	expect(orgA, "первый", "same_text")
 	expect(orgB, "второй", "sent")
 	expect(orgB, "третий", "account_budget") // 2 on the first day
-	clock.Advance(11 * time.Hour)             // 20:00
+	clock.Advance(11 * time.Hour)            // 20:00
 	expect(orgB, "вечер", "night")
 
 	clock.Advance(13 * time.Hour) // the next day, 09:00: 3 after a day of two of warm-up

@@ -66,7 +66,11 @@ func (w *whatsappFront) close() {
 // adminRoutes serve the pairing QR to the operator.
 func (w *whatsappFront) adminRoutes(token string) func(*http.ServeMux) {
 	return func(mux *http.ServeMux) {
-		mux.Handle("GET /admin/whatsapp/qr.png", whatsapp.QRHandler(token, w.pairing.Code))
+		code := func() string { return "" }
+		if w.pairing != nil {
+			code = w.pairing.Code
+		}
+		mux.Handle("GET /admin/whatsapp/qr.png", whatsapp.QRHandler(token, code))
 	}
 }
 
