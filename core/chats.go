@@ -92,6 +92,18 @@ const NotifyReminder = "document.reminder"
 // retrying cannot help.
 var ErrChatBlocked = errors.New("chat: the person blocked the bot")
 
+// RestrictedError is a messenger's refusal of a message for good because
+// the bot's account is restricted (WhatsApp's 463): retrying cannot help and
+// only makes it worse. Reason is the messenger's own word for it.
+type RestrictedError struct {
+	Code   int
+	Reason string
+}
+
+func (e *RestrictedError) Error() string {
+	return fmt.Sprintf("messenger: refused (%d %s)", e.Code, e.Reason)
+}
+
 // RetryAfterError is a messenger's request to wait before sending again.
 type RetryAfterError struct {
 	Delay time.Duration

@@ -124,8 +124,11 @@ func (r *Runner) handleEvent(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("event %s: %w", ev.ID, err)
 	}
 	for _, c := range chats {
-		if ev.Kind == core.NotifyReminder && (d.SignedBy(c.Side) || !waitsForSignature(d)) {
-			continue // a reminder is for the sides that still have to sign
+		if ev.Kind == core.NotifyReminder && (d.SignedBy(c.Side) || !waitsForSignature(d) || c.User.NeverWrote()) {
+			// A reminder is for the sides that still have to sign, in
+			// chats that wrote to the bot: unasked reminders are what
+			// WhatsApp bans accounts for.
+			continue
 		}
 		if err := r.queueDelivery(ctx, ev, c); err != nil {
 			return err
@@ -251,8 +254,19 @@ func (r *Runner) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	err = m.Notify(sendCtx, core.DocumentChat{User: *u, Side: ev.ChatSide}, n)
 	cancel()
 	var ra *core.RetryAfterError
+	var restricted *core.RestrictedError
 	switch {
 	case err == nil:
+	case errors.As(err, &restricted):
+		// Retrying a refusal of a restricted account digs it deeper: the
+		// delivery fails for good, with its reason, and the operator hears.
+		r.metrics.failures.WithLabelValues(u.Channel, "restricted").Inc()
+		r.log.Error("messenger refused the delivery: the bot's account is restricted; not retried",
+			"channel", u.Channel, "chat_user", u.ID, "event", ev.ID, "code", restricted.Code, "reason", restricted.Reason)
+		if ferr := r.store.RecordDeliveryFailure(context.WithoutCancel(ctx), ev.ID, u.ID, restricted.Error(), r.now()); ferr != nil {
+			r.log.Error("delivery failure not recorded", "event", ev.ID, "chat_user", u.ID, "err", ferr)
+		}
+		return fmt.Errorf("delivery %s: %w: %w", deliveryID(ev.ID, ev.ChatUserID), err, asynq.SkipRetry)
 	case errors.Is(err, core.ErrChatBlocked):
 		r.metrics.failures.WithLabelValues(u.Channel, "blocked").Inc()
 		if merr := r.store.MarkChatBlocked(context.WithoutCancel(ctx), u.ID, r.now()); merr != nil {

@@ -11,12 +11,14 @@ import (
 
 // DocumentsDueForReminder lists up to limit documents still waiting for a
 // signature («Создан», «На подписании»), not deleted, created before
-// createdBefore and not reminded of on day (a calendar date), oldest first.
-func (db *DB) DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, limit int) ([]uuid.UUID, error) {
+// createdBefore, not reminded of on day (a calendar date) and reminded of
+// fewer than most times in all, oldest first.
+func (db *DB) DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, most, limit int) ([]uuid.UUID, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT d.id FROM documents d
 		WHERE d.status IN ('created', 'signing') AND d.deleted_at IS NULL AND d.created_at < $1
 		AND NOT EXISTS (SELECT 1 FROM document_reminders r WHERE r.document_id = d.id AND r.day = $2)
-		ORDER BY d.created_at LIMIT $3`, createdBefore, dateOnly(day), limit)
+		AND (SELECT count(*) FROM document_reminders r WHERE r.document_id = d.id) < $4
+		ORDER BY d.created_at LIMIT $3`, createdBefore, dateOnly(day), limit, most)
 	if err != nil {
 		return nil, fmt.Errorf("documents due for reminder: %w", err)
 	}

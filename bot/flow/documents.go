@@ -446,8 +446,10 @@ func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
 
 // sendToRecipient delivers the card straight into the recipient's chat:
 // the chat this channel knows by @username or phone, or else one another
-// messenger reaches by the phone (Reach: WhatsApp, even for a number that
-// never wrote to the bot).
+// messenger reaches by the phone (Reach: WhatsApp). A WhatsApp number that
+// never wrote to the bot is not written to unless the operator allows cold
+// outreach and its budgets have room: the sender gets the link to forward
+// instead.
 func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
 	p, err := f.Service.Party(ctx, d.SenderOrgID, d.RecipientPartyID)
 	if err != nil {
@@ -464,6 +466,28 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		s.Text = f.t(u, why, map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
 		return []Screen{s}
 	}
+	// invite offers the link that opens the recipient's chat with the bot
+	// on the document, for the sender to forward: the bot does not write
+	// first to a WhatsApp number that never wrote to it.
+	invite := func(inv *Invitation) []Screen {
+		f.log().InfoContext(ctx, "recipient to be invited", "channel", f.Channel, "document", d.ID, "why", inv.Why)
+		s := f.shareScreen(u, d)
+		msg := f.t(u, "chat.share_message", map[string]any{"Sender": d.SenderName, "Title": f.title(u, d), "Link": inv.Link})
+		rows := [][]Button{
+			{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}},
+			{{Label: "📋 " + f.t(u, "chat.invite_link", nil), Copy: inv.Link}},
+		}
+		for _, row := range s.Buttons {
+			if len(row) == 1 && (row[0].Label == "🟢 WhatsApp" || strings.HasSuffix(row[0].Data, "."+string(CodeSendRecipient))) {
+				continue // replaced by the invitation; sending again would meet the same answer
+			}
+			rows = append(rows, row)
+		}
+		s.Buttons = rows
+		s.Text = f.t(u, "chat.recipient_invite", map[string]any{"Name": d.RecipientName}) + "\n\n" + inv.Link
+		return []Screen{s}
+	}
+	var inv *Invitation
 	var to *core.ChatUser
 	deliver := f.Deliver
 	if f.Deliver != nil && (p.Telegram != "" || p.Phone != "") {
@@ -476,8 +500,10 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		}
 	}
 	if (to == nil || to.BlockedAt != nil) && f.Reach != nil && p.Phone != "" {
-		other, send, err := f.Reach(ctx, p.Phone)
+		other, send, err := f.Reach(ctx, p.Phone, Outreach{OrgID: d.SenderOrgID, Token: d.LinkToken})
 		switch {
+		case errors.As(err, &inv):
+			return invite(inv), nil
 		case err == nil && other.BlockedAt == nil:
 			to, deliver = other, send
 		case err == nil:
@@ -507,6 +533,9 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	}
 	card.Text = f.t(to, "chat.sent_to_you", map[string]any{"Sender": d.SenderName, "Title": f.title(to, d)}) + "\n\n" + card.Text
 	if err := deliver(ctx, to, []Screen{card}); err != nil {
+		if errors.As(err, &inv) {
+			return invite(inv), nil
+		}
 		if errors.Is(err, core.ErrChatBlocked) {
 			_ = f.Service.MarkChatBlocked(ctx, to.ID, f.now())
 			why = "chat.recipient_blocked"

@@ -68,6 +68,28 @@ type Input struct {
 	Unsupported bool // a sticker, a voice message…
 }
 
+// ReachFunc is Flow.Reach.
+type ReachFunc = func(ctx context.Context, phone string, o Outreach) (*core.ChatUser, func(ctx context.Context, to *core.ChatUser, screens []Screen) error, error)
+
+// Outreach is what a first message to a person who never wrote to the bot
+// goes out for: the organisation it counts against and the document's link
+// token, which an invitation link carries.
+type Outreach struct {
+	OrgID int64
+	Token string
+}
+
+// Invitation is a messenger's answer, from Reach or a delivery, that it
+// will not write first to the person: the sender forwards Link instead,
+// which opens the person's chat with the bot on the document.
+type Invitation struct {
+	Link string
+	// Why is what held the message back, for the logs.
+	Why string
+}
+
+func (i *Invitation) Error() string { return "chat: the recipient is to be invited (" + i.Why + ")" }
+
 // Flow runs the conversations of one channel.
 type Flow struct {
 	Service   *core.Service
@@ -83,10 +105,11 @@ type Flow struct {
 	// получателю»); nil when the channel cannot.
 	Deliver func(ctx context.Context, to *core.ChatUser, screens []Screen) error
 	// Reach finds, in another messenger, the chat of a recipient this
-	// channel cannot reach (a phone on WhatsApp that never wrote to the
-	// bot), with the way to deliver screens there; core.ErrNotFound when the
-	// number is not on it. nil when no other messenger is configured.
-	Reach func(ctx context.Context, phone string) (*core.ChatUser, func(ctx context.Context, to *core.ChatUser, screens []Screen) error, error)
+	// channel cannot reach (a phone on WhatsApp), with the way to deliver
+	// screens there; core.ErrNotFound when the number is not on it, an
+	// *Invitation when the messenger does not write first to that number.
+	// nil when no other messenger is configured.
+	Reach ReachFunc
 	Log   *slog.Logger
 	Now   func() time.Time
 	// Unavailable tells an error that means the database could not be

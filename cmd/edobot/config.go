@@ -15,6 +15,7 @@ import (
 
 	"edobot/bot/i18n"
 	"edobot/bot/web"
+	"edobot/bot/whatsapp"
 	"edobot/core"
 	"edobot/core/egov"
 	"edobot/core/esf"
@@ -67,6 +68,8 @@ type config struct {
 	// the operator's URLs, such as the WhatsApp pairing QR.
 	WhatsApp   bool
 	AdminToken string
+	// Cold is the WhatsApp cold-outreach policy (EDOBOT_WHATSAPP_COLD*).
+	Cold whatsapp.Cold
 
 	// EgovVia is how the eGov app reaches us: "direct" (our own QR
 	// protocol; our domain must be on eGov's allow-list) or "sigex"
@@ -165,6 +168,21 @@ func (c *config) variables() []variable {
 			kind:    webhookSecret(&c.TelegramWebhookSecret)},
 		{Name: "EDOBOT_WHATSAPP", Section: secChats, Default: "off",
 			Meaning: "`on` runs the WhatsApp bot in `serve` (its device store lives in `DATABASE_URL`, tables `whatsmeow_*`)", kind: onOff(&c.WhatsApp)},
+		{Name: "EDOBOT_WHATSAPP_COLD", Section: secChats, Default: "off",
+			Meaning: "`on` lets «Отправить получателю» write first to a WhatsApp number that never wrote to the bot, within the budgets below and only 09:00–20:00 Kazakhstan time; `off` (WhatsApp bans accounts that write to strangers) offers the sender the bot's `wa.me` link with the document to forward instead",
+			kind:    onOff(&c.Cold.On)},
+		{Name: "EDOBOT_WHATSAPP_COLD_START", Section: secChats, Default: "5",
+			Meaning: "first messages to such numbers a day for the bot's account at first", kind: integer(&c.Cold.Start, 1, 1000)},
+		{Name: "EDOBOT_WHATSAPP_COLD_MAX", Section: secChats, Default: "20",
+			Meaning: "the same once warmed up; the budget grows evenly from the start to this", kind: integer(&c.Cold.Full, 1, 1000)},
+		{Name: "EDOBOT_WHATSAPP_COLD_WARMUP", Section: secChats, Default: "336h", Shown: "`336h` (14 days)",
+			Meaning: "how long the growth takes, from the account's first such message", kind: duration(&c.Cold.WarmUp)},
+		{Name: "EDOBOT_WHATSAPP_COLD_PER_ORG", Section: secChats, Default: "5",
+			Meaning: "first messages a day on behalf of one organisation", kind: integer(&c.Cold.PerOrg, 1, 1000)},
+		{Name: "EDOBOT_WHATSAPP_COLD_PAUSE", Section: secChats, Default: "168h", Shown: "`168h` (7 days)",
+			Meaning: "how long an organisation's first messages stop after WhatsApp refused one as restricted (error 463)", kind: duration(&c.Cold.Pause)},
+		{Name: "EDOBOT_WHATSAPP_LOOKUP_TTL", Section: secChats, Default: "168h", Shown: "`168h` (7 days)",
+			Meaning: "how long WhatsApp's answer whether a number is on it is kept before asking again", kind: duration(&c.Cold.LookupFresh)},
 
 		{Name: "EDOBOT_NCA", Section: secTrust, Default: string(nca.ModeProduction),
 			Meaning: "whose CA certificates are trusted out of the box (see «Trust»): `production` (NCA's, from pki.gov.kz), `test` (NCA's test PKI, from test.pki.gov.kz) or `off` (only `EDOBOT_TRUSTED_CA`)",
@@ -274,16 +292,16 @@ func (c *config) variables() []variable {
 		{Name: "EDOBOT_TELEGRAM_RATE", Section: secJobs, Default: "30/s,1s,5",
 			Meaning: "Telegram: messages a second overall, least time between two messages to one chat, and how many may go at once after a pause (the long-run rate stays the first figure)",
 			kind:    chatRate(c, core.ChannelTelegram)},
-		{Name: "EDOBOT_WHATSAPP_RATE", Section: secJobs, Default: "10/s,3s,2",
-			Meaning: "the same for WhatsApp", kind: chatRate(c, core.ChannelWhatsApp)},
+		{Name: "EDOBOT_WHATSAPP_RATE", Section: secJobs, Default: "20/m,3s,1,3s",
+			Meaning: "the same for WhatsApp, a minute (`/m`) allowed for the rate; a fourth figure puts each message up to that much later at random. WhatsApp bans accounts that send like a machine", kind: chatRate(c, core.ChannelWhatsApp)},
 		{Name: "EDOBOT_RETRY_MAX", Section: secJobs, Default: "10m",
 			Meaning: "longest backoff between two attempts", kind: duration(&c.Jobs.RetryMax)},
 		{Name: "EDOBOT_NOTIFY_MAX_RETRY", Section: secJobs, Default: "100",
 			Meaning: "attempts before a task is archived", kind: integer(&c.Jobs.MaxRetry, 1, 100_000)},
 		{Name: "EDOBOT_REMINDER_DAYS", Section: secJobs, Default: "2",
 			Meaning: "days a document waits for a signature before its first reminder", kind: integer(&c.Jobs.ReminderAfterDays, 1, 365)},
-		{Name: "EDOBOT_REMINDER_CRON", Section: secJobs, Default: "0 * * * *",
-			Meaning: "when the reminder scan runs (Kazakhstan time)", kind: cronSpec(&c.Jobs.ReminderSpec)},
+		{Name: "EDOBOT_REMINDER_CRON", Section: secJobs, Default: "0 10 * * *",
+			Meaning: "when the reminder scan runs (Kazakhstan time); it queues reminders only between 09:00 and 20:00, at most three a document, and none to a WhatsApp chat that never wrote to the bot", kind: cronSpec(&c.Jobs.ReminderSpec)},
 		{Name: "EDOBOT_EXPIRE_AFTER", Section: secJobs, Default: "24h",
 			Meaning: "how long expired eGov sessions and challenges are kept", kind: duration(&c.Jobs.ExpireAfter)},
 	}
