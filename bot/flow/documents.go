@@ -324,7 +324,7 @@ func (f *Flow) confirmAction(u *core.ChatUser, d *core.Document, question string
 // eGov apps by deep link on this phone, a QR for another phone, and the
 // NCALayer page for a computer.
 func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
-	o, err := f.egovOffer(ctx, d, acc, false)
+	o, err := f.egovOffer(ctx, u, d, acc, false)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
@@ -340,7 +340,7 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 
 // egovOffer opens an eGov signing of d: our own session, or the broker's
 // procedure when signing goes through one (EDOBOT_EGOV_VIA=sigex).
-func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr bool) (*egovOffer, error) {
+func (f *Flow) egovOffer(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, qr bool) (*egovOffer, error) {
 	back := "" // the link page
 	if f.StartLink != nil {
 		back = f.StartLink(d.LinkToken) // this chat, on the document's card
@@ -348,16 +348,22 @@ func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr b
 	if f.Service.ViaBroker() {
 		return f.brokeredOffer(ctx, d, acc, back)
 	}
-	var sess *core.EgovSession
+	// A session this chat opened for the document and did not use yet is
+	// offered again: two quick taps on «Подписать» open one.
+	key := sessionKey{chat: u.ID, doc: d.ID}
+	sess := f.liveSession(ctx, key)
 	var err error
-	if acc.byLink {
+	switch {
+	case sess != nil:
+	case acc.byLink:
 		sess, err = f.Service.StartEgovSession(ctx, d.LinkToken, f.EgovTTL, back)
-	} else {
+	default:
 		sess, err = f.Service.StartEgovSessionFor(ctx, acc.actor, d.ID, f.EgovTTL, back)
 	}
 	if err != nil {
 		return nil, err
 	}
+	f.keepSession(key, sess)
 	l := egov.NewLaunch(f.Egov, egov.DocumentAPI1(f.PublicURL, sess.ID))
 	o := &egovOffer{Mobile: l.Mobile, Business: l.Business, Until: sess.ExpiresAt}
 	if qr {
@@ -371,7 +377,7 @@ func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr b
 // signQR sends the QR of a fresh eGov session, to scan with the eGov app on
 // another phone.
 func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
-	o, err := f.egovOffer(ctx, d, acc, true)
+	o, err := f.egovOffer(ctx, u, d, acc, true)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}

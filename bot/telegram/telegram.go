@@ -75,6 +75,12 @@ type Bot struct {
 	handling       context.Context
 	cancelHandling context.CancelFunc
 
+	// live is, per chat, the message whose buttons are the person's current
+	// screen: a newer screen takes them away, so no old screen looks live.
+	// It is this process's memory: after a restart one old screen may keep
+	// its buttons, which still answer (an outdated tap shows what is now).
+	live sync.Map // chat id (int64) → message id (int)
+
 	updates *prometheus.CounterVec
 	latency prometheus.Histogram
 }
@@ -375,7 +381,8 @@ func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Scr
 	if err != nil {
 		return fmt.Errorf("telegram chat id %q: %w", to.ExternalID, err)
 	}
-	return classify(b.send(ctx, id, 0, screens))
+	_, err = b.sendCounted(ctx, id, 0, fold(screens), false)
+	return classify(err)
 }
 
 // Notify tells one chat of a change (the jobs' messenger): the flow draws
@@ -406,7 +413,8 @@ const maxReplyWait = 5 * time.Second
 // reply answers a person's own update. A 429 with a short retry_after is
 // waited out once and the screens not yet sent are sent then.
 func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
-	sent, err := b.sendCounted(ctx, chatID, editID, screens)
+	screens = fold(screens)
+	sent, err := b.sendCounted(ctx, chatID, editID, screens, true)
 	var tooMany *bot.TooManyRequestsError
 	if errors.As(err, &tooMany) && time.Duration(tooMany.RetryAfter)*time.Second <= maxReplyWait {
 		wait := b.cfg.Clock.NewTimer(time.Duration(tooMany.RetryAfter) * time.Second)
@@ -419,20 +427,34 @@ func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flo
 		if sent > 0 {
 			editID = 0
 		}
-		_, err = b.sendCounted(ctx, chatID, editID, screens[sent:])
+		_, err = b.sendCounted(ctx, chatID, editID, screens[sent:], true)
 	}
 	return err
 }
 
-// send draws screens into a chat. The first screen may replace the message
-// whose button was tapped (editID); if it cannot, it is sent anew.
-func (b *Bot) send(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
-	_, err := b.sendCounted(ctx, chatID, editID, screens)
-	return err
+// fold joins a short note (a screen of text alone) to the screen after it,
+// so that one message says what happened and what is next.
+func fold(screens []flow.Screen) []flow.Screen {
+	out := make([]flow.Screen, 0, len(screens))
+	noteLast := false
+	for _, s := range screens {
+		if noteLast && s.Document == nil && s.Photo == nil {
+			n := out[len(out)-1]
+			s.Text = n.Text + "\n\n" + s.Text
+			s.Replace = s.Replace || n.Replace
+			out = out[:len(out)-1]
+		}
+		out = append(out, s)
+		noteLast = len(s.Buttons) == 0 && s.Document == nil && s.Photo == nil
+	}
+	return out
 }
 
-// sendCounted is send that also tells how many screens went out.
-func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens []flow.Screen) (int, error) {
+// sendCounted draws screens into a chat and tells how many went out. The
+// first screen may replace the message whose button was tapped (editID);
+// if it cannot, it is sent anew. A screen with buttons drawn for the
+// person's own input (screen) becomes the chat's live one.
+func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens []flow.Screen, screen bool) (int, error) {
 	for i, s := range screens {
 		text, markup := b.render(s)
 		switch {
@@ -453,6 +475,9 @@ func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens
 				_, err := b.api.EditMessageText(ctx, &bot.EditMessageTextParams{ChatID: chatID, MessageID: editID, Text: text,
 					ReplyMarkup: markup, LinkPreviewOptions: noPreview})
 				if err == nil || strings.Contains(err.Error(), "message is not modified") {
+					if screen && markup != nil {
+						b.nowLive(ctx, chatID, editID)
+					}
 					continue
 				}
 				if !errors.Is(err, bot.ErrorBadRequest) {
@@ -464,12 +489,29 @@ func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens
 			if markup != nil {
 				params.ReplyMarkup = markup
 			}
-			if _, err := b.api.SendMessage(ctx, params); err != nil {
+			m, err := b.api.SendMessage(ctx, params)
+			if err != nil {
 				return i, err
+			}
+			if screen && markup != nil {
+				b.nowLive(ctx, chatID, m.ID)
 			}
 		}
 	}
 	return len(screens), nil
+}
+
+// nowLive makes a message the chat's live screen, taking the buttons off
+// the one before. A screen that is gone or too old to edit keeps them: its
+// taps still answer with what is current.
+func (b *Bot) nowLive(ctx context.Context, chatID int64, msgID int) {
+	prev, ok := b.live.Swap(chatID, msgID)
+	if !ok || prev.(int) == msgID {
+		return
+	}
+	if _, err := b.api.EditMessageReplyMarkup(ctx, &bot.EditMessageReplyMarkupParams{ChatID: chatID, MessageID: prev.(int)}); err != nil {
+		b.log.Debug("telegram: old screen keeps its buttons", "err", redact(err.Error(), b.cfg.Token))
+	}
 }
 
 var noPreview = &models.LinkPreviewOptions{IsDisabled: bot.True()}
