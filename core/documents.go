@@ -250,7 +250,7 @@ func (s *Documents) insert(ctx context.Context, a Actor, d *Document, recipient 
 		if err := tx.AppendEvent(ctx, ev); err != nil {
 			return err
 		}
-		return s.outbox(ctx, tx, d, OutboxCreated, "", "")
+		return s.outbox(ctx, tx, d, OutboxCreated, "", "", a)
 	})
 	if err != nil {
 		return nil, err

@@ -133,3 +133,32 @@ func TestDoubleSignOneSession(t *testing.T) {
 		t.Fatalf("two taps on «Подписать» opened %d eGov sessions", sessions)
 	}
 }
+
+// TestNoNotificationToTheActor: the chat that revoked a document sees the
+// revoked card in its reply and is not told again; a colleague's chat is.
+func TestNoNotificationToTheActor(t *testing.T) {
+	s, u := newSignedIn(t, "ru")
+	colleague := tgtest.NewUser("Ерлан", "", "ru")
+	key := s.nca.Issue(t, sigtest.Person{IIN: storagetest.RandomIIN(), BIN: s.f.Sender.Number, Surname: "ЕРЛАНОВ", Name: "ЕРЛАН"},
+		sigtest.GOST2015, s.nca.Cert)
+	s.signIn(t, colleague, key)
+	d := s.f.Create(t)
+	if _, _, err := s.f.Svc.Sign(context.Background(), d.ID, storagetest.Signature(s.f.Sender.Number), "test"); err != nil {
+		t.Fatal(err)
+	}
+	card := s.tg.Say(t, u, "/search "+d.Number, has("найдено 1"))
+	card = s.tg.Tap(t, u, card, d.Number, has("На подписании"))
+	card = s.tg.Tap(t, u, card, "Отозвать", has("Отозвать «"))
+	s.tg.Tap(t, u, card, "Да", has("Статус: ⛔ Отозван"))
+	s.tg.Wait(t, colleague.ID, has("отозвал", d.Number))
+	s.waitIdle(t)
+	n := 0
+	for _, m := range s.tg.Messages(u.ID) {
+		if strings.Contains(m.Text, "отозвал(а) документ") {
+			n++
+		}
+	}
+	if n != 0 {
+		t.Fatalf("the revoker's chat was told of its own revoke %d times", n)
+	}
+}
