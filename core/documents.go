@@ -126,6 +126,12 @@ func NormalizePhone(s string) (string, bool) {
 	return "+" + string(digits), true
 }
 
+// The years a document's date may fall in.
+const (
+	FirstDocYear = 1991
+	LastDocYear  = 2100
+)
+
 func validateFields(t DocType, number string, date time.Time) (string, time.Time, error) {
 	if !t.Valid() {
 		return "", time.Time{}, invalid(CodeInvalidType, "type", string(t))
@@ -134,7 +140,7 @@ func validateFields(t DocType, number string, date time.Time) (string, time.Time
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if date.IsZero() || date.Year() < 1991 || date.Year() > 2100 {
+	if date.IsZero() || date.Year() < FirstDocYear || date.Year() > LastDocYear {
 		return "", time.Time{}, invalid(CodeInvalidDate, "date", "")
 	}
 	return number, time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, time.UTC), nil

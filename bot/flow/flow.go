@@ -348,7 +348,7 @@ func (f *Flow) command(ctx context.Context, u *core.ChatUser, st *state, text st
 	case "/new":
 		return []Screen{{Text: f.t(u, "chat.new_hint", nil), Buttons: [][]Button{{f.menuButton(u)}}}}, nil
 	case "/login":
-		return f.startAuth(ctx, u)
+		return f.startAuth(ctx, u, false)
 	case "/search":
 		if arg != "" {
 			return f.search(ctx, u, st, arg, 0)
@@ -467,7 +467,7 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 	case CodeLangs:
 		return []Screen{f.languages(u)}, nil
 	case CodeAuth:
-		return f.startAuth(ctx, u)
+		return f.startAuth(ctx, u, rest == authSwitch)
 	case CodeAuthQR:
 		return f.authQR(ctx, u, rest)
 	case CodeFolder:

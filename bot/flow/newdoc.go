@@ -239,7 +239,7 @@ func parseDate(text string) (time.Time, error) {
 	text = strings.NewReplacer("/", ".", "-", ".", " ", "").Replace(strings.TrimSpace(text))
 	for _, layout := range []string{"02.01.2006", "2.1.2006", "02.01.06"} {
 		if d, err := time.Parse(layout, text); err == nil {
-			if d.Year() < 1991 || d.Year() > 2100 {
+			if d.Year() < core.FirstDocYear || d.Year() > core.LastDocYear {
 				break
 			}
 			return d, nil

@@ -1,11 +1,14 @@
 package telegram_test
 
 import (
+	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
 	"edobot/bot/telegram/tgtest"
+	"edobot/core"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature/sigtest"
 	"edobot/storage/storagetest"
@@ -161,4 +164,61 @@ func TestNoNotificationToTheActor(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("the revoker's chat was told of its own revoke %d times", n)
 	}
+}
+
+// TestLoginWhenSignedIn: «Войти с ЭЦП» for a person signed in already says
+// so, and offers to sign in for another organisation.
+func TestLoginWhenSignedIn(t *testing.T) {
+	s, u := newSignedIn(t, "ru")
+	m := s.tg.Say(t, u, "/login", has("Вы уже вошли", s.f.Sender.Number))
+	s.tg.Tap(t, u, m, "Сменить организацию", has("Подпишите запрос на вход"))
+}
+
+// TestRecipientReasons: «Отправить получателю» tells a person who never
+// wrote to the bot from a phone the bot cannot match to a chat; the card
+// tells the file's size exactly, in the chat's language; a date out of
+// range is refused naming the range.
+func TestRecipientReasons(t *testing.T) {
+	s, u := newSignedIn(t, "ru")
+	ctx := context.Background()
+	for _, c := range []struct {
+		recipient func(*core.PartyInput)
+		want      string
+	}{
+		{func(p *core.PartyInput) { p.Telegram = "@never_wrote_" + core.NewToken()[:6] }, "ещё не писал"},
+		{func(p *core.PartyInput) { p.Phone = "+7701" + storagetest.RandomIIN()[:7] }, "по номеру телефона"},
+	} {
+		in := s.f.NewDocument()
+		in.Recipient = core.PartyInput{Kind: core.PartyCounterparty, Number: storagetest.RandomBIN(), Name: "ТОО «Где-то»"}
+		c.recipient(&in.Recipient)
+		d, err := s.f.Svc.CreateDocument(ctx, s.f.Sender, in, bytes.NewReader(s.f.PDF))
+		if err != nil {
+			t.Fatal(err)
+		}
+		card := s.tg.Say(t, u, "/search "+d.Number, has("найдено 1"))
+		card = s.tg.Tap(t, u, card, d.Number, has(d.Number))
+		size := strconv.Itoa(len(s.f.PDF)) + " байт"
+		if len(s.f.PDF) >= 1024 {
+			size = strings.Replace(strconv.FormatFloat(float64(len(s.f.PDF))/1024, 'f', 1, 64), ".", ",", 1) + " КБ"
+		}
+		if !strings.Contains(card.Text, size) {
+			t.Fatalf("the card does not tell the size as %q: %q", size, card.Text)
+		}
+		share := s.tg.Tap(t, u, card, "Поделиться", has("Ссылка для получателя"))
+		got := s.tg.Tap(t, u, share, "Отправить получателю", has(c.want))
+		if strings.Contains(got.Text, "ещё не писал") && strings.Contains(got.Text, "по номеру телефона") {
+			t.Fatalf("both reasons at once: %q", got.Text)
+		}
+	}
+
+	n := len(s.tg.Messages(u.ID))
+	s.tg.SendDocument(u, "a.pdf", "application/pdf", pdftest.PDF(1))
+	m := s.tg.After(t, u.ID, n, has("Файл принят"))
+	m = s.tg.Tap(t, u, m, "Новый получатель", has("ИИН или БИН"))
+	s.tg.Say(t, u, storagetest.RandomBIN(), has("наименование"))
+	m = s.tg.Say(t, u, "ТОО «Б»", has("@username"))
+	m = s.tg.Tap(t, u, m, "Пропустить", has("тип документа"))
+	s.tg.Tap(t, u, m, "Акт сверки", has("номер"))
+	s.tg.Say(t, u, "АС-1", has("Дата"))
+	s.tg.Say(t, u, "01.01.1980", has("⚠️", "с 1991 по 2100"))
 }
