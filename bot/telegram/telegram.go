@@ -521,19 +521,19 @@ var noPreview = &models.LinkPreviewOptions{IsDisabled: bot.True()}
 // text instead, so the message is still delivered.
 func (b *Bot) render(s flow.Screen) (string, models.ReplyMarkup) {
 	text := s.Text
-	var rows [][]models.InlineKeyboardButton
+	var rows [][]inlineButton
 	for _, r := range s.Buttons {
-		var row []models.InlineKeyboardButton
+		var row []inlineButton
 		for _, btn := range r {
 			switch {
 			case btn.URL != "" && !buttonURL(btn.URL):
 				text += "\n" + btn.Label + ": " + btn.URL
 			case btn.URL != "":
-				row = append(row, models.InlineKeyboardButton{Text: btn.Label, URL: btn.URL})
+				row = append(row, inlineButton{Text: btn.Label, URL: btn.URL})
 			case btn.Copy != "":
-				row = append(row, models.InlineKeyboardButton{Text: btn.Label, CopyText: models.CopyTextButton{Text: btn.Copy}})
+				row = append(row, inlineButton{Text: btn.Label, CopyText: &copyText{Text: btn.Copy}})
 			default:
-				row = append(row, models.InlineKeyboardButton{Text: btn.Label, CallbackData: btn.Data})
+				row = append(row, inlineButton{Text: btn.Label, CallbackData: btn.Data})
 			}
 		}
 		if len(row) > 0 {
@@ -543,7 +543,25 @@ func (b *Bot) render(s flow.Screen) (string, models.ReplyMarkup) {
 	if len(rows) == 0 {
 		return limit(text, 4096), nil
 	}
-	return limit(text, 4096), &models.InlineKeyboardMarkup{InlineKeyboard: rows}
+	return limit(text, 4096), &inlineKeyboard{InlineKeyboard: rows}
+}
+
+// inlineKeyboard is an inline keyboard as the Bot API reads it, with only
+// the fields a button uses: the library's own type (v1.19.0, its newest)
+// sends an empty copy_text on every button.
+type inlineKeyboard struct {
+	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
+}
+
+type inlineButton struct {
+	Text         string    `json:"text"`
+	URL          string    `json:"url,omitempty"`
+	CallbackData string    `json:"callback_data,omitempty"`
+	CopyText     *copyText `json:"copy_text,omitempty"`
+}
+
+type copyText struct {
+	Text string `json:"text"`
 }
 
 // buttonURL reports whether Telegram accepts the URL on a button: http(s)

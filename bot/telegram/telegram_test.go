@@ -77,6 +77,7 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 	t.Cleanup(srv.Close)
 
 	tg := tgtest.New(t)
+	tg.RefuseEmptyCopyText()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := telegram.Config{Token: tgtest.Token, ServerURL: tg.URL, Workers: 4}
 	for _, o := range opts {

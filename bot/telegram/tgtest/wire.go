@@ -310,6 +310,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, perr)
 		return
 	}
+	if aerr := s.checkStrict(p); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	if fail != nil {
 		writeError(w, failureError(*fail))
 		return
