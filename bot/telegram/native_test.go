@@ -222,3 +222,21 @@ func TestRecipientReasons(t *testing.T) {
 	s.tg.Say(t, u, "АС-1", has("Дата"))
 	s.tg.Say(t, u, "01.01.1980", has("⚠️", "с 1991 по 2100"))
 }
+
+// TestCommandsAndDescription: the bot sets its command menu and description
+// in each language, Russian for the rest.
+func TestCommandsAndDescription(t *testing.T) {
+	s := newStack(t)
+	// The profile is set before the bot takes updates.
+	s.tg.Say(t, tgtest.NewUser("A", "", "en"), "/start", has("Hello"))
+	for lang, want := range map[string][2]string{"": {"Главное меню", "PDF"}, "ru": {"Главное меню", "ЭЦП"},
+		"kk": {"Басты мәзір", "ЭЦҚ"}, "en": {"Main menu", "EDS"}} {
+		cmds := s.tg.CommandsFor(lang)
+		if len(cmds) == 0 || cmds[0].Command != "start" || cmds[0].Description != want[0] {
+			t.Errorf("commands for %q: %+v", lang, cmds)
+		}
+		if d := s.tg.DescriptionFor(lang); !strings.Contains(d, want[1]) {
+			t.Errorf("description for %q: %q", lang, d)
+		}
+	}
+}

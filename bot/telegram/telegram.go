@@ -176,15 +176,7 @@ func (b *Bot) Collectors() []prometheus.Collector {
 func (b *Bot) Run(ctx context.Context) error {
 	defer b.drain()
 
-	commands := &bot.SetMyCommandsParams{Commands: []models.BotCommand{
-		{Command: "start", Description: "Меню / Мәзір / Menu"},
-		{Command: "search", Description: "Поиск / Іздеу / Search"},
-		{Command: "lang", Description: "Язык / Тіл / Language"},
-		{Command: "cancel", Description: "Отмена / Бас тарту / Cancel"},
-	}}
-	if _, err := b.api.SetMyCommands(ctx, commands); err != nil {
-		b.log.Warn("telegram setMyCommands", "err", redact(err.Error(), b.cfg.Token))
-	}
+	b.setProfile(ctx)
 	if b.cfg.WebhookURL != "" {
 		if _, err := b.api.SetWebhook(ctx, &bot.SetWebhookParams{URL: b.cfg.WebhookURL, SecretToken: b.cfg.WebhookSecret,
 			AllowedUpdates: []string{"message", "callback_query"}}); err != nil {
@@ -201,6 +193,32 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.log.Info("telegram long polling", "bot", b.username)
 	b.api.Start(ctx)
 	return nil
+}
+
+// commands are the bot's command menu, described by "command.<name>".
+var commands = []string{"start", "search", "login", "lang", "cancel"}
+
+// setProfile sets the command menu and the description for each language,
+// the Russian ones also for every language without its own. A failure is
+// logged: the bot works without them.
+func (b *Bot) setProfile(ctx context.Context) {
+	for _, lang := range []string{"", "ru", "kk", "en"} {
+		text := lang
+		if text == "" {
+			text = "ru"
+		}
+		var cmds []models.BotCommand
+		for _, c := range commands {
+			cmds = append(cmds, models.BotCommand{Command: c, Description: b.flow.Cat.Text(text, "command."+c, nil)})
+		}
+		if _, err := b.api.SetMyCommands(ctx, &bot.SetMyCommandsParams{Commands: cmds, LanguageCode: lang}); err != nil {
+			b.log.Warn("telegram setMyCommands", "lang", lang, "err", redact(err.Error(), b.cfg.Token))
+		}
+		if _, err := b.api.SetMyDescription(ctx, &bot.SetMyDescriptionParams{Description: b.flow.Cat.Text(text, "bot.description", nil),
+			LanguageCode: lang}); err != nil {
+			b.log.Warn("telegram setMyDescription", "lang", lang, "err", redact(err.Error(), b.cfg.Token))
+		}
+	}
 }
 
 // drain waits for the updates in flight, cancelling their context when

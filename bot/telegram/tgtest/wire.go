@@ -254,7 +254,8 @@ func init() {
 		"setwebhook":             (*Server).setWebhook,
 		"deletewebhook":          (*Server).deleteWebhook,
 		"getwebhookinfo":         (*Server).getWebhookInfo,
-		"setmycommands":          (*Server).setMyCommands,
+		"setmycommands":          (*Server).setMyCommandsByLanguage,
+		"setmydescription":       (*Server).setMyDescription,
 		"getmycommands":          (*Server).getMyCommands,
 		"deletemycommands":       (*Server).deleteMyCommands,
 	}
