@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -115,5 +116,21 @@ func (e *RetryAfterError) Error() string {
 
 // ChatActor is the actor a bound chat user acts as.
 func ChatActor(u *ChatUser, orgNumber string) Actor {
-	return Actor{OrgID: u.OrgID, Number: orgNumber, Label: "user:" + strconv.FormatInt(u.ID, 10)}
+	return Actor{OrgID: u.OrgID, Number: orgNumber, Label: chatActorLabel + strconv.FormatInt(u.ID, 10)}
+}
+
+const chatActorLabel = "user:"
+
+// ActingChatUser is the chat user an actor made by ChatActor acts as; 0
+// for any other actor.
+func ActingChatUser(a Actor) int64 {
+	rest, ok := strings.CutPrefix(a.Label, chatActorLabel)
+	if !ok {
+		return 0
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }

@@ -31,6 +31,9 @@ type event struct {
 	Status     core.Status `json:"status,omitempty"` // the status the change left, not the current one
 	Side       core.Side   `json:"side,omitempty"`
 	At         time.Time   `json:"at"`
+	// ActorChat is the chat user whose own act the event is: that chat saw
+	// the result already and is not told again.
+	ActorChat int64 `json:"actor_chat,omitempty"`
 	// Set for the chat.* kinds: the chat that signed in and the
 	// organisation it was bound to.
 	Chat  int64 `json:"chat,omitempty"`
@@ -75,13 +78,14 @@ func eventFromOutbox(m core.OutboxMessage) (event, error) {
 		return ev, nil
 	}
 	var p struct {
-		Status core.Status `json:"status"`
-		Side   core.Side   `json:"side"`
+		Status    core.Status `json:"status"`
+		Side      core.Side   `json:"side"`
+		ActorChat int64       `json:"actor_chat_user_id"`
 	}
 	if err := json.Unmarshal(m.Payload, &p); err != nil {
 		return ev, fmt.Errorf("outbox %s payload: %w", m.ID, err)
 	}
-	ev.Status, ev.Side = p.Status, p.Side
+	ev.Status, ev.Side, ev.ActorChat = p.Status, p.Side, p.ActorChat
 	return ev, nil
 }
 
@@ -129,6 +133,9 @@ func (r *Runner) handleEvent(ctx context.Context, t *asynq.Task) error {
 			// chats that wrote to the bot: unasked reminders are what
 			// WhatsApp bans accounts for.
 			continue
+		}
+		if ev.ActorChat != 0 && c.User.ID == ev.ActorChat {
+			continue // the chat that acted saw the result in its reply
 		}
 		if err := r.queueDelivery(ctx, ev, c); err != nil {
 			return err

@@ -45,7 +45,11 @@ type Screen struct {
 	Photo    *File
 	Document *File
 	// Replace draws the screen over the message whose button was tapped,
-	// where the messenger can edit messages.
+	// where the messenger can edit messages; a messenger that cannot (or an
+	// input that was no tap) sends it as a new message. Handle sets it on
+	// the first screen answering a tap that is not a file: navigation
+	// changes the screen in place, and only something new (a file, a
+	// notification) comes as a message of its own.
 	Replace bool
 }
 
@@ -117,12 +121,14 @@ type Flow struct {
 	// apologise for a fault; nil: none is told apart.
 	Unavailable func(error) bool
 
-	orgs *sync.Map // id → cachedOrg
+	orgs     *sync.Map // id → cachedOrg
+	sessions *sync.Map // sessionKey → *core.EgovSession this process opened
 }
 
 // Prepare readies a flow a front end has copied from its template.
 func (f *Flow) Prepare() {
 	f.orgs = new(sync.Map)
+	f.sessions = new(sync.Map)
 }
 
 func (f *Flow) now() time.Time {
@@ -145,6 +151,9 @@ type state struct {
 	Step  string
 	Draft draft
 	Query string // the last search
+	// Made is the document the wizard made last, so that a second quick
+	// «Создать» shows it.
+	Made  string
 	dirty bool
 }
 
@@ -180,6 +189,7 @@ type draft struct {
 type stored struct {
 	Draft draft  `json:"draft"`
 	Query string `json:"query,omitempty"`
+	Made  string `json:"made,omitempty"`
 }
 
 func (st *state) set(step string) {
@@ -206,6 +216,25 @@ const (
 
 // Handle answers one input of a person with the screens to show.
 func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen {
+	screens := f.handle(ctx, u, in)
+	if in.Choice != "" {
+		replaceTapped(screens)
+	}
+	return screens
+}
+
+// replaceTapped marks the first screen that is not a file to replace the
+// screen whose button was tapped.
+func replaceTapped(screens []Screen) {
+	for i := range screens {
+		if screens[i].Document == nil && screens[i].Photo == nil {
+			screens[i].Replace = true
+			return
+		}
+	}
+}
+
+func (f *Flow) handle(ctx context.Context, u *core.ChatUser, in Input) []Screen {
 	conv, err := f.Service.Conversation(ctx, u.ID)
 	if err != nil {
 		return f.failure(ctx, u, err)
@@ -214,7 +243,7 @@ func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 	if len(conv.Data) > 0 {
 		var s stored
 		if err := json.Unmarshal(conv.Data, &s); err == nil {
-			st.Draft, st.Query = s.Draft, s.Query
+			st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
 		}
 	}
 	screens, err := f.dispatch(ctx, u, st, in)
@@ -225,7 +254,7 @@ func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 		screens = append([]Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err)}}, screens...)
 	}
 	if st.dirty {
-		data, _ := json.Marshal(stored{Draft: st.Draft, Query: st.Query})
+		data, _ := json.Marshal(stored{Draft: st.Draft, Query: st.Query, Made: st.Made})
 		c := st.conv
 		c.Step, c.Data = st.Step, data
 		ok, err := f.Service.SaveConversation(ctx, &c)
@@ -275,7 +304,7 @@ func (f *Flow) stale(ctx context.Context, u *core.ChatUser) []Screen {
 	st := &state{conv: conv, Step: conv.Step}
 	var s stored
 	_ = json.Unmarshal(conv.Data, &s)
-	st.Draft, st.Query = s.Draft, s.Query
+	st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
 	out := []Screen{{Text: f.t(u, "chat.stale", nil)}}
 	return append(out, f.prompt(ctx, u, st)...)
 }
@@ -342,7 +371,7 @@ func (f *Flow) command(ctx context.Context, u *core.ChatUser, st *state, text st
 	case "/new":
 		return []Screen{{Text: f.t(u, "chat.new_hint", nil), Buttons: [][]Button{{f.menuButton(u)}}}}, nil
 	case "/login":
-		return f.startAuth(ctx, u)
+		return f.startAuth(ctx, u, false)
 	case "/esf":
 		st.set(stepIdle)
 		return f.esfScreen(ctx, u)
@@ -467,7 +496,7 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 	case CodeLangs:
 		return []Screen{f.languages(u)}, nil
 	case CodeAuth:
-		return f.startAuth(ctx, u)
+		return f.startAuth(ctx, u, rest == authSwitch)
 	case CodeAuthQR:
 		return f.authQR(ctx, u, rest)
 	case CodeFolder:
@@ -483,7 +512,13 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 		return []Screen{{Text: f.t(u, "chat.new_hint", nil), Buttons: [][]Button{{f.menuButton(u)}}}}, nil
 	case CodeWizard:
 		ver, value, _ := strings.Cut(rest, ".")
-		if v, err := strconv.ParseInt(ver, 10, 64); err != nil || v != st.conv.Version {
+		v, err := strconv.ParseInt(ver, 10, 64)
+		if err == nil && v == st.conv.Version-1 && value == "create" {
+			if s, ok := f.madeTwice(ctx, u, st); ok {
+				return s, nil
+			}
+		}
+		if err != nil || v != st.conv.Version {
 			return f.stale(ctx, u), nil
 		}
 		return f.wizardChoice(ctx, u, st, value)
