@@ -323,3 +323,150 @@ func TestESFInTheChat(t *testing.T) {
 		}
 	}
 }
+
+// TestESFBadInputInTheChat: each bad input is a clear message in the
+// person's chat and keeps nothing: a ticket signed with another person's
+// key, with a signing key instead of AUTH, a wrong cabinet password, a
+// malformed SOAP answer; ИС ЭСФ down for an hour moves no cursor and loses
+// nothing, and the invoices come once it is back.
+func TestESFBadInputInTheChat(t *testing.T) {
+	e := newESFStack(t)
+	ctx := context.Background()
+	bin, seller := storagetest.RandomBIN(), storagetest.RandomBIN()
+	asel := e.manager(t, "Асель", bin, "верный")
+	stranger := e.manager(t, "Данияр", bin, "")
+	org, err := e.f.DB.OrganisationByNumber(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who, err := e.f.DB.ChatUserByID(ctx, chatUserOf(t, e, asel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const refused = "⚠️ Тикет ИС ЭСФ не принят: "
+	nothingKept := func(what string) {
+		t.Helper()
+		if ts, err := e.iv.ActiveTickets(ctx, who); err != nil || len(ts) != 0 {
+			t.Fatalf("%s: tickets kept %+v %v", what, ts, err)
+		}
+	}
+
+	// A wrong password on the page: kept (ИС ЭСФ alone can tell), refused
+	// when the ticket opens a session.
+	if code, _ := e.enterPassword(t, asel, e.screen(t, asel), "Ввести пароль", "не тот"); code != http.StatusOK {
+		t.Fatalf("password page answered %d", code)
+	}
+	saved := e.tg.Wait(t, asel.u.ID, has("Пароль от кабинета ИС ЭСФ сохранён"))
+	n := len(e.tg.Messages(asel.u.ID))
+	if res := e.signTicket(t, asel, saved, asel.auth); res.Status == http.StatusOK {
+		t.Fatal("a ticket with a wrong password was taken")
+	}
+	wrongPassword := e.tg.After(t, asel.u.ID, n, has(refused+"ИС ЭСФ не приняла пароль от кабинета: введите его заново."))
+	tgtest.ButtonOf(t, wrongPassword, "Ввести пароль")
+	nothingKept("wrong password")
+	if code, _ := e.enterPassword(t, asel, wrongPassword, "Ввести пароль", "верный"); code != http.StatusOK {
+		t.Fatalf("password page answered %d", code)
+	}
+	saved = e.tg.After(t, asel.u.ID, n, has("Пароль от кабинета ИС ЭСФ сохранён"))
+
+	// Keys that are not this person's AUTH key: the app is told 403 with
+	// the reason, the chat too.
+	for _, tc := range []struct {
+		name string
+		key  *sigtest.Key
+		want string
+	}{
+		{"another person's key", stranger.auth, "Тикет подписан ключом другого человека: подпишите своим ключом AUTH."},
+		{"a signing key", asel.signing, "Тикет подписан ключом для подписи; нужен ключ AUTH (для входа)."},
+	} {
+		n := len(e.tg.Messages(asel.u.ID))
+		res := e.signTicket(t, asel, saved, tc.key)
+		if res.Status != http.StatusForbidden || !strings.Contains(res.Message, tc.want) {
+			t.Fatalf("%s: the app got %d %q", tc.name, res.Status, res.Message)
+		}
+		saved = e.tg.After(t, asel.u.ID, n, has(refused+tc.want))
+		nothingKept(tc.name)
+	}
+
+	// A malformed SOAP answer to the session's opening.
+	e.fake.FailNext(esf.OpCreateSessionSigned, esftest.Failure{Malformed: true})
+	n = len(e.tg.Messages(asel.u.ID))
+	if res := e.signTicket(t, asel, saved, asel.auth); res.Status == http.StatusOK {
+		t.Fatal("a ticket was taken on a malformed answer")
+	}
+	saved = e.tg.After(t, asel.u.ID, n, has(refused+"ИС ЭСФ сейчас недоступна или ответила непонятно. Попробуем позже."))
+	nothingKept("malformed answer")
+
+	// Now it works.
+	n = len(e.tg.Messages(asel.u.ID))
+	if res := e.signTicket(t, asel, saved, asel.auth); res.Status != http.StatusOK {
+		t.Fatalf("the right key: %d %q", res.Status, res.Message)
+	}
+	e.tg.After(t, asel.u.ID, n, has("✅ ИС ЭСФ подключена"))
+	var ids []int64
+	for range 3 {
+		ids = append(ids, e.fake.AddInvoice(seller, bin))
+	}
+	before, err := e.f.DB.ESFSyncState(ctx, org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Down for an hour: every poll of the hour fails as it may (503, a
+	// SYSTEM_DOWN fault, a malformed page), retryably; nothing moves, no
+	// invoice is told. The manager who tries meanwhile reads why.
+	for i := range 4 {
+		switch i % 3 {
+		case 0:
+			e.fake.FailNext(esf.OpQueryUpdates, esftest.Failure{Down: true})
+		case 1:
+			e.fake.FailNext(esf.OpCreateSessionSigned, esftest.Failure{Code: esf.CodeSystemDown})
+		case 2:
+			e.fake.FailNext(esf.OpQueryUpdates, esftest.Failure{Malformed: true})
+		}
+		e.clock.Advance(core.DefaultESFPoll)
+		_, err := e.iv.Sync(ctx, org.ID)
+		if f := core.ESFFaultOf(err); f == nil || !f.Retryable() {
+			t.Fatalf("poll %d of the outage: %v", i, err)
+		}
+		if s, _ := e.f.DB.ESFSyncState(ctx, org.ID); s.Cursor != before.Cursor {
+			t.Fatalf("poll %d moved the cursor to %+v", i, s.Cursor)
+		}
+	}
+	e.fake.FailNext(esf.OpCreateAuthTicket, esftest.Failure{Down: true})
+	n = len(e.tg.Messages(asel.u.ID))
+	e.tg.Tap(t, asel.u, e.screen(t, asel), "Подписать тикет", has("⚠️ ИС ЭСФ сейчас недоступна или ответила непонятно. Попробуем позже."))
+	e.waitIdle(t)
+	if got := e.counted(asel.u.ID, "📥 ЭСФ №"); got != 0 {
+		t.Fatalf("%d invoices told during the outage", got)
+	}
+
+	// Back: the three invoices, once each.
+	if r := e.sync(t, org.ID); r.New != 3 {
+		t.Fatalf("after the outage %+v", r)
+	}
+	for _, id := range ids {
+		e.tg.Wait(t, asel.u.ID, has(invoiceText(id)))
+	}
+	e.sync(t, org.ID)
+	e.waitIdle(t)
+	for _, id := range ids {
+		if got := e.counted(asel.u.ID, invoiceText(id)); got != 1 {
+			t.Errorf("invoice %d told %d times", id, got)
+		}
+	}
+	if e.fake.OpenSessions(asel.iin) != 0 {
+		t.Fatal("a session was left open")
+	}
+}
+
+// chatUserOf is the chat user of a manager's Telegram chat.
+func chatUserOf(t *testing.T, e *esfStack, m esfManager) int64 {
+	t.Helper()
+	var id int64
+	if err := e.f.DB.Pool.QueryRow(context.Background(), `SELECT id FROM chat_users WHERE channel = $1 AND external_id = $2`,
+		core.ChannelTelegram, strconv.FormatInt(m.u.ID, 10)).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
