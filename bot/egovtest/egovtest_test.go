@@ -114,7 +114,7 @@ func TestXMLStrict(t *testing.T) {
 		"documentXml not XML": func(m map[string]any) {
 			m["documentsToSign"].([]any)[0].(map[string]any)["documentXml"] = "<authSign>"
 		},
-		"version 2": func(m map[string]any) { m["version"] = 2 },
+		"version 2":         func(m map[string]any) { m["version"] = 2 },
 		"an unknown method": func(m map[string]any) { m["signMethod"] = "XMLDSIG" },
 	} {
 		t.Run(name, func(t *testing.T) {
