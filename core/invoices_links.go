@@ -276,12 +276,26 @@ func (iv *Invoices) signTicket(ctx context.Context, id string, u *ChatUser, sign
 			ESFNotice{OrgID: u.OrgID, IIN: u.IIN, Who: t.Name, TicketID: t.ID, ExpiresAt: &exp})
 	})
 	if err != nil {
-		if rf, ok := AsRefusal(err); ok {
-			iv.tellChat(ctx, u, OutboxESFRefused, ESFNotice{OrgID: u.OrgID, IIN: u.IIN, Code: rf.Code})
+		if code := refusedFor(err); code != "" {
+			iv.tellChat(ctx, u, OutboxESFRefused, ESFNotice{OrgID: u.OrgID, IIN: u.IIN, Code: code})
 		}
 		return u, ESFTicket{}, err
 	}
 	return u, t, nil
+}
+
+// refusedFor is the code of a refusal: core's own, or the signature
+// check's (a ticket that is not signed XML, an untrusted certificate…),
+// which the chats have texts for too. "" for other errors.
+func refusedFor(err error) Code {
+	if rf, ok := AsRefusal(err); ok {
+		return rf.Code
+	}
+	var coded interface{ Code() string }
+	if errors.As(err, &coded) {
+		return Code(coded.Code())
+	}
+	return ""
 }
 
 // tellChat tells the person's own chat; a failure is logged, the outcome

@@ -268,7 +268,8 @@ func statusOf(err error, code string) int {
 		return http.StatusNotFound
 	case errors.Is(err, core.ErrEgovBusy):
 		return http.StatusTooManyRequests
-	case errors.Is(err, core.ErrEgovSession), errors.Is(err, core.ErrRevoked), errors.Is(err, core.ErrDeleted):
+	case errors.Is(err, core.ErrEgovSession), errors.Is(err, core.ErrRevoked), errors.Is(err, core.ErrDeleted),
+		errors.Is(err, core.ErrESFLinkGone):
 		return http.StatusGone
 	case errors.Is(err, core.ErrAPIKeyInvalid):
 		return http.StatusUnauthorized
