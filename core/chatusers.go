@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // Identity is the people behind the chats: who they are, what they read
@@ -35,16 +36,29 @@ func validLanguage(lang string) bool {
 	return false
 }
 
-// ChatUser returns the person behind a messenger account, registering them on
-// first contact in the language their messenger reports (Russian otherwise).
+// ChatUser returns the person behind a messenger account who wrote to the
+// bot, registering them on first contact in the language their messenger
+// reports (Russian otherwise).
 func (s *Identity) ChatUser(ctx context.Context, channel, externalID, name, lang string) (*ChatUser, error) {
+	now := s.now()
+	return s.ensureChatUser(ctx, channel, externalID, name, lang, &now)
+}
+
+// ReachedChatUser returns the chat of a person the bot is about to write to
+// first (a WhatsApp number reached by phone), without counting it as the
+// person having written.
+func (s *Identity) ReachedChatUser(ctx context.Context, channel, externalID, name, lang string) (*ChatUser, error) {
+	return s.ensureChatUser(ctx, channel, externalID, name, lang, nil)
+}
+
+func (s *Identity) ensureChatUser(ctx context.Context, channel, externalID, name, lang string, wrote *time.Time) (*ChatUser, error) {
 	if channel != ChannelTelegram && channel != ChannelWhatsApp || externalID == "" {
 		return nil, fmt.Errorf("chat user: bad channel %q or empty id", channel)
 	}
 	if !validLanguage(lang) {
 		lang = "ru"
 	}
-	u := &ChatUser{Channel: channel, ExternalID: externalID, Name: TextPersonName.Sanitize(name), Language: lang}
+	u := &ChatUser{Channel: channel, ExternalID: externalID, Name: TextPersonName.Sanitize(name), Language: lang, WroteAt: wrote}
 	if err := s.store.EnsureChatUser(ctx, u); err != nil {
 		return nil, err
 	}

@@ -127,6 +127,12 @@ func NormalizePhone(s string) (string, bool) {
 	return "+" + string(digits), true
 }
 
+// The years a document's date may fall in.
+const (
+	FirstDocYear = 1991
+	LastDocYear  = 2100
+)
+
 func validateFields(t DocType, number string, date time.Time) (string, time.Time, error) {
 	if !t.Valid() {
 		return "", time.Time{}, invalid(CodeInvalidType, "type", string(t))
@@ -135,7 +141,7 @@ func validateFields(t DocType, number string, date time.Time) (string, time.Time
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if date.IsZero() || date.Year() < 1991 || date.Year() > 2100 {
+	if date.IsZero() || date.Year() < FirstDocYear || date.Year() > LastDocYear {
 		return "", time.Time{}, invalid(CodeInvalidDate, "date", "")
 	}
 	return number, time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, time.UTC), nil
@@ -251,7 +257,7 @@ func (s *Documents) insert(ctx context.Context, a Actor, d *Document, recipient 
 		if err := tx.AppendEvent(ctx, ev); err != nil {
 			return err
 		}
-		return s.outbox(ctx, tx, d, OutboxCreated, "", "")
+		return s.outbox(ctx, tx, d, OutboxCreated, "", "", a)
 	})
 	if err != nil {
 		return nil, err

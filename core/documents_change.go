@@ -133,7 +133,7 @@ func (s *Documents) DeleteDocument(ctx context.Context, a Actor, id uuid.UUID) e
 		if err := s.save(ctx, tx, d, &Event{Kind: EventDeleted, Actor: a.Label, At: now}); err != nil {
 			return nil, err
 		}
-		return nil, s.outbox(ctx, tx, d, OutboxDeleted, d.Status, side)
+		return nil, s.outbox(ctx, tx, d, OutboxDeleted, d.Status, side, a)
 	})
 	return err
 }
@@ -149,7 +149,7 @@ func (s *Documents) Revoke(ctx context.Context, a Actor, id uuid.UUID) (*Documen
 		if err := s.save(ctx, tx, d, ev); err != nil {
 			return nil, err
 		}
-		return nil, s.outbox(ctx, tx, d, OutboxRevoked, from, side)
+		return nil, s.outbox(ctx, tx, d, OutboxRevoked, from, side, a)
 	})
 }
 

@@ -118,8 +118,17 @@ type ChatUser struct {
 	Username   string     // Telegram @username without the @, as last seen
 	Phone      string     // E.164, when the messenger told it
 	BlockedAt  *time.Time // the person blocked the bot: nothing more is sent
-	CreatedAt  time.Time
+	// WroteAt is when the person first wrote to the bot; nil for a chat the
+	// bot opened itself (a WhatsApp number reached by phone).
+	WroteAt   *time.Time
+	CreatedAt time.Time
 }
+
+// NeverWrote reports a WhatsApp chat the bot opened itself and the person
+// never answered: WhatsApp punishes unasked messages, so such a chat gets
+// no reminders and a first message to it is cold outreach. A Telegram chat
+// always wrote first: a bot cannot open one.
+func (u *ChatUser) NeverWrote() bool { return u.Channel == ChannelWhatsApp && u.WroteAt == nil }
 
 // Bound reports whether the person proved an IIN/BIN and may act for an
 // organisation.

@@ -59,6 +59,9 @@ type Service struct {
 	*Signing
 	*Identity
 	*Downloads
+	// ESF are the invoice use cases (ИС ЭСФ); nil when it is off. They are
+	// built apart (NewInvoices) and set by the wiring.
+	ESF     *Invoices
 	tempDir string
 }
 

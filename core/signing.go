@@ -135,7 +135,7 @@ func (s *Signing) signLocked(ctx context.Context, lock func(Tx) (*Document, erro
 			return err
 		}
 		*sideOut, out = side, d
-		return s.outbox(ctx, tx, d, OutboxSigned, from, side)
+		return s.outbox(ctx, tx, d, OutboxSigned, from, side, Actor{})
 	})
 	if err != nil {
 		return nil, err

@@ -41,7 +41,8 @@ type Store interface {
 	PartiesByNumbers(ctx context.Context, orgID int64, numbers []string) ([]Party, error)
 	Party(ctx context.Context, orgID, id int64) (*Party, error)
 	// EnsureChatUser loads the chat user by Channel and ExternalID into u,
-	// creating it with u's Name and Language on first contact.
+	// creating it with u's Name and Language on first contact; a WroteAt
+	// given is recorded unless the person wrote before.
 	EnsureChatUser(ctx context.Context, u *ChatUser) error
 	SetChatLanguage(ctx context.Context, id int64, lang string) error
 	// RecordLinkVisit adds v to its visitor's count of the day, and

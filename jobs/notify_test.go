@@ -3,9 +3,11 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -148,6 +150,47 @@ func TestBlockedChatIsMarkedAndNotRetried(t *testing.T) {
 	waitIdle(t, r.Runner)
 	if n := srv.Calls("sendMessage"); n != 3 {
 		t.Fatalf("sendMessage called %d times after the block, want 3", n)
+	}
+}
+
+// A delivery WhatsApp refuses because the bot's account is restricted (its
+// 463) is tried once, not retried, and recorded as failed with the reason;
+// the other chats are still told.
+func TestRestrictedDeliveryIsTriedOnceAndRecorded(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	drainOutbox(t, f.DB)
+	srv := tgtest.New(t)
+	refused := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
+	other := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
+	var mu sync.Mutex
+	attempts := 0
+	m := hookMessenger{Messenger: newTGMessenger(t, srv), before: func(_ context.Context, chat core.DocumentChat) error {
+		if chat.User.ID != refused.ID {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		return fmt.Errorf("whatsapp send: %w", &core.RestrictedError{Code: 463, Reason: "reach-out time-locked"})
+	}}
+	r := start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: m})
+	d := f.Create(t)
+
+	srv.WaitCount(t, other.TG.ID, 1)
+	eventually(t, "the failure recorded", func() bool {
+		var why *string
+		_ = f.DB.Pool.QueryRow(context.Background(), `SELECT failure FROM notification_deliveries
+			WHERE chat_user_id = $1 AND event_id IN (SELECT id FROM outbox WHERE document_id = $2)`, refused.ID, d.ID).Scan(&why)
+		return why != nil && strings.Contains(*why, "463")
+	})
+	waitIdle(t, r.Runner)
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts != 1 {
+		t.Fatalf("%d attempts, want 1", attempts)
+	}
+	if got := counterValue(t, r.metrics.failures.WithLabelValues(core.ChannelTelegram, "restricted")); got != 1 {
+		t.Errorf("restricted failures: %v", got)
 	}
 }
 

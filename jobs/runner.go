@@ -39,6 +39,9 @@ type Outbox interface {
 type Deliveries interface {
 	Delivered(ctx context.Context, eventID uuid.UUID, chatUserID int64) (bool, error)
 	RecordDelivery(ctx context.Context, eventID uuid.UUID, chatUserID int64, at time.Time) error
+	// RecordDeliveryFailure notes a delivery the messenger refused for
+	// good, with its reason: it counts as done and is not tried again.
+	RecordDeliveryFailure(ctx context.Context, eventID uuid.UUID, chatUserID int64, reason string, at time.Time) error
 }
 
 // Chats is what the notifications read of documents, chat users and
@@ -57,7 +60,10 @@ type Chats interface {
 
 // Housekeeping is what the periodic jobs need.
 type Housekeeping interface {
-	DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, limit int) ([]uuid.UUID, error)
+	// DocumentsDueForReminder lists documents waiting for a signature,
+	// created before createdBefore, not reminded of on day and fewer than
+	// most times in all.
+	DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, most, limit int) ([]uuid.UUID, error)
 	RecordReminder(ctx context.Context, documentID uuid.UUID, day time.Time) error
 	DeleteExpired(ctx context.Context, before time.Time) (sessions, challenges int64, err error)
 }
@@ -98,9 +104,14 @@ type Config struct {
 	Limits map[string]RateLimit
 
 	ReminderAfterDays int    // a document unsigned this many days is reminded of, once a day
+	ReminderMax       int    // reminders of one document at most
 	ReminderSpec      string // cron spec (Kazakhstan time) of the reminder scan
-	ExpirySpec        string // cron spec of the expiry job
-	ExpireAfter       time.Duration
+	// ReminderFrom and ReminderUntil are the hours (Kazakhstan time) a scan
+	// may queue reminders in: a scan outside them queues none, so people are
+	// reminded in the day, never at night.
+	ReminderFrom, ReminderUntil int
+	ExpirySpec                  string // cron spec of the expiry job
+	ExpireAfter                 time.Duration
 }
 
 // DefaultConfig runs on a developer's machine.
@@ -122,36 +133,54 @@ func DefaultConfig() Config {
 		ShutdownTimeout:   15 * time.Second,
 		Limits:            map[string]RateLimit{core.ChannelTelegram: TelegramLimit, core.ChannelWhatsApp: WhatsAppLimit},
 		ReminderAfterDays: 2,
-		ReminderSpec:      "0 * * * *",
+		ReminderMax:       3,
+		ReminderSpec:      "0 10 * * *",
+		ReminderFrom:      9,
+		ReminderUntil:     20,
 		ExpirySpec:        "30 * * * *",
 		ExpireAfter:       24 * time.Hour,
 	}
 }
 
-// ParseRateLimit reads "30/s,1s" or "30/s,1s,5": messages a second overall,
-// the least time between two messages to one chat, and how many messages
-// may go at once after a pause (1 = none).
+// ParseRateLimit reads "30/s,1s", "30/s,1s,5" or "20/m,3s,1,3s": messages
+// a second ("/s") or a minute ("/m") overall, the least time between two
+// messages to one chat, how many messages may go at once after a pause (1 =
+// none), and up to how much later each message is put at random.
 func ParseRateLimit(v string) (RateLimit, error) {
-	bad := errors.New(`want "<messages>/s,<per-chat interval>[,<burst>]", like "30/s,1s,5"`)
+	bad := errors.New(`want "<messages>/s|/m,<per-chat interval>[,<burst>[,<jitter>]]", like "30/s,1s,5" or "20/m,3s,1,3s"`)
 	parts := strings.Split(v, ",")
-	if len(parts) < 2 || len(parts) > 3 {
+	if len(parts) < 2 || len(parts) > 4 {
 		return RateLimit{}, bad
 	}
-	n, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(parts[0]), "/s"), 64)
+	rate, per := strings.TrimSpace(parts[0]), 1.0
+	switch {
+	case strings.HasSuffix(rate, "/m"):
+		rate, per = strings.TrimSuffix(rate, "/m"), 60
+	default:
+		rate = strings.TrimSuffix(rate, "/s")
+	}
+	n, err := strconv.ParseFloat(rate, 64)
 	if err != nil || n <= 0 {
 		return RateLimit{}, bad
 	}
+	n /= per
 	d, err := time.ParseDuration(strings.TrimSpace(parts[1]))
 	if err != nil || d < 0 {
 		return RateLimit{}, bad
 	}
 	burst := 1
-	if len(parts) == 3 {
+	if len(parts) >= 3 {
 		if burst, err = strconv.Atoi(strings.TrimSpace(parts[2])); err != nil || burst < 1 {
 			return RateLimit{}, bad
 		}
 	}
-	return RateLimit{PerSecond: n, Burst: burst, PerChat: d}, nil
+	var jitter time.Duration
+	if len(parts) == 4 {
+		if jitter, err = time.ParseDuration(strings.TrimSpace(parts[3])); err != nil || jitter < 0 {
+			return RateLimit{}, bad
+		}
+	}
+	return RateLimit{PerSecond: n, Burst: burst, PerChat: d, Jitter: jitter}, nil
 }
 
 func (c *Config) fill() {
@@ -189,6 +218,12 @@ func (c *Config) fill() {
 	}
 	if c.ReminderAfterDays <= 0 {
 		c.ReminderAfterDays = d.ReminderAfterDays
+	}
+	if c.ReminderMax <= 0 {
+		c.ReminderMax = d.ReminderMax
+	}
+	if c.ReminderFrom == 0 && c.ReminderUntil == 0 {
+		c.ReminderFrom, c.ReminderUntil = d.ReminderFrom, d.ReminderUntil
 	}
 	if c.ReminderSpec == "" {
 		c.ReminderSpec = d.ReminderSpec

@@ -15,10 +15,10 @@ import (
 
 var _ core.ChatStore = (*DB)(nil)
 
-const chatUserColumns = `id, channel, external_id, name, coalesce(iin, ''), coalesce(org_id, 0), language, username, phone, blocked_at, created_at`
+const chatUserColumns = `id, channel, external_id, name, coalesce(iin, ''), coalesce(org_id, 0), language, username, phone, blocked_at, wrote_at, created_at`
 
 func scanChatUser(row pgx.Row, u *core.ChatUser) error {
-	return row.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.CreatedAt)
+	return row.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.WroteAt, &u.CreatedAt)
 }
 
 // EnsureChatUser finds the person by channel and external id, creating the
@@ -30,7 +30,7 @@ func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser) error {
 	var got core.ChatUser
 	err := scanChatUser(db.Pool.QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE channel = $1 AND external_id = $2`,
 		u.Channel, u.ExternalID), &got)
-	if err == nil && got.Name == u.Name && got.BlockedAt == nil {
+	if err == nil && got.Name == u.Name && got.BlockedAt == nil && (u.WroteAt == nil || got.WroteAt != nil) {
 		*u = got
 		return nil
 	}
@@ -38,10 +38,11 @@ func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser) error {
 		return fmt.Errorf("chat user: %w", err)
 	}
 	err = scanChatUser(db.Pool.QueryRow(ctx, `
-		INSERT INTO chat_users (channel, external_id, name, language) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL
+		INSERT INTO chat_users (channel, external_id, name, language, wrote_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL,
+			wrote_at = coalesce(chat_users.wrote_at, EXCLUDED.wrote_at)
 		RETURNING `+chatUserColumns,
-		u.Channel, u.ExternalID, u.Name, u.Language), u)
+		u.Channel, u.ExternalID, u.Name, u.Language, u.WroteAt), u)
 	if err != nil {
 		return fmt.Errorf("chat user: %w", err)
 	}
@@ -187,7 +188,7 @@ func (db *DB) Following(ctx context.Context, documentID uuid.UUID, chatUserID in
 func (db *DB) DocumentChats(ctx context.Context, d *core.Document) ([]core.DocumentChat, error) {
 	rows, err := db.Pool.Query(ctx, `
 		SELECT DISTINCT ON (u.id) u.id, u.channel, u.external_id, u.name, coalesce(u.iin, ''), coalesce(u.org_id, 0), u.language,
-			u.username, u.phone, u.blocked_at, u.created_at, c.side FROM (
+			u.username, u.phone, u.blocked_at, u.wrote_at, u.created_at, c.side FROM (
 			-- A document addressed to a person's own IIN (an employee's) is
 			-- theirs to sign, even when they work for the sender.
 			SELECT id AS chat_user_id, 'recipient' AS side, 0 AS rank FROM chat_users WHERE iin = $3
@@ -209,7 +210,7 @@ func (db *DB) DocumentChats(ctx context.Context, d *core.Document) ([]core.Docum
 		var c core.DocumentChat
 		u := &c.User
 		var side string
-		if err := rows.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.CreatedAt, &side); err != nil {
+		if err := rows.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.WroteAt, &u.CreatedAt, &side); err != nil {
 			return nil, fmt.Errorf("document chats: %w", err)
 		}
 		c.Side = core.Side(side)

@@ -11,12 +11,14 @@ import (
 
 // DocumentsDueForReminder lists up to limit documents still waiting for a
 // signature («Создан», «На подписании»), not deleted, created before
-// createdBefore and not reminded of on day (a calendar date), oldest first.
-func (db *DB) DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, limit int) ([]uuid.UUID, error) {
+// createdBefore, not reminded of on day (a calendar date) and reminded of
+// fewer than most times in all, oldest first.
+func (db *DB) DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, most, limit int) ([]uuid.UUID, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT d.id FROM documents d
 		WHERE d.status IN ('created', 'signing') AND d.deleted_at IS NULL AND d.created_at < $1
 		AND NOT EXISTS (SELECT 1 FROM document_reminders r WHERE r.document_id = d.id AND r.day = $2)
-		ORDER BY d.created_at LIMIT $3`, createdBefore, dateOnly(day), limit)
+		AND (SELECT count(*) FROM document_reminders r WHERE r.document_id = d.id) < $4
+		ORDER BY d.created_at LIMIT $3`, createdBefore, dateOnly(day), limit, most)
 	if err != nil {
 		return nil, fmt.Errorf("documents due for reminder: %w", err)
 	}
@@ -38,7 +40,8 @@ func (db *DB) RecordReminder(ctx context.Context, documentID uuid.UUID, day time
 	return nil
 }
 
-// DeleteExpired deletes eGov signing sessions and identity challenges that
+// DeleteExpired deletes eGov signing sessions and identity challenges (the
+// ИС ЭСФ one-time links among them) that
 // expired before the given time: they can no longer be used, and their
 // hashes are worthless to keep. It returns how many rows of each went.
 func (db *DB) DeleteExpired(ctx context.Context, before time.Time) (sessions, challenges int64, err error) {
@@ -58,7 +61,13 @@ func (db *DB) DeleteExpired(ctx context.Context, before time.Time) (sessions, ch
 	if err != nil {
 		return sessions, 0, fmt.Errorf("delete expired auth challenges: %w", err)
 	}
-	return sessions, tag.RowsAffected(), nil
+	challenges = tag.RowsAffected()
+	// The ИС ЭСФ password pages and ticket signings likewise.
+	tag, err = db.Pool.Exec(ctx, `DELETE FROM esf_links WHERE expires_at < $1`, before)
+	if err != nil {
+		return sessions, challenges, fmt.Errorf("delete expired esf links: %w", err)
+	}
+	return sessions, challenges + tag.RowsAffected(), nil
 }
 
 // dateOnly keeps the calendar date of t in t's own zone, so a Kazakhstan day

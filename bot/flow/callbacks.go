@@ -24,6 +24,20 @@ const (
 	CodeNew      Code = "new"   // how to create a document
 	CodeWizard   Code = "w"     // "w.<conversation version>.<value>"
 	CodeDocument Code = "d"     // "d.<id>.<version>.<document code>"
+	CodeESF      Code = "esf"   // the ИС ЭСФ screen; "esf.<code>[.<argument>]" its buttons
+)
+
+// The codes of the ИС ЭСФ buttons, "esf." and one part; an argument may
+// follow after another ".".
+const (
+	CodeESFConfirm         Code = "esf.c"   // "esf.c.<invoice's ИС ЭСФ id>": «✅ Получено»
+	CodeESFTicket          Code = "esf.t"   // sign a new ticket
+	CodeESFTicketQR        Code = "esf.tq"  // "esf.tq.<signing>": the signing's QR for the eGov app
+	CodeESFPassword        Code = "esf.p"   // open the one-time password page
+	CodeESFPasswordDelete  Code = "esf.pd"  // asks to confirm
+	CodeESFPasswordDeleteY Code = "esf.pdy" // confirmed
+	CodeESFSessions        Code = "esf.s"   // «Активные сессии»
+	CodeESFEnd             Code = "esf.e"   // "esf.e.<ticket id>": end a ticket
 )
 
 // The codes of a document's buttons.
@@ -64,12 +78,27 @@ type codeInfo struct {
 	// link: a person who reaches the document only through its link may
 	// tap it.
 	link bool
+	// esf: an ИС ЭСФ button, "esf.<code>[.<argument>]", for a person
+	// signed in for an organisation (mutating is a document's, never
+	// theirs: what they change is checked by the use case); arg: it
+	// carries an argument.
+	esf bool
+	arg bool
 }
 
 // codes is every code there is.
 var codes = map[Code]codeInfo{
 	CodeMenu: {}, CodeLang: {}, CodeLangs: {}, CodeAuth: {}, CodeAuthQR: {}, CodeFolder: {},
-	CodeSearch: {}, CodeNew: {}, CodeWizard: {}, CodeDocument: {},
+	CodeSearch: {}, CodeNew: {}, CodeWizard: {}, CodeDocument: {}, CodeESF: {},
+
+	CodeESFConfirm:         {esf: true, arg: true},
+	CodeESFTicket:          {esf: true},
+	CodeESFTicketQR:        {esf: true, arg: true},
+	CodeESFPassword:        {esf: true},
+	CodeESFPasswordDelete:  {esf: true},
+	CodeESFPasswordDeleteY: {esf: true},
+	CodeESFSessions:        {esf: true},
+	CodeESFEnd:             {esf: true, arg: true},
 
 	CodeView:          {document: true, link: true},
 	CodeSign:          {document: true, link: true},
@@ -119,7 +148,16 @@ func (c Code) info() (codeInfo, bool) {
 // parseMenuCode reads a menu button's code.
 func parseMenuCode(s string) (Code, bool) {
 	i, ok := Code(s).info()
-	return Code(s), ok && !i.document
+	return Code(s), ok && !i.document && !i.esf
+}
+
+// parseESFCode reads an ИС ЭСФ button's data after "esf.": its code and
+// argument; false for no such code, or an argument where none belongs.
+func parseESFCode(rest string) (Code, string, bool) {
+	sub, arg, hasArg := strings.Cut(rest, ".")
+	c := CodeESF + "." + Code(sub)
+	i, ok := c.info()
+	return c, arg, ok && i.esf && hasArg == i.arg && (!hasArg || arg != "")
 }
 
 // parseDocumentCode reads a document button's code.

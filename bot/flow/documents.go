@@ -116,7 +116,7 @@ func (f *Flow) cardText(u *core.ChatUser, d *core.Document, sigs []core.Signatur
 		status = f.t(u, "chat.deleted", nil)
 	}
 	b.WriteString(f.t(u, "chat.card_status", map[string]any{"Status": statusIcon[d.Status] + " " + status}) + "\n")
-	b.WriteString(f.t(u, "chat.card_file", map[string]any{"Pages": d.File.Pages, "Size": sizeText(d.File.Size)}) + "\n")
+	b.WriteString(f.t(u, "chat.card_file", map[string]any{"Pages": d.File.Pages, "Size": f.sizeText(u, d.File.Size)}) + "\n")
 	for _, side := range []core.Side{core.SideSender, core.SideRecipient} {
 		label := f.t(u, "chat.side_"+string(side), nil)
 		var sig *core.Signature
@@ -141,11 +141,24 @@ var statusIcon = map[core.Status]string{
 	core.StatusCreated: "🆕", core.StatusSigning: "✍️", core.StatusSigned: "✅", core.StatusRevoked: "⛔",
 }
 
-func sizeText(n int64) string {
-	if n < 1<<20 {
-		return strconv.FormatInt((n+1023)/1024, 10) + " KB"
+// sizeText is a file's size in the person's language: bytes as they are,
+// kilobytes and megabytes (of 1024) to one decimal, with the language's
+// decimal separator ("1,1 КБ", "1.1 KB").
+func (f *Flow) sizeText(u *core.ChatUser, n int64) string {
+	unit, v := "unit.bytes", float64(n)
+	switch {
+	case n < 1<<10:
+		return f.t(u, unit, map[string]any{"N": n})
+	case n < 1<<20:
+		unit, v = "unit.kb", v/(1<<10)
+	default:
+		unit, v = "unit.mb", v/(1<<20)
 	}
-	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
+	num := strconv.FormatFloat(v, 'f', 1, 64)
+	if u.Language != "en" {
+		num = strings.Replace(num, ".", ",", 1)
+	}
+	return f.t(u, unit, map[string]any{"N": num})
 }
 
 // cardButtons are the actions allowed now. A person who reached the
@@ -324,7 +337,7 @@ func (f *Flow) confirmAction(u *core.ChatUser, d *core.Document, question string
 // eGov apps by deep link on this phone, a QR for another phone, and the
 // NCALayer page for a computer.
 func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
-	o, err := f.egovOffer(ctx, d, acc, false)
+	o, err := f.egovOffer(ctx, u, d, acc, false)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
@@ -340,7 +353,7 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 
 // egovOffer opens an eGov signing of d: our own session, or the broker's
 // procedure when signing goes through one (EDOBOT_EGOV_VIA=sigex).
-func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr bool) (*egovOffer, error) {
+func (f *Flow) egovOffer(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, qr bool) (*egovOffer, error) {
 	back := "" // the link page
 	if f.StartLink != nil {
 		back = f.StartLink(d.LinkToken) // this chat, on the document's card
@@ -348,16 +361,22 @@ func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr b
 	if f.Service.ViaBroker() {
 		return f.brokeredOffer(ctx, d, acc, back)
 	}
-	var sess *core.EgovSession
+	// A session this chat opened for the document and did not use yet is
+	// offered again: two quick taps on «Подписать» open one.
+	key := sessionKey{chat: u.ID, doc: d.ID}
+	sess := f.liveSession(ctx, key)
 	var err error
-	if acc.byLink {
+	switch {
+	case sess != nil:
+	case acc.byLink:
 		sess, err = f.Service.StartEgovSession(ctx, d.LinkToken, f.EgovTTL, back)
-	} else {
+	default:
 		sess, err = f.Service.StartEgovSessionFor(ctx, acc.actor, d.ID, f.EgovTTL, back)
 	}
 	if err != nil {
 		return nil, err
 	}
+	f.keepSession(key, sess)
 	l := egov.NewLaunch(f.Egov, egov.DocumentAPI1(f.PublicURL, sess.ID))
 	o := &egovOffer{Mobile: l.Mobile, Business: l.Business, Until: sess.ExpiresAt}
 	if qr {
@@ -371,7 +390,7 @@ func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr b
 // signQR sends the QR of a fresh eGov session, to scan with the eGov app on
 // another phone.
 func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
-	o, err := f.egovOffer(ctx, d, acc, true)
+	o, err := f.egovOffer(ctx, u, d, acc, true)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
@@ -446,8 +465,10 @@ func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
 
 // sendToRecipient delivers the card straight into the recipient's chat:
 // the chat this channel knows by @username or phone, or else one another
-// messenger reaches by the phone (Reach: WhatsApp, even for a number that
-// never wrote to the bot).
+// messenger reaches by the phone (Reach: WhatsApp). A WhatsApp number that
+// never wrote to the bot is not written to unless the operator allows cold
+// outreach and its budgets have room: the sender gets the link to forward
+// instead.
 func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
 	p, err := f.Service.Party(ctx, d.SenderOrgID, d.RecipientPartyID)
 	if err != nil {
@@ -455,15 +476,44 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	}
 	// why says, when the card cannot go straight to the recipient, the
 	// reason the manager can act on.
-	why := "chat.recipient_unknown"
-	if p.Telegram == "" && p.Phone == "" {
+	var why string
+	switch {
+	case p.Telegram == "" && p.Phone == "":
 		why = "chat.recipient_no_contact"
+	case p.Telegram == "" && f.Channel == core.ChannelTelegram:
+		// Telegram shows a bot no phone number until its owner shares
+		// the contact: the person may well have written to the bot.
+		why = "chat.recipient_phone_unmatched"
+	default:
+		why = "chat.recipient_unknown" // never wrote to the bot
 	}
 	unknown := func() []Screen {
 		s := f.shareScreen(u, d)
 		s.Text = f.t(u, why, map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
 		return []Screen{s}
 	}
+	// invite offers the link that opens the recipient's chat with the bot
+	// on the document, for the sender to forward: the bot does not write
+	// first to a WhatsApp number that never wrote to it.
+	invite := func(inv *Invitation) []Screen {
+		f.log().InfoContext(ctx, "recipient to be invited", "channel", f.Channel, "document", d.ID, "why", inv.Why)
+		s := f.shareScreen(u, d)
+		msg := f.t(u, "chat.share_message", map[string]any{"Sender": d.SenderName, "Title": f.title(u, d), "Link": inv.Link})
+		rows := [][]Button{
+			{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}},
+			{{Label: "📋 " + f.t(u, "chat.invite_link", nil), Copy: inv.Link}},
+		}
+		for _, row := range s.Buttons {
+			if len(row) == 1 && (row[0].Label == "🟢 WhatsApp" || strings.HasSuffix(row[0].Data, "."+string(CodeSendRecipient))) {
+				continue // replaced by the invitation; sending again would meet the same answer
+			}
+			rows = append(rows, row)
+		}
+		s.Buttons = rows
+		s.Text = f.t(u, "chat.recipient_invite", map[string]any{"Name": d.RecipientName}) + "\n\n" + inv.Link
+		return []Screen{s}
+	}
+	var inv *Invitation
 	var to *core.ChatUser
 	deliver := f.Deliver
 	if f.Deliver != nil && (p.Telegram != "" || p.Phone != "") {
@@ -476,8 +526,10 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		}
 	}
 	if (to == nil || to.BlockedAt != nil) && f.Reach != nil && p.Phone != "" {
-		other, send, err := f.Reach(ctx, p.Phone)
+		other, send, err := f.Reach(ctx, p.Phone, Outreach{OrgID: d.SenderOrgID, Token: d.LinkToken})
 		switch {
+		case errors.As(err, &inv):
+			return invite(inv), nil
 		case err == nil && other.BlockedAt == nil:
 			to, deliver = other, send
 		case err == nil:
@@ -507,6 +559,9 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	}
 	card.Text = f.t(to, "chat.sent_to_you", map[string]any{"Sender": d.SenderName, "Title": f.title(to, d)}) + "\n\n" + card.Text
 	if err := deliver(ctx, to, []Screen{card}); err != nil {
+		if errors.As(err, &inv) {
+			return invite(inv), nil
+		}
 		if errors.Is(err, core.ErrChatBlocked) {
 			_ = f.Service.MarkChatBlocked(ctx, to.ID, f.now())
 			why = "chat.recipient_blocked"

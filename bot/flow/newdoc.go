@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"edobot/core"
 	"edobot/core/iinbin"
 	"edobot/core/pdfintake"
@@ -46,6 +48,7 @@ func (f *Flow) upload(ctx context.Context, u *core.ChatUser, st *state, up *Uplo
 	if prop.Unread != nil {
 		f.log().InfoContext(ctx, "document text not read", "chat_user", u.ID, "err", prop.Unread)
 	}
+	st.Made = ""
 	st.Draft = draft{Key: core.NewToken()[:22], File: info, FileName: core.TextFileName.Sanitize(path.Base(up.Name))}
 	st.set(f.propose(st, prop))
 	if st.Step == stepRecipient {
@@ -236,7 +239,7 @@ func parseDate(text string) (time.Time, error) {
 	text = strings.NewReplacer("/", ".", "-", ".", " ", "").Replace(strings.TrimSpace(text))
 	for _, layout := range []string{"02.01.2006", "2.1.2006", "02.01.06"} {
 		if d, err := time.Parse(layout, text); err == nil {
-			if d.Year() < 1991 || d.Year() > 2100 {
+			if d.Year() < core.FirstDocYear || d.Year() > core.LastDocYear {
 				break
 			}
 			return d, nil
@@ -314,6 +317,44 @@ func (f *Flow) create(ctx context.Context, u *core.ChatUser, st *state) ([]Scree
 	if err != nil {
 		return nil, err
 	}
-	card.Text = f.t(u, "chat.created", nil) + "\n\n" + card.Text
-	return []Screen{card, f.shareScreen(u, doc)}, nil
+	st.Made = doc.ID.String()
+	return []Screen{f.createdCard(u, doc, card)}, nil
+}
+
+// createdCard is a new document's card with the ways to share its link in
+// place of the «share» button: what a sender does next.
+func (f *Flow) createdCard(u *core.ChatUser, d *core.Document, card Screen) Screen {
+	share := f.shareScreen(u, d)
+	card.Text = f.t(u, "chat.created", nil) + "\n\n" + card.Text + "\n\n" + share.Text
+	rows := share.Buttons[:len(share.Buttons)-1] // all but «back» to the card
+	for _, r := range card.Buttons {
+		if len(r) == 1 && strings.HasSuffix(r[0].Data, "."+string(CodeShare)) {
+			continue
+		}
+		rows = append(rows, r)
+	}
+	card.Buttons = rows
+	return card
+}
+
+// madeTwice answers a tap on the wizard's screen just before the one now
+// current when that screen made a document (a second quick «Создать»):
+// the document, as the first tap showed it.
+func (f *Flow) madeTwice(ctx context.Context, u *core.ChatUser, st *state) ([]Screen, bool) {
+	id, err := uuid.Parse(st.Made)
+	if err != nil || st.Step != stepIdle {
+		return nil, false
+	}
+	d, acc, err := f.reach(ctx, u, id)
+	if err != nil {
+		return nil, false
+	}
+	card, err := f.cardFor(ctx, u, d, acc)
+	if err != nil {
+		return nil, false
+	}
+	if acc.side == core.SideSender && !acc.byLink && d.Status == core.StatusCreated {
+		return []Screen{f.createdCard(u, d, card)}, true
+	}
+	return []Screen{card}, true
 }

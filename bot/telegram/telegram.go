@@ -75,6 +75,12 @@ type Bot struct {
 	handling       context.Context
 	cancelHandling context.CancelFunc
 
+	// live is, per chat, the message whose buttons are the person's current
+	// screen: a newer screen takes them away, so no old screen looks live.
+	// It is this process's memory: after a restart one old screen may keep
+	// its buttons, which still answer (an outdated tap shows what is now).
+	live sync.Map // chat id (int64) → message id (int)
+
 	updates *prometheus.CounterVec
 	latency prometheus.Histogram
 }
@@ -170,15 +176,7 @@ func (b *Bot) Collectors() []prometheus.Collector {
 func (b *Bot) Run(ctx context.Context) error {
 	defer b.drain()
 
-	commands := &bot.SetMyCommandsParams{Commands: []models.BotCommand{
-		{Command: "start", Description: "Меню / Мәзір / Menu"},
-		{Command: "search", Description: "Поиск / Іздеу / Search"},
-		{Command: "lang", Description: "Язык / Тіл / Language"},
-		{Command: "cancel", Description: "Отмена / Бас тарту / Cancel"},
-	}}
-	if _, err := b.api.SetMyCommands(ctx, commands); err != nil {
-		b.log.Warn("telegram setMyCommands", "err", redact(err.Error(), b.cfg.Token))
-	}
+	b.setProfile(ctx)
 	if b.cfg.WebhookURL != "" {
 		if _, err := b.api.SetWebhook(ctx, &bot.SetWebhookParams{URL: b.cfg.WebhookURL, SecretToken: b.cfg.WebhookSecret,
 			AllowedUpdates: []string{"message", "callback_query"}}); err != nil {
@@ -195,6 +193,32 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.log.Info("telegram long polling", "bot", b.username)
 	b.api.Start(ctx)
 	return nil
+}
+
+// commands are the bot's command menu, described by "command.<name>".
+var commands = []string{"start", "search", "login", "lang", "cancel"}
+
+// setProfile sets the command menu and the description for each language,
+// the Russian ones also for every language without its own. A failure is
+// logged: the bot works without them.
+func (b *Bot) setProfile(ctx context.Context) {
+	for _, lang := range []string{"", "ru", "kk", "en"} {
+		text := lang
+		if text == "" {
+			text = "ru"
+		}
+		var cmds []models.BotCommand
+		for _, c := range commands {
+			cmds = append(cmds, models.BotCommand{Command: c, Description: b.flow.Cat.Text(text, "command."+c, nil)})
+		}
+		if _, err := b.api.SetMyCommands(ctx, &bot.SetMyCommandsParams{Commands: cmds, LanguageCode: lang}); err != nil {
+			b.log.Warn("telegram setMyCommands", "lang", lang, "err", redact(err.Error(), b.cfg.Token))
+		}
+		if _, err := b.api.SetMyDescription(ctx, &bot.SetMyDescriptionParams{Description: b.flow.Cat.Text(text, "bot.description", nil),
+			LanguageCode: lang}); err != nil {
+			b.log.Warn("telegram setMyDescription", "lang", lang, "err", redact(err.Error(), b.cfg.Token))
+		}
+	}
 }
 
 // drain waits for the updates in flight, cancelling their context when
@@ -375,7 +399,8 @@ func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Scr
 	if err != nil {
 		return fmt.Errorf("telegram chat id %q: %w", to.ExternalID, err)
 	}
-	return classify(b.send(ctx, id, 0, screens))
+	_, err = b.sendCounted(ctx, id, 0, fold(screens), false)
+	return classify(err)
 }
 
 // Notify tells one chat of a change (the jobs' messenger): the flow draws
@@ -406,7 +431,8 @@ const maxReplyWait = 5 * time.Second
 // reply answers a person's own update. A 429 with a short retry_after is
 // waited out once and the screens not yet sent are sent then.
 func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
-	sent, err := b.sendCounted(ctx, chatID, editID, screens)
+	screens = fold(screens)
+	sent, err := b.sendCounted(ctx, chatID, editID, screens, true)
 	var tooMany *bot.TooManyRequestsError
 	if errors.As(err, &tooMany) && time.Duration(tooMany.RetryAfter)*time.Second <= maxReplyWait {
 		wait := b.cfg.Clock.NewTimer(time.Duration(tooMany.RetryAfter) * time.Second)
@@ -419,20 +445,34 @@ func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flo
 		if sent > 0 {
 			editID = 0
 		}
-		_, err = b.sendCounted(ctx, chatID, editID, screens[sent:])
+		_, err = b.sendCounted(ctx, chatID, editID, screens[sent:], true)
 	}
 	return err
 }
 
-// send draws screens into a chat. The first screen may replace the message
-// whose button was tapped (editID); if it cannot, it is sent anew.
-func (b *Bot) send(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
-	_, err := b.sendCounted(ctx, chatID, editID, screens)
-	return err
+// fold joins a short note (a screen of text alone) to the screen after it,
+// so that one message says what happened and what is next.
+func fold(screens []flow.Screen) []flow.Screen {
+	out := make([]flow.Screen, 0, len(screens))
+	noteLast := false
+	for _, s := range screens {
+		if noteLast && s.Document == nil && s.Photo == nil {
+			n := out[len(out)-1]
+			s.Text = n.Text + "\n\n" + s.Text
+			s.Replace = s.Replace || n.Replace
+			out = out[:len(out)-1]
+		}
+		out = append(out, s)
+		noteLast = len(s.Buttons) == 0 && s.Document == nil && s.Photo == nil
+	}
+	return out
 }
 
-// sendCounted is send that also tells how many screens went out.
-func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens []flow.Screen) (int, error) {
+// sendCounted draws screens into a chat and tells how many went out. The
+// first screen may replace the message whose button was tapped (editID);
+// if it cannot, it is sent anew. A screen with buttons drawn for the
+// person's own input (screen) becomes the chat's live one.
+func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens []flow.Screen, screen bool) (int, error) {
 	for i, s := range screens {
 		text, markup := b.render(s)
 		switch {
@@ -453,6 +493,9 @@ func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens
 				_, err := b.api.EditMessageText(ctx, &bot.EditMessageTextParams{ChatID: chatID, MessageID: editID, Text: text,
 					ReplyMarkup: markup, LinkPreviewOptions: noPreview})
 				if err == nil || strings.Contains(err.Error(), "message is not modified") {
+					if screen && markup != nil {
+						b.nowLive(ctx, chatID, editID)
+					}
 					continue
 				}
 				if !errors.Is(err, bot.ErrorBadRequest) {
@@ -464,12 +507,29 @@ func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens
 			if markup != nil {
 				params.ReplyMarkup = markup
 			}
-			if _, err := b.api.SendMessage(ctx, params); err != nil {
+			m, err := b.api.SendMessage(ctx, params)
+			if err != nil {
 				return i, err
+			}
+			if screen && markup != nil {
+				b.nowLive(ctx, chatID, m.ID)
 			}
 		}
 	}
 	return len(screens), nil
+}
+
+// nowLive makes a message the chat's live screen, taking the buttons off
+// the one before. A screen that is gone or too old to edit keeps them: its
+// taps still answer with what is current.
+func (b *Bot) nowLive(ctx context.Context, chatID int64, msgID int) {
+	prev, ok := b.live.Swap(chatID, msgID)
+	if !ok || prev.(int) == msgID {
+		return
+	}
+	if _, err := b.api.EditMessageReplyMarkup(ctx, &bot.EditMessageReplyMarkupParams{ChatID: chatID, MessageID: prev.(int)}); err != nil {
+		b.log.Debug("telegram: old screen keeps its buttons", "err", redact(err.Error(), b.cfg.Token))
+	}
 }
 
 var noPreview = &models.LinkPreviewOptions{IsDisabled: bot.True()}
@@ -479,19 +539,19 @@ var noPreview = &models.LinkPreviewOptions{IsDisabled: bot.True()}
 // text instead, so the message is still delivered.
 func (b *Bot) render(s flow.Screen) (string, models.ReplyMarkup) {
 	text := s.Text
-	var rows [][]models.InlineKeyboardButton
+	var rows [][]inlineButton
 	for _, r := range s.Buttons {
-		var row []models.InlineKeyboardButton
+		var row []inlineButton
 		for _, btn := range r {
 			switch {
 			case btn.URL != "" && !buttonURL(btn.URL):
 				text += "\n" + btn.Label + ": " + btn.URL
 			case btn.URL != "":
-				row = append(row, models.InlineKeyboardButton{Text: btn.Label, URL: btn.URL})
+				row = append(row, inlineButton{Text: btn.Label, URL: btn.URL})
 			case btn.Copy != "":
-				row = append(row, models.InlineKeyboardButton{Text: btn.Label, CopyText: models.CopyTextButton{Text: btn.Copy}})
+				row = append(row, inlineButton{Text: btn.Label, CopyText: &copyText{Text: btn.Copy}})
 			default:
-				row = append(row, models.InlineKeyboardButton{Text: btn.Label, CallbackData: btn.Data})
+				row = append(row, inlineButton{Text: btn.Label, CallbackData: btn.Data})
 			}
 		}
 		if len(row) > 0 {
@@ -501,7 +561,25 @@ func (b *Bot) render(s flow.Screen) (string, models.ReplyMarkup) {
 	if len(rows) == 0 {
 		return limit(text, 4096), nil
 	}
-	return limit(text, 4096), &models.InlineKeyboardMarkup{InlineKeyboard: rows}
+	return limit(text, 4096), &inlineKeyboard{InlineKeyboard: rows}
+}
+
+// inlineKeyboard is an inline keyboard as the Bot API reads it, with only
+// the fields a button uses: the library's own type (v1.19.0, its newest)
+// sends an empty copy_text on every button.
+type inlineKeyboard struct {
+	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
+}
+
+type inlineButton struct {
+	Text         string    `json:"text"`
+	URL          string    `json:"url,omitempty"`
+	CallbackData string    `json:"callback_data,omitempty"`
+	CopyText     *copyText `json:"copy_text,omitempty"`
+}
+
+type copyText struct {
+	Text string `json:"text"`
 }
 
 // buttonURL reports whether Telegram accepts the URL on a button: http(s)

@@ -77,6 +77,7 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 	t.Cleanup(srv.Close)
 
 	tg := tgtest.New(t)
+	tg.RefuseEmptyCopyText()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := telegram.Config{Token: tgtest.Token, ServerURL: tg.URL, Workers: 4}
 	for _, o := range opts {
@@ -206,8 +207,8 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 	m = s.tg.Tap(t, manager, m, "Договор", has("номер"))
 	m = s.tg.Say(t, manager, "Д-15", has("Дата"))
 	m = s.tg.Tap(t, manager, m, "Сегодня", has("Проверьте", "Д-15", "ТОО «Лютик»", counterBIN))
-	card := s.tg.Tap(t, manager, m, "Создать", has("Документ создан", "Статус: 🆕 Создан"))
-	share := s.tg.Wait(t, manager.ID, has("Ссылка для получателя"))
+	card := s.tg.Tap(t, manager, m, "Создать", has("Документ создан", "Статус: 🆕 Создан", "Ссылка для получателя"))
+	share := card
 	token := linkRe.FindStringSubmatch(share.Text)
 	if token == nil {
 		t.Fatalf("no link in %q", share.Text)
@@ -306,10 +307,12 @@ func TestBadInputs(t *testing.T) {
 	// Two quick taps on «Создать»: one document.
 	b := tgtest.ButtonOf(t, m, "Создать")
 	n = len(s.tg.Messages(u.ID))
-	s.tg.Press(u, m.ID, b.Data)
-	s.tg.Press(u, m.ID, b.Data)
-	s.tg.After(t, u.ID, n, has("Документ создан"))
-	s.tg.After(t, u.ID, n, has("устарела"))
+	s.tg.WaitAnswered(t, s.tg.Press(u, m.ID, b.Data))
+	s.tg.WaitAnswered(t, s.tg.Press(u, m.ID, b.Data))
+	s.tg.Wait(t, u.ID, func(x tgtest.Message) bool { return x.ID == m.ID && has("Документ создан")(x) })
+	if len(s.tg.Messages(u.ID)) != n {
+		t.Fatalf("two taps on «Создать» sent new messages")
+	}
 	a := core.Actor{OrgID: mustOrg(t, s, bin).ID, Number: bin}
 	docs, err := s.f.Svc.Folder(context.Background(), a, core.FolderOutgoing, core.FolderQuery{})
 	if err != nil || len(docs) != 1 {

@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +22,13 @@ import (
 	"edobot/core"
 	"edobot/core/egov"
 )
+
+// checkDetail is a check's error that says what an operator should know on
+// /readyz itself; a degraded one leaves the service ready.
+type checkDetail interface {
+	Detail() string
+	Degraded() bool
+}
 
 // Check is a named dependency probe for /readyz.
 type Check struct {
@@ -119,6 +127,7 @@ func (s *Server) Handler() http.Handler {
 		s.homeRoutes(mux)
 		s.linkRoutes(mux)
 		s.chatRoutes(mux)
+		s.esfRoutes(mux)
 	}
 	return s.paced(s.secured(mux))
 }
@@ -132,8 +141,17 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	out := map[string]string{}
 	for _, c := range s.Checks {
 		if err := c.Ping(ctx); err != nil {
+			var d checkDetail
+			if errors.As(err, &d) && d.Degraded() {
+				out[c.Name] = "degraded: " + d.Detail()
+				s.Log.Warn("readiness check degraded", "check", c.Name, "err", err)
+				continue
+			}
 			status = http.StatusServiceUnavailable
 			out[c.Name] = "down"
+			if errors.As(err, &d) {
+				out[c.Name] = "down: " + d.Detail()
+			}
 			s.Log.Warn("readiness check failed", "check", c.Name, "err", err)
 			continue
 		}

@@ -35,6 +35,69 @@ type fakeClient struct {
 	seq       int
 	// sentSig is closed (and replaced) when a message is sent.
 	sentSig chan struct{}
+	// refuse answers a send to these numbers ("7701…") as WhatsApp answers
+	// a restricted account: "server returned error 463".
+	refuse map[string]int
+	// attempts counts sends tried, refused ones included, by number.
+	attempts map[string]int
+	lookups  int
+	// connects counts Connect calls; presences the presence updates sent;
+	// reads the message ids marked read. changed is closed (and replaced)
+	// at each.
+	connects  int
+	presences []types.Presence
+	reads     []types.MessageID
+	changed   chan struct{}
+}
+
+// signal wakes whoever waits for a change; c.mu is held.
+func (c *fakeClient) signal() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// until waits for cond over the fake's state, woken by its changes.
+func (c *fakeClient) until(t testing.TB, what string, cond func(c *fakeClient) bool) {
+	t.Helper()
+	deadline := time.NewTimer(coretest.Patience)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		ok, ch := cond(c), c.changed
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func (c *fakeClient) SendPresence(_ context.Context, state types.Presence) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.presences = append(c.presences, state)
+	c.signal()
+	return nil
+}
+
+func (c *fakeClient) MarkRead(_ context.Context, ids []types.MessageID, _ time.Time, _, _ types.JID, _ ...types.ReceiptType) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads = append(c.reads, ids...)
+	c.signal()
+	return nil
+}
+
+// dropConnection is WhatsApp closing the socket without reconnecting (a
+// ban, a logout, a replaced stream): what whatsmeow does before the event.
+func (c *fakeClient) dropConnection() {
+	c.mu.Lock()
+	c.connected = false
+	c.mu.Unlock()
 }
 
 type sentMessage struct {
@@ -54,7 +117,8 @@ func (m sentMessage) Text() string {
 }
 
 func newFake() *fakeClient {
-	return &fakeClient{media: map[string][]byte{}, notOnWA: map[string]bool{}, connected: true, sentSig: make(chan struct{})}
+	return &fakeClient{media: map[string][]byte{}, notOnWA: map[string]bool{}, connected: true, sentSig: make(chan struct{}),
+		refuse: map[string]int{}, attempts: map[string]int{}, changed: make(chan struct{})}
 }
 
 func (c *fakeClient) AddEventHandler(h whatsmeow.EventHandler) uint32 {
@@ -67,6 +131,8 @@ func (c *fakeClient) AddEventHandler(h whatsmeow.EventHandler) uint32 {
 func (c *fakeClient) Connect() error {
 	c.mu.Lock()
 	c.connected = true
+	c.connects++
+	c.signal()
 	c.mu.Unlock()
 	c.emit(&events.Connected{})
 	return nil
@@ -91,6 +157,12 @@ func (c *fakeClient) SendMessage(_ context.Context, to types.JID, msg *waE2E.Mes
 	defer c.mu.Unlock()
 	if !c.connected {
 		return whatsmeow.SendResponse{}, whatsmeow.ErrNotConnected
+	}
+	c.attempts[to.User]++
+	c.signal()
+	if code := c.refuse[to.User]; code != 0 {
+		// whatsmeow's own wording of a refused send (send.go).
+		return whatsmeow.SendResponse{}, fmt.Errorf("%w %d", whatsmeow.ErrServerReturnedError, code)
 	}
 	if c.notOnWA["+"+to.User] {
 		return whatsmeow.SendResponse{}, errors.New("no devices")
@@ -129,6 +201,7 @@ func (c *fakeClient) Download(_ context.Context, msg whatsmeow.DownloadableMessa
 func (c *fakeClient) IsOnWhatsApp(_ context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.lookups++
 	var out []types.IsOnWhatsAppResponse
 	for _, p := range phones {
 		out = append(out, types.IsOnWhatsAppResponse{Query: p, IsIn: !c.notOnWA[p],

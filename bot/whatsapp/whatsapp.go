@@ -50,6 +50,8 @@ type Client interface {
 	Upload(ctx context.Context, plaintext []byte, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
 	Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error)
 	IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error)
+	SendPresence(ctx context.Context, state types.Presence) error
+	MarkRead(ctx context.Context, ids []types.MessageID, timestamp time.Time, chat, sender types.JID, receiptTypeExtra ...types.ReceiptType) error
 }
 
 // Menus keeps the numbered choices of the last screen of each chat, as the
@@ -71,13 +73,22 @@ type Config struct {
 	// ReconnectAfter is how long a lost connection may last before Ready
 	// reports it; whatsmeow reconnects by itself meanwhile.
 	ReconnectAfter time.Duration
-	// Clock tells how long the connection has been lost; nil = the real
-	// one. Tests put a fake in its place.
+	// Clock tells how long the connection has been lost, when a ban ends
+	// and which day and hour it is for the budgets; nil = the real one.
+	// Tests put a fake in its place.
 	Clock clockwork.Clock
 	// Drain is how long the messages taken may take to be handled once
 	// Run's context ended; then their context is cancelled, and Run still
 	// waits for them to return. 0 = 30 seconds.
 	Drain time.Duration
+	// Pair offers pairing until the account is linked or ctx ends (the
+	// service's Pairing.Run): at start when unlinked, and again when
+	// WhatsApp logs the device out. nil: linking is left to the operator.
+	Pair func(ctx context.Context)
+	// Cold is the cold-outreach policy; Outreach keeps its counts. Without
+	// Outreach, no number that never wrote is written to.
+	Cold     Cold
+	Outreach OutreachStore
 }
 
 // Bot is the WhatsApp front end.
@@ -90,9 +101,21 @@ type Bot struct {
 	cfg    Config
 
 	phone atomic.Pointer[string]
-	// broken is why the session cannot work any more (logged out, banned,
-	// replaced); nil while it can.
+	// broken is why the session cannot work any more (logged out,
+	// replaced, outdated); nil while it can.
 	broken atomic.Pointer[string]
+	// failure is the last connect failure whatsmeow does not retry; nil
+	// once connected.
+	failure atomic.Pointer[string]
+	// bannedUntil is when WhatsApp's temporary ban ends; nil without one.
+	bannedUntil atomic.Pointer[time.Time]
+	// restricted is WhatsApp's last refusal of a message as restricted.
+	restricted atomic.Pointer[restriction]
+	// connected is whether a connection was made since start (or since the
+	// last logout).
+	connected atomic.Bool
+	// ctl passes what takes time from whatsmeow's handler to Run.
+	ctl chan any
 	// lostAt is when the connection was lost, zero while connected.
 	lostMu sync.Mutex
 	lostAt time.Time
@@ -106,6 +129,11 @@ type Bot struct {
 	messages *prometheus.CounterVec
 	receipts *prometheus.CounterVec
 	latency  prometheus.Histogram
+	events   *prometheus.CounterVec
+	refused  *prometheus.CounterVec
+	lookups  *prometheus.CounterVec
+	cold     *prometheus.CounterVec
+	reads    *prometheus.CounterVec
 }
 
 // New builds the bot over a client. f is the conversation template; New
@@ -123,7 +151,8 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 	if cfg.Drain <= 0 {
 		cfg.Drain = 30 * time.Second
 	}
-	b := &Bot{client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg, stopping: make(chan struct{})}
+	cfg.Cold.fill()
+	b := &Bot{ctl: make(chan any, 16), client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg, stopping: make(chan struct{})}
 	if b.log == nil {
 		b.log = slog.Default()
 	}
@@ -140,6 +169,16 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 		Help: "WhatsApp receipts of the bot's messages, by type."}, []string{"type"})
 	b.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "edobot_whatsapp_message_seconds",
 		Help: "Time to handle one WhatsApp message.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)})
+	b.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_session_events_total",
+		Help: "WhatsApp session events: connected, disconnected, logged_out, temporary_ban, stream_replaced, client_outdated, keepalive_timeout, connect_failure, undecryptable_message…"}, []string{"event"})
+	b.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_restricted_total",
+		Help: "Messages WhatsApp refused because the account is restricted, by its error code (463: may not start chats)."}, []string{"code"})
+	b.lookups = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_lookups_total",
+		Help: "Is-on-WhatsApp questions about a number: asked of WhatsApp, or answered from the kept answers."}, []string{"source"})
+	b.cold = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_cold_outreach_total",
+		Help: "First messages to numbers that never wrote: sent, or replaced by an invitation link and why."}, []string{"result"})
+	b.reads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_read_marks_total",
+		Help: "Read marks sent on handled messages, by result."}, []string{"result"})
 	b.flow.Channel = core.ChannelWhatsApp
 	b.flow.StartLink = b.StartLink
 	b.flow.Deliver = b.Deliver
@@ -151,7 +190,7 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 
 // Collectors are the bot's metrics.
 func (b *Bot) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{b.messages, b.receipts, b.latency}
+	return []prometheus.Collector{b.messages, b.receipts, b.latency, b.events, b.refused, b.lookups, b.cold, b.reads}
 }
 
 // Phone is the bot's own number, digits only; "" until the account is linked.
@@ -164,7 +203,7 @@ func (b *Bot) Linked(phone string) {
 }
 
 // StartLink opens a chat with the bot that carries a document's link token;
-// "" before the account is linked.
+// "" while the account is not linked (before pairing, or logged out).
 func (b *Bot) StartLink(token string) string {
 	p := b.Phone()
 	if p == "" {
@@ -173,31 +212,12 @@ func (b *Bot) StartLink(token string) string {
 	return "https://wa.me/" + p + "?text=" + url.QueryEscape("/start "+token)
 }
 
-// Ready tells /readyz whether WhatsApp works: an unlinked account, a session
-// WhatsApp ended (logged out, banned, replaced by another process) or a
-// connection lost for longer than whatsmeow needs to restore it.
-func (b *Bot) Ready(context.Context) error {
-	if why := b.broken.Load(); why != nil {
-		return errors.New("whatsapp: " + *why)
-	}
-	if b.Phone() == "" {
-		return errors.New("whatsapp: the account is not linked (edobot whatsapp link)")
-	}
-	b.lostMu.Lock()
-	lost := b.lostAt
-	b.lostMu.Unlock()
-	if !lost.IsZero() && b.cfg.Clock.Since(lost) > b.cfg.ReconnectAfter {
-		return fmt.Errorf("whatsapp: disconnected since %s", lost.Format(time.RFC3339))
-	}
-	return nil
-}
-
 // Run handles messages until ctx ends, connecting first when the account
-// is linked (an unlinked one is connected by the pairing). It never fails
-// the service: WhatsApp trouble is logged and shown on /readyz. When ctx
-// ends it takes no more messages, handles those already taken (WhatsApp
-// would not deliver them again) with the connection still up for their
-// replies (Config.Drain), and disconnects once they are done.
+// is linked and offering pairing (Config.Pair) when it is not. It never
+// fails the service: WhatsApp trouble is logged and shown on /readyz. When
+// ctx ends it takes no more messages, handles those already taken
+// (WhatsApp would not deliver them again) with the connection still up for
+// their replies (Config.Drain), and disconnects once they are done.
 func (b *Bot) Run(ctx context.Context) error {
 	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -221,10 +241,7 @@ func (b *Bot) Run(ctx context.Context) error {
 			}
 		})
 	}
-	if b.Phone() != "" {
-		b.connect(ctx)
-	}
-	<-ctx.Done()
+	b.supervise(ctx)
 	close(b.stopping)
 	late := time.AfterFunc(b.cfg.Drain, func() {
 		b.log.Warn("whatsapp: messages in flight are cancelled: they took longer than the drain allows", "drain", b.cfg.Drain)
@@ -234,65 +251,6 @@ func (b *Bot) Run(ctx context.Context) error {
 	late.Stop()
 	b.client.Disconnect()
 	return nil
-}
-
-// connect retries a first connection until it is made: whatsmeow
-// reconnects a dropped connection by itself, but not one that never was.
-func (b *Bot) connect(ctx context.Context) {
-	for delay := time.Second; !b.client.IsConnected(); delay = min(2*delay, time.Minute) {
-		err := b.client.Connect()
-		if err == nil || errors.Is(err, whatsmeow.ErrAlreadyConnected) {
-			return
-		}
-		b.log.Error("whatsapp connect failed; the Telegram side keeps working", "err", err, "retry_in", delay)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-	}
-}
-
-// onEvent is whatsmeow's handler. It must return quickly: whatsmeow waits
-// for it before reading the next event, so messages are queued.
-func (b *Bot) onEvent(evt any) {
-	switch e := evt.(type) {
-	case *events.Message:
-		b.enqueue(e)
-	case *events.Receipt:
-		b.receipts.WithLabelValues(string(e.Type)).Inc()
-		b.log.Debug("whatsapp receipt", "type", string(e.Type), "from", e.Sender.ToNonAD().User, "messages", len(e.MessageIDs))
-	case *events.Connected:
-		b.lostMu.Lock()
-		b.lostAt = time.Time{}
-		b.lostMu.Unlock()
-		b.log.Info("whatsapp connected", "phone", b.Phone())
-	case *events.Disconnected:
-		b.lostMu.Lock()
-		if b.lostAt.IsZero() {
-			b.lostAt = b.cfg.Clock.Now()
-		}
-		b.lostMu.Unlock()
-		b.log.Warn("whatsapp disconnected; whatsmeow reconnects")
-	case *events.PairSuccess:
-		b.Linked(e.ID.User)
-		b.log.Info("whatsapp account linked", "phone", e.ID.User, "business", e.BusinessName)
-	case *events.LoggedOut:
-		b.fail(fmt.Sprintf("logged out (reason %d): link the account again with `edobot whatsapp link`", e.Reason))
-	case *events.TemporaryBan:
-		b.fail("temporarily banned: " + e.String())
-	case *events.StreamReplaced:
-		b.fail("another process connected with the same WhatsApp session")
-	case *events.ClientOutdated:
-		b.fail("WhatsApp refuses this client version: update go.mau.fi/whatsmeow")
-	}
-}
-
-// fail records that the session stopped working, loudly: nothing is sent or
-// received on WhatsApp until an operator acts.
-func (b *Bot) fail(why string) {
-	b.broken.Store(&why)
-	b.log.Error("WHATSAPP SESSION LOST: "+why+"; the Telegram side keeps working", "phone", b.Phone())
 }
 
 func (b *Bot) enqueue(e *events.Message) {
@@ -388,6 +346,18 @@ func (b *Bot) onMessage(ctx context.Context, e *events.Message) {
 	if err := b.send(ctx, u, screens); err != nil {
 		b.log.Warn("whatsapp send", "chat_user", u.ID, "err", err)
 	}
+	b.markRead(ctx, e.Info)
+}
+
+// markRead marks a handled message read (two blue ticks), as a person
+// would.
+func (b *Bot) markRead(ctx context.Context, info types.MessageInfo) {
+	if err := b.client.MarkRead(ctx, []types.MessageID{info.ID}, b.cfg.Clock.Now(), info.Chat, info.Sender); err != nil {
+		b.reads.WithLabelValues("error").Inc()
+		b.log.Debug("whatsapp read mark", "err", err)
+		return
+	}
+	b.reads.WithLabelValues("sent").Inc()
 }
 
 // chatUser is the person behind a message: their JID is their id, and its
@@ -585,6 +555,9 @@ func (b *Bot) lastMenu(ctx context.Context, u *core.ChatUser) []choice {
 }
 
 func (b *Bot) sendOne(ctx context.Context, to types.JID, m message) error {
+	if d := b.banned(); d > 0 {
+		return &core.RetryAfterError{Delay: d}
+	}
 	var msg *waE2E.Message
 	switch {
 	case m.photo != nil:
@@ -632,9 +605,20 @@ func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Scr
 }
 
 // Notify tells one chat of a change (the jobs' messenger): the flow draws
-// it, the bot only sends.
+// it, the bot only sends. A refusal as restricted pauses the first messages
+// of the organisation it was for.
 func (b *Bot) Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error {
-	return b.flow.Notify(ctx, b.Deliver, chat, n)
+	err := b.flow.Notify(ctx, b.Deliver, chat, n)
+	var r *core.RestrictedError
+	if errors.As(err, &r) {
+		switch {
+		case n.Document != nil:
+			b.pauseOrg(ctx, n.Document.SenderOrgID, r)
+		case n.Org != nil:
+			b.pauseOrg(ctx, n.Org.ID, r)
+		}
+	}
+	return err
 }
 
 // errNotOnWhatsApp is a number WhatsApp does not know.
@@ -644,12 +628,21 @@ var errNotOnWhatsApp = errors.New("whatsapp: the number is not on WhatsApp")
 // too many: it tells no time, and pushing on risks a ban.
 const rateLimitDelay = time.Minute
 
-// classify maps whatsmeow's errors onto what the jobs act on: a rate limit
-// waits, a number that left WhatsApp is not tried again, the rest (not
-// connected, timeouts) is retried with backoff.
+// classify maps whatsmeow's errors onto what the jobs act on: a
+// restricted account's refusal fails for good (and is not followed by a
+// question about the number), a rate limit or a ban waits, a number that
+// left WhatsApp is not tried again, the rest (not connected, timeouts) is
+// retried with backoff.
 func (b *Bot) classify(ctx context.Context, to *core.ChatUser, err error) error {
 	if err == nil {
 		return nil
+	}
+	if code, reason, ok := restrictedError(err); ok {
+		return fmt.Errorf("%w: %v", b.restrict(code, reason, err), err)
+	}
+	var ra *core.RetryAfterError
+	if errors.As(err, &ra) {
+		return err
 	}
 	if errors.Is(err, whatsmeow.ErrIQRateOverLimit) || strings.Contains(err.Error(), "rate-overlimit") ||
 		errors.Is(err, whatsmeow.ErrServerReturnedError) && strings.HasSuffix(err.Error(), " 429") {
@@ -661,53 +654,10 @@ func (b *Bot) classify(ctx context.Context, to *core.ChatUser, err error) error 
 	// A failed send may mean the number is gone from WhatsApp; asking costs
 	// a query, so only now.
 	if to.Phone != "" {
+		b.lookups.WithLabelValues("asked").Inc()
 		if res, qerr := b.client.IsOnWhatsApp(ctx, []string{to.Phone}); qerr == nil && len(res) == 1 && !res[0].IsIn {
 			return fmt.Errorf("%w: %w: %v", core.ErrChatBlocked, errNotOnWhatsApp, err)
 		}
 	}
 	return err
-}
-
-// Reach finds the WhatsApp chat of a phone number for «Отправить
-// получателю»: the person's chat when they wrote to the bot, otherwise a
-// new one once WhatsApp confirms the number is on it. core.ErrNotFound when
-// it is not.
-func (b *Bot) Reach(ctx context.Context, phone string) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error) {
-	phone, ok := core.NormalizePhone(phone)
-	if !ok {
-		return nil, nil, core.ErrNotFound
-	}
-	known, err := b.svc.ChatUserByHandle(ctx, core.ChannelWhatsApp, "", phone)
-	if err != nil && !errors.Is(err, core.ErrNotFound) {
-		return nil, nil, err
-	}
-	if known != nil && known.BlockedAt == nil {
-		return known, b.Deliver, nil
-	}
-	if b.broken.Load() != nil || b.Phone() == "" {
-		return nil, nil, errors.New("whatsapp: the session is not working")
-	}
-	res, err := b.client.IsOnWhatsApp(ctx, []string{phone})
-	if err != nil {
-		return nil, nil, fmt.Errorf("whatsapp: is %s on WhatsApp: %w", phone, err)
-	}
-	if len(res) == 0 || !res[0].IsIn || res[0].JID.IsEmpty() {
-		return nil, nil, core.ErrNotFound
-	}
-	name := ""
-	if known != nil {
-		name = known.Name
-	}
-	// A number seen again clears an old block: it is on WhatsApp now.
-	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, res[0].JID.ToNonAD().String(), name, "ru")
-	if err != nil {
-		return nil, nil, err
-	}
-	if u.Phone != phone {
-		if err := b.svc.SetChatContact(ctx, u.ID, "", phone); err != nil {
-			return nil, nil, err
-		}
-		u.Phone = phone
-	}
-	return u, b.Deliver, nil
 }

@@ -234,6 +234,7 @@ func TestSession(t *testing.T) {
 		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
 	run(t, b)
 	ctx := context.Background()
+	fc.emit(&events.Connected{})
 	if err := b.Ready(ctx); err != nil {
 		t.Fatalf("ready: %v", err)
 	}

@@ -359,7 +359,7 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer
 // reach lets «Отправить получателю» find recipients on WhatsApp; nil
 // without WhatsApp.
 func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.Logger,
-	reach func(context.Context, string) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error)) (*telegram.Bot, error) {
+	reach flow.ReachFunc) (*telegram.Bot, error) {
 	if cfg.TelegramToken == "" {
 		log.Info("TELEGRAM_TOKEN is empty: the Telegram bot is off")
 		return nil, nil
@@ -419,6 +419,9 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	} else if bg != nil {
 		defer bg.Close() // when the start fails before the loops run
 	}
+	if svc.ESF, err = esfInvoices(cfg, db, wiring, log); err != nil {
+		return err
+	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
@@ -433,7 +436,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	// WhatsApp first: the Telegram flow reaches recipients through it.
 	wa := whatsappBot(ctx, cfg, svc, db, log)
 	defer wa.close()
-	var reach func(context.Context, string) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error)
+	var reach flow.ReachFunc
 	if wa != nil {
 		reach = wa.bot.Reach
 		srv.Checks = append(srv.Checks, web.Check{Name: "whatsapp", Ping: wa.bot.Ready})
@@ -475,6 +478,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	// organisations' webhooks, reminders and expiries.
 	jcfg := cfg.Jobs
 	deps := jobs.Deps{Store: db, Messengers: messengers, Logger: log}
+	esfJobs(&deps, svc, db)
 	if tune != nil {
 		tune(&deps)
 	}
@@ -523,9 +527,6 @@ func (l loops) run(ctx context.Context, log *slog.Logger) error {
 	}
 	if l.whatsapp != nil {
 		bots.run("whatsapp", l.whatsapp.bot.Run)
-		if p := l.whatsapp.pairing; p != nil {
-			bots.run("whatsapp pairing", func(ctx context.Context) error { p.Run(ctx); return nil })
-		}
 	}
 	work.run("jobs", l.jobs.Run)
 	last.run("trust refresh", l.trust.Run)

@@ -53,7 +53,7 @@ func init() { store.SetOSInfo("edobot", [3]uint32{1, 0, 0}) }
 // whatsappFront is the WhatsApp side of serve.
 type whatsappFront struct {
 	bot     *whatsapp.Bot
-	pairing *whatsapp.Pairing // nil when the account is linked
+	pairing *whatsapp.Pairing // run by the bot while the account is not linked
 	store   *sqlstore.Container
 }
 
@@ -93,18 +93,23 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 		_ = container.Close()
 		return nil
 	}
+	// The version WhatsApp Web runs now, so that WhatsApp does not refuse
+	// a whatsmeow a few weeks old as outdated (the compiled one otherwise).
+	whatsapp.AnnounceVersion(ctx, func(ctx context.Context) (*store.WAVersionContainer, error) {
+		return whatsmeow.GetLatestVersion(ctx, &http.Client{Timeout: 10 * time.Second})
+	}, log)
 	client := whatsmeow.NewClient(device, whatsapp.Logger(log, "client"))
 	client.EnableAutoReconnect = true
 	phone := ""
 	if device.ID != nil {
 		phone = device.ID.User
 	}
-	w := &whatsappFront{store: container}
-	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Phone: phone}, chatFlow(cfg, svc, log))
-	if phone == "" {
-		log.Warn("WhatsApp not linked: run `edobot whatsapp link`, or scan the QR served at /admin/whatsapp/qr.png")
-		w.pairing = &whatsapp.Pairing{Client: client, Log: log, Linked: w.bot.Linked}
-	}
+	// The pairing is offered by the bot: at start while unlinked, and again
+	// when WhatsApp logs the device out.
+	w := &whatsappFront{store: container, pairing: &whatsapp.Pairing{Client: client, Log: log}}
+	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Phone: phone, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db},
+		chatFlow(cfg, svc, log))
+	w.pairing.Linked = w.bot.Linked
 	return w
 }
 

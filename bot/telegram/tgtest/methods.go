@@ -191,6 +191,32 @@ func (s *Server) editMessageText(_ *http.Request, p *params) (any, *apiError) {
 	return m.m, nil
 }
 
+// editMessageReplyMarkup replaces a message's keyboard; without
+// reply_markup it removes it, as Telegram does.
+func (s *Server) editMessageReplyMarkup(_ *http.Request, p *params) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, kb, aerr := s.contentLocked(p, "")
+	if aerr != nil {
+		return nil, aerr
+	}
+	id, _ := p.int64("message_id")
+	m := c.msgs[int(id)]
+	switch {
+	case m == nil || !m.fromBot:
+		return nil, badRequest("message to edit not found")
+	case sameMarkup(kb, m.m.ReplyMarkup):
+		return nil, errNotModified
+	}
+	m.m.ReplyMarkup = kb
+	m.edits++
+	m.at = time.Now()
+	m.m.EditDate = int(m.at.Unix())
+	c.changes = append(c.changes, m)
+	s.msgSig.fire()
+	return m.m, nil
+}
+
 func (s *Server) answerCallbackQuery(_ *http.Request, p *params) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -132,17 +132,19 @@ var handlers map[string]handler
 
 func init() {
 	handlers = map[string]handler{
-		"getMe":               (*Server).getMe,
-		"getUpdates":          (*Server).getUpdates,
-		"setMyCommands":       (*Server).setMyCommands,
-		"setWebhook":          (*Server).setWebhook,
-		"deleteWebhook":       (*Server).deleteWebhook,
-		"sendMessage":         (*Server).sendMessage,
-		"editMessageText":     (*Server).editMessageText,
-		"sendDocument":        (*Server).sendDocument,
-		"sendPhoto":           (*Server).sendPhoto,
-		"answerCallbackQuery": (*Server).answerCallbackQuery,
-		"getFile":             (*Server).getFile,
+		"getMe":                  (*Server).getMe,
+		"getUpdates":             (*Server).getUpdates,
+		"setMyCommands":          (*Server).setMyCommandsByLanguage,
+		"setMyDescription":       (*Server).setMyDescription,
+		"editMessageReplyMarkup": (*Server).editMessageReplyMarkup,
+		"setWebhook":             (*Server).setWebhook,
+		"deleteWebhook":          (*Server).deleteWebhook,
+		"sendMessage":            (*Server).sendMessage,
+		"editMessageText":        (*Server).editMessageText,
+		"sendDocument":           (*Server).sendDocument,
+		"sendPhoto":              (*Server).sendPhoto,
+		"answerCallbackQuery":    (*Server).answerCallbackQuery,
+		"getFile":                (*Server).getFile,
 	}
 }
 
@@ -182,6 +184,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
+	if aerr := s.checkStrict(p); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	if fail != nil {
 		writeError(w, failureError(*fail))
 		return
