@@ -157,9 +157,7 @@ func TestBlockedChatIsMarkedAndNotRetried(t *testing.T) {
 // 463) is tried once, not retried, and recorded as failed with the reason;
 // the other chats are still told.
 func TestRestrictedDeliveryIsTriedOnceAndRecorded(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
+	f, srv := chatFixture(t)
 	refused := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	other := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
 	var mu sync.Mutex
