@@ -22,9 +22,7 @@ import (
 )
 
 func TestEveryChatToldOfEveryChangeOnce(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
+	f, srv := chatFixture(t)
 	sender := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	recipient := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "kk")
 
@@ -58,9 +56,7 @@ func TestEveryChatToldOfEveryChangeOnce(t *testing.T) {
 // delivery waits as told, backs off, and the chat sees one message. The
 // rate limiter's time is the test's clock, so "as told" is exact.
 func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
+	f, srv := chatFixture(t)
 	u := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	srv.FailNext("sendMessage",
 		tgtest.Failure{Code: 429, Description: "Too Many Requests: retry after 1", RetryAfter: 1},
@@ -131,9 +127,7 @@ func (m *timedMessenger) times() []time.Time {
 // A person who blocked the bot is marked, and the delivery is not retried;
 // the others are still told.
 func TestBlockedChatIsMarkedAndNotRetried(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
+	f, srv := chatFixture(t)
 	blocked := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	other := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
 	srv.Block(blocked.TG.ID)
@@ -163,9 +157,7 @@ func TestBlockedChatIsMarkedAndNotRetried(t *testing.T) {
 // 463) is tried once, not retried, and recorded as failed with the reason;
 // the other chats are still told.
 func TestRestrictedDeliveryIsTriedOnceAndRecorded(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
+	f, srv := chatFixture(t)
 	refused := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	other := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
 	var mu sync.Mutex
@@ -221,9 +213,7 @@ func (h hookMessenger) Notify(ctx context.Context, chat core.DocumentChat, n cor
 func TestWorkerKilledMidTaskRerunSendsNothingTwice(t *testing.T) {
 	for _, when := range []string{"after the send was recorded", "before the send"} {
 		t.Run(when, func(t *testing.T) {
-			f := storagetest.NewFixture(t)
-			drainOutbox(t, f.DB)
-			srv := tgtest.New(t)
+			f, srv := chatFixture(t)
 			a := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 			b := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "en")
 			cfg := testConfig(t)

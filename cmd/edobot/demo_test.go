@@ -6,39 +6,17 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"edobot/core/card"
 	"edobot/core/coretest"
+	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature/demo"
 	"edobot/storage/storagetest"
 )
-
-// lockedBuffer is a bytes.Buffer that a running command writes while the
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // `edobot demo` makes a demo document, serves its link page, and the demo
 // keys sign it there as recipient and sender; the card says ДЕМО.
@@ -52,7 +30,7 @@ func TestDemo(t *testing.T) {
 	t.Setenv("REDIS_ADDR", "127.0.0.1:6379")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, logs lockedBuffer
+	var out, logs coretest.Buffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"demo"}, &out, &logs) }()
 
@@ -119,7 +97,7 @@ func TestDemo(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(cardPDF, []byte("%PDF")) {
 		t.Fatalf("card: %d %q", resp.StatusCode, cardPDF[:min(len(cardPDF), 200)])
 	}
-	if text := pdfText(t, cardPDF); text != "" && !strings.Contains(text, card.DemoMark) {
+	if text := pdftest.Text(t, cardPDF); text != "" && !strings.Contains(text, card.DemoMark) {
 		t.Fatalf("the card is not marked ДЕМО: %s", text)
 	}
 	// The database says it is a demo document: any serve shows it so.
@@ -170,22 +148,4 @@ func TestDemoSignatureNotTrustedByServe(t *testing.T) {
 	if deps.Demo {
 		t.Fatal("a normal serve makes demo documents")
 	}
-}
-
-// pdfText is a PDF's text by pdftotext; "" when it is not installed.
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	tool, err := exec.LookPath("pdftotext")
-	if err != nil {
-		return ""
-	}
-	path := filepath.Join(t.TempDir(), "card.pdf")
-	if err := os.WriteFile(path, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(tool, "-enc", "UTF-8", path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return strings.Join(strings.Fields(string(out)), " ")
 }

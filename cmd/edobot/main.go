@@ -267,58 +267,34 @@ func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 }
 
 func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	bin := fs.String("org", "", "BIN/IIN of the organisation")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
-	}
-	if *bin == "" {
-		return usageError("apikey create needs --org BIN")
-	}
-	svc, done, err := openService(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer done()
-	key, org, err := svc.CreateAPIKey(ctx, *bin)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s\n", key)
-	fmt.Fprintf(os.Stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
-	return nil
+	return withOrg(ctx, cfg, "apikey create", args, func(svc *core.Service, bin string) error {
+		key, org, err := svc.CreateAPIKey(ctx, bin)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", key)
+		fmt.Fprintf(os.Stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
+		return nil
+	})
 }
 
 func apikeyList(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("apikey list", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	bin := fs.String("org", "", "BIN/IIN of the organisation")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
-	}
-	if *bin == "" {
-		return usageError("apikey list needs --org BIN")
-	}
-	svc, done, err := openService(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer done()
-	keys, org, err := svc.APIKeys(ctx, *bin)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "API keys of %s (%s), times UTC+5:\n", org.Number, org.Name)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED")
-	for _, k := range keys {
-		fmt.Fprintf(tw, "%d\t%s…\t%s\t%s\t%s\n", k.ID, k.Prefix, cliTime(&k.CreatedAt), cliTime(k.LastUsedAt), cliTime(k.RevokedAt))
-	}
-	if len(keys) == 0 {
-		fmt.Fprintln(tw, "(none)")
-	}
-	return tw.Flush()
+	return withOrg(ctx, cfg, "apikey list", args, func(svc *core.Service, bin string) error {
+		keys, org, err := svc.APIKeys(ctx, bin)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "API keys of %s (%s), times UTC+5:\n", org.Number, org.Name)
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%d\t%s…\t%s\t%s\t%s\n", k.ID, k.Prefix, cliTime(&k.CreatedAt), cliTime(k.LastUsedAt), cliTime(k.RevokedAt))
+		}
+		if len(keys) == 0 {
+			fmt.Fprintln(tw, "(none)")
+		}
+		return tw.Flush()
+	})
 }
 
 // cliTime shows a moment to the operator in Kazakhstan's time; "-" for none.

@@ -101,8 +101,10 @@ func orgFlag(name string, args []string) (string, error) {
 	return *bin, nil
 }
 
-func webhookShow(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	bin, err := orgFlag("webhook show", args)
+// withOrg runs a command whose one flag is --org BIN: fn gets the BIN and
+// the service, open until fn returns.
+func withOrg(ctx context.Context, cfg config, name string, args []string, fn func(svc *core.Service, bin string) error) error {
+	bin, err := orgFlag(name, args)
 	if err != nil {
 		return err
 	}
@@ -111,36 +113,35 @@ func webhookShow(ctx context.Context, cfg config, args []string, stdout io.Write
 		return err
 	}
 	defer done()
-	h, org, err := svc.OrganisationWebhook(ctx, bin)
-	if errors.Is(err, core.ErrNotFound) {
-		fmt.Fprintf(stdout, "%s (%s) has no webhook\n", org.Number, org.Name)
+	return fn(svc, bin)
+}
+
+func webhookShow(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	return withOrg(ctx, cfg, "webhook show", args, func(svc *core.Service, bin string) error {
+		h, org, err := svc.OrganisationWebhook(ctx, bin)
+		if errors.Is(err, core.ErrNotFound) {
+			fmt.Fprintf(stdout, "%s (%s) has no webhook\n", org.Number, org.Name)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, h.URL)
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, h.URL)
-	return nil
+	})
 }
 
 func webhookRemove(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	bin, err := orgFlag("webhook remove", args)
-	if err != nil {
-		return err
-	}
-	svc, done, err := openService(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer done()
-	removed, org, err := svc.RemoveWebhook(ctx, bin)
-	if err != nil {
-		return err
-	}
-	if !removed {
-		fmt.Fprintf(stdout, "%s (%s) had no webhook\n", org.Number, org.Name)
+	return withOrg(ctx, cfg, "webhook remove", args, func(svc *core.Service, bin string) error {
+		removed, org, err := svc.RemoveWebhook(ctx, bin)
+		if err != nil {
+			return err
+		}
+		if !removed {
+			fmt.Fprintf(stdout, "%s (%s) had no webhook\n", org.Number, org.Name)
+			return nil
+		}
+		fmt.Fprintf(stdout, "webhook of %s (%s) removed: its status changes are no longer sent\n", org.Number, org.Name)
 		return nil
-	}
-	fmt.Fprintf(stdout, "webhook of %s (%s) removed: its status changes are no longer sent\n", org.Number, org.Name)
-	return nil
+	})
 }
