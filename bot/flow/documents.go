@@ -431,19 +431,19 @@ func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document,
 		if data, err = io.ReadAll(rc); err != nil {
 			return nil, err
 		}
-		name, mime = core.DownloadName(d, ".pdf"), "application/pdf"
+		name, mime = core.OriginalFileName(d), "application/pdf"
 	case CodeCardPDF:
 		b, err := f.cardPDF(ctx, u, d, acc)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
-		data, name, mime = b, core.DownloadName(d, "_card.pdf"), "application/pdf"
+		data, name, mime = b, f.t(u, "file.card", map[string]any{"Name": core.FileStem(d)}), "application/pdf"
 	case CodeEzSigner:
 		b, _, err := f.Service.EzSigner(ctx, acc.actor, d.ID)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
-		data, name, mime = b, core.DownloadName(d, ".pdf.cms"), "application/pkcs7-mime"
+		data, name, mime = b, f.t(u, "file.ezsigner", map[string]any{"Name": core.FileStem(d)}), "application/pkcs7-mime"
 	}
 	return []Screen{{Text: f.title(u, d), Document: &File{Name: name, MIME: mime, Data: data}}}, nil
 }

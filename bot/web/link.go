@@ -273,7 +273,7 @@ func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	s.writePDF(w, rc, d, "inline", core.DownloadName(d, ".pdf"), d.File.Size)
+	s.writePDF(w, rc, d, "inline", core.OriginalFileName(d), d.File.Size)
 }
 
 // linkCard is the link visitor's «Электронная карточка». Like the rest of
@@ -286,7 +286,7 @@ func (s *Server) linkCard(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	s.writePDF(w, rc, d, "attachment", core.CardFileName(d), -1)
+	s.writePDF(w, rc, d, "attachment", s.cardName(r, d), -1)
 }
 
 // both is a text in Russian and Kazakh, one after the other (or once when
