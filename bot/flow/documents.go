@@ -102,8 +102,14 @@ func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, 
 
 // title is "Договор №12 от 01.11.2026" in the person's language.
 func (f *Flow) title(u *core.ChatUser, d *core.Document) string {
-	return f.t(u, "chat.title", map[string]any{"Type": f.t(u, "type."+string(d.Type), nil), "Number": d.Number,
+	title := f.t(u, "chat.title", map[string]any{"Type": f.t(u, "type."+string(d.Type), nil), "Number": d.Number,
 		"Date": d.Date.Format("02.01.2006")})
+	if d.Demo {
+		// A demo document says so wherever the chat names it: its card,
+		// its notifications, the texts that pass its link on.
+		title = "🧪 " + f.t(u, "demo.mark", nil) + " · " + title
+	}
+	return title
 }
 
 func (f *Flow) cardText(u *core.ChatUser, d *core.Document, sigs []core.Signature) string {
