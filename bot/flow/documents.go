@@ -353,6 +353,7 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 		{{Label: "💼 eGov Business", URL: o.Business}},
 		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, CodeSignQR)},
 		{{Label: "💻 NCALayer", URL: f.linkURL(d)}},
+		{{Label: "🌐 " + f.t(u, "chat.open_page", nil), URL: f.linkURL(d), App: true}},
 		{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, CodeView)},
 	}}}, nil
 }

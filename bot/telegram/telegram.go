@@ -544,6 +544,8 @@ func (b *Bot) render(s flow.Screen) (string, models.ReplyMarkup) {
 		var row []inlineButton
 		for _, btn := range r {
 			switch {
+			case btn.App && miniAppURL(btn.URL):
+				row = append(row, inlineButton{Text: btn.Label, WebApp: &webApp{URL: withMiniAppQuery(btn.URL)}})
 			case btn.URL != "" && !buttonURL(btn.URL):
 				text += "\n" + btn.Label + ": " + btn.URL
 			case btn.URL != "":
@@ -576,6 +578,12 @@ type inlineButton struct {
 	URL          string    `json:"url,omitempty"`
 	CallbackData string    `json:"callback_data,omitempty"`
 	CopyText     *copyText `json:"copy_text,omitempty"`
+	WebApp       *webApp   `json:"web_app,omitempty"`
+}
+
+// webApp is a button's Mini App (the Bot API's WebAppInfo).
+type webApp struct {
+	URL string `json:"url"`
 }
 
 type copyText struct {

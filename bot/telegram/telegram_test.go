@@ -58,6 +58,12 @@ func newStack(t testing.TB, opts ...option) *stack {
 // anything starts.
 func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...option) *stack {
 	t.Helper()
+	return newStackFlow(t, prepare, nil, opts...)
+}
+
+// newStackFlow is newStackWith with the bot's flow changed by adjust.
+func newStackFlow(t testing.TB, prepare func(*storagetest.Fixture), adjust func(*flow.Flow), opts ...option) *stack {
+	t.Helper()
 	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
 	nca := root.IssueCA(t, "NCA GOST TEST", sigtest.GOST2015)
@@ -86,14 +92,18 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 	if cfg.WebhookURL != "" {
 		cfg.WebhookURL = srv.URL + cfg.WebhookURL
 	}
-	b, err := telegram.New(ctx, cfg, flow.Flow{
+	fl := flow.Flow{
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: srv.URL, Log: log,
 		Egov: egov.DefaultLinks,
-	})
+	}
+	if adjust != nil {
+		adjust(&fl)
+	}
+	b, err := telegram.New(ctx, cfg, fl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws.StartLink = b.StartLink
+	ws.StartLink, ws.MiniApp = b.StartLink, b.CheckMiniApp
 	if cfg.WebhookURL != "" {
 		ws.TelegramWebhook = b.WebhookHandler()
 	}
