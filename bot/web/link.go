@@ -199,7 +199,7 @@ func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document,
 		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
 		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version,
 		NCALayerURL: key.NCALayerURL, CardURL: base + "/card", TelegramURL: key.TelegramURL, WhatsAppURL: key.WhatsAppURL,
-		MiniApp:     key.MiniApp,
+		MiniApp:   key.MiniApp,
 		CardLabel: s.Cat.Text("ru", "download.card", nil) + " · " + s.Cat.Text("kk", "download.card", nil)}
 	v.PageMissing = s.Cat.Error("ru", errPreviewUnavailable) + " · " + s.Cat.Error("kk", errPreviewUnavailable)
 	if d.Demo {
