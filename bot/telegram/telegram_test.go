@@ -44,6 +44,7 @@ type stack struct {
 	nca  *sigtest.GOSTKey
 	jobs *jobs.Runner
 	stop context.CancelFunc
+	done <-chan struct{} // closed when the bot's Run returned
 }
 
 // option changes the stack before it starts.
@@ -134,7 +135,7 @@ func newStackFlow(t testing.TB, prepare func(*storagetest.Fixture), adjust func(
 			rdb.Del(context.Background(), keys...)
 		}
 	})
-	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, jobs: runner, stop: cancel}
+	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, jobs: runner, stop: cancel, done: done}
 }
 
 // waitIdle waits until the notification jobs have nothing left to do: what
