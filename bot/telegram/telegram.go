@@ -75,7 +75,6 @@ type Bot struct {
 	handling       context.Context
 	cancelHandling context.CancelFunc
 
-
 	updates *prometheus.CounterVec
 	latency prometheus.Histogram
 }
