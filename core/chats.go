@@ -62,6 +62,9 @@ type ChatStore interface {
 	// UseAuthChallenge marks an unused, unexpired challenge used; false when
 	// it was not.
 	UseAuthChallenge(ctx context.Context, idHash []byte, now time.Time) (bool, error)
+	// SwapLiveScreen makes messageID the chat's live screen and returns
+	// the one it was (0: none), atomically.
+	SwapLiveScreen(ctx context.Context, channel, externalID string, messageID int64) (int64, error)
 }
 
 // Notification is one change to tell a chat of: a document's, or, for the

@@ -42,6 +42,9 @@ type NewDocument struct {
 	Date           time.Time
 	BaseRef        string // the accounting system's reference of the base document
 	IdempotencyKey string // the same key twice creates one document
+	// FileName is the name the file was uploaded under, as the client said
+	// it; it is cleaned (CleanFileName), never refused.
+	FileName string
 }
 
 func (p *PartyInput) normalise() error {
@@ -202,6 +205,7 @@ func (s *Documents) create(ctx context.Context, a Actor, in NewDocument, file fu
 	if err != nil {
 		return nil, err
 	}
+	info.Name = CleanFileName(in.FileName)
 	d := &Document{
 		ID: uuid.New(), SenderOrgID: org.ID, SenderNumber: org.Number, SenderName: org.Name,
 		RecipientKind: in.Recipient.Kind, RecipientNumber: in.Recipient.Number, RecipientName: in.Recipient.Name,

@@ -153,6 +153,9 @@ type FileInfo struct {
 	SHA256 string // hex, lower case; the blob's key and what every signature signs
 	Size   int64
 	Pages  int
+	// Name is the name the file was uploaded under (CleanFileName), "" when
+	// the sender's client gave none; downloads of the original keep it.
+	Name string
 }
 
 // Document is one PDF sent from an organisation to a recipient for signature.

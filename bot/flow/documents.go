@@ -102,8 +102,14 @@ func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, 
 
 // title is "Договор №12 от 01.11.2026" in the person's language.
 func (f *Flow) title(u *core.ChatUser, d *core.Document) string {
-	return f.t(u, "chat.title", map[string]any{"Type": f.t(u, "type."+string(d.Type), nil), "Number": d.Number,
+	title := f.t(u, "chat.title", map[string]any{"Type": f.t(u, "type."+string(d.Type), nil), "Number": d.Number,
 		"Date": d.Date.Format("02.01.2006")})
+	if d.Demo {
+		// A demo document says so wherever the chat names it: its card,
+		// its notifications, the texts that pass its link on.
+		title = "🧪 " + f.t(u, "demo.mark", nil) + " · " + title
+	}
+	return title
 }
 
 func (f *Flow) cardText(u *core.ChatUser, d *core.Document, sigs []core.Signature) string {
@@ -347,6 +353,7 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 		{{Label: "💼 eGov Business", URL: o.Business}},
 		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, CodeSignQR)},
 		{{Label: "💻 NCALayer", URL: f.linkURL(d)}},
+		{{Label: "🌐 " + f.t(u, "chat.open_page", nil), URL: f.linkURL(d), App: true}},
 		{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, CodeView)},
 	}}}, nil
 }
@@ -431,19 +438,19 @@ func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document,
 		if data, err = io.ReadAll(rc); err != nil {
 			return nil, err
 		}
-		name, mime = core.DownloadName(d, ".pdf"), "application/pdf"
+		name, mime = core.OriginalFileName(d), "application/pdf"
 	case CodeCardPDF:
 		b, err := f.cardPDF(ctx, u, d, acc)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
-		data, name, mime = b, core.DownloadName(d, "_card.pdf"), "application/pdf"
+		data, name, mime = b, f.t(u, "file.card", map[string]any{"Name": core.FileStem(d)}), "application/pdf"
 	case CodeEzSigner:
 		b, _, err := f.Service.EzSigner(ctx, acc.actor, d.ID)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
-		data, name, mime = b, core.DownloadName(d, ".pdf.cms"), "application/pkcs7-mime"
+		data, name, mime = b, f.t(u, "file.ezsigner", map[string]any{"Name": core.FileStem(d)}), "application/pkcs7-mime"
 	}
 	return []Screen{{Text: f.title(u, d), Document: &File{Name: name, MIME: mime, Data: data}}}, nil
 }

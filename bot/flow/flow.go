@@ -29,6 +29,9 @@ type Button struct {
 	Data  string
 	URL   string
 	Copy  string
+	// App opens URL (the link page) inside the messenger where it can (a
+	// Telegram Mini App), else as a plain link.
+	App bool
 }
 
 // File is a document or image the bot sends.

@@ -304,6 +304,7 @@ func (f *Flow) create(ctx context.Context, u *core.ChatUser, st *state) ([]Scree
 		Recipient: core.PartyInput{Kind: d.Party.Kind, Number: d.Party.Number, Name: d.Party.Name,
 			Phone: d.Party.Phone, Telegram: d.Party.Telegram},
 		Type: d.Type, Number: d.Number, Date: date, IdempotencyKey: "chat:" + strconv.FormatInt(u.ID, 10) + ":" + d.Key,
+		FileName: d.FileName,
 	}, d.File)
 	if err != nil {
 		return f.prompt(ctx, u, st), err

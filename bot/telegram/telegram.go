@@ -75,12 +75,6 @@ type Bot struct {
 	handling       context.Context
 	cancelHandling context.CancelFunc
 
-	// live is, per chat, the message whose buttons are the person's current
-	// screen: a newer screen takes them away, so no old screen looks live.
-	// It is this process's memory: after a restart one old screen may keep
-	// its buttons, which still answer (an outdated tap shows what is now).
-	live sync.Map // chat id (int64) → message id (int)
-
 	updates *prometheus.CounterVec
 	latency prometheus.Histogram
 }
@@ -520,14 +514,20 @@ func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens
 }
 
 // nowLive makes a message the chat's live screen, taking the buttons off
-// the one before. A screen that is gone or too old to edit keeps them: its
-// taps still answer with what is current.
+// the one before, so no old screen looks live. Which one is live is kept in
+// the database (core SwapLiveScreen): a restart or another instance takes
+// the buttons off a screen this one drew. A screen that is gone or too old
+// to edit keeps them: its taps still answer with what is current.
 func (b *Bot) nowLive(ctx context.Context, chatID int64, msgID int) {
-	prev, ok := b.live.Swap(chatID, msgID)
-	if !ok || prev.(int) == msgID {
+	prev, err := b.svc.SwapLiveScreen(ctx, core.ChannelTelegram, strconv.FormatInt(chatID, 10), int64(msgID))
+	if err != nil {
+		b.log.Warn("telegram: live screen not recorded", "chat", chatID, "err", err)
 		return
 	}
-	if _, err := b.api.EditMessageReplyMarkup(ctx, &bot.EditMessageReplyMarkupParams{ChatID: chatID, MessageID: prev.(int)}); err != nil {
+	if prev == 0 || prev == int64(msgID) {
+		return
+	}
+	if _, err := b.api.EditMessageReplyMarkup(ctx, &bot.EditMessageReplyMarkupParams{ChatID: chatID, MessageID: int(prev)}); err != nil {
 		b.log.Debug("telegram: old screen keeps its buttons", "err", redact(err.Error(), b.cfg.Token))
 	}
 }
@@ -544,6 +544,8 @@ func (b *Bot) render(s flow.Screen) (string, models.ReplyMarkup) {
 		var row []inlineButton
 		for _, btn := range r {
 			switch {
+			case btn.App && miniAppURL(btn.URL):
+				row = append(row, inlineButton{Text: btn.Label, WebApp: &webApp{URL: withMiniAppQuery(btn.URL)}})
 			case btn.URL != "" && !buttonURL(btn.URL):
 				text += "\n" + btn.Label + ": " + btn.URL
 			case btn.URL != "":
@@ -576,6 +578,12 @@ type inlineButton struct {
 	URL          string    `json:"url,omitempty"`
 	CallbackData string    `json:"callback_data,omitempty"`
 	CopyText     *copyText `json:"copy_text,omitempty"`
+	WebApp       *webApp   `json:"web_app,omitempty"`
+}
+
+// webApp is a button's Mini App (the Bot API's WebAppInfo).
+type webApp struct {
+	URL string `json:"url"`
 }
 
 type copyText struct {

@@ -44,6 +44,7 @@ type stack struct {
 	nca  *sigtest.GOSTKey
 	jobs *jobs.Runner
 	stop context.CancelFunc
+	done <-chan struct{} // closed when the bot's Run returned
 }
 
 // option changes the stack before it starts.
@@ -57,6 +58,12 @@ func newStack(t testing.TB, opts ...option) *stack {
 // newStackWith is newStack with the service changed by prepare before
 // anything starts.
 func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...option) *stack {
+	t.Helper()
+	return newStackFlow(t, prepare, nil, opts...)
+}
+
+// newStackFlow is newStackWith with the bot's flow changed by adjust.
+func newStackFlow(t testing.TB, prepare func(*storagetest.Fixture), adjust func(*flow.Flow), opts ...option) *stack {
 	t.Helper()
 	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
@@ -86,14 +93,18 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 	if cfg.WebhookURL != "" {
 		cfg.WebhookURL = srv.URL + cfg.WebhookURL
 	}
-	b, err := telegram.New(ctx, cfg, flow.Flow{
+	fl := flow.Flow{
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: srv.URL, Log: log,
 		Egov: egov.DefaultLinks,
-	})
+	}
+	if adjust != nil {
+		adjust(&fl)
+	}
+	b, err := telegram.New(ctx, cfg, fl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws.StartLink = b.StartLink
+	ws.StartLink, ws.MiniApp = b.StartLink, b.CheckMiniApp
 	if cfg.WebhookURL != "" {
 		ws.TelegramWebhook = b.WebhookHandler()
 	}
@@ -124,7 +135,7 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 			rdb.Del(context.Background(), keys...)
 		}
 	})
-	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, jobs: runner, stop: cancel}
+	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, jobs: runner, stop: cancel, done: done}
 }
 
 // waitIdle waits until the notification jobs have nothing left to do: what

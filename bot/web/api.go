@@ -259,7 +259,7 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, a core.Actor)
 		Recipient: core.PartyInput{Kind: core.PartyKind(v("recipient_kind")), Number: v("recipient_iin_bin"),
 			Name: v("recipient_name"), Phone: v("recipient_phone")},
 		Type: core.DocType(v("type")), Number: v("number"), Date: date,
-		BaseRef: v("base_ref"), IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		BaseRef: v("base_ref"), IdempotencyKey: r.Header.Get("Idempotency-Key"), FileName: up.fileName,
 	}
 	d, err := s.Service.CreateDocument(r.Context(), a, in, up.file)
 	s.answerDoc(w, r, a, http.StatusCreated, d, err)
@@ -320,6 +320,7 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 	}
 	var body apiPatchBody
 	var file io.Reader
+	var fileName string
 	if isMultipart(r) {
 		// A new file, with any fields, as multipart: the same fields as JSON.
 		up, ok := s.parseUpload(w, r, "multipart form: file and the fields to change")
@@ -328,7 +329,7 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		}
 		defer up.Close()
 		if up.file != nil {
-			file = up.file
+			file, fileName = up.file, up.fileName
 		}
 		opt := func(name string) *string {
 			if v, ok := up.value(name); ok {
@@ -352,7 +353,8 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 	if !ok {
 		return
 	}
-	e := core.DocumentEdit{Version: version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file}
+	e := core.DocumentEdit{Version: version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file,
+		FileName: fileName}
 	if body.Date != nil {
 		t, ok := s.parseDate(w, r, *body.Date)
 		if !ok {
@@ -425,7 +427,7 @@ func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Acto
 		s.fail(w, r, err)
 		return
 	}
-	s.writePDF(w, rc, d, "attachment", core.DownloadName(d, ".pdf"), d.File.Size)
+	s.writePDF(w, rc, d, "attachment", core.OriginalFileName(d), d.File.Size)
 }
 
 // apiEzSigner is the «Версия для ezSigner»: one attached CMS with the
@@ -441,7 +443,7 @@ func (s *Server) apiEzSigner(w http.ResponseWriter, r *http.Request, a core.Acto
 		return
 	}
 	w.Header().Set("Content-Type", "application/pkcs7-mime")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+core.DownloadName(d, ".pdf.cms")+`"`)
+	w.Header().Set("Content-Disposition", contentDisposition("attachment", s.ezSignerName(r, d)))
 	_, _ = w.Write(cms)
 }
 
@@ -463,7 +465,7 @@ func (s *Server) apiCard(w http.ResponseWriter, r *http.Request, a core.Actor) {
 		s.fail(w, r, err)
 		return
 	}
-	s.writePDF(w, rc, d, "attachment", core.CardFileName(d), -1)
+	s.writePDF(w, rc, d, "attachment", s.cardName(r, d), -1)
 }
 
 func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, detail string) {

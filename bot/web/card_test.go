@@ -44,7 +44,7 @@ func TestCardDownloads(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" ||
-			!strings.Contains(resp.Header.Get("Content-Disposition"), `filename="`+core.CardFileName(d)+`"`) ||
+			downloadName(t, resp) != "Карточка — "+core.FileStem(d)+".pdf" ||
 			!bytes.HasPrefix(b, []byte("%PDF-")) {
 			t.Fatalf("%s: %d %v %.200s", what, resp.StatusCode, resp.Header, b)
 		}

@@ -45,6 +45,7 @@ const (
 func (s *Server) linkRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /d/{token}", s.limited(rateView, s.linkView))
 	mux.HandleFunc("GET /d/{token}/status", s.limited(rateStatus, s.linkStatus))
+	mux.HandleFunc("POST /d/{token}/telegram", s.limited(rateView, s.linkMiniApp))
 	mux.HandleFunc("GET /d/{token}/file", s.limited(rateView, s.linkFile))
 	mux.HandleFunc("GET /d/{token}/card", s.limited(rateView, s.linkCard))
 	mux.HandleFunc("POST /d/{token}/sign", s.limited(rateSign, s.linkSign))
@@ -118,6 +119,9 @@ type linkView struct {
 	// labels its demo key's button (in `edobot demo` only).
 	Demo                         bool
 	DemoMark, DemoNote, DemoSign string
+	// MiniApp: the page is open inside Telegram and loads Telegram's
+	// script (miniapp.go).
+	MiniApp bool
 }
 
 // visitor is who counts as one visitor of a link: an address (the
@@ -145,7 +149,7 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	key := renderedKey{Version: d.Version, NCALayerURL: s.ncalayerURL()}
+	key := renderedKey{Version: d.Version, NCALayerURL: s.ncalayerURL(), MiniApp: isMiniApp(r)}
 	if s.StartLink != nil && !d.Status.Final() {
 		key.TelegramURL = s.StartLink(token)
 	}
@@ -161,6 +165,9 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		s.linkPages.Add(d.ID, page)
 	}
 	s.htmlHeaders(w)
+	if key.MiniApp {
+		s.miniAppHeaders(w)
+	}
 	_, _ = w.Write(page.html)
 }
 
@@ -173,6 +180,7 @@ const renderedPages = 1024
 type renderedKey struct {
 	Version                               int64
 	TelegramURL, WhatsAppURL, NCALayerURL string
+	MiniApp                               bool // opened from the Telegram bot (miniapp.go)
 }
 
 type renderedPage struct {
@@ -191,6 +199,7 @@ func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document,
 		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
 		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version,
 		NCALayerURL: key.NCALayerURL, CardURL: base + "/card", TelegramURL: key.TelegramURL, WhatsAppURL: key.WhatsAppURL,
+		MiniApp:   key.MiniApp,
 		CardLabel: s.Cat.Text("ru", "download.card", nil) + " · " + s.Cat.Text("kk", "download.card", nil)}
 	v.PageMissing = s.Cat.Error("ru", errPreviewUnavailable) + " · " + s.Cat.Error("kk", errPreviewUnavailable)
 	if d.Demo {
@@ -273,7 +282,7 @@ func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	s.writePDF(w, rc, d, "inline", core.DownloadName(d, ".pdf"), d.File.Size)
+	s.writePDF(w, rc, d, "inline", core.OriginalFileName(d), d.File.Size)
 }
 
 // linkCard is the link visitor's «Электронная карточка». Like the rest of
@@ -286,7 +295,7 @@ func (s *Server) linkCard(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	s.writePDF(w, rc, d, "attachment", core.CardFileName(d), -1)
+	s.writePDF(w, rc, d, "attachment", s.cardName(r, d), -1)
 }
 
 // both is a text in Russian and Kazakh, one after the other (or once when

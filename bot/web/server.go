@@ -61,6 +61,10 @@ type Server struct {
 	// WhatsAppStartLink opens it in the WhatsApp bot ("" until the bot's
 	// account is linked); nil without one.
 	WhatsAppStartLink func(token string) string
+	// MiniApp checks the init data a link page opened as a Telegram Mini
+	// App got from Telegram (telegram.Bot.CheckMiniApp): the Telegram user
+	// who opened it. Nil without a Telegram bot.
+	MiniApp func(initData string) (externalID, name, lang string, err error)
 	// TelegramWebhook receives Telegram's updates in webhook mode.
 	TelegramWebhook http.Handler
 	// Collectors are other parts' metrics, served on /metrics.

@@ -449,7 +449,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		return err
 	}
 	if tg != nil {
-		srv.StartLink = tg.StartLink
+		srv.StartLink, srv.MiniApp = tg.StartLink, tg.CheckMiniApp
 		srv.Collectors = append(srv.Collectors, tg.Collectors()...)
 		if cfg.TelegramWebhookURL != "" {
 			srv.TelegramWebhook = tg.WebhookHandler()

@@ -336,9 +336,12 @@ func parseMarkup(raw string) (*models.InlineKeyboardMarkup, *apiError) {
 					return nil, badRequest("BUTTON_URL_INVALID")
 				}
 			}
+			if b.WebApp != nil && !miniAppURL(b.WebApp.URL) {
+				return nil, badRequest("BUTTON_TYPE_INVALID")
+			}
 			// The library always sends "copy_text":{"text":""}, so an empty
 			// copy_text does not count as an action.
-			if b.URL == "" && b.CallbackData == "" && b.CopyText.Text == "" {
+			if b.URL == "" && b.CallbackData == "" && b.CopyText.Text == "" && b.WebApp == nil {
 				return nil, badRequest("text buttons are unallowed in the inline keyboard")
 			}
 		}

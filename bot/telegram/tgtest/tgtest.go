@@ -67,6 +67,8 @@ type Button struct {
 	Text string
 	Data string // callback_data
 	URL  string
+	// WebApp is the Mini App a web_app button opens ("" on other buttons).
+	WebApp string
 }
 
 // File is a file the bot uploaded.
@@ -384,7 +386,11 @@ func (m *message) export(chatID int64) Message {
 		for _, row := range rm.InlineKeyboard {
 			r := make([]Button, 0, len(row))
 			for _, b := range row {
-				r = append(r, Button{Text: b.Text, Data: b.CallbackData, URL: b.URL})
+				btn := Button{Text: b.Text, Data: b.CallbackData, URL: b.URL}
+				if b.WebApp != nil {
+					btn.WebApp = b.WebApp.URL
+				}
+				r = append(r, btn)
 			}
 			out.Buttons = append(out.Buttons, r)
 		}

@@ -3,6 +3,17 @@
   var base = main.getAttribute("data-base"), version = Number(main.getAttribute("data-version"));
   // The page speaks Russian and Kazakh: refusals come in the one the browser prefers.
   var lang = (navigator.language || "").slice(0, 2) === "kk" ? "kk" : "ru";
+  // Opened as a Telegram Mini App: Telegram's script is loaded (only then)
+  // and gives the init data, which the server checks with the bot's token
+  // to know which chat user opened the link.
+  var tg = window.Telegram && window.Telegram.WebApp;
+  if (tg && tg.initData) {
+    var who = tg.initDataUnsafe && tg.initDataUnsafe.user;
+    if (who && who.language_code === "kk") lang = "kk";
+    tg.ready();
+    tg.expand();
+    fetch(base + "/telegram", {method: "POST", headers: {"Content-Type": "text/plain"}, body: tg.initData});
+  }
   var egov = document.getElementById("egov");
   if (egov) egov.addEventListener("click", function () {
     fetch(base + "/egov", {method: "POST", headers: {"Accept-Language": lang}}).then(function (r) {
