@@ -30,9 +30,7 @@ func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
 		if n.Kind == core.OutboxESFStatus {
 			key = "esf.status"
 		}
-		s := Screen{Text: f.t(u, key, map[string]any{"Number": inv.Number, "Date": inv.Date, "Seller": inv.SellerName,
-			"SellerBIN": inv.SellerBIN, "Total": money(inv.Total), "Currency": currencySign(inv.Currency),
-			"Status": f.esfStatus(u, inv.Status), "Registration": inv.RegistrationNumber})}
+		s := Screen{Text: f.esfInvoiceText(u, key, inv)}
 		if inv.Confirmable() {
 			s.Buttons = [][]Button{{{Label: f.t(u, "esf.confirm", nil), Data: callbackData(CodeESFConfirm, strconv.FormatInt(inv.ESFID, 10))}}}
 		}
@@ -108,4 +106,12 @@ func money(v string) string {
 		out = "-" + out
 	}
 	return out
+}
+
+// esfInvoiceText is an invoice as a notice shows it: the new one (key
+// esf.invoice) or a change of its status (esf.status).
+func (f *Flow) esfInvoiceText(u *core.ChatUser, key string, inv *core.ESFInvoice) string {
+	return f.t(u, key, map[string]any{"Number": inv.Number, "Date": inv.Date, "Seller": inv.SellerName,
+		"SellerBIN": inv.SellerBIN, "Total": money(inv.Total), "Currency": currencySign(inv.Currency),
+		"Status": f.esfStatus(u, inv.Status), "Registration": inv.RegistrationNumber})
 }

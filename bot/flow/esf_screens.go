@@ -114,7 +114,10 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]
 		if err := iv.Confirm(ctx, u, id); err != nil {
 			return nil, err
 		}
-		return []Screen{{Text: f.t(u, "esf.confirmed", map[string]any{"Number": inv.Number, "Date": inv.Date, "Seller": inv.SellerName})}}, nil
+		// The answer takes the place of the notice tapped: the invoice stays
+		// readable in the chat, marked received, without its button.
+		return []Screen{{Text: f.esfInvoiceText(u, "esf.invoice", inv) + "\n\n" +
+			f.t(u, "esf.confirmed", map[string]any{"Number": inv.Number, "Date": inv.Date, "Seller": inv.SellerName})}}, nil
 	case CodeESFPassword:
 		o, err := iv.OpenPasswordPage(ctx, u)
 		if err != nil {
