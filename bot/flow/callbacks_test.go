@@ -58,7 +58,7 @@ func TestEveryProducedCodeIsKnown(t *testing.T) {
 				if st == core.StatusSigned {
 					d.SenderSignedAt, d.RecipientSignedAt = &now, &now
 				}
-				acc := access{side: side, byLink: byLink}
+				acc := core.ChatAccess{Side: side, ByLink: byLink}
 				collect(Screen{Buttons: f.cardButtons(u, d, acc)}, f.downloadsScreen(u, d, acc), f.shareScreen(u, d),
 					f.editScreen(u, d), f.editTypeScreen(u, d), f.languages(u))
 				collect(f.confirmAction(u, d, "chat.confirm_revoke", CodeRevokeYes)...)

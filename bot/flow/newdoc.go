@@ -313,7 +313,7 @@ func (f *Flow) create(ctx context.Context, u *core.ChatUser, st *state) ([]Scree
 	}
 	st.set(stepIdle)
 	st.Draft = draft{}
-	card, err := f.cardFor(ctx, u, doc, access{actor: a, side: core.SideSender})
+	card, err := f.cardFor(ctx, u, doc, core.ChatAccess{Actor: a, Side: core.SideSender})
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +353,7 @@ func (f *Flow) madeTwice(ctx context.Context, u *core.ChatUser, st *state) ([]Sc
 	if err != nil {
 		return nil, false
 	}
-	if acc.side == core.SideSender && !acc.byLink && d.Status == core.StatusCreated {
+	if acc.Side == core.SideSender && !acc.ByLink && d.Status == core.StatusCreated {
 		return []Screen{f.createdCard(u, d, card)}, true
 	}
 	return []Screen{card}, true
