@@ -9,6 +9,7 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -116,10 +117,6 @@ type Flow struct {
 	Reach ReachFunc
 	Log   *slog.Logger
 	Now   func() time.Time
-	// Unavailable tells an error that means the database could not be
-	// reached (storage.Unavailable), so the chat says so rather than
-	// apologise for a fault; nil: none is told apart.
-	Unavailable func(error) bool
 
 	orgs     *sync.Map // id → cachedOrg
 	sessions *sync.Map // sessionKey → *core.EgovSession this process opened
@@ -289,7 +286,9 @@ func (f *Flow) ExpectsText(ctx context.Context, u *core.ChatUser) bool {
 // failure logs an internal error and apologises without details.
 func (f *Flow) failure(ctx context.Context, u *core.ChatUser, err error) []Screen {
 	f.log().ErrorContext(ctx, "chat input failed", "channel", f.Channel, "chat_user", u.ID, "err", err)
-	if f.Unavailable != nil && f.Unavailable(err) {
+	if errors.Is(err, core.ErrStoreUnavailable) {
+		// The database is out of reach: the chat says so rather than
+		// apologise for a fault.
 		err = core.ErrUnavailable
 	}
 	return []Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err), Buttons: [][]Button{{f.menuButton(u)}}}}
