@@ -155,6 +155,23 @@ func (f *Flow) sizeText(u *core.ChatUser, n int64) string {
 	return f.t(u, unit, map[string]any{"N": num})
 }
 
+// actionButtons is the card's button for each action of the action table;
+// ownRow: it stands alone in its row, the rest go two to a row.
+var actionButtons = map[core.Action]struct {
+	icon   string
+	code   Code
+	ownRow bool
+}{
+	core.ActionSign:      {"✍️", CodeSign, true},
+	core.ActionRevoke:    {"⛔", CodeRevoke, false},
+	core.ActionDownload:  {"⬇️", CodeDownloads, false},
+	core.ActionCopy:      {"📑", CodeCopy, false},
+	core.ActionArchive:   {"🗄", CodeArchive, false},
+	core.ActionUnarchive: {"📤", CodeUnarchive, false},
+	core.ActionDelete:    {"🗑", CodeDelete, false},
+	core.ActionEdit:      {"✏️", CodeEdit, false},
+}
+
 // cardButtons are the actions allowed now. A person who reached the
 // document only through its link can sign and download; the rest needs the
 // identity of a side.
@@ -165,29 +182,16 @@ func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc core.ChatAcce
 	var rows [][]Button
 	var row []Button
 	for _, a := range core.Allowed(d, acc.Side) {
-		if acc.ByLink && a != core.ActionSign && a != core.ActionDownload {
+		b, ok := actionButtons[a]
+		if !ok || acc.ByLink && !codes[b.code].link {
 			continue
 		}
-		label := f.t(u, "action."+string(a), nil)
-		switch a {
-		case core.ActionSign:
-			rows = append(rows, []Button{docButton("✍️ "+label, d, CodeSign)})
-		case core.ActionRevoke:
-			row = append(row, docButton("⛔ "+label, d, CodeRevoke))
-		case core.ActionDownload:
-			row = append(row, docButton("⬇️ "+label, d, CodeDownloads))
-		case core.ActionCopy:
-			row = append(row, docButton("📑 "+label, d, CodeCopy))
-		case core.ActionArchive:
-			row = append(row, docButton("🗄 "+label, d, CodeArchive))
-		case core.ActionUnarchive:
-			row = append(row, docButton("📤 "+label, d, CodeUnarchive))
-		case core.ActionDelete:
-			row = append(row, docButton("🗑 "+label, d, CodeDelete))
-		case core.ActionEdit:
-			row = append(row, docButton("✏️ "+label, d, CodeEdit))
+		btn := docButton(b.icon+" "+f.t(u, "action."+string(a), nil), d, b.code)
+		if b.ownRow {
+			rows = append(rows, []Button{btn})
+			continue
 		}
-		if len(row) == 2 {
+		if row = append(row, btn); len(row) == 2 {
 			rows, row = append(rows, row), nil
 		}
 	}

@@ -422,15 +422,15 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 	case stepPartyKind:
 		s := f.ask(u, st, "chat.ask_party_kind")
 		s.Buttons = append([][]Button{
-			{f.w(st, f.t(u, "chat.kind_employee", nil), "kemployee")},
-			{f.w(st, f.t(u, "chat.kind_counterparty", nil), "kcounterparty")},
+			{f.w(st, f.t(u, "chat.kind_employee", nil), CodeKindEmployee)},
+			{f.w(st, f.t(u, "chat.kind_counterparty", nil), CodeKindCounterparty)},
 		}, s.Buttons...)
 		return []Screen{s}
 	case stepPartyName:
 		return []Screen{f.ask(u, st, "chat.ask_party_name")}
 	case stepPartyContact:
 		s := f.ask(u, st, "chat.ask_party_contact")
-		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.skip", nil), "skip")}}, s.Buttons...)
+		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.skip", nil), CodeSkip)}}, s.Buttons...)
 		return []Screen{s}
 	case stepType:
 		return []Screen{f.typeScreen(u, st)}
@@ -440,7 +440,7 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 		return []Screen{s}
 	case stepDate:
 		s := f.ask(u, st, "chat.ask_date")
-		s.Buttons = append(append(f.proposedButtons(u, st), []Button{f.w(st, f.t(u, "chat.today", nil), "today")}), s.Buttons...)
+		s.Buttons = append(append(f.proposedButtons(u, st), []Button{f.w(st, f.t(u, "chat.today", nil), CodeToday)}), s.Buttons...)
 		return []Screen{s}
 	case stepConfirm:
 		return []Screen{f.confirmScreen(u, st)}
@@ -452,7 +452,7 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 		return []Screen{f.ask(u, st, "chat.ask_number")}
 	case stepEditDate:
 		s := f.ask(u, st, "chat.ask_date")
-		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.today", nil), "today")}}, s.Buttons...)
+		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.today", nil), CodeToday)}}, s.Buttons...)
 		return []Screen{s}
 	}
 	return f.mustMenu(ctx, u)
@@ -460,17 +460,17 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 
 // ask is a question with a cancel button.
 func (f *Flow) ask(u *core.ChatUser, st *state, id string) Screen {
-	return Screen{Text: f.t(u, id, nil), Buttons: [][]Button{{f.w(st, f.t(u, "chat.cancel", nil), "cancel")}}}
+	return Screen{Text: f.t(u, id, nil), Buttons: [][]Button{{f.w(st, f.t(u, "chat.cancel", nil), CodeCancel)}}}
 }
 
 // w is a button of the current step, bound to the conversation's version:
 // the version it will have once this input's transition is saved.
-func (f *Flow) w(st *state, label, value string) Button {
+func (f *Flow) w(st *state, label string, value Code) Button {
 	v := st.conv.Version
 	if st.dirty {
 		v++
 	}
-	return Button{Label: label, Data: callbackData(CodeWizard, strconv.FormatInt(v, 10), value)}
+	return Button{Label: label, Data: callbackData(CodeWizard, strconv.FormatInt(v, 10), string(value))}
 }
 
 // choice routes a tapped button.
@@ -512,15 +512,16 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 	case CodeWizard:
 		ver, value, _ := strings.Cut(rest, ".")
 		v, err := strconv.ParseInt(ver, 10, 64)
-		if err == nil && v == st.conv.Version-1 && value == "create" {
+		code, known := parseWizardCode(value)
+		if err == nil && v == st.conv.Version-1 && code == CodeCreate {
 			if s, ok := f.madeTwice(ctx, u, st); ok {
 				return s, nil
 			}
 		}
-		if err != nil || v != st.conv.Version {
+		if err != nil || v != st.conv.Version || !known {
 			return f.stale(ctx, u), nil
 		}
-		return f.wizardChoice(ctx, u, st, value)
+		return f.wizardChoice(ctx, u, st, code)
 	case CodeDocument:
 		return f.documentChoice(ctx, u, st, rest)
 	case CodeESF:
