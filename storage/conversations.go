@@ -81,18 +81,10 @@ func (db *DB) AuthChallengeByHash(ctx context.Context, idHash []byte) (int64, []
 
 // SetAuthToken replaces the challenge's one-time eGov token.
 func (db *DB) SetAuthToken(ctx context.Context, idHash, tokenHash []byte) error {
-	_, err := db.pool().Exec(ctx, `UPDATE auth_challenges SET token_hash = $2 WHERE id_hash = $1 AND used_at IS NULL`, idHash, tokenHash)
-	if err != nil {
-		return fmt.Errorf("set auth token: %w", err)
-	}
-	return nil
+	return authChallenges.setToken(ctx, db, idHash, tokenHash)
 }
 
 // UseAuthChallenge marks the challenge used, once.
 func (db *DB) UseAuthChallenge(ctx context.Context, idHash []byte, now time.Time) (bool, error) {
-	tag, err := db.pool().Exec(ctx, `UPDATE auth_challenges SET used_at = $2 WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2`, idHash, now)
-	if err != nil {
-		return false, fmt.Errorf("use auth challenge: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
+	return authChallenges.use(ctx, db, idHash, now)
 }

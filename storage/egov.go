@@ -43,11 +43,7 @@ func (db *DB) EgovSessionByHash(ctx context.Context, idHash []byte) (uuid.UUID, 
 
 // SetEgovToken replaces the session's one-time token.
 func (db *DB) SetEgovToken(ctx context.Context, idHash, tokenHash []byte) error {
-	_, err := db.pool().Exec(ctx, `UPDATE egov_sessions SET token_hash = $2 WHERE id_hash = $1 AND used_at IS NULL`, idHash, tokenHash)
-	if err != nil {
-		return fmt.Errorf("set egov token: %w", err)
-	}
-	return nil
+	return egovSessions.setToken(ctx, db, idHash, tokenHash)
 }
 
 // UseEgovSession marks the session used, once, and returns where the
