@@ -114,6 +114,13 @@ var (
 	ErrUnavailable       = &Refusal{Code: CodeUnavailable}
 )
 
+// ErrStoreUnavailable is in every error of the store that means the
+// database could not be reached or dropped the connection: the request did
+// nothing and may be sent again. It is not a refusal (jobs retry it, a
+// signing in progress fails rather than being refused); the front ends
+// answer it with ErrUnavailable, the web with a 503.
+var ErrStoreUnavailable = errors.New("core: the database is out of reach")
+
 func refuse(code Code, a Action, st Status) *Refusal {
 	return &Refusal{Code: code, Action: a, Status: st}
 }

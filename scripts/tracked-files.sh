@@ -2,8 +2,9 @@
 # Fails when git tracks a build output or a large file: an executable (ELF,
 # Mach-O, PE), a test binary (*.test), a profile (*.prof), anything under a
 # bin/ folder, or any file over 5 MB. Paths matching a glob in
-# scripts/large-files.allow (fonts, test data) are let through. Run by
-# scripts/test.sh before go vet; can also be run alone.
+# scripts/large-files.allow (fonts, test data) may be larger; a build
+# output is refused wherever it is. Run by scripts/test.sh before go vet;
+# can also be run alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,7 +16,7 @@ while IFS= read -r line; do
   [ -n "$line" ] && allow+=("$line")
 done <scripts/large-files.allow
 
-allowed() { # allowed PATH: PATH matches a glob of the allow-list
+large_allowed() { # large_allowed PATH: PATH matches a glob of the allow-list
   local glob
   for glob in "${allow[@]}"; do
     # shellcheck disable=SC2053 # the right side is a glob on purpose
@@ -43,14 +44,13 @@ kind() {
 
 bad=0
 while IFS= read -r -d '' path; do
-  allowed "$path" && continue
-  why=$(kind "$path")
-  if [ -z "$why" ] && [ -f "$path" ]; then
+  why=$(kind "$path") hint="remove it"
+  if [ -z "$why" ] && [ -f "$path" ] && ! large_allowed "$path"; then
     size=$(stat -c %s -- "$path")
-    [ "$size" -gt "$limit" ] && why="$size bytes, over 5 MB"
+    [ "$size" -gt "$limit" ] && why="$size bytes, over 5 MB" hint="remove it, or list it in scripts/large-files.allow"
   fi
   if [ -n "$why" ]; then
-    printf 'tracked file %s: %s (remove it, or list it in scripts/large-files.allow)\n' "$path" "$why" >&2
+    printf 'tracked file %s: %s (%s)\n' "$path" "$why" "$hint" >&2
     bad=1
   fi
 done < <(git ls-files -z)

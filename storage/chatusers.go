@@ -28,7 +28,7 @@ func scanChatUser(row pgx.Row, u *core.ChatUser) error {
 // changed, is one read and no write.
 func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser) error {
 	var got core.ChatUser
-	err := scanChatUser(db.Pool.QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE channel = $1 AND external_id = $2`,
+	err := scanChatUser(db.pool().QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE channel = $1 AND external_id = $2`,
 		u.Channel, u.ExternalID), &got)
 	if err == nil && got.Name == u.Name && got.BlockedAt == nil && (u.WroteAt == nil || got.WroteAt != nil) {
 		*u = got
@@ -37,7 +37,7 @@ func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser) error {
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("chat user: %w", err)
 	}
-	err = scanChatUser(db.Pool.QueryRow(ctx, `
+	err = scanChatUser(db.pool().QueryRow(ctx, `
 		INSERT INTO chat_users (channel, external_id, name, language, wrote_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL,
 			wrote_at = coalesce(chat_users.wrote_at, EXCLUDED.wrote_at)
@@ -52,7 +52,7 @@ func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser) error {
 // ChatUserByID reads one chat user.
 func (db *DB) ChatUserByID(ctx context.Context, id int64) (*core.ChatUser, error) {
 	var u core.ChatUser
-	err := scanChatUser(db.Pool.QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE id = $1`, id), &u)
+	err := scanChatUser(db.pool().QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE id = $1`, id), &u)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, core.ErrNotFound
 	}
@@ -69,7 +69,7 @@ func (db *DB) ChatUserByHandle(ctx context.Context, channel, username, phone str
 		return nil, core.ErrNotFound
 	}
 	var u core.ChatUser
-	err := scanChatUser(db.Pool.QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users
+	err := scanChatUser(db.pool().QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users
 		WHERE channel = $1 AND (($2 <> '' AND lower(username) = lower($2)) OR ($3 <> '' AND phone = $3))
 		ORDER BY created_at DESC LIMIT 1`, channel, username, phone), &u)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -83,7 +83,7 @@ func (db *DB) ChatUserByHandle(ctx context.Context, channel, username, phone str
 
 // SetChatContact keeps the @username and phone the messenger reported.
 func (db *DB) SetChatContact(ctx context.Context, id int64, username, phone string) error {
-	_, err := db.Pool.Exec(ctx, `UPDATE chat_users SET username = $2, phone = CASE WHEN $3 = '' THEN phone ELSE $3 END WHERE id = $1`,
+	_, err := db.pool().Exec(ctx, `UPDATE chat_users SET username = $2, phone = CASE WHEN $3 = '' THEN phone ELSE $3 END WHERE id = $1`,
 		id, username, phone)
 	if err != nil {
 		return fmt.Errorf("set chat contact: %w", err)
@@ -94,7 +94,7 @@ func (db *DB) SetChatContact(ctx context.Context, id int64, username, phone stri
 // BindChatUser records the IIN and organisation a person proved, without
 // telling any chat (core's sign-in binds in a transaction, with its events).
 func (db *DB) BindChatUser(ctx context.Context, id int64, iin string, orgID int64, at time.Time) error {
-	return bindChatUser(ctx, db.Pool, id, iin, orgID, at)
+	return bindChatUser(ctx, db.pool(), id, iin, orgID, at)
 }
 
 // BindChatUser is DB.BindChatUser within the transaction.
@@ -120,7 +120,7 @@ func bindChatUser(ctx context.Context, q execer, id int64, iin string, orgID int
 
 // OrgChatUsers lists the chats acting for an organisation.
 func (db *DB) OrgChatUsers(ctx context.Context, orgID int64) ([]core.ChatUser, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE org_id = $1 AND blocked_at IS NULL ORDER BY id`, orgID)
+	rows, err := db.pool().Query(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE org_id = $1 AND blocked_at IS NULL ORDER BY id`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("chats of organisation %d: %w", orgID, err)
 	}
@@ -138,7 +138,7 @@ func (db *DB) OrgChatUsers(ctx context.Context, orgID int64) ([]core.ChatUser, e
 
 // SetChatLanguage stores the language the person chose.
 func (db *DB) SetChatLanguage(ctx context.Context, id int64, lang string) error {
-	tag, err := db.Pool.Exec(ctx, `UPDATE chat_users SET language = $2 WHERE id = $1`, id, lang)
+	tag, err := db.pool().Exec(ctx, `UPDATE chat_users SET language = $2 WHERE id = $1`, id, lang)
 	if err != nil {
 		return fmt.Errorf("set language: %w", err)
 	}
@@ -150,7 +150,7 @@ func (db *DB) SetChatLanguage(ctx context.Context, id int64, lang string) error 
 
 // MarkChatBlocked stops notifications to the chat.
 func (db *DB) MarkChatBlocked(ctx context.Context, id int64, at time.Time) error {
-	_, err := db.Pool.Exec(ctx, `UPDATE chat_users SET blocked_at = $2 WHERE id = $1 AND blocked_at IS NULL`, id, at)
+	_, err := db.pool().Exec(ctx, `UPDATE chat_users SET blocked_at = $2 WHERE id = $1 AND blocked_at IS NULL`, id, at)
 	if err != nil {
 		return fmt.Errorf("mark chat blocked: %w", err)
 	}
@@ -159,7 +159,7 @@ func (db *DB) MarkChatBlocked(ctx context.Context, id int64, at time.Time) error
 
 // FollowDocument records a chat that follows a document.
 func (db *DB) FollowDocument(ctx context.Context, documentID uuid.UUID, chatUserID int64, side core.Side) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO document_chats (document_id, chat_user_id, side) VALUES ($1, $2, $3)
+	_, err := db.pool().Exec(ctx, `INSERT INTO document_chats (document_id, chat_user_id, side) VALUES ($1, $2, $3)
 		ON CONFLICT (document_id, chat_user_id) DO NOTHING`, documentID, chatUserID, string(side))
 	if err != nil {
 		return fmt.Errorf("follow document: %w", err)
@@ -170,7 +170,7 @@ func (db *DB) FollowDocument(ctx context.Context, documentID uuid.UUID, chatUser
 // Following tells the side a chat follows a document from.
 func (db *DB) Following(ctx context.Context, documentID uuid.UUID, chatUserID int64) (core.Side, bool, error) {
 	var side string
-	err := db.Pool.QueryRow(ctx, `SELECT side FROM document_chats WHERE document_id = $1 AND chat_user_id = $2`,
+	err := db.pool().QueryRow(ctx, `SELECT side FROM document_chats WHERE document_id = $1 AND chat_user_id = $2`,
 		documentID, chatUserID).Scan(&side)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
@@ -186,7 +186,7 @@ func (db *DB) Following(ctx context.Context, documentID uuid.UUID, chatUserID in
 // the recipient's number (or whose person has that IIN) the recipient's; a
 // follower keeps the side it followed from. A person is listed once, with the side found first.
 func (db *DB) DocumentChats(ctx context.Context, d *core.Document) ([]core.DocumentChat, error) {
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.pool().Query(ctx, `
 		SELECT DISTINCT ON (u.id) u.id, u.channel, u.external_id, u.name, coalesce(u.iin, ''), coalesce(u.org_id, 0), u.language,
 			u.username, u.phone, u.blocked_at, u.wrote_at, u.created_at, c.side FROM (
 			-- A document addressed to a person's own IIN (an employee's) is

@@ -54,12 +54,12 @@ func nullableUUID(id uuid.UUID) *uuid.UUID {
 
 // Document reads a document by id.
 func (db *DB) Document(ctx context.Context, id uuid.UUID) (*core.Document, error) {
-	return scanDocument(db.Pool.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE id = $1`, id))
+	return scanDocument(db.pool().QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE id = $1`, id))
 }
 
 // DocumentByLink reads a document by the hash of its link token.
 func (db *DB) DocumentByLink(ctx context.Context, linkHash []byte) (*core.Document, error) {
-	return scanDocument(db.Pool.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE link_hash = $1`, linkHash))
+	return scanDocument(db.pool().QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE link_hash = $1`, linkHash))
 }
 
 func (t *tx) LockDocument(ctx context.Context, id uuid.UUID) (*core.Document, error) {
@@ -165,7 +165,7 @@ func (db *DB) ListFolder(ctx context.Context, a core.Actor, f core.Folder, q cor
 		where += ` AND (number ILIKE $5 OR recipient_name ILIKE $5 OR sender_name ILIKE $5 OR recipient_number LIKE $5 OR sender_number LIKE $5)`
 		args = append(args, "%"+escapeLike(q.Search)+"%")
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+documentColumns+` FROM documents WHERE `+where+
+	rows, err := db.pool().Query(ctx, `SELECT `+documentColumns+` FROM documents WHERE `+where+
 		` ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list folder %s: %w", f, err)
@@ -197,7 +197,7 @@ func (db *DB) FolderCounts(ctx context.Context, a core.Actor) (map[core.Folder]i
 	for i := range counts {
 		dest[i] = &counts[i]
 	}
-	err := db.Pool.QueryRow(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM documents
+	err := db.pool().QueryRow(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM documents
 		WHERE deleted_at IS NULL AND (sender_org_id = $1 OR recipient_number = $2)`, a.OrgID, a.Number).Scan(dest...)
 	if err != nil {
 		return nil, fmt.Errorf("folder counts: %w", err)

@@ -38,17 +38,9 @@ func (db *DB) ESFLink(ctx context.Context, idHash []byte) (core.ESFLink, error) 
 }
 
 func (db *DB) SetESFLinkToken(ctx context.Context, idHash, tokenHash []byte) error {
-	_, err := db.Pool.Exec(ctx, `UPDATE esf_links SET token_hash = $2 WHERE id_hash = $1 AND used_at IS NULL`, idHash, tokenHash)
-	if err != nil {
-		return fmt.Errorf("esf link token: %w", err)
-	}
-	return nil
+	return esfLinks.setToken(ctx, db, idHash, tokenHash)
 }
 
 func (db *DB) UseESFLink(ctx context.Context, idHash []byte, now time.Time) (bool, error) {
-	tag, err := db.Pool.Exec(ctx, `UPDATE esf_links SET used_at = $2 WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2`, idHash, now)
-	if err != nil {
-		return false, fmt.Errorf("use esf link: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
+	return esfLinks.use(ctx, db, idHash, now)
 }

@@ -16,7 +16,7 @@ import (
 // when allow accepts it: two instances deciding at once cannot both take the
 // last message of a budget. allow's error is returned as it is.
 func (db *DB) ReserveOutreach(ctx context.Context, s core.OutreachSend, allow func(core.OutreachStats) error) error {
-	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, db.pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('whatsapp_outreach:' || $1, 0))`, s.Account); err != nil {
 			return fmt.Errorf("outreach lock: %w", err)
 		}
@@ -59,7 +59,7 @@ func (db *DB) ReserveOutreach(ctx context.Context, s core.OutreachSend, allow fu
 // PauseOutreach stops an organisation's cold messages until then; a later
 // pause already set stays.
 func (db *DB) PauseOutreach(ctx context.Context, orgID int64, until time.Time, reason string, at time.Time) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO whatsapp_outreach_pauses (org_id, until, reason, paused_at) VALUES ($1, $2, $3, $4)
+	_, err := db.pool().Exec(ctx, `INSERT INTO whatsapp_outreach_pauses (org_id, until, reason, paused_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (org_id) DO UPDATE SET until = greatest(whatsapp_outreach_pauses.until, EXCLUDED.until),
 			reason = EXCLUDED.reason, paused_at = EXCLUDED.paused_at`, orgID, until, reason, at)
 	if err != nil {
@@ -72,7 +72,7 @@ func (db *DB) PauseOutreach(ctx context.Context, orgID int64, until time.Time, r
 // core.ErrNotFound when there is none that fresh.
 func (db *DB) Lookup(ctx context.Context, phone string, since time.Time) (*core.Lookup, error) {
 	l := core.Lookup{Phone: phone}
-	err := db.Pool.QueryRow(ctx, `SELECT jid, on_whatsapp, checked_at FROM whatsapp_lookups WHERE phone = $1 AND checked_at >= $2`,
+	err := db.pool().QueryRow(ctx, `SELECT jid, on_whatsapp, checked_at FROM whatsapp_lookups WHERE phone = $1 AND checked_at >= $2`,
 		phone, since).Scan(&l.JID, &l.OnWhatsApp, &l.CheckedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, core.ErrNotFound
@@ -85,7 +85,7 @@ func (db *DB) Lookup(ctx context.Context, phone string, since time.Time) (*core.
 
 // SaveLookup keeps WhatsApp's answer about a phone.
 func (db *DB) SaveLookup(ctx context.Context, l core.Lookup) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO whatsapp_lookups (phone, jid, on_whatsapp, checked_at) VALUES ($1, $2, $3, $4)
+	_, err := db.pool().Exec(ctx, `INSERT INTO whatsapp_lookups (phone, jid, on_whatsapp, checked_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (phone) DO UPDATE SET jid = EXCLUDED.jid, on_whatsapp = EXCLUDED.on_whatsapp, checked_at = EXCLUDED.checked_at`,
 		l.Phone, l.JID, l.OnWhatsApp, l.CheckedAt)
 	if err != nil {

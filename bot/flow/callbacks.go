@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"strconv"
 	"strings"
 
 	"edobot/core"
@@ -67,6 +68,30 @@ const (
 	CodeType Code = "t"
 )
 
+// The codes of the new document's wizard, "w.<conversation version>.<code>".
+const (
+	CodeCancel           Code = "cancel"
+	CodeNewParty         Code = "newparty"
+	CodeKindEmployee     Code = "kemployee"
+	CodeKindCounterparty Code = "kcounterparty"
+	CodeSkip             Code = "skip" // no phone or @username for the party
+	CodeToday            Code = "today"
+	CodeCreate           Code = "create"
+	CodeEditProposal     Code = "edit"  // fill in the proposal step by step
+	CodeProposedParty    Code = "pprop" // the proposal's recipient
+	CodeProposedNumber   Code = "nprop"
+	CodeProposedDate     Code = "dprop"
+	// CodeParty is the prefix of a party of the directory: "p<party id>",
+	// made by partyCode. A type is chosen with CodeType, as on the edit
+	// screen.
+	CodeParty Code = "p"
+)
+
+// partyKinds are the kinds a wizard's button chooses.
+var partyKinds = map[Code]core.PartyKind{
+	CodeKindEmployee: core.PartyEmployee, CodeKindCounterparty: core.PartyCounterparty,
+}
+
 // codeInfo is what a code is and may do.
 type codeInfo struct {
 	// document: a document's button, "d.<id>.<version>.<code>"; otherwise
@@ -84,6 +109,9 @@ type codeInfo struct {
 	// carries an argument.
 	esf bool
 	arg bool
+	// wizard: a button of the new document's wizard, "w.<conversation
+	// version>.<code>", taken only from the conversation's current screen.
+	wizard bool
 }
 
 // codes is every code there is.
@@ -120,7 +148,12 @@ var codes = map[Code]codeInfo{
 	CodeEditNumber:    {document: true, mutating: true},
 	CodeEditDate:      {document: true, mutating: true},
 	CodeEditType:      {document: true, mutating: true},
-	CodeType:          {document: true, mutating: true},
+	CodeType:          {document: true, mutating: true, wizard: true},
+
+	CodeCancel: {wizard: true}, CodeNewParty: {wizard: true}, CodeParty: {wizard: true},
+	CodeKindEmployee: {wizard: true}, CodeKindCounterparty: {wizard: true}, CodeSkip: {wizard: true},
+	CodeToday: {wizard: true}, CodeCreate: {wizard: true}, CodeEditProposal: {wizard: true},
+	CodeProposedParty: {wizard: true}, CodeProposedNumber: {wizard: true}, CodeProposedDate: {wizard: true},
 }
 
 // typeCode is the edit screen's button for a document type.
@@ -132,13 +165,29 @@ func (c Code) typeOf() (core.DocType, bool) {
 	return t, len(c) > len(CodeType) && c[:len(CodeType)] == CodeType && t.Valid()
 }
 
+// partyCode is the wizard's button for a party of the directory.
+func partyCode(id int64) Code { return CodeParty + Code(strconv.FormatInt(id, 10)) }
+
+// partyOf is the party a CodeParty code chose; false for another code.
+func (c Code) partyOf() (int64, bool) {
+	rest, ok := strings.CutPrefix(string(c), string(CodeParty))
+	if !ok || rest == "" || rest[0] < '1' || rest[0] > '9' {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil
+}
+
 // info is what the code is; false when it is no code of ours (a button
 // of an older version of the bot, or made up).
 func (c Code) info() (codeInfo, bool) {
 	if _, ok := c.typeOf(); ok {
 		return codes[CodeType], true
 	}
-	if c == CodeType {
+	if _, ok := c.partyOf(); ok {
+		return codes[CodeParty], true
+	}
+	if c == CodeType || c == CodeParty {
 		return codeInfo{}, false // a prefix, never a code alone
 	}
 	i, ok := codes[c]
@@ -148,7 +197,13 @@ func (c Code) info() (codeInfo, bool) {
 // parseMenuCode reads a menu button's code.
 func parseMenuCode(s string) (Code, bool) {
 	i, ok := Code(s).info()
-	return Code(s), ok && !i.document && !i.esf
+	return Code(s), ok && !i.document && !i.esf && !i.wizard
+}
+
+// parseWizardCode reads a wizard button's code, after "w.<version>.".
+func parseWizardCode(s string) (Code, bool) {
+	i, ok := Code(s).info()
+	return Code(s), ok && i.wizard
 }
 
 // parseESFCode reads an ИС ЭСФ button's data after "esf.": its code and

@@ -17,14 +17,6 @@ import (
 	"edobot/core/egov"
 )
 
-// access is how a person reaches a document: as an organisation they proved
-// (an actor), or through the document's link they opened in the chat.
-type access struct {
-	actor  core.Actor // zero for link access
-	side   core.Side
-	byLink bool
-}
-
 // docID packs a document id into 22 characters of a button's data.
 func docID(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
@@ -43,23 +35,25 @@ func docButton(label string, d *core.Document, act Code) Button {
 	return Button{Label: label, Data: string(CodeDocument) + "." + docID(d.ID) + "." + strconv.FormatInt(d.Version, 10) + "." + string(act)}
 }
 
-// reach finds a document for a person: as the person themself when it is
-// addressed to their own IIN (an employee's contract reaches the employee,
-// not their employer's side), else through their organisation, else through
-// a link they opened in this chat.
-func (f *Flow) reach(ctx context.Context, u *core.ChatUser, id uuid.UUID) (*core.Document, access, error) {
-	var a core.Actor
-	if u.Bound() {
-		var err error
-		if a, _, err = f.actor(ctx, u); err != nil {
-			return nil, access{}, err
-		}
-	}
-	d, acc, err := f.Service.ReachDocument(ctx, u, a, id)
+// reach finds a document for a person as core.DocumentAccess decides: as
+// the person themself, through their organisation, or through a link they
+// opened in this chat.
+func (f *Flow) reach(ctx context.Context, u *core.ChatUser, id uuid.UUID) (*core.Document, core.ChatAccess, error) {
+	a, err := f.chatActor(ctx, u)
 	if err != nil {
-		return nil, access{}, err
+		return nil, core.ChatAccess{}, err
 	}
-	return d, access{actor: acc.Actor, side: acc.Side, byLink: acc.ByLink}, nil
+	return f.Service.ReachDocument(ctx, u, a, id)
+}
+
+// chatActor is the chat's actor, zero for a chat not bound to an
+// organisation.
+func (f *Flow) chatActor(ctx context.Context, u *core.ChatUser) (core.Actor, error) {
+	if !u.Bound() {
+		return core.Actor{}, nil
+	}
+	a, _, err := f.actor(ctx, u)
+	return a, err
 }
 
 // openLink is /start <token>: the recipient (or anyone holding the link)
@@ -70,13 +64,13 @@ func (f *Flow) openLink(ctx context.Context, u *core.ChatUser, st *state, token 
 		return f.mustMenu(ctx, u), err
 	}
 	side := core.SideRecipient
-	acc := access{side: side, byLink: true}
+	acc := core.ChatAccess{Side: side, ByLink: true}
 	if u.Bound() {
-		if dd, a, err := f.reach(ctx, u, d.ID); err == nil && !a.byLink {
+		if dd, a, err := f.reach(ctx, u, d.ID); err == nil && !a.ByLink {
 			d, acc = dd, a
 		}
 	}
-	if err := f.Service.FollowDocument(ctx, d.ID, u.ID, acc.side); err != nil {
+	if err := f.Service.FollowDocument(ctx, d.ID, u.ID, acc.Side); err != nil {
 		return nil, err
 	}
 	if st.Step != stepIdle {
@@ -92,7 +86,7 @@ func (f *Flow) openLink(ctx context.Context, u *core.ChatUser, st *state, token 
 
 // cardFor draws a document as the side sees it, with exactly the actions the
 // action table allows that side now.
-func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) (Screen, error) {
+func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess) (Screen, error) {
 	signers, err := f.Service.Signers(ctx, []uuid.UUID{d.ID})
 	if err != nil {
 		return Screen{}, err
@@ -167,46 +161,50 @@ func (f *Flow) sizeText(u *core.ChatUser, n int64) string {
 	return f.t(u, unit, map[string]any{"N": num})
 }
 
+// actionButtons is the card's button for each action of the action table;
+// ownRow: it stands alone in its row, the rest go two to a row.
+var actionButtons = map[core.Action]struct {
+	icon   string
+	code   Code
+	ownRow bool
+}{
+	core.ActionSign:      {"✍️", CodeSign, true},
+	core.ActionRevoke:    {"⛔", CodeRevoke, false},
+	core.ActionDownload:  {"⬇️", CodeDownloads, false},
+	core.ActionCopy:      {"📑", CodeCopy, false},
+	core.ActionArchive:   {"🗄", CodeArchive, false},
+	core.ActionUnarchive: {"📤", CodeUnarchive, false},
+	core.ActionDelete:    {"🗑", CodeDelete, false},
+	core.ActionEdit:      {"✏️", CodeEdit, false},
+}
+
 // cardButtons are the actions allowed now. A person who reached the
 // document only through its link can sign and download; the rest needs the
 // identity of a side.
-func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc access) [][]Button {
+func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc core.ChatAccess) [][]Button {
 	if d.DeletedAt != nil {
 		return [][]Button{{f.menuButton(u)}}
 	}
 	var rows [][]Button
 	var row []Button
-	for _, a := range core.Allowed(d, acc.side) {
-		if acc.byLink && a != core.ActionSign && a != core.ActionDownload {
+	for _, a := range core.Allowed(d, acc.Side) {
+		b, ok := actionButtons[a]
+		if !ok || acc.ByLink && !codes[b.code].link {
 			continue
 		}
-		label := f.t(u, "action."+string(a), nil)
-		switch a {
-		case core.ActionSign:
-			rows = append(rows, []Button{docButton("✍️ "+label, d, CodeSign)})
-		case core.ActionRevoke:
-			row = append(row, docButton("⛔ "+label, d, CodeRevoke))
-		case core.ActionDownload:
-			row = append(row, docButton("⬇️ "+label, d, CodeDownloads))
-		case core.ActionCopy:
-			row = append(row, docButton("📑 "+label, d, CodeCopy))
-		case core.ActionArchive:
-			row = append(row, docButton("🗄 "+label, d, CodeArchive))
-		case core.ActionUnarchive:
-			row = append(row, docButton("📤 "+label, d, CodeUnarchive))
-		case core.ActionDelete:
-			row = append(row, docButton("🗑 "+label, d, CodeDelete))
-		case core.ActionEdit:
-			row = append(row, docButton("✏️ "+label, d, CodeEdit))
+		btn := docButton(b.icon+" "+f.t(u, "action."+string(a), nil), d, b.code)
+		if b.ownRow {
+			rows = append(rows, []Button{btn})
+			continue
 		}
-		if len(row) == 2 {
+		if row = append(row, btn); len(row) == 2 {
 			rows, row = append(rows, row), nil
 		}
 	}
 	if len(row) > 0 {
 		rows = append(rows, row)
 	}
-	if acc.side == core.SideSender && !acc.byLink && !d.Status.Final() {
+	if acc.Side == core.SideSender && !acc.ByLink && !d.Status.Final() {
 		rows = append(rows, []Button{docButton("🔗 "+f.t(u, "chat.share", nil), d, CodeShare)})
 	}
 	rows = append(rows, []Button{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, CodeView), f.menuButton(u)})
@@ -240,7 +238,7 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		card.Text = f.t(u, "chat.doc_changed", nil) + "\n\n" + card.Text
 		return []Screen{card}, nil
 	}
-	if acc.byLink && !code.link {
+	if acc.ByLink && !code.link {
 		return f.cardScreen(ctx, u, d, acc, core.ErrNotFound)
 	}
 	switch act {
@@ -260,28 +258,28 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 	case CodeDelete:
 		return f.confirmAction(u, d, "chat.confirm_delete", CodeDeleteYes), nil
 	case CodeRevokeYes:
-		nd, err := f.Service.Revoke(ctx, acc.actor, d.ID)
+		nd, err := f.Service.Revoke(ctx, acc.Actor, d.ID)
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	case CodeDeleteYes:
-		if err := f.Service.DeleteDocument(ctx, acc.actor, d.ID); err != nil {
+		if err := f.Service.DeleteDocument(ctx, acc.Actor, d.ID); err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
 		return append([]Screen{{Text: f.t(u, "chat.deleted_done", nil), Replace: true}}, f.mustMenu(ctx, u)...), nil
 	case CodeArchive:
-		nd, err := f.Service.Archive(ctx, acc.actor, d.ID)
+		nd, err := f.Service.Archive(ctx, acc.Actor, d.ID)
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	case CodeUnarchive:
-		nd, err := f.Service.Unarchive(ctx, acc.actor, d.ID)
+		nd, err := f.Service.Unarchive(ctx, acc.Actor, d.ID)
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	case CodeCopy:
-		nd, err := f.Service.Copy(ctx, acc.actor, d.ID, "chatcopy:"+strconv.FormatInt(u.ID, 10)+":"+d.ID.String()+":"+strconv.FormatInt(d.Version, 10))
+		nd, err := f.Service.Copy(ctx, acc.Actor, d.ID, "chatcopy:"+strconv.FormatInt(u.ID, 10)+":"+d.ID.String()+":"+strconv.FormatInt(d.Version, 10))
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
 		if err := f.Service.FollowDocument(ctx, nd.ID, u.ID, core.SideSender); err != nil {
 			return nil, err
 		}
-		card, err := f.cardFor(ctx, u, nd, access{actor: acc.actor, side: core.SideSender})
+		card, err := f.cardFor(ctx, u, nd, core.ChatAccess{Actor: acc.Actor, Side: core.SideSender})
 		if err != nil {
 			return nil, err
 		}
@@ -303,14 +301,14 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		return []Screen{f.editTypeScreen(u, d)}, nil
 	}
 	if dt, ok := act.typeOf(); ok {
-		nd, err := f.Service.EditDocument(ctx, acc.actor, d.ID, core.DocumentEdit{Version: ver, Type: &dt})
+		nd, err := f.Service.EditDocument(ctx, acc.Actor, d.ID, core.DocumentEdit{Version: ver, Type: &dt})
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	}
 	return f.stale(ctx, u), nil
 }
 
 // cardScreen shows a refusal with the card as it is now.
-func (f *Flow) cardScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, cause error) ([]Screen, error) {
+func (f *Flow) cardScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess, cause error) ([]Screen, error) {
 	if nd, a, err := f.reach(ctx, u, d.ID); err == nil {
 		d, acc = nd, a
 	}
@@ -321,7 +319,7 @@ func (f *Flow) cardScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 	return []Screen{card}, cause
 }
 
-func (f *Flow) afterChange(ctx context.Context, u *core.ChatUser, old, d *core.Document, acc access, err error) ([]Screen, error) {
+func (f *Flow) afterChange(ctx context.Context, u *core.ChatUser, old, d *core.Document, acc core.ChatAccess, err error) ([]Screen, error) {
 	if err != nil {
 		return f.cardScreen(ctx, u, old, acc, err)
 	}
@@ -342,7 +340,7 @@ func (f *Flow) confirmAction(u *core.ChatUser, d *core.Document, question string
 // signScreen opens an eGov session and offers every way to sign: the two
 // eGov apps by deep link on this phone, a QR for another phone, and the
 // NCALayer page for a computer.
-func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
+func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess) ([]Screen, error) {
 	o, err := f.egovOffer(ctx, u, d, acc, false)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
@@ -360,7 +358,7 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 
 // egovOffer opens an eGov signing of d: our own session, or the broker's
 // procedure when signing goes through one (EDOBOT_EGOV_VIA=sigex).
-func (f *Flow) egovOffer(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, qr bool) (*egovOffer, error) {
+func (f *Flow) egovOffer(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess, qr bool) (*egovOffer, error) {
 	back := "" // the link page
 	if f.StartLink != nil {
 		back = f.StartLink(d.LinkToken) // this chat, on the document's card
@@ -375,10 +373,10 @@ func (f *Flow) egovOffer(ctx context.Context, u *core.ChatUser, d *core.Document
 	var err error
 	switch {
 	case sess != nil:
-	case acc.byLink:
+	case acc.ByLink:
 		sess, err = f.Service.StartEgovSession(ctx, d.LinkToken, f.EgovTTL, back)
 	default:
-		sess, err = f.Service.StartEgovSessionFor(ctx, acc.actor, d.ID, f.EgovTTL, back)
+		sess, err = f.Service.StartEgovSessionFor(ctx, acc.Actor, d.ID, f.EgovTTL, back)
 	}
 	if err != nil {
 		return nil, err
@@ -396,7 +394,7 @@ func (f *Flow) egovOffer(ctx context.Context, u *core.ChatUser, d *core.Document
 
 // signQR sends the QR of a fresh eGov session, to scan with the eGov app on
 // another phone.
-func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
+func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess) ([]Screen, error) {
 	o, err := f.egovOffer(ctx, u, d, acc, true)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
@@ -409,27 +407,27 @@ func (f *Flow) linkURL(d *core.Document) string {
 	return strings.TrimRight(f.PublicURL, "/") + "/d/" + d.LinkToken
 }
 
-func (f *Flow) downloadsScreen(u *core.ChatUser, d *core.Document, acc access) Screen {
+func (f *Flow) downloadsScreen(u *core.ChatUser, d *core.Document, acc core.ChatAccess) Screen {
 	rows := [][]Button{{docButton("📄 "+f.t(u, "chat.dl_original", nil), d, CodeOriginal)}}
 	rows = append(rows, []Button{docButton("🧾 "+f.t(u, "chat.dl_card", nil), d, CodeCardPDF)})
-	if !acc.byLink && (d.SenderSignedAt != nil || d.RecipientSignedAt != nil) {
+	if !acc.ByLink && (d.SenderSignedAt != nil || d.RecipientSignedAt != nil) {
 		rows = append(rows, []Button{docButton("🔐 "+f.t(u, "chat.dl_ezsigner", nil), d, CodeEzSigner)})
 	}
 	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
 	return Screen{Text: f.t(u, "chat.dl_which", map[string]any{"Title": f.title(u, d)}), Buttons: rows}
 }
 
-func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, act Code) ([]Screen, error) {
+func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess, act Code) ([]Screen, error) {
 	var data []byte
 	var name, mime string
 	switch act {
 	case CodeOriginal:
 		var rc io.ReadCloser
 		var err error
-		if acc.byLink {
+		if acc.ByLink {
 			rc, _, err = f.Service.OpenOriginalByLink(ctx, d.LinkToken, core.ChatVisitor(u.Channel, u.ID))
 		} else {
-			rc, _, err = f.Service.OpenOriginal(ctx, acc.actor, d.ID)
+			rc, _, err = f.Service.OpenOriginal(ctx, acc.Actor, d.ID)
 		}
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
@@ -446,7 +444,7 @@ func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document,
 		}
 		data, name, mime = b, f.t(u, "file.card", map[string]any{"Name": core.FileStem(d)}), "application/pdf"
 	case CodeEzSigner:
-		b, _, err := f.Service.EzSigner(ctx, acc.actor, d.ID)
+		b, _, err := f.Service.EzSigner(ctx, acc.Actor, d.ID)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
@@ -476,7 +474,7 @@ func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
 // never wrote to the bot is not written to unless the operator allows cold
 // outreach and its budgets have room: the sender gets the link to forward
 // instead.
-func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
+func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess) ([]Screen, error) {
 	p, err := f.Service.Party(ctx, d.SenderOrgID, d.RecipientPartyID)
 	if err != nil {
 		return nil, err
@@ -560,7 +558,7 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	} else if already {
 		return sent, nil
 	}
-	card, err := f.cardFor(ctx, to, d, access{side: core.SideRecipient, byLink: true})
+	card, err := f.cardFor(ctx, to, d, core.ChatAccess{Side: core.SideRecipient, ByLink: true})
 	if err != nil {
 		return nil, err
 	}
@@ -642,6 +640,6 @@ func (f *Flow) applyEdit(ctx context.Context, u *core.ChatUser, st *state, e cor
 	if err != nil {
 		return f.mustMenu(ctx, u), err
 	}
-	nd, err := f.Service.EditDocument(ctx, acc.actor, id, e)
+	nd, err := f.Service.EditDocument(ctx, acc.Actor, id, e)
 	return f.afterChange(ctx, u, d, nd, acc, err)
 }

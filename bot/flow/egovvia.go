@@ -25,13 +25,13 @@ func (o *egovOffer) photo() *File {
 // brokeredOffer opens the signing through the broker, whose links and QR
 // the chat shows as they are; the broker's procedure waits for the person
 // in the background.
-func (f *Flow) brokeredOffer(ctx context.Context, d *core.Document, acc access, back string) (*egovOffer, error) {
+func (f *Flow) brokeredOffer(ctx context.Context, d *core.Document, acc core.ChatAccess, back string) (*egovOffer, error) {
 	var bs *core.BrokerSession
 	var err error
-	if acc.byLink {
+	if acc.ByLink {
 		bs, err = f.Service.StartBrokeredByLink(ctx, d.LinkToken, back)
 	} else {
-		bs, err = f.Service.StartBrokeredFor(ctx, acc.actor, d.ID, back)
+		bs, err = f.Service.StartBrokeredFor(ctx, acc.Actor, d.ID, back)
 	}
 	if err != nil {
 		return nil, err

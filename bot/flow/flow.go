@@ -9,6 +9,7 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -119,10 +120,6 @@ type Flow struct {
 	Reach ReachFunc
 	Log   *slog.Logger
 	Now   func() time.Time
-	// Unavailable tells an error that means the database could not be
-	// reached (storage.Unavailable), so the chat says so rather than
-	// apologise for a fault; nil: none is told apart.
-	Unavailable func(error) bool
 
 	orgs     *sync.Map // id → cachedOrg
 	sessions *sync.Map // sessionKey → *core.EgovSession this process opened
@@ -292,7 +289,9 @@ func (f *Flow) ExpectsText(ctx context.Context, u *core.ChatUser) bool {
 // failure logs an internal error and apologises without details.
 func (f *Flow) failure(ctx context.Context, u *core.ChatUser, err error) []Screen {
 	f.log().ErrorContext(ctx, "chat input failed", "channel", f.Channel, "chat_user", u.ID, "err", err)
-	if f.Unavailable != nil && f.Unavailable(err) {
+	if errors.Is(err, core.ErrStoreUnavailable) {
+		// The database is out of reach: the chat says so rather than
+		// apologise for a fault.
 		err = core.ErrUnavailable
 	}
 	return []Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err), Buttons: [][]Button{{f.menuButton(u)}}}}
@@ -426,15 +425,15 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 	case stepPartyKind:
 		s := f.ask(u, st, "chat.ask_party_kind")
 		s.Buttons = append([][]Button{
-			{f.w(st, f.t(u, "chat.kind_employee", nil), "kemployee")},
-			{f.w(st, f.t(u, "chat.kind_counterparty", nil), "kcounterparty")},
+			{f.w(st, f.t(u, "chat.kind_employee", nil), CodeKindEmployee)},
+			{f.w(st, f.t(u, "chat.kind_counterparty", nil), CodeKindCounterparty)},
 		}, s.Buttons...)
 		return []Screen{s}
 	case stepPartyName:
 		return []Screen{f.ask(u, st, "chat.ask_party_name")}
 	case stepPartyContact:
 		s := f.ask(u, st, "chat.ask_party_contact")
-		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.skip", nil), "skip")}}, s.Buttons...)
+		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.skip", nil), CodeSkip)}}, s.Buttons...)
 		return []Screen{s}
 	case stepType:
 		return []Screen{f.typeScreen(u, st)}
@@ -444,7 +443,7 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 		return []Screen{s}
 	case stepDate:
 		s := f.ask(u, st, "chat.ask_date")
-		s.Buttons = append(append(f.proposedButtons(u, st), []Button{f.w(st, f.t(u, "chat.today", nil), "today")}), s.Buttons...)
+		s.Buttons = append(append(f.proposedButtons(u, st), []Button{f.w(st, f.t(u, "chat.today", nil), CodeToday)}), s.Buttons...)
 		return []Screen{s}
 	case stepConfirm:
 		return []Screen{f.confirmScreen(u, st)}
@@ -456,7 +455,7 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 		return []Screen{f.ask(u, st, "chat.ask_number")}
 	case stepEditDate:
 		s := f.ask(u, st, "chat.ask_date")
-		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.today", nil), "today")}}, s.Buttons...)
+		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.today", nil), CodeToday)}}, s.Buttons...)
 		return []Screen{s}
 	}
 	return f.mustMenu(ctx, u)
@@ -464,17 +463,17 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 
 // ask is a question with a cancel button.
 func (f *Flow) ask(u *core.ChatUser, st *state, id string) Screen {
-	return Screen{Text: f.t(u, id, nil), Buttons: [][]Button{{f.w(st, f.t(u, "chat.cancel", nil), "cancel")}}}
+	return Screen{Text: f.t(u, id, nil), Buttons: [][]Button{{f.w(st, f.t(u, "chat.cancel", nil), CodeCancel)}}}
 }
 
 // w is a button of the current step, bound to the conversation's version:
 // the version it will have once this input's transition is saved.
-func (f *Flow) w(st *state, label, value string) Button {
+func (f *Flow) w(st *state, label string, value Code) Button {
 	v := st.conv.Version
 	if st.dirty {
 		v++
 	}
-	return Button{Label: label, Data: callbackData(CodeWizard, strconv.FormatInt(v, 10), value)}
+	return Button{Label: label, Data: callbackData(CodeWizard, strconv.FormatInt(v, 10), string(value))}
 }
 
 // choice routes a tapped button.
@@ -516,15 +515,16 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 	case CodeWizard:
 		ver, value, _ := strings.Cut(rest, ".")
 		v, err := strconv.ParseInt(ver, 10, 64)
-		if err == nil && v == st.conv.Version-1 && value == "create" {
+		code, known := parseWizardCode(value)
+		if err == nil && v == st.conv.Version-1 && code == CodeCreate {
 			if s, ok := f.madeTwice(ctx, u, st); ok {
 				return s, nil
 			}
 		}
-		if err != nil || v != st.conv.Version {
+		if err != nil || v != st.conv.Version || !known {
 			return f.stale(ctx, u), nil
 		}
-		return f.wizardChoice(ctx, u, st, value)
+		return f.wizardChoice(ctx, u, st, code)
 	case CodeDocument:
 		return f.documentChoice(ctx, u, st, rest)
 	case CodeESF:

@@ -350,7 +350,7 @@ func TestDatabaseOutOfReachIs503(t *testing.T) {
 	d := f.Create(t)
 	serve := func(db *storage.DB) apiClient {
 		svc := core.New(core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db, TempDir: t.TempDir()})
-		s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: svc, Unavailable: storage.Unavailable}
+		s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: svc}
 		srv := httptest.NewServer(s.Handler())
 		t.Cleanup(srv.Close)
 		return apiClient{t, srv.URL, key}

@@ -69,10 +69,6 @@ type Server struct {
 	TelegramWebhook http.Handler
 	// Collectors are other parts' metrics, served on /metrics.
 	Collectors []prometheus.Collector
-	// Unavailable tells an error that means the database could not be
-	// reached (storage.Unavailable): such a request is answered 503 with
-	// Retry-After instead of 500. Nil: none is told apart.
-	Unavailable func(error) bool
 	// AdminRoutes adds the operator's routes (the WhatsApp pairing QR),
 	// which guard themselves with the admin token.
 	AdminRoutes func(mux *http.ServeMux)

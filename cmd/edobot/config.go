@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/robfig/cron/v3"
 
 	"edobot/bot/i18n"
@@ -138,7 +139,7 @@ var errBad = errors.New("bad value")
 func (c *config) variables() []variable {
 	return []variable{
 		{Name: "DATABASE_URL", Section: secService, Default: "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable", Secret: true,
-			Meaning: "PostgreSQL; the database is created if missing. `pool_max_conns` in the URL sets the pool size (default 16)", kind: text(&c.DatabaseURL)},
+			Meaning: "PostgreSQL; the database is created if missing. `pool_max_conns` in the URL sets the pool size (default 16)", kind: postgresURL(&c.DatabaseURL)},
 		{Name: "REDIS_ADDR", Section: secService, Default: "127.0.0.1:6379",
 			Meaning: "Redis, for the job queues", kind: hostPort(&c.RedisAddr)},
 		{Name: "HTTP_ADDR", Section: secService, Default: "127.0.0.1:8080",
@@ -194,7 +195,7 @@ func (c *config) variables() []variable {
 		{Name: "EDOBOT_NCA_REFRESH", Section: secTrust, Default: "24h",
 			Meaning: "how often `serve` downloads them again", kind: duration(&c.NCARefresh)},
 		{Name: "EDOBOT_TRUSTED_CA", Section: secTrust,
-			Meaning: "PEM bundles (comma-separated paths) of CAs trusted on top of NCA's; self-signed ones are roots", kind: text(&c.TrustedCA)},
+			Meaning: "PEM bundles (comma-separated paths) of CAs trusted on top of NCA's; self-signed ones are roots", kind: pemFiles(&c.TrustedCA)},
 		{Name: "EDOBOT_OCSP_URL", Section: secTrust, Shown: "`http://ocsp.pki.gov.kz` (NCA's; with `EDOBOT_NCA=test`, `http://test.pki.gov.kz/ocsp/`; with `EDOBOT_NCA=off`, none unless set)",
 			Meaning: "the OCSP responder asked about every signer certificate; a certificate revoked before signing is refused; `off` disables the check", kind: ocspURL(&c.OCSPURL)},
 		{Name: "EDOBOT_OCSP_UNREACHABLE", Section: secTrust, Default: "refuse",
@@ -358,6 +359,35 @@ func (v variable) refusal(val string, given bool, err error) error {
 
 func text(dst *string) kind {
 	return kind{Allowed: "any text", set: func(v string) error { *dst = v; return nil }}
+}
+
+// postgresURL is a connection URL pgx reads. Not a key=value string, which
+// pgx reads too: the database named in it is created when missing, which
+// needs the URL's form. Its parser's complaint is not repeated: it would
+// show the URL.
+func postgresURL(dst *string) kind {
+	return kind{Allowed: "a `postgres://` URL, like `postgres://user:password@host:5432/name?sslmode=disable`", set: func(v string) error {
+		if !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+			return errBad
+		}
+		if _, err := pgxpool.ParseConfig(v); err != nil {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+// pemFiles is a comma-separated list of files each holding PEM
+// certificates.
+func pemFiles(dst *string) kind {
+	return kind{Allowed: "comma-separated paths of files holding PEM certificates", set: func(v string) error {
+		if _, err := trustedFiles(v); err != nil {
+			return err
+		}
+		*dst = v
+		return nil
+	}}
 }
 
 // oneOf is a value from a fixed list, such as an enum's.

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -103,7 +104,14 @@ func TestConfigValues(t *testing.T) {
 // that names its variable and says what is allowed; a secret is not
 // repeated. Every variable that is not free text has a case here.
 func TestConfigRefusesBadValues(t *testing.T) {
+	noPEM := filepath.Join(t.TempDir(), "not-a-certificate.pem")
+	if err := os.WriteFile(noPEM, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	bad := map[string][]string{
+		"DATABASE_URL": {"127.0.0.1:5432", "host=127.0.0.1 dbname=edobot", "mysql://root:secret@127.0.0.1/edobot",
+			"postgres://u:secret@127.0.0.1:port/edobot", "postgres://u:secret@127.0.0.1/edobot?sslmode=sometimes"},
+		"EDOBOT_TRUSTED_CA":            {filepath.Join(t.TempDir(), "missing.pem"), noPEM, "../../README.md"},
 		"REDIS_ADDR":                   {"localhost"},
 		"HTTP_ADDR":                    {"8080", "127.0.0.1:"},
 		"PUBLIC_URL":                   {"example.kz", "ftp://example.kz"},
@@ -170,8 +178,9 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		"EDOBOT_ESF_PAGE_SIZE":         {"0", "5000"},
 	}
 	table := new(config).variables()
-	seen := map[string]bool{}
+	seen, secret := map[string]bool{}, map[string]bool{}
 	for _, v := range table {
+		secret[v.Name] = v.Secret
 		if seen[v.Name] {
 			t.Errorf("%s is in the table twice", v.Name)
 		}
@@ -198,9 +207,21 @@ func TestConfigRefusesBadValues(t *testing.T) {
 			if !strings.HasPrefix(msg, name+": ") || !strings.Contains(msg, " is not ") || strings.Contains(msg, "\n") {
 				t.Errorf("%s=%q: %q", name, val, msg)
 			}
-			if name == "TELEGRAM_WEBHOOK_SECRET" && strings.Contains(msg, val) {
+			if secret[name] && (strings.Contains(msg, val) || strings.Contains(msg, "secret")) {
 				t.Errorf("a secret repeated: %q", msg)
 			}
+		}
+	}
+}
+
+// TestConfigTakesDatabaseURLsAndPEMFiles: the forms DATABASE_URL and
+// EDOBOT_TRUSTED_CA document are taken.
+func TestConfigTakesDatabaseURLsAndPEMFiles(t *testing.T) {
+	pems := "../../core/nca/testdata/leaf_gost_2018.pem, ../../core/nca/testdata/leaf_rsa_2018.pem"
+	for _, url := range []string{"postgres://edobot@db.internal/edobot", "postgresql://u:p@127.0.0.1:5433/edobot?sslmode=require&pool_max_conns=4"} {
+		c, err := loadConfig(envOf("DATABASE_URL", url, "EDOBOT_TRUSTED_CA", pems))
+		if err != nil || c.DatabaseURL != url || c.TrustedCA != pems {
+			t.Errorf("%s: %+v %v", url, c.DatabaseURL, err)
 		}
 	}
 }

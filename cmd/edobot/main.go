@@ -424,7 +424,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
-	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
+	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
 		EgovPDFMime: cfg.EgovPDFMime, Limits: cfg.Limits, PageCache: pageCache(cfg.TempDir),
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{

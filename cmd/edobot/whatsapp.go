@@ -117,8 +117,7 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 func chatFlow(cfg config, svc *core.Service, log *slog.Logger) flow.Flow {
 	return flow.Flow{
 		Service: svc, Cat: i18n.MustNew(), PublicURL: cfg.PublicURL, EgovTTL: cfg.EgovTTL, Log: log,
-		Egov:        egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
-		Unavailable: storage.Unavailable,
+		Egov: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
 	}
 }
 
