@@ -15,7 +15,7 @@ import (
 func (db *DB) SwapLiveScreen(ctx context.Context, channel, externalID string, messageID int64) (int64, error) {
 	for {
 		var prev int64
-		err := db.Pool.QueryRow(ctx, `
+		err := db.pool().QueryRow(ctx, `
 			UPDATE chat_screens c SET message_id = $3, updated_at = now()
 			FROM (SELECT channel, external_id, message_id FROM chat_screens
 				WHERE channel = $1 AND external_id = $2 FOR UPDATE) old
@@ -27,7 +27,7 @@ func (db *DB) SwapLiveScreen(ctx context.Context, channel, externalID string, me
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return 0, fmt.Errorf("swap live screen: %w", err)
 		}
-		tag, err := db.Pool.Exec(ctx, `INSERT INTO chat_screens (channel, external_id, message_id) VALUES ($1, $2, $3)
+		tag, err := db.pool().Exec(ctx, `INSERT INTO chat_screens (channel, external_id, message_id) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, channel, externalID, messageID)
 		if err != nil {
 			return 0, fmt.Errorf("insert live screen: %w", err)
