@@ -170,6 +170,13 @@ type ESFSync struct {
 	LastSyncAt     *time.Time
 	PausedNotified bool
 	WarnedTicketID int64
+	// FailingSince is when the syncs began failing for reasons that pass
+	// (ИС ЭСФ down, timed out, 5xx, unreadable answers); nil while they
+	// succeed.
+	FailingSince *time.Time
+	// UnavailableNotified: the chats were told that ИС ЭСФ is unavailable
+	// and are to be told when it is back.
+	UnavailableNotified bool
 }
 
 // Outbox kinds of an organisation's ИС ЭСФ events.
@@ -178,12 +185,18 @@ const (
 	OutboxESFStatus   = "esf.status"   // a known invoice's status changed
 	OutboxESFPaused   = "esf.paused"   // synchronisation stopped: a ticket or password is needed
 	OutboxESFExpiring = "esf.expiring" // the last active ticket expires within a day
+	// OutboxESFUnavailable: the syncs have failed for reasons that pass
+	// (ИС ЭСФ down…) for InvoicesDeps.UnavailableAfter; nothing is lost, the
+	// invoices come when it is back.
+	OutboxESFUnavailable = "esf.unavailable"
+	// OutboxESFRestored: a sync succeeded after OutboxESFUnavailable.
+	OutboxESFRestored = "esf.restored"
 )
 
 // ESFEvent reports whether an outbox kind is an organisation's ИС ЭСФ event.
 func ESFEvent(kind string) bool {
 	switch kind {
-	case OutboxESFInvoice, OutboxESFStatus, OutboxESFPaused, OutboxESFExpiring,
+	case OutboxESFInvoice, OutboxESFStatus, OutboxESFPaused, OutboxESFExpiring, OutboxESFUnavailable, OutboxESFRestored,
 		OutboxESFConnected, OutboxESFRefused, OutboxESFPasswordSaved:
 		return true
 	}
@@ -208,8 +221,9 @@ type ESFNotice struct {
 	IIN            string         `json:"iin,omitempty"` // whose password or ticket
 	TicketID       int64          `json:"ticket_id,omitempty"`
 	ExpiresAt      *time.Time     `json:"expires_at,omitempty"`
-	Who            string         `json:"who,omitempty"`  // the signer's name (esf.connected)
-	Code           Code           `json:"code,omitempty"` // the refusal (esf.refused)
+	Who            string         `json:"who,omitempty"`   // the signer's name (esf.connected)
+	Code           Code           `json:"code,omitempty"`  // the refusal (esf.refused)
+	Since          *time.Time     `json:"since,omitempty"` // when the syncs began failing (esf.unavailable, esf.restored)
 }
 
 // ESFStore is what the invoice use cases read and write.
