@@ -275,29 +275,35 @@ type ESFTx interface {
 
 // ИС ЭСФ refusals.
 const (
-	CodeESFNotBound          Code = "esf_not_bound"           // the chat has not signed in for an organisation
-	CodeESFNoPassword        Code = "esf_no_password"         // no cabinet password kept for this person
-	CodeESFPasswordEmpty     Code = "esf_password_empty"      // an empty or too long password
-	CodeESFPasswordInvalid   Code = "esf_password_invalid"    // ИС ЭСФ says the password is wrong
-	CodeESFTicketMalformed   Code = "esf_ticket_malformed"    // what was signed is not a ticket
-	CodeESFTicketWrongSigner Code = "esf_ticket_wrong_signer" // another person's key
-	CodeESFTicketNotAuth     Code = "esf_ticket_not_auth_key" // a signing key instead of AUTH
-	CodeESFTicketWrongOrg    Code = "esf_ticket_wrong_org"    // the certificate names another organisation
-	CodeESFTicketRefused     Code = "esf_ticket_refused"      // ИС ЭСФ refused the ticket
-	CodeESFNoTicket          Code = "esf_no_ticket"           // no active ticket: sign one
-	CodeESFTooSoon           Code = "esf_too_soon"            // five-minute rule, or a session is in use
-	CodeESFUnavailable       Code = "esf_unavailable"         // down, timed out, or an unreadable answer
-	CodeESFRefused           Code = "esf_refused"             // another refusal of ИС ЭСФ
-	CodeESFBudget            Code = "esf_budget"              // the day's calls are spent
+	CodeESFNotBound          Code = "esf_not_bound"               // the chat has not signed in for an organisation
+	CodeESFNoPassword        Code = "esf_no_password"             // no cabinet password kept for this person
+	CodeESFPasswordEmpty     Code = "esf_password_empty"          // an empty or too long password
+	CodeESFPasswordInvalid   Code = "esf_password_invalid"        // ИС ЭСФ says the password is wrong
+	CodeESFTicketMalformed   Code = "esf_ticket_malformed"        // what was signed is not a ticket
+	CodeESFTicketNotXML      Code = "esf_ticket_not_xml"          // what came back signed is not XML
+	CodeESFTicketUnsigned    Code = "esf_ticket_unsigned"         // the ticket carries no XML signature
+	CodeESFTicketBroken      Code = "esf_ticket_signature_broken" // its XML signature is damaged, or the ticket changed after signing
+	CodeESFTicketWrongSigner Code = "esf_ticket_wrong_signer"     // another person's key
+	CodeESFTicketNotAuth     Code = "esf_ticket_not_auth_key"     // a signing key instead of AUTH
+	CodeESFTicketWrongOrg    Code = "esf_ticket_wrong_org"        // the certificate names another organisation
+	CodeESFTicketRefused     Code = "esf_ticket_refused"          // ИС ЭСФ refused the ticket
+	CodeESFNoTicket          Code = "esf_no_ticket"               // no active ticket: sign one
+	CodeESFTooSoon           Code = "esf_too_soon"                // five-minute rule, or a session is in use
+	CodeESFUnavailable       Code = "esf_unavailable"             // down, timed out, or an unreadable answer
+	CodeESFRefused           Code = "esf_refused"                 // another refusal of ИС ЭСФ
+	CodeESFBudget            Code = "esf_budget"                  // the day's calls are spent
 )
 
 // ESFCodes lists the refusals of the invoice use cases.
 var ESFCodes = []Code{CodeESFNotBound, CodeESFNoPassword, CodeESFPasswordEmpty, CodeESFPasswordInvalid,
-	CodeESFTicketMalformed, CodeESFTicketWrongSigner, CodeESFTicketNotAuth, CodeESFTicketWrongOrg,
+	CodeESFTicketMalformed, CodeESFTicketNotXML, CodeESFTicketUnsigned, CodeESFTicketBroken, CodeESFTicketWrongSigner, CodeESFTicketNotAuth, CodeESFTicketWrongOrg,
 	CodeESFTicketRefused, CodeESFNoTicket, CodeESFTooSoon, CodeESFUnavailable, CodeESFRefused, CodeESFBudget, CodeESFLinkGone}
 
 var (
 	ErrESFTicketMalformed   = &Refusal{Code: CodeESFTicketMalformed}
+	ErrESFTicketNotXML      = &Refusal{Code: CodeESFTicketNotXML}
+	ErrESFTicketUnsigned    = &Refusal{Code: CodeESFTicketUnsigned}
+	ErrESFTicketBroken      = &Refusal{Code: CodeESFTicketBroken}
 	ErrESFTicketWrongSigner = &Refusal{Code: CodeESFTicketWrongSigner}
 	ErrESFTicketNotAuth     = &Refusal{Code: CodeESFTicketNotAuth}
 	ErrESFTicketWrongOrg    = &Refusal{Code: CodeESFTicketWrongOrg}
