@@ -296,7 +296,8 @@ const (
 
 // ESFCodes lists the refusals of the invoice use cases.
 var ESFCodes = []Code{CodeESFNotBound, CodeESFNoPassword, CodeESFPasswordEmpty, CodeESFPasswordInvalid,
-	CodeESFTicketMalformed, CodeESFTicketNotXML, CodeESFTicketUnsigned, CodeESFTicketBroken, CodeESFTicketWrongSigner, CodeESFTicketNotAuth, CodeESFTicketWrongOrg,
+	CodeESFTicketMalformed, CodeESFTicketNotXML, CodeESFTicketUnsigned, CodeESFTicketBroken,
+	CodeESFTicketWrongSigner, CodeESFTicketNotAuth, CodeESFTicketWrongOrg,
 	CodeESFTicketRefused, CodeESFNoTicket, CodeESFTooSoon, CodeESFUnavailable, CodeESFRefused, CodeESFBudget, CodeESFLinkGone}
 
 var (
