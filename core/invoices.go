@@ -46,6 +46,11 @@ type InvoicesDeps struct {
 	Links           ESFLinkStore
 	PasswordPageTTL time.Duration
 	SigningTTL      time.Duration
+	// UnavailableAfter: when an organisation's syncs have failed this long
+	// for reasons that pass (ИС ЭСФ down, timeouts, 5xx, unreadable
+	// answers), its chats are told once that ИС ЭСФ is unavailable, and
+	// once that it is back at the next sync that succeeds.
+	UnavailableAfter time.Duration
 }
 
 // Defaults of InvoicesDeps.
@@ -59,8 +64,10 @@ const (
 	// ESFSessionGap is ИС ЭСФ's five-minute rule.
 	ESFSessionGap = 5 * time.Minute
 	// ESFWarnBefore is how long before its expiry a ticket is announced.
-	ESFWarnBefore  = 24 * time.Hour
-	maxESFPassword = 256
+	ESFWarnBefore = 24 * time.Hour
+	// DefaultESFUnavailableAfter is InvoicesDeps.UnavailableAfter's default.
+	DefaultESFUnavailableAfter = time.Hour
+	maxESFPassword             = 256
 )
 
 // Invoices are the use cases of incoming electronic invoices (ИС ЭСФ):
@@ -110,6 +117,9 @@ func NewInvoices(d InvoicesDeps) (*Invoices, error) {
 	}
 	if d.SigningTTL <= 0 {
 		d.SigningTTL = DefaultESFSigningTTL
+	}
+	if d.UnavailableAfter <= 0 {
+		d.UnavailableAfter = DefaultESFUnavailableAfter
 	}
 	return &Invoices{d: d}, nil
 }

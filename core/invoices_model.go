@@ -170,6 +170,13 @@ type ESFSync struct {
 	LastSyncAt     *time.Time
 	PausedNotified bool
 	WarnedTicketID int64
+	// FailingSince is when the syncs began failing for reasons that pass
+	// (ИС ЭСФ down, timed out, 5xx, unreadable answers); nil while they
+	// succeed.
+	FailingSince *time.Time
+	// UnavailableNotified: the chats were told that ИС ЭСФ is unavailable
+	// and are to be told when it is back.
+	UnavailableNotified bool
 }
 
 // Outbox kinds of an organisation's ИС ЭСФ events.
@@ -178,12 +185,18 @@ const (
 	OutboxESFStatus   = "esf.status"   // a known invoice's status changed
 	OutboxESFPaused   = "esf.paused"   // synchronisation stopped: a ticket or password is needed
 	OutboxESFExpiring = "esf.expiring" // the last active ticket expires within a day
+	// OutboxESFUnavailable: the syncs have failed for reasons that pass
+	// (ИС ЭСФ down…) for InvoicesDeps.UnavailableAfter; nothing is lost, the
+	// invoices come when it is back.
+	OutboxESFUnavailable = "esf.unavailable"
+	// OutboxESFRestored: a sync succeeded after OutboxESFUnavailable.
+	OutboxESFRestored = "esf.restored"
 )
 
 // ESFEvent reports whether an outbox kind is an organisation's ИС ЭСФ event.
 func ESFEvent(kind string) bool {
 	switch kind {
-	case OutboxESFInvoice, OutboxESFStatus, OutboxESFPaused, OutboxESFExpiring,
+	case OutboxESFInvoice, OutboxESFStatus, OutboxESFPaused, OutboxESFExpiring, OutboxESFUnavailable, OutboxESFRestored,
 		OutboxESFConnected, OutboxESFRefused, OutboxESFPasswordSaved:
 		return true
 	}
@@ -208,8 +221,9 @@ type ESFNotice struct {
 	IIN            string         `json:"iin,omitempty"` // whose password or ticket
 	TicketID       int64          `json:"ticket_id,omitempty"`
 	ExpiresAt      *time.Time     `json:"expires_at,omitempty"`
-	Who            string         `json:"who,omitempty"`  // the signer's name (esf.connected)
-	Code           Code           `json:"code,omitempty"` // the refusal (esf.refused)
+	Who            string         `json:"who,omitempty"`   // the signer's name (esf.connected)
+	Code           Code           `json:"code,omitempty"`  // the refusal (esf.refused)
+	Since          *time.Time     `json:"since,omitempty"` // when the syncs began failing (esf.unavailable, esf.restored)
 }
 
 // ESFStore is what the invoice use cases read and write.
@@ -261,29 +275,36 @@ type ESFTx interface {
 
 // ИС ЭСФ refusals.
 const (
-	CodeESFNotBound          Code = "esf_not_bound"           // the chat has not signed in for an organisation
-	CodeESFNoPassword        Code = "esf_no_password"         // no cabinet password kept for this person
-	CodeESFPasswordEmpty     Code = "esf_password_empty"      // an empty or too long password
-	CodeESFPasswordInvalid   Code = "esf_password_invalid"    // ИС ЭСФ says the password is wrong
-	CodeESFTicketMalformed   Code = "esf_ticket_malformed"    // what was signed is not a ticket
-	CodeESFTicketWrongSigner Code = "esf_ticket_wrong_signer" // another person's key
-	CodeESFTicketNotAuth     Code = "esf_ticket_not_auth_key" // a signing key instead of AUTH
-	CodeESFTicketWrongOrg    Code = "esf_ticket_wrong_org"    // the certificate names another organisation
-	CodeESFTicketRefused     Code = "esf_ticket_refused"      // ИС ЭСФ refused the ticket
-	CodeESFNoTicket          Code = "esf_no_ticket"           // no active ticket: sign one
-	CodeESFTooSoon           Code = "esf_too_soon"            // five-minute rule, or a session is in use
-	CodeESFUnavailable       Code = "esf_unavailable"         // down, timed out, or an unreadable answer
-	CodeESFRefused           Code = "esf_refused"             // another refusal of ИС ЭСФ
-	CodeESFBudget            Code = "esf_budget"              // the day's calls are spent
+	CodeESFNotBound          Code = "esf_not_bound"               // the chat has not signed in for an organisation
+	CodeESFNoPassword        Code = "esf_no_password"             // no cabinet password kept for this person
+	CodeESFPasswordEmpty     Code = "esf_password_empty"          // an empty or too long password
+	CodeESFPasswordInvalid   Code = "esf_password_invalid"        // ИС ЭСФ says the password is wrong
+	CodeESFTicketMalformed   Code = "esf_ticket_malformed"        // what was signed is not a ticket
+	CodeESFTicketNotXML      Code = "esf_ticket_not_xml"          // what came back signed is not XML
+	CodeESFTicketUnsigned    Code = "esf_ticket_unsigned"         // the ticket carries no XML signature
+	CodeESFTicketBroken      Code = "esf_ticket_signature_broken" // its XML signature is damaged, or the ticket changed after signing
+	CodeESFTicketWrongSigner Code = "esf_ticket_wrong_signer"     // another person's key
+	CodeESFTicketNotAuth     Code = "esf_ticket_not_auth_key"     // a signing key instead of AUTH
+	CodeESFTicketWrongOrg    Code = "esf_ticket_wrong_org"        // the certificate names another organisation
+	CodeESFTicketRefused     Code = "esf_ticket_refused"          // ИС ЭСФ refused the ticket
+	CodeESFNoTicket          Code = "esf_no_ticket"               // no active ticket: sign one
+	CodeESFTooSoon           Code = "esf_too_soon"                // five-minute rule, or a session is in use
+	CodeESFUnavailable       Code = "esf_unavailable"             // down, timed out, or an unreadable answer
+	CodeESFRefused           Code = "esf_refused"                 // another refusal of ИС ЭСФ
+	CodeESFBudget            Code = "esf_budget"                  // the day's calls are spent
 )
 
 // ESFCodes lists the refusals of the invoice use cases.
 var ESFCodes = []Code{CodeESFNotBound, CodeESFNoPassword, CodeESFPasswordEmpty, CodeESFPasswordInvalid,
-	CodeESFTicketMalformed, CodeESFTicketWrongSigner, CodeESFTicketNotAuth, CodeESFTicketWrongOrg,
+	CodeESFTicketMalformed, CodeESFTicketNotXML, CodeESFTicketUnsigned, CodeESFTicketBroken,
+	CodeESFTicketWrongSigner, CodeESFTicketNotAuth, CodeESFTicketWrongOrg,
 	CodeESFTicketRefused, CodeESFNoTicket, CodeESFTooSoon, CodeESFUnavailable, CodeESFRefused, CodeESFBudget, CodeESFLinkGone}
 
 var (
 	ErrESFTicketMalformed   = &Refusal{Code: CodeESFTicketMalformed}
+	ErrESFTicketNotXML      = &Refusal{Code: CodeESFTicketNotXML}
+	ErrESFTicketUnsigned    = &Refusal{Code: CodeESFTicketUnsigned}
+	ErrESFTicketBroken      = &Refusal{Code: CodeESFTicketBroken}
 	ErrESFTicketWrongSigner = &Refusal{Code: CodeESFTicketWrongSigner}
 	ErrESFTicketNotAuth     = &Refusal{Code: CodeESFTicketNotAuth}
 	ErrESFTicketWrongOrg    = &Refusal{Code: CodeESFTicketWrongOrg}

@@ -26,7 +26,9 @@ type ESFSyncResult struct {
 // refuses is dead at once; with none left (or a wrong password) the
 // organisation's chats are told once that synchronisation is paused.
 // Faults of ИС ЭСФ come back as errors carrying an *ESFFault: retry the
-// retryable ones later.
+// retryable ones later. When such faults have lasted UnavailableAfter the
+// chats are told once that ИС ЭСФ is unavailable, and once that it is back
+// at the next sync that succeeds.
 func (iv *Invoices) Sync(ctx context.Context, orgID int64) (ESFSyncResult, error) {
 	org, err := iv.d.Store.OrganisationByID(ctx, orgID)
 	if err != nil {
@@ -49,13 +51,13 @@ func (iv *Invoices) Sync(ctx context.Context, orgID int64) (ESFSyncResult, error
 	case errors.Is(err, ErrESFTooSoon):
 		return ESFSyncResult{Deferred: true}, nil
 	case err != nil:
-		return ESFSyncResult{}, err
+		return ESFSyncResult{}, run.failed(ctx, err)
 	}
 	defer run.release(ctx)
 	pages, err := run.read(ctx)
 	run.close(ctx)
 	if err != nil {
-		return ESFSyncResult{}, err
+		return ESFSyncResult{}, run.failed(ctx, err)
 	}
 	err = iv.d.Store.InESFTx(ctx, func(tx ESFTx) error { return run.commit(ctx, tx, pages, nil, true) })
 	return run.result, err
@@ -239,6 +241,11 @@ func (r *syncRun) commit(ctx context.Context, tx ESFTx, pages []ESFUpdates, newT
 	if err != nil {
 		return err
 	}
+	if read {
+		if err := r.restored(ctx, tx, &s); err != nil {
+			return err
+		}
+	}
 	if read && s.Cursor == r.from {
 		for _, p := range pages {
 			for i := range p.Invoices {
@@ -309,11 +316,63 @@ func (r *syncRun) pause(ctx context.Context, reason ESFPauseReason, iin string) 
 			return err
 		}
 		s.PausedNotified = true
+		// The pause is what the chats are to know now; an outage before it
+		// is over for them.
+		s.FailingSince, s.UnavailableNotified = nil, false
 		if err := r.tell(ctx, tx, OutboxESFPaused, ESFNotice{OrgID: r.org.ID, Reason: reason, IIN: iin}); err != nil {
 			return err
 		}
 		return tx.SaveESFSync(ctx, s)
 	})
+}
+
+// failed notes a synchronisation that failed with err and returns err. A
+// fault that passes (ИС ЭСФ down, timed out, 5xx, an unreadable answer)
+// starts an outage or goes on with it; once the outage has lasted
+// UnavailableAfter, the organisation's chats are told, once, that ИС ЭСФ
+// is unavailable and nothing is lost. Other errors leave the outage as it
+// is.
+func (r *syncRun) failed(ctx context.Context, err error) error {
+	if f := ESFFaultOf(err); f == nil || !f.Retryable() {
+		return err
+	}
+	now := r.iv.now()
+	ctx = context.WithoutCancel(ctx) // a sync that timed out still counts
+	terr := r.iv.d.Store.InESFTx(ctx, func(tx ESFTx) error {
+		s, err := tx.LockESFSync(ctx, r.org.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case s.FailingSince == nil:
+			s.FailingSince = &now
+		case !s.UnavailableNotified && now.Sub(*s.FailingSince) >= r.iv.d.UnavailableAfter:
+			s.UnavailableNotified = true
+			since := *s.FailingSince
+			if err := r.tell(ctx, tx, OutboxESFUnavailable, ESFNotice{OrgID: r.org.ID, Since: &since}); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+		return tx.SaveESFSync(ctx, s)
+	})
+	if terr != nil {
+		// The next failure notes it again.
+		r.iv.d.Logger.Error("esf: outage not noted", "org", r.org.ID, "err", terr)
+	}
+	return err
+}
+
+// restored ends an outage at a sync that succeeded: the chats told that
+// ИС ЭСФ was unavailable are told, once, that it is back.
+func (r *syncRun) restored(ctx context.Context, tx ESFTx, s *ESFSync) error {
+	since, told := s.FailingSince, s.UnavailableNotified
+	s.FailingSince, s.UnavailableNotified = nil, false
+	if !told {
+		return nil
+	}
+	return r.tell(ctx, tx, OutboxESFRestored, ESFNotice{OrgID: r.org.ID, Since: since})
 }
 
 func (r *syncRun) tell(ctx context.Context, tx ESFTx, kind string, n ESFNotice) error {

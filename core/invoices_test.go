@@ -304,11 +304,15 @@ func TestInvoicesRefusals(t *testing.T) {
 	if _, err := w.iv.Sync(ctx, w.f.Sender.OrgID); core.ESFFaultOf(err) == nil {
 		t.Fatalf("a fault in the pages: %v", err)
 	}
-	if len(w.events(t)) != 0 {
-		t.Fatal("events kept from a failed read")
+	// Failing for more than an hour now: the chats were told so, once.
+	if ev := w.events(t); count(ev, core.OutboxESFInvoice) != 0 || count(ev, core.OutboxESFUnavailable) != 1 || len(ev) != 1 {
+		t.Fatalf("events of a failed read: %+v", ev)
 	}
 	if res := w.sync(t); res.New != 3 {
 		t.Fatalf("after the outage %+v", res)
+	}
+	if count(w.events(t), core.OutboxESFRestored) != 1 {
+		t.Fatalf("back after the outage: %+v", w.events(t))
 	}
 	if w.fake.Calls(esf.OpCloseSessionByCredentials) != 1 || w.fake.OpenSessions(w.manager.IIN) != 0 {
 		t.Fatalf("close by credentials %d, open %d", w.fake.Calls(esf.OpCloseSessionByCredentials), w.fake.OpenSessions(w.manager.IIN))
@@ -337,6 +341,112 @@ func TestInvoicesRefusals(t *testing.T) {
 	if ev := w.events(t); count(ev, core.OutboxESFPaused) != 2 || ev[len(ev)-1].Notice.Reason != core.ESFPausedNoTicket {
 		t.Fatalf("events %+v", ev)
 	}
+}
+
+// TestInvoicesOutage: syncs that fail for reasons that pass tell the
+// chats that ИС ЭСФ is unavailable once they have failed for an hour, once
+// however long the outage lasts, and that it is back once at the next sync
+// that succeeds, with the invoices of the outage; a later outage is told
+// anew.
+func TestInvoicesOutage(t *testing.T) {
+	w := newESFWorld(t)
+	ctx := context.Background()
+	if _, err := w.connect(t, w.auth); err != nil {
+		t.Fatal(err)
+	}
+	failures := []struct {
+		op string
+		f  esftest.Failure
+	}{
+		{esf.OpQueryUpdates, esftest.Failure{Down: true}},
+		{esf.OpCreateSessionSigned, esftest.Failure{Code: esf.CodeSystemDown}},
+		{esf.OpQueryUpdates, esftest.Failure{Malformed: true}},
+	}
+	polls, next := 0, 0
+	// fail runs a sync after step that fails as ИС ЭСФ does when it is
+	// down, each in turn.
+	fail := func(step time.Duration) {
+		t.Helper()
+		w.clock.Advance(step)
+		f := failures[next%len(failures)]
+		polls, next = polls+1, next+1
+		w.fake.FailNext(f.op, f.f)
+		if res, err := w.iv.Sync(ctx, w.f.Sender.OrgID); core.ESFFaultOf(err) == nil || !core.ESFFaultOf(err).Retryable() {
+			t.Fatalf("poll %d: %+v %v", polls, res, err)
+		}
+	}
+	told := func(unavailable, restored int) []outboxRow {
+		t.Helper()
+		ev := w.events(t)
+		if count(ev, core.OutboxESFUnavailable) != unavailable || count(ev, core.OutboxESFRestored) != restored {
+			t.Fatalf("after %d polls: %d unavailable, %d restored; want %d, %d: %+v", polls,
+				count(ev, core.OutboxESFUnavailable), count(ev, core.OutboxESFRestored), unavailable, restored, ev)
+		}
+		return ev
+	}
+	var ids []int64
+	for range 3 {
+		ids = append(ids, w.fake.AddInvoice(w.seller, w.f.Sender.Number))
+	}
+
+	before, err := w.f.DB.ESFSyncState(ctx, w.f.Sender.OrgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(core.ESFSessionGap)
+	start := w.clock.Now()
+	fail(0)
+	for range 5 {
+		fail(10 * time.Minute) // to 50 minutes
+	}
+	// The last poll before the hour fails at the opening, so that the next
+	// may open a session a minute later.
+	next = 1
+	fail(9 * time.Minute)
+	if got := w.clock.Now().Sub(start); got != 59*time.Minute {
+		t.Fatalf("the clock at %s", got)
+	}
+	told(0, 0)
+	fail(time.Minute) // an hour
+	ev := told(1, 0)
+	if n := ev[len(ev)-1].Notice; n.Since == nil || !n.Since.Equal(start) || n.OrgID != w.f.Sender.OrgID {
+		t.Fatalf("the notice %+v, want since %s", n, start)
+	}
+	for range 3 {
+		fail(10 * time.Minute)
+	}
+	told(1, 0)
+	if s, _ := w.f.DB.ESFSyncState(ctx, w.f.Sender.OrgID); s.Cursor != before.Cursor {
+		t.Fatalf("the outage moved the cursor to %+v", s.Cursor)
+	}
+
+	// Back: told once, with the invoices of the outage.
+	if res := w.sync(t); res.New != 3 {
+		t.Fatalf("after the outage %+v", res)
+	}
+	if ev := told(1, 1); count(ev, core.OutboxESFInvoice) != 3 {
+		t.Fatalf("events %+v", ev)
+	}
+	w.sync(t)
+	told(1, 1)
+
+	// A new ticket, to outlive the next outage. A failure after successes
+	// starts an outage afresh: no notice for it alone.
+	w.clock.Advance(core.ESFSessionGap)
+	if _, err := w.connect(t, w.auth); err != nil {
+		t.Fatal(err)
+	}
+	fail(10 * time.Minute)
+	told(1, 1)
+	// Down again for an hour: one more notice; back: one more.
+	for range 6 {
+		fail(10 * time.Minute)
+	}
+	told(2, 1)
+	fail(10 * time.Minute)
+	told(2, 1)
+	w.sync(t)
+	told(2, 2)
 }
 
 func mustTicket(t *testing.T, w *esfWorld) string {

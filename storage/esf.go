@@ -96,7 +96,7 @@ func scanESFSync(orgID int64, r esfSyncRow) (core.ESFSync, error) {
 	s := core.ESFSync{OrgID: orgID}
 	var date *time.Time
 	var warned *int64
-	err := r.Scan(&date, &s.Cursor.LastInvoiceID, &s.LastSyncAt, &s.PausedNotified, &warned)
+	err := r.Scan(&date, &s.Cursor.LastInvoiceID, &s.LastSyncAt, &s.PausedNotified, &warned, &s.FailingSince, &s.UnavailableNotified)
 	if date != nil {
 		s.Cursor.LastEventDate = *date
 	}
@@ -106,7 +106,7 @@ func scanESFSync(orgID int64, r esfSyncRow) (core.ESFSync, error) {
 	return s, err
 }
 
-const esfSyncColumns = `last_event_date, last_invoice_id, last_sync_at, paused_notified, warned_ticket`
+const esfSyncColumns = `last_event_date, last_invoice_id, last_sync_at, paused_notified, warned_ticket, failing_since, unavailable_notified`
 
 func (db *DB) ESFSyncState(ctx context.Context, orgID int64) (core.ESFSync, error) {
 	s, err := scanESFSync(orgID, db.pool().QueryRow(ctx, `SELECT `+esfSyncColumns+` FROM esf_sync WHERE org_id = $1`, orgID))
@@ -207,8 +207,8 @@ func (t *esfTx) SaveESFSync(ctx context.Context, s core.ESFSync) error {
 		warned = &s.WarnedTicketID
 	}
 	_, err := t.tx.tx.Exec(ctx, `UPDATE esf_sync SET last_event_date = $2, last_invoice_id = $3, last_sync_at = $4,
-		paused_notified = $5, warned_ticket = $6 WHERE org_id = $1`,
-		s.OrgID, date, s.Cursor.LastInvoiceID, s.LastSyncAt, s.PausedNotified, warned)
+		paused_notified = $5, warned_ticket = $6, failing_since = $7, unavailable_notified = $8 WHERE org_id = $1`,
+		s.OrgID, date, s.Cursor.LastInvoiceID, s.LastSyncAt, s.PausedNotified, warned, s.FailingSince, s.UnavailableNotified)
 	if err != nil {
 		return fmt.Errorf("save esf sync: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 // ESFNoticeKeys are the message keys the notices use, for the locale
 // tests.
 var ESFNoticeKeys = []string{"esf.invoice", "esf.status", "esf.paused_ticket", "esf.paused_password", "esf.expiring",
-	"esf.confirm", "esf.sign_ticket", "esf.enter_password"}
+	"esf.confirm", "esf.sign_ticket", "esf.enter_password", "esf.unavailable", "esf.restored"}
 
 // ESFStatusKeys are the invoice statuses with a name of their own; others
 // show as ИС ЭСФ writes them.
@@ -48,6 +48,13 @@ func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
 		}
 		return []Screen{{Text: f.t(u, "esf.expiring", map[string]any{"Until": e.ExpiresAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")}),
 			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: callbackData(CodeESFTicket)}}}}}
+	case core.OutboxESFUnavailable:
+		if e.Since == nil {
+			return nil
+		}
+		return []Screen{{Text: f.t(u, "esf.unavailable", map[string]any{"Since": kz(*e.Since)})}}
+	case core.OutboxESFRestored:
+		return []Screen{{Text: f.t(u, "esf.restored", nil)}}
 	case core.OutboxESFConnected:
 		until := ""
 		if e.ExpiresAt != nil {

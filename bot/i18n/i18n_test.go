@@ -34,7 +34,7 @@ func keys() []string {
 	}
 	// The ИС ЭСФ notices (bot/flow/esf.go: ESFNoticeKeys, ESFStatusKeys).
 	ks = append(ks, "esf.invoice", "esf.status", "esf.paused_ticket", "esf.paused_password", "esf.expiring",
-		"esf.confirm", "esf.sign_ticket", "esf.enter_password")
+		"esf.confirm", "esf.sign_ticket", "esf.enter_password", "esf.unavailable", "esf.restored")
 	for _, s := range []string{"CREATED", "DELIVERED", "CANCELED", "REVOKED", "DECLINED", "IMPORTED", "DELETED", "FAILED",
 		"WAITING_CUSTOMER_CONFIRMATION"} {
 		ks = append(ks, "esf.status."+s)

@@ -328,7 +328,8 @@ func TestESFInTheChat(t *testing.T) {
 // person's chat and keeps nothing: a ticket signed with another person's
 // key, with a signing key instead of AUTH, a wrong cabinet password, a
 // malformed SOAP answer; ИС ЭСФ down for an hour moves no cursor and loses
-// nothing, and the invoices come once it is back.
+// nothing, each manager's chat is told once that it is unavailable and once
+// that it is back, and the invoices come once it is back.
 func TestESFBadInputInTheChat(t *testing.T) {
 	e := newESFStack(t)
 	ctx := context.Background()
@@ -412,10 +413,27 @@ func TestESFBadInputInTheChat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Down for an hour: every poll of the hour fails as it may (503, a
+	// Down for an hour and a half: every poll fails as it may (503, a
 	// SYSTEM_DOWN fault, a malformed page), retryably; nothing moves, no
-	// invoice is told. The manager who tries meanwhile reads why.
-	for i := range 4 {
+	// invoice is told. When the polls have failed for an hour, each
+	// manager's chat is told once that ИС ЭСФ is unavailable; the manager
+	// who tries meanwhile reads why.
+	const (
+		unavailable = "⚠️ ИС ЭСФ недоступна с "
+		restored    = "✅ ИС ЭСФ снова доступна: синхронизация возобновлена, ничего не потеряно."
+	)
+	chats := []int64{asel.u.ID, stranger.u.ID}
+	toldOnce := func(what, text string, want int) {
+		t.Helper()
+		e.waitIdle(t)
+		for _, c := range chats {
+			if got := e.counted(c, text); got != want {
+				t.Fatalf("%s: chat %d told %d times %q, want %d", what, c, got, text, want)
+			}
+		}
+	}
+	var since time.Time
+	for i := range 7 {
 		switch i % 3 {
 		case 0:
 			e.fake.FailNext(esf.OpQueryUpdates, esftest.Failure{Down: true})
@@ -432,7 +450,17 @@ func TestESFBadInputInTheChat(t *testing.T) {
 		if s, _ := e.f.DB.ESFSyncState(ctx, org.ID); s.Cursor != before.Cursor {
 			t.Fatalf("poll %d moved the cursor to %+v", i, s.Cursor)
 		}
+		switch i {
+		case 0:
+			since = e.clock.Now()
+		case 3: // 45 minutes
+			toldOnce("before the hour", unavailable, 0)
+		case 4: // an hour
+			toldOnce("at the hour", unavailable, 1)
+			e.tg.Wait(t, stranger.u.ID, has(unavailable+since.In(core.KazakhstanTime).Format("02.01.2006 15:04"), "Ничего не потеряется"))
+		}
 	}
+	toldOnce("an hour and a half", unavailable, 1)
 	e.fake.FailNext(esf.OpCreateAuthTicket, esftest.Failure{Down: true})
 	n = len(e.tg.Messages(asel.u.ID))
 	e.tg.Tap(t, asel.u, e.screen(t, asel), "Подписать тикет", has("⚠️ ИС ЭСФ сейчас недоступна или ответила непонятно. Попробуем позже."))
@@ -449,7 +477,8 @@ func TestESFBadInputInTheChat(t *testing.T) {
 		e.tg.Wait(t, asel.u.ID, has(invoiceText(id)))
 	}
 	e.sync(t, org.ID)
-	e.waitIdle(t)
+	toldOnce("back", restored, 1)
+	toldOnce("back", unavailable, 1)
 	for _, id := range ids {
 		if got := e.counted(asel.u.ID, invoiceText(id)); got != 1 {
 			t.Errorf("invoice %d told %d times", id, got)

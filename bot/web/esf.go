@@ -252,5 +252,6 @@ func (s *Server) esfEgovSign(w http.ResponseWriter, r *http.Request) {
 func esfSignatureRefused(err error) bool {
 	var sig *refusal.Error
 	return errors.As(err, &sig) || errors.Is(err, core.ErrESFTicketWrongSigner) || errors.Is(err, core.ErrESFTicketNotAuth) ||
-		errors.Is(err, core.ErrESFTicketWrongOrg) || errors.Is(err, core.ErrESFTicketMalformed)
+		errors.Is(err, core.ErrESFTicketWrongOrg) || errors.Is(err, core.ErrESFTicketMalformed) ||
+		errors.Is(err, core.ErrESFTicketNotXML) || errors.Is(err, core.ErrESFTicketUnsigned) || errors.Is(err, core.ErrESFTicketBroken)
 }

@@ -253,23 +253,49 @@ func TestESFTicketPage(t *testing.T) {
 		return w.post(t, ESFTicketPath+id+"/sign", "application/json", bytes.NewReader(b))
 	}
 
-	// Malformed: not XML at all, and a ticket unsigned.
-	bad, ticket := start()
-	if code, body := sign(bad.ID, "<authSign><state>"); code < 400 || code >= 500 {
-		t.Fatalf("malformed XML: %d %s", code, body)
+	// refused checks a refusal's answer: its code, and words of an XML
+	// ticket, not of a CMS file.
+	refused := func(what string, code int, body string, want core.Code, words string) {
+		t.Helper()
+		var out struct {
+			Error struct{ Code, Message string }
+		}
+		if err := json.Unmarshal([]byte(body), &out); err != nil || code < 400 || code >= 500 ||
+			out.Error.Code != string(want) || !strings.Contains(out.Error.Message, words) || strings.Contains(out.Error.Message, "CMS") {
+			t.Fatalf("%s: %d %s, want %s «%s»", what, code, body, want, words)
+		}
 	}
+	// Malformed: not XML at all, a ticket unsigned, a signed ticket changed
+	// after signing.
+	bad, ticket := start()
+	code, body := sign(bad.ID, "<authSign><state>")
+	refused("not XML", code, body, core.CodeESFTicketNotXML, "Подписанный тикет — не XML-документ.")
 	if code, _ := sign(bad.ID, ticket); code != http.StatusGone {
 		t.Fatalf("a used signing took another: %d", code)
 	}
 	unsigned, ticket := start()
-	if code, body := sign(unsigned.ID, ticket); code < 400 || code >= 500 {
-		t.Fatalf("an unsigned ticket: %d %s", code, body)
+	code, body = sign(unsigned.ID, ticket)
+	refused("unsigned", code, body, core.CodeESFTicketUnsigned, "В тикете нет XML-подписи")
+	changed, ticket := start()
+	signed := string(w.auth.SignXML(t, []byte(ticket)))
+	if !strings.Contains(signed, "<state>") {
+		t.Fatalf("no state in the ticket %q", signed)
 	}
+	code, body = sign(changed.ID, strings.Replace(signed, "<state>", "<state>0", 1))
+	refused("changed after signing", code, body, core.CodeESFTicketBroken, "XML-подпись тикета повреждена или тикет изменён после подписания")
 	if ts, _ := w.iv.ActiveTickets(ctx, w.manager); len(ts) != 0 || w.fake.Calls(esf.OpCreateSessionSigned) != 0 {
 		t.Fatalf("a refused ticket was kept or sent: %+v", ts)
 	}
-	if n := w.told(t, core.OutboxESFRefused); n != 2 {
-		t.Fatalf("the chat was told %d refusals, want 2", n)
+	if n := w.told(t, core.OutboxESFRefused); n != 3 {
+		t.Fatalf("the chat was told %d refusals, want 3", n)
+	}
+	var codes []string
+	if err := w.f.DB.Pool.QueryRow(ctx, `SELECT array_agg(payload->>'code' ORDER BY payload->>'code') FROM outbox WHERE chat_user_id = $1 AND kind = $2`,
+		w.manager.ID, core.OutboxESFRefused).Scan(&codes); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(codes, " ") != "esf_ticket_not_xml esf_ticket_signature_broken esf_ticket_unsigned" {
+		t.Fatalf("the chat was told %v", codes)
 	}
 	if code, _ := sign(unsigned.ID, "x"); code != http.StatusGone {
 		t.Fatalf("second POST: %d", code)
@@ -280,7 +306,7 @@ func TestESFTicketPage(t *testing.T) {
 
 	// Signed with the AUTH key, as NCALayer's signXml does: connected.
 	good, ticket := start()
-	code, body := sign(good.ID, string(w.auth.SignXML(t, []byte(ticket))))
+	code, body = sign(good.ID, string(w.auth.SignXML(t, []byte(ticket))))
 	if code != http.StatusOK {
 		t.Fatalf("signed ticket: %d %s", code, body)
 	}

@@ -1,8 +1,11 @@
 package esf
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +114,9 @@ func (g *Gateway) ConfirmInvoices(ctx context.Context, sessionID string, ids ...
 	return fault(err)
 }
 
-// ticketRefusals are the ticket check's refusals in core's codes.
+// ticketRefusals are the ticket check's refusals in core's codes. The XML
+// signature's have words of a ticket's own: the signature package's speak
+// of CMS files.
 var ticketRefusals = []struct {
 	from error
 	to   *core.Refusal
@@ -120,12 +125,19 @@ var ticketRefusals = []struct {
 	{ErrTicketWrongSigner, core.ErrESFTicketWrongSigner},
 	{ErrTicketNotAuthKey, core.ErrESFTicketNotAuth},
 	{signature.ErrWrongKeyPurpose, core.ErrESFTicketNotAuth},
+	{signature.ErrNoSigners, core.ErrESFTicketUnsigned},
+	{signature.ErrMalformed, core.ErrESFTicketBroken}, // well-formed XML: not XML at all is ErrESFTicketNotXML
+	{signature.ErrBadSignature, core.ErrESFTicketBroken},
+	{signature.ErrContentMismatch, core.ErrESFTicketBroken},
 }
 
 // VerifyESFTicket is VerifyTicket in core's terms.
 func (g *Gateway) VerifyESFTicket(ctx context.Context, signedXML []byte, iin string) (core.ESFSignedTicket, error) {
 	st, err := VerifyTicket(ctx, g.Verifier, signedXML, iin)
 	if err != nil {
+		if errors.Is(err, signature.ErrMalformed) && !wellFormedXML(signedXML) {
+			return core.ESFSignedTicket{}, &core.Refusal{Code: core.CodeESFTicketNotXML, Detail: err.Error()}
+		}
 		for _, m := range ticketRefusals {
 			if errors.Is(err, m.from) {
 				return core.ESFSignedTicket{}, &core.Refusal{Code: m.to.Code, Detail: err.Error()}
@@ -139,6 +151,30 @@ func (g *Gateway) VerifyESFTicket(ctx context.Context, signedXML []byte, iin str
 	}
 	return core.ESFSignedTicket{Signer: st.Signer, Certificate: st.CertificateBase64(), Issued: timeMark(st.TimeMark),
 		TTL: time.Duration(ttl) * time.Minute, XML: st.XML}, nil
+}
+
+// wellFormedXML reports whether b is one well-formed XML document.
+func wellFormedXML(b []byte) bool {
+	d := xml.NewDecoder(bytes.NewReader(b))
+	roots := 0
+	for depth := 0; ; {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return roots == 1 && depth == 0
+		}
+		if err != nil {
+			return false
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
 }
 
 // timeMark reads a ticket's timeMark: milliseconds since the epoch, or an
