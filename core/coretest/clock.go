@@ -66,3 +66,15 @@ func (c *Clock) BlockUntil(tb testing.TB, n int) {
 		tb.Fatalf("no %d waits on the test clock after %v", n, Patience)
 	}
 }
+
+// SameDayIn moves the clock on to the start of the next day in loc when
+// less than d is left of the current one, so that steps of a test that
+// take up to d of the clock's time fall on one calendar day there, whatever
+// the hour the test runs at.
+func (c *Clock) SameDayIn(loc *time.Location, d time.Duration) {
+	now := c.Now().In(loc)
+	next := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
+	if next.Sub(now) < d {
+		c.Advance(next.Sub(now) + time.Second)
+	}
+}
