@@ -39,7 +39,11 @@ func validLanguage(lang string) bool {
 
 // ChatUser returns the person behind a messenger account, registering them on
 // first contact in the language their messenger reports (Russian otherwise).
-func (s *Identity) ChatUser(ctx context.Context, channel, externalID, name, lang string) (*ChatUser, error) {
+// aliases are other ids the messenger knows the same person by (WhatsApp's
+// phone-number JID beside the hidden one): a person stored under one of
+// them before is the same chat user, now keyed on externalID, with one
+// conversation, language and binding.
+func (s *Identity) ChatUser(ctx context.Context, channel, externalID, name, lang string, aliases ...string) (*ChatUser, error) {
 	if channel != ChannelTelegram && channel != ChannelWhatsApp || externalID == "" {
 		return nil, fmt.Errorf("chat user: bad channel %q or empty id", channel)
 	}
@@ -47,7 +51,7 @@ func (s *Identity) ChatUser(ctx context.Context, channel, externalID, name, lang
 		lang = "ru"
 	}
 	u := &ChatUser{Channel: channel, ExternalID: externalID, Name: TextPersonName.Sanitize(name), Language: lang}
-	if err := s.store.EnsureChatUser(ctx, u); err != nil {
+	if err := s.store.EnsureChatUser(ctx, u, aliases...); err != nil {
 		return nil, err
 	}
 	return u, nil

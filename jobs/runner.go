@@ -220,6 +220,9 @@ const (
 	QueueNotify   = "notify"
 	QueueWebhooks = "webhooks"
 	QueuePeriodic = "periodic"
+	// QueueWhatsApp holds the deliveries to WhatsApp chats: only the
+	// instance holding the WhatsApp session serves it (ServeWhatsApp).
+	QueueWhatsApp = "whatsapp"
 )
 
 // Runner runs the outbox relay, the asynq workers and the scheduler of one
@@ -238,6 +241,10 @@ type Runner struct {
 	metrics *metrics
 	esf     ESF
 	esfOrgs ESFOrgs
+
+	// serving counts the ServeWhatsApp calls running: Run closes the Redis
+	// connection they share only after them.
+	serving sync.WaitGroup
 
 	// afterDelivery, when set by a test, runs once a delivery is recorded
 	// and before its task is acknowledged.
@@ -281,7 +288,10 @@ func (r *Runner) queue(name string) string { return r.cfg.QueuePrefix + name }
 // Run works until ctx ends, then lets the tasks in flight finish (for up to
 // Config.ShutdownTimeout; the rest go back to the queue) and returns.
 func (r *Runner) Run(ctx context.Context) error {
-	defer r.rdb.Close()
+	defer func() {
+		r.serving.Wait()
+		r.rdb.Close()
+	}()
 	srv := asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
 		Concurrency: r.cfg.Concurrency,
 		// Handlers must not see ctx's end: Shutdown decides what finishes.
@@ -339,7 +349,7 @@ func (r *Runner) Idle(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("jobs: queues: %w", err)
 	}
-	for _, q := range []string{QueueNotify, QueueWebhooks, QueuePeriodic} {
+	for _, q := range []string{QueueNotify, QueueWebhooks, QueuePeriodic, QueueWhatsApp} {
 		if !slices.Contains(known, r.queue(q)) {
 			continue // nothing was ever queued on it
 		}
