@@ -57,11 +57,11 @@ func (db *DB) SaveInbound(ctx context.Context, m *core.InboundMessage) (fresh bo
 	return true, nil
 }
 
-// PendingInbound lists the kept messages not handled yet, in the order
-// they arrived.
-func (db *DB) PendingInbound(ctx context.Context, limit int) ([]core.InboundMessage, error) {
+// PendingInbound lists the kept messages not handled yet that arrived after
+// seq, in the order they arrived.
+func (db *DB) PendingInbound(ctx context.Context, after int64, limit int) ([]core.InboundMessage, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT seq, id, person, alias, name, message, edit, received_at FROM whatsapp_inbox
-		WHERE handled_at IS NULL ORDER BY seq LIMIT $1`, limit)
+		WHERE handled_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending inbound messages: %w", err)
 	}

@@ -41,7 +41,10 @@ import (
 // satisfies it as it is; tests put a fake in its place that records what
 // would be sent and feeds whatsmeow's own event values in.
 type Client interface {
-	AddEventHandler(handler whatsmeow.EventHandler) uint32
+	// AddEventHandlerWithSuccessStatus: a handler returning false leaves a
+	// message unacknowledged (with Client.SynchronousAck), so WhatsApp
+	// delivers it again.
+	AddEventHandlerWithSuccessStatus(handler whatsmeow.EventHandlerWithSuccessStatus) uint32
 	Connect() error
 	Disconnect()
 	IsConnected() bool
@@ -59,9 +62,55 @@ type Menus interface {
 	Menu(ctx context.Context, chatUserID int64) ([]byte, error)
 }
 
+// LIDMap is whatsmeow's map between the hidden ids (LID) WhatsApp
+// addresses people by and their phone numbers (Client.Store.LIDs).
+type LIDMap interface {
+	GetPNForLID(ctx context.Context, lid types.JID) (types.JID, error)
+	GetLIDForPN(ctx context.Context, pn types.JID) (types.JID, error)
+}
+
+// Inbox keeps each received message from its arrival until it was handled
+// (storage.DB implements it). WhatsApp is told a message arrived only once
+// it is kept, so a process stopped or killed mid-way loses none: the next
+// holder of the session handles what is left.
+type Inbox interface {
+	// SaveInbound keeps m and sets its Seq; fresh is false when it was kept
+	// before (WhatsApp delivered it again).
+	SaveInbound(ctx context.Context, m *core.InboundMessage) (fresh bool, err error)
+	// PendingInbound lists kept messages not handled yet after seq, in
+	// order of arrival.
+	PendingInbound(ctx context.Context, after int64, limit int) ([]core.InboundMessage, error)
+	// InboundHandled marks one handled and forgets those handled before
+	// horizon.
+	InboundHandled(ctx context.Context, seq int64, at, horizon time.Time) error
+}
+
+// Lease is the right to hold the WhatsApp session: one instance at a time
+// connects the account (storage.Lease implements it).
+type Lease interface {
+	// Acquire waits until this instance holds the session; held ends when
+	// it is lost, release gives it up.
+	Acquire(ctx context.Context) (held context.Context, release func(), err error)
+}
+
 // Config is what the bot needs besides the client.
 type Config struct {
 	Menus Menus
+	// LIDs maps hidden ids to phone numbers and back; nil knows none.
+	LIDs LIDMap
+	// Inbox keeps received messages until handled; nil keeps them in
+	// memory only.
+	Inbox Inbox
+	// Lease, when set, is taken before connecting and held for the
+	// session's life; nil connects at once.
+	Lease Lease
+	// WhileHeld, when set, runs while this instance holds the session (the
+	// WhatsApp deliveries, the pairing); its ctx ends when the session is
+	// being given up, before the connection closes.
+	WhileHeld func(ctx context.Context)
+	// Drain is how long the messages being handled may take to finish when
+	// the session ends; what is left is handled by the next holder.
+	Drain time.Duration
 	// Phone is the bot's own number, digits only ("77010000000"), once the
 	// account is linked; "" before.
 	Phone string
@@ -93,9 +142,13 @@ type Bot struct {
 	lostMu sync.Mutex
 	lostAt time.Time
 
-	// queues keep one person's messages in order while different people
-	// are served in parallel: a person always lands in the same queue.
-	queues []chan *events.Message
+	// intake holds the queues of the session being served: they keep one
+	// person's messages in order while different people are served in
+	// parallel, a person always landing in the same queue. nil while no
+	// session takes messages.
+	intakeMu sync.RWMutex
+	intake   []chan inbound
+	holding  atomic.Bool
 
 	messages *prometheus.CounterVec
 	receipts *prometheus.CounterVec
@@ -114,6 +167,9 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = 15 * time.Second
+	}
 	b := &Bot{client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -121,10 +177,6 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 	b.log = b.log.With("channel", core.ChannelWhatsApp)
 	phone := cfg.Phone
 	b.phone.Store(&phone)
-	b.queues = make([]chan *events.Message, cfg.Workers)
-	for i := range b.queues {
-		b.queues[i] = make(chan *events.Message, 64)
-	}
 	b.messages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_messages_total",
 		Help: "WhatsApp messages received, by kind."}, []string{"kind"})
 	b.receipts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_receipts_total",
@@ -136,7 +188,7 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 	b.flow.Deliver = b.Deliver
 	b.flow.Reach = b.Reach
 	b.flow.Prepare()
-	client.AddEventHandler(b.onEvent)
+	client.AddEventHandlerWithSuccessStatus(b.onEvent)
 	return b
 }
 
@@ -183,32 +235,117 @@ func (b *Bot) Ready(context.Context) error {
 	return nil
 }
 
-// Run handles messages until ctx ends, connecting first when the account
-// is linked (an unlinked one is connected by the pairing). It never fails
-// the service: WhatsApp trouble is logged and shown on /readyz.
+// Run serves WhatsApp until ctx ends: it waits to hold the session (the
+// Lease), then connects when the account is linked (an unlinked one is
+// connected by the pairing, in WhileHeld) and handles messages until the
+// session is lost or ctx ends, and waits again. It never fails the service:
+// WhatsApp trouble is logged and shown on /readyz.
 func (b *Bot) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, q := range b.queues {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case e := <-q:
-					b.onMessage(ctx, e)
-				}
+	for ctx.Err() == nil {
+		if b.cfg.Lease == nil {
+			b.session(ctx)
+			break
+		}
+		held, release, err := b.cfg.Lease.Acquire(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Error("whatsapp: cannot wait for the session", "err", err)
 			}
-		}()
+			continue // Acquire retries by itself; only ctx's end gets here
+		}
+		b.log.Info("holding the WhatsApp session")
+		b.session(held)
+		release()
+		b.log.Info("gave up the WhatsApp session")
+	}
+	return nil
+}
+
+// Holding reports whether this instance holds the WhatsApp session now.
+func (b *Bot) Holding() bool { return b.holding.Load() }
+
+// session serves the session until ctx ends, then gives it up in order:
+// it stops taking messages (those arriving now stay unacknowledged, and
+// WhatsApp delivers them to the next holder) and stops WhileHeld, lets the
+// messages taken be handled, their answers still going out, for up to
+// Config.Drain, and only then disconnects.
+func (b *Bot) session(ctx context.Context) {
+	b.holding.Store(true)
+	defer b.holding.Store(false)
+	handling, stopHandling := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHandling()
+	queues := make([]chan inbound, b.cfg.Workers)
+	var workers sync.WaitGroup
+	for i := range queues {
+		q := make(chan inbound, 64)
+		queues[i] = q
+		workers.Go(func() {
+			for in := range q {
+				b.onMessage(handling, in)
+			}
+		})
+	}
+	b.intakeMu.Lock()
+	b.intake = queues
+	b.intakeMu.Unlock()
+	b.replay(ctx)
+
+	var held sync.WaitGroup
+	whileCtx, stopWhile := context.WithCancel(ctx)
+	if b.cfg.WhileHeld != nil {
+		held.Go(func() { b.cfg.WhileHeld(whileCtx) })
 	}
 	if b.Phone() != "" {
 		b.connect(ctx)
 	}
 	<-ctx.Done()
+
+	b.intakeMu.Lock()
+	b.intake = nil
+	for _, q := range queues {
+		close(q)
+	}
+	b.intakeMu.Unlock()
+	stopWhile()
+	held.Wait()
+	drained := make(chan struct{})
+	go func() { workers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-b.cfg.Clock.After(b.cfg.Drain):
+		b.log.Warn("whatsapp: messages still being handled at the deadline; the next holder handles them again", "drain", b.cfg.Drain)
+		stopHandling()
+		<-drained
+	}
 	b.client.Disconnect()
-	wg.Wait()
-	return nil
+}
+
+// replay queues the messages kept but not handled: a process stopped or
+// killed before it could handle them, or one that lost the session.
+func (b *Bot) replay(ctx context.Context) {
+	if b.cfg.Inbox == nil {
+		return
+	}
+	var after int64
+	for ctx.Err() == nil {
+		pending, err := b.cfg.Inbox.PendingInbound(ctx, after, 500)
+		if err != nil {
+			b.log.Error("whatsapp: kept messages cannot be read; they are handled at the next session", "err", err)
+			return
+		}
+		for _, m := range pending {
+			after = m.Seq
+			in, err := inboundFrom(m)
+			if err != nil {
+				b.log.Error("whatsapp: a kept message cannot be read", "seq", m.Seq, "err", err)
+				continue
+			}
+			b.enqueue(in)
+		}
+		if len(pending) < 500 {
+			return
+		}
+	}
 }
 
 // connect retries a first connection until it is made: whatsmeow
@@ -223,17 +360,18 @@ func (b *Bot) connect(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(delay):
+		case <-b.cfg.Clock.After(delay):
 		}
 	}
 }
 
 // onEvent is whatsmeow's handler. It must return quickly: whatsmeow waits
-// for it before reading the next event, so messages are queued.
-func (b *Bot) onEvent(evt any) {
+// for it before reading the next event, so messages are kept and queued.
+// false leaves a message unacknowledged: WhatsApp delivers it again.
+func (b *Bot) onEvent(evt any) bool {
 	switch e := evt.(type) {
 	case *events.Message:
-		b.enqueue(e)
+		return b.receive(e)
 	case *events.Receipt:
 		b.receipts.WithLabelValues(string(e.Type)).Inc()
 		b.log.Debug("whatsapp receipt", "type", string(e.Type), "from", e.Sender.ToNonAD().User, "messages", len(e.MessageIDs))
@@ -261,6 +399,7 @@ func (b *Bot) onEvent(evt any) {
 	case *events.ClientOutdated:
 		b.fail("WhatsApp refuses this client version: update go.mau.fi/whatsmeow")
 	}
+	return true
 }
 
 // fail records that the session stopped working, loudly: nothing is sent or
@@ -270,20 +409,134 @@ func (b *Bot) fail(why string) {
 	b.log.Error("WHATSAPP SESSION LOST: "+why+"; the Telegram side keeps working", "phone", b.Phone())
 }
 
-func (b *Bot) enqueue(e *events.Message) {
-	h := fnv.New32a()
-	h.Write([]byte(e.Info.Sender.User))
-	b.queues[h.Sum32()%uint32(len(b.queues))] <- e
+// inbound is a received message, ready to be handled.
+type inbound struct {
+	seq    int64     // its row in the Inbox; 0 when not kept
+	person types.JID // the chat user's key
+	alias  types.JID // the person's other JID, when known
+	name   string
+	msg    *waE2E.Message
+	edit   bool
 }
 
-// person is who wrote, as a phone-number JID when WhatsApp tells it: a
-// chat addressed by a hidden id (LID) carries the phone number beside it.
-func person(info types.MessageInfo) types.JID {
-	who := info.Sender.ToNonAD()
-	if who.Server == types.HiddenUserServer && info.SenderAlt.Server == types.DefaultUserServer {
-		who = info.SenderAlt.ToNonAD()
+func inboundFrom(m core.InboundMessage) (inbound, error) {
+	in := inbound{seq: m.Seq, name: m.Name, edit: m.Edit, msg: &waE2E.Message{}}
+	var err error
+	if in.person, err = types.ParseJID(m.Person); err != nil {
+		return in, err
 	}
-	return who
+	if m.Alias != "" {
+		if in.alias, err = types.ParseJID(m.Alias); err != nil {
+			return in, err
+		}
+	}
+	return in, proto.Unmarshal(m.Payload, in.msg)
+}
+
+// receive keeps a message and queues it. It is not acknowledged when no
+// session takes messages or when it cannot be kept.
+func (b *Bot) receive(e *events.Message) bool {
+	if ignored(e.Info) {
+		b.messages.WithLabelValues("ignored").Inc()
+		return true
+	}
+	b.intakeMu.RLock()
+	defer b.intakeMu.RUnlock()
+	if b.intake == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	person, alias := b.identify(ctx, e.Info)
+	in := inbound{person: person, alias: alias, name: e.Info.PushName, msg: e.Message, edit: e.IsEdit}
+	if b.cfg.Inbox != nil {
+		payload, err := proto.Marshal(e.Message)
+		if err != nil {
+			b.log.Error("whatsapp: a message cannot be encoded", "id", e.Info.ID, "err", err)
+			return true // it never will be
+		}
+		m := &core.InboundMessage{ID: e.Info.Sender.ToNonAD().String() + "/" + e.Info.ID, Person: person.String(),
+			Alias: alias.String(), Name: e.Info.PushName, Payload: payload, Edit: e.IsEdit, ReceivedAt: b.cfg.Clock.Now()}
+		fresh, err := b.cfg.Inbox.SaveInbound(ctx, m)
+		if err != nil {
+			b.log.Error("whatsapp: a message cannot be kept; WhatsApp delivers it again", "id", e.Info.ID, "err", err)
+			return false
+		}
+		if !fresh {
+			return true // kept before: handled, or queued already
+		}
+		in.seq = m.Seq
+	}
+	b.queueLocked(in)
+	return true
+}
+
+// enqueue queues a message for its person's worker; it is dropped when no
+// session takes messages (a kept one is handled at the next).
+func (b *Bot) enqueue(in inbound) {
+	b.intakeMu.RLock()
+	defer b.intakeMu.RUnlock()
+	if b.intake != nil {
+		b.queueLocked(in)
+	}
+}
+
+// queueLocked queues under intakeMu's read lock: the workers keep
+// consuming until the session closes the queues under its write lock.
+func (b *Bot) queueLocked(in inbound) {
+	h := fnv.New32a()
+	h.Write([]byte(in.person.User))
+	b.intake[h.Sum32()%uint32(len(b.intake))] <- in
+}
+
+// identify is who wrote: the chat user's key, their hidden id (LID) when
+// known, like mautrix-whatsapp keys people, else their phone-number JID; and
+// their other JID when known. A message tells the other form beside the
+// sender (SenderAlt) when WhatsApp sends it; whatsmeow's map tells it
+// otherwise. One person is one chat user whichever form they write with.
+func (b *Bot) identify(ctx context.Context, info types.MessageInfo) (key, alias types.JID) {
+	var lid, pn types.JID
+	for _, j := range []types.JID{info.Sender.ToNonAD(), info.SenderAlt.ToNonAD()} {
+		switch j.Server {
+		case types.HiddenUserServer:
+			lid = j
+		case types.DefaultUserServer:
+			pn = j
+		}
+	}
+	lid, pn = b.pair(ctx, lid, pn)
+	switch {
+	case !lid.IsEmpty():
+		return lid, pn
+	case !pn.IsEmpty():
+		return pn, types.JID{}
+	}
+	return info.Sender.ToNonAD(), types.JID{}
+}
+
+// pair fills the missing one of a person's LID and phone-number JID from
+// whatsmeow's map.
+func (b *Bot) pair(ctx context.Context, lid, pn types.JID) (types.JID, types.JID) {
+	if b.cfg.LIDs == nil {
+		return lid, pn
+	}
+	var err error
+	switch {
+	case lid.IsEmpty() && !pn.IsEmpty():
+		var l types.JID
+		if l, err = b.cfg.LIDs.GetLIDForPN(ctx, pn); err == nil && !l.IsEmpty() {
+			lid = l.ToNonAD()
+		}
+	case pn.IsEmpty() && !lid.IsEmpty():
+		var p types.JID
+		if p, err = b.cfg.LIDs.GetPNForLID(ctx, lid); err == nil && !p.IsEmpty() {
+			pn = p.ToNonAD()
+		}
+	}
+	if err != nil {
+		b.log.Warn("whatsapp: the LID map cannot be read", "lid", lid.User, "err", err)
+	}
+	return lid, pn
 }
 
 // ignored are messages the bot does not answer: its own, groups, status
@@ -301,10 +554,10 @@ func ignored(info types.MessageInfo) bool {
 
 // input turns a message into the flow's input; ok is false for what needs
 // no answer at all (reactions, edits, protocol messages).
-func (b *Bot) input(e *events.Message) (flow.Input, string, bool) {
-	m := e.Message
+func (b *Bot) input(e inbound) (flow.Input, string, bool) {
+	m := e.msg
 	switch {
-	case m == nil || e.IsEdit:
+	case m == nil || e.edit:
 		return flow.Input{}, "other", false
 	case m.GetConversation() != "":
 		return flow.Input{Text: m.GetConversation()}, "text", true
@@ -332,23 +585,29 @@ func (b *Bot) input(e *events.Message) (flow.Input, string, bool) {
 	return flow.Input{}, "other", false
 }
 
-func (b *Bot) onMessage(ctx context.Context, e *events.Message) {
-	if ignored(e.Info) {
-		b.messages.WithLabelValues("ignored").Inc()
-		return
+func (b *Bot) onMessage(ctx context.Context, e inbound) {
+	if b.handle(ctx, e) && ctx.Err() == nil && e.seq != 0 {
+		now := b.cfg.Clock.Now()
+		if err := b.cfg.Inbox.InboundHandled(context.WithoutCancel(ctx), e.seq, now, now.Add(-24*time.Hour)); err != nil {
+			b.log.Error("whatsapp: a handled message cannot be marked; it may be answered again", "seq", e.seq, "err", err)
+		}
 	}
+}
+
+// handle answers one message; false when it could not be handled now and
+// should be again later.
+func (b *Bot) handle(ctx context.Context, e inbound) bool {
 	in, kind, ok := b.input(e)
 	b.messages.WithLabelValues(kind).Inc()
 	if !ok {
-		return
+		return true
 	}
 	start := time.Now()
 	defer func() { b.latency.Observe(time.Since(start).Seconds()) }()
-	who := person(e.Info)
-	u, err := b.chatUser(ctx, who, e.Info.PushName)
+	u, err := b.chatUser(ctx, e.person, e.alias, e.name)
 	if err != nil {
 		b.log.Error("whatsapp chat user", "err", err)
-		return
+		return false
 	}
 	if in.Text != "" {
 		if choice, ok := b.choice(ctx, u, in.Text); ok {
@@ -359,20 +618,26 @@ func (b *Bot) onMessage(ctx context.Context, e *events.Message) {
 	if err := b.send(ctx, u, screens); err != nil {
 		b.log.Warn("whatsapp send", "chat_user", u.ID, "err", err)
 	}
+	return true
 }
 
-// chatUser is the person behind a message: their JID is their id, and its
-// number their phone, which «Отправить получателю» looks them up by.
-// WhatsApp tells no language; a new person reads Russian until they choose.
-func (b *Bot) chatUser(ctx context.Context, who types.JID, name string) (*core.ChatUser, error) {
-	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, who.String(), strings.TrimSpace(name), "ru")
+// chatUser is the person behind a message, keyed on who (their LID when
+// known) and found under alias too; their phone-number JID's number is
+// their phone, which «Отправить получателю» looks them up by. WhatsApp
+// tells no language; a new person reads Russian until they choose.
+func (b *Bot) chatUser(ctx context.Context, who, alias types.JID, name string) (*core.ChatUser, error) {
+	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, who.String(), strings.TrimSpace(name), "ru", alias.String())
 	if err != nil {
 		return nil, err
 	}
-	if who.Server != types.DefaultUserServer {
+	pn := who
+	if pn.Server != types.DefaultUserServer {
+		pn = alias
+	}
+	if pn.Server != types.DefaultUserServer {
 		return u, nil
 	}
-	if phone, ok := core.NormalizePhone("+" + who.User); ok && phone != u.Phone {
+	if phone, ok := core.NormalizePhone("+" + pn.User); ok && phone != u.Phone {
 		if err := b.svc.SetChatContact(ctx, u.ID, "", phone); err != nil {
 			return nil, err
 		}
@@ -518,9 +783,9 @@ func (b *Bot) sendFrom(ctx context.Context, u *core.ChatUser, screens []flow.Scr
 	if len(screens) == 0 {
 		return nil
 	}
-	to, err := types.ParseJID(u.ExternalID)
+	to, err := destination(u)
 	if err != nil {
-		return fmt.Errorf("whatsapp jid %q: %w", u.ExternalID, err)
+		return err
 	}
 	msgs, all := b.render(u, screens, menu)
 	for _, m := range msgs {
@@ -537,6 +802,20 @@ func (b *Bot) sendFrom(ctx context.Context, u *core.ChatUser, screens []flow.Scr
 		}
 	}
 	return nil
+}
+
+// destination is where a chat user's messages go: their phone number when
+// known, as before hidden ids (whatsmeow turns it into the LID where
+// WhatsApp wants that), else the JID they are keyed on.
+func destination(u *core.ChatUser) (types.JID, error) {
+	if u.Phone != "" {
+		return types.NewJID(strings.TrimPrefix(u.Phone, "+"), types.DefaultUserServer), nil
+	}
+	to, err := types.ParseJID(u.ExternalID)
+	if err != nil {
+		return types.JID{}, fmt.Errorf("whatsapp jid %q: %w", u.ExternalID, err)
+	}
+	return to, nil
 }
 
 // lastMenu reads the chat's numbered choices in force.
@@ -669,8 +948,15 @@ func (b *Bot) Reach(ctx context.Context, phone string) (*core.ChatUser, func(con
 	if known != nil {
 		name = known.Name
 	}
-	// A number seen again clears an old block: it is on WhatsApp now.
-	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, res[0].JID.ToNonAD().String(), name, "ru")
+	// A number seen again clears an old block: it is on WhatsApp now. The
+	// chat is keyed like a person who wrote: on their LID when known.
+	key, alias := res[0].JID.ToNonAD(), types.JID{}
+	if key.Server == types.DefaultUserServer {
+		if lid, pn := b.pair(ctx, types.JID{}, key); !lid.IsEmpty() {
+			key, alias = lid, pn
+		}
+	}
+	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, key.String(), name, "ru", alias.String())
 	if err != nil {
 		return nil, nil, err
 	}
