@@ -32,6 +32,16 @@ func (m *waMessenger) Notify(_ context.Context, _ core.DocumentChat, n core.Noti
 	return nil
 }
 
+// wait returns at the next message told, and fails the test when none comes.
+func (m *waMessenger) wait(tb testing.TB) {
+	tb.Helper()
+	select {
+	case <-m.sig:
+	case <-time.After(patience):
+		tb.Fatalf("no WhatsApp message within %v", patience)
+	}
+}
+
 func (m *waMessenger) events() []uuid.UUID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -64,7 +74,7 @@ func TestWhatsAppDeliveriesOnlyByTheHolder(t *testing.T) {
 
 	d := f.Create(t)
 	first := outboxIDs(t, f.DB, d.ID)
-	<-waA.sig
+	waA.wait(t)
 	waitIdle(t, a.Runner)
 	if got := waA.events(); fmt.Sprint(got) != fmt.Sprint(first) {
 		t.Fatalf("the holder told %v, want %v", got, first)
@@ -94,7 +104,7 @@ func TestWhatsAppDeliveriesOnlyByTheHolder(t *testing.T) {
 	holdB, stopB := context.WithCancel(ctx)
 	servedB := make(chan error, 1)
 	go func() { servedB <- b.ServeWhatsApp(holdB) }()
-	<-waB.sig
+	waB.wait(t)
 	waitIdle(t, b.Runner)
 	stopB()
 	if err := <-servedB; err != nil {
