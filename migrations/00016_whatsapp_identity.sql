@@ -7,8 +7,8 @@
 -- merge_chat_users folds chat users into one and returns the one kept: the
 -- one bound to an organisation, else the one whose conversation moved last,
 -- else the oldest. It keeps its conversation, language, menu and binding
--- (taking the others' binding, phone, name and @username where it has
--- none); the rows of every table that refers to chat users move to it, except
+-- (taking the others' binding, phone, name and @username where it has none,
+-- and their conversation with its language when it has none); the rows of every table that refers to chat users move to it, except
 -- those that would repeat one of its own under a unique key (a document it
 -- already follows, a delivery it already had, a conversation); the others
 -- are removed. The tables are found in the catalogue, so a table added later
@@ -37,6 +37,9 @@ BEGIN
             phone    = CASE WHEN k.phone = '' THEN g.phone ELSE k.phone END,
             name     = CASE WHEN k.name = '' THEN g.name ELSE k.name END,
             username = CASE WHEN k.username = '' THEN g.username ELSE k.username END,
+            -- the language goes with the conversation that is kept
+            language = CASE WHEN NOT EXISTS (SELECT 1 FROM conversations WHERE chat_user_id = keep)
+                             AND EXISTS (SELECT 1 FROM conversations WHERE chat_user_id = gone) THEN g.language ELSE k.language END,
             blocked_at = CASE WHEN k.blocked_at IS NULL OR g.blocked_at IS NULL THEN NULL ELSE greatest(k.blocked_at, g.blocked_at) END,
             created_at = least(k.created_at, g.created_at)
         FROM chat_users g WHERE k.id = keep AND g.id = gone;
