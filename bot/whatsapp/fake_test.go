@@ -53,9 +53,12 @@ type fakeNetwork struct {
 	mu      sync.Mutex
 	pending []*events.Message
 	lids    map[string]string // LID user → phone number user
+	media   map[string][]byte // WhatsApp's media servers, which clients share
 }
 
-func newNetwork() *fakeNetwork { return &fakeNetwork{lids: map[string]string{}} }
+func newNetwork() *fakeNetwork {
+	return &fakeNetwork{lids: map[string]string{}, media: map[string][]byte{}}
+}
 
 // learn records a person's LID beside their number, as whatsmeow's map does.
 func (n *fakeNetwork) learn(lid, pn types.JID) {
@@ -105,7 +108,7 @@ func newFake() *fakeClient { return newFakeOn(newNetwork()) }
 // newFakeOn is a client of an account another client may have used: a
 // second instance, or the same after a restart.
 func newFakeOn(n *fakeNetwork) *fakeClient {
-	return &fakeClient{net: n, media: map[string][]byte{}, notOnWA: map[string]bool{}, sentSig: make(chan struct{})}
+	return &fakeClient{net: n, media: n.media, notOnWA: map[string]bool{}, sentSig: make(chan struct{})}
 }
 
 func (c *fakeClient) AddEventHandlerWithSuccessStatus(h whatsmeow.EventHandlerWithSuccessStatus) uint32 {
