@@ -17,6 +17,7 @@ import (
 	"edobot/core/coretest"
 	"edobot/core/egov"
 	"edobot/core/pdfintake/pdftest"
+	"edobot/storage"
 	"edobot/storage/storagetest"
 )
 
@@ -206,4 +207,110 @@ func TestRestartLosesNoMessage(t *testing.T) {
 	b := newFakeOn(net)
 	startOn(t, f, b, whatsapp.Config{})
 	b.wait(t, p.JID, 0, contains("Файл принят"))
+}
+
+// holds is a WhileHeld that tells when the session is held.
+func holds() (func(context.Context), chan struct{}) {
+	held := make(chan struct{}, 4)
+	return func(ctx context.Context) {
+		held <- struct{}{}
+		<-ctx.Done()
+	}, held
+}
+
+// waitLockWaiter returns once a process waits in PostgreSQL for the lease.
+func waitLockWaiter(t *testing.T, f *storagetest.Fixture, key int64) {
+	t.Helper()
+	deadline := time.Now().Add(coretest.Patience)
+	for {
+		var n int
+		if err := f.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+			AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1`, key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nobody waits for the lease")
+		}
+		time.Sleep(10 * time.Millisecond) // polling PostgreSQL, not a timing margin
+	}
+}
+
+// TestOneSessionHolder: two instances of one account; only the one holding
+// the lease connects, the other waits for it in PostgreSQL, and takes over
+// when the first stops, with the message that arrived in between.
+func TestOneSessionHolder(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	name := "whatsapp-test-" + core.NewToken()[:12]
+	lease := func() *storage.Lease {
+		l := f.DB.Lease(name)
+		l.Log = quiet
+		return l
+	}
+	net := newNetwork()
+	a, b := newFakeOn(net), newFakeOn(net)
+	whileA, heldA := holds()
+	stopA, doneA := startOn(t, f, a, whatsapp.Config{Lease: lease(), WhileHeld: whileA})
+	waitFor(t, "the first instance to hold the session", heldA)
+	whileB, heldB := holds()
+	startOn(t, f, b, whatsapp.Config{Lease: lease(), WhileHeld: whileB})
+	waitLockWaiter(t, f, lease().Key())
+	if !a.IsConnected() || b.IsConnected() {
+		t.Fatalf("connected: first %v, second %v", a.IsConnected(), b.IsConnected())
+	}
+	p := newPerson(newPhone(), "Дана")
+	say(t, a, p, p.text("/start"), contains("Здравствуйте"))
+
+	stopA()
+	waitFor(t, "the first instance to stop", doneA)
+	if a.emit(p.text("/start")) { // WhatsApp holds it: nobody is connected
+		t.Fatal("acknowledged with nobody connected")
+	}
+	waitFor(t, "the second instance to hold the session", heldB)
+	b.wait(t, p.JID, 0, contains("Здравствуйте"))
+	if !b.IsConnected() || len(a.messages(p.JID)) != 1 {
+		t.Fatalf("second connected %v; first answered %d", b.IsConnected(), len(a.messages(p.JID)))
+	}
+}
+
+// TestSessionHolderDies: the holder's connection to PostgreSQL is cut, as
+// when its process dies: the waiting instance takes the session at once,
+// and the old holder, at its next check, finds the lease lost and stops.
+func TestSessionHolderDies(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	name := "whatsapp-test-" + core.NewToken()[:12]
+	clock := coretest.NewClock()
+	lease := func() *storage.Lease {
+		l := f.DB.Lease(name)
+		l.Log, l.Clock = quiet, clock
+		return l
+	}
+	net := newNetwork()
+	a, b := newFakeOn(net), newFakeOn(net)
+	first := lease()
+	whileA, heldA := holds()
+	startOn(t, f, a, whatsapp.Config{Lease: first, WhileHeld: whileA, Clock: clock})
+	waitFor(t, "the first instance to hold the session", heldA)
+	whileB, heldB := holds()
+	startOn(t, f, b, whatsapp.Config{Lease: lease(), WhileHeld: whileB})
+	waitLockWaiter(t, f, first.Key())
+
+	// The holder's lock connection dies.
+	if _, err := f.DB.Pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'
+		AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, first.Key()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second instance to hold the session", heldB)
+	clock.BlockUntil(t, 1) // the first's check of its lease
+	clock.Advance(first.Check)
+	deadline := time.After(coretest.Patience)
+	for a.IsConnected() {
+		select {
+		case <-deadline:
+			t.Fatal("the old holder is still connected")
+		case <-time.After(10 * time.Millisecond): // polling the fake, not a timing margin
+		}
+	}
 }
