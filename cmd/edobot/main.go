@@ -511,9 +511,6 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	if wa != nil {
 		messengers[core.ChannelWhatsApp] = wa.bot
 	}
-	if wa != nil {
-		wa.run(ctx, log)
-	}
 	// The notification jobs: the outbox relay, deliveries into chats, the
 	// organisations' webhooks, reminders and expiries.
 	jcfg := cfg.Jobs
@@ -523,6 +520,18 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	}
 	runner := jobs.New(jcfg, deps)
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
+	waDone := make(chan struct{})
+	if wa != nil {
+		wa.serveDeliveries(runner)
+		go func() {
+			defer close(waDone)
+			if err := wa.run(ctx); err != nil {
+				log.Error("whatsapp stopped", "err", err)
+			}
+		}()
+	} else {
+		close(waDone)
+	}
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- runner.Run(ctx) }()
 	httpServer := srv.NewHTTPServer(cfg.HTTPAddr)
@@ -543,6 +552,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err = httpServer.Shutdown(shutdownCtx)
+	<-waDone // the WhatsApp session given up in order, before its store closes
 	if jerr := <-jobsDone; jerr != nil {
 		log.Error("jobs", "err", jerr)
 	}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,6 +25,7 @@ import (
 	"edobot/bot/whatsapp"
 	"edobot/core"
 	"edobot/core/egov"
+	"edobot/jobs"
 	"edobot/storage"
 )
 
@@ -50,11 +53,45 @@ func openDeviceStore(ctx context.Context, databaseURL string, log *slog.Logger) 
 // The bot shows as "edobot" in the phone's «Linked devices».
 func init() { store.SetOSInfo("edobot", [3]uint32{1, 0, 0}) }
 
+// whatsappSessionLease names the PostgreSQL advisory lock that makes one
+// serve instance the holder of the WhatsApp session.
+const whatsappSessionLease = "whatsapp-session"
+
 // whatsappFront is the WhatsApp side of serve.
 type whatsappFront struct {
 	bot     *whatsapp.Bot
 	pairing *whatsapp.Pairing // nil when the account is linked
 	store   *sqlstore.Container
+	log     *slog.Logger
+
+	// held run while this instance holds the session: the pairing, the
+	// WhatsApp deliveries (serveDeliveries).
+	heldMu sync.Mutex
+	held   []func(context.Context)
+}
+
+// whileHeld runs what needs the session, until it is given up.
+func (w *whatsappFront) whileHeld(ctx context.Context) {
+	w.heldMu.Lock()
+	held := slices.Clone(w.held)
+	w.heldMu.Unlock()
+	var wg sync.WaitGroup
+	for _, run := range held {
+		wg.Go(func() { run(ctx) })
+	}
+	wg.Wait()
+}
+
+// serveDeliveries makes this instance send the WhatsApp deliveries while,
+// and only while, it holds the session. Call it before run.
+func (w *whatsappFront) serveDeliveries(runner *jobs.Runner) {
+	w.heldMu.Lock()
+	defer w.heldMu.Unlock()
+	w.held = append(w.held, func(ctx context.Context) {
+		if err := runner.ServeWhatsApp(ctx); err != nil {
+			w.log.Error("whatsapp deliveries", "err", err)
+		}
+	})
 }
 
 func (w *whatsappFront) close() {
@@ -95,15 +132,24 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 	}
 	client := whatsmeow.NewClient(device, whatsapp.Logger(log, "client"))
 	client.EnableAutoReconnect = true
+	// A message is acknowledged only once the handler kept it (it returns
+	// false otherwise), and its plaintext is kept meanwhile, so WhatsApp's
+	// second delivery can still be decrypted.
+	client.SynchronousAck = true
+	client.EnableDecryptedEventBuffer = true
 	phone := ""
 	if device.ID != nil {
 		phone = device.ID.User
 	}
-	w := &whatsappFront{store: container}
-	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Phone: phone}, chatFlow(cfg, svc, log))
+	w := &whatsappFront{store: container, log: log}
+	lease := db.Lease(whatsappSessionLease)
+	lease.Log = log
+	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: lease, Phone: phone,
+		WhileHeld: w.whileHeld}, chatFlow(cfg, svc, log))
 	if phone == "" {
 		log.Warn("WhatsApp not linked: run `edobot whatsapp link`, or scan the QR served at /admin/whatsapp/qr.png")
 		w.pairing = &whatsapp.Pairing{Client: client, Log: log, Linked: w.bot.Linked}
+		w.held = append(w.held, w.pairing.Run)
 	}
 	return w
 }
@@ -117,16 +163,13 @@ func chatFlow(cfg config, svc *core.Service, log *slog.Logger) flow.Flow {
 	}
 }
 
-// run starts the bot and, while unlinked, the pairing.
-func (w *whatsappFront) run(ctx context.Context, log *slog.Logger) {
-	go func() {
-		if err := w.bot.Run(ctx); err != nil {
-			log.Error("whatsapp stopped", "err", err)
-		}
-	}()
-	if w.pairing != nil {
-		go w.pairing.Run(ctx)
-	}
+// run serves WhatsApp until ctx ends and the session was given up in
+// order (messages no longer taken, the deliveries and the messages being
+// handled finished, then the connection closed). Only the instance holding
+// the session lease connects; the others wait to take it over. While
+// unlinked, the holder runs the pairing.
+func (w *whatsappFront) run(ctx context.Context) error {
+	return w.bot.Run(ctx)
 }
 
 // whatsappLink pairs the bot's WhatsApp account: the QR in the terminal,
