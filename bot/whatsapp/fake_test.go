@@ -43,6 +43,8 @@ type fakeClient struct {
 	downloading chan struct{}
 	// nacks counts the messages the bot left unacknowledged.
 	nacks int
+	// connectedSig is closed at the first connect.
+	connectedSig chan struct{}
 }
 
 // fakeNetwork is WhatsApp's side of one account: the messages it holds for
@@ -108,7 +110,8 @@ func newFake() *fakeClient { return newFakeOn(newNetwork()) }
 // newFakeOn is a client of an account another client may have used: a
 // second instance, or the same after a restart.
 func newFakeOn(n *fakeNetwork) *fakeClient {
-	return &fakeClient{net: n, media: n.media, notOnWA: map[string]bool{}, sentSig: make(chan struct{})}
+	return &fakeClient{net: n, media: n.media, notOnWA: map[string]bool{}, sentSig: make(chan struct{}),
+		connectedSig: make(chan struct{})}
 }
 
 func (c *fakeClient) AddEventHandlerWithSuccessStatus(h whatsmeow.EventHandlerWithSuccessStatus) uint32 {
@@ -121,6 +124,13 @@ func (c *fakeClient) AddEventHandlerWithSuccessStatus(h whatsmeow.EventHandlerWi
 // Connect connects and delivers what WhatsApp held for the account.
 func (c *fakeClient) Connect() error {
 	c.mu.Lock()
+	if !c.connected {
+		select {
+		case <-c.connectedSig:
+		default:
+			close(c.connectedSig)
+		}
+	}
 	c.connected = true
 	c.mu.Unlock()
 	c.emit(&events.Connected{})
@@ -208,6 +218,16 @@ func (c *fakeClient) IsOnWhatsApp(_ context.Context, phones []string) ([]types.I
 			JID: types.NewJID(strings.TrimPrefix(p, "+"), types.DefaultUserServer)})
 	}
 	return out, nil
+}
+
+// waitConnected returns once the bot connected.
+func (c *fakeClient) waitConnected(t testing.TB) {
+	t.Helper()
+	select {
+	case <-c.connectedSig:
+	case <-time.After(coretest.Patience):
+		t.Fatal("the bot did not connect")
+	}
 }
 
 // hold makes downloads wait until the returned release is called.

@@ -40,6 +40,9 @@ func startBot(t testing.TB, f *storagetest.Fixture, c whatsapp.Client, publicURL
 		Egov: egov.DefaultLinks,
 	})
 	run(t, b)
+	if fc, ok := c.(*fakeClient); ok {
+		fc.waitConnected(t)
+	}
 	return b
 }
 
@@ -233,6 +236,7 @@ func TestSession(t *testing.T) {
 	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: "77000000001", Workers: 4, Clock: clock},
 		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
 	run(t, b)
+	fc.waitConnected(t)
 	ctx := context.Background()
 	if err := b.Ready(ctx); err != nil {
 		t.Fatalf("ready: %v", err)
