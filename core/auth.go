@@ -177,13 +177,8 @@ func (s *Identity) bind(ctx context.Context, challengeHash []byte, v VerifiedSig
 	}
 	org, err := s.store.OrganisationByNumber(ctx, number)
 	if errors.Is(err, ErrOrgUnknown) || errors.Is(err, ErrNotFound) {
-		trial := s.trial
-		if trial <= 0 {
-			trial = DefaultTrial
-		}
-		until := s.now().In(KazakhstanTime).Add(trial)
-		until = time.Date(until.Year(), until.Month(), until.Day(), 0, 0, 0, 0, time.UTC)
-		org, _, err = s.orgs.RegisterOrganisation(ctx, number, name, &until)
+		// A new organisation gets the trial.
+		org, _, err = s.orgs.RegisterOrganisation(ctx, number, name, nil)
 	}
 	if err != nil {
 		return nil, nil, err

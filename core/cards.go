@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -78,11 +79,28 @@ func (s *Downloads) CardByLink(ctx context.Context, token string, verifyURL stri
 	return rc, d, nil
 }
 
-// DownloadName is a download's file name: <type>_<number>_<date><suffix>,
-// with the characters a file name or a Content-Disposition header cannot
-// hold replaced.
-func DownloadName(d *Document, suffix string) string {
-	number := strings.Map(func(r rune) rune {
+// FileStem is what a document's downloads are named after: the name its
+// file was uploaded under without ".pdf", or <type>_<number>_<date> when no
+// name was kept. The front ends name the card and the ezSigner version in
+// the reader's language around it («Карточка — <stem>.pdf»).
+func FileStem(d *Document) string {
+	if d.File.Name != "" {
+		if ext := path.Ext(d.File.Name); strings.EqualFold(ext, ".pdf") && len(d.File.Name) > len(ext) {
+			return d.File.Name[:len(d.File.Name)-len(ext)]
+		}
+		return d.File.Name
+	}
+	return string(d.Type) + "_" + fileNameChars(d.Number) + "_" + d.Date.Format(time.DateOnly)
+}
+
+// OriginalFileName is the original's download name: the uploaded name, or
+// <type>_<number>_<date>.pdf.
+func OriginalFileName(d *Document) string { return FileStem(d) + ".pdf" }
+
+// fileNameChars replaces the characters a file name cannot hold on one of
+// the common systems (and control characters) with "_".
+func fileNameChars(s string) string {
+	return strings.Map(func(r rune) rune {
 		switch r {
 		case '"', '/', '\\', ':', '*', '?', '<', '>', '|':
 			return '_'
@@ -91,13 +109,24 @@ func DownloadName(d *Document, suffix string) string {
 			return '_'
 		}
 		return r
-	}, d.Number)
-	return string(d.Type) + "_" + number + "_" + d.Date.Format(time.DateOnly) + suffix
+	}, s)
 }
 
-// CardFileName is the card's download name, beside the original's
-// <type>_<number>_<date>.pdf.
-func CardFileName(d *Document) string { return DownloadName(d, "_card.pdf") }
+// CleanFileName makes a name a client gave its file safe to keep and to
+// hand back as a download's name: the last element of a path only, no
+// control or bidirectional characters (TextFileName), none a file system
+// refuses. It never refuses: a name with nothing left is "".
+func CleanFileName(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Trim(fileNameChars(TextFileName.Sanitize(name)), " .")
+	if strings.Trim(name, "_") == "" {
+		return ""
+	}
+	return name
+}
 
 // card returns the card of d as it is now. The original is spooled to a
 // temporary file so that a 15 MB document does not sit in memory twice

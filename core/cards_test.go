@@ -116,10 +116,27 @@ func TestCardOfDocumentsInMotionAndRevoked(t *testing.T) {
 	}
 }
 
-func TestCardFileName(t *testing.T) {
+func TestFileNames(t *testing.T) {
 	d := &core.Document{Type: core.TypeWaybill, Number: `Н/17"a`, Date: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
-	if got := core.CardFileName(d); got != `waybill_Н_17_a_2026-11-01_card.pdf` {
-		t.Fatalf("CardFileName = %q", got)
+	if got := core.OriginalFileName(d); got != `waybill_Н_17_a_2026-11-01.pdf` {
+		t.Fatalf("OriginalFileName without a name = %q", got)
+	}
+	for _, c := range []struct{ in, kept, original string }{
+		{"Акт сверки №5.pdf", "Акт сверки №5.pdf", "Акт сверки №5.pdf"},
+		{`C:\Users\me\Счёт 12.PDF`, "Счёт 12.PDF", "Счёт 12.pdf"},
+		{"../../etc/passwd", "passwd", "passwd.pdf"},
+		{"a\x00b\u202ec:d?.pdf", "abc_d_.pdf", "abc_d_.pdf"},
+		{"  ..  ", "", "waybill_Н_17_a_2026-11-01.pdf"},
+		{"", "", "waybill_Н_17_a_2026-11-01.pdf"},
+	} {
+		kept := core.CleanFileName(c.in)
+		if kept != c.kept {
+			t.Errorf("CleanFileName(%q) = %q, want %q", c.in, kept, c.kept)
+		}
+		d.File.Name = kept
+		if got := core.OriginalFileName(d); got != c.original {
+			t.Errorf("OriginalFileName(%q) = %q, want %q", kept, got, c.original)
+		}
 	}
 }
 

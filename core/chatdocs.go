@@ -16,36 +16,57 @@ type ChatAccess struct {
 	ByLink bool
 }
 
-// ReachDocument finds a document for a chat user: as the person themself
-// when it is addressed to their own IIN (an employee's contract reaches the
-// employee, not their employer's side), else through their organisation,
-// else through a link they opened in this chat. a is the chat's actor
-// (ChatActor), zero for a chat not bound to an organisation. A document
-// the chat cannot reach is ErrNotFound, so its existence is not revealed.
+// ReachDocument finds a document for a chat user, reaching it as
+// DocumentAccess decides with the link the chat followed in this chat. a is
+// the chat's actor (ChatActor), zero for a chat not bound to an
+// organisation. A document the chat cannot reach is ErrNotFound, so its
+// existence is not revealed.
 func (s *Identity) ReachDocument(ctx context.Context, u *ChatUser, a Actor, id uuid.UUID) (*Document, ChatAccess, error) {
 	d, err := s.store.Document(ctx, id)
 	if err != nil {
 		return nil, ChatAccess{}, err
 	}
+	acc, err := DocumentAccess(u, a, d, func() (Side, bool, error) { return s.chats.Following(ctx, id, u.ID) })
+	if err != nil {
+		return nil, ChatAccess{}, err
+	}
+	if acc.ByLink && d.DeletedAt != nil {
+		return nil, ChatAccess{}, ErrDeleted
+	}
+	return d, acc, nil
+}
+
+// DocumentAccess is the one rule of how a chat user reaches a document in
+// hand: as the person themself when it is addressed to their own IIN (an
+// employee's contract reaches the employee, not their employer's side),
+// else through their organisation (a, the chat's actor; zero for a chat not
+// bound), else through the link the chat follows it from. follow tells that
+// link's side, and whether the chat follows the document at all; it is asked
+// only when the chat is not a side itself. A document the chat cannot reach
+// is ErrNotFound.
+func DocumentAccess(u *ChatUser, a Actor, d *Document, follow func() (Side, bool, error)) (ChatAccess, error) {
 	if u.Bound() {
 		if d.RecipientNumber == u.IIN {
 			a = Actor{Number: u.IIN, Label: a.Label}
 		}
 		if side, err := ActorSide(d, a); err == nil {
-			return d, ChatAccess{Actor: a, Side: side}, nil
+			return ChatAccess{Actor: a, Side: side}, nil
 		}
 	}
-	side, ok, err := s.chats.Following(ctx, id, u.ID)
+	side, ok, err := follow()
 	if err != nil {
-		return nil, ChatAccess{}, err
+		return ChatAccess{}, err
 	}
 	if !ok {
-		return nil, ChatAccess{}, ErrNotFound
+		return ChatAccess{}, ErrNotFound
 	}
-	if d.DeletedAt != nil {
-		return nil, ChatAccess{}, ErrDeleted
-	}
-	return d, ChatAccess{Side: side, ByLink: true}, nil
+	return ChatAccess{Side: side, ByLink: true}, nil
+}
+
+// FollowsFrom is DocumentAccess's follow for a chat known to follow a
+// document from side: a chat notified of the document's change is one.
+func FollowsFrom(side Side) func() (Side, bool, error) {
+	return func() (Side, bool, error) { return side, true, nil }
 }
 
 // FollowDocument makes a chat hear of a document's changes from a side;

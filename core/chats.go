@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,6 +62,9 @@ type ChatStore interface {
 	// UseAuthChallenge marks an unused, unexpired challenge used; false when
 	// it was not.
 	UseAuthChallenge(ctx context.Context, idHash []byte, now time.Time) (bool, error)
+	// SwapLiveScreen makes messageID the chat's live screen and returns
+	// the one it was (0: none), atomically.
+	SwapLiveScreen(ctx context.Context, channel, externalID string, messageID int64) (int64, error)
 }
 
 // Notification is one change to tell a chat of: a document's, or, for the
@@ -92,6 +96,18 @@ const NotifyReminder = "document.reminder"
 // retrying cannot help.
 var ErrChatBlocked = errors.New("chat: the person blocked the bot")
 
+// RestrictedError is a messenger's refusal of a message for good because
+// the bot's account is restricted (WhatsApp's 463): retrying cannot help and
+// only makes it worse. Reason is the messenger's own word for it.
+type RestrictedError struct {
+	Code   int
+	Reason string
+}
+
+func (e *RestrictedError) Error() string {
+	return fmt.Sprintf("messenger: refused (%d %s)", e.Code, e.Reason)
+}
+
 // RetryAfterError is a messenger's request to wait before sending again.
 type RetryAfterError struct {
 	Delay time.Duration
@@ -103,5 +119,21 @@ func (e *RetryAfterError) Error() string {
 
 // ChatActor is the actor a bound chat user acts as.
 func ChatActor(u *ChatUser, orgNumber string) Actor {
-	return Actor{OrgID: u.OrgID, Number: orgNumber, Label: "user:" + strconv.FormatInt(u.ID, 10)}
+	return Actor{OrgID: u.OrgID, Number: orgNumber, Label: chatActorLabel + strconv.FormatInt(u.ID, 10)}
+}
+
+const chatActorLabel = "user:"
+
+// ActingChatUser is the chat user an actor made by ChatActor acts as; 0
+// for any other actor.
+func ActingChatUser(a Actor) int64 {
+	rest, ok := strings.CutPrefix(a.Label, chatActorLabel)
+	if !ok {
+		return 0
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }

@@ -20,7 +20,8 @@ import (
 type Documents struct {
 	*records
 	*files
-	log *slog.Logger
+	log  *slog.Logger
+	demo bool // documents made are demo documents (Deps.Demo)
 }
 
 // PartyInput names a recipient, new or already in the directory.
@@ -41,6 +42,9 @@ type NewDocument struct {
 	Date           time.Time
 	BaseRef        string // the accounting system's reference of the base document
 	IdempotencyKey string // the same key twice creates one document
+	// FileName is the name the file was uploaded under, as the client said
+	// it; it is cleaned (CleanFileName), never refused.
+	FileName string
 }
 
 func (p *PartyInput) normalise() error {
@@ -126,6 +130,12 @@ func NormalizePhone(s string) (string, bool) {
 	return "+" + string(digits), true
 }
 
+// The years a document's date may fall in.
+const (
+	FirstDocYear = 1991
+	LastDocYear  = 2100
+)
+
 func validateFields(t DocType, number string, date time.Time) (string, time.Time, error) {
 	if !t.Valid() {
 		return "", time.Time{}, invalid(CodeInvalidType, "type", string(t))
@@ -134,7 +144,7 @@ func validateFields(t DocType, number string, date time.Time) (string, time.Time
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if date.IsZero() || date.Year() < 1991 || date.Year() > 2100 {
+	if date.IsZero() || date.Year() < FirstDocYear || date.Year() > LastDocYear {
 		return "", time.Time{}, invalid(CodeInvalidDate, "date", "")
 	}
 	return number, time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, time.UTC), nil
@@ -195,11 +205,12 @@ func (s *Documents) create(ctx context.Context, a Actor, in NewDocument, file fu
 	if err != nil {
 		return nil, err
 	}
+	info.Name = CleanFileName(in.FileName)
 	d := &Document{
 		ID: uuid.New(), SenderOrgID: org.ID, SenderNumber: org.Number, SenderName: org.Name,
 		RecipientKind: in.Recipient.Kind, RecipientNumber: in.Recipient.Number, RecipientName: in.Recipient.Name,
 		Type: in.Type, Number: number, Date: date, File: info, Status: StatusCreated,
-		LinkToken: NewToken(), BaseRef: in.BaseRef, IdempotencyKey: in.IdempotencyKey,
+		LinkToken: NewToken(), BaseRef: in.BaseRef, IdempotencyKey: in.IdempotencyKey, Demo: s.demo,
 	}
 	if d.IdempotencyKey != "" {
 		d.IdempotencyHash = requestHash(map[string]any{"create": map[string]any{
@@ -250,7 +261,7 @@ func (s *Documents) insert(ctx context.Context, a Actor, d *Document, recipient 
 		if err := tx.AppendEvent(ctx, ev); err != nil {
 			return err
 		}
-		return s.outbox(ctx, tx, d, OutboxCreated, "", "")
+		return s.outbox(ctx, tx, d, OutboxCreated, "", "", a)
 	})
 	if err != nil {
 		return nil, err
@@ -301,7 +312,7 @@ func (s *Documents) Copy(ctx context.Context, a Actor, id uuid.UUID, idempotency
 		ID: uuid.New(), SenderOrgID: org.ID, SenderNumber: org.Number, SenderName: org.Name,
 		RecipientKind: src.RecipientKind, RecipientNumber: src.RecipientNumber, RecipientName: src.RecipientName,
 		Type: src.Type, Number: src.Number, Date: src.Date, File: src.File, Status: StatusCreated,
-		LinkToken: NewToken(), IdempotencyKey: idempotencyKey, CopiedFrom: src.ID,
+		LinkToken: NewToken(), IdempotencyKey: idempotencyKey, CopiedFrom: src.ID, Demo: s.demo,
 	}
 	if idempotencyKey != "" {
 		d.IdempotencyHash = requestHash(map[string]any{"copy": src.ID})

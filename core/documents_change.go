@@ -21,6 +21,7 @@ type DocumentEdit struct {
 	Recipient *PartyInput
 	BaseRef   *string
 	File      io.Reader
+	FileName  string // File's name as uploaded (CleanFileName)
 }
 
 // EditDocument edits fields or replaces the file of a document in «Создан».
@@ -48,6 +49,7 @@ func (s *Documents) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e D
 		if err != nil {
 			return nil, err
 		}
+		info.Name = CleanFileName(e.FileName)
 		file = &info
 	}
 	return s.change(ctx, a, id, ActionEdit, func(tx Tx, d *Document, _ Side) (*Event, error) {
@@ -115,6 +117,7 @@ func (s *Documents) EditDocument(ctx context.Context, a Actor, id uuid.UUID, e D
 		}
 		if file != nil {
 			set("sha256", d.File.SHA256, file.SHA256)
+			set("file_name", d.File.Name, file.Name)
 			d.File = *file
 		}
 		if len(changed) == 0 {
@@ -133,7 +136,7 @@ func (s *Documents) DeleteDocument(ctx context.Context, a Actor, id uuid.UUID) e
 		if err := s.save(ctx, tx, d, &Event{Kind: EventDeleted, Actor: a.Label, At: now}); err != nil {
 			return nil, err
 		}
-		return nil, s.outbox(ctx, tx, d, OutboxDeleted, d.Status, side)
+		return nil, s.outbox(ctx, tx, d, OutboxDeleted, d.Status, side, a)
 	})
 	return err
 }
@@ -149,7 +152,7 @@ func (s *Documents) Revoke(ctx context.Context, a Actor, id uuid.UUID) (*Documen
 		if err := s.save(ctx, tx, d, ev); err != nil {
 			return nil, err
 		}
-		return nil, s.outbox(ctx, tx, d, OutboxRevoked, from, side)
+		return nil, s.outbox(ctx, tx, d, OutboxRevoked, from, side, a)
 	})
 }
 

@@ -32,9 +32,12 @@ const (
 	CodeAPIKeyInvalid       Code = "api_key_invalid"
 	CodeAuditTampered       Code = "audit_tampered"
 	CodeSignatureIncomplete Code = "signature_incomplete"
-	CodeInvalidLanguage     Code = "invalid_language"
-	CodeEgovSession         Code = "egov_session_invalid"
-	CodeEgovToken           Code = "egov_token_invalid"
+	// CodeNotDemo refuses, in `edobot demo`, to sign a document it did not
+	// make: its keys are demonstration keys.
+	CodeNotDemo         Code = "not_a_demo_document"
+	CodeInvalidLanguage Code = "invalid_language"
+	CodeEgovSession     Code = "egov_session_invalid"
+	CodeEgovToken       Code = "egov_token_invalid"
 	// CodeIdempotencyReused refuses a create whose idempotency key was
 	// used before for a different request.
 	CodeIdempotencyReused Code = "idempotency_key_reused"
@@ -110,6 +113,13 @@ var (
 	ErrAPIKeyNotFound    = &Refusal{Code: CodeAPIKeyNotFound}
 	ErrUnavailable       = &Refusal{Code: CodeUnavailable}
 )
+
+// ErrStoreUnavailable is in every error of the store that means the
+// database could not be reached or dropped the connection: the request did
+// nothing and may be sent again. It is not a refusal (jobs retry it, a
+// signing in progress fails rather than being refused); the front ends
+// answer it with ErrUnavailable, the web with a 503.
+var ErrStoreUnavailable = errors.New("core: the database is out of reach")
 
 func refuse(code Code, a Action, st Status) *Refusal {
 	return &Refusal{Code: code, Action: a, Status: st}

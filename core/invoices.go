@@ -41,6 +41,11 @@ type InvoicesDeps struct {
 	// WarnBefore: a ticket that lives longer than this is announced this
 	// long before it expires.
 	WarnBefore time.Duration
+	// Links keeps the one-time password pages and ticket signings a chat
+	// opens; PasswordPageTTL and SigningTTL are how long they serve.
+	Links           ESFLinkStore
+	PasswordPageTTL time.Duration
+	SigningTTL      time.Duration
 }
 
 // Defaults of InvoicesDeps.
@@ -100,6 +105,12 @@ func NewInvoices(d InvoicesDeps) (*Invoices, error) {
 	if d.MaxPages <= 0 {
 		d.MaxPages = DefaultESFMaxPages
 	}
+	if d.PasswordPageTTL <= 0 {
+		d.PasswordPageTTL = DefaultESFPasswordPageTTL
+	}
+	if d.SigningTTL <= 0 {
+		d.SigningTTL = DefaultESFSigningTTL
+	}
 	return &Invoices{d: d}, nil
 }
 
@@ -126,8 +137,8 @@ func (iv *Invoices) SetPassword(ctx context.Context, who *ChatUser, password str
 	if err := bound(who); err != nil {
 		return err
 	}
-	if strings.TrimSpace(password) == "" || utf8.RuneCountInString(password) > maxESFPassword {
-		return &Refusal{Code: CodeESFPasswordEmpty, Limit: maxESFPassword}
+	if err := validPassword(password); err != nil {
+		return err
 	}
 	sealed, nonce, err := iv.d.Sealer.Seal([]byte(password), passwordAAD(who.OrgID, who.IIN))
 	if err != nil {
@@ -145,6 +156,13 @@ func (iv *Invoices) SetPassword(ctx context.Context, who *ChatUser, password str
 		s.PausedNotified = false
 		return tx.SaveESFSync(ctx, s)
 	})
+}
+
+func validPassword(password string) error {
+	if strings.TrimSpace(password) == "" || utf8.RuneCountInString(password) > maxESFPassword {
+		return &Refusal{Code: CodeESFPasswordEmpty, Limit: maxESFPassword}
+	}
+	return nil
 }
 
 // DeletePassword forgets the person's password and ends their tickets,
@@ -220,6 +238,13 @@ func (iv *Invoices) StartTicket(ctx context.Context, who *ChatUser) (string, err
 // session with it to prove it (and reads the updates in that session), and
 // keeps it as an active ticket of their organisation.
 func (iv *Invoices) CompleteTicket(ctx context.Context, who *ChatUser, signedXML []byte) (ESFTicket, error) {
+	return iv.completeTicket(ctx, who, signedXML, nil)
+}
+
+// completeTicket is CompleteTicket; also, when set, runs in the
+// transaction that keeps the ticket.
+func (iv *Invoices) completeTicket(ctx context.Context, who *ChatUser, signedXML []byte,
+	also func(ctx context.Context, tx ESFTx, t *ESFTicket) error) (ESFTicket, error) {
 	if err := bound(who); err != nil {
 		return ESFTicket{}, err
 	}
@@ -265,6 +290,11 @@ func (iv *Invoices) CompleteTicket(ctx context.Context, who *ChatUser, signedXML
 	err = iv.d.Store.InESFTx(ctx, func(tx ESFTx) error {
 		if err := tx.InsertESFTicket(ctx, &t); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(ctx, tx, &t); err != nil {
+				return err
+			}
 		}
 		return run.commit(ctx, tx, pages, &t, err == nil)
 	})

@@ -183,7 +183,8 @@ const (
 // ESFEvent reports whether an outbox kind is an organisation's ИС ЭСФ event.
 func ESFEvent(kind string) bool {
 	switch kind {
-	case OutboxESFInvoice, OutboxESFStatus, OutboxESFPaused, OutboxESFExpiring:
+	case OutboxESFInvoice, OutboxESFStatus, OutboxESFPaused, OutboxESFExpiring,
+		OutboxESFConnected, OutboxESFRefused, OutboxESFPasswordSaved:
 		return true
 	}
 	return false
@@ -207,6 +208,8 @@ type ESFNotice struct {
 	IIN            string         `json:"iin,omitempty"` // whose password or ticket
 	TicketID       int64          `json:"ticket_id,omitempty"`
 	ExpiresAt      *time.Time     `json:"expires_at,omitempty"`
+	Who            string         `json:"who,omitempty"`  // the signer's name (esf.connected)
+	Code           Code           `json:"code,omitempty"` // the refusal (esf.refused)
 }
 
 // ESFStore is what the invoice use cases read and write.
@@ -277,7 +280,7 @@ const (
 // ESFCodes lists the refusals of the invoice use cases.
 var ESFCodes = []Code{CodeESFNotBound, CodeESFNoPassword, CodeESFPasswordEmpty, CodeESFPasswordInvalid,
 	CodeESFTicketMalformed, CodeESFTicketWrongSigner, CodeESFTicketNotAuth, CodeESFTicketWrongOrg,
-	CodeESFTicketRefused, CodeESFNoTicket, CodeESFTooSoon, CodeESFUnavailable, CodeESFRefused, CodeESFBudget}
+	CodeESFTicketRefused, CodeESFNoTicket, CodeESFTooSoon, CodeESFUnavailable, CodeESFRefused, CodeESFBudget, CodeESFLinkGone}
 
 var (
 	ErrESFTicketMalformed   = &Refusal{Code: CodeESFTicketMalformed}

@@ -85,7 +85,10 @@ type Organisation struct {
 	Number            string // BIN or IIN, checksum-valid
 	Name              string
 	SubscriptionUntil *time.Time // last day, inclusive; nil = none
-	CreatedAt         time.Time
+	// Trial marks a subscription that is the trial a new organisation
+	// gets, not one it paid for.
+	Trial     bool
+	CreatedAt time.Time
 }
 
 // SubscriptionActive reports whether the organisation may send documents at now.
@@ -115,8 +118,17 @@ type ChatUser struct {
 	Username   string     // Telegram @username without the @, as last seen
 	Phone      string     // E.164, when the messenger told it
 	BlockedAt  *time.Time // the person blocked the bot: nothing more is sent
-	CreatedAt  time.Time
+	// WroteAt is when the person first wrote to the bot; nil for a chat the
+	// bot opened itself (a WhatsApp number reached by phone).
+	WroteAt   *time.Time
+	CreatedAt time.Time
 }
+
+// NeverWrote reports a WhatsApp chat the bot opened itself and the person
+// never answered: WhatsApp punishes unasked messages, so such a chat gets
+// no reminders and a first message to it is cold outreach. A Telegram chat
+// always wrote first: a bot cannot open one.
+func (u *ChatUser) NeverWrote() bool { return u.Channel == ChannelWhatsApp && u.WroteAt == nil }
 
 // InboundMessage is a message a chat front end received, kept from its
 // arrival until it was handled, so that a process stopped or killed between
@@ -130,6 +142,9 @@ type InboundMessage struct {
 	Payload    []byte // the message as the messenger encodes it
 	Edit       bool
 	ReceivedAt time.Time
+	// Chat, Sender and MessageID are what the read mark of the message
+	// names.
+	Chat, Sender, MessageID string
 }
 
 // Bound reports whether the person proved an IIN/BIN and may act for an
@@ -155,6 +170,9 @@ type FileInfo struct {
 	SHA256 string // hex, lower case; the blob's key and what every signature signs
 	Size   int64
 	Pages  int
+	// Name is the name the file was uploaded under (CleanFileName), "" when
+	// the sender's client gave none; downloads of the original keep it.
+	Name string
 }
 
 // Document is one PDF sent from an organisation to a recipient for signature.
@@ -179,6 +197,9 @@ type Document struct {
 	// document under IdempotencyKey; nil for documents made before it was kept.
 	IdempotencyHash []byte
 	CopiedFrom      uuid.UUID
+	// Demo marks a document made by `edobot demo`: its signatures are made
+	// with demonstration keys that no other process trusts.
+	Demo bool
 
 	SenderSignedAt      *time.Time
 	RecipientSignedAt   *time.Time

@@ -16,6 +16,7 @@ import (
 type Organisations struct {
 	*records
 	webhooks WebhookStore
+	trial    time.Duration // 0 = DefaultTrial
 }
 
 // Organisation returns an organisation by its ID: the one a chat user is
@@ -24,8 +25,10 @@ func (s *Organisations) Organisation(ctx context.Context, id int64) (*Organisati
 	return s.store.OrganisationByID(ctx, id)
 }
 
-// RegisterOrganisation adds an organisation, or updates the name and
-// subscription of one already registered under the same number.
+// RegisterOrganisation adds an organisation, or updates the name of one
+// already registered under the same number. until, when given, is the last
+// day of its subscription; without it a new organisation gets the trial a
+// chat registration gets and one already registered keeps what it has.
 func (s *Organisations) RegisterOrganisation(ctx context.Context, number, name string, until *time.Time) (*Organisation, bool, error) {
 	number = iinbin.Normalize(number)
 	if _, err := iinbin.Validate(number); err != nil {
@@ -36,6 +39,17 @@ func (s *Organisations) RegisterOrganisation(ctx context.Context, number, name s
 		return nil, false, err
 	}
 	o := &Organisation{Number: number, Name: name, SubscriptionUntil: until}
+	if until == nil {
+		switch had, err := s.store.OrganisationByNumber(ctx, number); {
+		case err == nil:
+			o.SubscriptionUntil, o.Trial = had.SubscriptionUntil, had.Trial
+		case errors.Is(err, ErrOrgUnknown) || errors.Is(err, ErrNotFound):
+			end := s.TrialUntil()
+			o.SubscriptionUntil, o.Trial = &end, true
+		default:
+			return nil, false, wrapf(err, "register organisation")
+		}
+	}
 	var created bool
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		var err error
@@ -46,6 +60,52 @@ func (s *Organisations) RegisterOrganisation(ctx context.Context, number, name s
 		return nil, false, wrapf(err, "register organisation")
 	}
 	return o, created, nil
+}
+
+// TrialUntil is the last day of a trial that starts now: the day, in
+// Kazakhstan's time, the trial's length after now.
+func (s *Organisations) TrialUntil() time.Time {
+	trial := s.trial
+	if trial <= 0 {
+		trial = DefaultTrial
+	}
+	until := s.now().In(KazakhstanTime).Add(trial)
+	return time.Date(until.Year(), until.Month(), until.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// OrganisationSummary is what the operator sees of an organisation.
+type OrganisationSummary struct {
+	Organisation
+	APIKeys       int    // keys not revoked
+	RevokedKeys   int    // keys revoked
+	Chats         int    // chat users bound to it
+	WebhookURL    string // "" when none
+	DocumentsSent int    // documents it made, deleted ones excluded
+}
+
+// ListOrganisations lists every registered organisation, by number.
+func (s *Organisations) ListOrganisations(ctx context.Context) ([]OrganisationSummary, error) {
+	out, err := s.store.OrganisationSummaries(ctx, "")
+	if err != nil {
+		return nil, wrapf(err, "list organisations")
+	}
+	return out, nil
+}
+
+// ShowOrganisation is one organisation as ListOrganisations lists it.
+func (s *Organisations) ShowOrganisation(ctx context.Context, number string) (OrganisationSummary, error) {
+	number = iinbin.Normalize(number)
+	if _, err := iinbin.Validate(number); err != nil {
+		return OrganisationSummary{}, err
+	}
+	out, err := s.store.OrganisationSummaries(ctx, number)
+	if err != nil {
+		return OrganisationSummary{}, wrapf(err, "organisation %s", number)
+	}
+	if len(out) == 0 {
+		return OrganisationSummary{}, ErrOrgUnknown
+	}
+	return out[0], nil
 }
 
 const apiKeyPrefix = "edo_"

@@ -38,11 +38,18 @@ func (s *records) senderOrg(ctx context.Context, a Actor) (*Organisation, error)
 	return org, nil
 }
 
-func (s *records) outbox(ctx context.Context, tx Tx, d *Document, kind string, from Status, side Side) error {
-	payload, err := json.Marshal(map[string]any{
+// outbox records a document's change for the outside. by is who made it:
+// the chat that acted (ChatActor) is named in the payload, so that it is
+// not told of its own act; a zero Actor names none.
+func (s *records) outbox(ctx context.Context, tx Tx, d *Document, kind string, from Status, side Side, by Actor) error {
+	p := map[string]any{
 		"document_id": d.ID, "status": d.Status, "previous_status": from, "side": side,
 		"event_seq": d.AuditSeq, "sender_org_id": d.SenderOrgID, "recipient": d.RecipientNumber,
-	})
+	}
+	if id := ActingChatUser(by); id != 0 {
+		p["actor_chat_user_id"] = id
+	}
+	payload, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}

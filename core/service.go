@@ -41,8 +41,11 @@ type Deps struct {
 	Cards CardRenderer
 	// Trial is how long a self-registered organisation may send documents
 	// before it needs a subscription; 0 = DefaultTrial.
-	Trial   time.Duration
-	Now     func() time.Time
+	Trial time.Duration
+	Now   func() time.Time
+	// Demo is `edobot demo`'s service: every document it makes is a demo
+	// document, and it signs no other (its verifier trusts the demo CA only).
+	Demo    bool
 	TempDir string       // where uploads are spooled; "" = the system's
 	Log     *slog.Logger // nil = slog.Default()
 }
@@ -56,6 +59,9 @@ type Service struct {
 	*Signing
 	*Identity
 	*Downloads
+	// ESF are the invoice use cases (ИС ЭСФ); nil when it is off. They are
+	// built apart (NewInvoices) and set by the wiring.
+	ESF     *Invoices
 	tempDir string
 }
 
@@ -67,13 +73,13 @@ func New(d Deps) *Service {
 	}
 	rec := &records{store: d.Store, clock: d.Now}
 	fs := &files{blobs: d.Blobs, tempDir: d.TempDir}
-	orgs := &Organisations{records: rec, webhooks: d.Webhooks}
-	id := &Identity{records: rec, chats: d.Chats, verifier: d.Verifier, trial: d.Trial, orgs: orgs, log: log}
+	orgs := &Organisations{records: rec, webhooks: d.Webhooks, trial: d.Trial}
+	id := &Identity{records: rec, chats: d.Chats, verifier: d.Verifier, orgs: orgs, log: log}
 	return &Service{
 		Organisations: orgs,
-		Documents:     &Documents{records: rec, files: fs, log: log},
+		Documents:     &Documents{records: rec, files: fs, log: log, demo: d.Demo},
 		Signing: &Signing{records: rec, files: fs, verifier: d.Verifier, egov: d.Egov, broker: d.Broker,
-			brokerSessions: d.BrokerSessions, background: d.Background, captions: d.EgovCaptions, identity: id, log: log},
+			brokerSessions: d.BrokerSessions, background: d.Background, captions: d.EgovCaptions, identity: id, log: log, demo: d.Demo},
 		Identity:  id,
 		Downloads: &Downloads{records: rec, files: fs, cards: d.Cards, cache: d.Downloads, combine: d.Combine},
 		tempDir:   d.TempDir,

@@ -22,6 +22,7 @@ type Signing struct {
 	captions       EgovCaptions
 	identity       *Identity // a brokered sign-in binds the chat
 	log            *slog.Logger
+	demo           bool // only demo documents are signed (Deps.Demo)
 }
 
 // Sign records a verified signature. The certificate decides the side; a
@@ -101,6 +102,9 @@ func (s *Signing) signLocked(ctx context.Context, lock func(Tx) (*Document, erro
 		if d.DeletedAt != nil || d.Status.Final() {
 			return Check(d, SideRecipient, ActionSign)
 		}
+		if s.demo && !d.Demo {
+			return &Refusal{Code: CodeNotDemo, Action: ActionSign, Status: d.Status}
+		}
 		side, err := SideOf(d, sig.Signer)
 		if err != nil {
 			return err
@@ -131,7 +135,7 @@ func (s *Signing) signLocked(ctx context.Context, lock func(Tx) (*Document, erro
 			return err
 		}
 		*sideOut, out = side, d
-		return s.outbox(ctx, tx, d, OutboxSigned, from, side)
+		return s.outbox(ctx, tx, d, OutboxSigned, from, side, Actor{})
 	})
 	if err != nil {
 		return nil, err

@@ -16,6 +16,9 @@ type Store interface {
 
 	OrganisationByNumber(ctx context.Context, number string) (*Organisation, error)
 	OrganisationByID(ctx context.Context, id int64) (*Organisation, error)
+	// OrganisationSummaries summarises the organisation with the number,
+	// or every one, by number, when number is "".
+	OrganisationSummaries(ctx context.Context, number string) ([]OrganisationSummary, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
 	// APIKeys lists an organisation's keys, newest first.
 	APIKeys(ctx context.Context, orgID int64) ([]APIKey, error)
@@ -38,9 +41,10 @@ type Store interface {
 	PartiesByNumbers(ctx context.Context, orgID int64, numbers []string) ([]Party, error)
 	Party(ctx context.Context, orgID, id int64) (*Party, error)
 	// EnsureChatUser loads the chat user by Channel and ExternalID into u,
-	// creating it with u's Name and Language on first contact. Rows of the
-	// channel stored under aliases, other ids of the same person, are merged
-	// into it first.
+	// creating it with u's Name and Language on first contact; a WroteAt
+	// given is recorded unless the person wrote before. Rows of the channel
+	// stored under aliases, other ids of the same person, are merged into it
+	// first.
 	EnsureChatUser(ctx context.Context, u *ChatUser, aliases ...string) error
 	SetChatLanguage(ctx context.Context, id int64, lang string) error
 	// RecordLinkVisit adds v to its visitor's count of the day, and

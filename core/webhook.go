@@ -24,6 +24,8 @@ type Webhook struct {
 type WebhookStore interface {
 	SetWebhook(ctx context.Context, h Webhook) error
 	Webhook(ctx context.Context, orgID int64) (Webhook, error) // ErrNotFound when none
+	// RemoveWebhook removes the organisation's webhook; false when it had none.
+	RemoveWebhook(ctx context.Context, orgID int64) (bool, error)
 }
 
 // CodeInvalidURL refuses a webhook address.
@@ -50,6 +52,35 @@ func (s *Organisations) SetWebhook(ctx context.Context, orgNumber, rawURL string
 		return Webhook{}, wrapf(err, "set webhook")
 	}
 	return h, nil
+}
+
+// OrganisationWebhook is the organisation's webhook; ErrNotFound when it
+// has none. Its secret is not returned: it was shown once, when set.
+func (s *Organisations) OrganisationWebhook(ctx context.Context, orgNumber string) (Webhook, *Organisation, error) {
+	org, err := s.store.OrganisationByNumber(ctx, iinbin.Normalize(orgNumber))
+	if err != nil {
+		return Webhook{}, nil, err
+	}
+	h, err := s.webhooks.Webhook(ctx, org.ID)
+	if err != nil {
+		return Webhook{}, org, err
+	}
+	h.Secret = ""
+	return h, org, nil
+}
+
+// RemoveWebhook stops the organisation's deliveries: status changes from
+// now on go nowhere. false when it had no webhook.
+func (s *Organisations) RemoveWebhook(ctx context.Context, orgNumber string) (bool, *Organisation, error) {
+	org, err := s.store.OrganisationByNumber(ctx, iinbin.Normalize(orgNumber))
+	if err != nil {
+		return false, nil, err
+	}
+	removed, err := s.webhooks.RemoveWebhook(ctx, org.ID)
+	if err != nil {
+		return false, org, wrapf(err, "remove webhook")
+	}
+	return removed, org, nil
 }
 
 func isLoopback(host string) bool {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"edobot/bot/telegram/tgtest"
 	"edobot/core"
 	"edobot/core/coretest"
 	"edobot/core/esf"
@@ -23,10 +22,8 @@ import (
 // organisation's chat hears nothing; a second schedule in the same slot
 // queues nothing more; the day's calls show in /metrics.
 func TestESFSyncToldToTheManagers(t *testing.T) {
-	f := storagetest.NewFixture(t)
+	f, srv := chatFixture(t)
 	ctx := context.Background()
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
 	ru := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	kk := newChatUser(t, f.DB, srv, f.Sender.OrgID, "kk")
 	outsider := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")

@@ -96,6 +96,15 @@ func drainOutbox(tb testing.TB, db *storage.DB) {
 	}
 }
 
+// chatFixture is a fixture whose outbox holds nothing yet, and a fake Bot
+// API for its chats: what a test of telling chats starts with.
+func chatFixture(tb testing.TB) (*storagetest.Fixture, *tgtest.Server) {
+	tb.Helper()
+	f := storagetest.NewFixture(tb)
+	drainOutbox(tb, f.DB)
+	return f, tgtest.New(tb)
+}
+
 // tgMessenger is a messenger on the real Telegram library: what the bot's
 // own will do, reduced to one line of text naming the event.
 type tgMessenger struct {

@@ -31,6 +31,9 @@ type event struct {
 	Status     core.Status `json:"status,omitempty"` // the status the change left, not the current one
 	Side       core.Side   `json:"side,omitempty"`
 	At         time.Time   `json:"at"`
+	// ActorChat is the chat user whose own act the event is: that chat saw
+	// the result already and is not told again.
+	ActorChat int64 `json:"actor_chat,omitempty"`
 	// Set for the chat.* kinds: the chat that signed in and the
 	// organisation it was bound to.
 	Chat  int64 `json:"chat,omitempty"`
@@ -58,7 +61,12 @@ func eventFromOutbox(m core.OutboxMessage) (event, error) {
 		if err := json.Unmarshal(m.Payload, &p); err != nil {
 			return ev, fmt.Errorf("outbox %s payload: %w", m.ID, err)
 		}
+		// A person's own event (esf.refused…) has the chat as its subject
+		// and names the organisation in the notice.
 		ev.OrgID, ev.ESF = m.OrgID, &p
+		if ev.OrgID == 0 {
+			ev.OrgID = p.OrgID
+		}
 		return ev, nil
 	}
 	if core.ChatEvent(m.Kind) {
@@ -70,13 +78,14 @@ func eventFromOutbox(m core.OutboxMessage) (event, error) {
 		return ev, nil
 	}
 	var p struct {
-		Status core.Status `json:"status"`
-		Side   core.Side   `json:"side"`
+		Status    core.Status `json:"status"`
+		Side      core.Side   `json:"side"`
+		ActorChat int64       `json:"actor_chat_user_id"`
 	}
 	if err := json.Unmarshal(m.Payload, &p); err != nil {
 		return ev, fmt.Errorf("outbox %s payload: %w", m.ID, err)
 	}
-	ev.Status, ev.Side = p.Status, p.Side
+	ev.Status, ev.Side, ev.ActorChat = p.Status, p.Side, p.ActorChat
 	return ev, nil
 }
 
@@ -119,8 +128,14 @@ func (r *Runner) handleEvent(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("event %s: %w", ev.ID, err)
 	}
 	for _, c := range chats {
-		if ev.Kind == core.NotifyReminder && (d.SignedBy(c.Side) || !waitsForSignature(d)) {
-			continue // a reminder is for the sides that still have to sign
+		if ev.Kind == core.NotifyReminder && (d.SignedBy(c.Side) || !waitsForSignature(d) || c.User.NeverWrote()) {
+			// A reminder is for the sides that still have to sign, in
+			// chats that wrote to the bot: unasked reminders are what
+			// WhatsApp bans accounts for.
+			continue
+		}
+		if ev.ActorChat != 0 && c.User.ID == ev.ActorChat {
+			continue // the chat that acted saw the result in its reply
 		}
 		if err := r.queueDelivery(ctx, ev, c); err != nil {
 			return err
@@ -246,8 +261,19 @@ func (r *Runner) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	err = m.Notify(sendCtx, core.DocumentChat{User: *u, Side: ev.ChatSide}, n)
 	cancel()
 	var ra *core.RetryAfterError
+	var restricted *core.RestrictedError
 	switch {
 	case err == nil:
+	case errors.As(err, &restricted):
+		// Retrying a refusal of a restricted account digs it deeper: the
+		// delivery fails for good, with its reason, and the operator hears.
+		r.metrics.failures.WithLabelValues(u.Channel, "restricted").Inc()
+		r.log.Error("messenger refused the delivery: the bot's account is restricted; not retried",
+			"channel", u.Channel, "chat_user", u.ID, "event", ev.ID, "code", restricted.Code, "reason", restricted.Reason)
+		if ferr := r.store.RecordDeliveryFailure(context.WithoutCancel(ctx), ev.ID, u.ID, restricted.Error(), r.now()); ferr != nil {
+			r.log.Error("delivery failure not recorded", "event", ev.ID, "chat_user", u.ID, "err", ferr)
+		}
+		return fmt.Errorf("delivery %s: %w: %w", deliveryID(ev.ID, ev.ChatUserID), err, asynq.SkipRetry)
 	case errors.Is(err, core.ErrChatBlocked):
 		r.metrics.failures.WithLabelValues(u.Channel, "blocked").Inc()
 		if merr := r.store.MarkChatBlocked(context.WithoutCancel(ctx), u.ID, r.now()); merr != nil {

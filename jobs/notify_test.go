@@ -3,9 +3,11 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,9 +22,7 @@ import (
 )
 
 func TestEveryChatToldOfEveryChangeOnce(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
+	f, srv := chatFixture(t)
 	sender := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	recipient := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "kk")
 
@@ -56,9 +56,7 @@ func TestEveryChatToldOfEveryChangeOnce(t *testing.T) {
 // delivery waits as told, backs off, and the chat sees one message. The
 // rate limiter's time is the test's clock, so "as told" is exact.
 func TestRetryAfterThenServerErrorThenOneMessage(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
+	f, srv := chatFixture(t)
 	u := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	srv.FailNext("sendMessage",
 		tgtest.Failure{Code: 429, Description: "Too Many Requests: retry after 1", RetryAfter: 1},
@@ -129,9 +127,7 @@ func (m *timedMessenger) times() []time.Time {
 // A person who blocked the bot is marked, and the delivery is not retried;
 // the others are still told.
 func TestBlockedChatIsMarkedAndNotRetried(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
+	f, srv := chatFixture(t)
 	blocked := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	other := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
 	srv.Block(blocked.TG.ID)
@@ -157,6 +153,45 @@ func TestBlockedChatIsMarkedAndNotRetried(t *testing.T) {
 	}
 }
 
+// A delivery WhatsApp refuses because the bot's account is restricted (its
+// 463) is tried once, not retried, and recorded as failed with the reason;
+// the other chats are still told.
+func TestRestrictedDeliveryIsTriedOnceAndRecorded(t *testing.T) {
+	f, srv := chatFixture(t)
+	refused := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
+	other := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
+	var mu sync.Mutex
+	attempts := 0
+	m := hookMessenger{Messenger: newTGMessenger(t, srv), before: func(_ context.Context, chat core.DocumentChat) error {
+		if chat.User.ID != refused.ID {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		return fmt.Errorf("whatsapp send: %w", &core.RestrictedError{Code: 463, Reason: "reach-out time-locked"})
+	}}
+	r := start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: m})
+	d := f.Create(t)
+
+	srv.WaitCount(t, other.TG.ID, 1)
+	eventually(t, "the failure recorded", func() bool {
+		var why *string
+		_ = f.DB.Pool.QueryRow(context.Background(), `SELECT failure FROM notification_deliveries
+			WHERE chat_user_id = $1 AND event_id IN (SELECT id FROM outbox WHERE document_id = $2)`, refused.ID, d.ID).Scan(&why)
+		return why != nil && strings.Contains(*why, "463")
+	})
+	waitIdle(t, r.Runner)
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts != 1 {
+		t.Fatalf("%d attempts, want 1", attempts)
+	}
+	if got := counterValue(t, r.metrics.failures.WithLabelValues(core.ChannelTelegram, "restricted")); got != 1 {
+		t.Errorf("restricted failures: %v", got)
+	}
+}
+
 // hookMessenger runs before a send and may stop it.
 type hookMessenger struct {
 	Messenger
@@ -178,22 +213,20 @@ func (h hookMessenger) Notify(ctx context.Context, chat core.DocumentChat, n cor
 func TestWorkerKilledMidTaskRerunSendsNothingTwice(t *testing.T) {
 	for _, when := range []string{"after the send was recorded", "before the send"} {
 		t.Run(when, func(t *testing.T) {
-			f := storagetest.NewFixture(t)
-			drainOutbox(t, f.DB)
-			srv := tgtest.New(t)
+			f, srv := chatFixture(t)
 			a := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 			b := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "en")
 			cfg := testConfig(t)
 			cfg.ShutdownTimeout = 200 * time.Millisecond
 			tg := newTGMessenger(t, srv)
-			dead := make(chan struct{}) // the dead worker's goroutine stays stuck until the test ends
-			t.Cleanup(func() { close(dead) })
+			// The dead worker's goroutine stays stuck until asynq gives up on
+			// it and its context ends; Run waits for it to return.
 			stuck := make(chan struct{}, 1)
 			var first atomic.Bool
-			hang := func() error {
+			hang := func(ctx context.Context) error {
 				if first.CompareAndSwap(false, true) {
 					stuck <- struct{}{}
-					<-dead
+					<-ctx.Done()
 					return errors.New("worker killed")
 				}
 				return nil
@@ -202,9 +235,9 @@ func TestWorkerKilledMidTaskRerunSendsNothingTwice(t *testing.T) {
 			var m Messenger = tg
 			r1 := New(cfg, Deps{Store: f.DB, Messengers: map[string]Messenger{core.ChannelTelegram: m}, Logger: quietLogger()})
 			if when == "before the send" {
-				r1.msgs = map[string]Messenger{core.ChannelTelegram: hookMessenger{tg, func(context.Context, core.DocumentChat) error { return hang() }}}
+				r1.msgs = map[string]Messenger{core.ChannelTelegram: hookMessenger{tg, func(ctx context.Context, _ core.DocumentChat) error { return hang(ctx) }}}
 			} else {
-				r1.afterDelivery = func(context.Context) { _ = hang() }
+				r1.afterDelivery = func(ctx context.Context) { _ = hang(ctx) }
 			}
 			run1 := startRunner(t, r1)
 			d := f.Create(t)

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -14,13 +15,18 @@ type RateLimit struct {
 	PerSecond float64       // messages a second over all chats
 	Burst     int           // messages allowed at once above PerSecond's spacing; 1 means none
 	PerChat   time.Duration // least time between two messages to one chat
+	// Jitter puts each message up to this much later at random, so that a
+	// batch does not go out at a machine's even pace.
+	Jitter time.Duration
 }
 
 // Limits Telegram documents for bots: about 30 messages a second overall and
-// one a second to a private chat.
+// one a second to a private chat. WhatsApp documents none for a linked
+// account; its users report trouble above a few messages a minute, so about
+// 20 a minute, unevenly spaced.
 var (
 	TelegramLimit = RateLimit{PerSecond: 30, Burst: 5, PerChat: time.Second}
-	WhatsAppLimit = RateLimit{PerSecond: 10, Burst: 2, PerChat: 3 * time.Second}
+	WhatsAppLimit = RateLimit{PerSecond: 20.0 / 60, Burst: 1, PerChat: 3 * time.Second, Jitter: 3 * time.Second}
 )
 
 // Limiter spaces messages by GCRA (the generic cell rate algorithm) over
@@ -156,15 +162,19 @@ return at - now
 // away one by one: the fan-out of five events to one chat queues them a
 // second apart. It only spreads the work; Reserve still decides.
 func (l *Limiter) Plan(ctx context.Context, channel, chat string, lim RateLimit) (time.Duration, error) {
+	var jitter time.Duration
+	if lim.Jitter > 0 {
+		jitter = rand.N(lim.Jitter)
+	}
 	if lim.PerChat <= 0 {
-		return 0, nil
+		return jitter, nil
 	}
 	us, err := planScript.Run(ctx, l.rdb, []string{l.prefix + "rl:" + channel + ":plan:" + chat},
 		append([]any{lim.PerChat.Microseconds()}, l.clockArgs()...)...).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("rate limit plan: %w", err)
 	}
-	return time.Duration(us) * time.Microsecond, nil
+	return time.Duration(us)*time.Microsecond + jitter, nil
 }
 
 func (l *Limiter) keys(channel, chat string) []string {

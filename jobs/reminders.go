@@ -57,17 +57,22 @@ func (r *Runner) handleReminders(ctx context.Context, _ *asynq.Task) error {
 }
 
 // Remind queues today's reminder (in Kazakhstan time) of each document that
-// has waited for a signature for Config.ReminderAfterDays days and was not
-// reminded of today, and reports how many it queued. The reminder is queued
-// before it is recorded: a crash in between queues the same event id again,
-// which the task id and the delivery records absorb.
+// has waited for a signature for Config.ReminderAfterDays days, was not
+// reminded of today and fewer than Config.ReminderMax times in all, and
+// reports how many it queued. It queues nothing outside the hours
+// Config.ReminderFrom–ReminderUntil: nobody is reminded at night. The
+// reminder is queued before it is recorded: a crash in between queues the
+// same event id again, which the task id and the delivery records absorb.
 func (r *Runner) Remind(ctx context.Context) (int, error) {
 	now := r.now()
 	day := now.In(core.KazakhstanTime)
+	if h := day.Hour(); h < r.cfg.ReminderFrom || h >= r.cfg.ReminderUntil {
+		return 0, nil
+	}
 	before := now.AddDate(0, 0, -r.cfg.ReminderAfterDays)
 	n := 0
 	for {
-		ids, err := r.store.DocumentsDueForReminder(ctx, before, day, 100)
+		ids, err := r.store.DocumentsDueForReminder(ctx, before, day, r.cfg.ReminderMax, 100)
 		if err != nil {
 			return n, fmt.Errorf("reminders: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func TestRemindersOncePerDayToTheSidesThatHaveNotSigned(t *testing.T) {
 	}
 	drainOutbox(t, f.DB)
 
-	now := time.Now()
+	now := morning(time.Now())
 	cfg := testConfig(t)
 	cfg.ReminderAfterDays = 2
 	r := New(cfg, Deps{Store: f.DB, Messengers: map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)},
@@ -46,7 +47,7 @@ func TestRemindersOncePerDayToTheSidesThatHaveNotSigned(t *testing.T) {
 	// Only count this fixture's documents: the database is shared by the tests.
 	due := func() int {
 		day := now.In(core.KazakhstanTime)
-		ids, err := f.DB.DocumentsDueForReminder(ctx, now.AddDate(0, 0, -2), day, 10000)
+		ids, err := f.DB.DocumentsDueForReminder(ctx, now.AddDate(0, 0, -2), day, 3, 10000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +87,121 @@ func TestRemindersOncePerDayToTheSidesThatHaveNotSigned(t *testing.T) {
 	now = now.Add(24 * time.Hour)
 	if n := due(); n != 1 {
 		t.Fatalf("next day: %d due, want 1", n)
+	}
+}
+
+// morning is 10:00 in Kazakhstan on the day of t there.
+func morning(t time.Time) time.Time {
+	k := t.In(core.KazakhstanTime)
+	return time.Date(k.Year(), k.Month(), k.Day(), 10, 0, 0, 0, core.KazakhstanTime)
+}
+
+// waMessenger records the WhatsApp chats it was asked to tell.
+type waMessenger struct {
+	mu   sync.Mutex
+	told map[int64][]string
+	sig  chan struct{}
+}
+
+func (m *waMessenger) Notify(_ context.Context, chat core.DocumentChat, n core.Notification) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.told[chat.User.ID] = append(m.told[chat.User.ID], n.Kind)
+	select {
+	case m.sig <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (m *waMessenger) count(id int64) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.told[id])
+}
+
+// Reminders go out in the day only, at most three times a document, and
+// never to a WhatsApp chat the bot opened itself and that never wrote back.
+func TestRemindersInTheDayAtMostThreeAndOnlyToChatsThatWrote(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	ctx := context.Background()
+	d := f.InStatus(t, core.StatusSigning, core.SideSender)
+	age(t, f.DB, d, 72*time.Hour)
+	drainOutbox(t, f.DB)
+	wa := func(wrote bool) *core.ChatUser {
+		u := &core.ChatUser{Channel: core.ChannelWhatsApp, ExternalID: storagetest.RandomIIN() + "@s.whatsapp.net", Language: "ru"}
+		if wrote {
+			at := time.Now()
+			u.WroteAt = &at
+		}
+		if err := f.DB.EnsureChatUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.DB.FollowDocument(ctx, d.ID, u.ID, core.SideRecipient); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	warm, cold := wa(true), wa(false)
+	if !cold.NeverWrote() || warm.NeverWrote() {
+		t.Fatal("wrote_at not kept")
+	}
+
+	var clock sync.Mutex
+	now := morning(time.Now())
+	setNow := func(t time.Time) {
+		clock.Lock()
+		now = t
+		clock.Unlock()
+	}
+	cfg := testConfig(t)
+	cfg.Limits[core.ChannelWhatsApp] = RateLimit{PerSecond: 200, Burst: 1}
+	msgr := &waMessenger{told: map[int64][]string{}, sig: make(chan struct{}, 1)}
+	r := New(cfg, Deps{Store: f.DB, Messengers: map[string]Messenger{core.ChannelWhatsApp: msgr},
+		Logger: quietLogger(), Now: func() time.Time {
+			clock.Lock()
+			defer clock.Unlock()
+			return now
+		}})
+	reminded := func() int {
+		var n int
+		if err := f.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM document_reminders WHERE document_id = $1`, d.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, h := range []int{0, 3, 8, 20, 23} {
+		setNow(morning(time.Now()).Add(time.Duration(h-10) * time.Hour))
+		if _, err := r.Remind(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := reminded(); n != 0 {
+			t.Fatalf("reminded at %02d:00 in Kazakhstan", h)
+		}
+	}
+	run := startRunner(t, r)
+	stopWhatsApp := serveWhatsApp(t, r) // this instance holds the session
+	for day := range 5 {
+		setNow(morning(time.Now()).AddDate(0, 0, day))
+		if _, err := r.Remind(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := min(day+1, 3)
+		if n := reminded(); n != want {
+			t.Fatalf("day %d: %d reminders in all, want %d", day+1, n, want)
+		}
+		if day < 3 {
+			eventually(t, "the chat that wrote reminded", func() bool { return msgr.count(warm.ID) == want })
+		}
+	}
+	waitIdle(t, run.Runner)
+	stopWhatsApp()
+	run.stop()
+	if n := msgr.count(warm.ID); n != 3 {
+		t.Fatalf("the chat that wrote was reminded %d times, want 3", n)
+	}
+	if n := msgr.count(cold.ID); n != 0 {
+		t.Fatalf("a chat that never wrote was reminded %d times", n)
 	}
 }
 
@@ -165,7 +281,11 @@ func TestParseRateLimit(t *testing.T) {
 		{"25/s,2s", RateLimit{PerSecond: 25, Burst: 1, PerChat: 2 * time.Second}, true},
 		{"5/s,4s,3", RateLimit{PerSecond: 5, Burst: 3, PerChat: 4 * time.Second}, true},
 		{"30/s,1s,5", TelegramLimit, true},
-		{"10/s,3s,2", WhatsAppLimit, true},
+		{"10/s,3s,2", RateLimit{PerSecond: 10, Burst: 2, PerChat: 3 * time.Second}, true},
+		{"20/m,3s,1,3s", WhatsAppLimit, true},
+		{"30/m,0s", RateLimit{PerSecond: 0.5, Burst: 1}, true},
+		{"20/m,3s,1,-1s", RateLimit{}, false},
+		{"20/h,3s", RateLimit{}, false},
 		{"30/s,1s,0", RateLimit{}, false},
 		{"fast", RateLimit{}, false},
 		{"0/s,1s", RateLimit{}, false},

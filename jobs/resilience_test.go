@@ -12,10 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"edobot/bot/telegram/tgtest"
 	"edobot/core"
 	"edobot/core/coretest"
-	"edobot/storage/storagetest"
 )
 
 // ownRedis is a redis-server of the test's own, which the test may stop and
@@ -70,9 +68,7 @@ func (r *ownRedis) stop() {
 // events wait in the outbox, and once Redis is back every chat is told of
 // every change once.
 func TestRedisDownWhileSigning(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
+	f, srv := chatFixture(t)
 	a := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	b := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "kk")
 	rds := newOwnRedis(t)

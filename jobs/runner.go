@@ -39,6 +39,9 @@ type Outbox interface {
 type Deliveries interface {
 	Delivered(ctx context.Context, eventID uuid.UUID, chatUserID int64) (bool, error)
 	RecordDelivery(ctx context.Context, eventID uuid.UUID, chatUserID int64, at time.Time) error
+	// RecordDeliveryFailure notes a delivery the messenger refused for
+	// good, with its reason: it counts as done and is not tried again.
+	RecordDeliveryFailure(ctx context.Context, eventID uuid.UUID, chatUserID int64, reason string, at time.Time) error
 }
 
 // Chats is what the notifications read of documents, chat users and
@@ -57,7 +60,10 @@ type Chats interface {
 
 // Housekeeping is what the periodic jobs need.
 type Housekeeping interface {
-	DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, limit int) ([]uuid.UUID, error)
+	// DocumentsDueForReminder lists documents waiting for a signature,
+	// created before createdBefore, not reminded of on day and fewer than
+	// most times in all.
+	DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, most, limit int) ([]uuid.UUID, error)
 	RecordReminder(ctx context.Context, documentID uuid.UUID, day time.Time) error
 	DeleteExpired(ctx context.Context, before time.Time) (sessions, challenges int64, err error)
 }
@@ -98,9 +104,14 @@ type Config struct {
 	Limits map[string]RateLimit
 
 	ReminderAfterDays int    // a document unsigned this many days is reminded of, once a day
+	ReminderMax       int    // reminders of one document at most
 	ReminderSpec      string // cron spec (Kazakhstan time) of the reminder scan
-	ExpirySpec        string // cron spec of the expiry job
-	ExpireAfter       time.Duration
+	// ReminderFrom and ReminderUntil are the hours (Kazakhstan time) a scan
+	// may queue reminders in: a scan outside them queues none, so people are
+	// reminded in the day, never at night.
+	ReminderFrom, ReminderUntil int
+	ExpirySpec                  string // cron spec of the expiry job
+	ExpireAfter                 time.Duration
 }
 
 // DefaultConfig runs on a developer's machine.
@@ -122,36 +133,54 @@ func DefaultConfig() Config {
 		ShutdownTimeout:   15 * time.Second,
 		Limits:            map[string]RateLimit{core.ChannelTelegram: TelegramLimit, core.ChannelWhatsApp: WhatsAppLimit},
 		ReminderAfterDays: 2,
-		ReminderSpec:      "0 * * * *",
+		ReminderMax:       3,
+		ReminderSpec:      "0 10 * * *",
+		ReminderFrom:      9,
+		ReminderUntil:     20,
 		ExpirySpec:        "30 * * * *",
 		ExpireAfter:       24 * time.Hour,
 	}
 }
 
-// ParseRateLimit reads "30/s,1s" or "30/s,1s,5": messages a second overall,
-// the least time between two messages to one chat, and how many messages
-// may go at once after a pause (1 = none).
+// ParseRateLimit reads "30/s,1s", "30/s,1s,5" or "20/m,3s,1,3s": messages
+// a second ("/s") or a minute ("/m") overall, the least time between two
+// messages to one chat, how many messages may go at once after a pause (1 =
+// none), and up to how much later each message is put at random.
 func ParseRateLimit(v string) (RateLimit, error) {
-	bad := errors.New(`want "<messages>/s,<per-chat interval>[,<burst>]", like "30/s,1s,5"`)
+	bad := errors.New(`want "<messages>/s|/m,<per-chat interval>[,<burst>[,<jitter>]]", like "30/s,1s,5" or "20/m,3s,1,3s"`)
 	parts := strings.Split(v, ",")
-	if len(parts) < 2 || len(parts) > 3 {
+	if len(parts) < 2 || len(parts) > 4 {
 		return RateLimit{}, bad
 	}
-	n, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(parts[0]), "/s"), 64)
+	rate, per := strings.TrimSpace(parts[0]), 1.0
+	switch {
+	case strings.HasSuffix(rate, "/m"):
+		rate, per = strings.TrimSuffix(rate, "/m"), 60
+	default:
+		rate = strings.TrimSuffix(rate, "/s")
+	}
+	n, err := strconv.ParseFloat(rate, 64)
 	if err != nil || n <= 0 {
 		return RateLimit{}, bad
 	}
+	n /= per
 	d, err := time.ParseDuration(strings.TrimSpace(parts[1]))
 	if err != nil || d < 0 {
 		return RateLimit{}, bad
 	}
 	burst := 1
-	if len(parts) == 3 {
+	if len(parts) >= 3 {
 		if burst, err = strconv.Atoi(strings.TrimSpace(parts[2])); err != nil || burst < 1 {
 			return RateLimit{}, bad
 		}
 	}
-	return RateLimit{PerSecond: n, Burst: burst, PerChat: d}, nil
+	var jitter time.Duration
+	if len(parts) == 4 {
+		if jitter, err = time.ParseDuration(strings.TrimSpace(parts[3])); err != nil || jitter < 0 {
+			return RateLimit{}, bad
+		}
+	}
+	return RateLimit{PerSecond: n, Burst: burst, PerChat: d, Jitter: jitter}, nil
 }
 
 func (c *Config) fill() {
@@ -189,6 +218,12 @@ func (c *Config) fill() {
 	}
 	if c.ReminderAfterDays <= 0 {
 		c.ReminderAfterDays = d.ReminderAfterDays
+	}
+	if c.ReminderMax <= 0 {
+		c.ReminderMax = d.ReminderMax
+	}
+	if c.ReminderFrom == 0 && c.ReminderUntil == 0 {
+		c.ReminderFrom, c.ReminderUntil = d.ReminderFrom, d.ReminderUntil
 	}
 	if c.ReminderSpec == "" {
 		c.ReminderSpec = d.ReminderSpec
@@ -243,8 +278,11 @@ type Runner struct {
 	esfOrgs ESFOrgs
 
 	// serving counts the ServeWhatsApp calls running: Run closes the Redis
-	// connection they share only after them.
-	serving sync.WaitGroup
+	// connection they share only after them, and none starts once Run
+	// returned (stopped).
+	servingMu sync.Mutex
+	stopped   bool
+	serving   sync.WaitGroup
 
 	// afterDelivery, when set by a test, runs once a delivery is recorded
 	// and before its task is acknowledged.
@@ -286,16 +324,25 @@ func New(cfg Config, deps Deps) *Runner {
 func (r *Runner) queue(name string) string { return r.cfg.QueuePrefix + name }
 
 // Run works until ctx ends, then lets the tasks in flight finish (for up to
-// Config.ShutdownTimeout; the rest go back to the queue) and returns.
+// Config.ShutdownTimeout; the rest go back to the queue) and returns once
+// every handler it started returned.
 func (r *Runner) Run(ctx context.Context) error {
 	defer func() {
-		r.serving.Wait()
+		r.servingMu.Lock()
+		r.stopped = true
+		r.servingMu.Unlock()
+		r.serving.Wait() // ServeWhatsApp uses the same Redis client
 		r.rdb.Close()
 	}()
+	// Handlers must not see ctx's end: Shutdown decides what finishes. A
+	// handler asynq gave up on at the timeout is cancelled, and waited for.
+	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	var tasks taskSet
+	defer tasks.close()
 	srv := asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
-		Concurrency: r.cfg.Concurrency,
-		// Handlers must not see ctx's end: Shutdown decides what finishes.
-		BaseContext:              func() context.Context { return context.WithoutCancel(ctx) },
+		Concurrency:              r.cfg.Concurrency,
+		BaseContext:              func() context.Context { return handling },
 		TaskCheckInterval:        r.cfg.QueuePoll,
 		DelayedTaskCheckInterval: r.cfg.DelayedPoll,
 		RetryDelayFunc:           r.retryDelay,
@@ -306,7 +353,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler:             asynq.ErrorHandlerFunc(r.taskFailed),
 	})
-	if err := srv.Start(r.mux()); err != nil {
+	if err := srv.Start(tasks.wrap(r.mux())); err != nil {
 		return fmt.Errorf("jobs: start workers: %w", err)
 	}
 	// The scheduler gets a connection of its own: it closes it on shutdown.
@@ -329,8 +376,42 @@ func (r *Runner) Run(ctx context.Context) error {
 	wg.Wait()
 	sched.Shutdown()
 	srv.Shutdown()
+	cancel()
+	tasks.close()
 	r.log.Info("jobs stopped")
 	return nil
+}
+
+// taskSet owns the goroutines asynq runs handlers in: asynq stops waiting
+// for one at its shutdown timeout, but the handler goes on until it
+// returns. close refuses new handlers and waits for the running ones.
+type taskSet struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+var errStopping = errors.New("jobs: stopping")
+
+func (s *taskSet) wrap(h asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return errStopping
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		defer s.wg.Done()
+		return h.ProcessTask(ctx, t)
+	})
+}
+
+func (s *taskSet) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.wg.Wait()
 }
 
 // Idle reports whether there is nothing left to do: no event waits in the
@@ -393,11 +474,11 @@ func (r *Runner) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 
 // taskFailed logs a failed attempt; the failure counters are kept by the
 // handlers, which know the reason.
-func (r *Runner) taskFailed(_ context.Context, t *asynq.Task, err error) {
+func (r *Runner) taskFailed(ctx context.Context, t *asynq.Task, err error) {
 	if isRateLimited(err) {
 		return
 	}
-	id, _ := asynq.GetTaskID(context.Background())
+	id, _ := asynq.GetTaskID(ctx)
 	r.log.Warn("task failed", "type", t.Type(), "id", id, "err", err)
 }
 

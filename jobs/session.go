@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -22,13 +23,26 @@ func deliveryQueue(channel string) string {
 // ServeWhatsApp works the WhatsApp deliveries until ctx ends, then lets
 // those in flight finish (for up to Config.ShutdownTimeout; the rest go back
 // to the queue for the next holder). Run it while this instance holds the
-// WhatsApp session, beside Run; Run returns only after it.
+// WhatsApp session, beside Run; Run returns only after it, and it returns
+// only once every handler it started returned.
 func (r *Runner) ServeWhatsApp(ctx context.Context) error {
+	r.servingMu.Lock()
+	if r.stopped {
+		r.servingMu.Unlock()
+		return errors.New("jobs: the WhatsApp deliveries cannot start: the jobs stopped")
+	}
 	r.serving.Add(1)
+	r.servingMu.Unlock()
 	defer r.serving.Done()
+	// As in Run: handlers do not see ctx's end, and one asynq gave up on at
+	// the shutdown timeout is cancelled and waited for.
+	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	var tasks taskSet
+	defer tasks.close()
 	srv := asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
 		Concurrency:              max(1, r.cfg.Concurrency/2),
-		BaseContext:              func() context.Context { return context.WithoutCancel(ctx) },
+		BaseContext:              func() context.Context { return handling },
 		TaskCheckInterval:        r.cfg.QueuePoll,
 		DelayedTaskCheckInterval: r.cfg.DelayedPoll,
 		RetryDelayFunc:           r.retryDelay,
@@ -41,12 +55,14 @@ func (r *Runner) ServeWhatsApp(ctx context.Context) error {
 	})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TaskNotifyDeliver, r.handleDeliver)
-	if err := srv.Start(mux); err != nil {
+	if err := srv.Start(tasks.wrap(mux)); err != nil {
 		return fmt.Errorf("jobs: start the WhatsApp deliveries: %w", err)
 	}
 	r.log.Info("serving the WhatsApp deliveries")
 	<-ctx.Done()
 	srv.Shutdown()
+	cancel()
+	tasks.close()
 	r.log.Info("stopped serving the WhatsApp deliveries")
 	return nil
 }

@@ -15,16 +15,16 @@ import (
 	"edobot/storage/storagetest"
 )
 
-// waMessenger records the events it was asked to tell WhatsApp chats of.
-type waMessenger struct {
+// holderMessenger records the events it was asked to tell WhatsApp chats of.
+type holderMessenger struct {
 	mu   sync.Mutex
 	told []uuid.UUID
 	sig  chan struct{}
 }
 
-func newWAMessenger() *waMessenger { return &waMessenger{sig: make(chan struct{}, 64)} }
+func newHolderMessenger() *holderMessenger { return &holderMessenger{sig: make(chan struct{}, 64)} }
 
-func (m *waMessenger) Notify(_ context.Context, _ core.DocumentChat, n core.Notification) error {
+func (m *holderMessenger) Notify(_ context.Context, _ core.DocumentChat, n core.Notification) error {
 	m.mu.Lock()
 	m.told = append(m.told, n.EventID)
 	m.mu.Unlock()
@@ -33,7 +33,7 @@ func (m *waMessenger) Notify(_ context.Context, _ core.DocumentChat, n core.Noti
 }
 
 // wait returns at the next message told, and fails the test when none comes.
-func (m *waMessenger) wait(tb testing.TB) {
+func (m *holderMessenger) wait(tb testing.TB) {
 	tb.Helper()
 	select {
 	case <-m.sig:
@@ -42,10 +42,30 @@ func (m *waMessenger) wait(tb testing.TB) {
 	}
 }
 
-func (m *waMessenger) events() []uuid.UUID {
+func (m *holderMessenger) events() []uuid.UUID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.told)
+}
+
+// serveWhatsApp makes r the holder of the WhatsApp session until stop is
+// called or the test ends, whichever comes first; call it after the runner
+// started, so that the runner's own stop comes after it.
+func serveWhatsApp(tb testing.TB, r *Runner) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.ServeWhatsApp(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				tb.Error(err)
+			}
+		})
+	}
+	tb.Cleanup(stop)
+	return stop
 }
 
 // TestWhatsAppDeliveriesOnlyByTheHolder: two instances share the queues;
@@ -57,7 +77,9 @@ func TestWhatsAppDeliveriesOnlyByTheHolder(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	ctx := context.Background()
 	drainOutbox(t, f.DB)
-	u := core.ChatUser{Channel: core.ChannelWhatsApp, ExternalID: fmt.Sprintf("7701%07d@s.whatsapp.net", rand.IntN(10_000_000)), Name: "Дана", Language: "ru"}
+	wrote := time.Now()
+	u := core.ChatUser{Channel: core.ChannelWhatsApp, ExternalID: fmt.Sprintf("7701%07d@s.whatsapp.net", rand.IntN(10_000_000)), Name: "Дана", Language: "ru",
+		WroteAt: &wrote}
 	if err := f.DB.EnsureChatUser(ctx, &u); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +87,7 @@ func TestWhatsAppDeliveriesOnlyByTheHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testConfig(t)
-	waA, waB := newWAMessenger(), newWAMessenger()
+	waA, waB := newHolderMessenger(), newHolderMessenger()
 	a := start(t, cfg, f.DB, map[string]Messenger{core.ChannelWhatsApp: waA})
 	b := start(t, cfg, f.DB, map[string]Messenger{core.ChannelWhatsApp: waB})
 	holdA, stopA := context.WithCancel(ctx)

@@ -21,10 +21,8 @@ import (
 // the new chat does not hear of itself and another organisation's chat
 // hears nothing.
 func TestSignInToldToTheChatAndTheOrganisation(t *testing.T) {
-	f := storagetest.NewFixture(t)
+	f, srv := chatFixture(t)
 	ctx := context.Background()
-	drainOutbox(t, f.DB)
-	srv := tgtest.New(t)
 	colleague := newChatUser(t, f.DB, srv, f.Sender.OrgID, "ru")
 	outsider := newChatUser(t, f.DB, srv, f.Recipient.OrgID, "ru")
 	r := start(t, testConfig(t), f.DB, map[string]Messenger{core.ChannelTelegram: newTGMessenger(t, srv)})

@@ -21,13 +21,26 @@ import (
 var ErrPermanent = errors.New("webhook: refused by the receiver")
 
 // WebhookBody is what a receiver gets for one outbox event.
+// The acting chat user is this server's own business and is left out.
 func WebhookBody(m core.OutboxMessage) ([]byte, error) {
+	data := m.Payload
+	if bytes.Contains(data, []byte(`"actor_chat_user_id"`)) {
+		var p map[string]json.RawMessage
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, err
+		}
+		delete(p, "actor_chat_user_id")
+		var err error
+		if data, err = json.Marshal(p); err != nil {
+			return nil, err
+		}
+	}
 	return json.Marshal(struct {
 		ID        string          `json:"id"`
 		Kind      string          `json:"kind"`
 		CreatedAt time.Time       `json:"created_at"`
 		Data      json.RawMessage `json:"data"`
-	}{m.ID.String(), m.Kind, m.CreatedAt.UTC(), m.Payload})
+	}{m.ID.String(), m.Kind, m.CreatedAt.UTC(), data})
 }
 
 // DeliverWebhook posts one event, signed, to the organisation's webhook. The

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real PostgreSQL and Redis, after setting
-# the machine up (scripts/setup.sh): go vet, every test with the race detector
+# the machine up (scripts/setup.sh): no build output or large file tracked
+# by git (scripts/tracked-files.sh), go vet, every test with the race detector
 # (each test binary creates its own database from TEST_DATABASE_URL and drops
-# it), then every benchmark for one iteration so that none rots. All three
+# it), then every benchmark for one iteration so that none rots. All four
 # steps run; the exit status is non-zero when any of them failed.
 #
 # With arguments, runs only `go test -race -count=1 -timeout 20m ARGS...`;
@@ -33,6 +34,7 @@ step() { # step NAME CMD...
   shift
   "$@" || failed+=("$*")
 }
+step "tracked files: no build output, nothing over 5 MB" bash scripts/tracked-files.sh
 step "go vet" go vet ./...
 step "tests, with the race detector" go test -race -count=1 -timeout 20m ./...
 step "benchmarks, one iteration each, one package at a time" go test -p 1 -run='^$' -bench=. -benchtime=1x -count=1 -timeout 20m ./...

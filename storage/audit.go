@@ -30,7 +30,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *core.Event) error {
 
 // Events reads a document's audit trail in order.
 func (db *DB) Events(ctx context.Context, documentID uuid.UUID) ([]core.Event, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT document_id, seq, kind, actor, at, details, prev_hash, hash
+	rows, err := db.pool().Query(ctx, `SELECT document_id, seq, kind, actor, at, details, prev_hash, hash
 		FROM audit_events WHERE document_id = $1 ORDER BY seq`, documentID)
 	if err != nil {
 		return nil, fmt.Errorf("audit events: %w", err)

@@ -29,7 +29,7 @@ var ErrBlobMissing = errors.New("storage: blob missing")
 // transaction: a file is there whole or not at all. Content already stored is
 // not written again.
 func (b Blobs) Put(ctx context.Context, sha256Hex string, size int64, r io.Reader) error {
-	t, err := b.DB.Pool.Begin(ctx)
+	t, err := b.DB.pool().Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -67,7 +67,7 @@ func (b Blobs) Put(ctx context.Context, sha256Hex string, size int64, r io.Reade
 // Open streams a stored file, one chunk in memory at a time.
 func (b Blobs) Open(ctx context.Context, sha256Hex string) (io.ReadCloser, error) {
 	var size int64
-	err := b.DB.Pool.QueryRow(ctx, `SELECT size FROM blobs WHERE sha256 = $1`, sha256Hex).Scan(&size)
+	err := b.DB.pool().QueryRow(ctx, `SELECT size FROM blobs WHERE sha256 = $1`, sha256Hex).Scan(&size)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s", ErrBlobMissing, sha256Hex)
 	}
@@ -93,7 +93,7 @@ func (r *blobReader) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		var data []byte
-		err := r.db.Pool.QueryRow(r.ctx, `SELECT data FROM blob_chunks WHERE sha256 = $1 AND seq = $2`, r.sha, r.seq).Scan(&data)
+		err := r.db.pool().QueryRow(r.ctx, `SELECT data FROM blob_chunks WHERE sha256 = $1 AND seq = $2`, r.sha, r.seq).Scan(&data)
 		if err != nil {
 			return 0, fmt.Errorf("blob %s chunk %d: %w", r.sha, r.seq, err)
 		}

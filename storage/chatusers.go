@@ -16,10 +16,10 @@ import (
 
 var _ core.ChatStore = (*DB)(nil)
 
-const chatUserColumns = `id, channel, external_id, name, coalesce(iin, ''), coalesce(org_id, 0), language, username, phone, blocked_at, created_at`
+const chatUserColumns = `id, channel, external_id, name, coalesce(iin, ''), coalesce(org_id, 0), language, username, phone, blocked_at, wrote_at, created_at`
 
 func scanChatUser(row pgx.Row, u *core.ChatUser) error {
-	return row.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.CreatedAt)
+	return row.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.WroteAt, &u.CreatedAt)
 }
 
 // EnsureChatUser finds the person by channel and external id, creating the
@@ -35,7 +35,7 @@ func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser, aliases ...s
 	aliases = slices.DeleteFunc(slices.Clone(aliases), func(a string) bool { return a == "" || a == u.ExternalID })
 	ids := append([]string{u.ExternalID}, aliases...)
 	var got core.ChatUser
-	rows, err := db.Pool.Query(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE channel = $1 AND external_id = ANY($2)`,
+	rows, err := db.pool().Query(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE channel = $1 AND external_id = ANY($2)`,
 		u.Channel, ids)
 	if err != nil {
 		return fmt.Errorf("chat user: %w", err)
@@ -52,18 +52,19 @@ func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser, aliases ...s
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("chat user: %w", err)
 	}
-	if n == 1 && got.ExternalID == u.ExternalID && got.Name == u.Name && got.BlockedAt == nil {
+	if n == 1 && got.ExternalID == u.ExternalID && got.Name == u.Name && got.BlockedAt == nil && (u.WroteAt == nil || got.WroteAt != nil) {
 		*u = got
 		return nil
 	}
 	if n > 1 || n == 1 && got.ExternalID != u.ExternalID {
 		return db.mergeChatUser(ctx, u, ids)
 	}
-	err = scanChatUser(db.Pool.QueryRow(ctx, `
-		INSERT INTO chat_users (channel, external_id, name, language) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL
+	err = scanChatUser(db.pool().QueryRow(ctx, `
+		INSERT INTO chat_users (channel, external_id, name, language, wrote_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL,
+			wrote_at = coalesce(chat_users.wrote_at, EXCLUDED.wrote_at)
 		RETURNING `+chatUserColumns,
-		u.Channel, u.ExternalID, u.Name, u.Language), u)
+		u.Channel, u.ExternalID, u.Name, u.Language, u.WroteAt), u)
 	if err != nil {
 		return fmt.Errorf("chat user: %w", err)
 	}
@@ -73,7 +74,7 @@ func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser, aliases ...s
 // mergeChatUser makes the rows of one person under ids one, keyed on
 // u.ExternalID, and loads it into u.
 func (db *DB) mergeChatUser(ctx context.Context, u *core.ChatUser, ids []string) error {
-	t, err := db.Pool.Begin(ctx)
+	t, err := db.pool().Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("chat user: %w", err)
 	}
@@ -94,12 +95,14 @@ func (db *DB) mergeChatUser(ctx context.Context, u *core.ChatUser, ids []string)
 	}
 	if id == nil { // merged away by another transaction meanwhile
 		err = scanChatUser(t.QueryRow(ctx, `
-			INSERT INTO chat_users (channel, external_id, name, language) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL
-			RETURNING `+chatUserColumns, u.Channel, u.ExternalID, u.Name, u.Language), u)
+			INSERT INTO chat_users (channel, external_id, name, language, wrote_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL,
+				wrote_at = coalesce(chat_users.wrote_at, EXCLUDED.wrote_at)
+			RETURNING `+chatUserColumns, u.Channel, u.ExternalID, u.Name, u.Language, u.WroteAt), u)
 	} else {
-		err = scanChatUser(t.QueryRow(ctx, `UPDATE chat_users SET external_id = $2, name = CASE WHEN $3 = '' THEN name ELSE $3 END, blocked_at = NULL
-			WHERE id = $1 RETURNING `+chatUserColumns, *id, u.ExternalID, u.Name), u)
+		err = scanChatUser(t.QueryRow(ctx, `UPDATE chat_users SET external_id = $2, name = CASE WHEN $3 = '' THEN name ELSE $3 END, blocked_at = NULL,
+				wrote_at = coalesce(wrote_at, $4)
+			WHERE id = $1 RETURNING `+chatUserColumns, *id, u.ExternalID, u.Name, u.WroteAt), u)
 	}
 	if err != nil {
 		return fmt.Errorf("chat user: %w", err)
@@ -113,7 +116,7 @@ func (db *DB) mergeChatUser(ctx context.Context, u *core.ChatUser, ids []string)
 // ChatUserByID reads one chat user.
 func (db *DB) ChatUserByID(ctx context.Context, id int64) (*core.ChatUser, error) {
 	var u core.ChatUser
-	err := scanChatUser(db.Pool.QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE id = $1`, id), &u)
+	err := scanChatUser(db.pool().QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE id = $1`, id), &u)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, core.ErrNotFound
 	}
@@ -130,7 +133,7 @@ func (db *DB) ChatUserByHandle(ctx context.Context, channel, username, phone str
 		return nil, core.ErrNotFound
 	}
 	var u core.ChatUser
-	err := scanChatUser(db.Pool.QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users
+	err := scanChatUser(db.pool().QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users
 		WHERE channel = $1 AND (($2 <> '' AND lower(username) = lower($2)) OR ($3 <> '' AND phone = $3))
 		ORDER BY created_at DESC LIMIT 1`, channel, username, phone), &u)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -144,7 +147,7 @@ func (db *DB) ChatUserByHandle(ctx context.Context, channel, username, phone str
 
 // SetChatContact keeps the @username and phone the messenger reported.
 func (db *DB) SetChatContact(ctx context.Context, id int64, username, phone string) error {
-	_, err := db.Pool.Exec(ctx, `UPDATE chat_users SET username = $2, phone = CASE WHEN $3 = '' THEN phone ELSE $3 END WHERE id = $1`,
+	_, err := db.pool().Exec(ctx, `UPDATE chat_users SET username = $2, phone = CASE WHEN $3 = '' THEN phone ELSE $3 END WHERE id = $1`,
 		id, username, phone)
 	if err != nil {
 		return fmt.Errorf("set chat contact: %w", err)
@@ -155,7 +158,7 @@ func (db *DB) SetChatContact(ctx context.Context, id int64, username, phone stri
 // BindChatUser records the IIN and organisation a person proved, without
 // telling any chat (core's sign-in binds in a transaction, with its events).
 func (db *DB) BindChatUser(ctx context.Context, id int64, iin string, orgID int64, at time.Time) error {
-	return bindChatUser(ctx, db.Pool, id, iin, orgID, at)
+	return bindChatUser(ctx, db.pool(), id, iin, orgID, at)
 }
 
 // BindChatUser is DB.BindChatUser within the transaction.
@@ -181,7 +184,7 @@ func bindChatUser(ctx context.Context, q execer, id int64, iin string, orgID int
 
 // OrgChatUsers lists the chats acting for an organisation.
 func (db *DB) OrgChatUsers(ctx context.Context, orgID int64) ([]core.ChatUser, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE org_id = $1 AND blocked_at IS NULL ORDER BY id`, orgID)
+	rows, err := db.pool().Query(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE org_id = $1 AND blocked_at IS NULL ORDER BY id`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("chats of organisation %d: %w", orgID, err)
 	}
@@ -199,7 +202,7 @@ func (db *DB) OrgChatUsers(ctx context.Context, orgID int64) ([]core.ChatUser, e
 
 // SetChatLanguage stores the language the person chose.
 func (db *DB) SetChatLanguage(ctx context.Context, id int64, lang string) error {
-	tag, err := db.Pool.Exec(ctx, `UPDATE chat_users SET language = $2 WHERE id = $1`, id, lang)
+	tag, err := db.pool().Exec(ctx, `UPDATE chat_users SET language = $2 WHERE id = $1`, id, lang)
 	if err != nil {
 		return fmt.Errorf("set language: %w", err)
 	}
@@ -211,7 +214,7 @@ func (db *DB) SetChatLanguage(ctx context.Context, id int64, lang string) error 
 
 // MarkChatBlocked stops notifications to the chat.
 func (db *DB) MarkChatBlocked(ctx context.Context, id int64, at time.Time) error {
-	_, err := db.Pool.Exec(ctx, `UPDATE chat_users SET blocked_at = $2 WHERE id = $1 AND blocked_at IS NULL`, id, at)
+	_, err := db.pool().Exec(ctx, `UPDATE chat_users SET blocked_at = $2 WHERE id = $1 AND blocked_at IS NULL`, id, at)
 	if err != nil {
 		return fmt.Errorf("mark chat blocked: %w", err)
 	}
@@ -220,7 +223,7 @@ func (db *DB) MarkChatBlocked(ctx context.Context, id int64, at time.Time) error
 
 // FollowDocument records a chat that follows a document.
 func (db *DB) FollowDocument(ctx context.Context, documentID uuid.UUID, chatUserID int64, side core.Side) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO document_chats (document_id, chat_user_id, side) VALUES ($1, $2, $3)
+	_, err := db.pool().Exec(ctx, `INSERT INTO document_chats (document_id, chat_user_id, side) VALUES ($1, $2, $3)
 		ON CONFLICT (document_id, chat_user_id) DO NOTHING`, documentID, chatUserID, string(side))
 	if err != nil {
 		return fmt.Errorf("follow document: %w", err)
@@ -231,7 +234,7 @@ func (db *DB) FollowDocument(ctx context.Context, documentID uuid.UUID, chatUser
 // Following tells the side a chat follows a document from.
 func (db *DB) Following(ctx context.Context, documentID uuid.UUID, chatUserID int64) (core.Side, bool, error) {
 	var side string
-	err := db.Pool.QueryRow(ctx, `SELECT side FROM document_chats WHERE document_id = $1 AND chat_user_id = $2`,
+	err := db.pool().QueryRow(ctx, `SELECT side FROM document_chats WHERE document_id = $1 AND chat_user_id = $2`,
 		documentID, chatUserID).Scan(&side)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
@@ -247,9 +250,9 @@ func (db *DB) Following(ctx context.Context, documentID uuid.UUID, chatUserID in
 // the recipient's number (or whose person has that IIN) the recipient's; a
 // follower keeps the side it followed from. A person is listed once, with the side found first.
 func (db *DB) DocumentChats(ctx context.Context, d *core.Document) ([]core.DocumentChat, error) {
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.pool().Query(ctx, `
 		SELECT DISTINCT ON (u.id) u.id, u.channel, u.external_id, u.name, coalesce(u.iin, ''), coalesce(u.org_id, 0), u.language,
-			u.username, u.phone, u.blocked_at, u.created_at, c.side FROM (
+			u.username, u.phone, u.blocked_at, u.wrote_at, u.created_at, c.side FROM (
 			-- A document addressed to a person's own IIN (an employee's) is
 			-- theirs to sign, even when they work for the sender.
 			SELECT id AS chat_user_id, 'recipient' AS side, 0 AS rank FROM chat_users WHERE iin = $3
@@ -271,7 +274,7 @@ func (db *DB) DocumentChats(ctx context.Context, d *core.Document) ([]core.Docum
 		var c core.DocumentChat
 		u := &c.User
 		var side string
-		if err := rows.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.CreatedAt, &side); err != nil {
+		if err := rows.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.WroteAt, &u.CreatedAt, &side); err != nil {
 			return nil, fmt.Errorf("document chats: %w", err)
 		}
 		c.Side = core.Side(side)

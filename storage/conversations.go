@@ -15,7 +15,7 @@ import (
 // the empty step, version 0.
 func (db *DB) Conversation(ctx context.Context, chatUserID int64) (core.Conversation, error) {
 	c := core.Conversation{ChatUserID: chatUserID}
-	err := db.Pool.QueryRow(ctx, `SELECT step, data, version FROM conversations WHERE chat_user_id = $1`, chatUserID).
+	err := db.pool().QueryRow(ctx, `SELECT step, data, version FROM conversations WHERE chat_user_id = $1`, chatUserID).
 		Scan(&c.Step, &c.Data, &c.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, nil
@@ -36,10 +36,10 @@ func (db *DB) SaveConversation(ctx context.Context, c *core.Conversation) (bool,
 	var tag interface{ RowsAffected() int64 }
 	var err error
 	if c.Version == 0 {
-		tag, err = db.Pool.Exec(ctx, `INSERT INTO conversations (chat_user_id, step, data, version) VALUES ($1, $2, $3, 1)
+		tag, err = db.pool().Exec(ctx, `INSERT INTO conversations (chat_user_id, step, data, version) VALUES ($1, $2, $3, 1)
 			ON CONFLICT (chat_user_id) DO NOTHING`, c.ChatUserID, c.Step, data)
 	} else {
-		tag, err = db.Pool.Exec(ctx, `UPDATE conversations SET step = $2, data = $3, version = version + 1, updated_at = now()
+		tag, err = db.pool().Exec(ctx, `UPDATE conversations SET step = $2, data = $3, version = version + 1, updated_at = now()
 			WHERE chat_user_id = $1 AND version = $4`, c.ChatUserID, c.Step, data, c.Version)
 	}
 	if err != nil {
@@ -54,7 +54,7 @@ func (db *DB) SaveConversation(ctx context.Context, c *core.Conversation) (bool,
 
 // InsertAuthChallenge stores a new identity challenge.
 func (db *DB) InsertAuthChallenge(ctx context.Context, idHash []byte, chatUserID int64, challenge []byte, createdAt, expiresAt time.Time) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO auth_challenges (id_hash, chat_user_id, challenge, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := db.pool().Exec(ctx, `INSERT INTO auth_challenges (id_hash, chat_user_id, challenge, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		idHash, chatUserID, challenge, createdAt, expiresAt)
 	if err != nil {
 		return fmt.Errorf("insert auth challenge: %w", err)
@@ -68,7 +68,7 @@ func (db *DB) AuthChallengeByHash(ctx context.Context, idHash []byte) (int64, []
 	var challenge, token []byte
 	var expires time.Time
 	var used bool
-	err := db.Pool.QueryRow(ctx, `SELECT chat_user_id, challenge, token_hash, expires_at, used_at IS NOT NULL FROM auth_challenges WHERE id_hash = $1`,
+	err := db.pool().QueryRow(ctx, `SELECT chat_user_id, challenge, token_hash, expires_at, used_at IS NOT NULL FROM auth_challenges WHERE id_hash = $1`,
 		idHash).Scan(&user, &challenge, &token, &expires, &used)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil, nil, time.Time{}, false, core.ErrEgovSession
@@ -81,18 +81,10 @@ func (db *DB) AuthChallengeByHash(ctx context.Context, idHash []byte) (int64, []
 
 // SetAuthToken replaces the challenge's one-time eGov token.
 func (db *DB) SetAuthToken(ctx context.Context, idHash, tokenHash []byte) error {
-	_, err := db.Pool.Exec(ctx, `UPDATE auth_challenges SET token_hash = $2 WHERE id_hash = $1 AND used_at IS NULL`, idHash, tokenHash)
-	if err != nil {
-		return fmt.Errorf("set auth token: %w", err)
-	}
-	return nil
+	return authChallenges.setToken(ctx, db, idHash, tokenHash)
 }
 
 // UseAuthChallenge marks the challenge used, once.
 func (db *DB) UseAuthChallenge(ctx context.Context, idHash []byte, now time.Time) (bool, error) {
-	tag, err := db.Pool.Exec(ctx, `UPDATE auth_challenges SET used_at = $2 WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2`, idHash, now)
-	if err != nil {
-		return false, fmt.Errorf("use auth challenge: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
+	return authChallenges.use(ctx, db, idHash, now)
 }

@@ -53,7 +53,7 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 func (db *DB) Close() { db.Pool.Close() }
 
 // Ping checks the database answers, for readiness probes.
-func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+func (db *DB) Ping(ctx context.Context) error { return db.pool().Ping(ctx) }
 
 // Migrate applies every embedded migration not applied yet.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
@@ -121,7 +121,7 @@ func redact(databaseURL string) string {
 
 // InTx runs fn in a transaction, committing when fn returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx core.Tx) error) error {
-	t, err := db.Pool.Begin(ctx)
+	t, err := db.pool().Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

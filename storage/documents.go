@@ -16,7 +16,7 @@ const documentColumns = `id, sender_org_id, sender_number, sender_name, recipien
 	recipient_number, recipient_name, type, number, date, file_sha256, file_size, file_pages, status,
 	link_token, coalesce(base_ref, ''), coalesce(idempotency_key, ''), idempotency_hash, copied_from, sender_signed_at,
 	recipient_signed_at, sender_archived_at, recipient_archived_at, deleted_at, version, audit_seq,
-	audit_head, created_at, updated_at`
+	audit_head, created_at, updated_at, demo, file_name`
 
 func scanDocument(row pgx.Row) (*core.Document, error) {
 	var d core.Document
@@ -25,7 +25,7 @@ func scanDocument(row pgx.Row) (*core.Document, error) {
 		&d.RecipientNumber, &d.RecipientName, &d.Type, &d.Number, &d.Date, &d.File.SHA256, &d.File.Size, &d.File.Pages,
 		&d.Status, &d.LinkToken, &d.BaseRef, &d.IdempotencyKey, &d.IdempotencyHash, &copied, &d.SenderSignedAt,
 		&d.RecipientSignedAt, &d.SenderArchivedAt, &d.RecipientArchivedAt, &d.DeletedAt, &d.Version, &d.AuditSeq,
-		&d.AuditHead, &d.CreatedAt, &d.UpdatedAt)
+		&d.AuditHead, &d.CreatedAt, &d.UpdatedAt, &d.Demo, &d.File.Name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, core.ErrNotFound
 	}
@@ -54,12 +54,12 @@ func nullableUUID(id uuid.UUID) *uuid.UUID {
 
 // Document reads a document by id.
 func (db *DB) Document(ctx context.Context, id uuid.UUID) (*core.Document, error) {
-	return scanDocument(db.Pool.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE id = $1`, id))
+	return scanDocument(db.pool().QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE id = $1`, id))
 }
 
 // DocumentByLink reads a document by the hash of its link token.
 func (db *DB) DocumentByLink(ctx context.Context, linkHash []byte) (*core.Document, error) {
-	return scanDocument(db.Pool.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE link_hash = $1`, linkHash))
+	return scanDocument(db.pool().QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE link_hash = $1`, linkHash))
 }
 
 func (t *tx) LockDocument(ctx context.Context, id uuid.UUID) (*core.Document, error) {
@@ -75,14 +75,14 @@ func (t *tx) InsertDocument(ctx context.Context, d *core.Document) (bool, error)
 		INSERT INTO documents (id, sender_org_id, sender_number, sender_name, recipient_party_id, recipient_kind,
 			recipient_number, recipient_name, type, number, date, file_sha256, file_size, file_pages, status,
 			link_token, link_hash, base_ref, idempotency_key, copied_from, version, audit_seq, audit_head,
-			created_at, updated_at, idempotency_hash)
+			created_at, updated_at, idempotency_hash, demo, file_name)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-			$21, $22, $23, $24, $25, $26)
+			$21, $22, $23, $24, $25, $26, $27, $28)
 		ON CONFLICT (sender_org_id, idempotency_key) DO NOTHING`,
 		d.ID, d.SenderOrgID, d.SenderNumber, d.SenderName, d.RecipientPartyID, d.RecipientKind,
 		d.RecipientNumber, d.RecipientName, d.Type, d.Number, d.Date, d.File.SHA256, d.File.Size, d.File.Pages, d.Status,
 		d.LinkToken, core.LinkHash(d.LinkToken), nullable(d.BaseRef), nullable(d.IdempotencyKey), nullableUUID(d.CopiedFrom),
-		d.Version, d.AuditSeq, d.AuditHead, d.CreatedAt, d.UpdatedAt, d.IdempotencyHash)
+		d.Version, d.AuditSeq, d.AuditHead, d.CreatedAt, d.UpdatedAt, d.IdempotencyHash, d.Demo, d.File.Name)
 	if isUniqueViolation(err, "documents_base_ref") {
 		return false, core.ErrBaseInUse
 	}
@@ -108,12 +108,12 @@ func (t *tx) UpdateDocument(ctx context.Context, d *core.Document) error {
 			type = $6, number = $7, date = $8, file_sha256 = $9, file_size = $10, file_pages = $11, status = $12,
 			base_ref = $13, sender_signed_at = $14, recipient_signed_at = $15, sender_archived_at = $16,
 			recipient_archived_at = $17, deleted_at = $18, version = $19, audit_seq = $20, audit_head = $21,
-			updated_at = $22
+			updated_at = $22, file_name = $23
 		WHERE id = $1`,
 		d.ID, d.RecipientPartyID, d.RecipientKind, d.RecipientNumber, d.RecipientName,
 		d.Type, d.Number, d.Date, d.File.SHA256, d.File.Size, d.File.Pages, d.Status,
 		nullable(d.BaseRef), d.SenderSignedAt, d.RecipientSignedAt, d.SenderArchivedAt,
-		d.RecipientArchivedAt, d.DeletedAt, d.Version, d.AuditSeq, d.AuditHead, d.UpdatedAt)
+		d.RecipientArchivedAt, d.DeletedAt, d.Version, d.AuditSeq, d.AuditHead, d.UpdatedAt, d.File.Name)
 	if isUniqueViolation(err, "documents_base_ref") {
 		return core.ErrBaseInUse
 	}
@@ -165,7 +165,7 @@ func (db *DB) ListFolder(ctx context.Context, a core.Actor, f core.Folder, q cor
 		where += ` AND (number ILIKE $5 OR recipient_name ILIKE $5 OR sender_name ILIKE $5 OR recipient_number LIKE $5 OR sender_number LIKE $5)`
 		args = append(args, "%"+escapeLike(q.Search)+"%")
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+documentColumns+` FROM documents WHERE `+where+
+	rows, err := db.pool().Query(ctx, `SELECT `+documentColumns+` FROM documents WHERE `+where+
 		` ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list folder %s: %w", f, err)
@@ -197,7 +197,7 @@ func (db *DB) FolderCounts(ctx context.Context, a core.Actor) (map[core.Folder]i
 	for i := range counts {
 		dest[i] = &counts[i]
 	}
-	err := db.Pool.QueryRow(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM documents
+	err := db.pool().QueryRow(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM documents
 		WHERE deleted_at IS NULL AND (sender_org_id = $1 OR recipient_number = $2)`, a.OrgID, a.Number).Scan(dest...)
 	if err != nil {
 		return nil, fmt.Errorf("folder counts: %w", err)

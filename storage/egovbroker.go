@@ -35,7 +35,7 @@ func (db *DB) InsertBrokerSession(ctx context.Context, idHash []byte, s *core.Br
 		doc = &s.DocumentID
 	}
 	r := s.Registration
-	_, err = db.Pool.Exec(ctx, `INSERT INTO egov_broker_sessions (id_hash, document_id, challenge_hash, data_url, sign_url,
+	_, err = db.pool().Exec(ctx, `INSERT INTO egov_broker_sessions (id_hash, document_id, challenge_hash, data_url, sign_url,
 		qr_png, mobile_link, business_link, texts, state, created_at, updated_at, expires_at, leased_until)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)`,
 		idHash, doc, s.ChallengeHash, r.DataURL, r.SignURL, r.QRPNG, r.MobileLink, r.BusinessLink, texts, s.State,
@@ -52,7 +52,7 @@ func (db *DB) BrokerSessionByHash(ctx context.Context, idHash []byte) (*core.Bro
 	var doc *uuid.UUID
 	var texts, refusal []byte
 	r := &s.Registration
-	err := db.Pool.QueryRow(ctx, `SELECT document_id, challenge_hash, data_url, sign_url, qr_png, mobile_link, business_link,
+	err := db.pool().QueryRow(ctx, `SELECT document_id, challenge_hash, data_url, sign_url, qr_png, mobile_link, business_link,
 		texts, state, refusal, created_at, updated_at, expires_at FROM egov_broker_sessions WHERE id_hash = $1`, idHash).
 		Scan(&doc, &s.ChallengeHash, &r.DataURL, &r.SignURL, &r.QRPNG, &r.MobileLink, &r.BusinessLink, &texts, &s.State,
 			&refusal, &s.CreatedAt, &s.UpdatedAt, &r.ExpiresAt)
@@ -91,7 +91,7 @@ func (db *DB) SetBrokerState(ctx context.Context, idHash []byte, from []core.Bro
 	for i, s := range from {
 		states[i] = string(s)
 	}
-	tag, err := db.Pool.Exec(ctx, `UPDATE egov_broker_sessions SET state = $2, refusal = $3, updated_at = $4
+	tag, err := db.pool().Exec(ctx, `UPDATE egov_broker_sessions SET state = $2, refusal = $3, updated_at = $4
 		WHERE id_hash = $1 AND state = ANY($5)`, idHash, to, refusal, at, states)
 	if err != nil {
 		return false, fmt.Errorf("set broker state: %w", err)
@@ -103,7 +103,7 @@ func (db *DB) SetBrokerState(ctx context.Context, idHash []byte, from []core.Bro
 // brokered signing whose lease ran out by now, and returns their hashes.
 // Two instances claiming at once get disjoint sets.
 func (db *DB) ClaimBrokerSessions(ctx context.Context, now, until time.Time) ([][]byte, error) {
-	rows, err := db.Pool.Query(ctx, `UPDATE egov_broker_sessions SET leased_until = $2
+	rows, err := db.pool().Query(ctx, `UPDATE egov_broker_sessions SET leased_until = $2
 		WHERE state IN ('waiting', 'taken') AND leased_until <= $1 RETURNING id_hash`, now, until)
 	if err != nil {
 		return nil, fmt.Errorf("claim broker sessions: %w", err)
@@ -123,7 +123,7 @@ func (db *DB) UnfinishedBrokerSessions(ctx context.Context, documentID uuid.UUID
 		doc = &documentID
 	}
 	var thing, all int
-	err := db.Pool.QueryRow(ctx, `SELECT
+	err := db.pool().QueryRow(ctx, `SELECT
 			count(*) FILTER (WHERE document_id = $1 OR challenge_hash = $2),
 			count(*)
 		FROM egov_broker_sessions WHERE state IN ('waiting', 'taken') AND expires_at > $3`, doc, challengeHash, now).Scan(&thing, &all)
@@ -136,7 +136,7 @@ func (db *DB) UnfinishedBrokerSessions(ctx context.Context, documentID uuid.UUID
 // LeaseBrokerSession moves a session's lease to until: later while its
 // holder waits, now when it gives the session back.
 func (db *DB) LeaseBrokerSession(ctx context.Context, idHash []byte, until time.Time) error {
-	if _, err := db.Pool.Exec(ctx, `UPDATE egov_broker_sessions SET leased_until = $2 WHERE id_hash = $1`, idHash, until); err != nil {
+	if _, err := db.pool().Exec(ctx, `UPDATE egov_broker_sessions SET leased_until = $2 WHERE id_hash = $1`, idHash, until); err != nil {
 		return fmt.Errorf("lease broker session: %w", err)
 	}
 	return nil

@@ -22,7 +22,7 @@ func (db *DB) InESFTx(ctx context.Context, fn func(tx core.ESFTx) error) error {
 type esfTx struct{ *tx }
 
 func (db *DB) ESFPassword(ctx context.Context, orgID int64, iin string) (sealed, nonce []byte, err error) {
-	err = db.Pool.QueryRow(ctx, `SELECT sealed, nonce FROM esf_credentials WHERE org_id = $1 AND iin = $2`, orgID, iin).Scan(&sealed, &nonce)
+	err = db.pool().QueryRow(ctx, `SELECT sealed, nonce FROM esf_credentials WHERE org_id = $1 AND iin = $2`, orgID, iin).Scan(&sealed, &nonce)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, core.ErrNotFound
 	}
@@ -33,7 +33,7 @@ func (db *DB) ESFPassword(ctx context.Context, orgID int64, iin string) (sealed,
 }
 
 func (db *DB) SaveESFPassword(ctx context.Context, orgID int64, iin string, sealed, nonce []byte, at time.Time) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO esf_credentials (org_id, iin, sealed, nonce, updated_at) VALUES ($1, $2, $3, $4, $5)
+	_, err := db.pool().Exec(ctx, `INSERT INTO esf_credentials (org_id, iin, sealed, nonce, updated_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (org_id, iin) DO UPDATE SET sealed = EXCLUDED.sealed, nonce = EXCLUDED.nonce, updated_at = EXCLUDED.updated_at`,
 		orgID, iin, sealed, nonce, at)
 	if err != nil {
@@ -43,7 +43,7 @@ func (db *DB) SaveESFPassword(ctx context.Context, orgID int64, iin string, seal
 }
 
 func (db *DB) DeleteESFPassword(ctx context.Context, orgID int64, iin string) (bool, error) {
-	tag, err := db.Pool.Exec(ctx, `DELETE FROM esf_credentials WHERE org_id = $1 AND iin = $2`, orgID, iin)
+	tag, err := db.pool().Exec(ctx, `DELETE FROM esf_credentials WHERE org_id = $1 AND iin = $2`, orgID, iin)
 	if err != nil {
 		return false, fmt.Errorf("delete esf password: %w", err)
 	}
@@ -61,7 +61,7 @@ func scanESFTicket(r pgx.CollectableRow) (core.ESFTicket, error) {
 }
 
 func (db *DB) ActiveESFTickets(ctx context.Context, orgID int64, now time.Time) ([]core.ESFTicket, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT `+esfTicketColumns+` FROM esf_tickets t LEFT JOIN chat_users u ON u.id = t.chat_user_id
+	rows, err := db.pool().Query(ctx, `SELECT `+esfTicketColumns+` FROM esf_tickets t LEFT JOIN chat_users u ON u.id = t.chat_user_id
 		WHERE t.org_id = $1 AND t.state = 'active' AND t.expires_at > $2 ORDER BY t.expires_at DESC, t.id DESC`, orgID, now)
 	if err != nil {
 		return nil, fmt.Errorf("active esf tickets: %w", err)
@@ -77,7 +77,7 @@ const esfInvoiceColumns = `org_id, esf_id, registration_number, num, issued, sel
 
 func (db *DB) ESFInvoice(ctx context.Context, orgID, esfID int64) (*core.ESFInvoice, error) {
 	var v core.ESFInvoice
-	err := db.Pool.QueryRow(ctx, `SELECT `+esfInvoiceColumns+` FROM esf_invoices WHERE org_id = $1 AND esf_id = $2`, orgID, esfID).
+	err := db.pool().QueryRow(ctx, `SELECT `+esfInvoiceColumns+` FROM esf_invoices WHERE org_id = $1 AND esf_id = $2`, orgID, esfID).
 		Scan(&v.OrgID, &v.ESFID, &v.RegistrationNumber, &v.Number, &v.Date, &v.SellerName, &v.SellerBIN, &v.Total, &v.Currency, &v.Status, &v.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, core.ErrNotFound
@@ -109,7 +109,7 @@ func scanESFSync(orgID int64, r esfSyncRow) (core.ESFSync, error) {
 const esfSyncColumns = `last_event_date, last_invoice_id, last_sync_at, paused_notified, warned_ticket`
 
 func (db *DB) ESFSyncState(ctx context.Context, orgID int64) (core.ESFSync, error) {
-	s, err := scanESFSync(orgID, db.Pool.QueryRow(ctx, `SELECT `+esfSyncColumns+` FROM esf_sync WHERE org_id = $1`, orgID))
+	s, err := scanESFSync(orgID, db.pool().QueryRow(ctx, `SELECT `+esfSyncColumns+` FROM esf_sync WHERE org_id = $1`, orgID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return core.ESFSync{OrgID: orgID}, nil
 	}
@@ -120,7 +120,7 @@ func (db *DB) ESFSyncState(ctx context.Context, orgID int64) (core.ESFSync, erro
 }
 
 func (db *DB) ESFOrgsToSync(ctx context.Context, now time.Time) ([]int64, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT DISTINCT t.org_id FROM esf_tickets t LEFT JOIN esf_sync s ON s.org_id = t.org_id
+	rows, err := db.pool().Query(ctx, `SELECT DISTINCT t.org_id FROM esf_tickets t LEFT JOIN esf_sync s ON s.org_id = t.org_id
 		WHERE (t.state = 'active' AND t.expires_at > $1) OR NOT coalesce(s.paused_notified, false) ORDER BY 1`, now)
 	if err != nil {
 		return nil, fmt.Errorf("esf organisations: %w", err)
@@ -134,7 +134,7 @@ func (db *DB) ESFOrgsToSync(ctx context.Context, now time.Time) ([]int64, error)
 
 func (db *DB) ClaimESFSession(ctx context.Context, iin string, now time.Time, gap, hold time.Duration) (bool, error) {
 	var ok bool
-	err := db.Pool.QueryRow(ctx, `INSERT INTO esf_people AS p (iin, busy_until) VALUES ($1, $2) ON CONFLICT (iin) DO UPDATE
+	err := db.pool().QueryRow(ctx, `INSERT INTO esf_people AS p (iin, busy_until) VALUES ($1, $2) ON CONFLICT (iin) DO UPDATE
 		SET busy_until = EXCLUDED.busy_until
 		WHERE (p.busy_until IS NULL OR p.busy_until <= $3) AND (p.last_opened_at IS NULL OR p.last_opened_at <= $4)
 		RETURNING true`, iin, now.Add(hold), now, now.Add(-gap)).Scan(&ok)
@@ -152,7 +152,7 @@ func (db *DB) ReleaseESFSession(ctx context.Context, iin string, openedAt time.T
 	if !openedAt.IsZero() {
 		opened = &openedAt
 	}
-	_, err := db.Pool.Exec(ctx, `UPDATE esf_people SET busy_until = NULL, last_opened_at = coalesce($2, last_opened_at) WHERE iin = $1`, iin, opened)
+	_, err := db.pool().Exec(ctx, `UPDATE esf_people SET busy_until = NULL, last_opened_at = coalesce($2, last_opened_at) WHERE iin = $1`, iin, opened)
 	if err != nil {
 		return fmt.Errorf("release esf session: %w", err)
 	}
@@ -160,7 +160,7 @@ func (db *DB) ReleaseESFSession(ctx context.Context, iin string, openedAt time.T
 }
 
 func (db *DB) AddESFCalls(ctx context.Context, orgID int64, day time.Time, n int) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO esf_calls (org_id, day, calls) VALUES ($1, $2, $3)
+	_, err := db.pool().Exec(ctx, `INSERT INTO esf_calls (org_id, day, calls) VALUES ($1, $2, $3)
 		ON CONFLICT (org_id, day) DO UPDATE SET calls = esf_calls.calls + EXCLUDED.calls`, orgID, day, n)
 	if err != nil {
 		return fmt.Errorf("count esf calls: %w", err)
@@ -169,7 +169,7 @@ func (db *DB) AddESFCalls(ctx context.Context, orgID int64, day time.Time, n int
 }
 
 func (db *DB) ESFCallsOn(ctx context.Context, day time.Time) (map[string]int64, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT o.number, c.calls FROM esf_calls c JOIN organisations o ON o.id = c.org_id WHERE c.day = $1`, day)
+	rows, err := db.pool().Query(ctx, `SELECT o.number, c.calls FROM esf_calls c JOIN organisations o ON o.id = c.org_id WHERE c.day = $1`, day)
 	if err != nil {
 		return nil, fmt.Errorf("esf calls: %w", err)
 	}

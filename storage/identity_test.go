@@ -39,7 +39,8 @@ func storeDuplicate(t *testing.T, f *storagetest.Fixture, pn, lid string) duplic
 	if err != nil {
 		t.Fatal(err)
 	}
-	byLID, err := f.Svc.ChatUser(ctx, core.ChannelWhatsApp, lid+"@lid", "", "ru")
+	// Reached by the bot, never wrote under this id.
+	byLID, err := f.Svc.ReachedChatUser(ctx, core.ChannelWhatsApp, lid+"@lid", "", "ru")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +54,21 @@ func storeDuplicate(t *testing.T, f *storagetest.Fixture, pn, lid string) duplic
 		t.Fatal(err)
 	}
 	if err := f.DB.BindChatUser(ctx, byLID.ID, storagetest.RandomIIN(), f.Sender.OrgID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Rows of the tables added since chat users were first merged: an ИС
+	// ЭСФ link and ticket, and a chat's own outbox event (sent already).
+	if err := f.DB.InsertESFLink(ctx, []byte(core.NewToken()[:32]), core.ESFLink{Kind: "password", ChatUserID: byPhone.ID,
+		ExpiresAt: time.Now().Add(time.Hour)}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.DB.Pool.Exec(ctx, `INSERT INTO esf_tickets (org_id, iin, chat_user_id, key_serial, key_kind, certificate, signed_xml,
+		expires_at, state, created_at) VALUES ($1, $2, $3, 's', 'k', 'c', '<x/>', now(), 'ended', now())`,
+		f.Sender.OrgID, storagetest.RandomIIN(), byPhone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.DB.Pool.Exec(ctx, `INSERT INTO outbox (id, chat_user_id, kind, payload, created_at, sent_at)
+		VALUES ($1, $2, 'test.merge', '{}', now(), now())`, uuid.New(), byPhone.ID); err != nil {
 		t.Fatal(err)
 	}
 	d := duplicate{byPhone: byPhone, byLID: byLID}
@@ -103,6 +119,15 @@ func checkMerged(t *testing.T, f *storagetest.Fixture, d duplicate, pn, lid stri
 	if u.ExternalID != lid+"@lid" || u.Phone != "+"+pn || u.OrgID != f.Sender.OrgID || u.IIN == "" || u.Language != "kk" || u.Name != "Дана" {
 		t.Fatalf("merged chat user = %+v", u)
 	}
+	if u.NeverWrote() {
+		t.Fatal("the merged chat user lost the time the person wrote under the other id")
+	}
+	var moved int
+	if err := f.DB.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM esf_links WHERE chat_user_id = $1)
+		+ (SELECT count(*) FROM esf_tickets WHERE chat_user_id = $1)
+		+ (SELECT count(*) FROM outbox WHERE chat_user_id = $1)`, u.ID).Scan(&moved); err != nil || moved != 3 {
+		t.Fatalf("%d of the ИС ЭСФ link, ticket and outbox event moved to the merged chat user, %v", moved, err)
+	}
 	c, err := f.DB.Conversation(ctx, u.ID)
 	if err != nil || c.Step != "wizard.type" {
 		t.Fatalf("conversation = %+v, %v", c, err)
@@ -133,7 +158,7 @@ func checkMerged(t *testing.T, f *storagetest.Fixture, d duplicate, pn, lid stri
 // pairs whatsmeow learned.
 func migrationStep(t *testing.T) string {
 	t.Helper()
-	raw, err := fs.ReadFile(migrations.FS, "00016_whatsapp_identity.sql")
+	raw, err := fs.ReadFile(migrations.FS, "00020_whatsapp_identity.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,7 +139,7 @@ func TestDocumentsDueForReminder(t *testing.T) {
 	}
 	day := time.Now().In(core.KazakhstanTime)
 	due := func(day time.Time) map[uuid.UUID]bool {
-		ids, err := f.DB.DocumentsDueForReminder(ctx, time.Now().AddDate(0, 0, -2), day, 100000)
+		ids, err := f.DB.DocumentsDueForReminder(ctx, time.Now().AddDate(0, 0, -2), day, 3, 100000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,5 +163,14 @@ func TestDocumentsDueForReminder(t *testing.T) {
 	}
 	if got := due(day.AddDate(0, 0, 1)); !got[created.ID] {
 		t.Fatal("not due again the next day")
+	}
+	// Three reminders in all, then no more.
+	for i := 1; i < 3; i++ {
+		if err := f.DB.RecordReminder(ctx, created.ID, day.AddDate(0, 0, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := due(day.AddDate(0, 0, 5)); got[created.ID] || !got[signing.ID] {
+		t.Fatalf("due after three reminders: %v", got)
 	}
 }

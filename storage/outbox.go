@@ -17,7 +17,7 @@ import (
 // without handing out a row twice; when send fails nothing is marked and the
 // rows wait for the next round.
 func (db *DB) RelayOutbox(ctx context.Context, limit int, at time.Time, send func(ctx context.Context, batch []core.OutboxMessage) ([]uuid.UUID, error)) (int, error) {
-	t, err := db.Pool.Begin(ctx)
+	t, err := db.pool().Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("relay outbox: begin: %w", err)
 	}
@@ -69,7 +69,7 @@ func (db *DB) RelayOutbox(ctx context.Context, limit int, at time.Time, send fun
 // OutboxPending counts the events not relayed yet.
 func (db *DB) OutboxPending(ctx context.Context) (int64, error) {
 	var n int64
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
+	if err := db.pool().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("outbox pending: %w", err)
 	}
 	return n, nil

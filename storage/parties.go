@@ -32,7 +32,7 @@ func (t *tx) UpsertParty(ctx context.Context, p *core.Party) error {
 
 // Parties lists an organisation's directory, the most recently used first.
 func (db *DB) Parties(ctx context.Context, orgID int64, limit int) ([]core.Party, error) {
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.pool().Query(ctx, `
 		SELECT id, org_id, kind, number, name, phone, telegram, whatsapp, updated_at, last_used_at
 		FROM parties WHERE org_id = $1 ORDER BY last_used_at DESC, id DESC LIMIT $2`, orgID, limit)
 	if err != nil {
@@ -48,7 +48,7 @@ func (db *DB) Parties(ctx context.Context, orgID int64, limit int) ([]core.Party
 // PartiesByNumbers reads the entries of an organisation's directory with
 // these IINs/BINs.
 func (db *DB) PartiesByNumbers(ctx context.Context, orgID int64, numbers []string) ([]core.Party, error) {
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.pool().Query(ctx, `
 		SELECT id, org_id, kind, number, name, phone, telegram, whatsapp, updated_at, last_used_at
 		FROM parties WHERE org_id = $1 AND number = ANY($2) ORDER BY last_used_at DESC, id DESC`, orgID, numbers)
 	if err != nil {
@@ -64,7 +64,7 @@ func (db *DB) PartiesByNumbers(ctx context.Context, orgID int64, numbers []strin
 // Party reads one entry of an organisation's directory.
 func (db *DB) Party(ctx context.Context, orgID, id int64) (*core.Party, error) {
 	var p core.Party
-	err := db.Pool.QueryRow(ctx, `
+	err := db.pool().QueryRow(ctx, `
 		SELECT id, org_id, kind, number, name, phone, telegram, whatsapp, updated_at, last_used_at
 		FROM parties WHERE org_id = $1 AND id = $2`, orgID, id).
 		Scan(&p.ID, &p.OrgID, &p.Kind, &p.Number, &p.Name, &p.Phone, &p.Telegram, &p.WhatsApp, &p.UpdatedAt, &p.LastUsedAt)

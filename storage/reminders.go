@@ -11,12 +11,14 @@ import (
 
 // DocumentsDueForReminder lists up to limit documents still waiting for a
 // signature («Создан», «На подписании»), not deleted, created before
-// createdBefore and not reminded of on day (a calendar date), oldest first.
-func (db *DB) DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, limit int) ([]uuid.UUID, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT d.id FROM documents d
+// createdBefore, not reminded of on day (a calendar date) and reminded of
+// fewer than most times in all, oldest first.
+func (db *DB) DocumentsDueForReminder(ctx context.Context, createdBefore, day time.Time, most, limit int) ([]uuid.UUID, error) {
+	rows, err := db.pool().Query(ctx, `SELECT d.id FROM documents d
 		WHERE d.status IN ('created', 'signing') AND d.deleted_at IS NULL AND d.created_at < $1
 		AND NOT EXISTS (SELECT 1 FROM document_reminders r WHERE r.document_id = d.id AND r.day = $2)
-		ORDER BY d.created_at LIMIT $3`, createdBefore, dateOnly(day), limit)
+		AND (SELECT count(*) FROM document_reminders r WHERE r.document_id = d.id) < $4
+		ORDER BY d.created_at LIMIT $3`, createdBefore, dateOnly(day), limit, most)
 	if err != nil {
 		return nil, fmt.Errorf("documents due for reminder: %w", err)
 	}
@@ -30,7 +32,7 @@ func (db *DB) DocumentsDueForReminder(ctx context.Context, createdBefore, day ti
 // RecordReminder notes that the document was reminded of on day; recording
 // it again changes nothing.
 func (db *DB) RecordReminder(ctx context.Context, documentID uuid.UUID, day time.Time) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO document_reminders (document_id, day) VALUES ($1, $2)
+	_, err := db.pool().Exec(ctx, `INSERT INTO document_reminders (document_id, day) VALUES ($1, $2)
 		ON CONFLICT (document_id, day) DO NOTHING`, documentID, dateOnly(day))
 	if err != nil {
 		return fmt.Errorf("record reminder: %w", err)
@@ -38,27 +40,34 @@ func (db *DB) RecordReminder(ctx context.Context, documentID uuid.UUID, day time
 	return nil
 }
 
-// DeleteExpired deletes eGov signing sessions and identity challenges that
+// DeleteExpired deletes eGov signing sessions and identity challenges (the
+// ИС ЭСФ one-time links among them) that
 // expired before the given time: they can no longer be used, and their
 // hashes are worthless to keep. It returns how many rows of each went.
 func (db *DB) DeleteExpired(ctx context.Context, before time.Time) (sessions, challenges int64, err error) {
-	tag, err := db.Pool.Exec(ctx, `DELETE FROM egov_sessions WHERE expires_at < $1`, before)
+	tag, err := db.pool().Exec(ctx, `DELETE FROM egov_sessions WHERE expires_at < $1`, before)
 	if err != nil {
 		return 0, 0, fmt.Errorf("delete expired egov sessions: %w", err)
 	}
 	sessions = tag.RowsAffected()
 	// Signings through a broker hold a QR image each; past their expiry they
 	// can only be read, never used. Those of a challenge go with it too.
-	tag, err = db.Pool.Exec(ctx, `DELETE FROM egov_broker_sessions WHERE expires_at < $1`, before)
+	tag, err = db.pool().Exec(ctx, `DELETE FROM egov_broker_sessions WHERE expires_at < $1`, before)
 	if err != nil {
 		return sessions, 0, fmt.Errorf("delete expired broker sessions: %w", err)
 	}
 	sessions += tag.RowsAffected()
-	tag, err = db.Pool.Exec(ctx, `DELETE FROM auth_challenges WHERE expires_at < $1`, before)
+	tag, err = db.pool().Exec(ctx, `DELETE FROM auth_challenges WHERE expires_at < $1`, before)
 	if err != nil {
 		return sessions, 0, fmt.Errorf("delete expired auth challenges: %w", err)
 	}
-	return sessions, tag.RowsAffected(), nil
+	challenges = tag.RowsAffected()
+	// The ИС ЭСФ password pages and ticket signings likewise.
+	tag, err = db.pool().Exec(ctx, `DELETE FROM esf_links WHERE expires_at < $1`, before)
+	if err != nil {
+		return sessions, challenges, fmt.Errorf("delete expired esf links: %w", err)
+	}
+	return sessions, challenges + tag.RowsAffected(), nil
 }
 
 // dateOnly keeps the calendar date of t in t's own zone, so a Kazakhstan day

@@ -46,7 +46,7 @@ func scanSignature(r pgx.CollectableRow, withCMS bool) (core.Signature, error) {
 
 // Signatures lists a document's signatures with their CMS, sender first.
 func (db *DB) Signatures(ctx context.Context, documentID uuid.UUID) ([]core.Signature, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT `+signatureColumns+`, cms FROM signatures WHERE document_id = $1 ORDER BY side DESC`, documentID)
+	rows, err := db.pool().Query(ctx, `SELECT `+signatureColumns+`, cms FROM signatures WHERE document_id = $1 ORDER BY side DESC`, documentID)
 	if err != nil {
 		return nil, fmt.Errorf("signatures: %w", err)
 	}
@@ -59,7 +59,7 @@ func (db *DB) Signers(ctx context.Context, documentIDs []uuid.UUID) (map[uuid.UU
 	if len(documentIDs) == 0 {
 		return out, nil
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+signatureColumns+` FROM signatures WHERE document_id = ANY($1) ORDER BY document_id, side DESC`, documentIDs)
+	rows, err := db.pool().Query(ctx, `SELECT `+signatureColumns+` FROM signatures WHERE document_id = ANY($1) ORDER BY document_id, side DESC`, documentIDs)
 	if err != nil {
 		return nil, fmt.Errorf("signers: %w", err)
 	}

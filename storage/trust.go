@@ -13,7 +13,7 @@ var _ nca.Store = (*DB)(nil)
 
 // TrustedCertificates reads every stored trusted certificate, roots first.
 func (db *DB) TrustedCertificates(ctx context.Context) ([]nca.Record, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT source_url, origin, kind, sha256, subject, algorithm, not_before, not_after,
+	rows, err := db.pool().Query(ctx, `SELECT source_url, origin, kind, sha256, subject, algorithm, not_before, not_after,
 		der, fetched_at, changed_at FROM trusted_certificates ORDER BY kind DESC, source_url`)
 	if err != nil {
 		return nil, fmt.Errorf("trusted certificates: %w", err)
@@ -32,7 +32,7 @@ func (db *DB) TrustedCertificates(ctx context.Context) ([]nca.Record, error) {
 
 // SaveTrustedCertificate stores r in place of what its URL had.
 func (db *DB) SaveTrustedCertificate(ctx context.Context, r nca.Record) error {
-	_, err := db.Pool.Exec(ctx, `INSERT INTO trusted_certificates (source_url, origin, kind, sha256, subject, algorithm,
+	_, err := db.pool().Exec(ctx, `INSERT INTO trusted_certificates (source_url, origin, kind, sha256, subject, algorithm,
 		not_before, not_after, der, fetched_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (source_url) DO UPDATE SET origin = EXCLUDED.origin, kind = EXCLUDED.kind, sha256 = EXCLUDED.sha256,
 		subject = EXCLUDED.subject, algorithm = EXCLUDED.algorithm, not_before = EXCLUDED.not_before,

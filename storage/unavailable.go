@@ -3,23 +3,29 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"syscall"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"edobot/core"
 )
 
-// Unavailable reports whether err means that PostgreSQL could not be
+// unavailable reports whether err means that PostgreSQL could not be
 // reached or dropped the connection: a dial that failed, a server shutting
 // down or refusing connections, a socket that broke mid-query. The request
 // it failed did nothing (a transaction not committed is rolled back) and may
 // be sent again once the server is back; the pool dials afresh for it.
 //
-// This is the one place that knows pgx's errors; the front ends are given
-// it (web.Server.Unavailable) to answer 503 instead of 500.
-func Unavailable(err error) bool {
+// This is the one place that knows pgx's errors: every error the store's
+// queries return passes through markUnavailable, so that the front ends
+// tell it by core.ErrStoreUnavailable.
+func unavailable(err error) bool {
 	if err == nil {
 		return false
 	}
@@ -47,3 +53,85 @@ func Unavailable(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED)
 }
+
+// markUnavailable wraps an error that means the server is out of reach
+// with core.ErrStoreUnavailable, keeping pgx's error inside it.
+func markUnavailable(err error) error {
+	if !unavailable(err) || errors.Is(err, core.ErrStoreUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", core.ErrStoreUnavailable, err)
+}
+
+// pool is the pool as the store's queries use it: each error, of the
+// query, of reading its rows or of a transaction begun from it, passes
+// through markUnavailable.
+type pool struct{ p *pgxpool.Pool }
+
+func (db *DB) pool() pool { return pool{db.Pool} }
+
+func (p pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := p.p.Exec(ctx, sql, args...)
+	return tag, markUnavailable(err)
+}
+
+func (p pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	r, err := p.p.Query(ctx, sql, args...)
+	if err != nil {
+		return r, markUnavailable(err)
+	}
+	return rows{r}, nil
+}
+
+func (p pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return row{p.p.QueryRow(ctx, sql, args...)}
+}
+
+func (p pool) Begin(ctx context.Context) (pgx.Tx, error) {
+	t, err := p.p.Begin(ctx)
+	if err != nil {
+		return nil, markUnavailable(err)
+	}
+	return markedTx{t}, nil
+}
+
+func (p pool) Ping(ctx context.Context) error { return markUnavailable(p.p.Ping(ctx)) }
+
+type row struct{ pgx.Row }
+
+func (r row) Scan(dest ...any) error { return markUnavailable(r.Row.Scan(dest...)) }
+
+type rows struct{ pgx.Rows }
+
+func (r rows) Err() error             { return markUnavailable(r.Rows.Err()) }
+func (r rows) Scan(dest ...any) error { return markUnavailable(r.Rows.Scan(dest...)) }
+
+// markedTx is a transaction whose errors pass through markUnavailable.
+type markedTx struct{ pgx.Tx }
+
+func (t markedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := t.Tx.Exec(ctx, sql, args...)
+	return tag, markUnavailable(err)
+}
+
+func (t markedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	r, err := t.Tx.Query(ctx, sql, args...)
+	if err != nil {
+		return r, markUnavailable(err)
+	}
+	return rows{r}, nil
+}
+
+func (t markedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return row{t.Tx.QueryRow(ctx, sql, args...)}
+}
+
+func (t markedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return batch{t.Tx.SendBatch(ctx, b)}
+}
+
+func (t markedTx) Commit(ctx context.Context) error { return markUnavailable(t.Tx.Commit(ctx)) }
+
+type batch struct{ pgx.BatchResults }
+
+func (b batch) Close() error { return markUnavailable(b.BatchResults.Close()) }

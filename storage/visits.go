@@ -22,7 +22,7 @@ import (
 // of views does not queue on fsync.
 func (db *DB) RecordLinkVisit(ctx context.Context, v *core.LinkVisit) (bool, error) {
 	var settled bool
-	err := db.Pool.QueryRow(ctx, `
+	err := db.pool().QueryRow(ctx, `
 		WITH counted AS (
 			INSERT INTO link_visits (document_id, day, visitor, what, count, first_at, last_at)
 			SELECT $1::uuid, $2::date, $3::bytea, $4::text, $5::bigint, $6::timestamptz, $7::timestamptz

@@ -1,14 +1,23 @@
 // Package egovtest is the eGov Mobile / eGov Business app's side of the QR
 // and cross-signing protocol, for tests. It follows NITEC's text (package
-// bot/egov cites it) as the app does, and fails the test where our server
-// strays from it: an API №1 without mgovSign, a field missing or misnamed,
-// a version other than 1, an error without a top-level message.
+// core/egov cites it and keeps its table) as the app does, and fails the
+// test where our server strays from it: an API №1 without mgovSign, a field
+// missing or misnamed, a version other than 1, a document in the shape of
+// another signMethod, an error without a top-level message.
+//
+// Two of the text's methods are signed: the CMS ones (CMS_SIGN_ONLY,
+// CMS_WITH_DATA), whose document.file.data is replaced by the base64 CMS,
+// and XML (egov.SignXML), whose documentXml — given instead of
+// document.file, «только для метода XML» — is signed in place, an enveloped
+// XMLDSig («Подпись осуществляется непосредственно в XML-документе»), and
+// sent back in the same field of the same JSON.
 package egovtest
 
 import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +25,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"edobot/core/egov"
 	"edobot/core/signature/sigtest"
@@ -24,6 +34,13 @@ import (
 // Key is a test signing key (sigtest.Key or sigtest.GOSTKey).
 type Key interface {
 	SignCMS(tb testing.TB, data []byte, o sigtest.CMSOptions) []byte
+}
+
+// XMLKey is a key that also signs XML as the app does for signMethod XML:
+// sigtest.Key and sigtest.GOSTKey are both.
+type XMLKey interface {
+	Key
+	SignXML(tb testing.TB, xml []byte) []byte
 }
 
 // App is one phone with the app, in one interface language.
@@ -38,8 +55,10 @@ type Result struct {
 	Message     string // the top-level message of an error, or "success"
 	BackURL     string // where «Назад» leads after a success
 	Description egov.Description
-	Documents   egov.Documents // API №2 as the server sent it
-	Data        []byte         // what was signed
+	SignMethod  string            // API №2's signMethod
+	Documents   egov.Documents    // API №2 as the server sent it, for a CMS method
+	XML         egov.XMLDocuments // API №2 as the server sent it, for signMethod XML
+	Data        []byte            // what was signed: the file's data, or the XML document
 }
 
 // SessionURL takes API №1 out of a deep link
@@ -73,15 +92,32 @@ func Sign(tb testing.TB, link string, key Key) (int, []byte) {
 	return r.Status, []byte(`{"message":` + fmt.Sprintf("%q", r.Message) + `}`)
 }
 
-// Sign reads the session, shows the data, signs it with key and sends it
-// back, as the app does.
+// Sign reads the session, shows the data, signs it with key as API №2's
+// signMethod asks and sends it back, as the app does. For signMethod XML the
+// key must be an XMLKey.
 func (a App) Sign(tb testing.TB, link string, key Key) Result {
 	tb.Helper()
-	return a.SignWith(tb, link, func(data []byte) []byte { return key.SignCMS(tb, data, sigtest.CMSOptions{}) })
+	return a.run(tb, link, func(method string, data []byte) []byte {
+		if method != egov.SignXML {
+			return key.SignCMS(tb, data, sigtest.CMSOptions{})
+		}
+		xk, ok := key.(XMLKey)
+		if !ok {
+			tb.Fatalf("API №2 asks for signMethod %s and the key %T cannot sign XML", method, key)
+		}
+		return xk.SignXML(tb, data)
+	})
 }
 
-// SignWith is Sign with any signer, e.g. one that returns a forged CMS.
+// SignWith is Sign with any signer, e.g. one that returns a forged CMS or
+// broken XML: it gets the data (the decoded file, or the XML document) and
+// returns what the app sends back in its place.
 func (a App) SignWith(tb testing.TB, link string, sign func(data []byte) []byte) Result {
+	tb.Helper()
+	return a.run(tb, link, func(_ string, data []byte) []byte { return sign(data) })
+}
+
+func (a App) run(tb testing.TB, link string, sign func(method string, data []byte) []byte) Result {
 	tb.Helper()
 	api1 := link
 	if !strings.HasPrefix(link, "http") || strings.Contains(link, "?link=") {
@@ -103,18 +139,27 @@ func (a App) SignWith(tb testing.TB, link string, sign func(data []byte) []byte)
 	if body, ok = a.call(tb, &res, "GET", api2, token, nil); !ok {
 		return res
 	}
-	res.Documents = decodeDocuments(tb, body)
-	var docs map[string]any // the app sends back what it got, only data replaced
+	res.SignMethod = signMethod(tb, body)
+	var docs map[string]any // the app sends back what it got, only the signed value replaced
 	if err := json.Unmarshal(body, &docs); err != nil {
 		tb.Fatalf("API №2: %v", err)
 	}
-	file := docs["documentsToSign"].([]any)[0].(map[string]any)["document"].(map[string]any)["file"].(map[string]any)
-	data, err := base64.StdEncoding.DecodeString(file["data"].(string))
-	if err != nil {
-		tb.Fatalf("API №2 data is not base64: %v", err)
+	doc := docs["documentsToSign"].([]any)[0].(map[string]any)
+	if res.SignMethod == egov.SignXML {
+		res.XML = decodeXMLDocuments(tb, body)
+		res.Data = []byte(res.XML.DocumentsToSign[0].DocumentXML)
+		signed := sign(res.SignMethod, res.Data)
+		doc["documentXml"] = string(signed)
+	} else {
+		res.Documents = decodeDocuments(tb, body)
+		file := doc["document"].(map[string]any)["file"].(map[string]any)
+		data, err := base64.StdEncoding.DecodeString(file["data"].(string))
+		if err != nil {
+			tb.Fatalf("API №2 data is not base64: %v", err)
+		}
+		res.Data = data
+		file["data"] = base64.StdEncoding.EncodeToString(sign(res.SignMethod, data))
 	}
-	res.Data = data
-	file["data"] = base64.StdEncoding.EncodeToString(sign(data))
 	out, _ := json.Marshal(docs)
 	if body, ok = a.call(tb, &res, "PUT", api2, token, out); !ok {
 		return res
@@ -128,6 +173,23 @@ func (a App) SignWith(tb testing.TB, link string, sign func(data []byte) []byte)
 	}
 	res.Message, res.BackURL = done.Message, done.BackURL
 	return res
+}
+
+// signMethod is API №2's signMethod, one this side signs.
+func signMethod(tb testing.TB, body []byte) string {
+	tb.Helper()
+	var m struct {
+		SignMethod string `json:"signMethod"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		tb.Fatalf("API №2: %v", err)
+	}
+	switch m.SignMethod {
+	case "CMS_WITH_DATA", egov.SignCMSOnly, egov.SignXML:
+	default:
+		tb.Fatalf("API №2 signMethod %q: this app's side signs CMS and XML only", m.SignMethod)
+	}
+	return m.SignMethod
 }
 
 // call makes one request as the app does. An error answer must carry a
@@ -213,10 +275,33 @@ func decodeDocuments(tb testing.TB, body []byte) egov.Documents {
 	if d.Version != egov.Version {
 		tb.Fatalf("API №2 version %d, the text says %d", d.Version, egov.Version)
 	}
-	switch d.SignMethod {
-	case "CMS_WITH_DATA", egov.SignCMSOnly:
-	default:
-		tb.Fatalf("API №2 signMethod %q: this app's side signs CMS only", d.SignMethod)
+	if len(d.DocumentsToSign) != 1 {
+		tb.Fatalf("API №2: %d documents", len(d.DocumentsToSign))
+	}
+	doc := d.DocumentsToSign[0]
+	if doc.NameRu == "" || doc.NameKz == "" || doc.NameEn == "" {
+		tb.Fatalf("API №2: a name is missing: %+v", doc)
+	}
+	if doc.Document.File.Data == "" || doc.Document.File.Mime == "" {
+		tb.Fatalf("API №2 signMethod %s without document.file's mime and data: %s", d.SignMethod, body)
+	}
+	return d
+}
+
+// decodeXMLDocuments reads API №2 of signMethod XML with the text's exact
+// field names: documentXml in place of document (an API №2 that sends
+// both, or a document.file, fails), version 1, one well-formed UTF-8 XML
+// document with its names.
+func decodeXMLDocuments(tb testing.TB, body []byte) egov.XMLDocuments {
+	tb.Helper()
+	var d egov.XMLDocuments
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		tb.Fatalf("API №2 of signMethod XML (documentXml instead of document): %v", err)
+	}
+	if d.Version != egov.Version {
+		tb.Fatalf("API №2 version %d, the text says %d", d.Version, egov.Version)
 	}
 	if len(d.DocumentsToSign) != 1 {
 		tb.Fatalf("API №2: %d documents", len(d.DocumentsToSign))
@@ -224,6 +309,17 @@ func decodeDocuments(tb testing.TB, body []byte) egov.Documents {
 	doc := d.DocumentsToSign[0]
 	if doc.NameRu == "" || doc.NameKz == "" || doc.NameEn == "" {
 		tb.Fatalf("API №2: a name is missing: %+v", doc)
+	}
+	if !utf8.ValidString(doc.DocumentXML) || strings.TrimSpace(doc.DocumentXML) == "" {
+		tb.Fatalf("API №2: documentXml is empty or not UTF-8")
+	}
+	x := xml.NewDecoder(strings.NewReader(doc.DocumentXML))
+	for {
+		if _, err := x.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			tb.Fatalf("API №2: documentXml is not well-formed XML: %v", err)
+		}
 	}
 	return d
 }

@@ -11,9 +11,24 @@ import (
 	"edobot/core/egov"
 )
 
+// authSwitch follows CodeAuth on the button that signs in again, for
+// another organisation.
+const authSwitch = "switch"
+
 // startAuth opens a sign-in challenge: the person signs it once with their
 // key, and the certificate binds this chat to their IIN and organisation.
-func (f *Flow) startAuth(ctx context.Context, u *core.ChatUser) ([]Screen, error) {
+func (f *Flow) startAuth(ctx context.Context, u *core.ChatUser, switching bool) ([]Screen, error) {
+	if u.Bound() && !switching {
+		_, org, err := f.actor(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		return []Screen{{Text: f.t(u, "chat.already_signed_in", map[string]any{"IIN": u.IIN, "Org": org.Name, "Number": org.Number}),
+			Buttons: [][]Button{
+				{{Label: f.t(u, "chat.switch_org", nil), Data: callbackData(CodeAuth, authSwitch)}},
+				{f.menuButton(u)},
+			}}}, nil
+	}
 	c, err := f.Service.StartAuth(ctx, u, f.EgovTTL)
 	if err != nil {
 		return nil, err

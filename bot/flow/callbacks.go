@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"strconv"
 	"strings"
 
 	"edobot/core"
@@ -24,6 +25,20 @@ const (
 	CodeNew      Code = "new"   // how to create a document
 	CodeWizard   Code = "w"     // "w.<conversation version>.<value>"
 	CodeDocument Code = "d"     // "d.<id>.<version>.<document code>"
+	CodeESF      Code = "esf"   // the ИС ЭСФ screen; "esf.<code>[.<argument>]" its buttons
+)
+
+// The codes of the ИС ЭСФ buttons, "esf." and one part; an argument may
+// follow after another ".".
+const (
+	CodeESFConfirm         Code = "esf.c"   // "esf.c.<invoice's ИС ЭСФ id>": «✅ Получено»
+	CodeESFTicket          Code = "esf.t"   // sign a new ticket
+	CodeESFTicketQR        Code = "esf.tq"  // "esf.tq.<signing>": the signing's QR for the eGov app
+	CodeESFPassword        Code = "esf.p"   // open the one-time password page
+	CodeESFPasswordDelete  Code = "esf.pd"  // asks to confirm
+	CodeESFPasswordDeleteY Code = "esf.pdy" // confirmed
+	CodeESFSessions        Code = "esf.s"   // «Активные сессии»
+	CodeESFEnd             Code = "esf.e"   // "esf.e.<ticket id>": end a ticket
 )
 
 // The codes of a document's buttons.
@@ -53,6 +68,30 @@ const (
 	CodeType Code = "t"
 )
 
+// The codes of the new document's wizard, "w.<conversation version>.<code>".
+const (
+	CodeCancel           Code = "cancel"
+	CodeNewParty         Code = "newparty"
+	CodeKindEmployee     Code = "kemployee"
+	CodeKindCounterparty Code = "kcounterparty"
+	CodeSkip             Code = "skip" // no phone or @username for the party
+	CodeToday            Code = "today"
+	CodeCreate           Code = "create"
+	CodeEditProposal     Code = "edit"  // fill in the proposal step by step
+	CodeProposedParty    Code = "pprop" // the proposal's recipient
+	CodeProposedNumber   Code = "nprop"
+	CodeProposedDate     Code = "dprop"
+	// CodeParty is the prefix of a party of the directory: "p<party id>",
+	// made by partyCode. A type is chosen with CodeType, as on the edit
+	// screen.
+	CodeParty Code = "p"
+)
+
+// partyKinds are the kinds a wizard's button chooses.
+var partyKinds = map[Code]core.PartyKind{
+	CodeKindEmployee: core.PartyEmployee, CodeKindCounterparty: core.PartyCounterparty,
+}
+
 // codeInfo is what a code is and may do.
 type codeInfo struct {
 	// document: a document's button, "d.<id>.<version>.<code>"; otherwise
@@ -64,12 +103,30 @@ type codeInfo struct {
 	// link: a person who reaches the document only through its link may
 	// tap it.
 	link bool
+	// esf: an ИС ЭСФ button, "esf.<code>[.<argument>]", for a person
+	// signed in for an organisation (mutating is a document's, never
+	// theirs: what they change is checked by the use case); arg: it
+	// carries an argument.
+	esf bool
+	arg bool
+	// wizard: a button of the new document's wizard, "w.<conversation
+	// version>.<code>", taken only from the conversation's current screen.
+	wizard bool
 }
 
 // codes is every code there is.
 var codes = map[Code]codeInfo{
 	CodeMenu: {}, CodeLang: {}, CodeLangs: {}, CodeAuth: {}, CodeAuthQR: {}, CodeFolder: {},
-	CodeSearch: {}, CodeNew: {}, CodeWizard: {}, CodeDocument: {},
+	CodeSearch: {}, CodeNew: {}, CodeWizard: {}, CodeDocument: {}, CodeESF: {},
+
+	CodeESFConfirm:         {esf: true, arg: true},
+	CodeESFTicket:          {esf: true},
+	CodeESFTicketQR:        {esf: true, arg: true},
+	CodeESFPassword:        {esf: true},
+	CodeESFPasswordDelete:  {esf: true},
+	CodeESFPasswordDeleteY: {esf: true},
+	CodeESFSessions:        {esf: true},
+	CodeESFEnd:             {esf: true, arg: true},
 
 	CodeView:          {document: true, link: true},
 	CodeSign:          {document: true, link: true},
@@ -91,7 +148,12 @@ var codes = map[Code]codeInfo{
 	CodeEditNumber:    {document: true, mutating: true},
 	CodeEditDate:      {document: true, mutating: true},
 	CodeEditType:      {document: true, mutating: true},
-	CodeType:          {document: true, mutating: true},
+	CodeType:          {document: true, mutating: true, wizard: true},
+
+	CodeCancel: {wizard: true}, CodeNewParty: {wizard: true}, CodeParty: {wizard: true},
+	CodeKindEmployee: {wizard: true}, CodeKindCounterparty: {wizard: true}, CodeSkip: {wizard: true},
+	CodeToday: {wizard: true}, CodeCreate: {wizard: true}, CodeEditProposal: {wizard: true},
+	CodeProposedParty: {wizard: true}, CodeProposedNumber: {wizard: true}, CodeProposedDate: {wizard: true},
 }
 
 // typeCode is the edit screen's button for a document type.
@@ -103,13 +165,29 @@ func (c Code) typeOf() (core.DocType, bool) {
 	return t, len(c) > len(CodeType) && c[:len(CodeType)] == CodeType && t.Valid()
 }
 
+// partyCode is the wizard's button for a party of the directory.
+func partyCode(id int64) Code { return CodeParty + Code(strconv.FormatInt(id, 10)) }
+
+// partyOf is the party a CodeParty code chose; false for another code.
+func (c Code) partyOf() (int64, bool) {
+	rest, ok := strings.CutPrefix(string(c), string(CodeParty))
+	if !ok || rest == "" || rest[0] < '1' || rest[0] > '9' {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil
+}
+
 // info is what the code is; false when it is no code of ours (a button
 // of an older version of the bot, or made up).
 func (c Code) info() (codeInfo, bool) {
 	if _, ok := c.typeOf(); ok {
 		return codes[CodeType], true
 	}
-	if c == CodeType {
+	if _, ok := c.partyOf(); ok {
+		return codes[CodeParty], true
+	}
+	if c == CodeType || c == CodeParty {
 		return codeInfo{}, false // a prefix, never a code alone
 	}
 	i, ok := codes[c]
@@ -119,7 +197,22 @@ func (c Code) info() (codeInfo, bool) {
 // parseMenuCode reads a menu button's code.
 func parseMenuCode(s string) (Code, bool) {
 	i, ok := Code(s).info()
-	return Code(s), ok && !i.document
+	return Code(s), ok && !i.document && !i.esf && !i.wizard
+}
+
+// parseWizardCode reads a wizard button's code, after "w.<version>.".
+func parseWizardCode(s string) (Code, bool) {
+	i, ok := Code(s).info()
+	return Code(s), ok && i.wizard
+}
+
+// parseESFCode reads an ИС ЭСФ button's data after "esf.": its code and
+// argument; false for no such code, or an argument where none belongs.
+func parseESFCode(rest string) (Code, string, bool) {
+	sub, arg, hasArg := strings.Cut(rest, ".")
+	c := CodeESF + "." + Code(sub)
+	i, ok := c.info()
+	return c, arg, ok && i.esf && hasArg == i.arg && (!hasArg || arg != "")
 }
 
 // parseDocumentCode reads a document button's code.

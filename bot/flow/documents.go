@@ -17,14 +17,6 @@ import (
 	"edobot/core/egov"
 )
 
-// access is how a person reaches a document: as an organisation they proved
-// (an actor), or through the document's link they opened in the chat.
-type access struct {
-	actor  core.Actor // zero for link access
-	side   core.Side
-	byLink bool
-}
-
 // docID packs a document id into 22 characters of a button's data.
 func docID(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
@@ -43,23 +35,25 @@ func docButton(label string, d *core.Document, act Code) Button {
 	return Button{Label: label, Data: string(CodeDocument) + "." + docID(d.ID) + "." + strconv.FormatInt(d.Version, 10) + "." + string(act)}
 }
 
-// reach finds a document for a person: as the person themself when it is
-// addressed to their own IIN (an employee's contract reaches the employee,
-// not their employer's side), else through their organisation, else through
-// a link they opened in this chat.
-func (f *Flow) reach(ctx context.Context, u *core.ChatUser, id uuid.UUID) (*core.Document, access, error) {
-	var a core.Actor
-	if u.Bound() {
-		var err error
-		if a, _, err = f.actor(ctx, u); err != nil {
-			return nil, access{}, err
-		}
-	}
-	d, acc, err := f.Service.ReachDocument(ctx, u, a, id)
+// reach finds a document for a person as core.DocumentAccess decides: as
+// the person themself, through their organisation, or through a link they
+// opened in this chat.
+func (f *Flow) reach(ctx context.Context, u *core.ChatUser, id uuid.UUID) (*core.Document, core.ChatAccess, error) {
+	a, err := f.chatActor(ctx, u)
 	if err != nil {
-		return nil, access{}, err
+		return nil, core.ChatAccess{}, err
 	}
-	return d, access{actor: acc.Actor, side: acc.Side, byLink: acc.ByLink}, nil
+	return f.Service.ReachDocument(ctx, u, a, id)
+}
+
+// chatActor is the chat's actor, zero for a chat not bound to an
+// organisation.
+func (f *Flow) chatActor(ctx context.Context, u *core.ChatUser) (core.Actor, error) {
+	if !u.Bound() {
+		return core.Actor{}, nil
+	}
+	a, _, err := f.actor(ctx, u)
+	return a, err
 }
 
 // openLink is /start <token>: the recipient (or anyone holding the link)
@@ -70,13 +64,13 @@ func (f *Flow) openLink(ctx context.Context, u *core.ChatUser, st *state, token 
 		return f.mustMenu(ctx, u), err
 	}
 	side := core.SideRecipient
-	acc := access{side: side, byLink: true}
+	acc := core.ChatAccess{Side: side, ByLink: true}
 	if u.Bound() {
-		if dd, a, err := f.reach(ctx, u, d.ID); err == nil && !a.byLink {
+		if dd, a, err := f.reach(ctx, u, d.ID); err == nil && !a.ByLink {
 			d, acc = dd, a
 		}
 	}
-	if err := f.Service.FollowDocument(ctx, d.ID, u.ID, acc.side); err != nil {
+	if err := f.Service.FollowDocument(ctx, d.ID, u.ID, acc.Side); err != nil {
 		return nil, err
 	}
 	if st.Step != stepIdle {
@@ -92,7 +86,7 @@ func (f *Flow) openLink(ctx context.Context, u *core.ChatUser, st *state, token 
 
 // cardFor draws a document as the side sees it, with exactly the actions the
 // action table allows that side now.
-func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) (Screen, error) {
+func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess) (Screen, error) {
 	signers, err := f.Service.Signers(ctx, []uuid.UUID{d.ID})
 	if err != nil {
 		return Screen{}, err
@@ -102,8 +96,14 @@ func (f *Flow) cardFor(ctx context.Context, u *core.ChatUser, d *core.Document, 
 
 // title is "Договор №12 от 01.11.2026" in the person's language.
 func (f *Flow) title(u *core.ChatUser, d *core.Document) string {
-	return f.t(u, "chat.title", map[string]any{"Type": f.t(u, "type."+string(d.Type), nil), "Number": d.Number,
+	title := f.t(u, "chat.title", map[string]any{"Type": f.t(u, "type."+string(d.Type), nil), "Number": d.Number,
 		"Date": d.Date.Format("02.01.2006")})
+	if d.Demo {
+		// A demo document says so wherever the chat names it: its card,
+		// its notifications, the texts that pass its link on.
+		title = "🧪 " + f.t(u, "demo.mark", nil) + " · " + title
+	}
+	return title
 }
 
 func (f *Flow) cardText(u *core.ChatUser, d *core.Document, sigs []core.Signature) string {
@@ -116,7 +116,7 @@ func (f *Flow) cardText(u *core.ChatUser, d *core.Document, sigs []core.Signatur
 		status = f.t(u, "chat.deleted", nil)
 	}
 	b.WriteString(f.t(u, "chat.card_status", map[string]any{"Status": statusIcon[d.Status] + " " + status}) + "\n")
-	b.WriteString(f.t(u, "chat.card_file", map[string]any{"Pages": d.File.Pages, "Size": sizeText(d.File.Size)}) + "\n")
+	b.WriteString(f.t(u, "chat.card_file", map[string]any{"Pages": d.File.Pages, "Size": f.sizeText(u, d.File.Size)}) + "\n")
 	for _, side := range []core.Side{core.SideSender, core.SideRecipient} {
 		label := f.t(u, "chat.side_"+string(side), nil)
 		var sig *core.Signature
@@ -141,53 +141,70 @@ var statusIcon = map[core.Status]string{
 	core.StatusCreated: "🆕", core.StatusSigning: "✍️", core.StatusSigned: "✅", core.StatusRevoked: "⛔",
 }
 
-func sizeText(n int64) string {
-	if n < 1<<20 {
-		return strconv.FormatInt((n+1023)/1024, 10) + " KB"
+// sizeText is a file's size in the person's language: bytes as they are,
+// kilobytes and megabytes (of 1024) to one decimal, with the language's
+// decimal separator ("1,1 КБ", "1.1 KB").
+func (f *Flow) sizeText(u *core.ChatUser, n int64) string {
+	unit, v := "unit.bytes", float64(n)
+	switch {
+	case n < 1<<10:
+		return f.t(u, unit, map[string]any{"N": n})
+	case n < 1<<20:
+		unit, v = "unit.kb", v/(1<<10)
+	default:
+		unit, v = "unit.mb", v/(1<<20)
 	}
-	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
+	num := strconv.FormatFloat(v, 'f', 1, 64)
+	if u.Language != "en" {
+		num = strings.Replace(num, ".", ",", 1)
+	}
+	return f.t(u, unit, map[string]any{"N": num})
+}
+
+// actionButtons is the card's button for each action of the action table;
+// ownRow: it stands alone in its row, the rest go two to a row.
+var actionButtons = map[core.Action]struct {
+	icon   string
+	code   Code
+	ownRow bool
+}{
+	core.ActionSign:      {"✍️", CodeSign, true},
+	core.ActionRevoke:    {"⛔", CodeRevoke, false},
+	core.ActionDownload:  {"⬇️", CodeDownloads, false},
+	core.ActionCopy:      {"📑", CodeCopy, false},
+	core.ActionArchive:   {"🗄", CodeArchive, false},
+	core.ActionUnarchive: {"📤", CodeUnarchive, false},
+	core.ActionDelete:    {"🗑", CodeDelete, false},
+	core.ActionEdit:      {"✏️", CodeEdit, false},
 }
 
 // cardButtons are the actions allowed now. A person who reached the
 // document only through its link can sign and download; the rest needs the
 // identity of a side.
-func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc access) [][]Button {
+func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc core.ChatAccess) [][]Button {
 	if d.DeletedAt != nil {
 		return [][]Button{{f.menuButton(u)}}
 	}
 	var rows [][]Button
 	var row []Button
-	for _, a := range core.Allowed(d, acc.side) {
-		if acc.byLink && a != core.ActionSign && a != core.ActionDownload {
+	for _, a := range core.Allowed(d, acc.Side) {
+		b, ok := actionButtons[a]
+		if !ok || acc.ByLink && !codes[b.code].link {
 			continue
 		}
-		label := f.t(u, "action."+string(a), nil)
-		switch a {
-		case core.ActionSign:
-			rows = append(rows, []Button{docButton("✍️ "+label, d, CodeSign)})
-		case core.ActionRevoke:
-			row = append(row, docButton("⛔ "+label, d, CodeRevoke))
-		case core.ActionDownload:
-			row = append(row, docButton("⬇️ "+label, d, CodeDownloads))
-		case core.ActionCopy:
-			row = append(row, docButton("📑 "+label, d, CodeCopy))
-		case core.ActionArchive:
-			row = append(row, docButton("🗄 "+label, d, CodeArchive))
-		case core.ActionUnarchive:
-			row = append(row, docButton("📤 "+label, d, CodeUnarchive))
-		case core.ActionDelete:
-			row = append(row, docButton("🗑 "+label, d, CodeDelete))
-		case core.ActionEdit:
-			row = append(row, docButton("✏️ "+label, d, CodeEdit))
+		btn := docButton(b.icon+" "+f.t(u, "action."+string(a), nil), d, b.code)
+		if b.ownRow {
+			rows = append(rows, []Button{btn})
+			continue
 		}
-		if len(row) == 2 {
+		if row = append(row, btn); len(row) == 2 {
 			rows, row = append(rows, row), nil
 		}
 	}
 	if len(row) > 0 {
 		rows = append(rows, row)
 	}
-	if acc.side == core.SideSender && !acc.byLink && !d.Status.Final() {
+	if acc.Side == core.SideSender && !acc.ByLink && !d.Status.Final() {
 		rows = append(rows, []Button{docButton("🔗 "+f.t(u, "chat.share", nil), d, CodeShare)})
 	}
 	rows = append(rows, []Button{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, CodeView), f.menuButton(u)})
@@ -221,7 +238,7 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		card.Text = f.t(u, "chat.doc_changed", nil) + "\n\n" + card.Text
 		return []Screen{card}, nil
 	}
-	if acc.byLink && !code.link {
+	if acc.ByLink && !code.link {
 		return f.cardScreen(ctx, u, d, acc, core.ErrNotFound)
 	}
 	switch act {
@@ -241,28 +258,28 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 	case CodeDelete:
 		return f.confirmAction(u, d, "chat.confirm_delete", CodeDeleteYes), nil
 	case CodeRevokeYes:
-		nd, err := f.Service.Revoke(ctx, acc.actor, d.ID)
+		nd, err := f.Service.Revoke(ctx, acc.Actor, d.ID)
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	case CodeDeleteYes:
-		if err := f.Service.DeleteDocument(ctx, acc.actor, d.ID); err != nil {
+		if err := f.Service.DeleteDocument(ctx, acc.Actor, d.ID); err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
 		return append([]Screen{{Text: f.t(u, "chat.deleted_done", nil), Replace: true}}, f.mustMenu(ctx, u)...), nil
 	case CodeArchive:
-		nd, err := f.Service.Archive(ctx, acc.actor, d.ID)
+		nd, err := f.Service.Archive(ctx, acc.Actor, d.ID)
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	case CodeUnarchive:
-		nd, err := f.Service.Unarchive(ctx, acc.actor, d.ID)
+		nd, err := f.Service.Unarchive(ctx, acc.Actor, d.ID)
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	case CodeCopy:
-		nd, err := f.Service.Copy(ctx, acc.actor, d.ID, "chatcopy:"+strconv.FormatInt(u.ID, 10)+":"+d.ID.String()+":"+strconv.FormatInt(d.Version, 10))
+		nd, err := f.Service.Copy(ctx, acc.Actor, d.ID, "chatcopy:"+strconv.FormatInt(u.ID, 10)+":"+d.ID.String()+":"+strconv.FormatInt(d.Version, 10))
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
 		if err := f.Service.FollowDocument(ctx, nd.ID, u.ID, core.SideSender); err != nil {
 			return nil, err
 		}
-		card, err := f.cardFor(ctx, u, nd, access{actor: acc.actor, side: core.SideSender})
+		card, err := f.cardFor(ctx, u, nd, core.ChatAccess{Actor: acc.Actor, Side: core.SideSender})
 		if err != nil {
 			return nil, err
 		}
@@ -284,14 +301,14 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		return []Screen{f.editTypeScreen(u, d)}, nil
 	}
 	if dt, ok := act.typeOf(); ok {
-		nd, err := f.Service.EditDocument(ctx, acc.actor, d.ID, core.DocumentEdit{Version: ver, Type: &dt})
+		nd, err := f.Service.EditDocument(ctx, acc.Actor, d.ID, core.DocumentEdit{Version: ver, Type: &dt})
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	}
 	return f.stale(ctx, u), nil
 }
 
 // cardScreen shows a refusal with the card as it is now.
-func (f *Flow) cardScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, cause error) ([]Screen, error) {
+func (f *Flow) cardScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess, cause error) ([]Screen, error) {
 	if nd, a, err := f.reach(ctx, u, d.ID); err == nil {
 		d, acc = nd, a
 	}
@@ -302,7 +319,7 @@ func (f *Flow) cardScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 	return []Screen{card}, cause
 }
 
-func (f *Flow) afterChange(ctx context.Context, u *core.ChatUser, old, d *core.Document, acc access, err error) ([]Screen, error) {
+func (f *Flow) afterChange(ctx context.Context, u *core.ChatUser, old, d *core.Document, acc core.ChatAccess, err error) ([]Screen, error) {
 	if err != nil {
 		return f.cardScreen(ctx, u, old, acc, err)
 	}
@@ -323,8 +340,8 @@ func (f *Flow) confirmAction(u *core.ChatUser, d *core.Document, question string
 // signScreen opens an eGov session and offers every way to sign: the two
 // eGov apps by deep link on this phone, a QR for another phone, and the
 // NCALayer page for a computer.
-func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
-	o, err := f.egovOffer(ctx, d, acc, false)
+func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess) ([]Screen, error) {
+	o, err := f.egovOffer(ctx, u, d, acc, false)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
@@ -334,13 +351,14 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 		{{Label: "💼 eGov Business", URL: o.Business}},
 		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, CodeSignQR)},
 		{{Label: "💻 NCALayer", URL: f.linkURL(d)}},
+		{{Label: "🌐 " + f.t(u, "chat.open_page", nil), URL: f.linkURL(d), App: true}},
 		{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, CodeView)},
 	}}}, nil
 }
 
 // egovOffer opens an eGov signing of d: our own session, or the broker's
 // procedure when signing goes through one (EDOBOT_EGOV_VIA=sigex).
-func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr bool) (*egovOffer, error) {
+func (f *Flow) egovOffer(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess, qr bool) (*egovOffer, error) {
 	back := "" // the link page
 	if f.StartLink != nil {
 		back = f.StartLink(d.LinkToken) // this chat, on the document's card
@@ -348,16 +366,22 @@ func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr b
 	if f.Service.ViaBroker() {
 		return f.brokeredOffer(ctx, d, acc, back)
 	}
-	var sess *core.EgovSession
+	// A session this chat opened for the document and did not use yet is
+	// offered again: two quick taps on «Подписать» open one.
+	key := sessionKey{chat: u.ID, doc: d.ID}
+	sess := f.liveSession(ctx, key)
 	var err error
-	if acc.byLink {
+	switch {
+	case sess != nil:
+	case acc.ByLink:
 		sess, err = f.Service.StartEgovSession(ctx, d.LinkToken, f.EgovTTL, back)
-	} else {
-		sess, err = f.Service.StartEgovSessionFor(ctx, acc.actor, d.ID, f.EgovTTL, back)
+	default:
+		sess, err = f.Service.StartEgovSessionFor(ctx, acc.Actor, d.ID, f.EgovTTL, back)
 	}
 	if err != nil {
 		return nil, err
 	}
+	f.keepSession(key, sess)
 	l := egov.NewLaunch(f.Egov, egov.DocumentAPI1(f.PublicURL, sess.ID))
 	o := &egovOffer{Mobile: l.Mobile, Business: l.Business, Until: sess.ExpiresAt}
 	if qr {
@@ -370,8 +394,8 @@ func (f *Flow) egovOffer(ctx context.Context, d *core.Document, acc access, qr b
 
 // signQR sends the QR of a fresh eGov session, to scan with the eGov app on
 // another phone.
-func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
-	o, err := f.egovOffer(ctx, d, acc, true)
+func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess) ([]Screen, error) {
+	o, err := f.egovOffer(ctx, u, d, acc, true)
 	if err != nil {
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
@@ -383,27 +407,27 @@ func (f *Flow) linkURL(d *core.Document) string {
 	return strings.TrimRight(f.PublicURL, "/") + "/d/" + d.LinkToken
 }
 
-func (f *Flow) downloadsScreen(u *core.ChatUser, d *core.Document, acc access) Screen {
+func (f *Flow) downloadsScreen(u *core.ChatUser, d *core.Document, acc core.ChatAccess) Screen {
 	rows := [][]Button{{docButton("📄 "+f.t(u, "chat.dl_original", nil), d, CodeOriginal)}}
 	rows = append(rows, []Button{docButton("🧾 "+f.t(u, "chat.dl_card", nil), d, CodeCardPDF)})
-	if !acc.byLink && (d.SenderSignedAt != nil || d.RecipientSignedAt != nil) {
+	if !acc.ByLink && (d.SenderSignedAt != nil || d.RecipientSignedAt != nil) {
 		rows = append(rows, []Button{docButton("🔐 "+f.t(u, "chat.dl_ezsigner", nil), d, CodeEzSigner)})
 	}
 	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
 	return Screen{Text: f.t(u, "chat.dl_which", map[string]any{"Title": f.title(u, d)}), Buttons: rows}
 }
 
-func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document, acc access, act Code) ([]Screen, error) {
+func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess, act Code) ([]Screen, error) {
 	var data []byte
 	var name, mime string
 	switch act {
 	case CodeOriginal:
 		var rc io.ReadCloser
 		var err error
-		if acc.byLink {
+		if acc.ByLink {
 			rc, _, err = f.Service.OpenOriginalByLink(ctx, d.LinkToken, core.ChatVisitor(u.Channel, u.ID))
 		} else {
-			rc, _, err = f.Service.OpenOriginal(ctx, acc.actor, d.ID)
+			rc, _, err = f.Service.OpenOriginal(ctx, acc.Actor, d.ID)
 		}
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
@@ -412,19 +436,19 @@ func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document,
 		if data, err = io.ReadAll(rc); err != nil {
 			return nil, err
 		}
-		name, mime = core.DownloadName(d, ".pdf"), "application/pdf"
+		name, mime = core.OriginalFileName(d), "application/pdf"
 	case CodeCardPDF:
 		b, err := f.cardPDF(ctx, u, d, acc)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
-		data, name, mime = b, core.DownloadName(d, "_card.pdf"), "application/pdf"
+		data, name, mime = b, f.t(u, "file.card", map[string]any{"Name": core.FileStem(d)}), "application/pdf"
 	case CodeEzSigner:
-		b, _, err := f.Service.EzSigner(ctx, acc.actor, d.ID)
+		b, _, err := f.Service.EzSigner(ctx, acc.Actor, d.ID)
 		if err != nil {
 			return f.cardScreen(ctx, u, d, acc, err)
 		}
-		data, name, mime = b, core.DownloadName(d, ".pdf.cms"), "application/pkcs7-mime"
+		data, name, mime = b, f.t(u, "file.ezsigner", map[string]any{"Name": core.FileStem(d)}), "application/pkcs7-mime"
 	}
 	return []Screen{{Text: f.title(u, d), Document: &File{Name: name, MIME: mime, Data: data}}}, nil
 }
@@ -446,24 +470,55 @@ func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
 
 // sendToRecipient delivers the card straight into the recipient's chat:
 // the chat this channel knows by @username or phone, or else one another
-// messenger reaches by the phone (Reach: WhatsApp, even for a number that
-// never wrote to the bot).
-func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Document, acc access) ([]Screen, error) {
+// messenger reaches by the phone (Reach: WhatsApp). A WhatsApp number that
+// never wrote to the bot is not written to unless the operator allows cold
+// outreach and its budgets have room: the sender gets the link to forward
+// instead.
+func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Document, acc core.ChatAccess) ([]Screen, error) {
 	p, err := f.Service.Party(ctx, d.SenderOrgID, d.RecipientPartyID)
 	if err != nil {
 		return nil, err
 	}
 	// why says, when the card cannot go straight to the recipient, the
 	// reason the manager can act on.
-	why := "chat.recipient_unknown"
-	if p.Telegram == "" && p.Phone == "" {
+	var why string
+	switch {
+	case p.Telegram == "" && p.Phone == "":
 		why = "chat.recipient_no_contact"
+	case p.Telegram == "" && f.Channel == core.ChannelTelegram:
+		// Telegram shows a bot no phone number until its owner shares
+		// the contact: the person may well have written to the bot.
+		why = "chat.recipient_phone_unmatched"
+	default:
+		why = "chat.recipient_unknown" // never wrote to the bot
 	}
 	unknown := func() []Screen {
 		s := f.shareScreen(u, d)
 		s.Text = f.t(u, why, map[string]any{"Name": d.RecipientName}) + "\n\n" + s.Text
 		return []Screen{s}
 	}
+	// invite offers the link that opens the recipient's chat with the bot
+	// on the document, for the sender to forward: the bot does not write
+	// first to a WhatsApp number that never wrote to it.
+	invite := func(inv *Invitation) []Screen {
+		f.log().InfoContext(ctx, "recipient to be invited", "channel", f.Channel, "document", d.ID, "why", inv.Why)
+		s := f.shareScreen(u, d)
+		msg := f.t(u, "chat.share_message", map[string]any{"Sender": d.SenderName, "Title": f.title(u, d), "Link": inv.Link})
+		rows := [][]Button{
+			{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}},
+			{{Label: "📋 " + f.t(u, "chat.invite_link", nil), Copy: inv.Link}},
+		}
+		for _, row := range s.Buttons {
+			if len(row) == 1 && (row[0].Label == "🟢 WhatsApp" || strings.HasSuffix(row[0].Data, "."+string(CodeSendRecipient))) {
+				continue // replaced by the invitation; sending again would meet the same answer
+			}
+			rows = append(rows, row)
+		}
+		s.Buttons = rows
+		s.Text = f.t(u, "chat.recipient_invite", map[string]any{"Name": d.RecipientName}) + "\n\n" + inv.Link
+		return []Screen{s}
+	}
+	var inv *Invitation
 	var to *core.ChatUser
 	deliver := f.Deliver
 	if f.Deliver != nil && (p.Telegram != "" || p.Phone != "") {
@@ -476,8 +531,10 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 		}
 	}
 	if (to == nil || to.BlockedAt != nil) && f.Reach != nil && p.Phone != "" {
-		other, send, err := f.Reach(ctx, p.Phone)
+		other, send, err := f.Reach(ctx, p.Phone, Outreach{OrgID: d.SenderOrgID, Token: d.LinkToken})
 		switch {
+		case errors.As(err, &inv):
+			return invite(inv), nil
 		case err == nil && other.BlockedAt == nil:
 			to, deliver = other, send
 		case err == nil:
@@ -501,12 +558,15 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	} else if already {
 		return sent, nil
 	}
-	card, err := f.cardFor(ctx, to, d, access{side: core.SideRecipient, byLink: true})
+	card, err := f.cardFor(ctx, to, d, core.ChatAccess{Side: core.SideRecipient, ByLink: true})
 	if err != nil {
 		return nil, err
 	}
 	card.Text = f.t(to, "chat.sent_to_you", map[string]any{"Sender": d.SenderName, "Title": f.title(to, d)}) + "\n\n" + card.Text
 	if err := deliver(ctx, to, []Screen{card}); err != nil {
+		if errors.As(err, &inv) {
+			return invite(inv), nil
+		}
 		if errors.Is(err, core.ErrChatBlocked) {
 			_ = f.Service.MarkChatBlocked(ctx, to.ID, f.now())
 			why = "chat.recipient_blocked"
@@ -580,6 +640,6 @@ func (f *Flow) applyEdit(ctx context.Context, u *core.ChatUser, st *state, e cor
 	if err != nil {
 		return f.mustMenu(ctx, u), err
 	}
-	nd, err := f.Service.EditDocument(ctx, acc.actor, id, e)
+	nd, err := f.Service.EditDocument(ctx, acc.Actor, id, e)
 	return f.afterChange(ctx, u, d, nd, acc, err)
 }

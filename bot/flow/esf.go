@@ -7,17 +7,6 @@ import (
 	"edobot/core"
 )
 
-// Callback codes of the ИС ЭСФ notices. The screens that answer them (the
-// password page, signing a ticket, «Активные сессии») are the chats' part.
-const (
-	// CallbackESFConfirm + the invoice's ИС ЭСФ id: «✅ Получено».
-	CallbackESFConfirm = "esf.c."
-	// CallbackESFTicket: sign a new ticket.
-	CallbackESFTicket = "esf.t"
-	// CallbackESFPassword: enter the cabinet password again (on the page).
-	CallbackESFPassword = "esf.p"
-)
-
 // ESFNoticeKeys are the message keys the notices use, for the locale
 // tests.
 var ESFNoticeKeys = []string{"esf.invoice", "esf.status", "esf.paused_ticket", "esf.paused_password", "esf.expiring",
@@ -41,26 +30,41 @@ func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
 		if n.Kind == core.OutboxESFStatus {
 			key = "esf.status"
 		}
-		s := Screen{Text: f.t(u, key, map[string]any{"Number": inv.Number, "Date": inv.Date, "Seller": inv.SellerName,
-			"SellerBIN": inv.SellerBIN, "Total": money(inv.Total), "Currency": currencySign(inv.Currency),
-			"Status": f.esfStatus(u, inv.Status), "Registration": inv.RegistrationNumber})}
+		s := Screen{Text: f.esfInvoiceText(u, key, inv)}
 		if inv.Confirmable() {
-			s.Buttons = [][]Button{{{Label: f.t(u, "esf.confirm", nil), Data: CallbackESFConfirm + strconv.FormatInt(inv.ESFID, 10)}}}
+			s.Buttons = [][]Button{{{Label: f.t(u, "esf.confirm", nil), Data: callbackData(CodeESFConfirm, strconv.FormatInt(inv.ESFID, 10))}}}
 		}
 		return []Screen{s}
 	case core.OutboxESFPaused:
 		if e.Reason == core.ESFPausedPassword {
 			return []Screen{{Text: f.t(u, "esf.paused_password", nil),
-				Buttons: [][]Button{{{Label: f.t(u, "esf.enter_password", nil), Data: CallbackESFPassword}}}}}
+				Buttons: [][]Button{{{Label: f.t(u, "esf.enter_password", nil), Data: callbackData(CodeESFPassword)}}}}}
 		}
 		return []Screen{{Text: f.t(u, "esf.paused_ticket", nil),
-			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: CallbackESFTicket}}}}}
+			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: callbackData(CodeESFTicket)}}}}}
 	case core.OutboxESFExpiring:
 		if e.ExpiresAt == nil {
 			return nil
 		}
 		return []Screen{{Text: f.t(u, "esf.expiring", map[string]any{"Until": e.ExpiresAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")}),
-			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: CallbackESFTicket}}}}}
+			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: callbackData(CodeESFTicket)}}}}}
+	case core.OutboxESFConnected:
+		until := ""
+		if e.ExpiresAt != nil {
+			until = e.ExpiresAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")
+		}
+		return []Screen{{Text: f.t(u, "esf.connected", map[string]any{"Who": e.Who, "IIN": e.IIN, "Until": until}),
+			Buttons: [][]Button{{{Label: f.t(u, "esf.sessions", nil), Data: callbackData(CodeESFSessions)}}}}}
+	case core.OutboxESFRefused:
+		why := f.Cat.Error(u.Language, &core.Refusal{Code: e.Code})
+		b := Button{Label: f.t(u, "esf.sign_ticket", nil), Data: callbackData(CodeESFTicket)}
+		if e.Code == core.CodeESFPasswordInvalid || e.Code == core.CodeESFNoPassword {
+			b = Button{Label: f.t(u, "esf.enter_password", nil), Data: callbackData(CodeESFPassword)}
+		}
+		return []Screen{{Text: f.t(u, "esf.ticket_refused", map[string]any{"Why": why}), Buttons: [][]Button{{b}}}}
+	case core.OutboxESFPasswordSaved:
+		return []Screen{{Text: f.t(u, "esf.password_saved", nil),
+			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: callbackData(CodeESFTicket)}}}}}
 	}
 	return nil
 }
@@ -102,4 +106,12 @@ func money(v string) string {
 		out = "-" + out
 	}
 	return out
+}
+
+// esfInvoiceText is an invoice as a notice shows it: the new one (key
+// esf.invoice) or a change of its status (esf.status).
+func (f *Flow) esfInvoiceText(u *core.ChatUser, key string, inv *core.ESFInvoice) string {
+	return f.t(u, key, map[string]any{"Number": inv.Number, "Date": inv.Date, "Seller": inv.SellerName,
+		"SellerBIN": inv.SellerBIN, "Total": money(inv.Total), "Currency": currencySign(inv.Currency),
+		"Status": f.esfStatus(u, inv.Status), "Registration": inv.RegistrationNumber})
 }

@@ -9,6 +9,7 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -29,6 +30,9 @@ type Button struct {
 	Data  string
 	URL   string
 	Copy  string
+	// App opens URL (the link page) inside the messenger where it can (a
+	// Telegram Mini App), else as a plain link.
+	App bool
 }
 
 // File is a document or image the bot sends.
@@ -45,7 +49,11 @@ type Screen struct {
 	Photo    *File
 	Document *File
 	// Replace draws the screen over the message whose button was tapped,
-	// where the messenger can edit messages.
+	// where the messenger can edit messages; a messenger that cannot (or an
+	// input that was no tap) sends it as a new message. Handle sets it on
+	// the first screen answering a tap that is not a file: navigation
+	// changes the screen in place, and only something new (a file, a
+	// notification) comes as a message of its own.
 	Replace bool
 }
 
@@ -68,6 +76,28 @@ type Input struct {
 	Unsupported bool // a sticker, a voice message…
 }
 
+// ReachFunc is Flow.Reach.
+type ReachFunc = func(ctx context.Context, phone string, o Outreach) (*core.ChatUser, func(ctx context.Context, to *core.ChatUser, screens []Screen) error, error)
+
+// Outreach is what a first message to a person who never wrote to the bot
+// goes out for: the organisation it counts against and the document's link
+// token, which an invitation link carries.
+type Outreach struct {
+	OrgID int64
+	Token string
+}
+
+// Invitation is a messenger's answer, from Reach or a delivery, that it
+// will not write first to the person: the sender forwards Link instead,
+// which opens the person's chat with the bot on the document.
+type Invitation struct {
+	Link string
+	// Why is what held the message back, for the logs.
+	Why string
+}
+
+func (i *Invitation) Error() string { return "chat: the recipient is to be invited (" + i.Why + ")" }
+
 // Flow runs the conversations of one channel.
 type Flow struct {
 	Service   *core.Service
@@ -83,23 +113,22 @@ type Flow struct {
 	// получателю»); nil when the channel cannot.
 	Deliver func(ctx context.Context, to *core.ChatUser, screens []Screen) error
 	// Reach finds, in another messenger, the chat of a recipient this
-	// channel cannot reach (a phone on WhatsApp that never wrote to the
-	// bot), with the way to deliver screens there; core.ErrNotFound when the
-	// number is not on it. nil when no other messenger is configured.
-	Reach func(ctx context.Context, phone string) (*core.ChatUser, func(ctx context.Context, to *core.ChatUser, screens []Screen) error, error)
+	// channel cannot reach (a phone on WhatsApp), with the way to deliver
+	// screens there; core.ErrNotFound when the number is not on it, an
+	// *Invitation when the messenger does not write first to that number.
+	// nil when no other messenger is configured.
+	Reach ReachFunc
 	Log   *slog.Logger
 	Now   func() time.Time
-	// Unavailable tells an error that means the database could not be
-	// reached (storage.Unavailable), so the chat says so rather than
-	// apologise for a fault; nil: none is told apart.
-	Unavailable func(error) bool
 
-	orgs *sync.Map // id → cachedOrg
+	orgs     *sync.Map // id → cachedOrg
+	sessions *sync.Map // sessionKey → *core.EgovSession this process opened
 }
 
 // Prepare readies a flow a front end has copied from its template.
 func (f *Flow) Prepare() {
 	f.orgs = new(sync.Map)
+	f.sessions = new(sync.Map)
 }
 
 func (f *Flow) now() time.Time {
@@ -122,6 +151,9 @@ type state struct {
 	Step  string
 	Draft draft
 	Query string // the last search
+	// Made is the document the wizard made last, so that a second quick
+	// «Создать» shows it.
+	Made  string
 	dirty bool
 }
 
@@ -157,6 +189,7 @@ type draft struct {
 type stored struct {
 	Draft draft  `json:"draft"`
 	Query string `json:"query,omitempty"`
+	Made  string `json:"made,omitempty"`
 }
 
 func (st *state) set(step string) {
@@ -183,6 +216,25 @@ const (
 
 // Handle answers one input of a person with the screens to show.
 func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen {
+	screens := f.handle(ctx, u, in)
+	if in.Choice != "" {
+		replaceTapped(screens)
+	}
+	return screens
+}
+
+// replaceTapped marks the first screen that is not a file to replace the
+// screen whose button was tapped.
+func replaceTapped(screens []Screen) {
+	for i := range screens {
+		if screens[i].Document == nil && screens[i].Photo == nil {
+			screens[i].Replace = true
+			return
+		}
+	}
+}
+
+func (f *Flow) handle(ctx context.Context, u *core.ChatUser, in Input) []Screen {
 	conv, err := f.Service.Conversation(ctx, u.ID)
 	if err != nil {
 		return f.failure(ctx, u, err)
@@ -191,7 +243,7 @@ func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 	if len(conv.Data) > 0 {
 		var s stored
 		if err := json.Unmarshal(conv.Data, &s); err == nil {
-			st.Draft, st.Query = s.Draft, s.Query
+			st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
 		}
 	}
 	screens, err := f.dispatch(ctx, u, st, in)
@@ -202,7 +254,7 @@ func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 		screens = append([]Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err)}}, screens...)
 	}
 	if st.dirty {
-		data, _ := json.Marshal(stored{Draft: st.Draft, Query: st.Query})
+		data, _ := json.Marshal(stored{Draft: st.Draft, Query: st.Query, Made: st.Made})
 		c := st.conv
 		c.Step, c.Data = st.Step, data
 		ok, err := f.Service.SaveConversation(ctx, &c)
@@ -237,7 +289,9 @@ func (f *Flow) ExpectsText(ctx context.Context, u *core.ChatUser) bool {
 // failure logs an internal error and apologises without details.
 func (f *Flow) failure(ctx context.Context, u *core.ChatUser, err error) []Screen {
 	f.log().ErrorContext(ctx, "chat input failed", "channel", f.Channel, "chat_user", u.ID, "err", err)
-	if f.Unavailable != nil && f.Unavailable(err) {
+	if errors.Is(err, core.ErrStoreUnavailable) {
+		// The database is out of reach: the chat says so rather than
+		// apologise for a fault.
 		err = core.ErrUnavailable
 	}
 	return []Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err), Buttons: [][]Button{{f.menuButton(u)}}}}
@@ -252,7 +306,7 @@ func (f *Flow) stale(ctx context.Context, u *core.ChatUser) []Screen {
 	st := &state{conv: conv, Step: conv.Step}
 	var s stored
 	_ = json.Unmarshal(conv.Data, &s)
-	st.Draft, st.Query = s.Draft, s.Query
+	st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
 	out := []Screen{{Text: f.t(u, "chat.stale", nil)}}
 	return append(out, f.prompt(ctx, u, st)...)
 }
@@ -319,7 +373,10 @@ func (f *Flow) command(ctx context.Context, u *core.ChatUser, st *state, text st
 	case "/new":
 		return []Screen{{Text: f.t(u, "chat.new_hint", nil), Buttons: [][]Button{{f.menuButton(u)}}}}, nil
 	case "/login":
-		return f.startAuth(ctx, u)
+		return f.startAuth(ctx, u, false)
+	case "/esf":
+		st.set(stepIdle)
+		return f.esfScreen(ctx, u)
 	case "/search":
 		if arg != "" {
 			return f.search(ctx, u, st, arg, 0)
@@ -349,6 +406,9 @@ func (f *Flow) text(ctx context.Context, u *core.ChatUser, st *state, text strin
 		if text == "" {
 			return f.menu(ctx, u)
 		}
+		if st.Step == stepIdle && esfWord(text) {
+			return f.esfScreen(ctx, u) // WhatsApp's way to /esf
+		}
 		return f.search(ctx, u, st, text, 0)
 	}
 	// A step that waits for a button.
@@ -365,15 +425,15 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 	case stepPartyKind:
 		s := f.ask(u, st, "chat.ask_party_kind")
 		s.Buttons = append([][]Button{
-			{f.w(st, f.t(u, "chat.kind_employee", nil), "kemployee")},
-			{f.w(st, f.t(u, "chat.kind_counterparty", nil), "kcounterparty")},
+			{f.w(st, f.t(u, "chat.kind_employee", nil), CodeKindEmployee)},
+			{f.w(st, f.t(u, "chat.kind_counterparty", nil), CodeKindCounterparty)},
 		}, s.Buttons...)
 		return []Screen{s}
 	case stepPartyName:
 		return []Screen{f.ask(u, st, "chat.ask_party_name")}
 	case stepPartyContact:
 		s := f.ask(u, st, "chat.ask_party_contact")
-		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.skip", nil), "skip")}}, s.Buttons...)
+		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.skip", nil), CodeSkip)}}, s.Buttons...)
 		return []Screen{s}
 	case stepType:
 		return []Screen{f.typeScreen(u, st)}
@@ -383,7 +443,7 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 		return []Screen{s}
 	case stepDate:
 		s := f.ask(u, st, "chat.ask_date")
-		s.Buttons = append(append(f.proposedButtons(u, st), []Button{f.w(st, f.t(u, "chat.today", nil), "today")}), s.Buttons...)
+		s.Buttons = append(append(f.proposedButtons(u, st), []Button{f.w(st, f.t(u, "chat.today", nil), CodeToday)}), s.Buttons...)
 		return []Screen{s}
 	case stepConfirm:
 		return []Screen{f.confirmScreen(u, st)}
@@ -395,7 +455,7 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 		return []Screen{f.ask(u, st, "chat.ask_number")}
 	case stepEditDate:
 		s := f.ask(u, st, "chat.ask_date")
-		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.today", nil), "today")}}, s.Buttons...)
+		s.Buttons = append([][]Button{{f.w(st, f.t(u, "chat.today", nil), CodeToday)}}, s.Buttons...)
 		return []Screen{s}
 	}
 	return f.mustMenu(ctx, u)
@@ -403,17 +463,17 @@ func (f *Flow) prompt(ctx context.Context, u *core.ChatUser, st *state) []Screen
 
 // ask is a question with a cancel button.
 func (f *Flow) ask(u *core.ChatUser, st *state, id string) Screen {
-	return Screen{Text: f.t(u, id, nil), Buttons: [][]Button{{f.w(st, f.t(u, "chat.cancel", nil), "cancel")}}}
+	return Screen{Text: f.t(u, id, nil), Buttons: [][]Button{{f.w(st, f.t(u, "chat.cancel", nil), CodeCancel)}}}
 }
 
 // w is a button of the current step, bound to the conversation's version:
 // the version it will have once this input's transition is saved.
-func (f *Flow) w(st *state, label, value string) Button {
+func (f *Flow) w(st *state, label string, value Code) Button {
 	v := st.conv.Version
 	if st.dirty {
 		v++
 	}
-	return Button{Label: label, Data: callbackData(CodeWizard, strconv.FormatInt(v, 10), value)}
+	return Button{Label: label, Data: callbackData(CodeWizard, strconv.FormatInt(v, 10), string(value))}
 }
 
 // choice routes a tapped button.
@@ -438,7 +498,7 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 	case CodeLangs:
 		return []Screen{f.languages(u)}, nil
 	case CodeAuth:
-		return f.startAuth(ctx, u)
+		return f.startAuth(ctx, u, rest == authSwitch)
 	case CodeAuthQR:
 		return f.authQR(ctx, u, rest)
 	case CodeFolder:
@@ -454,12 +514,21 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 		return []Screen{{Text: f.t(u, "chat.new_hint", nil), Buttons: [][]Button{{f.menuButton(u)}}}}, nil
 	case CodeWizard:
 		ver, value, _ := strings.Cut(rest, ".")
-		if v, err := strconv.ParseInt(ver, 10, 64); err != nil || v != st.conv.Version {
+		v, err := strconv.ParseInt(ver, 10, 64)
+		code, known := parseWizardCode(value)
+		if err == nil && v == st.conv.Version-1 && code == CodeCreate {
+			if s, ok := f.madeTwice(ctx, u, st); ok {
+				return s, nil
+			}
+		}
+		if err != nil || v != st.conv.Version || !known {
 			return f.stale(ctx, u), nil
 		}
-		return f.wizardChoice(ctx, u, st, value)
+		return f.wizardChoice(ctx, u, st, code)
 	case CodeDocument:
 		return f.documentChoice(ctx, u, st, rest)
+	case CodeESF:
+		return f.esfChoice(ctx, u, rest)
 	}
 	return f.stale(ctx, u), nil
 }
@@ -516,6 +585,9 @@ func (f *Flow) menu(ctx context.Context, u *core.ChatUser) ([]Screen, error) {
 			Data: callbackData(CodeFolder, string(fo), "0")}})
 	}
 	rows = append(rows, []Button{{Label: "🔍 " + f.t(u, "chat.search", nil), Data: callbackData(CodeSearch)}, {Label: "📄 " + f.t(u, "chat.new", nil), Data: callbackData(CodeNew)}})
+	if f.Service.ESF != nil {
+		rows = append(rows, []Button{{Label: "🧾 " + f.t(u, "esf.menu", nil), Data: callbackData(CodeESF)}})
+	}
 	rows = append(rows, []Button{{Label: "🌐 " + f.t(u, "chat.language", nil), Data: callbackData(CodeLangs)}})
 	text := f.t(u, "chat.menu_bound", map[string]any{"Org": org.Name, "Number": org.Number})
 	if !org.SubscriptionActive(f.now()) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"edobot/core"
 	"edobot/core/iinbin"
 	"edobot/core/pdfintake"
@@ -46,6 +48,7 @@ func (f *Flow) upload(ctx context.Context, u *core.ChatUser, st *state, up *Uplo
 	if prop.Unread != nil {
 		f.log().InfoContext(ctx, "document text not read", "chat_user", u.ID, "err", prop.Unread)
 	}
+	st.Made = ""
 	st.Draft = draft{Key: core.NewToken()[:22], File: info, FileName: core.TextFileName.Sanitize(path.Base(up.Name))}
 	st.set(f.propose(st, prop))
 	if st.Step == stepRecipient {
@@ -65,60 +68,56 @@ func (f *Flow) recipientScreen(ctx context.Context, u *core.ChatUser, st *state)
 	rows := f.proposedButtons(u, st)
 	if parties, err := f.Service.Parties(ctx, u.OrgID, 6); err == nil {
 		for _, p := range parties {
-			rows = append(rows, []Button{f.w(st, p.Name+" · "+p.Number, "p"+strconv.FormatInt(p.ID, 10))})
+			rows = append(rows, []Button{f.w(st, p.Name+" · "+p.Number, partyCode(p.ID))})
 		}
 	}
-	rows = append(rows, []Button{f.w(st, "➕ "+f.t(u, "chat.new_party", nil), "newparty")})
-	rows = append(rows, []Button{f.w(st, f.t(u, "chat.cancel", nil), "cancel")})
+	rows = append(rows, []Button{f.w(st, "➕ "+f.t(u, "chat.new_party", nil), CodeNewParty)})
+	rows = append(rows, []Button{f.w(st, f.t(u, "chat.cancel", nil), CodeCancel)})
 	return Screen{Text: text, Buttons: rows}
 }
 
-// wizardChoice handles the buttons of the steps of a new document.
-func (f *Flow) wizardChoice(ctx context.Context, u *core.ChatUser, st *state, value string) ([]Screen, error) {
-	if s, ok, err := f.proposalChoice(ctx, u, st, value); ok {
+// wizardChoice handles the buttons of the steps of a new document; a
+// button of another step is stale.
+func (f *Flow) wizardChoice(ctx context.Context, u *core.ChatUser, st *state, code Code) ([]Screen, error) {
+	if s, ok, err := f.proposalChoice(ctx, u, st, code); ok {
 		return s, err
 	}
+	party, isParty := code.partyOf()
+	docType, isType := code.typeOf()
+	kind, isKind := partyKinds[code]
 	switch {
-	case value == "cancel":
+	case code == CodeCancel:
 		st.set(stepIdle)
 		st.Draft = draft{}
 		return append([]Screen{{Text: f.t(u, "chat.cancelled", nil), Replace: true}}, f.mustMenu(ctx, u)...), nil
-	case value == "newparty" && st.Step == stepRecipient:
+	case code == CodeNewParty && st.Step == stepRecipient:
 		st.set(stepPartyNumber)
 		return f.prompt(ctx, u, st), nil
-	case strings.HasPrefix(value, "p") && st.Step == stepRecipient:
-		id, err := strconv.ParseInt(value[1:], 10, 64)
-		if err != nil {
-			return f.stale(ctx, u), nil
-		}
-		p, err := f.Service.Party(ctx, u.OrgID, id)
+	case isParty && st.Step == stepRecipient:
+		p, err := f.Service.Party(ctx, u.OrgID, party)
 		if err != nil {
 			return f.prompt(ctx, u, st), err
 		}
 		f.takeParty(st, p)
 		st.advance(stepType)
 		return f.prompt(ctx, u, st), nil
-	case (value == "kemployee" || value == "kcounterparty") && st.Step == stepPartyKind:
-		st.Draft.Party.Kind = core.PartyKind(value[1:])
+	case isKind && st.Step == stepPartyKind:
+		st.Draft.Party.Kind = kind
 		st.advance(stepPartyName)
 		return f.prompt(ctx, u, st), nil
-	case value == "skip" && st.Step == stepPartyContact:
+	case code == CodeSkip && st.Step == stepPartyContact:
 		if s, ok, err := f.afterContact(ctx, u, st); ok {
 			return s, err
 		}
 		st.advance(stepType)
 		return f.prompt(ctx, u, st), nil
-	case strings.HasPrefix(value, "t") && st.Step == stepType:
-		t := core.DocType(value[1:])
-		if !t.Valid() {
-			return f.prompt(ctx, u, st), &core.Refusal{Code: core.CodeInvalidType}
-		}
-		st.Draft.Type = t
+	case isType && st.Step == stepType:
+		st.Draft.Type = docType
 		st.advance(stepNumber)
 		return f.prompt(ctx, u, st), nil
-	case value == "today" && (st.Step == stepDate || st.Step == stepEditDate):
+	case code == CodeToday && (st.Step == stepDate || st.Step == stepEditDate):
 		return f.takeDate(ctx, u, st, f.today())
-	case value == "create" && st.Step == stepConfirm:
+	case code == CodeCreate && st.Step == stepConfirm:
 		return f.create(ctx, u, st)
 	}
 	return f.stale(ctx, u), nil
@@ -196,13 +195,13 @@ func (f *Flow) partyContact(ctx context.Context, u *core.ChatUser, st *state, te
 func (f *Flow) typeScreen(u *core.ChatUser, st *state) Screen {
 	var rows [][]Button
 	for i := 0; i < len(core.DocTypes); i += 2 {
-		row := []Button{f.w(st, typeMark(st, core.DocTypes[i])+f.t(u, "type."+string(core.DocTypes[i]), nil), "t"+string(core.DocTypes[i]))}
+		row := []Button{f.w(st, typeMark(st, core.DocTypes[i])+f.t(u, "type."+string(core.DocTypes[i]), nil), typeCode(core.DocTypes[i]))}
 		if i+1 < len(core.DocTypes) {
-			row = append(row, f.w(st, typeMark(st, core.DocTypes[i+1])+f.t(u, "type."+string(core.DocTypes[i+1]), nil), "t"+string(core.DocTypes[i+1])))
+			row = append(row, f.w(st, typeMark(st, core.DocTypes[i+1])+f.t(u, "type."+string(core.DocTypes[i+1]), nil), typeCode(core.DocTypes[i+1])))
 		}
 		rows = append(rows, row)
 	}
-	rows = append(rows, []Button{f.w(st, f.t(u, "chat.cancel", nil), "cancel")})
+	rows = append(rows, []Button{f.w(st, f.t(u, "chat.cancel", nil), CodeCancel)})
 	return Screen{Text: f.t(u, "chat.ask_type", nil), Buttons: rows}
 }
 
@@ -236,7 +235,7 @@ func parseDate(text string) (time.Time, error) {
 	text = strings.NewReplacer("/", ".", "-", ".", " ", "").Replace(strings.TrimSpace(text))
 	for _, layout := range []string{"02.01.2006", "2.1.2006", "02.01.06"} {
 		if d, err := time.Parse(layout, text); err == nil {
-			if d.Year() < 1991 || d.Year() > 2100 {
+			if d.Year() < core.FirstDocYear || d.Year() > core.LastDocYear {
 				break
 			}
 			return d, nil
@@ -267,8 +266,8 @@ func (f *Flow) confirmScreen(u *core.ChatUser, st *state) Screen {
 		text += "\n" + c
 	}
 	return Screen{Text: text, Buttons: [][]Button{
-		{f.w(st, "✅ "+f.t(u, "chat.create", nil), "create")},
-		{f.w(st, f.t(u, "chat.cancel", nil), "cancel")},
+		{f.w(st, "✅ "+f.t(u, "chat.create", nil), CodeCreate)},
+		{f.w(st, f.t(u, "chat.cancel", nil), CodeCancel)},
 	}}
 }
 
@@ -301,6 +300,7 @@ func (f *Flow) create(ctx context.Context, u *core.ChatUser, st *state) ([]Scree
 		Recipient: core.PartyInput{Kind: d.Party.Kind, Number: d.Party.Number, Name: d.Party.Name,
 			Phone: d.Party.Phone, Telegram: d.Party.Telegram},
 		Type: d.Type, Number: d.Number, Date: date, IdempotencyKey: "chat:" + strconv.FormatInt(u.ID, 10) + ":" + d.Key,
+		FileName: d.FileName,
 	}, d.File)
 	if err != nil {
 		return f.prompt(ctx, u, st), err
@@ -310,10 +310,48 @@ func (f *Flow) create(ctx context.Context, u *core.ChatUser, st *state) ([]Scree
 	}
 	st.set(stepIdle)
 	st.Draft = draft{}
-	card, err := f.cardFor(ctx, u, doc, access{actor: a, side: core.SideSender})
+	card, err := f.cardFor(ctx, u, doc, core.ChatAccess{Actor: a, Side: core.SideSender})
 	if err != nil {
 		return nil, err
 	}
-	card.Text = f.t(u, "chat.created", nil) + "\n\n" + card.Text
-	return []Screen{card, f.shareScreen(u, doc)}, nil
+	st.Made = doc.ID.String()
+	return []Screen{f.createdCard(u, doc, card)}, nil
+}
+
+// createdCard is a new document's card with the ways to share its link in
+// place of the «share» button: what a sender does next.
+func (f *Flow) createdCard(u *core.ChatUser, d *core.Document, card Screen) Screen {
+	share := f.shareScreen(u, d)
+	card.Text = f.t(u, "chat.created", nil) + "\n\n" + card.Text + "\n\n" + share.Text
+	rows := share.Buttons[:len(share.Buttons)-1] // all but «back» to the card
+	for _, r := range card.Buttons {
+		if len(r) == 1 && strings.HasSuffix(r[0].Data, "."+string(CodeShare)) {
+			continue
+		}
+		rows = append(rows, r)
+	}
+	card.Buttons = rows
+	return card
+}
+
+// madeTwice answers a tap on the wizard's screen just before the one now
+// current when that screen made a document (a second quick «Создать»):
+// the document, as the first tap showed it.
+func (f *Flow) madeTwice(ctx context.Context, u *core.ChatUser, st *state) ([]Screen, bool) {
+	id, err := uuid.Parse(st.Made)
+	if err != nil || st.Step != stepIdle {
+		return nil, false
+	}
+	d, acc, err := f.reach(ctx, u, id)
+	if err != nil {
+		return nil, false
+	}
+	card, err := f.cardFor(ctx, u, d, acc)
+	if err != nil {
+		return nil, false
+	}
+	if acc.Side == core.SideSender && !acc.ByLink && d.Status == core.StatusCreated {
+		return []Screen{f.createdCard(u, d, card)}, true
+	}
+	return []Screen{card}, true
 }

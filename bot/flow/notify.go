@@ -78,23 +78,13 @@ func (f *Flow) Notification(ctx context.Context, chat core.DocumentChat, n core.
 	return []Screen{card}, nil
 }
 
-// notifiedAccess is how a notified chat reaches the document, as reach
-// decides it but from the document in hand: as the person themself when it
-// is addressed to their own IIN, else through their organisation, else
-// through the link it follows from side (the chat is told of the document
-// only because it is one of these).
-func (f *Flow) notifiedAccess(ctx context.Context, u *core.ChatUser, d *core.Document, side core.Side) (access, error) {
-	if u.Bound() {
-		a, _, err := f.actor(ctx, u)
-		if err != nil {
-			return access{}, err
-		}
-		if d.RecipientNumber == u.IIN {
-			a = core.Actor{Number: u.IIN, Label: a.Label}
-		}
-		if s, err := core.ActorSide(d, a); err == nil {
-			return access{actor: a, side: s}, nil
-		}
+// notifiedAccess is how a notified chat reaches the document, as core
+// decides it from the document in hand: the chat is told of the document
+// only because it is a side or follows the document's link from side.
+func (f *Flow) notifiedAccess(ctx context.Context, u *core.ChatUser, d *core.Document, side core.Side) (core.ChatAccess, error) {
+	a, err := f.chatActor(ctx, u)
+	if err != nil {
+		return core.ChatAccess{}, err
 	}
-	return access{side: side, byLink: true}, nil
+	return core.DocumentAccess(u, a, d, core.FollowsFrom(side))
 }

@@ -106,18 +106,18 @@ func (f *Flow) proposalScreen(u *core.ChatUser, st *state) Screen {
 	}
 	text += "\n📎 " + d.FileName
 	return Screen{Text: text, Buttons: [][]Button{
-		{f.w(st, "✅ "+f.t(u, "chat.create_and_share", nil), "create")},
-		{f.w(st, "✏️ "+f.t(u, "chat.edit_proposal", nil), "edit")},
-		{f.w(st, f.t(u, "chat.cancel", nil), "cancel")},
+		{f.w(st, "✅ "+f.t(u, "chat.create_and_share", nil), CodeCreate)},
+		{f.w(st, "✏️ "+f.t(u, "chat.edit_proposal", nil), CodeEditProposal)},
+		{f.w(st, f.t(u, "chat.cancel", nil), CodeCancel)},
 	}}
 }
 
 // proposalChoice handles the proposal screen's buttons and the proposed
 // values the wizard offers.
-func (f *Flow) proposalChoice(ctx context.Context, u *core.ChatUser, st *state, value string) ([]Screen, bool, error) {
+func (f *Flow) proposalChoice(ctx context.Context, u *core.ChatUser, st *state, code Code) ([]Screen, bool, error) {
 	d := &st.Draft
 	switch {
-	case value == "create" && st.Step == stepProposal:
+	case code == CodeCreate && st.Step == stepProposal:
 		// A new party without a phone or @username is asked for one once;
 		// it is optional, and «Пропустить» creates the document.
 		if d.PartyID == 0 && d.Party.Phone == "" && d.Party.Telegram == "" && !d.ContactAsked {
@@ -127,22 +127,22 @@ func (f *Flow) proposalChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		}
 		s, err := f.create(ctx, u, st)
 		return s, true, err
-	case value == "edit" && st.Step == stepProposal:
+	case code == CodeEditProposal && st.Step == stepProposal:
 		d.Quick = false
 		st.set(stepRecipient)
 		return f.prompt(ctx, u, st), true, nil
-	case value == "pprop" && st.Step == stepRecipient && d.Prop != nil && d.Prop.PartyNumber != "":
+	case code == CodeProposedParty && st.Step == stepRecipient && d.Prop != nil && d.Prop.PartyNumber != "":
 		p := d.Prop
 		d.PartyID = p.PartyID
 		d.Party.Kind, d.Party.Number, d.Party.Name = p.PartyKind, p.PartyNumber, p.PartyName
 		d.Party.Phone, d.Party.Telegram = p.PartyPhone, p.PartyTG
 		st.advance(stepType)
 		return f.prompt(ctx, u, st), true, nil
-	case value == "nprop" && st.Step == stepNumber && d.Prop != nil && d.Prop.Number != "":
+	case code == CodeProposedNumber && st.Step == stepNumber && d.Prop != nil && d.Prop.Number != "":
 		d.Number = d.Prop.Number
 		st.advance(stepDate)
 		return f.prompt(ctx, u, st), true, nil
-	case value == "dprop" && st.Step == stepDate && d.Prop != nil && d.Prop.Date != "":
+	case code == CodeProposedDate && st.Step == stepDate && d.Prop != nil && d.Prop.Date != "":
 		date, err := time.Parse(time.DateOnly, d.Prop.Date)
 		if err != nil {
 			return f.stale(ctx, u), true, nil
@@ -172,15 +172,15 @@ func (f *Flow) proposedButtons(u *core.ChatUser, st *state) [][]Button {
 	switch st.Step {
 	case stepRecipient:
 		if p.PartyNumber != "" {
-			return [][]Button{{f.w(st, "📄 "+p.PartyName+" · "+p.PartyNumber, "pprop")}}
+			return [][]Button{{f.w(st, "📄 "+p.PartyName+" · "+p.PartyNumber, CodeProposedParty)}}
 		}
 	case stepNumber:
 		if p.Number != "" {
-			return [][]Button{{f.w(st, "📄 №"+p.Number, "nprop")}}
+			return [][]Button{{f.w(st, "📄 №"+p.Number, CodeProposedNumber)}}
 		}
 	case stepDate:
 		if d, err := time.Parse(time.DateOnly, p.Date); err == nil {
-			return [][]Button{{f.w(st, "📄 "+d.Format("02.01.2006"), "dprop")}}
+			return [][]Button{{f.w(st, "📄 "+d.Format("02.01.2006"), CodeProposedDate)}}
 		}
 	}
 	return nil

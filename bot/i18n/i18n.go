@@ -138,6 +138,7 @@ func (c *Catalog) Error(lang string, err error) string {
 		data["Field"] = c.Field(lang, r.Field)
 		data["Limit"] = r.Limit
 		data["Format"] = r.Format
+		data["FirstYear"], data["LastYear"] = core.FirstDocYear, core.LastDocYear
 		if r.Format == "" {
 			data["Format"] = c.Text(lang, "format.date", nil)
 		}

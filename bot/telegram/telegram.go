@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,10 @@ type Config struct {
 	// Clock is what a reply waits on when Telegram asks to slow down; nil
 	// = the real one. Tests put a fake in its place.
 	Clock clockwork.Clock
+	// Drain is how long updates in flight may take to finish once Run's
+	// context ended; then their own context is cancelled, and Run still
+	// waits for them to return. 0 = 30 seconds.
+	Drain time.Duration
 }
 
 // Bot is the Telegram front end.
@@ -62,6 +67,13 @@ type Bot struct {
 	// locks serialise the updates of one person, so two quick taps are
 	// settled one after the other by the conversation's version.
 	locks [256]sync.Mutex
+
+	// inflight owns the goroutine of every update being handled; handling
+	// is the context they run under, cancelled only when a stop's drain
+	// takes too long.
+	inflight       inflight
+	handling       context.Context
+	cancelHandling context.CancelFunc
 
 	updates *prometheus.CounterVec
 	latency prometheus.Histogram
@@ -82,7 +94,11 @@ func New(ctx context.Context, cfg Config, f flow.Flow) (*Bot, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = 30 * time.Second
+	}
 	b := &Bot{flow: f, svc: f.Service, log: f.Log, cfg: cfg, client: cfg.HTTPClient}
+	b.handling, b.cancelHandling = context.WithCancel(context.WithoutCancel(ctx))
 	if b.log == nil {
 		b.log = slog.Default()
 	}
@@ -95,7 +111,10 @@ func New(ctx context.Context, cfg Config, f flow.Flow) (*Bot, error) {
 	b.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "edobot_telegram_update_seconds",
 		Help: "Time to handle one Telegram update.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)})
 	opts := []bot.Option{
-		bot.WithDefaultHandler(b.handle),
+		bot.WithDefaultHandler(b.dispatch),
+		// dispatch only hands the update to a goroutine of b's own, which
+		// Run waits for; the library's are not waited for by anyone.
+		bot.WithNotAsyncHandlers(),
 		bot.WithWorkers(cfg.Workers),
 		bot.WithHTTPClient(time.Minute, b.client),
 		bot.WithErrorsHandler(func(err error) { b.log.Warn("telegram", "err", redact(err.Error(), cfg.Token)) }),
@@ -146,24 +165,19 @@ func (b *Bot) Collectors() []prometheus.Collector {
 }
 
 // Run receives updates until ctx ends: by long polling, or, when a webhook
-// URL is configured, through WebhookHandler.
+// URL is configured, through WebhookHandler. Then it takes no more and
+// returns once every update in flight was handled (Config.Drain).
 func (b *Bot) Run(ctx context.Context) error {
-	commands := &bot.SetMyCommandsParams{Commands: []models.BotCommand{
-		{Command: "start", Description: "Меню / Мәзір / Menu"},
-		{Command: "search", Description: "Поиск / Іздеу / Search"},
-		{Command: "lang", Description: "Язык / Тіл / Language"},
-		{Command: "cancel", Description: "Отмена / Бас тарту / Cancel"},
-	}}
-	if _, err := b.api.SetMyCommands(ctx, commands); err != nil {
-		b.log.Warn("telegram setMyCommands", "err", redact(err.Error(), b.cfg.Token))
-	}
+	defer b.drain()
+
+	b.setProfile(ctx)
 	if b.cfg.WebhookURL != "" {
 		if _, err := b.api.SetWebhook(ctx, &bot.SetWebhookParams{URL: b.cfg.WebhookURL, SecretToken: b.cfg.WebhookSecret,
 			AllowedUpdates: []string{"message", "callback_query"}}); err != nil {
 			return fmt.Errorf("telegram setWebhook: %s", redact(err.Error(), b.cfg.Token))
 		}
 		b.log.Info("telegram webhook mode", "bot", b.username)
-		b.api.StartWebhook(ctx)
+		<-ctx.Done()
 		return nil
 	}
 	// A webhook left from an earlier configuration would make getUpdates fail.
@@ -175,11 +189,50 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
+// commands are the bot's command menu, described by "command.<name>".
+var commands = []string{"start", "search", "login", "lang", "cancel"}
+
+// setProfile sets the command menu and the description for each language,
+// the Russian ones also for every language without its own. A failure is
+// logged: the bot works without them.
+func (b *Bot) setProfile(ctx context.Context) {
+	for _, lang := range []string{"", "ru", "kk", "en"} {
+		text := lang
+		if text == "" {
+			text = "ru"
+		}
+		var cmds []models.BotCommand
+		for _, c := range commands {
+			cmds = append(cmds, models.BotCommand{Command: c, Description: b.flow.Cat.Text(text, "command."+c, nil)})
+		}
+		if _, err := b.api.SetMyCommands(ctx, &bot.SetMyCommandsParams{Commands: cmds, LanguageCode: lang}); err != nil {
+			b.log.Warn("telegram setMyCommands", "lang", lang, "err", redact(err.Error(), b.cfg.Token))
+		}
+		if _, err := b.api.SetMyDescription(ctx, &bot.SetMyDescriptionParams{Description: b.flow.Cat.Text(text, "bot.description", nil),
+			LanguageCode: lang}); err != nil {
+			b.log.Warn("telegram setMyDescription", "lang", lang, "err", redact(err.Error(), b.cfg.Token))
+		}
+	}
+}
+
+// drain waits for the updates in flight, cancelling their context when
+// they take longer than Config.Drain; nothing new is taken after.
+func (b *Bot) drain() {
+	stop := time.AfterFunc(b.cfg.Drain, func() {
+		b.log.Warn("telegram: updates in flight are cancelled: they took longer than the drain allows", "drain", b.cfg.Drain)
+		b.cancelHandling()
+	})
+	b.inflight.close()
+	stop.Stop()
+	b.cancelHandling()
+}
+
 // WebhookHandler receives Telegram's webhook calls. The secret is checked
 // here, in constant time, and a wrong one is answered 401 instead of being
-// passed on.
+// passed on. An update is acknowledged once its handling started; after
+// Run stopped taking updates it is answered 503, so Telegram delivers it
+// again, to another instance or after the restart.
 func (b *Bot) WebhookHandler() http.Handler {
-	next := b.api.WebhookHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
 		if b.cfg.WebhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.cfg.WebhookSecret)) != 1 {
@@ -187,13 +240,28 @@ func (b *Bot) WebhookHandler() http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-		next(w, r)
+		var upd models.Update
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&upd); err != nil {
+			b.log.Warn("telegram webhook: unreadable update", "err", err)
+			http.Error(w, "bad update", http.StatusBadRequest)
+			return
+		}
+		if !b.inflight.goFunc(func() { b.handle(b.handling, &upd) }) {
+			http.Error(w, "stopping", http.StatusServiceUnavailable)
+		}
 	})
 }
 
-// handle is the library's handler for every update.
-func (b *Bot) handle(ctx context.Context, _ *bot.Bot, upd *models.Update) {
+// dispatch is the library's handler for every polled update: it hands the
+// update to a goroutine Run waits for.
+func (b *Bot) dispatch(_ context.Context, _ *bot.Bot, upd *models.Update) {
+	if !b.inflight.goFunc(func() { b.handle(b.handling, upd) }) {
+		b.log.Warn("telegram: an update arrived after the bot stopped", "update_id", upd.ID)
+	}
+}
+
+// handle handles one update.
+func (b *Bot) handle(ctx context.Context, upd *models.Update) {
 	start := time.Now()
 	defer func() { b.latency.Observe(time.Since(start).Seconds()) }()
 	switch {
@@ -325,7 +393,8 @@ func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Scr
 	if err != nil {
 		return fmt.Errorf("telegram chat id %q: %w", to.ExternalID, err)
 	}
-	return classify(b.send(ctx, id, 0, screens))
+	_, err = b.sendCounted(ctx, id, 0, fold(screens), false)
+	return classify(err)
 }
 
 // Notify tells one chat of a change (the jobs' messenger): the flow draws
@@ -356,7 +425,8 @@ const maxReplyWait = 5 * time.Second
 // reply answers a person's own update. A 429 with a short retry_after is
 // waited out once and the screens not yet sent are sent then.
 func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
-	sent, err := b.sendCounted(ctx, chatID, editID, screens)
+	screens = fold(screens)
+	sent, err := b.sendCounted(ctx, chatID, editID, screens, true)
 	var tooMany *bot.TooManyRequestsError
 	if errors.As(err, &tooMany) && time.Duration(tooMany.RetryAfter)*time.Second <= maxReplyWait {
 		wait := b.cfg.Clock.NewTimer(time.Duration(tooMany.RetryAfter) * time.Second)
@@ -369,20 +439,34 @@ func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flo
 		if sent > 0 {
 			editID = 0
 		}
-		_, err = b.sendCounted(ctx, chatID, editID, screens[sent:])
+		_, err = b.sendCounted(ctx, chatID, editID, screens[sent:], true)
 	}
 	return err
 }
 
-// send draws screens into a chat. The first screen may replace the message
-// whose button was tapped (editID); if it cannot, it is sent anew.
-func (b *Bot) send(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
-	_, err := b.sendCounted(ctx, chatID, editID, screens)
-	return err
+// fold joins a short note (a screen of text alone) to the screen after it,
+// so that one message says what happened and what is next.
+func fold(screens []flow.Screen) []flow.Screen {
+	out := make([]flow.Screen, 0, len(screens))
+	noteLast := false
+	for _, s := range screens {
+		if noteLast && s.Document == nil && s.Photo == nil {
+			n := out[len(out)-1]
+			s.Text = n.Text + "\n\n" + s.Text
+			s.Replace = s.Replace || n.Replace
+			out = out[:len(out)-1]
+		}
+		out = append(out, s)
+		noteLast = len(s.Buttons) == 0 && s.Document == nil && s.Photo == nil
+	}
+	return out
 }
 
-// sendCounted is send that also tells how many screens went out.
-func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens []flow.Screen) (int, error) {
+// sendCounted draws screens into a chat and tells how many went out. The
+// first screen may replace the message whose button was tapped (editID);
+// if it cannot, it is sent anew. A screen with buttons drawn for the
+// person's own input (screen) becomes the chat's live one.
+func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens []flow.Screen, screen bool) (int, error) {
 	for i, s := range screens {
 		text, markup := b.render(s)
 		switch {
@@ -403,6 +487,9 @@ func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens
 				_, err := b.api.EditMessageText(ctx, &bot.EditMessageTextParams{ChatID: chatID, MessageID: editID, Text: text,
 					ReplyMarkup: markup, LinkPreviewOptions: noPreview})
 				if err == nil || strings.Contains(err.Error(), "message is not modified") {
+					if screen && markup != nil {
+						b.nowLive(ctx, chatID, editID)
+					}
 					continue
 				}
 				if !errors.Is(err, bot.ErrorBadRequest) {
@@ -414,12 +501,35 @@ func (b *Bot) sendCounted(ctx context.Context, chatID int64, editID int, screens
 			if markup != nil {
 				params.ReplyMarkup = markup
 			}
-			if _, err := b.api.SendMessage(ctx, params); err != nil {
+			m, err := b.api.SendMessage(ctx, params)
+			if err != nil {
 				return i, err
+			}
+			if screen && markup != nil {
+				b.nowLive(ctx, chatID, m.ID)
 			}
 		}
 	}
 	return len(screens), nil
+}
+
+// nowLive makes a message the chat's live screen, taking the buttons off
+// the one before, so no old screen looks live. Which one is live is kept in
+// the database (core SwapLiveScreen): a restart or another instance takes
+// the buttons off a screen this one drew. A screen that is gone or too old
+// to edit keeps them: its taps still answer with what is current.
+func (b *Bot) nowLive(ctx context.Context, chatID int64, msgID int) {
+	prev, err := b.svc.SwapLiveScreen(ctx, core.ChannelTelegram, strconv.FormatInt(chatID, 10), int64(msgID))
+	if err != nil {
+		b.log.Warn("telegram: live screen not recorded", "chat", chatID, "err", err)
+		return
+	}
+	if prev == 0 || prev == int64(msgID) {
+		return
+	}
+	if _, err := b.api.EditMessageReplyMarkup(ctx, &bot.EditMessageReplyMarkupParams{ChatID: chatID, MessageID: int(prev)}); err != nil {
+		b.log.Debug("telegram: old screen keeps its buttons", "err", redact(err.Error(), b.cfg.Token))
+	}
 }
 
 var noPreview = &models.LinkPreviewOptions{IsDisabled: bot.True()}
@@ -429,19 +539,21 @@ var noPreview = &models.LinkPreviewOptions{IsDisabled: bot.True()}
 // text instead, so the message is still delivered.
 func (b *Bot) render(s flow.Screen) (string, models.ReplyMarkup) {
 	text := s.Text
-	var rows [][]models.InlineKeyboardButton
+	var rows [][]inlineButton
 	for _, r := range s.Buttons {
-		var row []models.InlineKeyboardButton
+		var row []inlineButton
 		for _, btn := range r {
 			switch {
+			case btn.App && miniAppURL(btn.URL):
+				row = append(row, inlineButton{Text: btn.Label, WebApp: &webApp{URL: withMiniAppQuery(btn.URL)}})
 			case btn.URL != "" && !buttonURL(btn.URL):
 				text += "\n" + btn.Label + ": " + btn.URL
 			case btn.URL != "":
-				row = append(row, models.InlineKeyboardButton{Text: btn.Label, URL: btn.URL})
+				row = append(row, inlineButton{Text: btn.Label, URL: btn.URL})
 			case btn.Copy != "":
-				row = append(row, models.InlineKeyboardButton{Text: btn.Label, CopyText: models.CopyTextButton{Text: btn.Copy}})
+				row = append(row, inlineButton{Text: btn.Label, CopyText: &copyText{Text: btn.Copy}})
 			default:
-				row = append(row, models.InlineKeyboardButton{Text: btn.Label, CallbackData: btn.Data})
+				row = append(row, inlineButton{Text: btn.Label, CallbackData: btn.Data})
 			}
 		}
 		if len(row) > 0 {
@@ -451,7 +563,31 @@ func (b *Bot) render(s flow.Screen) (string, models.ReplyMarkup) {
 	if len(rows) == 0 {
 		return limit(text, 4096), nil
 	}
-	return limit(text, 4096), &models.InlineKeyboardMarkup{InlineKeyboard: rows}
+	return limit(text, 4096), &inlineKeyboard{InlineKeyboard: rows}
+}
+
+// inlineKeyboard is an inline keyboard as the Bot API reads it, with only
+// the fields a button uses: the library's own type (v1.19.0, its newest)
+// sends an empty copy_text on every button.
+type inlineKeyboard struct {
+	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
+}
+
+type inlineButton struct {
+	Text         string    `json:"text"`
+	URL          string    `json:"url,omitempty"`
+	CallbackData string    `json:"callback_data,omitempty"`
+	CopyText     *copyText `json:"copy_text,omitempty"`
+	WebApp       *webApp   `json:"web_app,omitempty"`
+}
+
+// webApp is a button's Mini App (the Bot API's WebAppInfo).
+type webApp struct {
+	URL string `json:"url"`
+}
+
+type copyText struct {
+	Text string `json:"text"`
 }
 
 // buttonURL reports whether Telegram accepts the URL on a button: http(s)
@@ -489,4 +625,30 @@ func limit(s string, max int) string {
 		n += utf16.RuneLen(r)
 	}
 	return s
+}
+
+// inflight is a set of goroutines that can be closed: close refuses new
+// ones and waits for those running.
+type inflight struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// goFunc runs f in a goroutine of the set; false once the set is closed.
+func (s *inflight) goFunc(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Go(f)
+	return true
+}
+
+func (s *inflight) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.wg.Wait()
 }

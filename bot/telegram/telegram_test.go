@@ -44,6 +44,7 @@ type stack struct {
 	nca  *sigtest.GOSTKey
 	jobs *jobs.Runner
 	stop context.CancelFunc
+	done <-chan struct{} // closed when the bot's Run returned
 }
 
 // option changes the stack before it starts.
@@ -57,6 +58,12 @@ func newStack(t testing.TB, opts ...option) *stack {
 // newStackWith is newStack with the service changed by prepare before
 // anything starts.
 func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...option) *stack {
+	t.Helper()
+	return newStackFlow(t, prepare, nil, opts...)
+}
+
+// newStackFlow is newStackWith with the bot's flow changed by adjust.
+func newStackFlow(t testing.TB, prepare func(*storagetest.Fixture), adjust func(*flow.Flow), opts ...option) *stack {
 	t.Helper()
 	f := storagetest.NewFixture(t)
 	root := sigtest.NewGOSTRoot(t, "NCA GOST TEST ROOT", sigtest.GOST2015)
@@ -77,6 +84,7 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 	t.Cleanup(srv.Close)
 
 	tg := tgtest.New(t)
+	tg.RefuseEmptyCopyText()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := telegram.Config{Token: tgtest.Token, ServerURL: tg.URL, Workers: 4}
 	for _, o := range opts {
@@ -85,14 +93,18 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 	if cfg.WebhookURL != "" {
 		cfg.WebhookURL = srv.URL + cfg.WebhookURL
 	}
-	b, err := telegram.New(ctx, cfg, flow.Flow{
+	fl := flow.Flow{
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: srv.URL, Log: log,
 		Egov: egov.DefaultLinks,
-	})
+	}
+	if adjust != nil {
+		adjust(&fl)
+	}
+	b, err := telegram.New(ctx, cfg, fl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws.StartLink = b.StartLink
+	ws.StartLink, ws.MiniApp = b.StartLink, b.CheckMiniApp
 	if cfg.WebhookURL != "" {
 		ws.TelegramWebhook = b.WebhookHandler()
 	}
@@ -123,7 +135,7 @@ func newStackWith(t testing.TB, prepare func(*storagetest.Fixture), opts ...opti
 			rdb.Del(context.Background(), keys...)
 		}
 	})
-	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, jobs: runner, stop: cancel}
+	return &stack{f: f, tg: tg, bot: b, web: srv, nca: nca, jobs: runner, stop: cancel, done: done}
 }
 
 // waitIdle waits until the notification jobs have nothing left to do: what
@@ -206,8 +218,8 @@ func TestManagerAndCounterpartySign(t *testing.T) {
 	m = s.tg.Tap(t, manager, m, "Договор", has("номер"))
 	m = s.tg.Say(t, manager, "Д-15", has("Дата"))
 	m = s.tg.Tap(t, manager, m, "Сегодня", has("Проверьте", "Д-15", "ТОО «Лютик»", counterBIN))
-	card := s.tg.Tap(t, manager, m, "Создать", has("Документ создан", "Статус: 🆕 Создан"))
-	share := s.tg.Wait(t, manager.ID, has("Ссылка для получателя"))
+	card := s.tg.Tap(t, manager, m, "Создать", has("Документ создан", "Статус: 🆕 Создан", "Ссылка для получателя"))
+	share := card
 	token := linkRe.FindStringSubmatch(share.Text)
 	if token == nil {
 		t.Fatalf("no link in %q", share.Text)
@@ -306,10 +318,12 @@ func TestBadInputs(t *testing.T) {
 	// Two quick taps on «Создать»: one document.
 	b := tgtest.ButtonOf(t, m, "Создать")
 	n = len(s.tg.Messages(u.ID))
-	s.tg.Press(u, m.ID, b.Data)
-	s.tg.Press(u, m.ID, b.Data)
-	s.tg.After(t, u.ID, n, has("Документ создан"))
-	s.tg.After(t, u.ID, n, has("устарела"))
+	s.tg.WaitAnswered(t, s.tg.Press(u, m.ID, b.Data))
+	s.tg.WaitAnswered(t, s.tg.Press(u, m.ID, b.Data))
+	s.tg.Wait(t, u.ID, func(x tgtest.Message) bool { return x.ID == m.ID && has("Документ создан")(x) })
+	if len(s.tg.Messages(u.ID)) != n {
+		t.Fatalf("two taps on «Создать» sent new messages")
+	}
 	a := core.Actor{OrgID: mustOrg(t, s, bin).ID, Number: bin}
 	docs, err := s.f.Svc.Folder(context.Background(), a, core.FolderOutgoing, core.FolderQuery{})
 	if err != nil || len(docs) != 1 {

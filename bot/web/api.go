@@ -131,6 +131,16 @@ func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, status int, d 
 	writeJSON(w, status, s.apiDoc(d, side, sigs[d.ID]))
 }
 
+// answerDoc finishes a handler whose use case returned a document: the
+// refusal of err, or the document with status.
+func (s *Server) answerDoc(w http.ResponseWriter, r *http.Request, a core.Actor, status int, d *core.Document, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeDoc(w, r, status, d, a)
+}
+
 // A document's ETag is its version: any change a client could overwrite
 // bumps it. It is strong, so that If-Match can use it (RFC 9110, 13.1.1).
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
@@ -249,14 +259,10 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, a core.Actor)
 		Recipient: core.PartyInput{Kind: core.PartyKind(v("recipient_kind")), Number: v("recipient_iin_bin"),
 			Name: v("recipient_name"), Phone: v("recipient_phone")},
 		Type: core.DocType(v("type")), Number: v("number"), Date: date,
-		BaseRef: v("base_ref"), IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		BaseRef: v("base_ref"), IdempotencyKey: r.Header.Get("Idempotency-Key"), FileName: up.fileName,
 	}
 	d, err := s.Service.CreateDocument(r.Context(), a, in, up.file)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeDoc(w, r, http.StatusCreated, d, a)
+	s.answerDoc(w, r, a, http.StatusCreated, d, err)
 }
 
 func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -265,11 +271,7 @@ func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, a core.Actor) {
 		return
 	}
 	d, _, err := s.Service.Document(r.Context(), a, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeDoc(w, r, http.StatusOK, d, a)
+	s.answerDoc(w, r, a, http.StatusOK, d, err)
 }
 
 func (s *Server) apiList(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -318,6 +320,7 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 	}
 	var body apiPatchBody
 	var file io.Reader
+	var fileName string
 	if isMultipart(r) {
 		// A new file, with any fields, as multipart: the same fields as JSON.
 		up, ok := s.parseUpload(w, r, "multipart form: file and the fields to change")
@@ -326,7 +329,7 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		}
 		defer up.Close()
 		if up.file != nil {
-			file = up.file
+			file, fileName = up.file, up.fileName
 		}
 		opt := func(name string) *string {
 			if v, ok := up.value(name); ok {
@@ -350,7 +353,8 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 	if !ok {
 		return
 	}
-	e := core.DocumentEdit{Version: version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file}
+	e := core.DocumentEdit{Version: version, Type: body.Type, Number: body.Number, BaseRef: body.BaseRef, Recipient: body.Recipient, File: file,
+		FileName: fileName}
 	if body.Date != nil {
 		t, ok := s.parseDate(w, r, *body.Date)
 		if !ok {
@@ -363,11 +367,7 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request, a core.Actor) 
 		s.failStatus(w, r, err, http.StatusPreconditionFailed)
 		return
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeDoc(w, r, http.StatusOK, d, a)
+	s.answerDoc(w, r, a, http.StatusOK, d, err)
 }
 
 func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -414,11 +414,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request, a core.Actor)
 		s.fail(w, r, core.ErrNotFound)
 		return
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeDoc(w, r, status, d, a)
+	s.answerDoc(w, r, a, status, d, err)
 }
 
 func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Actor) {
@@ -431,13 +427,7 @@ func (s *Server) apiOriginal(w http.ResponseWriter, r *http.Request, a core.Acto
 		s.fail(w, r, err)
 		return
 	}
-	defer rc.Close()
-	fileHeaders(w)
-	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+core.DownloadName(d, ".pdf")+`"`)
-	if _, err := io.Copy(w, rc); err != nil {
-		s.Log.Warn("download interrupted", "document", d.ID, "err", err)
-	}
+	s.writePDF(w, rc, d, "attachment", core.OriginalFileName(d), d.File.Size)
 }
 
 // apiEzSigner is the «Версия для ezSigner»: one attached CMS with the
@@ -453,7 +443,7 @@ func (s *Server) apiEzSigner(w http.ResponseWriter, r *http.Request, a core.Acto
 		return
 	}
 	w.Header().Set("Content-Type", "application/pkcs7-mime")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+core.DownloadName(d, ".pdf.cms")+`"`)
+	w.Header().Set("Content-Disposition", contentDisposition("attachment", s.ezSignerName(r, d)))
 	_, _ = w.Write(cms)
 }
 
@@ -475,12 +465,7 @@ func (s *Server) apiCard(w http.ResponseWriter, r *http.Request, a core.Actor) {
 		s.fail(w, r, err)
 		return
 	}
-	defer rc.Close()
-	fileHeaders(w)
-	w.Header().Set("Content-Disposition", `attachment; filename="`+core.CardFileName(d)+`"`)
-	if _, err := io.Copy(w, rc); err != nil {
-		s.Log.Warn("card download interrupted", "document", d.ID, "err", err)
-	}
+	s.writePDF(w, rc, d, "attachment", s.cardName(r, d), -1)
 }
 
 func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, detail string) {

@@ -73,9 +73,7 @@ func TestRESTAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 	sender := apiClient{t, srv.URL, senderKey}
 	recipient := apiClient{t, srv.URL, recipientKey}
 
@@ -231,7 +229,7 @@ func TestAPIFileReplaceAndEzSigner(t *testing.T) {
 	}
 	cms, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), `contract_R-2_2026-11-01.pdf.cms`) {
+	if resp.StatusCode != 200 || downloadName(t, resp) != "Подписи — contract.pdf.cms" {
 		t.Fatalf("ezsigner: %d %v", resp.StatusCode, resp.Header)
 	}
 	results, err := verifier.Verify(ctx, cms, nil, signature.PurposeSign)

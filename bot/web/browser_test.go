@@ -122,9 +122,7 @@ func TestNCALayerInBrowser(t *testing.T) {
 	defer fake.Close()
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc,
 		NCALayerURL: "wss://" + fake.Listener.Addr().String()}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 
 	ctx, cancel := browser(t)
 	defer cancel()

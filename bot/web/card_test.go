@@ -6,36 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"edobot/core"
 	"edobot/core/card"
+	"edobot/core/pdfintake/pdftest"
 	"edobot/storage/storagetest"
 )
-
-// cardText is the text of a card as pdftotext reads it, or "" without
-// poppler-utils.
-func cardText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	tool, err := exec.LookPath("pdftotext")
-	if err != nil {
-		return ""
-	}
-	path := filepath.Join(t.TempDir(), "card.pdf")
-	if err := os.WriteFile(path, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(tool, "-enc", "UTF-8", path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return strings.Join(strings.Fields(string(out)), " ")
-}
 
 func TestCardDownloads(t *testing.T) {
 	f := storagetest.NewFixture(t)
@@ -46,9 +24,7 @@ func TestCardDownloads(t *testing.T) {
 	stranger := storagetest.NewFixture(t)
 	strangerKey, _, _ := stranger.Svc.CreateAPIKey(ctx, stranger.Sender.Number)
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 
 	get := func(path, key string) *http.Response {
 		t.Helper()
@@ -68,7 +44,7 @@ func TestCardDownloads(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" ||
-			!strings.Contains(resp.Header.Get("Content-Disposition"), `filename="`+core.CardFileName(d)+`"`) ||
+			downloadName(t, resp) != "Карточка — "+core.FileStem(d)+".pdf" ||
 			!bytes.HasPrefix(b, []byte("%PDF-")) {
 			t.Fatalf("%s: %d %v %.200s", what, resp.StatusCode, resp.Header, b)
 		}
@@ -82,7 +58,7 @@ func TestCardDownloads(t *testing.T) {
 	d := f.InStatus(t, core.StatusSigned, core.SideSender)
 	link := srv.URL + "/d/" + d.LinkToken
 	b := pdf("the sender's card", get("/api/v1/documents/"+d.ID.String()+"/files/card", senderKey), d)
-	if text := cardText(t, b); text != "" && (!strings.Contains(text, link) || !strings.Contains(text, d.File.SHA256)) {
+	if text := pdftest.Text(t, b); text != "" && (!strings.Contains(text, link) || !strings.Contains(text, d.File.SHA256)) {
 		t.Fatalf("the card does not point at the link page %s: %s", link, text)
 	}
 	pdf("the recipient's card", get("/api/v1/documents/"+d.ID.String()+"/files/card", recipientKey), d)
@@ -111,7 +87,7 @@ func TestCardDownloads(t *testing.T) {
 	// link, dead like the rest of it, answers 410 and the recipient is refused.
 	r := f.InStatus(t, core.StatusRevoked, core.SideSender)
 	b = pdf("the revoked card", get("/api/v1/documents/"+r.ID.String()+"/files/card", senderKey), r)
-	if text := cardText(t, b); text != "" && strings.Count(text, card.RevokedMark) < r.File.Pages+1 {
+	if text := pdftest.Text(t, b); text != "" && strings.Count(text, card.RevokedMark) < r.File.Pages+1 {
 		t.Fatalf("the revoked card does not say so on every page: %s", text)
 	}
 	if code := status(get("/d/"+r.LinkToken+"/card", "")); code != http.StatusGone {

@@ -114,16 +114,8 @@ func (s *Server) authView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) authSign(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		CMS string `json:"cms"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.CMS == "" {
-		s.badRequest(w, r, `JSON {"cms": base64}`)
-		return
-	}
-	cms, err := base64.StdEncoding.DecodeString(in.CMS)
-	if err != nil {
-		s.badRequest(w, r, "cms must be base64")
+	cms, ok := s.readCMS(w, r, 1<<20)
+	if !ok {
 		return
 	}
 	u, org, err := s.Service.AuthSign(r.Context(), r.PathValue("id"), cms)
@@ -151,4 +143,22 @@ func (s *Server) mailto(w http.ResponseWriter, r *http.Request) {
 	target := "mailto:?subject=" + url.PathEscape(title) + "&body=" + url.PathEscape(body)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// readCMS reads a signature posted as JSON {"cms": base64} of at most limit
+// bytes, answering a malformed one itself.
+func (s *Server) readCMS(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	var in struct {
+		CMS string `json:"cms"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(&in); err != nil || in.CMS == "" {
+		s.badRequest(w, r, `JSON {"cms": base64}`)
+		return nil, false
+	}
+	cms, err := base64.StdEncoding.DecodeString(in.CMS)
+	if err != nil {
+		s.badRequest(w, r, "cms must be base64")
+		return nil, false
+	}
+	return cms, true
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -35,9 +34,7 @@ func TestChatPages(t *testing.T) {
 		ChatLink: func(channel string) string {
 			return map[string]string{core.ChannelTelegram: "https://t.me/edobot_test_bot", core.ChannelWhatsApp: "https://wa.me/77010000000"}[channel]
 		}}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 	ctx := context.Background()
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string) (*http.Response, string) {

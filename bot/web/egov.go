@@ -250,10 +250,11 @@ func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, err error, s
 // database is out of reach: the pool dials afresh for the next request.
 const RetryAfterUnavailable = 5 * time.Second
 
-// unavailable reports whether err means the database could not be reached,
-// and if so sets Retry-After and logs it; the caller writes the 503.
+// unavailable reports whether err means the database could not be reached
+// (core.ErrStoreUnavailable), and if so sets Retry-After and logs it; the
+// caller writes the 503.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) bool {
-	if s.Unavailable == nil || !s.Unavailable(err) {
+	if !errors.Is(err, core.ErrStoreUnavailable) {
 		return false
 	}
 	s.Log.Warn("database unreachable", "route", r.Pattern, "err", err)
@@ -268,7 +269,8 @@ func statusOf(err error, code string) int {
 		return http.StatusNotFound
 	case errors.Is(err, core.ErrEgovBusy):
 		return http.StatusTooManyRequests
-	case errors.Is(err, core.ErrEgovSession), errors.Is(err, core.ErrRevoked), errors.Is(err, core.ErrDeleted):
+	case errors.Is(err, core.ErrEgovSession), errors.Is(err, core.ErrRevoked), errors.Is(err, core.ErrDeleted),
+		errors.Is(err, core.ErrESFLinkGone):
 		return http.StatusGone
 	case errors.Is(err, core.ErrAPIKeyInvalid):
 		return http.StatusUnauthorized

@@ -1,9 +1,16 @@
 package web
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"unicode"
+
+	"edobot/bot/i18n"
+	"edobot/core"
 )
 
 // Security headers. Every answer is nosniff and sends no referrer (link
@@ -83,6 +90,21 @@ func fileHeaders(w http.ResponseWriter) {
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 }
 
+// writePDF streams a document's PDF (its original or its card) and closes
+// rc: disposition is "attachment" or "inline", size -1 when not known
+// beforehand. A download the client broke off is only logged.
+func (s *Server) writePDF(w http.ResponseWriter, rc io.ReadCloser, d *core.Document, disposition, name string, size int64) {
+	defer rc.Close()
+	fileHeaders(w)
+	if size >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	}
+	w.Header().Set("Content-Disposition", contentDisposition(disposition, name))
+	if _, err := io.Copy(w, rc); err != nil {
+		s.Log.Warn("download interrupted", "document", d.ID, "file", name, "err", strings.TrimSpace(err.Error()))
+	}
+}
+
 // staticFiles serves the pages' scripts and styles, cached for a while:
 // they change only with a release.
 func staticFiles() http.Handler {
@@ -91,4 +113,75 @@ func staticFiles() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fs.ServeHTTP(w, r)
 	})
+}
+
+// contentDisposition is a Content-Disposition value for a download named
+// name: an ASCII filename= for old clients (every other character "_") and
+// the name itself as RFC 5987's filename*=UTF-8”… (RFC 6266 §4.3: a client
+// that knows filename* takes it over filename).
+func contentDisposition(disposition, name string) string {
+	var ascii strings.Builder
+	for _, r := range name {
+		l, ok := latin[unicode.ToLower(r)]
+		switch {
+		case r == '"' || r == '\\':
+			ascii.WriteByte('_')
+		case r >= 0x20 && r <= 0x7e:
+			ascii.WriteRune(r)
+		case ok && r != unicode.ToLower(r) && l != "":
+			ascii.WriteString(strings.ToUpper(l[:1]) + l[1:])
+		case ok:
+			ascii.WriteString(l)
+		default:
+			ascii.WriteByte('_')
+		}
+	}
+	var enc strings.Builder
+	for _, b := range []byte(name) {
+		if isAttrChar(b) {
+			enc.WriteByte(b)
+		} else {
+			fmt.Fprintf(&enc, "%%%02X", b)
+		}
+	}
+	return disposition + `; filename="` + ascii.String() + `"; filename*=UTF-8''` + enc.String()
+}
+
+// latin spells the Russian and Kazakh letters (and the dash and the number
+// sign names take) in ASCII for the fallback filename=.
+var latin = map[rune]string{
+	'а': "a", 'б': "b", 'в': "v", 'г': "g", 'д': "d", 'е': "e", 'ё': "e", 'ж': "zh", 'з': "z", 'и': "i",
+	'й': "y", 'к': "k", 'л': "l", 'м': "m", 'н': "n", 'о': "o", 'п': "p", 'р': "r", 'с': "s", 'т': "t",
+	'у': "u", 'ф': "f", 'х': "kh", 'ц': "ts", 'ч': "ch", 'ш': "sh", 'щ': "shch", 'ъ': "", 'ы': "y", 'ь': "",
+	'э': "e", 'ю': "yu", 'я': "ya", 'ә': "a", 'ғ': "g", 'қ': "q", 'ң': "n", 'ө': "o", 'ұ': "u", 'ү': "u",
+	'һ': "h", 'і': "i", '—': "-", '–': "-", '№': "N", '«': "_", '»': "_",
+}
+
+// isAttrChar is RFC 5987's attr-char: what an ext-value carries unescaped.
+func isAttrChar(b byte) bool {
+	switch {
+	case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
+}
+
+// downloadLang is the language a web download is named in: ?lang=, else
+// the client's Accept-Language, else Russian.
+func downloadLang(r *http.Request) string {
+	if q := r.URL.Query().Get("lang"); q != "" {
+		return i18n.Lang(q)
+	}
+	return i18n.Lang(acceptLanguage(r))
+}
+
+// cardName is the card's download name in the reader's language.
+func (s *Server) cardName(r *http.Request, d *core.Document) string {
+	return s.Cat.Text(downloadLang(r), "file.card", map[string]any{"Name": core.FileStem(d)})
+}
+
+// ezSignerName is the ezSigner version's download name in the reader's
+// language.
+func (s *Server) ezSignerName(r *http.Request, d *core.Document) string {
+	return s.Cat.Text(downloadLang(r), "file.ezsigner", map[string]any{"Name": core.FileStem(d)})
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,9 +22,7 @@ func TestSecurityHeaders(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	f.Wire(func(deps *core.Deps) { deps.Cards = card.Renderer })
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, NCALayerURL: "wss://127.0.0.1:13579"}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 	d := f.Create(t)
 	revoked := f.Create(t)
 	f.Sign(t, revoked.ID, core.SideSender)

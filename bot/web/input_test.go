@@ -54,9 +54,7 @@ func apiTestServer(t *testing.T, f *storagetest.Fixture) (apiClient, *Server) {
 		t.Fatal(err)
 	}
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 	return apiClient{t, srv.URL, key}, s
 }
 
@@ -352,7 +350,7 @@ func TestDatabaseOutOfReachIs503(t *testing.T) {
 	d := f.Create(t)
 	serve := func(db *storage.DB) apiClient {
 		svc := core.New(core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Chats: db, TempDir: t.TempDir()})
-		s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: svc, Unavailable: storage.Unavailable}
+		s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: svc}
 		srv := httptest.NewServer(s.Handler())
 		t.Cleanup(srv.Close)
 		return apiClient{t, srv.URL, key}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -47,9 +45,13 @@ const (
 func (s *Server) linkRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /d/{token}", s.limited(rateView, s.linkView))
 	mux.HandleFunc("GET /d/{token}/status", s.limited(rateStatus, s.linkStatus))
+	mux.HandleFunc("POST /d/{token}/telegram", s.limited(rateView, s.linkMiniApp))
 	mux.HandleFunc("GET /d/{token}/file", s.limited(rateView, s.linkFile))
 	mux.HandleFunc("GET /d/{token}/card", s.limited(rateView, s.linkCard))
 	mux.HandleFunc("POST /d/{token}/sign", s.limited(rateSign, s.linkSign))
+	if s.DemoSigner != nil {
+		mux.HandleFunc("POST /d/{token}/demo-sign", s.limited(rateSign, s.linkDemoSign))
+	}
 	mux.HandleFunc("GET /d/{token}/page/{page}", s.limited(rateView, s.linkPageImage))
 	mux.HandleFunc("GET /ncalayer/check", s.ncalayerCheck)
 	mux.Handle("GET /static/", staticFiles())
@@ -74,16 +76,8 @@ func (s *Server) ncalayerURL() string {
 
 // linkSign takes the CMS that NCALayer made on the visitor's computer.
 func (s *Server) linkSign(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		CMS string `json:"cms"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEgovBody)).Decode(&in); err != nil || in.CMS == "" {
-		s.badRequest(w, r, `JSON {"cms": base64}`)
-		return
-	}
-	cms, err := base64.StdEncoding.DecodeString(in.CMS)
-	if err != nil {
-		s.badRequest(w, r, "cms must be base64")
+	cms, ok := s.readCMS(w, r, maxEgovBody)
+	if !ok {
 		return
 	}
 	d, side, err := s.Service.SignCMSByLink(r.Context(), r.PathValue("token"), cms, "ncalayer")
@@ -121,6 +115,13 @@ type linkView struct {
 	Pages                          []int
 	PageMissing                    string // what a page image that failed says
 	Version                        int64
+	// Demo marks a demo document: DemoMark and DemoNote say so, DemoSign
+	// labels its demo key's button (in `edobot demo` only).
+	Demo                         bool
+	DemoMark, DemoNote, DemoSign string
+	// MiniApp: the page is open inside Telegram and loads Telegram's
+	// script (miniapp.go).
+	MiniApp bool
 }
 
 // visitor is who counts as one visitor of a link: an address (the
@@ -148,7 +149,7 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	key := renderedKey{Version: d.Version, NCALayerURL: s.ncalayerURL()}
+	key := renderedKey{Version: d.Version, NCALayerURL: s.ncalayerURL(), MiniApp: isMiniApp(r)}
 	if s.StartLink != nil && !d.Status.Final() {
 		key.TelegramURL = s.StartLink(token)
 	}
@@ -164,6 +165,9 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		s.linkPages.Add(d.ID, page)
 	}
 	s.htmlHeaders(w)
+	if key.MiniApp {
+		s.miniAppHeaders(w)
+	}
 	_, _ = w.Write(page.html)
 }
 
@@ -176,6 +180,7 @@ const renderedPages = 1024
 type renderedKey struct {
 	Version                               int64
 	TelegramURL, WhatsAppURL, NCALayerURL string
+	MiniApp                               bool // opened from the Telegram bot (miniapp.go)
 }
 
 type renderedPage struct {
@@ -194,8 +199,17 @@ func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document,
 		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
 		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version,
 		NCALayerURL: key.NCALayerURL, CardURL: base + "/card", TelegramURL: key.TelegramURL, WhatsAppURL: key.WhatsAppURL,
+		MiniApp:   key.MiniApp,
 		CardLabel: s.Cat.Text("ru", "download.card", nil) + " · " + s.Cat.Text("kk", "download.card", nil)}
 	v.PageMissing = s.Cat.Error("ru", errPreviewUnavailable) + " · " + s.Cat.Error("kk", errPreviewUnavailable)
+	if d.Demo {
+		v.Demo = true
+		v.DemoMark = s.both("demo.mark")
+		v.DemoNote = s.both("demo.note")
+		if s.DemoSigner != nil && v.CanSign {
+			v.DemoSign = s.both("demo.sign")
+		}
+	}
 	for i := 1; i <= d.File.Pages; i++ {
 		v.Pages = append(v.Pages, i)
 	}
@@ -268,13 +282,7 @@ func (s *Server) linkFile(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	defer rc.Close()
-	fileHeaders(w)
-	w.Header().Set("Content-Length", strconv.FormatInt(d.File.Size, 10))
-	w.Header().Set("Content-Disposition", `inline; filename="`+core.DownloadName(d, ".pdf")+`"`)
-	if _, err := io.Copy(w, rc); err != nil {
-		s.Log.Warn("link download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
-	}
+	s.writePDF(w, rc, d, "inline", core.OriginalFileName(d), d.File.Size)
 }
 
 // linkCard is the link visitor's «Электронная карточка». Like the rest of
@@ -287,10 +295,54 @@ func (s *Server) linkCard(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	defer rc.Close()
-	fileHeaders(w)
-	w.Header().Set("Content-Disposition", `attachment; filename="`+core.CardFileName(d)+`"`)
-	if _, err := io.Copy(w, rc); err != nil {
-		s.Log.Warn("link card download interrupted", "document", d.ID, "err", strings.TrimSpace(err.Error()))
+	s.writePDF(w, rc, d, "attachment", s.cardName(r, d), -1)
+}
+
+// both is a text in Russian and Kazakh, one after the other (or once when
+// they are the same).
+func (s *Server) both(key string) string {
+	ru, kk := s.Cat.Text("ru", key, nil), s.Cat.Text("kk", key, nil)
+	if ru == kk {
+		return ru
 	}
+	return ru + " · " + kk
+}
+
+// linkDemoSign signs a demo document with the demo key of the side whose
+// turn it is: the recipient first, then the sender. The CMS goes through
+// SignCMSByLink like NCALayer's, so the demo verifier checks it and core
+// records it (and refuses any document that is not a demo one).
+func (s *Server) linkDemoSign(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	d, err := s.Service.LinkDocument(r.Context(), token)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	side := core.SideRecipient
+	if d.SignedBy(side) {
+		side = core.SideSender
+	}
+	rc, _, err := s.Service.OpenOriginalByLink(r.Context(), token, s.visitor(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	file, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("demo sign: read the file: %w", err))
+		return
+	}
+	cms, err := s.DemoSigner(r.Context(), d, side, file)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, side, err = s.Service.SignCMSByLink(r.Context(), token, cms, "demo")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": d.Status, "side": side, "version": d.Version})
 }

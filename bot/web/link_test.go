@@ -24,20 +24,10 @@ func TestLinkPage(t *testing.T) {
 	f.Wire(func(deps *core.Deps) { deps.Egov = f.DB })
 	clock := coretest.NewClock()
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc, Clock: clock}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 	ctx := context.Background()
 	d := f.Create(t)
-	get := func(path string) (int, string) {
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path string) (int, string) { return httpGet(t, srv.URL+path) }
 
 	code, page := get("/d/" + d.LinkToken)
 	for _, want := range []string{"Договор №" + d.Number + " от 01.11.2026", "Создан", "Құрылды", "ТОО «Контрагент»", "eGov Mobile", d.File.SHA256} {

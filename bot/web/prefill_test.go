@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"edobot/core/prefill/prefilltest"
@@ -21,9 +20,7 @@ func TestAPIPrefill(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Service: f.Svc}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	s.PublicURL = srv.URL
+	srv := serve(t, s)
 	c := apiClient{t, srv.URL, key}
 	pdf := prefilltest.PDF(prefilltest.Page{Title: "АКТ ВЫПОЛНЕННЫХ РАБОТ № 45 от 30.11.2026", Lines: []string{
 		"Исполнитель: ТОО «Отправитель», БИН " + f.Sender.Number,

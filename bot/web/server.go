@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +22,13 @@ import (
 	"edobot/core"
 	"edobot/core/egov"
 )
+
+// checkDetail is a check's error that says what an operator should know on
+// /readyz itself; a degraded one leaves the service ready.
+type checkDetail interface {
+	Detail() string
+	Degraded() bool
+}
 
 // Check is a named dependency probe for /readyz.
 type Check struct {
@@ -53,20 +61,24 @@ type Server struct {
 	// WhatsAppStartLink opens it in the WhatsApp bot ("" until the bot's
 	// account is linked); nil without one.
 	WhatsAppStartLink func(token string) string
+	// MiniApp checks the init data a link page opened as a Telegram Mini
+	// App got from Telegram (telegram.Bot.CheckMiniApp): the Telegram user
+	// who opened it. Nil without a Telegram bot.
+	MiniApp func(initData string) (externalID, name, lang string, err error)
 	// TelegramWebhook receives Telegram's updates in webhook mode.
 	TelegramWebhook http.Handler
 	// Collectors are other parts' metrics, served on /metrics.
 	Collectors []prometheus.Collector
-	// Unavailable tells an error that means the database could not be
-	// reached (storage.Unavailable): such a request is answered 503 with
-	// Retry-After instead of 500. Nil: none is told apart.
-	Unavailable func(error) bool
 	// AdminRoutes adds the operator's routes (the WhatsApp pairing QR),
 	// which guard themselves with the admin token.
 	AdminRoutes func(mux *http.ServeMux)
 	// Clock paces the link page's long polls and fills the rate limits'
 	// buckets; nil = the real one. Tests put a fake in its place.
 	Clock clockwork.Clock
+	// DemoSigner, set by `edobot demo` only, makes the CMS of side's demo
+	// key over a demo document's file for the link page's «Подписать
+	// демо-ключом»; the CMS is then signed in as any other is.
+	DemoSigner func(ctx context.Context, d *core.Document, side core.Side, file []byte) ([]byte, error)
 	// Limits bound connections, time, request rates and page renders; the
 	// zero value of a field is its default.
 	Limits Limits
@@ -115,6 +127,7 @@ func (s *Server) Handler() http.Handler {
 		s.homeRoutes(mux)
 		s.linkRoutes(mux)
 		s.chatRoutes(mux)
+		s.esfRoutes(mux)
 	}
 	return s.paced(s.secured(mux))
 }
@@ -128,8 +141,17 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	out := map[string]string{}
 	for _, c := range s.Checks {
 		if err := c.Ping(ctx); err != nil {
+			var d checkDetail
+			if errors.As(err, &d) && d.Degraded() {
+				out[c.Name] = "degraded: " + d.Detail()
+				s.Log.Warn("readiness check degraded", "check", c.Name, "err", err)
+				continue
+			}
 			status = http.StatusServiceUnavailable
 			out[c.Name] = "down"
+			if errors.As(err, &d) {
+				out[c.Name] = "down: " + d.Detail()
+			}
 			s.Log.Warn("readiness check failed", "check", c.Name, "err", err)
 			continue
 		}

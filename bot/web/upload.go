@@ -38,6 +38,8 @@ var errBadForm = errors.New("malformed multipart form")
 type upload struct {
 	values map[string]string
 	file   *os.File // nil without a file part
+	// fileName is the file part's name as the client gave it (not cleaned).
+	fileName string
 }
 
 // value returns a field's value and whether the form had the field.
@@ -106,6 +108,7 @@ func (s *Server) readPart(u *upload, part *multipart.Part) error {
 		if u.file != nil {
 			return nil // only the first file counts
 		}
+		u.fileName = part.FileName()
 		return s.spoolPart(u, part)
 	}
 	if _, seen := u.values[name]; seen {

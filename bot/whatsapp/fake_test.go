@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,19 @@ type fakeClient struct {
 	nacks int
 	// connectedSig is closed at the first connect.
 	connectedSig chan struct{}
+	// refuse answers a send to these numbers ("7701…") as WhatsApp answers
+	// a restricted account: "server returned error 463".
+	refuse map[string]int
+	// attempts counts sends tried, refused ones included, by number.
+	attempts map[string]int
+	lookups  int
+	// connects counts Connect calls; presences the presence updates sent;
+	// reads the message ids marked read. changed is closed (and replaced)
+	// at each.
+	connects  int
+	presences []types.Presence
+	reads     []types.MessageID
+	changed   chan struct{}
 }
 
 // fakeNetwork is WhatsApp's side of one account: the messages it holds for
@@ -53,6 +67,7 @@ type fakeClient struct {
 // of the people it knows.
 type fakeNetwork struct {
 	mu      sync.Mutex
+	clients []*fakeClient
 	pending []*events.Message
 	lids    map[string]string // LID user → phone number user
 	media   map[string][]byte // WhatsApp's media servers, which clients share
@@ -89,6 +104,56 @@ func (n *fakeNetwork) GetLIDForPN(_ context.Context, pn types.JID) (types.JID, e
 	return types.JID{}, nil
 }
 
+// signal wakes whoever waits for a change; c.mu is held.
+func (c *fakeClient) signal() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// until waits for cond over the fake's state, woken by its changes.
+func (c *fakeClient) until(t testing.TB, what string, cond func(c *fakeClient) bool) {
+	t.Helper()
+	deadline := time.NewTimer(coretest.Patience)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		ok, ch := cond(c), c.changed
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func (c *fakeClient) SendPresence(_ context.Context, state types.Presence) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.presences = append(c.presences, state)
+	c.signal()
+	return nil
+}
+
+func (c *fakeClient) MarkRead(_ context.Context, ids []types.MessageID, _ time.Time, _, _ types.JID, _ ...types.ReceiptType) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads = append(c.reads, ids...)
+	c.signal()
+	return nil
+}
+
+// dropConnection is WhatsApp closing the socket without reconnecting (a
+// ban, a logout, a replaced stream): what whatsmeow does before the event.
+func (c *fakeClient) dropConnection() {
+	c.mu.Lock()
+	c.connected = false
+	c.mu.Unlock()
+}
+
 type sentMessage struct {
 	To  types.JID
 	Msg *waE2E.Message
@@ -105,13 +170,24 @@ func (m sentMessage) Text() string {
 	return m.Msg.GetConversation()
 }
 
-func newFake() *fakeClient { return newFakeOn(newNetwork()) }
+// newFake is a client of a new account, connected, as tests that send
+// without running the bot want it; Run connects it (again) all the same.
+func newFake() *fakeClient {
+	c := newFakeOn(newNetwork())
+	c.connected = true
+	return c
+}
 
 // newFakeOn is a client of an account another client may have used: a
-// second instance, or the same after a restart.
+// second instance, or the same after a restart. It starts disconnected, as
+// whatsmeow does.
 func newFakeOn(n *fakeNetwork) *fakeClient {
-	return &fakeClient{net: n, media: n.media, notOnWA: map[string]bool{}, sentSig: make(chan struct{}),
-		connectedSig: make(chan struct{})}
+	c := &fakeClient{net: n, media: n.media, notOnWA: map[string]bool{}, sentSig: make(chan struct{}),
+		connectedSig: make(chan struct{}), refuse: map[string]int{}, attempts: map[string]int{}, changed: make(chan struct{})}
+	n.mu.Lock()
+	n.clients = append(n.clients, c)
+	n.mu.Unlock()
+	return c
 }
 
 func (c *fakeClient) AddEventHandlerWithSuccessStatus(h whatsmeow.EventHandlerWithSuccessStatus) uint32 {
@@ -124,16 +200,22 @@ func (c *fakeClient) AddEventHandlerWithSuccessStatus(h whatsmeow.EventHandlerWi
 // Connect connects and delivers what WhatsApp held for the account.
 func (c *fakeClient) Connect() error {
 	c.mu.Lock()
-	if !c.connected {
-		select {
-		case <-c.connectedSig:
-		default:
-			close(c.connectedSig)
-		}
+	select {
+	case <-c.connectedSig:
+	default:
+		close(c.connectedSig)
 	}
 	c.connected = true
+	c.connects++
+	c.signal()
 	c.mu.Unlock()
 	c.emit(&events.Connected{})
+	c.deliverHeld()
+	return nil
+}
+
+// deliverHeld passes the client what WhatsApp held for the account.
+func (c *fakeClient) deliverHeld() {
 	c.net.mu.Lock()
 	held := c.net.pending
 	c.net.pending = nil
@@ -141,7 +223,6 @@ func (c *fakeClient) Connect() error {
 	for _, e := range held {
 		c.emit(e)
 	}
-	return nil
 }
 
 func (c *fakeClient) Disconnect() {
@@ -163,6 +244,12 @@ func (c *fakeClient) SendMessage(_ context.Context, to types.JID, msg *waE2E.Mes
 	defer c.mu.Unlock()
 	if !c.connected {
 		return whatsmeow.SendResponse{}, whatsmeow.ErrNotConnected
+	}
+	c.attempts[to.User]++
+	c.signal()
+	if code := c.refuse[to.User]; code != 0 {
+		// whatsmeow's own wording of a refused send (send.go).
+		return whatsmeow.SendResponse{}, fmt.Errorf("%w %d", whatsmeow.ErrServerReturnedError, code)
 	}
 	if c.notOnWA["+"+to.User] {
 		return whatsmeow.SendResponse{}, errors.New("no devices")
@@ -212,6 +299,7 @@ func (c *fakeClient) Download(ctx context.Context, msg whatsmeow.DownloadableMes
 func (c *fakeClient) IsOnWhatsApp(_ context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.lookups++
 	var out []types.IsOnWhatsAppResponse
 	for _, p := range phones {
 		out = append(out, types.IsOnWhatsAppResponse{Query: p, IsIn: !c.notOnWA[p],
@@ -249,9 +337,18 @@ func (c *fakeClient) emit(evt any) (acked bool) {
 	c.mu.Unlock()
 	msg, isMsg := evt.(*events.Message)
 	if isMsg && !connected {
+		// WhatsApp holds it, and hands it to a client of the account
+		// that is connected, if any.
 		c.net.mu.Lock()
 		c.net.pending = append(c.net.pending, msg)
+		others := slices.Clone(c.net.clients)
 		c.net.mu.Unlock()
+		for _, o := range others {
+			if o != c && o.IsConnected() {
+				o.deliverHeld()
+				break
+			}
+		}
 		return false
 	}
 	for _, h := range hs {

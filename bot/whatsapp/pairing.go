@@ -90,7 +90,19 @@ func (p *Pairing) session(ctx context.Context) (bool, error) {
 	if err := p.Client.Connect(); err != nil {
 		return false, fmt.Errorf("connect: %w", err)
 	}
-	for item := range ch {
+	for {
+		var item whatsmeow.QRChannelItem
+		var open bool
+		select {
+		case <-ctx.Done():
+			// whatsmeow ends the channel on ctx only between codes.
+			p.Client.Disconnect()
+			return false, nil
+		case item, open = <-ch:
+		}
+		if !open {
+			break
+		}
 		switch {
 		case item.Event == whatsmeow.QRChannelEventCode:
 			if p.Code() == "" {

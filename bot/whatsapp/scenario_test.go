@@ -82,7 +82,9 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	fc := newFake()
-	wa := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Inbox: f.DB, LIDs: fc.net, Phone: "77000000009", Workers: 4}, template)
+	// Cold outreach is on, in the morning: the recipient never wrote.
+	wa := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Inbox: f.DB, LIDs: fc.net, Phone: newPhone()[1:], Workers: 4,
+		Cold: whatsapp.Cold{On: true}, Outreach: f.DB, Clock: clockAt(10)}, template)
 	tgFlow := template
 	tgFlow.Reach = wa.Reach
 	tg := tgtest.New(t)
@@ -200,17 +202,27 @@ func TestSendToNumberNotOnWhatsApp(t *testing.T) {
 	fc := newFake()
 	gone, known := newPhone(), newPhone()
 	fc.notOnWA[gone] = true
-	wa := startBot(t, f, fc, "http://edobot.test")
-	u, d, err := wa.Reach(context.Background(), "+7 "+gone[2:5]+" "+gone[5:8]+" "+gone[8:10]+" "+gone[10:])
+	wa := coldBot(t, f, fc, clockAt(10), whatsapp.Cold{On: true})
+	o := flow.Outreach{OrgID: f.Sender.OrgID, Token: "tok"}
+	u, d, err := wa.Reach(context.Background(), "+7 "+gone[2:5]+" "+gone[5:8]+" "+gone[8:10]+" "+gone[10:], o)
 	if err != core.ErrNotFound || u != nil || d != nil {
 		t.Fatalf("reach = %+v, %v", u, err)
 	}
-	u, _, err = wa.Reach(context.Background(), "8"+known[2:])
-	if err != nil || u.Phone != known || u.ExternalID != known[1:]+"@s.whatsapp.net" {
+	u, _, err = wa.Reach(context.Background(), "8"+known[2:], o)
+	if err != nil || u.Phone != known || u.ExternalID != known[1:]+"@s.whatsapp.net" || !u.NeverWrote() {
 		t.Fatalf("reach = %+v, %v", u, err)
 	}
-	again, _, err := wa.Reach(context.Background(), known)
+	again, _, err := wa.Reach(context.Background(), known, o)
 	if err != nil || again.ID != u.ID {
 		t.Fatalf("reach again = %+v, %v", again, err)
+	}
+	// WhatsApp was asked about each number once: the answers are kept.
+	if _, _, err := wa.Reach(context.Background(), gone, o); err != core.ErrNotFound {
+		t.Fatalf("reach again = %v", err)
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.lookups != 2 {
+		t.Fatalf("%d lookups, want 2", fc.lookups)
 	}
 }

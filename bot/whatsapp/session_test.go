@@ -2,11 +2,12 @@ package whatsapp_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -15,302 +16,308 @@ import (
 	"edobot/bot/whatsapp"
 	"edobot/core"
 	"edobot/core/coretest"
-	"edobot/core/egov"
-	"edobot/core/pdfintake/pdftest"
-	"edobot/storage"
 	"edobot/storage/storagetest"
 )
 
-// newLID is a hidden id no earlier run has used.
-func newLID() types.JID {
-	return types.NewJID(fmt.Sprintf("%015d", rand.Int64N(1e15)), types.HiddenUserServer)
-}
-
-// asLID is p's message sent under their hidden id, with the number beside
-// it (SenderAlt) when alt.
-func asLID(e *events.Message, lid types.JID, alt bool) *events.Message {
-	pn := e.Info.Sender
-	e.Info.Sender = lid
-	e.Info.Sender.Device = 3
-	e.Info.Chat = lid
-	e.Info.AddressingMode = types.AddressingModeLID
-	if alt {
-		e.Info.SenderAlt = pn
+// clockAt is a test clock at hour:00 today in Kazakhstan.
+func clockAt(hour int) *coretest.Clock {
+	c := coretest.NewClock()
+	k := c.Now().In(core.KazakhstanTime)
+	at := time.Date(k.Year(), k.Month(), k.Day(), hour, 0, 0, 0, core.KazakhstanTime)
+	if at.Before(c.Now()) {
+		at = at.AddDate(0, 0, 1) // the clock only goes forward
 	}
-	return e
+	c.Advance(at.Sub(c.Now()))
+	return c
 }
 
-// TestOnePersonOneChatUser: a person writes under their number, then under
-// their hidden id with the number beside it, then under the hidden id
-// alone: it is one chat user throughout, keyed on the hidden id once known,
-// in the language they chose, and answers still go to their number. A
-// person first seen under a hidden id alone is answered there, and is the
-// same chat user once WhatsApp tells their number.
-func TestOnePersonOneChatUser(t *testing.T) {
+// coldBot runs a bot of an account of its own (the budgets count per
+// account in the shared database) with a cold-outreach policy.
+func coldBot(t testing.TB, f *storagetest.Fixture, fc *fakeClient, clock *coretest.Clock, cold whatsapp.Cold) *whatsapp.Bot {
+	t.Helper()
+	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 4, Clock: clock, Cold: cold, Outreach: f.DB},
+		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet, PublicURL: "http://edobot.test"})
+	run(t, b)
+	return b
+}
+
+// offline is a fake that starts disconnected, as whatsmeow does.
+func offline() *fakeClient {
+	fc := newFake()
+	fc.connected = false
+	return fc
+}
+
+func screen(text string) []flow.Screen { return []flow.Screen{{Text: text}} }
+
+// TestReadyOnlyConnectedAndLoggedIn: not ready before the first connect;
+// ready once connected, and the bot then tells WhatsApp it is available,
+// after every connect.
+func TestReadyOnlyConnectedAndLoggedIn(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	fc := offline()
+	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 2, Clock: coretest.NewClock()},
+		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
+	ctx := context.Background()
+	if err := b.Ready(ctx); err == nil || !strings.Contains(err.Error(), "not connected") {
+		t.Fatalf("ready before connecting: %v", err)
+	}
+	run(t, b)
+	fc.until(t, "presence after the connect", func(c *fakeClient) bool {
+		return c.connects == 1 && len(c.presences) == 1 && c.presences[0] == types.PresenceAvailable
+	})
+	if err := b.Ready(ctx); err != nil {
+		t.Fatalf("ready once connected: %v", err)
+	}
+	// A connection that is up but not logged in is not ready.
+	fc.dropConnection()
+	if err := b.Ready(ctx); err == nil {
+		t.Fatal("ready while not connected")
+	}
+	fc.emit(&events.Disconnected{})
+	fc.mu.Lock()
+	fc.connected = true
+	fc.mu.Unlock()
+	fc.emit(&events.Connected{})
+	fc.until(t, "presence after the reconnect", func(c *fakeClient) bool { return len(c.presences) == 2 })
+}
+
+// TestReadMarks: a message the bot handled is marked read.
+func TestReadMarks(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	fc := newFake()
 	startBot(t, f, fc, "http://edobot.test")
-	ctx := context.Background()
-	cat := i18n.MustNew()
-	kk := func(name string) func(sentMessage) bool {
-		return contains(cat.Text("kk", "chat.welcome", map[string]any{"Name": name}))
-	}
-	phone := newPhone()
-	p := newPerson(phone, "Дана")
-	lid := newLID()
-
-	say(t, fc, p, p.text("/start"), contains("Здравствуйте"))
-	before, err := f.DB.ChatUserByHandle(ctx, core.ChannelWhatsApp, "", phone)
-	if err != nil || before.ExternalID != p.JID.String() {
-		t.Fatalf("before = %+v, %v", before, err)
-	}
-	if err := f.Svc.SetLanguage(ctx, before, "kk"); err != nil {
-		t.Fatal(err)
-	}
-
-	// WhatsApp moves the chat to the hidden id and tells the number beside
-	// it; whatsmeow learns the pair.
-	fc.net.learn(lid, p.JID)
-	say(t, fc, p, asLID(p.text("/start"), lid, true), kk("Дана"))
-	// Later messages carry the hidden id alone.
-	say(t, fc, p, asLID(p.text("/start"), lid, false), kk("Дана"))
-
-	var n int
-	if err := f.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM chat_users WHERE channel = 'whatsapp' AND (phone = $1 OR external_id IN ($2, $3))`,
-		phone, p.JID.String(), lid.String()).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("%d chat users for one person, %v", n, err)
-	}
-	u, err := f.DB.ChatUserByID(ctx, before.ID)
-	if err != nil || u.ExternalID != lid.String() || u.Language != "kk" || u.Phone != phone {
-		t.Fatalf("after = %+v, %v", u, err)
-	}
-	if got := fc.messages(lid); len(got) != 0 {
-		t.Fatalf("%d answers went to the hidden id instead of the number", len(got))
-	}
-
-	// Seen under a hidden id alone first: answered there.
-	q := newPerson(newPhone(), "Ерлан")
-	hidden := person{JID: newLID(), Name: q.Name}
-	say(t, fc, hidden, asLID(q.text("/start"), hidden.JID, false), contains("Здравствуйте"))
-	first, err := f.DB.ChatUserByID(ctx, chatUserOf(t, f, hidden.JID).ID)
-	if err != nil || first.Phone != "" {
-		t.Fatalf("first = %+v, %v", first, err)
-	}
-	if err := f.Svc.SetLanguage(ctx, first, "kk"); err != nil {
-		t.Fatal(err)
-	}
-	// Then with the number beside it: the same chat user, answered at the
-	// number now.
-	say(t, fc, q, asLID(q.text("/start"), hidden.JID, true), kk("Ерлан"))
-	again := chatUserOf(t, f, hidden.JID)
-	if again.ID != first.ID || again.Phone != "+"+q.JID.User {
-		t.Fatalf("again = %+v; first %+v", again, first)
-	}
+	p := newPerson(newPhone(), "Ержан")
+	msg := p.text("/start")
+	fc.emit(msg)
+	fc.until(t, "the read mark", func(c *fakeClient) bool {
+		for _, id := range c.reads {
+			if id == msg.Info.ID {
+				return true
+			}
+		}
+		return false
+	})
 }
 
-// chatUserOf is the WhatsApp chat user keyed on jid.
-func chatUserOf(t *testing.T, f *storagetest.Fixture, jid types.JID) *core.ChatUser {
-	t.Helper()
-	var id int64
-	if err := f.DB.Pool.QueryRow(context.Background(), `SELECT id FROM chat_users WHERE channel = 'whatsapp' AND external_id = $1`,
-		jid.String()).Scan(&id); err != nil {
-		t.Fatalf("chat user %s: %v", jid, err)
-	}
-	u, err := f.DB.ChatUserByID(context.Background(), id)
+// TestTemporaryBanPausesAndResumes: a ban stops sending until it ends; the
+// bot then connects again by itself.
+func TestTemporaryBanPausesAndResumes(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	fc := offline()
+	clock := coretest.NewClock()
+	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 2, Clock: clock},
+		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
+	run(t, b)
+	ctx := context.Background()
+	fc.until(t, "connected", func(c *fakeClient) bool { return c.connects == 1 })
+	p := newPerson(newPhone(), "Ержан")
+	u, err := f.Svc.ChatUser(ctx, core.ChannelWhatsApp, p.JID.String(), "Ержан", "ru")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return u
-}
 
-// startOn runs a bot of the account on net with a client of its own until
-// stop is called (or the test ends); done is closed when Run returned.
-func startOn(t *testing.T, f *storagetest.Fixture, c *fakeClient, cfg whatsapp.Config) (stop func(), done chan struct{}) {
-	t.Helper()
-	cfg.Menus, cfg.Inbox, cfg.LIDs, cfg.Phone = f.DB, f.DB, c.net, "77000000001"
-	if cfg.Workers == 0 {
-		cfg.Workers = 2
+	fc.dropConnection()
+	fc.emit(&events.TemporaryBan{Code: events.TempBanSentToTooManyPeople, Expire: time.Hour})
+	if err := b.Ready(ctx); err == nil || !strings.Contains(err.Error(), "banned") {
+		t.Fatalf("ready while banned: %v", err)
 	}
-	b := whatsapp.New(c, cfg, flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), PublicURL: "http://edobot.test", Log: quiet, Egov: egov.DefaultLinks})
-	ctx, cancel := context.WithCancel(context.Background())
-	done = make(chan struct{})
-	go func() { _ = b.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return cancel, done
+	var ra *core.RetryAfterError
+	if err := b.Deliver(ctx, u, screen("во время бана")); !errors.As(err, &ra) || ra.Delay != time.Hour {
+		t.Fatalf("deliver while banned: %v", err)
+	}
+	fc.mu.Lock()
+	tried := fc.attempts[p.JID.User]
+	fc.mu.Unlock()
+	if tried != 0 {
+		t.Fatalf("%d sends tried while banned", tried)
+	}
+	clock.BlockUntil(t, 1) // the supervisor waits for the ban's end
+	clock.Advance(time.Hour)
+	fc.until(t, "the reconnect after the ban", func(c *fakeClient) bool { return c.connects == 2 && len(c.presences) == 2 })
+	if err := b.Ready(ctx); err != nil {
+		t.Fatalf("ready after the ban: %v", err)
+	}
+	if err := b.Deliver(ctx, u, screen("после бана")); err != nil {
+		t.Fatalf("deliver after the ban: %v", err)
+	}
 }
 
-func waitFor(t *testing.T, what string, c <-chan struct{}) {
-	t.Helper()
+// TestLoggedOutStopsLinksAndPairsAgain: a logout stops the wa.me links to
+// the dead number and offers a new pairing at once; a new link brings them
+// back.
+func TestLoggedOutStopsLinksAndPairsAgain(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	fc := newFake()
+	paired := make(chan struct{}, 1)
+	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 2, Clock: coretest.NewClock(),
+		Pair: func(ctx context.Context) { paired <- struct{}{} }},
+		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
+	run(t, b)
+	fc.emit(&events.Connected{})
+	if b.StartLink("tok") == "" {
+		t.Fatal("no start link while linked")
+	}
+	fc.dropConnection()
+	fc.emit(&events.LoggedOut{Reason: events.ConnectFailureLoggedOut})
+	if got := b.StartLink("tok"); got != "" || b.Phone() != "" {
+		t.Fatalf("start link after logout: %q", got)
+	}
+	if err := b.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "logged out") {
+		t.Fatalf("ready after logout: %v", err)
+	}
 	select {
-	case <-c:
+	case <-paired:
 	case <-time.After(coretest.Patience):
-		t.Fatalf("no %s within %v", what, coretest.Patience)
+		t.Fatal("no new pairing after the logout")
+	}
+	phone := newPhone()[1:]
+	fc.emit(&events.PairSuccess{ID: types.NewJID(phone, types.DefaultUserServer)})
+	if got := b.StartLink("tok"); got != "https://wa.me/"+phone+"?text=%2Fstart+tok" {
+		t.Fatalf("start link after a new pairing: %q", got)
 	}
 }
 
-// TestStopDrains: on stop, a message being handled is finished, its answer
-// still going out on the open connection, and only then the bot
-// disconnects; a message arriving meanwhile is left unacknowledged, and
-// WhatsApp delivers it to the next instance.
-func TestStopDrains(t *testing.T) {
+// TestStreamReplacedAndOutdatedAreShown: each signal is on /readyz.
+func TestStreamReplacedAndOutdatedAreShown(t *testing.T) {
 	f := storagetest.NewFixture(t)
-	clock := coretest.NewClock()
-	net := newNetwork()
-	a := newFakeOn(net)
-	downloading, release := a.hold()
-	stopA, doneA := startOn(t, f, a, whatsapp.Config{Clock: clock, Drain: time.Minute})
-	p := boundPerson(t, f, newPhone(), "Дана")
-	pdf := pdftest.PDF(1)
-	a.emit(p.document(a.put(pdf), "a.pdf", "application/pdf", uint64(len(pdf))))
-	waitFor(t, "download", downloading)
-
-	stopA()                // SIGTERM
-	clock.BlockUntil(t, 1) // no more taken; the drain waits
-	if a.emit(p.text("/start")) {
-		t.Fatal("a message was acknowledged by a stopping instance")
-	}
-	release()
-	waitFor(t, "stop", doneA)
-	if got := a.messages(p.JID); len(got) != 1 || !contains("Файл принят")(got[0]) {
-		t.Fatalf("the stopping instance answered %d messages", len(got))
-	}
-	if a.IsConnected() {
-		t.Fatal("still connected after the stop")
-	}
-
-	b := newFakeOn(net)
-	startOn(t, f, b, whatsapp.Config{})
-	b.wait(t, p.JID, 0, contains("Здравствуйте"))
-}
-
-// TestRestartLosesNoMessage: an instance stopped while a message is still
-// being handled gives up at the drain's deadline; the message was kept, and
-// the next instance handles it.
-func TestRestartLosesNoMessage(t *testing.T) {
-	f := storagetest.NewFixture(t)
-	clock := coretest.NewClock()
-	net := newNetwork()
-	a := newFakeOn(net)
-	downloading, release := a.hold()
-	defer release()
-	stopA, doneA := startOn(t, f, a, whatsapp.Config{Clock: clock, Drain: time.Minute})
-	p := boundPerson(t, f, newPhone(), "Дана")
-	pdf := pdftest.PDF(1)
-	a.emit(p.document(a.put(pdf), "a.pdf", "application/pdf", uint64(len(pdf))))
-	waitFor(t, "download", downloading)
-
-	stopA()
-	clock.BlockUntil(t, 1)
-	clock.Advance(time.Minute) // the handling is cut short
-	waitFor(t, "stop", doneA)
-
-	b := newFakeOn(net)
-	startOn(t, f, b, whatsapp.Config{})
-	b.wait(t, p.JID, 0, contains("Файл принят"))
-}
-
-// holds is a WhileHeld that tells when the session is held.
-func holds() (func(context.Context), chan struct{}) {
-	held := make(chan struct{}, 4)
-	return func(ctx context.Context) {
-		held <- struct{}{}
-		<-ctx.Done()
-	}, held
-}
-
-// waitLockWaiter returns once a process waits in PostgreSQL for the lease.
-func waitLockWaiter(t *testing.T, f *storagetest.Fixture, key int64) {
-	t.Helper()
-	deadline := time.Now().Add(coretest.Patience)
-	for {
-		var n int
-		if err := f.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-			AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1`, key).Scan(&n); err != nil {
-			t.Fatal(err)
+	for _, tt := range []struct {
+		evt  any
+		want string
+	}{
+		{&events.StreamReplaced{}, "another process"},
+		{&events.ClientOutdated{}, "update go.mau.fi/whatsmeow"},
+		{&events.ConnectFailure{Reason: events.ConnectFailureBadUserAgent, Message: "bad ua"}, "connect failure 409"},
+	} {
+		fc := newFake()
+		b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 1, Clock: coretest.NewClock()},
+			flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
+		fc.emit(&events.Connected{})
+		fc.emit(tt.evt)
+		if err := b.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%T: ready = %v", tt.evt, err)
 		}
-		if n > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("nobody waits for the lease")
-		}
-		time.Sleep(10 * time.Millisecond) // polling PostgreSQL, not a timing margin
 	}
 }
 
-// TestOneSessionHolder: two instances of one account; only the one holding
-// the lease connects, the other waits for it in PostgreSQL, and takes over
-// when the first stops, with the message that arrived in between.
-func TestOneSessionHolder(t *testing.T) {
+// TestColdOutreach: off, the sender gets the bot's link to forward; on,
+// only in the day, within the account's warming budget and the
+// organisation's, never one text to two numbers.
+func TestColdOutreach(t *testing.T) {
 	f := storagetest.NewFixture(t)
-	name := "whatsapp-test-" + core.NewToken()[:12]
-	lease := func() *storage.Lease {
-		l := f.DB.Lease(name)
-		l.Log = quiet
-		return l
-	}
-	net := newNetwork()
-	a, b := newFakeOn(net), newFakeOn(net)
-	whileA, heldA := holds()
-	stopA, doneA := startOn(t, f, a, whatsapp.Config{Lease: lease(), WhileHeld: whileA})
-	waitFor(t, "the first instance to hold the session", heldA)
-	whileB, heldB := holds()
-	startOn(t, f, b, whatsapp.Config{Lease: lease(), WhileHeld: whileB})
-	waitLockWaiter(t, f, lease().Key())
-	if !a.IsConnected() || b.IsConnected() {
-		t.Fatalf("connected: first %v, second %v", a.IsConnected(), b.IsConnected())
-	}
-	p := newPerson(newPhone(), "Дана")
-	say(t, a, p, p.text("/start"), contains("Здравствуйте"))
+	ctx := context.Background()
+	orgA := flow.Outreach{OrgID: f.Sender.OrgID, Token: "tokA"}
+	orgB := flow.Outreach{OrgID: f.Recipient.OrgID, Token: "tokB"}
 
-	stopA()
-	waitFor(t, "the first instance to stop", doneA)
-	if a.emit(p.text("/start")) { // WhatsApp holds it: nobody is connected
-		t.Fatal("acknowledged with nobody connected")
+	off := coldBot(t, f, newFake(), clockAt(10), whatsapp.Cold{})
+	var inv *flow.Invitation
+	if _, _, err := off.Reach(ctx, newPhone(), orgA); !errors.As(err, &inv) || inv.Link != off.StartLink("tokA") || inv.Link == "" {
+		t.Fatalf("cold outreach off: %v", err)
 	}
-	waitFor(t, "the second instance to hold the session", heldB)
-	b.wait(t, p.JID, 0, contains("Здравствуйте"))
-	if !b.IsConnected() || len(a.messages(p.JID)) != 1 {
-		t.Fatalf("second connected %v; first answered %d", b.IsConnected(), len(a.messages(p.JID)))
+
+	fc := newFake()
+	clock := clockAt(8) // before 09:00
+	b := coldBot(t, f, fc, clock, whatsapp.Cold{On: true, Start: 2, Full: 4, WarmUp: 48 * time.Hour, PerOrg: 2})
+	send := func(o flow.Outreach, text string) (string, error) {
+		phone := newPhone()
+		u, deliver, err := b.Reach(ctx, phone, o)
+		if err == nil {
+			err = deliver(ctx, u, screen(text))
+		}
+		if errors.As(err, &inv) {
+			return inv.Why, nil
+		}
+		return "sent", err
 	}
+	expect := func(o flow.Outreach, text, want string) {
+		t.Helper()
+		if got, err := send(o, text); err != nil || got != want {
+			t.Fatalf("%q: %s, %v; want %s", text, got, err, want)
+		}
+	}
+	expect(orgA, "утро 1", "night")
+	clock.Advance(time.Hour) // 09:00
+	expect(orgA, "первый", "sent")
+	expect(orgA, "первый", "same_text")
+	expect(orgB, "второй", "sent")
+	expect(orgB, "третий", "account_budget") // 2 on the first day
+	clock.Advance(11 * time.Hour)            // 20:00
+	expect(orgB, "вечер", "night")
+
+	clock.Advance(13 * time.Hour) // the next day, 09:00: 3 after a day of two of warm-up
+	expect(orgA, "день 2, 1", "sent")
+	expect(orgA, "день 2, 2", "sent")
+	expect(orgA, "день 2, 3", "org_budget")
+	expect(orgB, "день 2, 4", "sent")
+	expect(orgB, "день 2, 5", "account_budget")
+	clock.Advance(48 * time.Hour) // warmed up: 4
+	for i := range 2 {
+		expect(orgA, "день 4, A"+string(rune('0'+i)), "sent")
+		expect(orgB, "день 4, B"+string(rune('0'+i)), "sent")
+	}
+	expect(orgB, "день 4, B2", "account_budget")
 }
 
-// TestSessionHolderDies: the holder's connection to PostgreSQL is cut, as
-// when its process dies: the waiting instance takes the session at once,
-// and the old holder, at its next check, finds the lease lost and stops.
-func TestSessionHolderDies(t *testing.T) {
+// TestRestrictedIsOneAttemptAndPausesColdSends: WhatsApp's 463 is not
+// retried and asks nothing more about the number; the organisation's first
+// messages pause, and /readyz says so while the service stays ready.
+func TestRestrictedIsOneAttemptAndPausesColdSends(t *testing.T) {
 	f := storagetest.NewFixture(t)
-	name := "whatsapp-test-" + core.NewToken()[:12]
-	clock := coretest.NewClock()
-	lease := func() *storage.Lease {
-		l := f.DB.Lease(name)
-		l.Log, l.Clock = quiet, clock
-		return l
-	}
-	net := newNetwork()
-	a, b := newFakeOn(net), newFakeOn(net)
-	first := lease()
-	whileA, heldA := holds()
-	startOn(t, f, a, whatsapp.Config{Lease: first, WhileHeld: whileA, Clock: clock})
-	waitFor(t, "the first instance to hold the session", heldA)
-	whileB, heldB := holds()
-	startOn(t, f, b, whatsapp.Config{Lease: lease(), WhileHeld: whileB})
-	waitLockWaiter(t, f, first.Key())
-
-	// The holder's lock connection dies.
-	if _, err := f.DB.Pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'
-		AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, first.Key()); err != nil {
+	ctx := context.Background()
+	fc := newFake()
+	b := coldBot(t, f, fc, clockAt(10), whatsapp.Cold{On: true})
+	fc.emit(&events.Connected{})
+	o := flow.Outreach{OrgID: f.Sender.OrgID, Token: "tok"}
+	phone := newPhone()
+	fc.mu.Lock()
+	fc.refuse[phone[1:]] = 463
+	fc.mu.Unlock()
+	u, deliver, err := b.Reach(ctx, phone, o)
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the second instance to hold the session", heldB)
-	clock.BlockUntil(t, 1) // the first's check of its lease
-	clock.Advance(first.Check)
-	deadline := time.After(coretest.Patience)
-	for a.IsConnected() {
-		select {
-		case <-deadline:
-			t.Fatal("the old holder is still connected")
-		case <-time.After(10 * time.Millisecond): // polling the fake, not a timing margin
-		}
+	var inv *flow.Invitation
+	if err := deliver(ctx, u, screen("первое сообщение")); !errors.As(err, &inv) || inv.Why != "restricted" {
+		t.Fatalf("deliver refused with 463: %v", err)
+	}
+	fc.mu.Lock()
+	attempts, lookups := fc.attempts[phone[1:]], fc.lookups
+	fc.mu.Unlock()
+	if attempts != 1 || lookups != 1 {
+		t.Fatalf("%d attempts, %d lookups; want 1 and 1 (the one before the send)", attempts, lookups)
+	}
+	// The notification path: the error says restricted, for the jobs.
+	var r *core.RestrictedError
+	if err := b.Deliver(ctx, u, screen("уведомление")); !errors.As(err, &r) || r.Code != 463 {
+		t.Fatalf("deliver: %v", err)
+	}
+	// The organisation's next first message is held back.
+	u2, deliver2, err := b.Reach(ctx, newPhone(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deliver2(ctx, u2, screen("другое сообщение")); !errors.As(err, &inv) || inv.Why != "paused" {
+		t.Fatalf("after the 463: %v", err)
+	}
+	err = b.Ready(ctx)
+	var d interface{ Degraded() bool }
+	if !errors.As(err, &d) || !d.Degraded() || !strings.Contains(err.Error(), "463") {
+		t.Fatalf("ready after a 463: %v", err)
+	}
+}
+
+// TestAnnounceVersion: WhatsApp Web's current version is announced; the
+// compiled one stays when it cannot be asked.
+func TestAnnounceVersion(t *testing.T) {
+	compiled := store.GetWAVersion()
+	t.Cleanup(func() { store.SetWAVersion(compiled) })
+	failing := func(context.Context) (*store.WAVersionContainer, error) { return nil, errors.New("offline") }
+	if got := whatsapp.AnnounceVersion(context.Background(), failing, quiet); got != compiled || store.GetWAVersion() != compiled {
+		t.Fatalf("without an answer: %v", got)
+	}
+	newer := store.WAVersionContainer{compiled[0], compiled[1], compiled[2] + 7}
+	latest := func(context.Context) (*store.WAVersionContainer, error) { return &newer, nil }
+	if got := whatsapp.AnnounceVersion(context.Background(), latest, quiet); got != newer || store.GetWAVersion() != newer {
+		t.Fatalf("announced %v, want %v", store.GetWAVersion(), newer)
 	}
 }

@@ -53,6 +53,8 @@ type Client interface {
 	Upload(ctx context.Context, plaintext []byte, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
 	Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error)
 	IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error)
+	SendPresence(ctx context.Context, state types.Presence) error
+	MarkRead(ctx context.Context, ids []types.MessageID, timestamp time.Time, chat, sender types.JID, receiptTypeExtra ...types.ReceiptType) error
 }
 
 // Menus keeps the numbered choices of the last screen of each chat, as the
@@ -105,12 +107,9 @@ type Config struct {
 	// session's life; nil connects at once.
 	Lease Lease
 	// WhileHeld, when set, runs while this instance holds the session (the
-	// WhatsApp deliveries, the pairing); its ctx ends when the session is
-	// being given up, before the connection closes.
+	// WhatsApp deliveries); its ctx ends when the session is being given
+	// up, and the connection closes only after it returned.
 	WhileHeld func(ctx context.Context)
-	// Drain is how long the messages being handled may take to finish when
-	// the session ends; what is left is handled by the next holder.
-	Drain time.Duration
 	// Phone is the bot's own number, digits only ("77010000000"), once the
 	// account is linked; "" before.
 	Phone string
@@ -120,9 +119,24 @@ type Config struct {
 	// ReconnectAfter is how long a lost connection may last before Ready
 	// reports it; whatsmeow reconnects by itself meanwhile.
 	ReconnectAfter time.Duration
-	// Clock tells how long the connection has been lost; nil = the real
-	// one. Tests put a fake in its place.
+	// Clock tells how long the connection has been lost, when a ban ends
+	// and which day and hour it is for the budgets; nil = the real one.
+	// Tests put a fake in its place.
 	Clock clockwork.Clock
+	// Drain is how long the messages taken may take to be handled once
+	// the session is being given up (Run's context ended, or the lease
+	// lost); then their context is cancelled, Run still waits for them to
+	// return, and the next holder handles them again. 0 = 30 seconds.
+	Drain time.Duration
+	// Pair offers pairing until the account is linked or ctx ends (the
+	// service's Pairing.Run): at start when unlinked, and again when
+	// WhatsApp logs the device out, only while this instance holds the
+	// session. nil: linking is left to the operator.
+	Pair func(ctx context.Context)
+	// Cold is the cold-outreach policy; Outreach keeps its counts. Without
+	// Outreach, no number that never wrote is written to.
+	Cold     Cold
+	Outreach OutreachStore
 }
 
 // Bot is the WhatsApp front end.
@@ -135,9 +149,24 @@ type Bot struct {
 	cfg    Config
 
 	phone atomic.Pointer[string]
-	// broken is why the session cannot work any more (logged out, banned,
-	// replaced); nil while it can.
+	// broken is why the session cannot work any more (logged out,
+	// replaced, outdated); nil while it can.
 	broken atomic.Pointer[string]
+	// failure is the last connect failure whatsmeow does not retry; nil
+	// once connected.
+	failure atomic.Pointer[string]
+	// bannedUntil is when WhatsApp's temporary ban ends; nil without one.
+	bannedUntil atomic.Pointer[time.Time]
+	// restricted is WhatsApp's last refusal of a message as restricted.
+	restricted atomic.Pointer[restriction]
+	// connected is whether a connection was made since start (or since the
+	// last logout).
+	connected atomic.Bool
+	// up tells the supervisor the connection is up (the replay waits for
+	// it).
+	up chan struct{}
+	// ctl passes what takes time from whatsmeow's handler to Run.
+	ctl chan any
 	// lostAt is when the connection was lost, zero while connected.
 	lostMu sync.Mutex
 	lostAt time.Time
@@ -145,14 +174,22 @@ type Bot struct {
 	// intake holds the queues of the session being served: they keep one
 	// person's messages in order while different people are served in
 	// parallel, a person always landing in the same queue. nil while no
-	// session takes messages.
-	intakeMu sync.RWMutex
-	intake   []chan inbound
-	holding  atomic.Bool
+	// session takes messages. While replaying, the messages received are
+	// kept in the Inbox only, and the replay queues them after the older
+	// ones.
+	intakeMu  sync.RWMutex
+	intake    []chan inbound
+	replaying bool
+	holding   atomic.Bool
 
 	messages *prometheus.CounterVec
 	receipts *prometheus.CounterVec
 	latency  prometheus.Histogram
+	events   *prometheus.CounterVec
+	refused  *prometheus.CounterVec
+	lookups  *prometheus.CounterVec
+	cold     *prometheus.CounterVec
+	reads    *prometheus.CounterVec
 }
 
 // New builds the bot over a client. f is the conversation template; New
@@ -168,9 +205,10 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 		cfg.Clock = clockwork.NewRealClock()
 	}
 	if cfg.Drain <= 0 {
-		cfg.Drain = 15 * time.Second
+		cfg.Drain = 30 * time.Second
 	}
-	b := &Bot{client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg}
+	cfg.Cold.fill()
+	b := &Bot{ctl: make(chan any, 16), up: make(chan struct{}, 1), client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg}
 	if b.log == nil {
 		b.log = slog.Default()
 	}
@@ -183,6 +221,16 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 		Help: "WhatsApp receipts of the bot's messages, by type."}, []string{"type"})
 	b.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "edobot_whatsapp_message_seconds",
 		Help: "Time to handle one WhatsApp message.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)})
+	b.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_session_events_total",
+		Help: "WhatsApp session events: connected, disconnected, logged_out, temporary_ban, stream_replaced, client_outdated, keepalive_timeout, connect_failure, undecryptable_message…"}, []string{"event"})
+	b.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_restricted_total",
+		Help: "Messages WhatsApp refused because the account is restricted, by its error code (463: may not start chats)."}, []string{"code"})
+	b.lookups = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_lookups_total",
+		Help: "Is-on-WhatsApp questions about a number: asked of WhatsApp, or answered from the kept answers."}, []string{"source"})
+	b.cold = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_cold_outreach_total",
+		Help: "First messages to numbers that never wrote: sent, or replaced by an invitation link and why."}, []string{"result"})
+	b.reads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_read_marks_total",
+		Help: "Read marks sent on handled messages, by result."}, []string{"result"})
 	b.flow.Channel = core.ChannelWhatsApp
 	b.flow.StartLink = b.StartLink
 	b.flow.Deliver = b.Deliver
@@ -194,7 +242,7 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 
 // Collectors are the bot's metrics.
 func (b *Bot) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{b.messages, b.receipts, b.latency}
+	return []prometheus.Collector{b.messages, b.receipts, b.latency, b.events, b.refused, b.lookups, b.cold, b.reads}
 }
 
 // Phone is the bot's own number, digits only; "" until the account is linked.
@@ -207,7 +255,7 @@ func (b *Bot) Linked(phone string) {
 }
 
 // StartLink opens a chat with the bot that carries a document's link token;
-// "" before the account is linked.
+// "" while the account is not linked (before pairing, or logged out).
 func (b *Bot) StartLink(token string) string {
 	p := b.Phone()
 	if p == "" {
@@ -216,30 +264,12 @@ func (b *Bot) StartLink(token string) string {
 	return "https://wa.me/" + p + "?text=" + url.QueryEscape("/start "+token)
 }
 
-// Ready tells /readyz whether WhatsApp works: an unlinked account, a session
-// WhatsApp ended (logged out, banned, replaced by another process) or a
-// connection lost for longer than whatsmeow needs to restore it.
-func (b *Bot) Ready(context.Context) error {
-	if why := b.broken.Load(); why != nil {
-		return errors.New("whatsapp: " + *why)
-	}
-	if b.Phone() == "" {
-		return errors.New("whatsapp: the account is not linked (edobot whatsapp link)")
-	}
-	b.lostMu.Lock()
-	lost := b.lostAt
-	b.lostMu.Unlock()
-	if !lost.IsZero() && b.cfg.Clock.Since(lost) > b.cfg.ReconnectAfter {
-		return fmt.Errorf("whatsapp: disconnected since %s", lost.Format(time.RFC3339))
-	}
-	return nil
-}
-
 // Run serves WhatsApp until ctx ends: it waits to hold the session (the
-// Lease), then connects when the account is linked (an unlinked one is
-// connected by the pairing, in WhileHeld) and handles messages until the
-// session is lost or ctx ends, and waits again. It never fails the service:
-// WhatsApp trouble is logged and shown on /readyz.
+// Lease), then connects when the account is linked, offering pairing
+// (Config.Pair) when it is not, and handles messages until the session is
+// lost or ctx ends, and waits again. It never fails the service: WhatsApp
+// trouble is logged and shown on /readyz. It returns once the session was
+// given up in order (see session).
 func (b *Bot) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		if b.cfg.Lease == nil {
@@ -264,11 +294,15 @@ func (b *Bot) Run(ctx context.Context) error {
 // Holding reports whether this instance holds the WhatsApp session now.
 func (b *Bot) Holding() bool { return b.holding.Load() }
 
-// session serves the session until ctx ends, then gives it up in order:
-// it stops taking messages (those arriving now stay unacknowledged, and
-// WhatsApp delivers them to the next holder) and stops WhileHeld, lets the
-// messages taken be handled, their answers still going out, for up to
-// Config.Drain, and only then disconnects.
+// session serves the session until ctx ends: it connects (or pairs) and
+// supervises the connection, replays the messages kept but not handled
+// once connected, and runs WhileHeld. When ctx ends it gives the session up
+// in order: it stops taking messages (those arriving now stay
+// unacknowledged, and WhatsApp delivers them to the next holder), ends
+// WhileHeld and waits for it, lets the messages taken be handled, their
+// answers still going out over the connection, for up to Config.Drain
+// (then their context is cancelled and they are still waited for; the next
+// holder handles them again), and only then disconnects.
 func (b *Bot) session(ctx context.Context) {
 	b.holding.Store(true)
 	defer b.holding.Store(false)
@@ -287,41 +321,40 @@ func (b *Bot) session(ctx context.Context) {
 	}
 	b.intakeMu.Lock()
 	b.intake = queues
+	b.replaying = b.cfg.Inbox != nil
 	b.intakeMu.Unlock()
-	b.replay(ctx)
 
 	var held sync.WaitGroup
 	whileCtx, stopWhile := context.WithCancel(ctx)
 	if b.cfg.WhileHeld != nil {
 		held.Go(func() { b.cfg.WhileHeld(whileCtx) })
 	}
-	if b.Phone() != "" {
-		b.connect(ctx)
-	}
-	<-ctx.Done()
+	b.supervise(ctx)
 
 	b.intakeMu.Lock()
 	b.intake = nil
+	b.replaying = false
 	for _, q := range queues {
 		close(q)
 	}
 	b.intakeMu.Unlock()
 	stopWhile()
-	held.Wait()
-	drained := make(chan struct{})
-	go func() { workers.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-b.cfg.Clock.After(b.cfg.Drain):
-		b.log.Warn("whatsapp: messages still being handled at the deadline; the next holder handles them again", "drain", b.cfg.Drain)
+	late := b.cfg.Clock.AfterFunc(b.cfg.Drain, func() {
+		b.log.Warn("whatsapp: messages in flight are cancelled: they took longer than the drain allows; the next holder handles them again", "drain", b.cfg.Drain)
 		stopHandling()
-		<-drained
-	}
+	})
+	held.Wait()
+	workers.Wait()
+	late.Stop()
 	b.client.Disconnect()
+	b.connected.Store(false)
 }
 
-// replay queues the messages kept but not handled: a process stopped or
-// killed before it could handle them, or one that lost the session.
+// replay queues the messages kept but not handled (a process stopped or
+// killed before it could handle them, or one that lost the session) once
+// the session is connected, so that their answers can go out. The messages
+// received meanwhile are kept only, and queued here after them, in the
+// order they arrived.
 func (b *Bot) replay(ctx context.Context) {
 	if b.cfg.Inbox == nil {
 		return
@@ -329,8 +362,22 @@ func (b *Bot) replay(ctx context.Context) {
 	var after int64
 	for ctx.Err() == nil {
 		pending, err := b.cfg.Inbox.PendingInbound(ctx, after, 500)
+		if err == nil && len(pending) == 0 {
+			// The last read under the lock: nothing is kept unseen after it.
+			b.intakeMu.Lock()
+			pending, err = b.cfg.Inbox.PendingInbound(ctx, after, 500)
+			if err == nil && len(pending) == 0 {
+				b.replaying = false
+				b.intakeMu.Unlock()
+				return
+			}
+			b.intakeMu.Unlock()
+		}
 		if err != nil {
 			b.log.Error("whatsapp: kept messages cannot be read; they are handled at the next session", "err", err)
+			b.intakeMu.Lock()
+			b.replaying = false
+			b.intakeMu.Unlock()
 			return
 		}
 		for _, m := range pending {
@@ -342,71 +389,7 @@ func (b *Bot) replay(ctx context.Context) {
 			}
 			b.enqueue(in)
 		}
-		if len(pending) < 500 {
-			return
-		}
 	}
-}
-
-// connect retries a first connection until it is made: whatsmeow
-// reconnects a dropped connection by itself, but not one that never was.
-func (b *Bot) connect(ctx context.Context) {
-	for delay := time.Second; !b.client.IsConnected(); delay = min(2*delay, time.Minute) {
-		err := b.client.Connect()
-		if err == nil || errors.Is(err, whatsmeow.ErrAlreadyConnected) {
-			return
-		}
-		b.log.Error("whatsapp connect failed; the Telegram side keeps working", "err", err, "retry_in", delay)
-		select {
-		case <-ctx.Done():
-			return
-		case <-b.cfg.Clock.After(delay):
-		}
-	}
-}
-
-// onEvent is whatsmeow's handler. It must return quickly: whatsmeow waits
-// for it before reading the next event, so messages are kept and queued.
-// false leaves a message unacknowledged: WhatsApp delivers it again.
-func (b *Bot) onEvent(evt any) bool {
-	switch e := evt.(type) {
-	case *events.Message:
-		return b.receive(e)
-	case *events.Receipt:
-		b.receipts.WithLabelValues(string(e.Type)).Inc()
-		b.log.Debug("whatsapp receipt", "type", string(e.Type), "from", e.Sender.ToNonAD().User, "messages", len(e.MessageIDs))
-	case *events.Connected:
-		b.lostMu.Lock()
-		b.lostAt = time.Time{}
-		b.lostMu.Unlock()
-		b.log.Info("whatsapp connected", "phone", b.Phone())
-	case *events.Disconnected:
-		b.lostMu.Lock()
-		if b.lostAt.IsZero() {
-			b.lostAt = b.cfg.Clock.Now()
-		}
-		b.lostMu.Unlock()
-		b.log.Warn("whatsapp disconnected; whatsmeow reconnects")
-	case *events.PairSuccess:
-		b.Linked(e.ID.User)
-		b.log.Info("whatsapp account linked", "phone", e.ID.User, "business", e.BusinessName)
-	case *events.LoggedOut:
-		b.fail(fmt.Sprintf("logged out (reason %d): link the account again with `edobot whatsapp link`", e.Reason))
-	case *events.TemporaryBan:
-		b.fail("temporarily banned: " + e.String())
-	case *events.StreamReplaced:
-		b.fail("another process connected with the same WhatsApp session")
-	case *events.ClientOutdated:
-		b.fail("WhatsApp refuses this client version: update go.mau.fi/whatsmeow")
-	}
-	return true
-}
-
-// fail records that the session stopped working, loudly: nothing is sent or
-// received on WhatsApp until an operator acts.
-func (b *Bot) fail(why string) {
-	b.broken.Store(&why)
-	b.log.Error("WHATSAPP SESSION LOST: "+why+"; the Telegram side keeps working", "phone", b.Phone())
 }
 
 // inbound is a received message, ready to be handled.
@@ -417,16 +400,26 @@ type inbound struct {
 	name   string
 	msg    *waE2E.Message
 	edit   bool
+	// id, chat and sender are what the read mark names.
+	id     types.MessageID
+	chat   types.JID
+	sender types.JID
 }
 
 func inboundFrom(m core.InboundMessage) (inbound, error) {
-	in := inbound{seq: m.Seq, name: m.Name, edit: m.Edit, msg: &waE2E.Message{}}
+	in := inbound{seq: m.Seq, name: m.Name, edit: m.Edit, msg: &waE2E.Message{}, id: m.MessageID}
 	var err error
 	if in.person, err = types.ParseJID(m.Person); err != nil {
 		return in, err
 	}
-	if m.Alias != "" {
-		if in.alias, err = types.ParseJID(m.Alias); err != nil {
+	for _, j := range []struct {
+		to   *types.JID
+		from string
+	}{{&in.alias, m.Alias}, {&in.chat, m.Chat}, {&in.sender, m.Sender}} {
+		if j.from == "" {
+			continue
+		}
+		if *j.to, err = types.ParseJID(j.from); err != nil {
 			return in, err
 		}
 	}
@@ -448,7 +441,8 @@ func (b *Bot) receive(e *events.Message) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	person, alias := b.identify(ctx, e.Info)
-	in := inbound{person: person, alias: alias, name: e.Info.PushName, msg: e.Message, edit: e.IsEdit}
+	in := inbound{person: person, alias: alias, name: e.Info.PushName, msg: e.Message, edit: e.IsEdit,
+		id: e.Info.ID, chat: e.Info.Chat, sender: e.Info.Sender}
 	if b.cfg.Inbox != nil {
 		payload, err := proto.Marshal(e.Message)
 		if err != nil {
@@ -456,7 +450,8 @@ func (b *Bot) receive(e *events.Message) bool {
 			return true // it never will be
 		}
 		m := &core.InboundMessage{ID: e.Info.Sender.ToNonAD().String() + "/" + e.Info.ID, Person: person.String(),
-			Alias: alias.String(), Name: e.Info.PushName, Payload: payload, Edit: e.IsEdit, ReceivedAt: b.cfg.Clock.Now()}
+			Alias: alias.String(), Name: e.Info.PushName, Payload: payload, Edit: e.IsEdit, ReceivedAt: b.cfg.Clock.Now(),
+			Chat: e.Info.Chat.String(), Sender: e.Info.Sender.String(), MessageID: e.Info.ID}
 		fresh, err := b.cfg.Inbox.SaveInbound(ctx, m)
 		if err != nil {
 			b.log.Error("whatsapp: a message cannot be kept; WhatsApp delivers it again", "id", e.Info.ID, "err", err)
@@ -466,6 +461,9 @@ func (b *Bot) receive(e *events.Message) bool {
 			return true // kept before: handled, or queued already
 		}
 		in.seq = m.Seq
+		if b.replaying {
+			return true // the replay queues it after the older ones
+		}
 	}
 	b.queueLocked(in)
 	return true
@@ -504,7 +502,7 @@ func (b *Bot) identify(ctx context.Context, info types.MessageInfo) (key, alias 
 			pn = j
 		}
 	}
-	lid, pn = b.pair(ctx, lid, pn)
+	lid, pn = b.pairJIDs(ctx, lid, pn)
 	switch {
 	case !lid.IsEmpty():
 		return lid, pn
@@ -514,9 +512,9 @@ func (b *Bot) identify(ctx context.Context, info types.MessageInfo) (key, alias 
 	return info.Sender.ToNonAD(), types.JID{}
 }
 
-// pair fills the missing one of a person's LID and phone-number JID from
-// whatsmeow's map.
-func (b *Bot) pair(ctx context.Context, lid, pn types.JID) (types.JID, types.JID) {
+// pairJIDs fills the missing one of a person's LID and phone-number JID
+// from whatsmeow's map.
+func (b *Bot) pairJIDs(ctx context.Context, lid, pn types.JID) (types.JID, types.JID) {
 	if b.cfg.LIDs == nil {
 		return lid, pn
 	}
@@ -618,7 +616,24 @@ func (b *Bot) handle(ctx context.Context, e inbound) bool {
 	if err := b.send(ctx, u, screens); err != nil {
 		b.log.Warn("whatsapp send", "chat_user", u.ID, "err", err)
 	}
+	if ctx.Err() == nil { // cut short: the next holder handles it again
+		b.markRead(ctx, e)
+	}
 	return true
+}
+
+// markRead marks a handled message read (two blue ticks), as a person
+// would.
+func (b *Bot) markRead(ctx context.Context, e inbound) {
+	if e.id == "" || e.chat.IsEmpty() {
+		return // kept before the read marks were
+	}
+	if err := b.client.MarkRead(ctx, []types.MessageID{e.id}, b.cfg.Clock.Now(), e.chat, e.sender); err != nil {
+		b.reads.WithLabelValues("error").Inc()
+		b.log.Debug("whatsapp read mark", "err", err)
+		return
+	}
+	b.reads.WithLabelValues("sent").Inc()
 }
 
 // chatUser is the person behind a message, keyed on who (their LID when
@@ -835,6 +850,9 @@ func (b *Bot) lastMenu(ctx context.Context, u *core.ChatUser) []choice {
 }
 
 func (b *Bot) sendOne(ctx context.Context, to types.JID, m message) error {
+	if d := b.banned(); d > 0 {
+		return &core.RetryAfterError{Delay: d}
+	}
 	var msg *waE2E.Message
 	switch {
 	case m.photo != nil:
@@ -882,9 +900,20 @@ func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Scr
 }
 
 // Notify tells one chat of a change (the jobs' messenger): the flow draws
-// it, the bot only sends.
+// it, the bot only sends. A refusal as restricted pauses the first messages
+// of the organisation it was for.
 func (b *Bot) Notify(ctx context.Context, chat core.DocumentChat, n core.Notification) error {
-	return b.flow.Notify(ctx, b.Deliver, chat, n)
+	err := b.flow.Notify(ctx, b.Deliver, chat, n)
+	var r *core.RestrictedError
+	if errors.As(err, &r) {
+		switch {
+		case n.Document != nil:
+			b.pauseOrg(ctx, n.Document.SenderOrgID, r)
+		case n.Org != nil:
+			b.pauseOrg(ctx, n.Org.ID, r)
+		}
+	}
+	return err
 }
 
 // errNotOnWhatsApp is a number WhatsApp does not know.
@@ -894,12 +923,21 @@ var errNotOnWhatsApp = errors.New("whatsapp: the number is not on WhatsApp")
 // too many: it tells no time, and pushing on risks a ban.
 const rateLimitDelay = time.Minute
 
-// classify maps whatsmeow's errors onto what the jobs act on: a rate limit
-// waits, a number that left WhatsApp is not tried again, the rest (not
-// connected, timeouts) is retried with backoff.
+// classify maps whatsmeow's errors onto what the jobs act on: a
+// restricted account's refusal fails for good (and is not followed by a
+// question about the number), a rate limit or a ban waits, a number that
+// left WhatsApp is not tried again, the rest (not connected, timeouts) is
+// retried with backoff.
 func (b *Bot) classify(ctx context.Context, to *core.ChatUser, err error) error {
 	if err == nil {
 		return nil
+	}
+	if code, reason, ok := restrictedError(err); ok {
+		return fmt.Errorf("%w: %v", b.restrict(code, reason, err), err)
+	}
+	var ra *core.RetryAfterError
+	if errors.As(err, &ra) {
+		return err
 	}
 	if errors.Is(err, whatsmeow.ErrIQRateOverLimit) || strings.Contains(err.Error(), "rate-overlimit") ||
 		errors.Is(err, whatsmeow.ErrServerReturnedError) && strings.HasSuffix(err.Error(), " 429") {
@@ -911,60 +949,10 @@ func (b *Bot) classify(ctx context.Context, to *core.ChatUser, err error) error 
 	// A failed send may mean the number is gone from WhatsApp; asking costs
 	// a query, so only now.
 	if to.Phone != "" {
+		b.lookups.WithLabelValues("asked").Inc()
 		if res, qerr := b.client.IsOnWhatsApp(ctx, []string{to.Phone}); qerr == nil && len(res) == 1 && !res[0].IsIn {
 			return fmt.Errorf("%w: %w: %v", core.ErrChatBlocked, errNotOnWhatsApp, err)
 		}
 	}
 	return err
-}
-
-// Reach finds the WhatsApp chat of a phone number for «Отправить
-// получателю»: the person's chat when they wrote to the bot, otherwise a
-// new one once WhatsApp confirms the number is on it. core.ErrNotFound when
-// it is not.
-func (b *Bot) Reach(ctx context.Context, phone string) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error) {
-	phone, ok := core.NormalizePhone(phone)
-	if !ok {
-		return nil, nil, core.ErrNotFound
-	}
-	known, err := b.svc.ChatUserByHandle(ctx, core.ChannelWhatsApp, "", phone)
-	if err != nil && !errors.Is(err, core.ErrNotFound) {
-		return nil, nil, err
-	}
-	if known != nil && known.BlockedAt == nil {
-		return known, b.Deliver, nil
-	}
-	if b.broken.Load() != nil || b.Phone() == "" {
-		return nil, nil, errors.New("whatsapp: the session is not working")
-	}
-	res, err := b.client.IsOnWhatsApp(ctx, []string{phone})
-	if err != nil {
-		return nil, nil, fmt.Errorf("whatsapp: is %s on WhatsApp: %w", phone, err)
-	}
-	if len(res) == 0 || !res[0].IsIn || res[0].JID.IsEmpty() {
-		return nil, nil, core.ErrNotFound
-	}
-	name := ""
-	if known != nil {
-		name = known.Name
-	}
-	// A number seen again clears an old block: it is on WhatsApp now. The
-	// chat is keyed like a person who wrote: on their LID when known.
-	key, alias := res[0].JID.ToNonAD(), types.JID{}
-	if key.Server == types.DefaultUserServer {
-		if lid, pn := b.pair(ctx, types.JID{}, key); !lid.IsEmpty() {
-			key, alias = lid, pn
-		}
-	}
-	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, key.String(), name, "ru", alias.String())
-	if err != nil {
-		return nil, nil, err
-	}
-	if u.Phone != phone {
-		if err := b.svc.SetChatContact(ctx, u.ID, "", phone); err != nil {
-			return nil, nil, err
-		}
-		u.Phone = phone
-	}
-	return u, b.Deliver, nil
 }

@@ -238,6 +238,7 @@ func TestSession(t *testing.T) {
 	run(t, b)
 	fc.waitConnected(t)
 	ctx := context.Background()
+	fc.emit(&events.Connected{})
 	if err := b.Ready(ctx); err != nil {
 		t.Fatalf("ready: %v", err)
 	}

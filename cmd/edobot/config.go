@@ -11,12 +11,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/robfig/cron/v3"
 
 	"edobot/bot/i18n"
 	"edobot/bot/web"
+	"edobot/bot/whatsapp"
 	"edobot/core"
 	"edobot/core/egov"
+	"edobot/core/esf"
 	"edobot/core/nca"
 	"edobot/core/sigex"
 	"edobot/jobs"
@@ -59,16 +62,32 @@ type config struct {
 	// Trial is how long an organisation that registers itself in a chat may
 	// send documents before it needs a subscription.
 	Trial time.Duration
+	// demo is `edobot demo`'s kit; never from the environment, nil for
+	// every other command.
+	demo *demoKit
 	// WhatsApp runs the WhatsApp bot (EDOBOT_WHATSAPP=on); AdminToken guards
 	// the operator's URLs, such as the WhatsApp pairing QR.
 	WhatsApp   bool
 	AdminToken string
+	// Cold is the WhatsApp cold-outreach policy (EDOBOT_WHATSAPP_COLD*).
+	Cold whatsapp.Cold
 
 	// EgovVia is how the eGov app reaches us: "direct" (our own QR
 	// protocol; our domain must be on eGov's allow-list) or "sigex"
 	// (through SIGEX's egovQr at SigexURL; see sigex.go).
 	EgovVia  string
 	SigexURL string
+
+	// ИС ЭСФ: incoming invoices in the chats (EDOBOT_ESF=on), the key that
+	// seals the cabinet passwords, the service and its pace (see esf.go).
+	ESF            bool
+	SecretKey      string
+	ESFURL         string
+	ESFPoll        time.Duration
+	ESFTicketTTL   time.Duration
+	ESFDailyCalls  int
+	ESFCallTimeout time.Duration
+	ESFPageSize    int
 
 	// Limits of the HTTP server and the page renders.
 	Limits web.Limits
@@ -82,6 +101,7 @@ const (
 	secChats   = "Telegram and WhatsApp"
 	secTrust   = "Signatures and trust"
 	secEgov    = "eGov"
+	secESF     = "ИС ЭСФ (electronic invoices)"
 	secHTTP    = "HTTP limits"
 	secPages   = "Page images"
 	secJobs    = "Notifications and queues"
@@ -119,7 +139,7 @@ var errBad = errors.New("bad value")
 func (c *config) variables() []variable {
 	return []variable{
 		{Name: "DATABASE_URL", Section: secService, Default: "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable", Secret: true,
-			Meaning: "PostgreSQL; the database is created if missing. `pool_max_conns` in the URL sets the pool size (default 16)", kind: text(&c.DatabaseURL)},
+			Meaning: "PostgreSQL; the database is created if missing. `pool_max_conns` in the URL sets the pool size (default 16)", kind: postgresURL(&c.DatabaseURL)},
 		{Name: "REDIS_ADDR", Section: secService, Default: "127.0.0.1:6379",
 			Meaning: "Redis, for the job queues", kind: hostPort(&c.RedisAddr)},
 		{Name: "HTTP_ADDR", Section: secService, Default: "127.0.0.1:8080",
@@ -149,6 +169,21 @@ func (c *config) variables() []variable {
 			kind:    webhookSecret(&c.TelegramWebhookSecret)},
 		{Name: "EDOBOT_WHATSAPP", Section: secChats, Default: "off",
 			Meaning: "`on` runs the WhatsApp bot in `serve` (its device store lives in `DATABASE_URL`, tables `whatsmeow_*`)", kind: onOff(&c.WhatsApp)},
+		{Name: "EDOBOT_WHATSAPP_COLD", Section: secChats, Default: "off",
+			Meaning: "`on` lets «Отправить получателю» write first to a WhatsApp number that never wrote to the bot, within the budgets below and only 09:00–20:00 Kazakhstan time; `off` (WhatsApp bans accounts that write to strangers) offers the sender the bot's `wa.me` link with the document to forward instead",
+			kind:    onOff(&c.Cold.On)},
+		{Name: "EDOBOT_WHATSAPP_COLD_START", Section: secChats, Default: "5",
+			Meaning: "first messages to such numbers a day for the bot's account at first", kind: integer(&c.Cold.Start, 1, 1000)},
+		{Name: "EDOBOT_WHATSAPP_COLD_MAX", Section: secChats, Default: "20",
+			Meaning: "the same once warmed up; the budget grows evenly from the start to this", kind: integer(&c.Cold.Full, 1, 1000)},
+		{Name: "EDOBOT_WHATSAPP_COLD_WARMUP", Section: secChats, Default: "336h", Shown: "`336h` (14 days)",
+			Meaning: "how long the growth takes, from the account's first such message", kind: duration(&c.Cold.WarmUp)},
+		{Name: "EDOBOT_WHATSAPP_COLD_PER_ORG", Section: secChats, Default: "5",
+			Meaning: "first messages a day on behalf of one organisation", kind: integer(&c.Cold.PerOrg, 1, 1000)},
+		{Name: "EDOBOT_WHATSAPP_COLD_PAUSE", Section: secChats, Default: "168h", Shown: "`168h` (7 days)",
+			Meaning: "how long an organisation's first messages stop after WhatsApp refused one as restricted (error 463)", kind: duration(&c.Cold.Pause)},
+		{Name: "EDOBOT_WHATSAPP_LOOKUP_TTL", Section: secChats, Default: "168h", Shown: "`168h` (7 days)",
+			Meaning: "how long WhatsApp's answer whether a number is on it is kept before asking again", kind: duration(&c.Cold.LookupFresh)},
 
 		{Name: "EDOBOT_NCA", Section: secTrust, Default: string(nca.ModeProduction),
 			Meaning: "whose CA certificates are trusted out of the box (see «Trust»): `production` (NCA's, from pki.gov.kz), `test` (NCA's test PKI, from test.pki.gov.kz) or `off` (only `EDOBOT_TRUSTED_CA`)",
@@ -160,7 +195,7 @@ func (c *config) variables() []variable {
 		{Name: "EDOBOT_NCA_REFRESH", Section: secTrust, Default: "24h",
 			Meaning: "how often `serve` downloads them again", kind: duration(&c.NCARefresh)},
 		{Name: "EDOBOT_TRUSTED_CA", Section: secTrust,
-			Meaning: "PEM bundles (comma-separated paths) of CAs trusted on top of NCA's; self-signed ones are roots", kind: text(&c.TrustedCA)},
+			Meaning: "PEM bundles (comma-separated paths) of CAs trusted on top of NCA's; self-signed ones are roots", kind: pemFiles(&c.TrustedCA)},
 		{Name: "EDOBOT_OCSP_URL", Section: secTrust, Shown: "`http://ocsp.pki.gov.kz` (NCA's; with `EDOBOT_NCA=test`, `http://test.pki.gov.kz/ocsp/`; with `EDOBOT_NCA=off`, none unless set)",
 			Meaning: "the OCSP responder asked about every signer certificate; a certificate revoked before signing is refused; `off` disables the check", kind: ocspURL(&c.OCSPURL)},
 		{Name: "EDOBOT_OCSP_UNREACHABLE", Section: secTrust, Default: "refuse",
@@ -184,6 +219,28 @@ func (c *config) variables() []variable {
 			kind:    oneOf(&c.EgovPDFMime, egov.MimePDF, egov.MimePDFLegacy)},
 		{Name: "EDOBOT_NCALAYER_URL", Section: secEgov, Default: web.DefaultNCALayerURL,
 			Meaning: "where the signing page looks for NCALayer on the visitor's computer", kind: webURL(&c.NCALayerURL, "ws", "wss")},
+
+		{Name: "EDOBOT_ESF", Section: secESF, Default: "off",
+			Meaning: "`on` brings the organisations' incoming electronic invoices from ИС ЭСФ into their chats («ИС ЭСФ» in the menu, `/esf`); it needs `EDOBOT_SECRET_KEY`. Off by default: it speaks to a state system with each manager's cabinet password",
+			kind:    onOff(&c.ESF)},
+		{Name: "EDOBOT_SECRET_KEY", Section: secESF, Shown: "empty (required with `EDOBOT_ESF=on`)", Secret: true,
+			Meaning: "the deployment's secret (at least 32 characters) from which the AES-256-GCM key sealing the ИС ЭСФ cabinet passwords is derived. Changing it makes the kept passwords unreadable: managers enter them again",
+			kind:    secretKey(&c.SecretKey)},
+		{Name: "EDOBOT_ESF_URL", Section: secESF, Default: esf.ProductionBaseURL,
+			Meaning: "ИС ЭСФ's SOAP services (`/AuthService`, `/SessionService`, `/InvoiceService` under it); the test system is `" + esf.TestBaseURL + "`",
+			kind:    webURL(&c.ESFURL, "http", "https")},
+		{Name: "EDOBOT_ESF_POLL", Section: secESF, Default: "15m",
+			Meaning: "how often each organisation with an active ticket is synchronised", kind: durationIn(&c.ESFPoll, 5*time.Minute, 24*time.Hour)},
+		{Name: "EDOBOT_ESF_TICKET_TTL", Section: secESF, Default: "24h",
+			Meaning: "the life a new ticket is asked for (`createAuthTicket`'s `ttlInMinutes`); a longer one is announced a day before it ends",
+			kind:    durationIn(&c.ESFTicketTTL, time.Minute, 24*time.Hour)},
+		{Name: "EDOBOT_ESF_DAILY_CALLS", Section: secESF, Default: "3000",
+			Meaning: "calls to ИС ЭСФ an organisation may make a day (Kazakhstan time), shown in `/metrics` as `edobot_esf_calls_today`; `0` is no limit",
+			kind:    integer(&c.ESFDailyCalls, 0, 10_000_000)},
+		{Name: "EDOBOT_ESF_CALL_TIMEOUT", Section: secESF, Default: "1m",
+			Meaning: "the longest one call to ИС ЭСФ may take; a timeout is retried with backoff", kind: duration(&c.ESFCallTimeout)},
+		{Name: "EDOBOT_ESF_PAGE_SIZE", Section: secESF, Shown: "ИС ЭСФ's",
+			Meaning: "updates asked for per `queryUpdates` page", kind: integer(&c.ESFPageSize, 1, 1000)},
 
 		{Name: "EDOBOT_HTTP_MAX_CONNS", Section: secHTTP, Default: "1024",
 			Meaning: "connections held open at once; more wait in the listen backlog", kind: integer(&c.Limits.MaxConns, 1, 1_000_000)},
@@ -236,16 +293,16 @@ func (c *config) variables() []variable {
 		{Name: "EDOBOT_TELEGRAM_RATE", Section: secJobs, Default: "30/s,1s,5",
 			Meaning: "Telegram: messages a second overall, least time between two messages to one chat, and how many may go at once after a pause (the long-run rate stays the first figure)",
 			kind:    chatRate(c, core.ChannelTelegram)},
-		{Name: "EDOBOT_WHATSAPP_RATE", Section: secJobs, Default: "10/s,3s,2",
-			Meaning: "the same for WhatsApp", kind: chatRate(c, core.ChannelWhatsApp)},
+		{Name: "EDOBOT_WHATSAPP_RATE", Section: secJobs, Default: "20/m,3s,1,3s",
+			Meaning: "the same for WhatsApp, a minute (`/m`) allowed for the rate; a fourth figure puts each message up to that much later at random. WhatsApp bans accounts that send like a machine", kind: chatRate(c, core.ChannelWhatsApp)},
 		{Name: "EDOBOT_RETRY_MAX", Section: secJobs, Default: "10m",
 			Meaning: "longest backoff between two attempts", kind: duration(&c.Jobs.RetryMax)},
 		{Name: "EDOBOT_NOTIFY_MAX_RETRY", Section: secJobs, Default: "100",
 			Meaning: "attempts before a task is archived", kind: integer(&c.Jobs.MaxRetry, 1, 100_000)},
 		{Name: "EDOBOT_REMINDER_DAYS", Section: secJobs, Default: "2",
 			Meaning: "days a document waits for a signature before its first reminder", kind: integer(&c.Jobs.ReminderAfterDays, 1, 365)},
-		{Name: "EDOBOT_REMINDER_CRON", Section: secJobs, Default: "0 * * * *",
-			Meaning: "when the reminder scan runs (Kazakhstan time)", kind: cronSpec(&c.Jobs.ReminderSpec)},
+		{Name: "EDOBOT_REMINDER_CRON", Section: secJobs, Default: "0 10 * * *",
+			Meaning: "when the reminder scan runs (Kazakhstan time); it queues reminders only between 09:00 and 20:00, at most three a document, and none to a WhatsApp chat that never wrote to the bot", kind: cronSpec(&c.Jobs.ReminderSpec)},
 		{Name: "EDOBOT_EXPIRE_AFTER", Section: secJobs, Default: "24h",
 			Meaning: "how long expired eGov sessions and challenges are kept", kind: duration(&c.Jobs.ExpireAfter)},
 	}
@@ -277,6 +334,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.TelegramWebhookURL != "" && c.TelegramWebhookSecret == "" && !refused["TELEGRAM_WEBHOOK_SECRET"] {
 		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_SECRET: must be set when TELEGRAM_WEBHOOK_URL is"))
 	}
+	if c.ESF && c.SecretKey == "" && !refused["EDOBOT_SECRET_KEY"] {
+		errs = append(errs, fmt.Errorf("EDOBOT_SECRET_KEY: must be set (at least %d characters) when EDOBOT_ESF is on: it seals the ИС ЭСФ cabinet passwords", core.MinSecretKey))
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -299,6 +359,35 @@ func (v variable) refusal(val string, given bool, err error) error {
 
 func text(dst *string) kind {
 	return kind{Allowed: "any text", set: func(v string) error { *dst = v; return nil }}
+}
+
+// postgresURL is a connection URL pgx reads. Not a key=value string, which
+// pgx reads too: the database named in it is created when missing, which
+// needs the URL's form. Its parser's complaint is not repeated: it would
+// show the URL.
+func postgresURL(dst *string) kind {
+	return kind{Allowed: "a `postgres://` URL, like `postgres://user:password@host:5432/name?sslmode=disable`", set: func(v string) error {
+		if !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+			return errBad
+		}
+		if _, err := pgxpool.ParseConfig(v); err != nil {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+// pemFiles is a comma-separated list of files each holding PEM
+// certificates.
+func pemFiles(dst *string) kind {
+	return kind{Allowed: "comma-separated paths of files holding PEM certificates", set: func(v string) error {
+		if _, err := trustedFiles(v); err != nil {
+			return err
+		}
+		*dst = v
+		return nil
+	}}
 }
 
 // oneOf is a value from a fixed list, such as an enum's.
@@ -439,6 +528,36 @@ func linkTemplate(dst *string) kind {
 	}}
 }
 
+// durationIn is a duration between lo and hi.
+func durationIn(dst *time.Duration, lo, hi time.Duration) kind {
+	return kind{Allowed: fmt.Sprintf("a duration from `%s` to `%s`", short(lo), short(hi)), set: func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return errBad
+		}
+		*dst = d
+		return nil
+	}}
+}
+
+// short writes 24h0m0s as 24h and 5m0s as 5m.
+func short(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	return strings.TrimSuffix(s, "0m")
+}
+
+// secretKey is a secret long enough to derive a key from.
+func secretKey(dst *string) kind {
+	return kind{Allowed: fmt.Sprintf("at least %d characters", core.MinSecretKey), set: func(v string) error {
+		if len(v) < core.MinSecretKey {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
 // webhookSecret is what Telegram accepts as a secret token, long enough
 // not to be guessed.
 func webhookSecret(dst *string) kind {
@@ -566,15 +685,5 @@ func markdown(vars []variable) string {
 
 // cell keeps a table cell in its column.
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
-// needsConfig says whether a command works with the configuration, so that
-// a bad value stops it; help, version and env do not.
-func needsConfig(command string) bool {
-	switch command {
-	case "help", "-h", "--help", "version", "env":
-		return false
-	}
-	return true
-}
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

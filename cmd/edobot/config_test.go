@@ -4,13 +4,16 @@ import (
 	"flag"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"edobot/bot/web"
+	"edobot/bot/whatsapp"
 	"edobot/core"
+	"edobot/core/esf"
 	"edobot/core/nca"
 	"edobot/jobs"
 )
@@ -57,7 +60,8 @@ func TestConfigDefaults(t *testing.T) {
 		EgovMobileLink: "https://m.egov.kz/mobileSign/?link=%s", EgovBusinessLink: "https://m.egov.kz/businessSign/?link=%s",
 		EgovTTL: core.DefaultEgovTTL, EgovPDFMime: "application/pdf", NCALayerURL: web.DefaultNCALayerURL,
 		Trial: 14 * 24 * time.Hour, EgovVia: "direct", SigexURL: "https://sigex.kz",
-		Limits: c.Limits, Jobs: c.Jobs,
+		ESFURL: esf.ProductionBaseURL, ESFPoll: 15 * time.Minute, ESFTicketTTL: 24 * time.Hour, ESFDailyCalls: 3000, ESFCallTimeout: time.Minute,
+		Limits: c.Limits, Jobs: c.Jobs, Cold: whatsapp.DefaultCold,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("config:\n%+v\nwant\n%+v", c, want)
@@ -100,60 +104,83 @@ func TestConfigValues(t *testing.T) {
 // that names its variable and says what is allowed; a secret is not
 // repeated. Every variable that is not free text has a case here.
 func TestConfigRefusesBadValues(t *testing.T) {
+	noPEM := filepath.Join(t.TempDir(), "not-a-certificate.pem")
+	if err := os.WriteFile(noPEM, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	bad := map[string][]string{
-		"REDIS_ADDR":                  {"localhost"},
-		"HTTP_ADDR":                   {"8080", "127.0.0.1:"},
-		"PUBLIC_URL":                  {"example.kz", "ftp://example.kz"},
-		"EDOBOT_LANG":                 {"de", "RU"},
-		"LOG_LEVEL":                   {"verbose"},
-		"EDOBOT_TRIAL":                {"14d", "0s", "-1h"},
-		"TELEGRAM_API_URL":            {"api.telegram.org"},
-		"TELEGRAM_WEBHOOK_URL":        {"/telegram/webhook"},
-		"TELEGRAM_WEBHOOK_SECRET":     {"short", "has spaces in it, sixteen+"},
-		"EDOBOT_WHATSAPP":             {"enabled"},
-		"EDOBOT_NCA":                  {"staging"},
-		"EDOBOT_NCA_CERT_URL":         {"ftp://test.pki.gov.kz/cert/"},
-		"EDOBOT_NCA_CERTS":            {"ftp://pki.gov.kz/root.cer"},
-		"EDOBOT_NCA_REFRESH":          {"daily"},
-		"EDOBOT_OCSP_URL":             {"ocsp.pki.gov.kz", "none"},
-		"EDOBOT_OCSP_UNREACHABLE":     {"maybe"},
-		"EDOBOT_EGOV_VIA":             {"sigx"},
-		"EDOBOT_SIGEX_URL":            {"sigex.kz"},
-		"EDOBOT_EGOV_MOBILE_LINK":     {"https://m.egov.kz/mobileSign/", "https://m.egov.kz/?a=%s&b=%s", "https://m.egov.kz/?a=%d"},
-		"EDOBOT_EGOV_BUSINESS_LINK":   {"m.egov.kz/businessSign/?link=%s"},
-		"EDOBOT_EGOV_TTL":             {"10"},
-		"EDOBOT_EGOV_PDF_MIME":        {"pdf"},
-		"EDOBOT_NCALAYER_URL":         {"https://127.0.0.1:13579"},
-		"EDOBOT_HTTP_MAX_CONNS":       {"0", "many", "2000000"},
-		"EDOBOT_HTTP_HEADER_TIMEOUT":  {"soon"},
-		"EDOBOT_HTTP_IDLE_TIMEOUT":    {"0"},
-		"EDOBOT_HTTP_REQUEST_TIMEOUT": {"30"},
-		"EDOBOT_HTTP_MIN_RATE":        {"16KB/s", "0", "-1K"},
-		"EDOBOT_HTTP_TRANSFER_MAX":    {"1y"},
-		"EDOBOT_RATE_VIEW":            {"50/s"},
-		"EDOBOT_RATE_STATUS":          {"2/h,1/s"},
-		"EDOBOT_RATE_SIGN":            {"1/s"},
-		"EDOBOT_TRUSTED_PROXIES":      {"10.0.0.0/33", "proxy.local"},
-		"EDOBOT_RENDER_CONCURRENCY":   {"0", "1000"},
-		"EDOBOT_RENDER_TIMEOUT":       {"-20s"},
-		"EDOBOT_RENDER_CPU":           {"10"},
-		"EDOBOT_RENDER_MEMORY":        {"1T"},
-		"EDOBOT_PAGE_CACHE_SIZE":      {"lots"},
-		"EDOBOT_REDIS_DB":             {"-1", "one"},
-		"EDOBOT_JOBS_CONCURRENCY":     {"0"},
-		"EDOBOT_OUTBOX_POLL":          {"soon"},
-		"EDOBOT_QUEUE_POLL":           {"0ms"},
-		"EDOBOT_TELEGRAM_RATE":        {"30/s,1s,0", "fast"},
-		"EDOBOT_WHATSAPP_RATE":        {"10/s"},
-		"EDOBOT_RETRY_MAX":            {"10"},
-		"EDOBOT_NOTIFY_MAX_RETRY":     {"0"},
-		"EDOBOT_REMINDER_DAYS":        {"0", "400"},
-		"EDOBOT_REMINDER_CRON":        {"hourly", "0 * * *"},
-		"EDOBOT_EXPIRE_AFTER":         {"1 day"},
+		"DATABASE_URL": {"127.0.0.1:5432", "host=127.0.0.1 dbname=edobot", "mysql://root:secret@127.0.0.1/edobot",
+			"postgres://u:secret@127.0.0.1:port/edobot", "postgres://u:secret@127.0.0.1/edobot?sslmode=sometimes"},
+		"EDOBOT_TRUSTED_CA":            {filepath.Join(t.TempDir(), "missing.pem"), noPEM, "../../README.md"},
+		"REDIS_ADDR":                   {"localhost"},
+		"HTTP_ADDR":                    {"8080", "127.0.0.1:"},
+		"PUBLIC_URL":                   {"example.kz", "ftp://example.kz"},
+		"EDOBOT_LANG":                  {"de", "RU"},
+		"LOG_LEVEL":                    {"verbose"},
+		"EDOBOT_TRIAL":                 {"14d", "0s", "-1h"},
+		"TELEGRAM_API_URL":             {"api.telegram.org"},
+		"TELEGRAM_WEBHOOK_URL":         {"/telegram/webhook"},
+		"TELEGRAM_WEBHOOK_SECRET":      {"short", "has spaces in it, sixteen+"},
+		"EDOBOT_WHATSAPP":              {"enabled"},
+		"EDOBOT_WHATSAPP_COLD":         {"sometimes"},
+		"EDOBOT_WHATSAPP_COLD_START":   {"0", "many"},
+		"EDOBOT_WHATSAPP_COLD_MAX":     {"1001"},
+		"EDOBOT_WHATSAPP_COLD_WARMUP":  {"2w", "0s"},
+		"EDOBOT_WHATSAPP_COLD_PER_ORG": {"-1"},
+		"EDOBOT_WHATSAPP_COLD_PAUSE":   {"week"},
+		"EDOBOT_WHATSAPP_LOOKUP_TTL":   {"0s"},
+		"EDOBOT_NCA":                   {"staging"},
+		"EDOBOT_NCA_CERT_URL":          {"ftp://test.pki.gov.kz/cert/"},
+		"EDOBOT_NCA_CERTS":             {"ftp://pki.gov.kz/root.cer"},
+		"EDOBOT_NCA_REFRESH":           {"daily"},
+		"EDOBOT_OCSP_URL":              {"ocsp.pki.gov.kz", "none"},
+		"EDOBOT_OCSP_UNREACHABLE":      {"maybe"},
+		"EDOBOT_EGOV_VIA":              {"sigx"},
+		"EDOBOT_SIGEX_URL":             {"sigex.kz"},
+		"EDOBOT_EGOV_MOBILE_LINK":      {"https://m.egov.kz/mobileSign/", "https://m.egov.kz/?a=%s&b=%s", "https://m.egov.kz/?a=%d"},
+		"EDOBOT_EGOV_BUSINESS_LINK":    {"m.egov.kz/businessSign/?link=%s"},
+		"EDOBOT_EGOV_TTL":              {"10"},
+		"EDOBOT_EGOV_PDF_MIME":         {"pdf"},
+		"EDOBOT_NCALAYER_URL":          {"https://127.0.0.1:13579"},
+		"EDOBOT_HTTP_MAX_CONNS":        {"0", "many", "2000000"},
+		"EDOBOT_HTTP_HEADER_TIMEOUT":   {"soon"},
+		"EDOBOT_HTTP_IDLE_TIMEOUT":     {"0"},
+		"EDOBOT_HTTP_REQUEST_TIMEOUT":  {"30"},
+		"EDOBOT_HTTP_MIN_RATE":         {"16KB/s", "0", "-1K"},
+		"EDOBOT_HTTP_TRANSFER_MAX":     {"1y"},
+		"EDOBOT_RATE_VIEW":             {"50/s"},
+		"EDOBOT_RATE_STATUS":           {"2/h,1/s"},
+		"EDOBOT_RATE_SIGN":             {"1/s"},
+		"EDOBOT_TRUSTED_PROXIES":       {"10.0.0.0/33", "proxy.local"},
+		"EDOBOT_RENDER_CONCURRENCY":    {"0", "1000"},
+		"EDOBOT_RENDER_TIMEOUT":        {"-20s"},
+		"EDOBOT_RENDER_CPU":            {"10"},
+		"EDOBOT_RENDER_MEMORY":         {"1T"},
+		"EDOBOT_PAGE_CACHE_SIZE":       {"lots"},
+		"EDOBOT_REDIS_DB":              {"-1", "one"},
+		"EDOBOT_JOBS_CONCURRENCY":      {"0"},
+		"EDOBOT_OUTBOX_POLL":           {"soon"},
+		"EDOBOT_QUEUE_POLL":            {"0ms"},
+		"EDOBOT_TELEGRAM_RATE":         {"30/s,1s,0", "fast"},
+		"EDOBOT_WHATSAPP_RATE":         {"10/s"},
+		"EDOBOT_RETRY_MAX":             {"10"},
+		"EDOBOT_NOTIFY_MAX_RETRY":      {"0"},
+		"EDOBOT_REMINDER_DAYS":         {"0", "400"},
+		"EDOBOT_REMINDER_CRON":         {"hourly", "0 * * *"},
+		"EDOBOT_EXPIRE_AFTER":          {"1 day"},
+		"EDOBOT_ESF":                   {"maybe"},
+		"EDOBOT_SECRET_KEY":            {"too-short-a-secret"},
+		"EDOBOT_ESF_URL":               {"esf.gov.kz"},
+		"EDOBOT_ESF_POLL":              {"1m", "48h"},
+		"EDOBOT_ESF_TICKET_TTL":        {"30s", "25h"},
+		"EDOBOT_ESF_DAILY_CALLS":       {"-1", "lots"},
+		"EDOBOT_ESF_CALL_TIMEOUT":      {"60"},
+		"EDOBOT_ESF_PAGE_SIZE":         {"0", "5000"},
 	}
 	table := new(config).variables()
-	seen := map[string]bool{}
+	seen, secret := map[string]bool{}, map[string]bool{}
 	for _, v := range table {
+		secret[v.Name] = v.Secret
 		if seen[v.Name] {
 			t.Errorf("%s is in the table twice", v.Name)
 		}
@@ -180,9 +207,21 @@ func TestConfigRefusesBadValues(t *testing.T) {
 			if !strings.HasPrefix(msg, name+": ") || !strings.Contains(msg, " is not ") || strings.Contains(msg, "\n") {
 				t.Errorf("%s=%q: %q", name, val, msg)
 			}
-			if name == "TELEGRAM_WEBHOOK_SECRET" && strings.Contains(msg, val) {
+			if secret[name] && (strings.Contains(msg, val) || strings.Contains(msg, "secret")) {
 				t.Errorf("a secret repeated: %q", msg)
 			}
+		}
+	}
+}
+
+// TestConfigTakesDatabaseURLsAndPEMFiles: the forms DATABASE_URL and
+// EDOBOT_TRUSTED_CA document are taken.
+func TestConfigTakesDatabaseURLsAndPEMFiles(t *testing.T) {
+	pems := "../../core/nca/testdata/leaf_gost_2018.pem, ../../core/nca/testdata/leaf_rsa_2018.pem"
+	for _, url := range []string{"postgres://edobot@db.internal/edobot", "postgresql://u:p@127.0.0.1:5433/edobot?sslmode=require&pool_max_conns=4"} {
+		c, err := loadConfig(envOf("DATABASE_URL", url, "EDOBOT_TRUSTED_CA", pems))
+		if err != nil || c.DatabaseURL != url || c.TrustedCA != pems {
+			t.Errorf("%s: %+v %v", url, c.DatabaseURL, err)
 		}
 	}
 }
@@ -248,5 +287,25 @@ func TestREADMEConfiguration(t *testing.T) {
 			return
 		}
 		t.Errorf("README.md's configuration differs from `edobot env`; run go test ./cmd/edobot -run TestREADMEConfiguration -update\n--- README\n%s\n--- edobot env\n%s", got, want)
+	}
+}
+
+// TestConfigESFNeedsTheSecretKey: ИС ЭСФ does not start without the key
+// that seals the cabinet passwords, and the refusal names it; with the key
+// it starts, and off it needs none.
+func TestConfigESFNeedsTheSecretKey(t *testing.T) {
+	_, err := loadConfig(envOf("EDOBOT_ESF", "on"))
+	if err == nil || !strings.Contains(err.Error(), "EDOBOT_SECRET_KEY") || !strings.Contains(err.Error(), "EDOBOT_ESF") {
+		t.Fatalf("ESF on without a key: %v", err)
+	}
+	env := func(k string) string {
+		return map[string]string{"EDOBOT_ESF": "on", "EDOBOT_SECRET_KEY": strings.Repeat("k", 32)}[k]
+	}
+	c, err := loadConfig(env)
+	if err != nil || !c.ESF || c.ESFPoll != 15*time.Minute || c.ESFTicketTTL != 24*time.Hour || c.ESFDailyCalls != 3000 {
+		t.Fatalf("ESF on with a key: %+v %v", c, err)
+	}
+	if _, err := loadConfig(envOf("EDOBOT_ESF", "off")); err != nil {
+		t.Fatalf("ESF off: %v", err)
 	}
 }

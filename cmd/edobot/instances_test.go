@@ -29,6 +29,7 @@ import (
 	"edobot/bot/web"
 	"edobot/bot/web/openapitest"
 	"edobot/core"
+	"edobot/core/coretest"
 	"edobot/core/pdfintake/pdftest"
 	"edobot/core/signature/sigtest"
 	"edobot/jobs"
@@ -124,11 +125,11 @@ func TestTwoInstances(t *testing.T) {
 	perInstance := make([]int, 2)
 	runCtx, stop := context.WithCancel(ctx)
 	var running sync.WaitGroup
-	var logs [2]bytes.Buffer
+	var logs [2]coretest.Buffer
 	for i, addr := range addrs {
 		cfg := mustConfig(t)
 		cfg.HTTPAddr, cfg.PublicURL = addr, "http://"+addr
-		log := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs[i]}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		log := slog.New(slog.NewJSONHandler(&logs[i], &slog.HandlerOptions{Level: slog.LevelWarn}))
 		running.Go(func() {
 			err := serveWith(runCtx, cfg, log, func(d *jobs.Deps) {
 				d.OnRateGrant = func(g jobs.Grant) {
@@ -425,17 +426,4 @@ func deleteRedisKeys(t *testing.T, prefix string) {
 	for _, q := range []string{jobs.QueueNotify, jobs.QueueWebhooks, jobs.QueuePeriodic} {
 		rdb.SRem(ctx, "asynq:queues", prefix+q)
 	}
-}
-
-// lockedWriter lets two loggers share nothing but still be written from
-// many goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"golang.org/x/sync/errgroup"
 
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
@@ -34,94 +37,74 @@ import (
 	"edobot/storage"
 )
 
-const usage = `edobot — documents to sign with the Kazakhstan digital signature, from a chat.
-
-Usage:
-  edobot serve                         run the service (creates the database and migrates first)
-  edobot migrate                       create the database if missing and apply migrations
-  edobot org add --bin BIN --name NAME [--subscription-until YYYY-MM-DD]
-                                       register an organisation (or update its name and subscription)
-  edobot apikey create --org BIN       create an API key for the organisation; it is printed once
-  edobot apikey list --org BIN         the organisation's keys: id, prefix, created, last used, revoked
-  edobot apikey revoke ID              revoke a key: it is refused from the next request on
-  edobot webhook set --org BIN --url URL
-                                       send the organisation's status changes to URL, signed with
-                                       HMAC-SHA256; prints the new secret once
-  edobot whatsapp link [--phone +77011234567]
-                                       link the bot's WhatsApp account: a QR in the terminal, or a
-                                       pairing code for the number
-  edobot verify --data FILE [--ca PEM] [--purpose sign|auth] SIGNATURE...
-                                       verify CMS signatures over a document offline; prints JSON,
-                                       one object per signer; exits 0 only when every one is valid
-  edobot trust show                    list the CA certificates signatures must chain to
-  edobot trust update                  download NCA's CA certificates now and say what changed;
-                                       exits 1 when one could not be downloaded or was refused
-  edobot env                           print the environment variables it reads, as Markdown
-  edobot version                       print the version
-
-Configuration comes from environment variables; see README.md.
-`
-
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		return helpCommand(args[1:], stdout, stderr)
+	}
+	c, rest, ok := find(args)
+	if !ok {
+		if g := group(args[0]); g != "" && (len(args) == 1 || asksHelp(args[1:2])) {
+			if len(args) == 1 {
+				fmt.Fprintf(stderr, "edobot: %s needs a command\n\n%s", args[0], g)
+				return 2
+			}
+			fmt.Fprint(stdout, g)
+			return 0
+		}
+		fmt.Fprintf(stderr, "edobot: unknown command %q\n\n%s", strings.Join(args, " "), usage())
+		return 2
+	}
+	if asksHelp(rest) {
+		fmt.Fprint(stdout, c.help())
+		return 0
+	}
 	cfg, cfgErr := loadConfig(os.Getenv)
-	if cfgErr != nil && needsConfig(args[0]) {
+	if cfgErr != nil && !c.noConfig {
 		fmt.Fprintf(stderr, "edobot: the configuration has bad values (see `edobot env`):\n%s\n", indent(cfgErr.Error()))
 		return 1
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	var err error
-	switch cmd := strings.Join(args[:min(len(args), 2)], " "); {
-	case args[0] == "serve":
-		err = serve(ctx, cfg, log)
-	case args[0] == "migrate":
-		err = migrate(ctx, cfg, stdout)
-	case cmd == "org add":
-		err = orgAdd(ctx, cfg, args[2:], stdout)
-	case cmd == "apikey create":
-		err = apikeyCreate(ctx, cfg, args[2:], stdout)
-	case cmd == "apikey list":
-		err = apikeyList(ctx, cfg, args[2:], stdout)
-	case cmd == "apikey revoke":
-		err = apikeyRevoke(ctx, cfg, args[2:], stdout)
-	case cmd == "webhook set":
-		err = webhookSet(ctx, cfg, args[2:], stdout)
-	case cmd == "whatsapp link":
-		err = whatsappLink(ctx, cfg, args[2:], stdout, log)
-	case cmd == "trust show", cmd == "trust update":
-		err = trustCommand(ctx, cfg, args[1:], stdout, log)
-	case args[0] == "verify":
-		err = verifyFiles(ctx, cfg, args[1:], stdout)
-	case args[0] == "env":
-		fmt.Fprint(stdout, markdown(new(config).variables()))
-	case args[0] == "version":
-		fmt.Fprintln(stdout, "edobot", version())
-	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "edobot: unknown command %q\n\n%s", strings.Join(args, " "), usage)
-		return 2
-	}
+	asDefault(log)
+	err := c.run(ctx, env{cfg: cfg, stdout: stdout, stderr: stderr, log: log}, rest)
 	if errors.Is(err, errSilent) {
 		return 1
 	}
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "edobot: %s\n\n%s", ue, usage)
+			fmt.Fprintf(stderr, "edobot: %s\n\n%s", ue, c.help())
 			return 2
 		}
 		fmt.Fprintln(stderr, "edobot:", describe(cfg.Lang, err))
 		return 1
 	}
 	return 0
+}
+
+// helpCommand answers `edobot help [COMMAND]`.
+func helpCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage())
+		return 0
+	}
+	if c, rest, ok := find(args); ok && len(rest) == 0 {
+		fmt.Fprint(stdout, c.help())
+		return 0
+	}
+	if g := group(args[0]); g != "" && len(args) == 1 {
+		fmt.Fprint(stdout, g)
+		return 0
+	}
+	fmt.Fprintf(stderr, "edobot: unknown command %q\n\n%s", strings.Join(args, " "), usage())
+	return 2
 }
 
 // errSilent fails a command that already said why on stdout.
@@ -166,6 +149,11 @@ func version() string {
 	}
 	return "dev"
 }
+
+// asDefault makes the command's logger the process's default, so that a
+// library logging through slog or the log package writes the same JSON
+// lines. Tests, which run many commands in one process, leave it alone.
+var asDefault = slog.SetDefault
 
 // newLogger logs at LOG_LEVEL, which the configuration checked.
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -219,7 +207,11 @@ func serviceDeps(db *storage.DB, cfg config, trust *nca.Trust, log *slog.Logger)
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
 	v.Freshness = 15 * time.Minute
-	return core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: v, Egov: db, Webhooks: db, Chats: db,
+	var verifier core.SignatureVerifier = v
+	if cfg.demo != nil {
+		verifier = cfg.demo.verifier()
+	}
+	return core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: verifier, Demo: cfg.demo != nil, Egov: db, Webhooks: db, Chats: db,
 		Combine: signature.Combine, Cards: card.Renderer, Downloads: db, Trial: cfg.Trial, TempDir: cfg.TempDir, Log: log}, nil
 }
 
@@ -270,67 +262,39 @@ func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	if created {
 		verb = "registered"
 	}
-	sub := "no subscription"
-	if org.SubscriptionUntil != nil {
-		sub = "subscription until " + org.SubscriptionUntil.Format(time.DateOnly)
-	}
-	fmt.Fprintf(stdout, "organisation %s %s (%s), id %d, %s\n", org.Number, verb, org.Name, org.ID, sub)
+	fmt.Fprintf(stdout, "organisation %s %s (%s), id %d, subscription %s\n", org.Number, verb, org.Name, org.ID, subscription(*org))
 	return nil
 }
 
 func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	bin := fs.String("org", "", "BIN/IIN of the organisation")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
-	}
-	if *bin == "" {
-		return usageError("apikey create needs --org BIN")
-	}
-	svc, done, err := openService(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer done()
-	key, org, err := svc.CreateAPIKey(ctx, *bin)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s\n", key)
-	fmt.Fprintf(os.Stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
-	return nil
+	return withOrg(ctx, cfg, "apikey create", args, func(svc *core.Service, bin string) error {
+		key, org, err := svc.CreateAPIKey(ctx, bin)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", key)
+		fmt.Fprintf(os.Stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
+		return nil
+	})
 }
 
 func apikeyList(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("apikey list", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	bin := fs.String("org", "", "BIN/IIN of the organisation")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
-	}
-	if *bin == "" {
-		return usageError("apikey list needs --org BIN")
-	}
-	svc, done, err := openService(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer done()
-	keys, org, err := svc.APIKeys(ctx, *bin)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "API keys of %s (%s), times UTC+5:\n", org.Number, org.Name)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED")
-	for _, k := range keys {
-		fmt.Fprintf(tw, "%d\t%s…\t%s\t%s\t%s\n", k.ID, k.Prefix, cliTime(&k.CreatedAt), cliTime(k.LastUsedAt), cliTime(k.RevokedAt))
-	}
-	if len(keys) == 0 {
-		fmt.Fprintln(tw, "(none)")
-	}
-	return tw.Flush()
+	return withOrg(ctx, cfg, "apikey list", args, func(svc *core.Service, bin string) error {
+		keys, org, err := svc.APIKeys(ctx, bin)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "API keys of %s (%s), times UTC+5:\n", org.Number, org.Name)
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%d\t%s…\t%s\t%s\t%s\n", k.ID, k.Prefix, cliTime(&k.CreatedAt), cliTime(k.LastUsedAt), cliTime(k.RevokedAt))
+		}
+		if len(keys) == 0 {
+			fmt.Fprintln(tw, "(none)")
+		}
+		return tw.Flush()
+	})
 }
 
 // cliTime shows a moment to the operator in Kazakhstan's time; "-" for none.
@@ -395,7 +359,7 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer
 // reach lets «Отправить получателю» find recipients on WhatsApp; nil
 // without WhatsApp.
 func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.Logger,
-	reach func(context.Context, string) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error)) (*telegram.Bot, error) {
+	reach flow.ReachFunc) (*telegram.Bot, error) {
 	if cfg.TelegramToken == "" {
 		log.Info("TELEGRAM_TOKEN is empty: the Telegram bot is off")
 		return nil, nil
@@ -424,11 +388,10 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Info("migrations applied", "files", applied)
 	}
 	// The trusted CAs load now, so a wrong EDOBOT_TRUSTED_CA stops the start.
-	trust, stopTrust, err := runTrust(ctx, cfg, db, log)
+	trust, err := serveTrust(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	defer stopTrust()
 	wiring, err := serviceDeps(db, cfg, trust, log)
 	if err != nil {
 		return err
@@ -448,16 +411,20 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Info("removed the spool directories of processes that died", "dirs", removed)
 	}
 	wiring.TempDir = spool.path
-	// Signings through SIGEX wait in the background; serve stops them last.
+	// Signings through SIGEX wait in the background, which the shutdown
+	// stops once nothing can start one any more.
 	svc, bg, err := brokered(ctx, cfg, wiring, db, log)
 	if err != nil {
 		return err
 	} else if bg != nil {
-		defer bg.Close()
+		defer bg.Close() // when the start fails before the loops run
+	}
+	if svc.ESF, err = esfInvoices(cfg, db, wiring, log); err != nil {
+		return err
 	}
 	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
 	defer redis.Close()
-	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL, Unavailable: storage.Unavailable,
+	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
 		EgovPDFMime: cfg.EgovPDFMime, Limits: cfg.Limits, PageCache: pageCache(cfg.TempDir),
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
@@ -465,10 +432,11 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
 			{Name: "nca_trust", Ping: trust.Ready},
 		}}
+	cfg.demo.wire(srv)
 	// WhatsApp first: the Telegram flow reaches recipients through it.
 	wa := whatsappBot(ctx, cfg, svc, db, log)
 	defer wa.close()
-	var reach func(context.Context, string) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error)
+	var reach flow.ReachFunc
 	if wa != nil {
 		reach = wa.bot.Reach
 		srv.Checks = append(srv.Checks, web.Check{Name: "whatsapp", Ping: wa.bot.Ready})
@@ -481,16 +449,11 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		return err
 	}
 	if tg != nil {
-		srv.StartLink = tg.StartLink
+		srv.StartLink, srv.MiniApp = tg.StartLink, tg.CheckMiniApp
 		srv.Collectors = append(srv.Collectors, tg.Collectors()...)
 		if cfg.TelegramWebhookURL != "" {
 			srv.TelegramWebhook = tg.WebhookHandler()
 		}
-		go func() {
-			if err := tg.Run(ctx); err != nil {
-				log.Error("telegram stopped", "err", err)
-			}
-		}()
 	}
 	// The eGov app returns a person who signed in to their chat.
 	srv.ChatLink = func(channel string) string {
@@ -515,47 +478,102 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	// organisations' webhooks, reminders and expiries.
 	jcfg := cfg.Jobs
 	deps := jobs.Deps{Store: db, Messengers: messengers, Logger: log}
+	esfJobs(&deps, svc, db)
 	if tune != nil {
 		tune(&deps)
 	}
 	runner := jobs.New(jcfg, deps)
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
-	waDone := make(chan struct{})
 	if wa != nil {
+		// Served by the bot's Run while this instance holds the session.
 		wa.serveDeliveries(runner)
-		go func() {
-			defer close(waDone)
-			if err := wa.run(ctx); err != nil {
-				log.Error("whatsapp stopped", "err", err)
-			}
-		}()
-	} else {
-		close(waDone)
 	}
-	jobsDone := make(chan error, 1)
-	go func() { jobsDone <- runner.Run(ctx) }()
-	httpServer := srv.NewHTTPServer(cfg.HTTPAddr)
 	ln, err := srv.Listen(cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	log.Info("edobot serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version(),
 		"telegram", cfg.TelegramToken != "", "whatsapp", wa != nil)
-	errc := make(chan error, 1)
-	go func() { errc <- httpServer.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
+	logNextSteps(log, cfg, tg)
+	l := loops{http: srv.NewHTTPServer(cfg.HTTPAddr), listener: ln, telegram: tg, whatsapp: wa, background: bg, jobs: runner, trust: trust}
+	return l.run(ctx, log)
+}
+
+// shutdownTimeout bounds how long the HTTP server waits for the requests
+// in flight before it cancels them.
+const shutdownTimeout = 15 * time.Second
+
+// loops are what serve runs until a signal or a failure, each owned by
+// one errgroup: the first loop to fail ends them all and serve with its
+// error.
+type loops struct {
+	http       *http.Server
+	listener   net.Listener
+	telegram   *telegram.Bot    // nil when off
+	whatsapp   *whatsappFront   // nil when off
+	background *core.Background // nil unless eGov goes through SIGEX
+	jobs       *jobs.Runner
+	trust      *nca.Trust
+}
+
+// run runs the loops; when ctx ends or one fails, it stops them in an
+// order where nothing still running needs what was stopped before it:
+// the HTTP server stops taking requests and finishes those in flight, the
+// bots stop taking updates and finish theirs (their replies still go out,
+// and what they queued reaches the jobs; the WhatsApp holder also finishes
+// its deliveries, disconnects and gives the session up), the brokered eGov
+// waits end, the
+// jobs finish their tasks, the trust refresh ends. Only then does run
+// return, and serve close the storage.
+func (l loops) run(ctx context.Context, log *slog.Logger) error {
+	g, gctx := errgroup.WithContext(ctx)
+	bots, work, last := newStage(g, ctx), newStage(g, ctx), newStage(g, ctx)
+	if l.telegram != nil {
+		bots.run("telegram", l.telegram.Run)
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	err = httpServer.Shutdown(shutdownCtx)
-	<-waDone // the WhatsApp session given up in order, before its store closes
-	if jerr := <-jobsDone; jerr != nil {
-		log.Error("jobs", "err", jerr)
+	if l.whatsapp != nil {
+		// The bot's Run owns the session: it waits for the lease, serves
+		// the WhatsApp deliveries while holding it, and gives it up in
+		// order, so bots.stop returns before the jobs and the storage stop.
+		bots.run("whatsapp", l.whatsapp.bot.Run)
 	}
+	work.run("jobs", l.jobs.Run)
+	last.run("trust refresh", l.trust.Run)
+
+	var reqs requests
+	httpCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	l.http.Handler = reqs.wrap(l.http.Handler)
+	l.http.BaseContext = func(net.Listener) context.Context { return httpCtx }
+	g.Go(func() error {
+		if err := l.http.Serve(l.listener); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down: the HTTP server finishes its requests", "cause", context.Cause(gctx).Error())
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		err := l.http.Shutdown(sctx)
+		cancelRequests()
+		reqs.close()
+		log.Info("shutting down: the bots finish the updates in flight")
+		bots.stop()
+		if l.background != nil {
+			l.background.Close()
+		}
+		log.Info("shutting down: the jobs finish the tasks in flight")
+		work.stop()
+		last.stop()
+		if err != nil {
+			return fmt.Errorf("http server shutdown: %w", err)
+		}
+		return nil
+	})
+	err := g.Wait()
+	log.Info("every loop stopped; closing the storage")
 	return err
 }
 

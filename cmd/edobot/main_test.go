@@ -24,7 +24,10 @@ import (
 	"edobot/storage/storagetest"
 )
 
-func TestMain(m *testing.M) { storagetest.Main(m) }
+func TestMain(m *testing.M) {
+	asDefault = func(*slog.Logger) {}
+	storagetest.Main(m)
+}
 
 func runCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
@@ -45,8 +48,9 @@ func TestCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, bin+" registered") || !strings.Contains(out, "2027-12-31") {
 		t.Fatalf("org add: %d %q %q", code, out, errOut)
 	}
+	// Without a date, one already registered keeps its subscription.
 	out, _, code = runCmd(t, "org", "add", "--bin", bin, "--name", "ТОО «Ромашка-2»")
-	if code != 0 || !strings.Contains(out, "updated") || !strings.Contains(out, "no subscription") {
+	if code != 0 || !strings.Contains(out, "updated") || !strings.Contains(out, "until 2027-12-31") || strings.Contains(out, "trial") {
 		t.Fatalf("org add again: %d %q", code, out)
 	}
 	bad := bin[:11] + string('0'+(bin[11]-'0'+1)%10)
@@ -253,5 +257,22 @@ func waitServeExit(t *testing.T, done <-chan int, logs fmt.Stringer) {
 		}
 	case <-time.After(2 * coretest.Patience):
 		t.Fatal("serve did not stop after its context ended")
+	}
+}
+
+// The command's JSON logger becomes the process's default, so a library
+// that logs through slog writes JSON lines too.
+func TestLoggerIsTheDefault(t *testing.T) {
+	var got *slog.Logger
+	prev := asDefault
+	asDefault = func(l *slog.Logger) { got = l }
+	defer func() { asDefault = prev }()
+	var errOut bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, io.Discard, &errOut); code != 0 || got == nil {
+		t.Fatalf("version: %d, default logger %v", code, got)
+	}
+	got.Info("from a library", "k", "v")
+	if !strings.Contains(errOut.String(), `"msg":"from a library","k":"v"}`) {
+		t.Fatalf("the default logger wrote %q", errOut.String())
 	}
 }

@@ -74,16 +74,15 @@ func trustedFiles(paths string) ([]nca.Extra, error) {
 	return out, nil
 }
 
-// runTrust loads the trust for serve and keeps it fresh in a goroutine
-// that stop ends and waits for. serve does not wait for the first
-// download: a restart trusts what is stored at once, and a fresh start
-// without internet serves everything but signatures, which are refused
-// with their own message, while the download is retried and /readyz says
-// nca_trust is down.
-func runTrust(ctx context.Context, cfg config, db *storage.DB, log *slog.Logger) (trust *nca.Trust, stop func(), err error) {
-	trust, err = openTrust(ctx, cfg, db, log)
+// serveTrust loads the trust for serve, which keeps it fresh by running
+// its Run. serve does not wait for the first download: a restart trusts
+// what is stored at once, and a fresh start without internet serves
+// everything but signatures, which are refused with their own message,
+// while the download is retried and /readyz says nca_trust is down.
+func serveTrust(ctx context.Context, cfg config, db *storage.DB, log *slog.Logger) (*nca.Trust, error) {
+	trust, err := openTrust(ctx, cfg, db, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	roots, intermediates := trust.TrustedCAs()
 	switch {
@@ -95,15 +94,7 @@ func runTrust(ctx context.Context, cfg config, db *storage.DB, log *slog.Logger)
 		log.Error("nothing is trusted yet: no NCA certificate is stored; signatures are refused until they are downloaded",
 			"nca", cfg.NCA, "from", trust.Sources[0].URL)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := trust.Run(ctx); err != nil {
-			log.Error("trust refresh stopped", "err", err)
-		}
-	}()
-	return trust, func() { cancel(); <-done }, nil
+	return trust, nil
 }
 
 // withStoredTrust adds to v NCA's certificates as serve or `trust update`

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -119,24 +117,6 @@ func TestTrustCommands(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log a server writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestServeWithNothingTrusted: a fresh start that cannot reach NCA and has
 // nothing stored still serves, says in its log that nothing is trusted yet
 // and retries, and /readyz names nca_trust as down.
@@ -158,7 +138,7 @@ func TestServeWithNothingTrusted(t *testing.T) {
 	t.Setenv("EDOBOT_NCA_CERT_URL", down.URL+"/cert/")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &coretest.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"serve"}, io.Discard, logs) }()
 

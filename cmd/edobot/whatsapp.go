@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -60,39 +58,30 @@ const whatsappSessionLease = "whatsapp-session"
 // whatsappFront is the WhatsApp side of serve.
 type whatsappFront struct {
 	bot     *whatsapp.Bot
-	pairing *whatsapp.Pairing // nil when the account is linked
+	pairing *whatsapp.Pairing // run by the bot while the account is not linked
 	store   *sqlstore.Container
 	log     *slog.Logger
 
-	// held run while this instance holds the session: the pairing, the
-	// WhatsApp deliveries (serveDeliveries).
-	heldMu sync.Mutex
-	held   []func(context.Context)
+	// deliveries sends the WhatsApp deliveries (jobs.Runner.ServeWhatsApp);
+	// set by serveDeliveries before the bot runs.
+	deliveries func(context.Context) error
 }
 
-// whileHeld runs what needs the session, until it is given up.
+// whileHeld runs what needs the session while this instance holds it: the
+// WhatsApp deliveries. The bot owns it, and ends its ctx before it
+// disconnects.
 func (w *whatsappFront) whileHeld(ctx context.Context) {
-	w.heldMu.Lock()
-	held := slices.Clone(w.held)
-	w.heldMu.Unlock()
-	var wg sync.WaitGroup
-	for _, run := range held {
-		wg.Go(func() { run(ctx) })
+	if w.deliveries == nil {
+		return
 	}
-	wg.Wait()
+	if err := w.deliveries(ctx); err != nil {
+		w.log.Error("whatsapp deliveries", "err", err)
+	}
 }
 
 // serveDeliveries makes this instance send the WhatsApp deliveries while,
-// and only while, it holds the session. Call it before run.
-func (w *whatsappFront) serveDeliveries(runner *jobs.Runner) {
-	w.heldMu.Lock()
-	defer w.heldMu.Unlock()
-	w.held = append(w.held, func(ctx context.Context) {
-		if err := runner.ServeWhatsApp(ctx); err != nil {
-			w.log.Error("whatsapp deliveries", "err", err)
-		}
-	})
-}
+// and only while, it holds the session. Call it before the bot runs.
+func (w *whatsappFront) serveDeliveries(runner *jobs.Runner) { w.deliveries = runner.ServeWhatsApp }
 
 func (w *whatsappFront) close() {
 	if w != nil && w.store != nil {
@@ -130,6 +119,11 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 		_ = container.Close()
 		return nil
 	}
+	// The version WhatsApp Web runs now, so that WhatsApp does not refuse
+	// a whatsmeow a few weeks old as outdated (the compiled one otherwise).
+	whatsapp.AnnounceVersion(ctx, func(ctx context.Context) (*store.WAVersionContainer, error) {
+		return whatsmeow.GetLatestVersion(ctx, &http.Client{Timeout: 10 * time.Second})
+	}, log)
 	client := whatsmeow.NewClient(device, whatsapp.Logger(log, "client"))
 	client.EnableAutoReconnect = true
 	// A message is acknowledged only once the handler kept it (it returns
@@ -141,16 +135,14 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 	if device.ID != nil {
 		phone = device.ID.User
 	}
-	w := &whatsappFront{store: container, log: log}
+	// The pairing is offered by the bot while it holds the session: at
+	// start while unlinked, and again when WhatsApp logs the device out.
+	w := &whatsappFront{store: container, log: log, pairing: &whatsapp.Pairing{Client: client, Log: log}}
 	lease := db.Lease(whatsappSessionLease)
 	lease.Log = log
 	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: lease, Phone: phone,
-		WhileHeld: w.whileHeld}, chatFlow(cfg, svc, log))
-	if phone == "" {
-		log.Warn("WhatsApp not linked: run `edobot whatsapp link`, or scan the QR served at /admin/whatsapp/qr.png")
-		w.pairing = &whatsapp.Pairing{Client: client, Log: log, Linked: w.bot.Linked}
-		w.held = append(w.held, w.pairing.Run)
-	}
+		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db}, chatFlow(cfg, svc, log))
+	w.pairing.Linked = w.bot.Linked
 	return w
 }
 
@@ -158,18 +150,8 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 func chatFlow(cfg config, svc *core.Service, log *slog.Logger) flow.Flow {
 	return flow.Flow{
 		Service: svc, Cat: i18n.MustNew(), PublicURL: cfg.PublicURL, EgovTTL: cfg.EgovTTL, Log: log,
-		Egov:        egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
-		Unavailable: storage.Unavailable,
+		Egov: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
 	}
-}
-
-// run serves WhatsApp until ctx ends and the session was given up in
-// order (messages no longer taken, the deliveries and the messages being
-// handled finished, then the connection closed). Only the instance holding
-// the session lease connects; the others wait to take it over. While
-// unlinked, the holder runs the pairing.
-func (w *whatsappFront) run(ctx context.Context) error {
-	return w.bot.Run(ctx)
 }
 
 // whatsappLink pairs the bot's WhatsApp account: the QR in the terminal,

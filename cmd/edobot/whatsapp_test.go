@@ -101,3 +101,19 @@ func TestAdminQR(t *testing.T) {
 		t.Fatalf("no admin token configured: %d", rec.Code)
 	}
 }
+
+// TestWhatsAppSwitch: EDOBOT_WHATSAPP turns the bot on with on, TRUE (in
+// any case) or yes, and leaves it off with off, unset or blank.
+func TestWhatsAppSwitch(t *testing.T) {
+	on := func(v string) bool {
+		t.Helper()
+		c, err := loadConfig(envOf("EDOBOT_WHATSAPP", v))
+		if err != nil {
+			t.Fatalf("EDOBOT_WHATSAPP=%q: %v", v, err)
+		}
+		return c.WhatsApp
+	}
+	if !on("on") || !on("TRUE") || !on("On") || !on("yes") || on("off") || on("OFF") || on("") || on("  ") {
+		t.Fatal("EDOBOT_WHATSAPP switch")
+	}
+}

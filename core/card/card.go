@@ -154,6 +154,10 @@ var statusNames = map[core.Status]string{
 // RevokedMark is what every page of a revoked document's card says.
 const RevokedMark = "ОТОЗВАН / КЕРІ ҚАЙТАРЫЛДЫ"
 
+// DemoMark is what every sheet page of a document made by `edobot demo`
+// says: its signatures were made with demonstration keys.
+const DemoMark = "ДЕМО · DEMO — демо-ключи, подписи без силы / демо-кілттер, қолтаңбалардың заңды күші жоқ"
+
 // Footer texts of the original pages.
 const (
 	signedNote   = "Документ подписан ЭЦП / ЭЦҚ-мен қол қойылған"

@@ -133,6 +133,13 @@ func (s *sheet) header() {
 		pdf.CellFormat(contentW, 26, RevokedMark, "", 0, "C", false, 0, "")
 		y += 32
 	}
+	if s.in.Document.Demo {
+		pdf.SetFont(fontFamily, "B", 9)
+		s.color(red)
+		pdf.SetXY(marginX, y)
+		pdf.CellFormat(contentW, 14, DemoMark, "", 0, "C", false, 0, "")
+		y += 18
+	}
 	pdf.SetFont(fontFamily, "B", 13)
 	s.color(textBlack)
 	pdf.SetXY(marginX, y)

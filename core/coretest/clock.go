@@ -1,5 +1,6 @@
 // Package coretest has test helpers for core that need no database: a
-// fake clock that notes how long each wait on it is for.
+// fake clock that notes how long each wait on it is for, and a buffer that
+// running code writes while the test reads it.
 package coretest
 
 import (

@@ -33,6 +33,10 @@ const (
 	Version = 1
 	// SignCMSOnly asks for a detached CMS with an NCA timestamp inside.
 	SignCMSOnly = "CMS_SIGN_ONLY"
+	// SignXML signs an XML document in place (enveloped XMLDSig, UTF-8):
+	// API №2 gives it as documentXml and the app PUTs it back signed
+	// («Подпись осуществляется непосредственно в XML-документе»).
+	SignXML = "XML"
 	// MimePDF is shown to the person as a PDF they can open and save.
 	MimePDF = "application/pdf"
 	// MimePDFLegacy is the older PDF hint SIGEX and other clients still send;
@@ -92,7 +96,13 @@ func NewLaunch(links Links, api1 string) Launch {
 const (
 	DocumentPath = "/egov/"      // + session + "/mgovSign", "/documents"
 	SignInPath   = "/egov-auth/" // the same for a chat's sign-in challenge
+	TicketPath   = "/egov-esf/"  // the same for an ИС ЭСФ ticket, signed as XML
 )
+
+// TicketAPI1 is API №1 of an ИС ЭСФ ticket's signing.
+func TicketAPI1(publicURL, id string) string {
+	return strings.TrimRight(publicURL, "/") + TicketPath + id + "/" + MgovSign
+}
 
 // DocumentAPI1 is API №1 of a document's signing session.
 func DocumentAPI1(publicURL, session string) string {
@@ -164,6 +174,34 @@ type Document struct {
 			Data string `json:"data"`
 		} `json:"file"`
 	} `json:"document"`
+}
+
+// XMLDocuments is API №2's answer for signMethod XML and, with each
+// documentXml replaced by the signed XML, the app's PUT.
+type XMLDocuments struct {
+	SignMethod      string        `json:"signMethod"`
+	Version         int           `json:"version"`
+	DocumentsToSign []XMLDocument `json:"documentsToSign"`
+}
+
+// XMLDocument is one XML document to sign: documentXml takes the place of
+// document.file («только для метода XML»).
+type XMLDocument struct {
+	ID          int    `json:"id"`
+	NameRu      string `json:"nameRu"`
+	NameKz      string `json:"nameKz"`
+	NameEn      string `json:"nameEn"`
+	Meta        []Meta `json:"meta"`
+	DocumentXML string `json:"documentXml"`
+}
+
+// OneXML is API №2's answer with one XML document to sign.
+func OneXML(names Names, meta []Meta, xml string) XMLDocuments {
+	if meta == nil {
+		meta = []Meta{}
+	}
+	return XMLDocuments{SignMethod: SignXML, Version: Version, DocumentsToSign: []XMLDocument{{ID: 1,
+		NameRu: names[0], NameKz: names[1], NameEn: names[2], Meta: meta, DocumentXML: xml}}}
 }
 
 // Names are a document's name in the app's three languages: ru, kk, en.

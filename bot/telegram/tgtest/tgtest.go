@@ -1,17 +1,20 @@
 // Package tgtest is an in-process fake of the Telegram Bot API for tests.
 //
-// It speaks the real wire protocol (https://core.telegram.org/bots/api), so
-// tests can drive the unmodified github.com/go-telegram/bot library against it
-// with bot.WithServerURL(srv.URL): requests arrive as POST /bot<token>/<method>
-// (multipart/form-data from the library; application/json and
-// x-www-form-urlencoded are accepted too, like the real API), answers are
-// {"ok":true,"result":...} or {"ok":false,"error_code":N,"description":...}
-// with Telegram's exact error wording for the cases the bot has to handle.
+// It answers the methods the bot calls, in the wire format of the
+// github.com/go-telegram/bot library the bot uses (pass srv.URL to
+// bot.WithServerURL): getMe, getUpdates, setMyCommands, setWebhook,
+// deleteWebhook, sendMessage, editMessageText, sendDocument, sendPhoto,
+// answerCallbackQuery and getFile, plus the file download. Requests arrive
+// as multipart POST /bot<token>/<method>; answers are {"ok":true,"result":...}
+// or {"ok":false,"error_code":N,"description":...} with Telegram's wording
+// for the refusals the bot has to handle. What the bot does not send (a
+// parse_mode, a file_id or URL instead of an upload) is refused rather than
+// imitated.
 //
 // A test plays the users (SendText, SendDocument, Press, Block, ...) and then
-// inspects what the bot did (Messages, Last, Wait, CallbackAnswers, Calls).
-// Everything returned to the bot is built from the library's models types so
-// JSON field names match Telegram's exactly.
+// inspects what the bot did (Messages, Wait, Calls). Everything returned to
+// the bot is built from the library's models types so JSON field names match
+// Telegram's exactly.
 //
 // The server is safe for concurrent use and cheap per request: long polling
 // and Wait block on channels that are closed when something changes, never on
@@ -45,9 +48,6 @@ const BotUsername = "edobot_test_bot"
 // MaxDownloadSize is the largest file getFile lets a bot download (20 MB).
 const MaxDownloadSize = 20 << 20
 
-// maxUploadSize bounds a request body: Telegram refuses bot uploads over 50 MB.
-const maxUploadSize = 50 << 20
-
 // DefaultWaitTimeout is how long Wait and WaitCount wait by default before
 // failing the test. It only costs time when the test fails anyway, so it is
 // generous: a loaded machine running the race detector is slow.
@@ -67,30 +67,28 @@ type Button struct {
 	Text string
 	Data string // callback_data
 	URL  string
+	// WebApp is the Mini App a web_app button opens ("" on other buttons).
+	WebApp string
 }
 
-// File is a file the bot sent: the uploaded bytes, or the URL it asked
-// Telegram to fetch (Data is then nil).
+// File is a file the bot uploaded.
 type File struct {
 	Name string
-	MIME string
+	MIME string // from the name's extension, as Telegram sets it
 	Data []byte
-	URL  string
 }
 
 // Message is the current state of a message the bot sent (edits applied).
 type Message struct {
-	ID        int
-	ChatID    int64
-	Text      string // as the bot sent it, markup included (see ParseMode)
-	Caption   string
-	Buttons   [][]Button
-	ParseMode string
-	Document  *File
-	Photo     *File
-	Edits     int
-	Deleted   bool
-	At        time.Time // time of the last send or edit
+	ID       int
+	ChatID   int64
+	Text     string
+	Caption  string
+	Buttons  [][]Button
+	Document *File
+	Photo    *File
+	Edits    int
+	At       time.Time // time of the last send or edit
 }
 
 // Failure is a scripted error answer for FailNext.
@@ -103,20 +101,10 @@ type Failure struct {
 	Chat int64
 }
 
-// CallbackAnswer is what the bot passed to answerCallbackQuery.
-type CallbackAnswer struct {
-	Text      string
-	ShowAlert bool
-	URL       string
-}
-
 // Server is the fake Bot API. Create it with New.
 type Server struct {
 	// URL is the base URL to pass to bot.WithServerURL.
 	URL string
-	// BotUsername and BotID describe the bot as getMe reports it.
-	BotUsername string
-	BotID       int64
 	// WaitTimeout bounds Wait and WaitCount (DefaultWaitTimeout). Set it
 	// before use; benchmarks pushing many updates under -race need more.
 	WaitTimeout time.Duration
@@ -127,36 +115,34 @@ type Server struct {
 	ctx  context.Context
 	wg   sync.WaitGroup
 
-	mu          sync.Mutex
-	nextUpdate  int64
-	queue       []queued // unconfirmed updates, ascending id
-	pollGen     int64    // bumped by each getUpdates: a newer poll ends an older one
-	allowed     []string // allowed_updates remembered from the last getUpdates/setWebhook
-	updSig      signal   // fired when an update is queued or the webhook changes
-	msgSig      signal   // fired when the bot changes something visible to tests
-	polling     int      // getUpdates calls waiting for an update
-	pollSig     signal   // fired when polling changes
-	chats       map[int64]*chat
-	files       map[string]*storedFile // by file_id
-	paths       map[string]*storedFile // by file_path
-	nextPath    int
-	callbacks   map[string]*callback
-	nextCB      int64
-	calls       map[string]int // by lower-case method name
-	failures    map[string][]Failure
-	delay       time.Duration
-	hookURL     string
-	hookSecret  string
-	hookAllowed []string
-	hookErrDate int64
-	hookErrMsg  string
-	commands    json.RawMessage
+	mu         sync.Mutex
+	nextUpdate int64
+	queue      []queued // unconfirmed updates, ascending id
+	updSig     signal   // fired when an update is queued or the webhook changes
+	msgSig     signal   // fired when the bot changes something visible to tests
+	chats      map[int64]*chat
+	files      map[string]*storedFile // by file_id
+	paths      map[string]*storedFile // by file_path
+	nextPath   int
+	callbacks  map[string]bool // callback query id → answered
+	nextCB     int64
+	calls      map[string]int // by method name
+	failures   map[string][]Failure
+	hookURL    string
+	hookSecret string
+	hold       *hold // file downloads wait on it while set
+}
+
+// hold keeps file downloads waiting: held receives once for each download
+// that starts waiting, and release lets them all go.
+type hold struct {
+	held    chan struct{}
+	release chan struct{}
 }
 
 type queued struct {
-	id   int64
-	kind string // "message", "callback_query": matched against allowed_updates
-	raw  json.RawMessage
+	id  int64
+	raw json.RawMessage
 }
 
 type chat struct {
@@ -165,42 +151,30 @@ type chat struct {
 	nextID  int
 	msgs    map[int]*message
 	botMsgs []*message // in send order
-	// changes logs bot messages as they are sent, edited or deleted, so Wait
-	// only looks at what changed since its last look: a long benchmark would
+	// changes logs bot messages as they are sent or edited, so Wait only
+	// looks at what changed since its last look: a long benchmark would
 	// otherwise be quadratic.
-	changes  []*message
-	blocked  bool
-	instance string // chat_instance of callback queries
+	changes []*message
+	blocked bool
 }
 
 type message struct {
 	m       models.Message // what Telegram would return (current state)
 	fromBot bool
-	text    string // text as the bot sent it, before entity parsing
-	caption string // caption as the bot sent it
-	parse   string
 	doc     *File
 	photo   *File
 	edits   int
-	deleted bool
 	at      time.Time
 }
 
 type storedFile struct {
 	id, uniqueID string
-	name, mime   string
+	name         string
 	data         []byte
 	size         int64
-	hasData      bool // false for SendDocumentSized: served as zeros
-	url          string
+	hasData      bool   // false for SendDocumentSized: served as zeros
 	dir          string // "documents" or "photos", the file_path prefix
 	path         string // assigned by the first getFile
-}
-
-type callback struct {
-	chatID   int64
-	answered bool
-	answer   CallbackAnswer
 }
 
 // signal is a broadcast: waiters take the channel under Server.mu and fire
@@ -224,11 +198,8 @@ func (g *signal) fire() {
 // New starts a fake Bot API server; it is closed in tb.Cleanup.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	id, _ := strconv.ParseInt(strings.SplitN(Token, ":", 2)[0], 10, 64)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		BotUsername: BotUsername,
-		BotID:       id,
 		WaitTimeout: DefaultWaitTimeout,
 		tb:          tb,
 		done:        make(chan struct{}),
@@ -237,7 +208,7 @@ func New(tb testing.TB) *Server {
 		chats:       map[int64]*chat{},
 		files:       map[string]*storedFile{},
 		paths:       map[string]*storedFile{},
-		callbacks:   map[string]*callback{},
+		callbacks:   map[string]bool{},
 		nextCB:      4382000000000000000,
 		calls:       map[string]int{},
 		failures:    map[string][]Failure{},
@@ -257,8 +228,9 @@ func New(tb testing.TB) *Server {
 	return s
 }
 
-func (s *Server) botUser() models.User {
-	return models.User{ID: s.BotID, IsBot: true, FirstName: "EdoBot Test", Username: s.BotUsername}
+func botUser() models.User {
+	id, _ := strconv.ParseInt(strings.SplitN(Token, ":", 2)[0], 10, 64)
+	return models.User{ID: id, IsBot: true, FirstName: "EdoBot Test", Username: BotUsername}
 }
 
 // randomID returns a random URL-safe string, like Telegram's opaque file ids.
@@ -275,10 +247,7 @@ func randomID(n int) string {
 func (s *Server) chatFor(u User) *chat {
 	c := s.chats[u.ID]
 	if c == nil {
-		c = &chat{
-			msgs:     map[int]*message{},
-			instance: strconv.FormatInt(u.ID*7919+1, 10),
-		}
+		c = &chat{msgs: map[int]*message{}}
 		s.chats[u.ID] = c
 	}
 	// Refresh the profile: a test may reuse an id with a changed name.
@@ -297,52 +266,27 @@ func (s *Server) userMessage(u User, fill func(m *models.Message)) int {
 	m := models.Message{ID: c.nextID, From: &from, Date: int(time.Now().Unix()), Chat: c.chat}
 	fill(&m)
 	c.msgs[m.ID] = &message{m: m, at: time.Now()}
-	s.enqueue("message", &models.Update{Message: &m})
+	s.enqueue(&models.Update{Message: &m})
 	return m.ID
 }
 
 // enqueue assigns the next update_id and queues the update, snapshotting its
 // JSON now so later edits do not leak into already-queued updates.
 // Callers hold s.mu.
-func (s *Server) enqueue(kind string, u *models.Update) {
+func (s *Server) enqueue(u *models.Update) {
 	u.ID = s.nextUpdate
 	s.nextUpdate++
 	raw, err := json.Marshal(u)
 	if err != nil {
 		panic(fmt.Sprintf("tgtest: marshal update: %v", err))
 	}
-	s.queue = append(s.queue, queued{id: u.ID, kind: kind, raw: raw})
+	s.queue = append(s.queue, queued{id: u.ID, raw: raw})
 	s.updSig.fire()
 }
 
-// SendText delivers a text message from u and returns its message id. A
-// leading "/command" gets a bot_command entity, as Telegram adds one.
+// SendText delivers a text message from u and returns its message id.
 func (s *Server) SendText(u User, text string) int {
-	return s.userMessage(u, func(m *models.Message) {
-		m.Text = text
-		if n := commandLen(text); n > 0 {
-			m.Entities = []models.MessageEntity{{Type: models.MessageEntityTypeBotCommand, Offset: 0, Length: n}}
-		}
-	})
-}
-
-// commandLen is the UTF-16 length of a leading /command[@bot], or 0.
-func commandLen(text string) int {
-	if !strings.HasPrefix(text, "/") {
-		return 0
-	}
-	n := 1
-	for _, r := range text[1:] {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '@' {
-			n++
-			continue
-		}
-		break
-	}
-	if n == 1 {
-		return 0
-	}
-	return n
+	return s.userMessage(u, func(m *models.Message) { m.Text = text })
 }
 
 // SendDocument delivers a document from u; the bytes are stored so the bot
@@ -360,39 +304,29 @@ func (s *Server) SendDocumentSized(u User, fileName, mime string, size int64) in
 
 func (s *Server) userDocument(u User, fileName, mime string, data []byte, size int64, hasData bool) int {
 	return s.userMessage(u, func(m *models.Message) {
-		f := s.storeFile(&storedFile{name: fileName, mime: mime, data: data, size: size, hasData: hasData, dir: "documents"})
+		f := s.storeFile(&storedFile{name: fileName, data: data, size: size, hasData: hasData, dir: "documents"})
 		m.Document = &models.Document{FileID: f.id, FileUniqueID: f.uniqueID, FileName: fileName, MimeType: mime, FileSize: size}
 	})
 }
 
-// SendPhoto delivers a photo from u. Like Telegram it arrives as several
-// PhotoSize entries (largest last); all of them download as data.
+// SendPhoto delivers a photo from u.
 func (s *Server) SendPhoto(u User, data []byte) int {
 	return s.userMessage(u, func(m *models.Message) {
-		m.Photo = s.photoSizes(&storedFile{mime: "image/jpeg", data: data, size: int64(len(data)), hasData: true, dir: "photos"})
+		m.Photo = s.photoSize(&storedFile{data: data, size: int64(len(data)), hasData: true, dir: "photos"})
 	})
 }
 
-// photoSizes stores f and describes it as three thumbnails sharing its bytes.
-// Callers hold s.mu.
-func (s *Server) photoSizes(f *storedFile) []models.PhotoSize {
-	uid := randomID(8)
-	var out []models.PhotoSize
-	for _, side := range []int{90, 320, 800} {
-		c := *f
-		c.uniqueID = uid + strconv.Itoa(side)
-		sf := s.storeFile(&c)
-		out = append(out, models.PhotoSize{FileID: sf.id, FileUniqueID: sf.uniqueID, Width: side, Height: side, FileSize: int(f.size)})
-	}
-	return out
+// photoSize stores f and describes it as a photo of one size. Callers hold
+// s.mu.
+func (s *Server) photoSize(f *storedFile) []models.PhotoSize {
+	s.storeFile(f)
+	return []models.PhotoSize{{FileID: f.id, FileUniqueID: f.uniqueID, Width: 800, Height: 800, FileSize: int(f.size)}}
 }
 
 // storeFile gives f fresh ids and registers it. Callers hold s.mu.
 func (s *Server) storeFile(f *storedFile) *storedFile {
 	f.id = "BQACAgIAAxk" + randomID(24)
-	if f.uniqueID == "" {
-		f.uniqueID = "AgAD" + randomID(8)
-	}
+	f.uniqueID = "AgAD" + randomID(8)
 	s.files[f.id] = f
 	return f
 }
@@ -410,28 +344,25 @@ func (s *Server) Press(u User, messageID int, data string) string {
 	if c != nil {
 		msg = c.msgs[messageID]
 	}
-	if msg == nil || !msg.fromBot || msg.deleted {
+	if msg == nil || !msg.fromBot {
 		s.tb.Fatalf("tgtest: Press: user %d has no bot message %d to press on", u.ID, messageID)
 		return ""
 	}
 	c = s.chatFor(u)
 	s.nextCB++
 	id := strconv.FormatInt(s.nextCB, 10)
-	s.callbacks[id] = &callback{chatID: u.ID}
+	s.callbacks[id] = false
 	m := msg.m // copy: the update is marshalled right away
-	cq := &models.CallbackQuery{
-		ID:           id,
-		From:         c.user,
-		Message:      models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage, Message: &m},
-		ChatInstance: c.instance,
-		Data:         data,
-	}
-	s.enqueue("callback_query", &models.Update{CallbackQuery: cq})
+	s.enqueue(&models.Update{CallbackQuery: &models.CallbackQuery{
+		ID:      id,
+		From:    c.user,
+		Message: models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage, Message: &m},
+		Data:    data,
+	}})
 	return id
 }
 
-// Block makes the user block the bot: sends to that chat fail with 403 until
-// Unblock.
+// Block makes the user block the bot: sends to that chat fail with 403.
 func (s *Server) Block(userID int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -444,27 +375,22 @@ func (s *Server) Block(userID int64) {
 	s.chatFor(User{ID: userID}).blocked = true
 }
 
-// Unblock undoes Block.
-func (s *Server) Unblock(userID int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.chats[userID]; c != nil {
-		c.blocked = false
-	}
-}
-
 // ---- what the bot did ----
 
 func (m *message) export(chatID int64) Message {
 	out := Message{
-		ID: m.m.ID, ChatID: chatID, Text: m.text, Caption: m.caption, ParseMode: m.parse,
-		Document: m.doc, Photo: m.photo, Edits: m.edits, Deleted: m.deleted, At: m.at,
+		ID: m.m.ID, ChatID: chatID, Text: m.m.Text, Caption: m.m.Caption,
+		Document: m.doc, Photo: m.photo, Edits: m.edits, At: m.at,
 	}
 	if rm := m.m.ReplyMarkup; rm != nil {
 		for _, row := range rm.InlineKeyboard {
 			r := make([]Button, 0, len(row))
 			for _, b := range row {
-				r = append(r, Button{Text: b.Text, Data: b.CallbackData, URL: b.URL})
+				btn := Button{Text: b.Text, Data: b.CallbackData, URL: b.URL}
+				if b.WebApp != nil {
+					btn.WebApp = b.WebApp.URL
+				}
+				r = append(r, btn)
 			}
 			out.Buttons = append(out.Buttons, r)
 		}
@@ -486,20 +412,11 @@ func (s *Server) messagesLocked(chatID int64) []Message {
 }
 
 // Messages returns the bot's messages in the chat, in send order, in their
-// current state (edits applied, deleted ones flagged).
+// current state (edits applied).
 func (s *Server) Messages(chatID int64) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.messagesLocked(chatID)
-}
-
-// Last returns the bot's latest message in the chat (zero Message if none).
-func (s *Server) Last(chatID int64) Message {
-	ms := s.Messages(chatID)
-	if len(ms) == 0 {
-		return Message{}
-	}
-	return ms[len(ms)-1]
 }
 
 // Wait blocks until some bot message in the chat satisfies cond and returns
@@ -532,7 +449,7 @@ func (s *Server) Wait(tb testing.TB, chatID int64, cond func(Message) bool) Mess
 }
 
 // WaitCount blocks until the bot has sent at least n messages to the chat
-// (deleted ones included) and returns them all.
+// and returns them all.
 func (s *Server) WaitCount(tb testing.TB, chatID int64, n int) []Message {
 	tb.Helper()
 	var out []Message
@@ -550,15 +467,15 @@ func (s *Server) WaitCount(tb testing.TB, chatID int64, n int) []Message {
 // check it returns without the lock, until the check succeeds or time is up.
 func (s *Server) waitFor(tb testing.TB, chatID int64, what string, look func(*chat) func() bool) {
 	tb.Helper()
-	s.waitSignal(tb, &s.msgSig, func() func() bool { return look(s.chats[chatID]) }, func(timeout time.Duration) {
+	s.waitSignal(tb, func() func() bool { return look(s.chats[chatID]) }, func(timeout time.Duration) {
 		tb.Fatalf("tgtest: timed out after %v waiting for %s in chat %d; the bot's messages:\n%s", timeout, what, chatID, dump(s.Messages(chatID)))
 	})
 }
 
-// waitSignal calls look under s.mu each time sig fires, then the check it
-// returns without the lock, until the check succeeds; after s.WaitTimeout
-// it calls fail.
-func (s *Server) waitSignal(tb testing.TB, sig *signal, look func() func() bool, fail func(timeout time.Duration)) {
+// waitSignal calls look under s.mu each time the bot changes something, then
+// the check it returns without the lock, until the check succeeds; after
+// s.WaitTimeout it calls fail.
+func (s *Server) waitSignal(tb testing.TB, look func() func() bool, fail func(timeout time.Duration)) {
 	tb.Helper()
 	timeout := s.WaitTimeout
 	if timeout <= 0 {
@@ -569,7 +486,7 @@ func (s *Server) waitSignal(tb testing.TB, sig *signal, look func() func() bool,
 	for {
 		s.mu.Lock()
 		check := look()
-		changed := sig.wait()
+		changed := s.msgSig.wait()
 		s.mu.Unlock()
 		if check() {
 			return
@@ -587,33 +504,12 @@ func (s *Server) waitSignal(tb testing.TB, sig *signal, look func() func() bool,
 // id Press returned).
 func (s *Server) WaitAnswered(tb testing.TB, callbackID string) {
 	tb.Helper()
-	s.waitSignal(tb, &s.msgSig, func() func() bool {
-		cb := s.callbacks[callbackID]
-		answered := cb != nil && cb.answered
+	s.waitSignal(tb, func() func() bool {
+		answered := s.callbacks[callbackID]
 		return func() bool { return answered }
 	}, func(timeout time.Duration) {
 		tb.Fatalf("tgtest: the bot did not answer callback query %s in %v", callbackID, timeout)
 	})
-}
-
-// WaitPolling blocks until exactly n getUpdates calls are waiting for an
-// update: a test that needs a long poll to be under way before it acts
-// waits for 1, and one that ended a poll waits for 0.
-func (s *Server) WaitPolling(tb testing.TB, n int) {
-	tb.Helper()
-	s.waitSignal(tb, &s.pollSig, func() func() bool {
-		ok := s.polling == n
-		return func() bool { return ok }
-	}, func(timeout time.Duration) {
-		tb.Fatalf("tgtest: %d long polls still waiting after %v, want %d", s.Polling(), timeout, n)
-	})
-}
-
-// Polling returns how many getUpdates calls are waiting for an update.
-func (s *Server) Polling() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.polling
 }
 
 func dump(ms []Message) string {
@@ -622,65 +518,24 @@ func dump(ms []Message) string {
 	}
 	var b strings.Builder
 	for _, m := range ms {
-		fmt.Fprintf(&b, "  #%d", m.ID)
-		if m.Text != "" {
-			fmt.Fprintf(&b, " text=%q", m.Text)
-		}
-		if m.Caption != "" {
-			fmt.Fprintf(&b, " caption=%q", m.Caption)
-		}
-		if m.ParseMode != "" {
-			fmt.Fprintf(&b, " parse_mode=%s", m.ParseMode)
-		}
+		fmt.Fprintf(&b, "  #%d text=%q caption=%q", m.ID, m.Text, m.Caption)
 		if m.Document != nil {
 			fmt.Fprintf(&b, " document=%q(%d bytes)", m.Document.Name, len(m.Document.Data))
 		}
 		if m.Photo != nil {
-			fmt.Fprintf(&b, " photo(%d bytes%s)", len(m.Photo.Data), m.Photo.URL)
+			fmt.Fprintf(&b, " photo(%d bytes)", len(m.Photo.Data))
 		}
-		if len(m.Buttons) > 0 {
-			fmt.Fprintf(&b, " buttons=%v", m.Buttons)
-		}
-		if m.Edits > 0 {
-			fmt.Fprintf(&b, " edits=%d", m.Edits)
-		}
-		if m.Deleted {
-			b.WriteString(" DELETED")
-		}
-		b.WriteByte('\n')
+		fmt.Fprintf(&b, " buttons=%v edits=%d\n", m.Buttons, m.Edits)
 	}
 	return b.String()
 }
 
-// CallbackAnswers returns the texts given to answerCallbackQuery for the query
-// (empty: not answered). Telegram allows one answer, so it has at most one
-// element; it is a slice so "answered with empty text" is [""].
-func (s *Server) CallbackAnswers(callbackID string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cb := s.callbacks[callbackID]; cb != nil && cb.answered {
-		return []string{cb.answer.Text}
-	}
-	return nil
-}
-
-// CallbackAnswer returns the full answer to a callback query and whether the
-// bot answered it.
-func (s *Server) CallbackAnswer(callbackID string) (CallbackAnswer, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cb := s.callbacks[callbackID]; cb != nil && cb.answered {
-		return cb.answer, true
-	}
-	return CallbackAnswer{}, false
-}
-
-// Calls returns how many times the bot called a method (case-insensitive,
-// as Telegram treats method names), failed calls included.
+// Calls returns how many times the bot called a method, failed calls
+// included.
 func (s *Server) Calls(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.calls[strings.ToLower(method)]
+	return s.calls[method]
 }
 
 // FailNext scripts failures for the next calls of method: each call
@@ -689,16 +544,7 @@ func (s *Server) Calls(method string) int {
 func (s *Server) FailNext(method string, f ...Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := strings.ToLower(method)
-	s.failures[k] = append(s.failures[k], f...)
-}
-
-// SetDelay adds latency to every method except getUpdates, to make races and
-// timeouts observable.
-func (s *Server) SetDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delay = d
+	s.failures[method] = append(s.failures[method], f...)
 }
 
 // Webhook returns the URL and secret token of the webhook the bot set ("" when
@@ -709,10 +555,21 @@ func (s *Server) Webhook() (url, secret string) {
 	return s.hookURL, s.hookSecret
 }
 
-// Pending returns how many updates are queued and not yet confirmed (or
-// delivered to the webhook).
-func (s *Server) Pending() int {
+// HoldDownloads makes every file download the bot starts wait until
+// release is called: a test can have a handler in flight for as long as it
+// needs. held receives once for each download that waits.
+func (s *Server) HoldDownloads() (held <-chan struct{}, release func()) {
+	h := &hold{held: make(chan struct{}, 16), release: make(chan struct{})}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.queue)
+	s.hold = h
+	s.mu.Unlock()
+	var once sync.Once
+	return h.held, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.hold = nil
+			s.mu.Unlock()
+			close(h.release)
+		})
+	}
 }

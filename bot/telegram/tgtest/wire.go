@@ -1,17 +1,14 @@
 package tgtest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // apiError is an {"ok":false,...} answer; code is also the HTTP status, as
@@ -28,7 +25,6 @@ var (
 	errUnauthorized = &apiError{code: 401, desc: "Unauthorized"}
 	errNotFound     = &apiError{code: 404, desc: "Not Found"}
 	errBlocked      = &apiError{code: 403, desc: "Forbidden: bot was blocked by the user"}
-	errTooLarge     = &apiError{code: 413, desc: "Request Entity Too Large"}
 )
 
 // failureError turns a scripted Failure into an answer, filling in
@@ -38,34 +34,15 @@ func failureError(f Failure) *apiError {
 		f.Code = 500
 	}
 	if f.Description == "" {
-		switch f.Code {
-		case 400:
-			f.Description = "Bad Request"
-		case 403:
-			f.Description = "Forbidden"
-		case 409:
-			f.Description = "Conflict"
-		case 429:
+		f.Description = http.StatusText(f.Code)
+		if f.Code == 429 {
 			f.Description = "Too Many Requests: retry after " + strconv.Itoa(f.RetryAfter)
-		default:
-			f.Description = http.StatusText(f.Code)
 		}
 	}
 	return &apiError{code: f.Code, desc: f.Description, retryAfter: f.RetryAfter}
 }
 
-// okResult is a result with Telegram's optional success description (setWebhook
-// answers {"ok":true,"result":true,"description":"Webhook was set"}).
-type okResult struct {
-	result any
-	desc   string
-}
-
 func writeOK(w http.ResponseWriter, result any) {
-	var desc string
-	if r, ok := result.(okResult); ok {
-		result, desc = r.result, r.desc
-	}
 	raw, ok := result.(json.RawMessage)
 	if !ok {
 		var err error
@@ -74,17 +51,8 @@ func writeOK(w http.ResponseWriter, result any) {
 			return
 		}
 	}
-	buf := make([]byte, 0, len(raw)+64)
-	buf = append(buf, `{"ok":true,"result":`...)
-	buf = append(buf, raw...)
-	if desc != "" {
-		d, _ := json.Marshal(desc)
-		buf = append(buf, `,"description":`...)
-		buf = append(buf, d...)
-	}
-	buf = append(buf, '}')
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(buf)
+	_, _ = w.Write(append(append([]byte(`{"ok":true,"result":`), raw...), '}'))
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
@@ -99,7 +67,6 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	}{ErrorCode: e.code, Description: e.desc}
 	if e.retryAfter > 0 {
 		body.Parameters = &params{RetryAfter: e.retryAfter}
-		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
 	raw, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", "application/json")
@@ -107,18 +74,17 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	_, _ = w.Write(raw)
 }
 
-// params are a request's parameters, whatever the encoding. Nested objects
-// (reply_markup, link_preview_options, allowed_updates...) are JSON text, as
-// they arrive in form fields; in a JSON body they are re-serialised to match.
+// params are a request's parameters. The library sends every method as
+// multipart/form-data: nested objects (reply_markup, commands...) are JSON
+// text in a field, uploads are parts with a file name.
 type params struct {
 	v     map[string]string
 	files map[string]upload
 }
 
 type upload struct {
-	name  string
-	ctype string
-	data  []byte
+	name string
+	data []byte
 }
 
 func (p *params) int64(name string) (int64, bool) {
@@ -126,137 +92,59 @@ func (p *params) int64(name string) (int64, bool) {
 	return n, err == nil
 }
 
-func (p *params) int(name string, def int) int {
-	if n, ok := p.int64(name); ok {
-		return int(n)
-	}
-	return def
-}
-
-func (p *params) bool(name string) bool {
-	switch strings.ToLower(strings.TrimSpace(p.v[name])) {
-	case "true", "1":
-		return true
-	}
-	return false
-}
-
-// parseParams reads the whole body (so a client streaming a multipart upload
-// never blocks on an early answer) into params.
-func parseParams(w http.ResponseWriter, r *http.Request) (*params, *apiError) {
-	p := &params{v: map[string]string{}}
-	for k, vs := range r.URL.Query() {
-		if len(vs) > 0 {
-			p.v[k] = vs[0]
-		}
-	}
-	if r.Body == nil {
-		return p, nil
-	}
-	body := http.MaxBytesReader(w, r.Body, maxUploadSize+1<<20)
-	defer func() { _, _ = io.Copy(io.Discard, body) }()
-	fail := func(err error) (*params, *apiError) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, errTooLarge
-		}
-		return nil, badRequest("invalid request body: " + err.Error())
-	}
+// parseParams reads the whole multipart body (so a client streaming an
+// upload never blocks on an early answer) into params.
+func parseParams(r *http.Request) (*params, *apiError) {
+	p := &params{v: map[string]string{}, files: map[string]upload{}}
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch ct {
-	case "multipart/form-data":
-		mr := multipart.NewReader(body, ctParams["boundary"])
-		for {
-			part, err := mr.NextPart()
-			// The library sends a method without parameters (getMe) as an
-			// empty body under a multipart content type; Telegram accepts it.
-			if err == io.EOF || errors.Is(err, io.EOF) || err != nil && strings.HasSuffix(err.Error(), "EOF") && len(p.v) == 0 && p.files == nil {
-				break
-			}
-			if err != nil {
-				return fail(err)
-			}
-			data, err := io.ReadAll(part)
-			if err != nil {
-				return fail(err)
-			}
-			// A part with a filename attribute is a file even when the name
-			// is empty (the library sends filename="" for unnamed uploads).
-			_, cd, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
-			if fn, isFile := cd["filename"]; isFile {
-				if p.files == nil {
-					p.files = map[string]upload{}
-				}
-				p.files[part.FormName()] = upload{name: fn, ctype: part.Header.Get("Content-Type"), data: data}
-			} else {
-				p.v[part.FormName()] = string(data)
-			}
+	if ct != "multipart/form-data" {
+		return nil, badRequest("tgtest: the library sends multipart/form-data, not " + ct)
+	}
+	mr := multipart.NewReader(r.Body, ctParams["boundary"])
+	for {
+		part, err := mr.NextPart()
+		// A method without parameters (getMe) comes as an empty body.
+		if errors.Is(err, io.EOF) {
+			return p, nil
 		}
-	case "application/json":
-		var m map[string]json.RawMessage
-		if err := json.NewDecoder(body).Decode(&m); err != nil {
-			return fail(err)
-		}
-		for k, raw := range m {
-			raw = bytes.TrimSpace(raw)
-			switch {
-			case len(raw) > 0 && raw[0] == '"':
-				var s string
-				if err := json.Unmarshal(raw, &s); err != nil {
-					return fail(err)
-				}
-				p.v[k] = s
-			case string(raw) == "null":
-			default:
-				p.v[k] = string(raw)
-			}
-		}
-	case "application/x-www-form-urlencoded":
-		data, err := io.ReadAll(body)
 		if err != nil {
-			return fail(err)
+			return nil, badRequest("invalid request body: " + err.Error())
 		}
-		q, err := url.ParseQuery(string(data))
+		data, err := io.ReadAll(part)
 		if err != nil {
-			return fail(err)
+			return nil, badRequest("invalid request body: " + err.Error())
 		}
-		for k, vs := range q {
-			if len(vs) > 0 {
-				p.v[k] = vs[0]
-			}
+		if part.FileName() != "" {
+			p.files[part.FormName()] = upload{name: part.FileName(), data: data}
+		} else {
+			p.v[part.FormName()] = string(data)
 		}
 	}
-	return p, nil
 }
 
 // handler implements one Bot API method. It returns the result to put in
 // {"ok":true,"result":...}, or an error answer.
 type handler func(s *Server, r *http.Request, p *params) (any, *apiError)
 
-// handlers is keyed by lower-case method name: Telegram matches method names
-// case-insensitively.
+// handlers are the methods the bot calls; any other is 404 Not Found, as an
+// unknown method is at Telegram.
 var handlers map[string]handler
 
 func init() {
 	handlers = map[string]handler{
-		"getme":                  (*Server).getMe,
-		"getupdates":             (*Server).getUpdates,
-		"sendmessage":            (*Server).sendMessage,
-		"editmessagetext":        (*Server).editMessageText,
-		"editmessagecaption":     (*Server).editMessageCaption,
-		"editmessagereplymarkup": (*Server).editMessageReplyMarkup,
-		"deletemessage":          (*Server).deleteMessage,
-		"answercallbackquery":    (*Server).answerCallbackQuery,
-		"senddocument":           (*Server).sendDocument,
-		"sendphoto":              (*Server).sendPhoto,
-		"sendchataction":         (*Server).sendChatAction,
-		"getfile":                (*Server).getFile,
-		"setwebhook":             (*Server).setWebhook,
-		"deletewebhook":          (*Server).deleteWebhook,
-		"getwebhookinfo":         (*Server).getWebhookInfo,
-		"setmycommands":          (*Server).setMyCommands,
-		"getmycommands":          (*Server).getMyCommands,
-		"deletemycommands":       (*Server).deleteMyCommands,
+		"getMe":                  (*Server).getMe,
+		"getUpdates":             (*Server).getUpdates,
+		"setMyCommands":          (*Server).setMyCommandsByLanguage,
+		"setMyDescription":       (*Server).setMyDescription,
+		"editMessageReplyMarkup": (*Server).editMessageReplyMarkup,
+		"setWebhook":             (*Server).setWebhook,
+		"deleteWebhook":          (*Server).deleteWebhook,
+		"sendMessage":            (*Server).sendMessage,
+		"editMessageText":        (*Server).editMessageText,
+		"sendDocument":           (*Server).sendDocument,
+		"sendPhoto":              (*Server).sendPhoto,
+		"answerCallbackQuery":    (*Server).answerCallbackQuery,
+		"getFile":                (*Server).getFile,
 	}
 }
 
@@ -265,7 +153,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveFile(w, rest)
 		return
 	}
-	p, perr := parseParams(w, r)
 	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
 	if !ok {
 		writeError(w, errNotFound)
@@ -276,45 +163,36 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnauthorized)
 		return
 	}
-	method = strings.TrimPrefix(method, "test/") // bot.UseTestEnvironment
-	key := strings.ToLower(method)
+	p, aerr := parseParams(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 
 	s.mu.Lock()
-	s.calls[key]++
-	delay := s.delay
+	s.calls[method]++
 	var fail *Failure
-	if perr == nil {
-		chatID, _ := p.int64("chat_id")
-		fs := s.failures[key]
-		for i := range fs {
-			if fs[i].Chat == 0 || fs[i].Chat == chatID {
-				f := fs[i]
-				fail = &f
-				s.failures[key] = append(fs[:i:i], fs[i+1:]...)
-				break
-			}
+	chatID, _ := p.int64("chat_id")
+	fs := s.failures[method]
+	for i := range fs {
+		if fs[i].Chat == 0 || fs[i].Chat == chatID {
+			f := fs[i]
+			fail = &f
+			s.failures[method] = append(fs[:i:i], fs[i+1:]...)
+			break
 		}
 	}
 	s.mu.Unlock()
 
-	if delay > 0 && key != "getupdates" {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-		case <-s.done:
-		}
-		t.Stop()
-	}
-	if perr != nil {
-		writeError(w, perr)
+	if aerr := s.checkStrict(p); aerr != nil {
+		writeError(w, aerr)
 		return
 	}
 	if fail != nil {
 		writeError(w, failureError(*fail))
 		return
 	}
-	h := handlers[key]
+	h := handlers[method]
 	if h == nil {
 		writeError(w, errNotFound)
 		return
@@ -336,19 +214,30 @@ func (s *Server) serveFile(w http.ResponseWriter, rest string) {
 	}
 	s.mu.Lock()
 	f := s.paths[path]
+	h := s.hold
 	s.mu.Unlock()
 	if f == nil {
 		writeError(w, errNotFound)
 		return
 	}
+	if h != nil {
+		select {
+		case h.held <- struct{}{}:
+		default:
+		}
+		select {
+		case <-h.release:
+		case <-s.done:
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(f.size, 10))
 	if f.hasData {
-		w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
 		_, _ = w.Write(f.data)
 		return
 	}
 	// A sized-only document: stream zeros of the declared size.
-	w.Header().Set("Content-Length", strconv.FormatInt(f.size, 10))
 	_, _ = io.CopyN(w, zeros{}, f.size)
 }
 

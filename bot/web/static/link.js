@@ -3,6 +3,17 @@
   var base = main.getAttribute("data-base"), version = Number(main.getAttribute("data-version"));
   // The page speaks Russian and Kazakh: refusals come in the one the browser prefers.
   var lang = (navigator.language || "").slice(0, 2) === "kk" ? "kk" : "ru";
+  // Opened as a Telegram Mini App: Telegram's script is loaded (only then)
+  // and gives the init data, which the server checks with the bot's token
+  // to know which chat user opened the link.
+  var tg = window.Telegram && window.Telegram.WebApp;
+  if (tg && tg.initData) {
+    var who = tg.initDataUnsafe && tg.initDataUnsafe.user;
+    if (who && who.language_code === "kk") lang = "kk";
+    tg.ready();
+    tg.expand();
+    fetch(base + "/telegram", {method: "POST", headers: {"Content-Type": "text/plain"}, body: tg.initData});
+  }
   var egov = document.getElementById("egov");
   if (egov) egov.addEventListener("click", function () {
     fetch(base + "/egov", {method: "POST", headers: {"Accept-Language": lang}}).then(function (r) {
@@ -65,6 +76,18 @@
     });
   });
   // The page follows the document: a long poll answers as soon as the
+  // document changes, and the page reloads to show it.
+  var demo = document.getElementById("demo");
+  if (demo) demo.addEventListener("click", function () {
+    errorBox.textContent = "";
+    demo.disabled = true;
+    fetch(base + "/demo-sign", {method: "POST", headers: {"Accept-Language": lang}}).then(function (r) {
+      return r.json().then(function (j) { if (!r.ok) throw j; location.reload(); });
+    }).catch(function (e) {
+      demo.disabled = false;
+      errorBox.textContent = (e && e.error && e.error.message) || "Ошибка сети · Желі қатесі";
+    });
+  });
   // document changes, and the page reloads to show it.
   function poll() {
     fetch(base + "/status?version=" + version).then(function (r) {

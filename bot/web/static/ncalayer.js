@@ -83,6 +83,35 @@
     });
   };
 
+  // signXml resolves with xml signed (enveloped XMLDSig) by the
+  // authentication key the user picks, or rejects as sign does.
+  NCALayer.prototype.signXml = function (xml, locale) {
+    var self = this;
+    return self.call({
+      module: "kz.gov.pki.knca.basics", method: "sign",
+      args: {
+        allowedStorages: null, format: "xml", data: xml,
+        signingParams: { decode: false, encapsulate: true, digested: false, tsaProfile: null },
+        signerParams: { extKeyUsageOids: ["1.3.6.1.5.5.7.3.2"] },
+        locale: locale || "ru"
+      }
+    }).then(function (r) {
+      if (r.status === true) {
+        if (r.body && r.body.result && r.body.result.length) return r.body.result[0];
+        throw { code: "cancelled" };
+      }
+      if (r.status === false) throw { code: "ncalayer_error", message: r.message || r.code || "", details: r.details };
+      return self.call({
+        module: "kz.gov.pki.knca.commonUtils", method: "signXml",
+        args: ["PKCS12", "AUTHENTICATION", xml, "", ""]
+      }).then(function (o) {
+        if (o.code === "200" && o.responseObject) return o.responseObject;
+        if (o.code === "200") throw { code: "cancelled" };
+        throw { code: "ncalayer_error", message: o.message || o.code || "" };
+      });
+    });
+  };
+
   NCALayer.prototype.close = function () { if (this.ws) this.ws.close(); };
 
   // toBase64 encodes a large ArrayBuffer without building one huge string

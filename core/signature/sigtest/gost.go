@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"edobot/core/signature/gost"
+	"edobot/core/signature/ncapki"
 )
 
 // GOST keys for tests. Production code only verifies GOST; signing lives
@@ -76,7 +77,7 @@ func (ca *GOSTKey) IssueCA(tb testing.TB, name string, kind GOSTKind) *GOSTKey {
 func (ca *GOSTKey) Issue(tb testing.TB, p Person, kind GOSTKind, chain ...*x509.Certificate) *GOSTKey {
 	tb.Helper()
 	k := newGOSTKey(tb, kind)
-	k.Cert = k.certify(tb, p.template(), ca.Cert, ca)
+	k.Cert = k.certify(tb, p.Template(), ca.Cert, ca)
 	k.Chain = append([]*x509.Certificate{}, chain...)
 	return k
 }
@@ -85,7 +86,7 @@ func (ca *GOSTKey) Issue(tb testing.TB, p Person, kind GOSTKind, chain ...*x509.
 func (ca *GOSTKey) IssueTSA(tb testing.TB, name string) *GOSTKey {
 	tb.Helper()
 	k := newGOSTKey(tb, ca.kind)
-	tmpl := &x509.Certificate{SerialNumber: serial.next(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
+	tmpl := &x509.Certificate{SerialNumber: ncapki.Serial(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
 		NotBefore: time.Now().AddDate(-1, 0, 0), NotAfter: time.Now().AddDate(1, 0, 0),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}
 	k.Cert = k.certify(tb, tmpl, ca.Cert, ca)
@@ -211,9 +212,9 @@ func (k *GOSTKey) sign(tb testing.TB, digest []byte) []byte {
 func (k *GOSTKey) SignCMS(tb testing.TB, data []byte, o CMSOptions) []byte {
 	tb.Helper()
 	a := k.kind.alg()
-	return signCMS(tb, data, o, k.Cert, k.Chain, cmsAlgorithms{
-		digest: a.digestOID, sig: pkix.AlgorithmIdentifier{Algorithm: a.sigOID, Parameters: asn1.NullRawValue},
-		hash: a.hash, sign: func(d []byte) []byte { return k.sign(tb, d) },
+	return signCMS(tb, data, o, k.Cert, k.Chain, ncapki.Algorithm{
+		Digest: a.digestOID, Signature: pkix.AlgorithmIdentifier{Algorithm: a.sigOID, Parameters: asn1.NullRawValue},
+		Hash: a.hash, Sign: func(d []byte) ([]byte, error) { return k.sign(tb, d), nil },
 	})
 }
 

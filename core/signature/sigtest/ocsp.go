@@ -1,10 +1,6 @@
 package sigtest
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -18,6 +14,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"edobot/core/signature/ncapki"
 )
 
 // An OCSP responder (RFC 6960) for a test CA, RSA or GOST, answering over
@@ -121,9 +119,9 @@ func (ca *CA) OCSPResponder(tb testing.TB, o OCSPOptions) *OCSPResponder {
 		key = newKey(tb)
 		r.cert, r.carry = create(tb, responderTemplate(o), ca.Cert, key, ca.Key), true
 	}
+	alg := ncapki.RSA(key)
 	r.sign = func(tbs []byte) (pkix.AlgorithmIdentifier, []byte) {
-		digest := sha256.Sum256(tbs)
-		sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+		sig, err := alg.Sign(alg.Hash(tbs))
 		if err != nil {
 			tb.Error(err)
 		}
@@ -153,7 +151,7 @@ func (ca *GOSTKey) OCSPResponder(tb testing.TB, o OCSPOptions) *OCSPResponder {
 }
 
 func responderTemplate(o OCSPOptions) *x509.Certificate {
-	t := &x509.Certificate{SerialNumber: serial.next(), Subject: pkix.Name{CommonName: "OCSP RESPONDER", Country: []string{"KZ"}},
+	t := &x509.Certificate{SerialNumber: ncapki.Serial(), Subject: pkix.Name{CommonName: "OCSP RESPONDER", Country: []string{"KZ"}},
 		NotBefore: time.Now().AddDate(-1, 0, 0), NotAfter: time.Now().AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}}
 	if o.NotForOCSP {

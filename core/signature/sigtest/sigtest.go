@@ -5,8 +5,6 @@
 package sigtest
 
 import (
-	"bytes"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -15,33 +13,21 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"edobot/core/signature"
+	"edobot/core/signature/ncapki"
 )
 
 var (
-	oidSerialNumber  = asn1.ObjectIdentifier{2, 5, 4, 5}
-	oidSurname       = asn1.ObjectIdentifier{2, 5, 4, 4}
-	oidGivenName     = asn1.ObjectIdentifier{2, 5, 4, 42}
-	oidData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	oidContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
-	oidSHA256        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidRSA           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-
 	// RoleIndividual and the others are NCA's role purposes.
-	RoleIndividual  = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 1}
-	RoleLegalEntity = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2}
-	RoleHead        = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 1}
-	RoleEmployee    = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 5}
+	RoleIndividual  = ncapki.RoleIndividual
+	RoleLegalEntity = ncapki.RoleLegalEntity
+	RoleHead        = ncapki.RoleHead
+	RoleEmployee    = ncapki.RoleEmployee
 	// RoleTreasuryClient is a system's key: NCA names no person on it.
-	RoleTreasuryClient = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 6}
+	RoleTreasuryClient = ncapki.RoleTreasuryClient
 )
 
 // keys are expensive to make: tests share a small pool.
@@ -64,22 +50,6 @@ func newKey(tb testing.TB) *rsa.PrivateKey {
 	}
 	keyNext++
 	return keyPool[keyNext%len(keyPool)]
-}
-
-var serial atomicSerial
-
-type atomicSerial struct {
-	mu sync.Mutex
-	n  int64
-}
-
-func (s *atomicSerial) next() *big.Int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.n++
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return new(big.Int).Add(new(big.Int).Lsh(new(big.Int).SetBytes(b), 16), big.NewInt(s.n))
 }
 
 // CA is a certificate authority of the test PKI.
@@ -105,11 +75,7 @@ func (ca *CA) Intermediate(tb testing.TB, name string) *CA {
 
 // caTemplate is a CA certificate valid for years before and after now.
 func caTemplate(name string, years int) *x509.Certificate {
-	return &x509.Certificate{
-		SerialNumber: serial.next(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
-		NotBefore: time.Now().AddDate(-years, 0, 0), NotAfter: time.Now().AddDate(years, 0, 0),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
+	return ncapki.CATemplate(name, time.Now().AddDate(-years, 0, 0), time.Now().AddDate(years, 0, 0))
 }
 
 // PEM is the CA certificate in PEM, as EDOBOT_TRUSTED_CA takes it.
@@ -118,14 +84,7 @@ func (ca *CA) PEM() []byte {
 }
 
 // Person describes the holder of a certificate.
-type Person struct {
-	IIN, BIN                  string // BIN empty for a personal certificate
-	Surname, Name, Patronymic string
-	Organisation              string
-	Auth                      bool // an authentication key instead of a signing key
-	Role                      asn1.ObjectIdentifier
-	NotBefore, NotAfter       time.Time // zero: a year around now
-}
+type Person = ncapki.Person
 
 // Key is an issued certificate with its private key and chain.
 type Key struct {
@@ -138,64 +97,13 @@ type Key struct {
 func (ca *CA) Issue(tb testing.TB, p Person, chain ...*x509.Certificate) *Key {
 	tb.Helper()
 	key := newKey(tb)
-	tmpl := p.template()
+	tmpl := p.Template()
 	return &Key{Cert: create(tb, tmpl, ca.Cert, key, ca.Key), Key: key, Chain: append([]*x509.Certificate{}, chain...)}
-}
-
-// template is the certificate NCA would issue to p.
-func (p Person) template() *x509.Certificate {
-	subject := pkix.Name{Country: []string{"KZ"}, CommonName: strings.TrimSpace(p.Surname + " " + p.Name)}
-	if p.IIN != "" { // a system's key (no IIN) names no person
-		subject.ExtraNames = []pkix.AttributeTypeAndValue{
-			{Type: oidSurname, Value: p.Surname},
-			{Type: oidSerialNumber, Value: "IIN" + p.IIN},
-			{Type: oidGivenName, Value: p.Patronymic},
-		}
-	}
-	if p.Organisation != "" {
-		subject.Organization = []string{p.Organisation}
-	}
-	if p.BIN != "" {
-		subject.OrganizationalUnit = []string{"BIN" + p.BIN}
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial.next(), Subject: subject,
-		NotBefore: p.NotBefore, NotAfter: p.NotAfter,
-	}
-	if tmpl.NotBefore.IsZero() {
-		tmpl.NotBefore = time.Now().AddDate(0, -6, 0)
-	}
-	if tmpl.NotAfter.IsZero() {
-		tmpl.NotAfter = time.Now().AddDate(0, 6, 0)
-	}
-	if p.Auth {
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	} else {
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
-	}
-	role := p.Role
-	if role == nil {
-		role = RoleIndividual
-		if p.BIN != "" {
-			role = RoleHead
-		}
-	}
-	tmpl.UnknownExtKeyUsage = []asn1.ObjectIdentifier{role}
-	if len(role) > len(RoleLegalEntity) {
-		tmpl.UnknownExtKeyUsage = append(tmpl.UnknownExtKeyUsage, RoleLegalEntity)
-	}
-	return tmpl
 }
 
 func create(tb testing.TB, tmpl, parent *x509.Certificate, pub, priv *rsa.PrivateKey) *x509.Certificate {
 	tb.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &pub.PublicKey, priv)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
+	c, err := ncapki.Create(tmpl, parent, &pub.PublicKey, priv)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -229,7 +137,7 @@ type CMSSigner interface {
 func (ca *CA) IssueTSA(tb testing.TB, name string) *Key {
 	tb.Helper()
 	key := newKey(tb)
-	tmpl := &x509.Certificate{SerialNumber: serial.next(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
+	tmpl := &x509.Certificate{SerialNumber: ncapki.Serial(), Subject: pkix.Name{CommonName: name, Country: []string{"KZ"}},
 		NotBefore: time.Now().AddDate(-1, 0, 0), NotAfter: time.Now().AddDate(1, 0, 0),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}
 	return &Key{Cert: create(tb, tmpl, ca.Cert, key, ca.Key), Key: key}
@@ -250,7 +158,7 @@ func timestampToken(tb testing.TB, tsa CMSSigner, sig []byte, at time.Time) []by
 	}{Version: 1, Policy: asn1.ObjectIdentifier{1, 2, 398, 3, 3, 2, 6, 2}, MessageImprint: struct {
 		HashAlgorithm pkix.AlgorithmIdentifier
 		HashedMessage []byte
-	}{pkix.AlgorithmIdentifier{Algorithm: oidSHA256}, imprint[:]}, SerialNumber: serial.next(), GenTime: at.UTC().Truncate(time.Second)})
+	}{pkix.AlgorithmIdentifier{Algorithm: ncapki.OIDSHA256}, imprint[:]}, SerialNumber: ncapki.Serial(), GenTime: at.UTC().Truncate(time.Second)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -261,99 +169,27 @@ func timestampToken(tb testing.TB, tsa CMSSigner, sig []byte, at time.Time) []by
 // signing time and message digest attributes, SHA-256 with RSA.
 func (k *Key) SignCMS(tb testing.TB, data []byte, o CMSOptions) []byte {
 	tb.Helper()
-	return signCMS(tb, data, o, k.Cert, k.Chain, cmsAlgorithms{
-		digest: oidSHA256, sig: pkix.AlgorithmIdentifier{Algorithm: oidRSA, Parameters: asn1.NullRawValue},
-		hash: func(b []byte) []byte { h := sha256.Sum256(b); return h[:] },
-		sign: func(digest []byte) []byte {
-			sig, err := rsa.SignPKCS1v15(rand.Reader, k.Key, crypto.SHA256, digest)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return sig
-		},
-	})
+	return signCMS(tb, data, o, k.Cert, k.Chain, ncapki.RSA(k.Key))
 }
 
-type cmsAlgorithms struct {
-	digest asn1.ObjectIdentifier
-	sig    pkix.AlgorithmIdentifier
-	hash   func([]byte) []byte
-	sign   func(digest []byte) []byte
-}
-
-func signCMS(tb testing.TB, data []byte, o CMSOptions, cert *x509.Certificate, chain []*x509.Certificate, alg cmsAlgorithms) []byte {
+func signCMS(tb testing.TB, data []byte, o CMSOptions, cert *x509.Certificate, chain []*x509.Certificate, alg ncapki.Algorithm) []byte {
 	tb.Helper()
-	if o.SigningTime.IsZero() {
-		o.SigningTime = time.Now()
-	}
-	digest := alg.hash(data)
-	attr := func(oid asn1.ObjectIdentifier, v any) []byte {
-		val, err := asn1.Marshal(v)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		der, err := asn1.Marshal(struct {
-			Type   asn1.ObjectIdentifier
-			Values asn1.RawValue
-		}{oid, asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: val}})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return der
-	}
-	contentType := o.ContentType
-	if contentType == nil {
-		contentType = oidData
-	}
-	attrs := [][]byte{
-		attr(oidContentType, contentType),
-		attr(oidSigningTime, o.SigningTime.UTC()),
-		attr(oidMessageDigest, digest),
-	}
-	sort.Slice(attrs, func(i, j int) bool { return bytes.Compare(attrs[i], attrs[j]) < 0 })
-	body := bytes.Join(attrs, nil)
-	set, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: body})
-	sig := alg.sign(alg.hash(set))
-	var unsigned asn1.RawValue
+	s := ncapki.Signer{Cert: cert, Algorithm: alg, ContentType: o.ContentType, SigningTime: o.SigningTime}
 	if o.TSA != nil {
-		token := timestampToken(tb, o.TSA, sig, o.TSATime)
-		unsigned = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 1, IsCompound: true,
-			Bytes: attr(oidTimeStampToken, asn1.RawValue{FullBytes: token})}
-	}
-	type sid struct {
-		Issuer asn1.RawValue
-		Serial *big.Int
-	}
-	si, err := asn1.Marshal(struct {
-		Version            int
-		SID                sid
-		DigestAlgorithm    pkix.AlgorithmIdentifier
-		SignedAttrs        asn1.RawValue
-		SignatureAlgorithm pkix.AlgorithmIdentifier
-		Signature          []byte
-		UnsignedAttrs      asn1.RawValue `asn1:"optional"`
-	}{
-		Version:            1,
-		SID:                sid{asn1.RawValue{FullBytes: cert.RawIssuer}, cert.SerialNumber},
-		DigestAlgorithm:    pkix.AlgorithmIdentifier{Algorithm: alg.digest},
-		SignedAttrs:        asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: body},
-		SignatureAlgorithm: alg.sig,
-		Signature:          sig,
-		UnsignedAttrs:      unsigned,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var certs [][]byte
-	if !o.NoSigner {
-		certs = append(certs, cert.Raw)
-		if !o.NoChain {
-			for _, c := range chain {
-				certs = append(certs, c.Raw)
-			}
+		s.Unsigned = func(sig []byte) ([][]byte, error) {
+			token := timestampToken(tb, o.TSA, sig, o.TSATime)
+			a, err := ncapki.Attribute(oidTimeStampToken, asn1.RawValue{FullBytes: token})
+			return [][]byte{a}, err
 		}
 	}
-	cms, err := signature.BuildSignedData(contentType, data, !o.Attached, []pkix.AlgorithmIdentifier{{Algorithm: alg.digest}}, certs, [][]byte{si})
+	var certs []*x509.Certificate
+	if !o.NoSigner {
+		certs = append(certs, cert)
+		if !o.NoChain {
+			certs = append(certs, chain...)
+		}
+	}
+	cms, err := s.CMS(data, !o.Attached, certs)
 	if err != nil {
 		tb.Fatal(err)
 	}

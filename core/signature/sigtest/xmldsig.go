@@ -1,16 +1,14 @@
 package sigtest
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"testing"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"edobot/core/signature/ncapki"
 )
 
 // XML signatures shaped like NCALayer's signXml output (Kalkan's Santuario):
@@ -50,12 +48,13 @@ type xmlSigner struct {
 // (rsa-sha256).
 func (k *Key) SignXML(tb testing.TB, xml []byte) []byte {
 	tb.Helper()
+	alg := ncapki.RSA(k.Key)
 	return signXML(tb, xml, xmlSigner{
 		cert: k.Cert, sigURI: "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
 		digestURI: "http://www.w3.org/2001/04/xmlenc#sha256",
-		hash:      func(b []byte) []byte { h := sha256.Sum256(b); return h[:] },
+		hash:      alg.Hash,
 		sign: func(d []byte) []byte {
-			sig, err := rsa.SignPKCS1v15(rand.Reader, k.Key, crypto.SHA256, d)
+			sig, err := alg.Sign(d)
 			if err != nil {
 				tb.Fatal(err)
 			}

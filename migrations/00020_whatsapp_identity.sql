@@ -8,10 +8,12 @@
 -- one bound to an organisation, else the one whose conversation moved last,
 -- else the oldest. It keeps its conversation, language, menu and binding
 -- (taking the others' binding, phone, name and @username where it has none,
--- and their conversation with its language when it has none); the rows of every table that refers to chat users move to it, except
--- those that would repeat one of its own under a unique key (a document it
--- already follows, a delivery it already had, a conversation); the others
--- are removed. The tables are found in the catalogue, so a table added later
+-- and their conversation with its language when it has none; the earliest
+-- time the person wrote). The rows of every table that refers to chat users
+-- (documents followed, deliveries, menus, outbox events, ИС ЭСФ tickets and
+-- links) move to it, except those that would repeat one of its own under a
+-- unique key (a document it already follows, a delivery it already had, a
+-- conversation); the others are removed. The tables are found in the catalogue, so a table added later
 -- is moved too.
 -- +goose StatementBegin
 CREATE FUNCTION merge_chat_users(ids bigint[]) RETURNS bigint LANGUAGE plpgsql AS $$
@@ -41,7 +43,8 @@ BEGIN
             language = CASE WHEN NOT EXISTS (SELECT 1 FROM conversations WHERE chat_user_id = keep)
                              AND EXISTS (SELECT 1 FROM conversations WHERE chat_user_id = gone) THEN g.language ELSE k.language END,
             blocked_at = CASE WHEN k.blocked_at IS NULL OR g.blocked_at IS NULL THEN NULL ELSE greatest(k.blocked_at, g.blocked_at) END,
-            created_at = least(k.created_at, g.created_at)
+            created_at = least(k.created_at, g.created_at),
+            wrote_at   = least(k.wrote_at, g.wrote_at) -- least ignores a NULL
         FROM chat_users g WHERE k.id = keep AND g.id = gone;
         FOR ref IN
             SELECT c.conrelid AS tbl, a.attname AS col, a.attnum AS num
@@ -110,7 +113,11 @@ CREATE TABLE whatsapp_inbox (
     message     bytea NOT NULL,        -- waE2E.Message, protobuf
     edit        boolean NOT NULL DEFAULT false,
     received_at timestamptz NOT NULL,
-    handled_at  timestamptz
+    handled_at  timestamptz,
+    -- what the read mark of a handled message names
+    chat        text NOT NULL DEFAULT '',
+    sender      text NOT NULL DEFAULT '',
+    message_id  text NOT NULL DEFAULT ''
 );
 CREATE INDEX whatsapp_inbox_pending ON whatsapp_inbox (seq) WHERE handled_at IS NULL;
 CREATE INDEX whatsapp_inbox_handled ON whatsapp_inbox (handled_at) WHERE handled_at IS NOT NULL;

@@ -1,0 +1,25 @@
+package flow
+
+import (
+	"testing"
+
+	"edobot/bot/i18n"
+	"edobot/core"
+)
+
+func TestSizeText(t *testing.T) {
+	f := &Flow{Cat: i18n.MustNew()}
+	for _, c := range []struct {
+		lang string
+		n    int64
+		want string
+	}{
+		{"ru", 1143, "1,1 КБ"}, {"kk", 1143, "1,1 КБ"}, {"en", 1143, "1.1 KB"},
+		{"ru", 812, "812 байт"}, {"en", 812, "812 bytes"},
+		{"ru", 3 << 20, "3,0 МБ"}, {"ru", 1024, "1,0 КБ"},
+	} {
+		if got := f.sizeText(&core.ChatUser{Language: c.lang}, c.n); got != c.want {
+			t.Errorf("%s %d: %q, want %q", c.lang, c.n, got, c.want)
+		}
+	}
+}
