@@ -38,20 +38,23 @@ func validLanguage(lang string) bool {
 
 // ChatUser returns the person behind a messenger account who wrote to the
 // bot, registering them on first contact in the language their messenger
-// reports (Russian otherwise).
-func (s *Identity) ChatUser(ctx context.Context, channel, externalID, name, lang string) (*ChatUser, error) {
+// reports (Russian otherwise). aliases are other ids the messenger knows the
+// same person by (WhatsApp's phone-number JID beside the hidden one): a
+// person stored under one of them before is the same chat user, now keyed on
+// externalID, with one conversation, language and binding.
+func (s *Identity) ChatUser(ctx context.Context, channel, externalID, name, lang string, aliases ...string) (*ChatUser, error) {
 	now := s.now()
-	return s.ensureChatUser(ctx, channel, externalID, name, lang, &now)
+	return s.ensureChatUser(ctx, channel, externalID, name, lang, &now, aliases)
 }
 
 // ReachedChatUser returns the chat of a person the bot is about to write to
 // first (a WhatsApp number reached by phone), without counting it as the
-// person having written.
-func (s *Identity) ReachedChatUser(ctx context.Context, channel, externalID, name, lang string) (*ChatUser, error) {
-	return s.ensureChatUser(ctx, channel, externalID, name, lang, nil)
+// person having written. aliases are as for ChatUser.
+func (s *Identity) ReachedChatUser(ctx context.Context, channel, externalID, name, lang string, aliases ...string) (*ChatUser, error) {
+	return s.ensureChatUser(ctx, channel, externalID, name, lang, nil, aliases)
 }
 
-func (s *Identity) ensureChatUser(ctx context.Context, channel, externalID, name, lang string, wrote *time.Time) (*ChatUser, error) {
+func (s *Identity) ensureChatUser(ctx context.Context, channel, externalID, name, lang string, wrote *time.Time, aliases []string) (*ChatUser, error) {
 	if channel != ChannelTelegram && channel != ChannelWhatsApp || externalID == "" {
 		return nil, fmt.Errorf("chat user: bad channel %q or empty id", channel)
 	}
@@ -59,7 +62,7 @@ func (s *Identity) ensureChatUser(ctx context.Context, channel, externalID, name
 		lang = "ru"
 	}
 	u := &ChatUser{Channel: channel, ExternalID: externalID, Name: TextPersonName.Sanitize(name), Language: lang, WroteAt: wrote}
-	if err := s.store.EnsureChatUser(ctx, u); err != nil {
+	if err := s.store.EnsureChatUser(ctx, u, aliases...); err != nil {
 		return nil, err
 	}
 	return u, nil

@@ -130,6 +130,23 @@ type ChatUser struct {
 // always wrote first: a bot cannot open one.
 func (u *ChatUser) NeverWrote() bool { return u.Channel == ChannelWhatsApp && u.WroteAt == nil }
 
+// InboundMessage is a message a chat front end received, kept from its
+// arrival until it was handled, so that a process stopped or killed between
+// the two loses nothing.
+type InboundMessage struct {
+	Seq        int64  // order of arrival
+	ID         string // unique per message: the sender and the messenger's id
+	Person     string // the chat user's external id
+	Alias      string // the person's other external id, when known
+	Name       string // the name the person shows
+	Payload    []byte // the message as the messenger encodes it
+	Edit       bool
+	ReceivedAt time.Time
+	// Chat, Sender and MessageID are what the read mark of the message
+	// names.
+	Chat, Sender, MessageID string
+}
+
 // Bound reports whether the person proved an IIN/BIN and may act for an
 // organisation.
 func (u *ChatUser) Bound() bool { return u.OrgID != 0 && u.IIN != "" }

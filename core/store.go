@@ -42,8 +42,10 @@ type Store interface {
 	Party(ctx context.Context, orgID, id int64) (*Party, error)
 	// EnsureChatUser loads the chat user by Channel and ExternalID into u,
 	// creating it with u's Name and Language on first contact; a WroteAt
-	// given is recorded unless the person wrote before.
-	EnsureChatUser(ctx context.Context, u *ChatUser) error
+	// given is recorded unless the person wrote before. Rows of the channel
+	// stored under aliases, other ids of the same person, are merged into it
+	// first.
+	EnsureChatUser(ctx context.Context, u *ChatUser, aliases ...string) error
 	SetChatLanguage(ctx context.Context, id int64, lang string) error
 	// RecordLinkVisit adds v to its visitor's count of the day, and
 	// reports whether every visit of the document is in its audit trail.

@@ -90,7 +90,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(n))
 	}
 	ok := 1.0
-	for _, q := range []string{QueueNotify, QueueWebhooks, QueuePeriodic} {
+	for _, q := range []string{QueueNotify, QueueWebhooks, QueuePeriodic, QueueWhatsApp} {
 		info, err := c.inspector.GetQueueInfo(c.r.queue(q))
 		if errors.Is(err, asynq.ErrQueueNotFound) {
 			continue // nothing was ever queued on it

@@ -195,7 +195,7 @@ func (r *Runner) queueDelivery(ctx context.Context, ev event, c core.DocumentCha
 	// The delivery records, not the task ids, keep a chat from being told
 	// twice, so finished deliveries need not linger in Redis: at 30
 	// messages a second a day's worth would take gigabytes.
-	if err := r.enqueue(ctx, dt, deliveryID(ev.ID, c.User.ID), QueueNotify, asynq.Retention(0), asynq.ProcessIn(in)); err != nil {
+	if err := r.enqueue(ctx, dt, deliveryID(ev.ID, c.User.ID), deliveryQueue(c.User.Channel), asynq.Retention(0), asynq.ProcessIn(in)); err != nil {
 		return fmt.Errorf("event %s: %w", ev.ID, err)
 	}
 	return nil

@@ -180,6 +180,7 @@ func TestRemindersInTheDayAtMostThreeAndOnlyToChatsThatWrote(t *testing.T) {
 		}
 	}
 	run := startRunner(t, r)
+	stopWhatsApp := serveWhatsApp(t, r) // this instance holds the session
 	for day := range 5 {
 		setNow(morning(time.Now()).AddDate(0, 0, day))
 		if _, err := r.Remind(ctx); err != nil {
@@ -194,6 +195,7 @@ func TestRemindersInTheDayAtMostThreeAndOnlyToChatsThatWrote(t *testing.T) {
 		}
 	}
 	waitIdle(t, run.Runner)
+	stopWhatsApp()
 	run.stop()
 	if n := msgr.count(warm.ID); n != 3 {
 		t.Fatalf("the chat that wrote was reminded %d times, want 3", n)

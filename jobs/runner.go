@@ -255,6 +255,9 @@ const (
 	QueueNotify   = "notify"
 	QueueWebhooks = "webhooks"
 	QueuePeriodic = "periodic"
+	// QueueWhatsApp holds the deliveries to WhatsApp chats: only the
+	// instance holding the WhatsApp session serves it (ServeWhatsApp).
+	QueueWhatsApp = "whatsapp"
 )
 
 // Runner runs the outbox relay, the asynq workers and the scheduler of one
@@ -273,6 +276,13 @@ type Runner struct {
 	metrics *metrics
 	esf     ESF
 	esfOrgs ESFOrgs
+
+	// serving counts the ServeWhatsApp calls running: Run closes the Redis
+	// connection they share only after them, and none starts once Run
+	// returned (stopped).
+	servingMu sync.Mutex
+	stopped   bool
+	serving   sync.WaitGroup
 
 	// afterDelivery, when set by a test, runs once a delivery is recorded
 	// and before its task is acknowledged.
@@ -317,7 +327,13 @@ func (r *Runner) queue(name string) string { return r.cfg.QueuePrefix + name }
 // Config.ShutdownTimeout; the rest go back to the queue) and returns once
 // every handler it started returned.
 func (r *Runner) Run(ctx context.Context) error {
-	defer r.rdb.Close()
+	defer func() {
+		r.servingMu.Lock()
+		r.stopped = true
+		r.servingMu.Unlock()
+		r.serving.Wait() // ServeWhatsApp uses the same Redis client
+		r.rdb.Close()
+	}()
 	// Handlers must not see ctx's end: Shutdown decides what finishes. A
 	// handler asynq gave up on at the timeout is cancelled, and waited for.
 	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -414,7 +430,7 @@ func (r *Runner) Idle(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("jobs: queues: %w", err)
 	}
-	for _, q := range []string{QueueNotify, QueueWebhooks, QueuePeriodic} {
+	for _, q := range []string{QueueNotify, QueueWebhooks, QueuePeriodic, QueueWhatsApp} {
 		if !slices.Contains(known, r.queue(q)) {
 			continue // nothing was ever queued on it
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,16 +27,37 @@ func scanChatUser(row pgx.Row, u *core.ChatUser) error {
 // clears a block: a person who writes again has unblocked the bot. Every
 // update of every chat comes through here, so the usual case, nothing
 // changed, is one read and no write.
-func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser) error {
+//
+// aliases are other external ids of the same person (WhatsApp's phone
+// number beside its hidden id): rows stored under them are merged into one
+// (merge_chat_users), which is then keyed on u.ExternalID.
+func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser, aliases ...string) error {
+	aliases = slices.DeleteFunc(slices.Clone(aliases), func(a string) bool { return a == "" || a == u.ExternalID })
+	ids := append([]string{u.ExternalID}, aliases...)
 	var got core.ChatUser
-	err := scanChatUser(db.pool().QueryRow(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE channel = $1 AND external_id = $2`,
-		u.Channel, u.ExternalID), &got)
-	if err == nil && got.Name == u.Name && got.BlockedAt == nil && (u.WroteAt == nil || got.WroteAt != nil) {
+	rows, err := db.pool().Query(ctx, `SELECT `+chatUserColumns+` FROM chat_users WHERE channel = $1 AND external_id = ANY($2)`,
+		u.Channel, ids)
+	if err != nil {
+		return fmt.Errorf("chat user: %w", err)
+	}
+	n := 0
+	for rows.Next() {
+		if err := scanChatUser(rows, &got); err != nil {
+			rows.Close()
+			return fmt.Errorf("chat user: %w", err)
+		}
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("chat user: %w", err)
+	}
+	if n == 1 && got.ExternalID == u.ExternalID && got.Name == u.Name && got.BlockedAt == nil && (u.WroteAt == nil || got.WroteAt != nil) {
 		*u = got
 		return nil
 	}
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("chat user: %w", err)
+	if n > 1 || n == 1 && got.ExternalID != u.ExternalID {
+		return db.mergeChatUser(ctx, u, ids)
 	}
 	err = scanChatUser(db.pool().QueryRow(ctx, `
 		INSERT INTO chat_users (channel, external_id, name, language, wrote_at) VALUES ($1, $2, $3, $4, $5)
@@ -44,6 +66,48 @@ func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser) error {
 		RETURNING `+chatUserColumns,
 		u.Channel, u.ExternalID, u.Name, u.Language, u.WroteAt), u)
 	if err != nil {
+		return fmt.Errorf("chat user: %w", err)
+	}
+	return nil
+}
+
+// mergeChatUser makes the rows of one person under ids one, keyed on
+// u.ExternalID, and loads it into u.
+func (db *DB) mergeChatUser(ctx context.Context, u *core.ChatUser, ids []string) error {
+	t, err := db.pool().Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("chat user: %w", err)
+	}
+	defer t.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
+	var keep []int64
+	rows, err := t.Query(ctx, `SELECT id FROM chat_users WHERE channel = $1 AND external_id = ANY($2) ORDER BY id FOR UPDATE`, u.Channel, ids)
+	if err == nil {
+		keep, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	}
+	if err != nil {
+		return fmt.Errorf("chat user: %w", err)
+	}
+	var id *int64
+	if len(keep) > 0 {
+		if err := t.QueryRow(ctx, `SELECT merge_chat_users($1)`, keep).Scan(&id); err != nil {
+			return fmt.Errorf("merge chat users %v: %w", keep, err)
+		}
+	}
+	if id == nil { // merged away by another transaction meanwhile
+		err = scanChatUser(t.QueryRow(ctx, `
+			INSERT INTO chat_users (channel, external_id, name, language, wrote_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL,
+				wrote_at = coalesce(chat_users.wrote_at, EXCLUDED.wrote_at)
+			RETURNING `+chatUserColumns, u.Channel, u.ExternalID, u.Name, u.Language, u.WroteAt), u)
+	} else {
+		err = scanChatUser(t.QueryRow(ctx, `UPDATE chat_users SET external_id = $2, name = CASE WHEN $3 = '' THEN name ELSE $3 END, blocked_at = NULL,
+				wrote_at = coalesce(wrote_at, $4)
+			WHERE id = $1 RETURNING `+chatUserColumns, *id, u.ExternalID, u.Name, u.WroteAt), u)
+	}
+	if err != nil {
+		return fmt.Errorf("chat user: %w", err)
+	}
+	if err := t.Commit(ctx); err != nil {
 		return fmt.Errorf("chat user: %w", err)
 	}
 	return nil

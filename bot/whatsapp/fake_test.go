@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
 
+	"edobot/bot/whatsapp"
 	"edobot/core/coretest"
 )
 
@@ -25,8 +27,9 @@ import (
 // it records what would be sent, serves uploaded and "received" media, and
 // lets a test emit whatsmeow's own event values into the adapter.
 type fakeClient struct {
+	net       *fakeNetwork
 	mu        sync.Mutex
-	handlers  []whatsmeow.EventHandler
+	handlers  []whatsmeow.EventHandlerWithSuccessStatus
 	sent      []sentMessage
 	media     map[string][]byte // direct path → bytes
 	downloads int
@@ -35,6 +38,14 @@ type fakeClient struct {
 	seq       int
 	// sentSig is closed (and replaced) when a message is sent.
 	sentSig chan struct{}
+	// gate, when set, holds every download until it is closed (or the
+	// download's ctx ends); downloading is told of each download held.
+	gate        chan struct{}
+	downloading chan struct{}
+	// nacks counts the messages the bot left unacknowledged.
+	nacks int
+	// connectedSig is closed at the first connect.
+	connectedSig chan struct{}
 	// refuse answers a send to these numbers ("7701…") as WhatsApp answers
 	// a restricted account: "server returned error 463".
 	refuse map[string]int
@@ -48,6 +59,49 @@ type fakeClient struct {
 	presences []types.Presence
 	reads     []types.MessageID
 	changed   chan struct{}
+}
+
+// fakeNetwork is WhatsApp's side of one account: the messages it holds for
+// the account while no client is connected or that a client left
+// unacknowledged, delivered at the next connect, and the hidden ids (LID)
+// of the people it knows.
+type fakeNetwork struct {
+	mu      sync.Mutex
+	clients []*fakeClient
+	pending []*events.Message
+	lids    map[string]string // LID user → phone number user
+	media   map[string][]byte // WhatsApp's media servers, which clients share
+}
+
+func newNetwork() *fakeNetwork {
+	return &fakeNetwork{lids: map[string]string{}, media: map[string][]byte{}}
+}
+
+// learn records a person's LID beside their number, as whatsmeow's map does.
+func (n *fakeNetwork) learn(lid, pn types.JID) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.lids[lid.User] = pn.User
+}
+
+func (n *fakeNetwork) GetPNForLID(_ context.Context, lid types.JID) (types.JID, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if pn, ok := n.lids[lid.User]; ok {
+		return types.NewJID(pn, types.DefaultUserServer), nil
+	}
+	return types.JID{}, nil
+}
+
+func (n *fakeNetwork) GetLIDForPN(_ context.Context, pn types.JID) (types.JID, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for lid, p := range n.lids {
+		if p == pn.User {
+			return types.NewJID(lid, types.HiddenUserServer), nil
+		}
+	}
+	return types.JID{}, nil
 }
 
 // signal wakes whoever waits for a change; c.mu is held.
@@ -116,26 +170,59 @@ func (m sentMessage) Text() string {
 	return m.Msg.GetConversation()
 }
 
+// newFake is a client of a new account, connected, as tests that send
+// without running the bot want it; Run connects it (again) all the same.
 func newFake() *fakeClient {
-	return &fakeClient{media: map[string][]byte{}, notOnWA: map[string]bool{}, connected: true, sentSig: make(chan struct{}),
-		refuse: map[string]int{}, attempts: map[string]int{}, changed: make(chan struct{})}
+	c := newFakeOn(newNetwork())
+	c.connected = true
+	return c
 }
 
-func (c *fakeClient) AddEventHandler(h whatsmeow.EventHandler) uint32 {
+// newFakeOn is a client of an account another client may have used: a
+// second instance, or the same after a restart. It starts disconnected, as
+// whatsmeow does.
+func newFakeOn(n *fakeNetwork) *fakeClient {
+	c := &fakeClient{net: n, media: n.media, notOnWA: map[string]bool{}, sentSig: make(chan struct{}),
+		connectedSig: make(chan struct{}), refuse: map[string]int{}, attempts: map[string]int{}, changed: make(chan struct{})}
+	n.mu.Lock()
+	n.clients = append(n.clients, c)
+	n.mu.Unlock()
+	return c
+}
+
+func (c *fakeClient) AddEventHandlerWithSuccessStatus(h whatsmeow.EventHandlerWithSuccessStatus) uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.handlers = append(c.handlers, h)
 	return uint32(len(c.handlers))
 }
 
+// Connect connects and delivers what WhatsApp held for the account.
 func (c *fakeClient) Connect() error {
 	c.mu.Lock()
+	select {
+	case <-c.connectedSig:
+	default:
+		close(c.connectedSig)
+	}
 	c.connected = true
 	c.connects++
 	c.signal()
 	c.mu.Unlock()
 	c.emit(&events.Connected{})
+	c.deliverHeld()
 	return nil
+}
+
+// deliverHeld passes the client what WhatsApp held for the account.
+func (c *fakeClient) deliverHeld() {
+	c.net.mu.Lock()
+	held := c.net.pending
+	c.net.pending = nil
+	c.net.mu.Unlock()
+	for _, e := range held {
+		c.emit(e)
+	}
 }
 
 func (c *fakeClient) Disconnect() {
@@ -187,7 +274,18 @@ func (c *fakeClient) Upload(_ context.Context, data []byte, _ whatsmeow.MediaTyp
 		FileSHA256: sum[:], FileEncSHA256: sum[:], FileLength: uint64(len(data))}, nil
 }
 
-func (c *fakeClient) Download(_ context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error) {
+func (c *fakeClient) Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error) {
+	c.mu.Lock()
+	gate, downloading := c.gate, c.downloading
+	c.mu.Unlock()
+	if gate != nil {
+		downloading <- struct{}{}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.downloads++
@@ -210,13 +308,63 @@ func (c *fakeClient) IsOnWhatsApp(_ context.Context, phones []string) ([]types.I
 	return out, nil
 }
 
-func (c *fakeClient) emit(evt any) {
-	c.mu.Lock()
-	hs := append([]whatsmeow.EventHandler(nil), c.handlers...)
-	c.mu.Unlock()
-	for _, h := range hs {
-		h(evt)
+// waitConnected returns once the bot connected.
+func (c *fakeClient) waitConnected(t testing.TB) {
+	t.Helper()
+	select {
+	case <-c.connectedSig:
+	case <-time.After(coretest.Patience):
+		t.Fatal("the bot did not connect")
 	}
+}
+
+// hold makes downloads wait until the returned release is called.
+func (c *fakeClient) hold() (downloading <-chan struct{}, release func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gate, c.downloading = make(chan struct{}), make(chan struct{}, 16)
+	gate := c.gate
+	return c.downloading, func() { close(gate) }
+}
+
+// emit passes an event to the handlers, as whatsmeow does. A message
+// reaches them only while connected; WhatsApp holds it otherwise, and
+// also when a handler left it unacknowledged, until the next connect.
+func (c *fakeClient) emit(evt any) (acked bool) {
+	c.mu.Lock()
+	hs := append([]whatsmeow.EventHandlerWithSuccessStatus(nil), c.handlers...)
+	connected := c.connected
+	c.mu.Unlock()
+	msg, isMsg := evt.(*events.Message)
+	if isMsg && !connected {
+		// WhatsApp holds it, and hands it to a client of the account
+		// that is connected, if any.
+		c.net.mu.Lock()
+		c.net.pending = append(c.net.pending, msg)
+		others := slices.Clone(c.net.clients)
+		c.net.mu.Unlock()
+		for _, o := range others {
+			if o != c && o.IsConnected() {
+				o.deliverHeld()
+				break
+			}
+		}
+		return false
+	}
+	for _, h := range hs {
+		if !h(evt) {
+			if isMsg {
+				c.mu.Lock()
+				c.nacks++
+				c.mu.Unlock()
+				c.net.mu.Lock()
+				c.net.pending = append(c.net.pending, msg)
+				c.net.mu.Unlock()
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // put stores media as if a person's phone had uploaded it.
@@ -324,4 +472,12 @@ func (p person) document(path, name, mime string, length uint64) *events.Message
 	return &events.Message{Info: p.info(), Message: &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
 		DirectPath: proto.String(path), MediaKey: make([]byte, 32), FileLength: proto.Uint64(length),
 		Mimetype: proto.String(mime), FileName: proto.String(name)}}}
+}
+
+// lidsOf is the fake's LID map; none for another client.
+func lidsOf(c whatsapp.Client) whatsapp.LIDMap {
+	if fc, ok := c.(*fakeClient); ok {
+		return fc.net
+	}
+	return nil
 }

@@ -152,7 +152,14 @@ func (b *Bot) Reach(ctx context.Context, phone string, o flow.Outreach) (*core.C
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := b.svc.ReachedChatUser(ctx, core.ChannelWhatsApp, jid.String(), "", "ru")
+	// The chat is keyed like a person who wrote: on their LID when known.
+	key, alias := jid.ToNonAD(), types.JID{}
+	if key.Server == types.DefaultUserServer {
+		if lid, pn := b.pairJIDs(ctx, types.JID{}, key); !lid.IsEmpty() {
+			key, alias = lid, pn
+		}
+	}
+	u, err := b.svc.ReachedChatUser(ctx, core.ChannelWhatsApp, key.String(), "", "ru", alias.String())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -83,7 +83,7 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	fc := newFake()
 	// Cold outreach is on, in the morning: the recipient never wrote.
-	wa := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 4,
+	wa := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Inbox: f.DB, LIDs: fc.net, Phone: newPhone()[1:], Workers: 4,
 		Cold: whatsapp.Cold{On: true}, Outreach: f.DB, Clock: clockAt(10)}, template)
 	tgFlow := template
 	tgFlow.Reach = wa.Reach
@@ -105,12 +105,14 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	jcfg.RelayInterval, jcfg.QueuePoll, jcfg.DelayedPoll = 50*time.Millisecond, 20*time.Millisecond, 200*time.Millisecond
 	runner := jobs.New(jcfg, jobs.Deps{Store: f.DB, Logger: quiet,
 		Messengers: map[string]jobs.Messenger{core.ChannelTelegram: tb, core.ChannelWhatsApp: wa}})
-	jobsDone := make(chan struct{})
+	jobsDone, waJobsDone := make(chan struct{}), make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(jobsDone) }()
+	go func() { _ = runner.ServeWhatsApp(ctx); close(waJobsDone) }() // this bot holds the session
 	t.Cleanup(func() {
 		cancel()
 		<-tgDone
 		<-waDone
+		<-waJobsDone
 		<-jobsDone
 		rdb := redis.NewClient(&redis.Options{Addr: jcfg.RedisAddr, DB: jcfg.RedisDB})
 		defer rdb.Close()

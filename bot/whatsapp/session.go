@@ -60,10 +60,13 @@ func (b *Bot) tell(c any) {
 
 // onEvent is whatsmeow's handler. It must return quickly: whatsmeow waits
 // for it before reading the next event, so messages are queued.
-func (b *Bot) onEvent(evt any) {
+//
+// It answers whether an event was taken: a message is acknowledged only
+// once kept (see receive), false leaving it for WhatsApp to deliver again.
+func (b *Bot) onEvent(evt any) bool {
 	switch e := evt.(type) {
 	case *events.Message:
-		b.enqueue(e)
+		return b.receive(e)
 	case *events.Receipt:
 		b.receipts.WithLabelValues(string(e.Type)).Inc()
 		b.log.Debug("whatsapp receipt", "type", string(e.Type), "from", e.Sender.ToNonAD().User, "messages", len(e.MessageIDs))
@@ -74,6 +77,10 @@ func (b *Bot) onEvent(evt any) {
 		b.failure.Store(nil)
 		b.log.Info("whatsapp connected", "phone", b.Phone())
 		b.tell(ctlConnected{})
+		select { // never dropped, unlike a command: the replay waits for it
+		case b.up <- struct{}{}:
+		default:
+		}
 	case *events.Disconnected:
 		b.count(evDisconnected)
 		b.setLost(b.cfg.Clock.Now())
@@ -123,6 +130,7 @@ func (b *Bot) onEvent(evt any) {
 		b.log.Warn("whatsapp message could not be decrypted; whatsmeow asked for it again",
 			"from", e.Info.Sender.ToNonAD().User, "unavailable", e.IsUnavailable, "mode", string(e.DecryptFailMode))
 	}
+	return true
 }
 
 func (b *Bot) count(event string) { b.events.WithLabelValues(event).Inc() }
@@ -161,17 +169,47 @@ func (b *Bot) banned() time.Duration {
 }
 
 // supervise connects (or pairs an unlinked account) and then acts on what
-// the event handler passes on, until ctx ends.
+// the event handler passes on, until ctx ends. Run calls it while holding
+// the session, so only the holder connects or pairs. Once first connected,
+// it replays the messages kept but not handled.
 func (b *Bot) supervise(ctx context.Context) {
+	// Commands of a session given up before are stale; a ban still running
+	// is waited out before connecting.
+	for len(b.ctl) > 0 {
+		<-b.ctl
+	}
+	select {
+	case <-b.up:
+	default:
+	}
+	if d := b.banned(); d > 0 {
+		b.log.Warn("whatsapp still banned; connecting when the ban ends", "in", d.Round(time.Second))
+		if !b.wait(ctx, d) {
+			return
+		}
+		b.bannedUntil.Store(nil)
+	}
 	if b.Phone() != "" {
 		b.connect(ctx)
 	} else {
 		b.pair(ctx)
 	}
+	replayed := false
+	if b.client.IsLoggedIn() {
+		// Connected and logged in already, its event passed or never
+		// coming: the kept messages can be answered now.
+		replayed = true
+		b.replay(ctx)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-b.up:
+			if !replayed {
+				replayed = true
+				b.replay(ctx)
+			}
 		case c := <-b.ctl:
 			switch c := c.(type) {
 			case ctlConnected:
@@ -215,7 +253,7 @@ func (b *Bot) wait(ctx context.Context, d time.Duration) bool {
 // connect retries a first connection until it is made: whatsmeow
 // reconnects a dropped connection by itself, but not one that never was.
 func (b *Bot) connect(ctx context.Context) {
-	for delay := time.Second; !b.client.IsConnected(); delay = min(2*delay, time.Minute) {
+	for delay := time.Second; ; delay = min(2*delay, time.Minute) {
 		err := b.client.Connect()
 		if err == nil || errors.Is(err, whatsmeow.ErrAlreadyConnected) {
 			return
@@ -260,13 +298,18 @@ func (r *readiness) Detail() string { return r.why }
 func (r *readiness) Degraded() bool { return r.degraded }
 
 // Ready tells /readyz whether WhatsApp works: connected and logged in, not
-// before the first connection. A session WhatsApp ended (logged out,
+// before the first connection; an instance waiting for the session (another
+// one holds it) is shown as standing by, and stays ready. A session WhatsApp ended (logged out,
 // replaced by another process, outdated client), a ban, a connect failure
 // or a connection lost for longer than whatsmeow needs to restore it is
 // down; a restricted account (its first messages refused) is shown but
 // leaves the service ready.
 func (b *Bot) Ready(context.Context) error {
 	down := func(format string, args ...any) error { return &readiness{why: fmt.Sprintf(format, args...)} }
+	if b.cfg.Lease != nil && !b.holding.Load() {
+		// Standing by is this instance's normal state beside the holder.
+		return &readiness{why: "another instance holds the WhatsApp session; this one takes it over when it is given up", degraded: true}
+	}
 	if why := b.broken.Load(); why != nil {
 		return down("%s", *why)
 	}

@@ -41,7 +41,10 @@ import (
 // satisfies it as it is; tests put a fake in its place that records what
 // would be sent and feeds whatsmeow's own event values in.
 type Client interface {
-	AddEventHandler(handler whatsmeow.EventHandler) uint32
+	// AddEventHandlerWithSuccessStatus: a handler returning false leaves a
+	// message unacknowledged (with Client.SynchronousAck), so WhatsApp
+	// delivers it again.
+	AddEventHandlerWithSuccessStatus(handler whatsmeow.EventHandlerWithSuccessStatus) uint32
 	Connect() error
 	Disconnect()
 	IsConnected() bool
@@ -61,9 +64,52 @@ type Menus interface {
 	Menu(ctx context.Context, chatUserID int64) ([]byte, error)
 }
 
+// LIDMap is whatsmeow's map between the hidden ids (LID) WhatsApp
+// addresses people by and their phone numbers (Client.Store.LIDs).
+type LIDMap interface {
+	GetPNForLID(ctx context.Context, lid types.JID) (types.JID, error)
+	GetLIDForPN(ctx context.Context, pn types.JID) (types.JID, error)
+}
+
+// Inbox keeps each received message from its arrival until it was handled
+// (storage.DB implements it). WhatsApp is told a message arrived only once
+// it is kept, so a process stopped or killed mid-way loses none: the next
+// holder of the session handles what is left.
+type Inbox interface {
+	// SaveInbound keeps m and sets its Seq; fresh is false when it was kept
+	// before (WhatsApp delivered it again).
+	SaveInbound(ctx context.Context, m *core.InboundMessage) (fresh bool, err error)
+	// PendingInbound lists kept messages not handled yet after seq, in
+	// order of arrival.
+	PendingInbound(ctx context.Context, after int64, limit int) ([]core.InboundMessage, error)
+	// InboundHandled marks one handled and forgets those handled before
+	// horizon.
+	InboundHandled(ctx context.Context, seq int64, at, horizon time.Time) error
+}
+
+// Lease is the right to hold the WhatsApp session: one instance at a time
+// connects the account (storage.Lease implements it).
+type Lease interface {
+	// Acquire waits until this instance holds the session; held ends when
+	// it is lost, release gives it up.
+	Acquire(ctx context.Context) (held context.Context, release func(), err error)
+}
+
 // Config is what the bot needs besides the client.
 type Config struct {
 	Menus Menus
+	// LIDs maps hidden ids to phone numbers and back; nil knows none.
+	LIDs LIDMap
+	// Inbox keeps received messages until handled; nil keeps them in
+	// memory only.
+	Inbox Inbox
+	// Lease, when set, is taken before connecting and held for the
+	// session's life; nil connects at once.
+	Lease Lease
+	// WhileHeld, when set, runs while this instance holds the session (the
+	// WhatsApp deliveries); its ctx ends when the session is being given
+	// up, and the connection closes only after it returned.
+	WhileHeld func(ctx context.Context)
 	// Phone is the bot's own number, digits only ("77010000000"), once the
 	// account is linked; "" before.
 	Phone string
@@ -78,12 +124,14 @@ type Config struct {
 	// Tests put a fake in its place.
 	Clock clockwork.Clock
 	// Drain is how long the messages taken may take to be handled once
-	// Run's context ended; then their context is cancelled, and Run still
-	// waits for them to return. 0 = 30 seconds.
+	// the session is being given up (Run's context ended, or the lease
+	// lost); then their context is cancelled, Run still waits for them to
+	// return, and the next holder handles them again. 0 = 30 seconds.
 	Drain time.Duration
 	// Pair offers pairing until the account is linked or ctx ends (the
 	// service's Pairing.Run): at start when unlinked, and again when
-	// WhatsApp logs the device out. nil: linking is left to the operator.
+	// WhatsApp logs the device out, only while this instance holds the
+	// session. nil: linking is left to the operator.
 	Pair func(ctx context.Context)
 	// Cold is the cold-outreach policy; Outreach keeps its counts. Without
 	// Outreach, no number that never wrote is written to.
@@ -114,17 +162,25 @@ type Bot struct {
 	// connected is whether a connection was made since start (or since the
 	// last logout).
 	connected atomic.Bool
+	// up tells the supervisor the connection is up (the replay waits for
+	// it).
+	up chan struct{}
 	// ctl passes what takes time from whatsmeow's handler to Run.
 	ctl chan any
 	// lostAt is when the connection was lost, zero while connected.
 	lostMu sync.Mutex
 	lostAt time.Time
 
-	// queues keep one person's messages in order while different people
-	// are served in parallel: a person always lands in the same queue.
-	queues []chan *events.Message
-	// stopping is closed when Run stops taking messages.
-	stopping chan struct{}
+	// intake holds the queues of the session being served: they keep one
+	// person's messages in order while different people are served in
+	// parallel, a person always landing in the same queue. nil while no
+	// session takes messages. While replaying, the messages received are
+	// kept in the Inbox only, and the replay queues them after the older
+	// ones.
+	intakeMu  sync.RWMutex
+	intake    []chan inbound
+	replaying bool
+	holding   atomic.Bool
 
 	messages *prometheus.CounterVec
 	receipts *prometheus.CounterVec
@@ -152,17 +208,13 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 		cfg.Drain = 30 * time.Second
 	}
 	cfg.Cold.fill()
-	b := &Bot{ctl: make(chan any, 16), client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg, stopping: make(chan struct{})}
+	b := &Bot{ctl: make(chan any, 16), up: make(chan struct{}, 1), client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg}
 	if b.log == nil {
 		b.log = slog.Default()
 	}
 	b.log = b.log.With("channel", core.ChannelWhatsApp)
 	phone := cfg.Phone
 	b.phone.Store(&phone)
-	b.queues = make([]chan *events.Message, cfg.Workers)
-	for i := range b.queues {
-		b.queues[i] = make(chan *events.Message, 64)
-	}
 	b.messages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_messages_total",
 		Help: "WhatsApp messages received, by kind."}, []string{"kind"})
 	b.receipts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edobot_whatsapp_receipts_total",
@@ -184,7 +236,7 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 	b.flow.Deliver = b.Deliver
 	b.flow.Reach = b.Reach
 	b.flow.Prepare()
-	client.AddEventHandler(b.onEvent)
+	client.AddEventHandlerWithSuccessStatus(b.onEvent)
 	return b
 }
 
@@ -212,65 +264,277 @@ func (b *Bot) StartLink(token string) string {
 	return "https://wa.me/" + p + "?text=" + url.QueryEscape("/start "+token)
 }
 
-// Run handles messages until ctx ends, connecting first when the account
-// is linked and offering pairing (Config.Pair) when it is not. It never
-// fails the service: WhatsApp trouble is logged and shown on /readyz. When
-// ctx ends it takes no more messages, handles those already taken
-// (WhatsApp would not deliver them again) with the connection still up for
-// their replies (Config.Drain), and disconnects once they are done.
+// Run serves WhatsApp until ctx ends: it waits to hold the session (the
+// Lease), then connects when the account is linked, offering pairing
+// (Config.Pair) when it is not, and handles messages until the session is
+// lost or ctx ends, and waits again. It never fails the service: WhatsApp
+// trouble is logged and shown on /readyz. It returns once the session was
+// given up in order (see session).
 func (b *Bot) Run(ctx context.Context) error {
-	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, q := range b.queues {
-		wg.Go(func() {
-			for {
-				select {
-				case <-b.stopping:
-					for {
-						select {
-						case e := <-q:
-							b.onMessage(handling, e)
-						default:
-							return
-						}
-					}
-				case e := <-q:
-					b.onMessage(handling, e)
-				}
+	for ctx.Err() == nil {
+		if b.cfg.Lease == nil {
+			b.session(ctx)
+			break
+		}
+		held, release, err := b.cfg.Lease.Acquire(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Error("whatsapp: cannot wait for the session", "err", err)
 			}
-		})
+			continue // Acquire retries by itself; only ctx's end gets here
+		}
+		b.log.Info("holding the WhatsApp session")
+		b.session(held)
+		release()
+		b.log.Info("gave up the WhatsApp session")
 	}
-	b.supervise(ctx)
-	close(b.stopping)
-	late := time.AfterFunc(b.cfg.Drain, func() {
-		b.log.Warn("whatsapp: messages in flight are cancelled: they took longer than the drain allows", "drain", b.cfg.Drain)
-		cancel()
-	})
-	wg.Wait()
-	late.Stop()
-	b.client.Disconnect()
 	return nil
 }
 
-func (b *Bot) enqueue(e *events.Message) {
-	h := fnv.New32a()
-	h.Write([]byte(e.Info.Sender.User))
-	select {
-	case <-b.stopping:
-		b.log.Warn("whatsapp: a message arrived after the bot stopped taking them", "from", e.Info.Sender.ToNonAD().User)
-	case b.queues[h.Sum32()%uint32(len(b.queues))] <- e:
+// Holding reports whether this instance holds the WhatsApp session now.
+func (b *Bot) Holding() bool { return b.holding.Load() }
+
+// session serves the session until ctx ends: it connects (or pairs) and
+// supervises the connection, replays the messages kept but not handled
+// once connected, and runs WhileHeld. When ctx ends it gives the session up
+// in order: it stops taking messages (those arriving now stay
+// unacknowledged, and WhatsApp delivers them to the next holder), ends
+// WhileHeld and waits for it, lets the messages taken be handled, their
+// answers still going out over the connection, for up to Config.Drain
+// (then their context is cancelled and they are still waited for; the next
+// holder handles them again), and only then disconnects.
+func (b *Bot) session(ctx context.Context) {
+	b.holding.Store(true)
+	defer b.holding.Store(false)
+	handling, stopHandling := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHandling()
+	queues := make([]chan inbound, b.cfg.Workers)
+	var workers sync.WaitGroup
+	for i := range queues {
+		q := make(chan inbound, 64)
+		queues[i] = q
+		workers.Go(func() {
+			for in := range q {
+				b.onMessage(handling, in)
+			}
+		})
+	}
+	b.intakeMu.Lock()
+	b.intake = queues
+	b.replaying = b.cfg.Inbox != nil
+	b.intakeMu.Unlock()
+
+	var held sync.WaitGroup
+	whileCtx, stopWhile := context.WithCancel(ctx)
+	if b.cfg.WhileHeld != nil {
+		held.Go(func() { b.cfg.WhileHeld(whileCtx) })
+	}
+	b.supervise(ctx)
+
+	b.intakeMu.Lock()
+	b.intake = nil
+	b.replaying = false
+	for _, q := range queues {
+		close(q)
+	}
+	b.intakeMu.Unlock()
+	stopWhile()
+	late := b.cfg.Clock.AfterFunc(b.cfg.Drain, func() {
+		b.log.Warn("whatsapp: messages in flight are cancelled: they took longer than the drain allows; the next holder handles them again", "drain", b.cfg.Drain)
+		stopHandling()
+	})
+	held.Wait()
+	workers.Wait()
+	late.Stop()
+	b.client.Disconnect()
+	b.connected.Store(false)
+}
+
+// replay queues the messages kept but not handled (a process stopped or
+// killed before it could handle them, or one that lost the session) once
+// the session is connected, so that their answers can go out. The messages
+// received meanwhile are kept only, and queued here after them, in the
+// order they arrived.
+func (b *Bot) replay(ctx context.Context) {
+	if b.cfg.Inbox == nil {
+		return
+	}
+	var after int64
+	for ctx.Err() == nil {
+		pending, err := b.cfg.Inbox.PendingInbound(ctx, after, 500)
+		if err == nil && len(pending) == 0 {
+			// The last read under the lock: nothing is kept unseen after it.
+			b.intakeMu.Lock()
+			pending, err = b.cfg.Inbox.PendingInbound(ctx, after, 500)
+			if err == nil && len(pending) == 0 {
+				b.replaying = false
+				b.intakeMu.Unlock()
+				return
+			}
+			b.intakeMu.Unlock()
+		}
+		if err != nil {
+			b.log.Error("whatsapp: kept messages cannot be read; they are handled at the next session", "err", err)
+			b.intakeMu.Lock()
+			b.replaying = false
+			b.intakeMu.Unlock()
+			return
+		}
+		for _, m := range pending {
+			after = m.Seq
+			in, err := inboundFrom(m)
+			if err != nil {
+				b.log.Error("whatsapp: a kept message cannot be read", "seq", m.Seq, "err", err)
+				continue
+			}
+			b.enqueue(in)
+		}
 	}
 }
 
-// person is who wrote, as a phone-number JID when WhatsApp tells it: a
-// chat addressed by a hidden id (LID) carries the phone number beside it.
-func person(info types.MessageInfo) types.JID {
-	who := info.Sender.ToNonAD()
-	if who.Server == types.HiddenUserServer && info.SenderAlt.Server == types.DefaultUserServer {
-		who = info.SenderAlt.ToNonAD()
+// inbound is a received message, ready to be handled.
+type inbound struct {
+	seq    int64     // its row in the Inbox; 0 when not kept
+	person types.JID // the chat user's key
+	alias  types.JID // the person's other JID, when known
+	name   string
+	msg    *waE2E.Message
+	edit   bool
+	// id, chat and sender are what the read mark names.
+	id     types.MessageID
+	chat   types.JID
+	sender types.JID
+}
+
+func inboundFrom(m core.InboundMessage) (inbound, error) {
+	in := inbound{seq: m.Seq, name: m.Name, edit: m.Edit, msg: &waE2E.Message{}, id: m.MessageID}
+	var err error
+	if in.person, err = types.ParseJID(m.Person); err != nil {
+		return in, err
 	}
-	return who
+	for _, j := range []struct {
+		to   *types.JID
+		from string
+	}{{&in.alias, m.Alias}, {&in.chat, m.Chat}, {&in.sender, m.Sender}} {
+		if j.from == "" {
+			continue
+		}
+		if *j.to, err = types.ParseJID(j.from); err != nil {
+			return in, err
+		}
+	}
+	return in, proto.Unmarshal(m.Payload, in.msg)
+}
+
+// receive keeps a message and queues it. It is not acknowledged when no
+// session takes messages or when it cannot be kept.
+func (b *Bot) receive(e *events.Message) bool {
+	if ignored(e.Info) {
+		b.messages.WithLabelValues("ignored").Inc()
+		return true
+	}
+	b.intakeMu.RLock()
+	defer b.intakeMu.RUnlock()
+	if b.intake == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	person, alias := b.identify(ctx, e.Info)
+	in := inbound{person: person, alias: alias, name: e.Info.PushName, msg: e.Message, edit: e.IsEdit,
+		id: e.Info.ID, chat: e.Info.Chat, sender: e.Info.Sender}
+	if b.cfg.Inbox != nil {
+		payload, err := proto.Marshal(e.Message)
+		if err != nil {
+			b.log.Error("whatsapp: a message cannot be encoded", "id", e.Info.ID, "err", err)
+			return true // it never will be
+		}
+		m := &core.InboundMessage{ID: e.Info.Sender.ToNonAD().String() + "/" + e.Info.ID, Person: person.String(),
+			Alias: alias.String(), Name: e.Info.PushName, Payload: payload, Edit: e.IsEdit, ReceivedAt: b.cfg.Clock.Now(),
+			Chat: e.Info.Chat.String(), Sender: e.Info.Sender.String(), MessageID: e.Info.ID}
+		fresh, err := b.cfg.Inbox.SaveInbound(ctx, m)
+		if err != nil {
+			b.log.Error("whatsapp: a message cannot be kept; WhatsApp delivers it again", "id", e.Info.ID, "err", err)
+			return false
+		}
+		if !fresh {
+			return true // kept before: handled, or queued already
+		}
+		in.seq = m.Seq
+		if b.replaying {
+			return true // the replay queues it after the older ones
+		}
+	}
+	b.queueLocked(in)
+	return true
+}
+
+// enqueue queues a message for its person's worker; it is dropped when no
+// session takes messages (a kept one is handled at the next).
+func (b *Bot) enqueue(in inbound) {
+	b.intakeMu.RLock()
+	defer b.intakeMu.RUnlock()
+	if b.intake != nil {
+		b.queueLocked(in)
+	}
+}
+
+// queueLocked queues under intakeMu's read lock: the workers keep
+// consuming until the session closes the queues under its write lock.
+func (b *Bot) queueLocked(in inbound) {
+	h := fnv.New32a()
+	h.Write([]byte(in.person.User))
+	b.intake[h.Sum32()%uint32(len(b.intake))] <- in
+}
+
+// identify is who wrote: the chat user's key, their hidden id (LID) when
+// known, like mautrix-whatsapp keys people, else their phone-number JID; and
+// their other JID when known. A message tells the other form beside the
+// sender (SenderAlt) when WhatsApp sends it; whatsmeow's map tells it
+// otherwise. One person is one chat user whichever form they write with.
+func (b *Bot) identify(ctx context.Context, info types.MessageInfo) (key, alias types.JID) {
+	var lid, pn types.JID
+	for _, j := range []types.JID{info.Sender.ToNonAD(), info.SenderAlt.ToNonAD()} {
+		switch j.Server {
+		case types.HiddenUserServer:
+			lid = j
+		case types.DefaultUserServer:
+			pn = j
+		}
+	}
+	lid, pn = b.pairJIDs(ctx, lid, pn)
+	switch {
+	case !lid.IsEmpty():
+		return lid, pn
+	case !pn.IsEmpty():
+		return pn, types.JID{}
+	}
+	return info.Sender.ToNonAD(), types.JID{}
+}
+
+// pairJIDs fills the missing one of a person's LID and phone-number JID
+// from whatsmeow's map.
+func (b *Bot) pairJIDs(ctx context.Context, lid, pn types.JID) (types.JID, types.JID) {
+	if b.cfg.LIDs == nil {
+		return lid, pn
+	}
+	var err error
+	switch {
+	case lid.IsEmpty() && !pn.IsEmpty():
+		var l types.JID
+		if l, err = b.cfg.LIDs.GetLIDForPN(ctx, pn); err == nil && !l.IsEmpty() {
+			lid = l.ToNonAD()
+		}
+	case pn.IsEmpty() && !lid.IsEmpty():
+		var p types.JID
+		if p, err = b.cfg.LIDs.GetPNForLID(ctx, lid); err == nil && !p.IsEmpty() {
+			pn = p.ToNonAD()
+		}
+	}
+	if err != nil {
+		b.log.Warn("whatsapp: the LID map cannot be read", "lid", lid.User, "err", err)
+	}
+	return lid, pn
 }
 
 // ignored are messages the bot does not answer: its own, groups, status
@@ -288,10 +552,10 @@ func ignored(info types.MessageInfo) bool {
 
 // input turns a message into the flow's input; ok is false for what needs
 // no answer at all (reactions, edits, protocol messages).
-func (b *Bot) input(e *events.Message) (flow.Input, string, bool) {
-	m := e.Message
+func (b *Bot) input(e inbound) (flow.Input, string, bool) {
+	m := e.msg
 	switch {
-	case m == nil || e.IsEdit:
+	case m == nil || e.edit:
 		return flow.Input{}, "other", false
 	case m.GetConversation() != "":
 		return flow.Input{Text: m.GetConversation()}, "text", true
@@ -319,23 +583,29 @@ func (b *Bot) input(e *events.Message) (flow.Input, string, bool) {
 	return flow.Input{}, "other", false
 }
 
-func (b *Bot) onMessage(ctx context.Context, e *events.Message) {
-	if ignored(e.Info) {
-		b.messages.WithLabelValues("ignored").Inc()
-		return
+func (b *Bot) onMessage(ctx context.Context, e inbound) {
+	if b.handle(ctx, e) && ctx.Err() == nil && e.seq != 0 {
+		now := b.cfg.Clock.Now()
+		if err := b.cfg.Inbox.InboundHandled(context.WithoutCancel(ctx), e.seq, now, now.Add(-24*time.Hour)); err != nil {
+			b.log.Error("whatsapp: a handled message cannot be marked; it may be answered again", "seq", e.seq, "err", err)
+		}
 	}
+}
+
+// handle answers one message; false when it could not be handled now and
+// should be again later.
+func (b *Bot) handle(ctx context.Context, e inbound) bool {
 	in, kind, ok := b.input(e)
 	b.messages.WithLabelValues(kind).Inc()
 	if !ok {
-		return
+		return true
 	}
 	start := time.Now()
 	defer func() { b.latency.Observe(time.Since(start).Seconds()) }()
-	who := person(e.Info)
-	u, err := b.chatUser(ctx, who, e.Info.PushName)
+	u, err := b.chatUser(ctx, e.person, e.alias, e.name)
 	if err != nil {
 		b.log.Error("whatsapp chat user", "err", err)
-		return
+		return false
 	}
 	if in.Text != "" {
 		if choice, ok := b.choice(ctx, u, in.Text); ok {
@@ -346,13 +616,19 @@ func (b *Bot) onMessage(ctx context.Context, e *events.Message) {
 	if err := b.send(ctx, u, screens); err != nil {
 		b.log.Warn("whatsapp send", "chat_user", u.ID, "err", err)
 	}
-	b.markRead(ctx, e.Info)
+	if ctx.Err() == nil { // cut short: the next holder handles it again
+		b.markRead(ctx, e)
+	}
+	return true
 }
 
 // markRead marks a handled message read (two blue ticks), as a person
 // would.
-func (b *Bot) markRead(ctx context.Context, info types.MessageInfo) {
-	if err := b.client.MarkRead(ctx, []types.MessageID{info.ID}, b.cfg.Clock.Now(), info.Chat, info.Sender); err != nil {
+func (b *Bot) markRead(ctx context.Context, e inbound) {
+	if e.id == "" || e.chat.IsEmpty() {
+		return // kept before the read marks were
+	}
+	if err := b.client.MarkRead(ctx, []types.MessageID{e.id}, b.cfg.Clock.Now(), e.chat, e.sender); err != nil {
 		b.reads.WithLabelValues("error").Inc()
 		b.log.Debug("whatsapp read mark", "err", err)
 		return
@@ -360,18 +636,23 @@ func (b *Bot) markRead(ctx context.Context, info types.MessageInfo) {
 	b.reads.WithLabelValues("sent").Inc()
 }
 
-// chatUser is the person behind a message: their JID is their id, and its
-// number their phone, which «Отправить получателю» looks them up by.
-// WhatsApp tells no language; a new person reads Russian until they choose.
-func (b *Bot) chatUser(ctx context.Context, who types.JID, name string) (*core.ChatUser, error) {
-	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, who.String(), strings.TrimSpace(name), "ru")
+// chatUser is the person behind a message, keyed on who (their LID when
+// known) and found under alias too; their phone-number JID's number is
+// their phone, which «Отправить получателю» looks them up by. WhatsApp
+// tells no language; a new person reads Russian until they choose.
+func (b *Bot) chatUser(ctx context.Context, who, alias types.JID, name string) (*core.ChatUser, error) {
+	u, err := b.svc.ChatUser(ctx, core.ChannelWhatsApp, who.String(), strings.TrimSpace(name), "ru", alias.String())
 	if err != nil {
 		return nil, err
 	}
-	if who.Server != types.DefaultUserServer {
+	pn := who
+	if pn.Server != types.DefaultUserServer {
+		pn = alias
+	}
+	if pn.Server != types.DefaultUserServer {
 		return u, nil
 	}
-	if phone, ok := core.NormalizePhone("+" + who.User); ok && phone != u.Phone {
+	if phone, ok := core.NormalizePhone("+" + pn.User); ok && phone != u.Phone {
 		if err := b.svc.SetChatContact(ctx, u.ID, "", phone); err != nil {
 			return nil, err
 		}
@@ -517,9 +798,9 @@ func (b *Bot) sendFrom(ctx context.Context, u *core.ChatUser, screens []flow.Scr
 	if len(screens) == 0 {
 		return nil
 	}
-	to, err := types.ParseJID(u.ExternalID)
+	to, err := destination(u)
 	if err != nil {
-		return fmt.Errorf("whatsapp jid %q: %w", u.ExternalID, err)
+		return err
 	}
 	msgs, all := b.render(u, screens, menu)
 	for _, m := range msgs {
@@ -536,6 +817,20 @@ func (b *Bot) sendFrom(ctx context.Context, u *core.ChatUser, screens []flow.Scr
 		}
 	}
 	return nil
+}
+
+// destination is where a chat user's messages go: their phone number when
+// known, as before hidden ids (whatsmeow turns it into the LID where
+// WhatsApp wants that), else the JID they are keyed on.
+func destination(u *core.ChatUser) (types.JID, error) {
+	if u.Phone != "" {
+		return types.NewJID(strings.TrimPrefix(u.Phone, "+"), types.DefaultUserServer), nil
+	}
+	to, err := types.ParseJID(u.ExternalID)
+	if err != nil {
+		return types.JID{}, fmt.Errorf("whatsapp jid %q: %w", u.ExternalID, err)
+	}
+	return to, nil
 }
 
 // lastMenu reads the chat's numbered choices in force.

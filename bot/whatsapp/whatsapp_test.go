@@ -35,11 +35,14 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // the test ends. A second bot over the same database is a restart.
 func startBot(t testing.TB, f *storagetest.Fixture, c whatsapp.Client, publicURL string) *whatsapp.Bot {
 	t.Helper()
-	b := whatsapp.New(c, whatsapp.Config{Menus: f.DB, Phone: "77000000001", Workers: 4}, flow.Flow{
+	b := whatsapp.New(c, whatsapp.Config{Menus: f.DB, Inbox: f.DB, LIDs: lidsOf(c), Phone: "77000000001", Workers: 4}, flow.Flow{
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: publicURL, Log: quiet,
 		Egov: egov.DefaultLinks,
 	})
 	run(t, b)
+	if fc, ok := c.(*fakeClient); ok {
+		fc.waitConnected(t)
+	}
 	return b
 }
 
@@ -233,6 +236,7 @@ func TestSession(t *testing.T) {
 	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: "77000000001", Workers: 4, Clock: clock},
 		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
 	run(t, b)
+	fc.waitConnected(t)
 	ctx := context.Background()
 	fc.emit(&events.Connected{})
 	if err := b.Ready(ctx); err != nil {

@@ -484,6 +484,10 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	}
 	runner := jobs.New(jcfg, deps)
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
+	if wa != nil {
+		// Served by the bot's Run while this instance holds the session.
+		wa.serveDeliveries(runner)
+	}
 	ln, err := srv.Listen(cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
@@ -516,7 +520,9 @@ type loops struct {
 // order where nothing still running needs what was stopped before it:
 // the HTTP server stops taking requests and finishes those in flight, the
 // bots stop taking updates and finish theirs (their replies still go out,
-// and what they queued reaches the jobs), the brokered eGov waits end, the
+// and what they queued reaches the jobs; the WhatsApp holder also finishes
+// its deliveries, disconnects and gives the session up), the brokered eGov
+// waits end, the
 // jobs finish their tasks, the trust refresh ends. Only then does run
 // return, and serve close the storage.
 func (l loops) run(ctx context.Context, log *slog.Logger) error {
@@ -526,6 +532,9 @@ func (l loops) run(ctx context.Context, log *slog.Logger) error {
 		bots.run("telegram", l.telegram.Run)
 	}
 	if l.whatsapp != nil {
+		// The bot's Run owns the session: it waits for the lease, serves
+		// the WhatsApp deliveries while holding it, and gives it up in
+		// order, so bots.stop returns before the jobs and the storage stop.
 		bots.run("whatsapp", l.whatsapp.bot.Run)
 	}
 	work.run("jobs", l.jobs.Run)

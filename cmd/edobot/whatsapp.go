@@ -23,6 +23,7 @@ import (
 	"edobot/bot/whatsapp"
 	"edobot/core"
 	"edobot/core/egov"
+	"edobot/jobs"
 	"edobot/storage"
 )
 
@@ -50,12 +51,37 @@ func openDeviceStore(ctx context.Context, databaseURL string, log *slog.Logger) 
 // The bot shows as "edobot" in the phone's «Linked devices».
 func init() { store.SetOSInfo("edobot", [3]uint32{1, 0, 0}) }
 
+// whatsappSessionLease names the PostgreSQL advisory lock that makes one
+// serve instance the holder of the WhatsApp session.
+const whatsappSessionLease = "whatsapp-session"
+
 // whatsappFront is the WhatsApp side of serve.
 type whatsappFront struct {
 	bot     *whatsapp.Bot
 	pairing *whatsapp.Pairing // run by the bot while the account is not linked
 	store   *sqlstore.Container
+	log     *slog.Logger
+
+	// deliveries sends the WhatsApp deliveries (jobs.Runner.ServeWhatsApp);
+	// set by serveDeliveries before the bot runs.
+	deliveries func(context.Context) error
 }
+
+// whileHeld runs what needs the session while this instance holds it: the
+// WhatsApp deliveries. The bot owns it, and ends its ctx before it
+// disconnects.
+func (w *whatsappFront) whileHeld(ctx context.Context) {
+	if w.deliveries == nil {
+		return
+	}
+	if err := w.deliveries(ctx); err != nil {
+		w.log.Error("whatsapp deliveries", "err", err)
+	}
+}
+
+// serveDeliveries makes this instance send the WhatsApp deliveries while,
+// and only while, it holds the session. Call it before the bot runs.
+func (w *whatsappFront) serveDeliveries(runner *jobs.Runner) { w.deliveries = runner.ServeWhatsApp }
 
 func (w *whatsappFront) close() {
 	if w != nil && w.store != nil {
@@ -100,15 +126,22 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 	}, log)
 	client := whatsmeow.NewClient(device, whatsapp.Logger(log, "client"))
 	client.EnableAutoReconnect = true
+	// A message is acknowledged only once the handler kept it (it returns
+	// false otherwise), and its plaintext is kept meanwhile, so WhatsApp's
+	// second delivery can still be decrypted.
+	client.SynchronousAck = true
+	client.EnableDecryptedEventBuffer = true
 	phone := ""
 	if device.ID != nil {
 		phone = device.ID.User
 	}
-	// The pairing is offered by the bot: at start while unlinked, and again
-	// when WhatsApp logs the device out.
-	w := &whatsappFront{store: container, pairing: &whatsapp.Pairing{Client: client, Log: log}}
-	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Phone: phone, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db},
-		chatFlow(cfg, svc, log))
+	// The pairing is offered by the bot while it holds the session: at
+	// start while unlinked, and again when WhatsApp logs the device out.
+	w := &whatsappFront{store: container, log: log, pairing: &whatsapp.Pairing{Client: client, Log: log}}
+	lease := db.Lease(whatsappSessionLease)
+	lease.Log = log
+	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: lease, Phone: phone,
+		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db}, chatFlow(cfg, svc, log))
 	w.pairing.Linked = w.bot.Linked
 	return w
 }
