@@ -248,12 +248,14 @@ func (iv *Invoices) StartTicket(ctx context.Context, who *ChatUser) (string, err
 // session with it to prove it (and reads the updates in that session), and
 // keeps it as an active ticket of their organisation.
 func (iv *Invoices) CompleteTicket(ctx context.Context, who *ChatUser, signedXML []byte) (ESFTicket, error) {
-	return iv.completeTicket(ctx, who, signedXML, nil)
+	return iv.completeTicket(ctx, who, signedXML, "", nil)
 }
 
 // completeTicket is CompleteTicket; also, when set, runs in the
-// transaction that keeps the ticket.
-func (iv *Invoices) completeTicket(ctx context.Context, who *ChatUser, signedXML []byte,
+// transaction that keeps the ticket. linkTicket, when set, is the ticket a
+// link gave to sign: another one signed (an older one of the same person,
+// replayed) is refused.
+func (iv *Invoices) completeTicket(ctx context.Context, who *ChatUser, signedXML []byte, linkTicket string,
 	also func(ctx context.Context, tx ESFTx, t *ESFTicket) error) (ESFTicket, error) {
 	if err := bound(who); err != nil {
 		return ESFTicket{}, err
@@ -272,6 +274,15 @@ func (iv *Invoices) completeTicket(ctx context.Context, who *ChatUser, signedXML
 	}
 	if st.Signer.BIN != org.Number {
 		return ESFTicket{}, &Refusal{Code: CodeESFTicketWrongOrg, Detail: st.Signer.BIN}
+	}
+	if linkTicket != "" {
+		state, err := iv.d.Verifier.ESFTicketState([]byte(linkTicket))
+		if err != nil {
+			return ESFTicket{}, fmt.Errorf("the link's ticket: %w", err)
+		}
+		if st.State != state {
+			return ESFTicket{}, &Refusal{Code: CodeESFTicketNotIssued, Detail: st.State}
+		}
 	}
 	now := iv.now()
 	issued := st.Issued

@@ -250,27 +250,29 @@ func (iv *Invoices) appLink(ctx context.Context, id, token string) (ESFLink, *Ch
 // attempt uses the signing up, as a document's QR; the person's chat is
 // told the outcome either way.
 func (iv *Invoices) SignTicketApp(ctx context.Context, id, token string, signedXML []byte) (*ChatUser, ESFTicket, error) {
-	_, u, err := iv.appLink(ctx, id, token)
+	l, u, err := iv.appLink(ctx, id, token)
 	if err != nil {
 		return nil, ESFTicket{}, err
 	}
-	return iv.signTicket(ctx, id, u, signedXML)
+	return iv.signTicket(ctx, id, l, u, signedXML)
 }
 
 // SignTicketPage takes the ticket signed on the NCALayer page.
 func (iv *Invoices) SignTicketPage(ctx context.Context, id string, signedXML []byte) (*ChatUser, ESFTicket, error) {
-	_, u, err := iv.link(ctx, id, ESFLinkTicket)
+	l, u, err := iv.link(ctx, id, ESFLinkTicket)
 	if err != nil {
 		return nil, ESFTicket{}, err
 	}
-	return iv.signTicket(ctx, id, u, signedXML)
+	return iv.signTicket(ctx, id, l, u, signedXML)
 }
 
-func (iv *Invoices) signTicket(ctx context.Context, id string, u *ChatUser, signedXML []byte) (*ChatUser, ESFTicket, error) {
+// signTicket completes the ticket signed through link l, which must be
+// the ticket l gave.
+func (iv *Invoices) signTicket(ctx context.Context, id string, l ESFLink, u *ChatUser, signedXML []byte) (*ChatUser, ESFTicket, error) {
 	if err := iv.use(ctx, id); err != nil {
 		return nil, ESFTicket{}, err
 	}
-	t, err := iv.completeTicket(ctx, u, signedXML, func(ctx context.Context, tx ESFTx, t *ESFTicket) error {
+	t, err := iv.completeTicket(ctx, u, signedXML, l.Data, func(ctx context.Context, tx ESFTx, t *ESFTicket) error {
 		exp := t.ExpiresAt
 		return addESFOutbox(ctx, tx, OutboxMessage{OrgID: u.OrgID, Kind: OutboxESFConnected, CreatedAt: iv.now()},
 			ESFNotice{OrgID: u.OrgID, IIN: u.IIN, Who: t.Name, TicketID: t.ID, ExpiresAt: &exp})

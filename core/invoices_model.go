@@ -48,6 +48,7 @@ type ESFSignedTicket struct {
 	Certificate string    // base64 DER
 	Issued      time.Time // the ticket's timeMark; zero when unreadable
 	TTL         time.Duration
+	State       string // the ticket's nonce, as signed
 	XML         string
 }
 
@@ -57,6 +58,9 @@ type ESFSignedTicket struct {
 // codes or the signature package's.
 type ESFTicketVerifier interface {
 	VerifyESFTicket(ctx context.Context, signedXML []byte, iin string) (ESFSignedTicket, error)
+	// ESFTicketState is the nonce of a ticket ИС ЭСФ issued (its state):
+	// what tells one ticket from another of the same person.
+	ESFTicketState(ticketXML []byte) (string, error)
 }
 
 // ESFFaultKind is what a failure of ИС ЭСФ means for the use cases.
@@ -287,6 +291,7 @@ const (
 	CodeESFTicketNotAuth     Code = "esf_ticket_not_auth_key"     // a signing key instead of AUTH
 	CodeESFTicketWrongOrg    Code = "esf_ticket_wrong_org"        // the certificate names another organisation
 	CodeESFTicketRefused     Code = "esf_ticket_refused"          // ИС ЭСФ refused the ticket
+	CodeESFTicketNotIssued   Code = "esf_ticket_not_issued"       // a ticket other than the one the link gave (an older one)
 	CodeESFNoTicket          Code = "esf_no_ticket"               // no active ticket: sign one
 	CodeESFTooSoon           Code = "esf_too_soon"                // five-minute rule, or a session is in use
 	CodeESFUnavailable       Code = "esf_unavailable"             // down, timed out, or an unreadable answer
@@ -298,7 +303,7 @@ const (
 var ESFCodes = []Code{CodeESFNotBound, CodeESFNoPassword, CodeESFPasswordEmpty, CodeESFPasswordInvalid,
 	CodeESFTicketMalformed, CodeESFTicketNotXML, CodeESFTicketUnsigned, CodeESFTicketBroken,
 	CodeESFTicketWrongSigner, CodeESFTicketNotAuth, CodeESFTicketWrongOrg,
-	CodeESFTicketRefused, CodeESFNoTicket, CodeESFTooSoon, CodeESFUnavailable, CodeESFRefused, CodeESFBudget, CodeESFLinkGone}
+	CodeESFTicketRefused, CodeESFTicketNotIssued, CodeESFNoTicket, CodeESFTooSoon, CodeESFUnavailable, CodeESFRefused, CodeESFBudget, CodeESFLinkGone}
 
 var (
 	ErrESFTicketMalformed   = &Refusal{Code: CodeESFTicketMalformed}
@@ -314,6 +319,7 @@ var (
 	ErrESFTooSoon           = &Refusal{Code: CodeESFTooSoon}
 	ErrESFUnavailable       = &Refusal{Code: CodeESFUnavailable}
 	ErrESFTicketRefused     = &Refusal{Code: CodeESFTicketRefused}
+	ErrESFTicketNotIssued   = &Refusal{Code: CodeESFTicketNotIssued}
 	ErrESFRefused           = &Refusal{Code: CodeESFRefused}
 	ErrESFBudget            = &Refusal{Code: CodeESFBudget}
 	ErrESFNotBound          = &Refusal{Code: CodeESFNotBound}

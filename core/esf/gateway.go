@@ -150,7 +150,16 @@ func (g *Gateway) VerifyESFTicket(ctx context.Context, signedXML []byte, iin str
 		ttl = DefaultTicketTTL
 	}
 	return core.ESFSignedTicket{Signer: st.Signer, Certificate: st.CertificateBase64(), Issued: timeMark(st.TimeMark),
-		TTL: time.Duration(ttl) * time.Minute, XML: st.XML}, nil
+		TTL: time.Duration(ttl) * time.Minute, State: st.State, XML: st.XML}, nil
+}
+
+// ESFTicketState is ParseTicket's state.
+func (g *Gateway) ESFTicketState(ticketXML []byte) (string, error) {
+	t, err := ParseTicket(ticketXML)
+	if err != nil {
+		return "", err
+	}
+	return t.State, nil
 }
 
 // wellFormedXML reports whether b is one well-formed XML document.
