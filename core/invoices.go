@@ -422,15 +422,11 @@ func (iv *Invoices) counter(orgID int64) *callCounter {
 func (c *callCounter) spend(ctx context.Context, n int) error {
 	if c.iv.d.DailyCalls > 0 {
 		if c.used < 0 {
-			org, err := c.iv.d.Store.OrganisationByID(ctx, c.orgID)
+			used, err := c.iv.d.Store.ESFCallsOf(ctx, c.orgID, day(c.iv.now()))
 			if err != nil {
 				return err
 			}
-			all, err := c.iv.d.Store.ESFCallsOn(ctx, day(c.iv.now()))
-			if err != nil {
-				return err
-			}
-			c.used = all[org.Number]
+			c.used = used
 		}
 		if c.used+int64(c.n+n) > int64(c.iv.d.DailyCalls) {
 			return ErrESFBudget

@@ -258,6 +258,8 @@ type ESFStore interface {
 	AddESFCalls(ctx context.Context, orgID int64, day time.Time, n int) error
 	// ESFCallsOn are the calls of each organisation (by BIN) on day.
 	ESFCallsOn(ctx context.Context, day time.Time) (map[string]int64, error)
+	// ESFCallsOf are the organisation's calls on day (0 when none).
+	ESFCallsOf(ctx context.Context, orgID int64, day time.Time) (int64, error)
 }
 
 // ESFTx is a transaction of the invoice use cases.

@@ -168,6 +168,18 @@ func (db *DB) AddESFCalls(ctx context.Context, orgID int64, day time.Time, n int
 	return nil
 }
 
+func (db *DB) ESFCallsOf(ctx context.Context, orgID int64, day time.Time) (int64, error) {
+	var n int64
+	err := db.pool().QueryRow(ctx, `SELECT calls FROM esf_calls WHERE org_id = $1 AND day = $2`, orgID, day).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("esf calls of %d: %w", orgID, err)
+	}
+	return n, nil
+}
+
 func (db *DB) ESFCallsOn(ctx context.Context, day time.Time) (map[string]int64, error) {
 	rows, err := db.pool().Query(ctx, `SELECT o.number, c.calls FROM esf_calls c JOIN organisations o ON o.id = c.org_id WHERE c.day = $1`, day)
 	if err != nil {
