@@ -144,6 +144,11 @@ func passwordAAD(orgID int64, iin string) []byte {
 // their organisation, sealed. It comes from the one-time HTTPS page, never
 // from the chat.
 func (iv *Invoices) SetPassword(ctx context.Context, who *ChatUser, password string) error {
+	return iv.setPassword(ctx, who, password, nil)
+}
+
+// setPassword is SetPassword; also, when set, runs in its transaction.
+func (iv *Invoices) setPassword(ctx context.Context, who *ChatUser, password string, also func(ctx context.Context, tx ESFTx) error) error {
 	if err := bound(who); err != nil {
 		return err
 	}
@@ -154,17 +159,23 @@ func (iv *Invoices) SetPassword(ctx context.Context, who *ChatUser, password str
 	if err != nil {
 		return fmt.Errorf("seal password: %w", err)
 	}
-	if err := iv.d.Store.SaveESFPassword(ctx, who.OrgID, who.IIN, sealed, nonce, iv.now()); err != nil {
-		return err
-	}
-	// A new password may be what a paused synchronisation waited for.
 	return iv.d.Store.InESFTx(ctx, func(tx ESFTx) error {
+		if err := tx.SaveESFPassword(ctx, who.OrgID, who.IIN, sealed, nonce, iv.now()); err != nil {
+			return err
+		}
+		// A new password may be what a paused synchronisation waited for.
 		s, err := tx.LockESFSync(ctx, who.OrgID)
 		if err != nil {
 			return err
 		}
 		s.PausedNotified = false
-		return tx.SaveESFSync(ctx, s)
+		if err := tx.SaveESFSync(ctx, s); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(ctx, tx)
+		}
+		return nil
 	})
 }
 
@@ -181,14 +192,14 @@ func (iv *Invoices) DeletePassword(ctx context.Context, who *ChatUser) error {
 	if err := bound(who); err != nil {
 		return err
 	}
-	found, err := iv.d.Store.DeleteESFPassword(ctx, who.OrgID, who.IIN)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return ErrESFNoPassword
-	}
 	return iv.d.Store.InESFTx(ctx, func(tx ESFTx) error {
+		found, err := tx.DeleteESFPassword(ctx, who.OrgID, who.IIN)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrESFNoPassword
+		}
 		return tx.EndESFTicketsOf(ctx, who.OrgID, who.IIN, iv.now())
 	})
 }

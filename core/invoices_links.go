@@ -177,11 +177,10 @@ func (iv *Invoices) SetPasswordByPage(ctx context.Context, id, password string) 
 	if err := iv.use(ctx, id); err != nil {
 		return err
 	}
-	if err := iv.SetPassword(ctx, u, password); err != nil {
-		return err
-	}
-	iv.tellChat(ctx, u, OutboxESFPasswordSaved, ESFNotice{OrgID: u.OrgID, IIN: u.IIN})
-	return nil
+	return iv.setPassword(ctx, u, password, func(ctx context.Context, tx ESFTx) error {
+		return addESFOutbox(ctx, tx, OutboxMessage{ChatUserID: u.ID, Kind: OutboxESFPasswordSaved, CreatedAt: iv.now()},
+			ESFNotice{OrgID: u.OrgID, IIN: u.IIN})
+	})
 }
 
 // StartTicketSigning asks ИС ЭСФ for a ticket for the person and keeps it

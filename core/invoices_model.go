@@ -237,9 +237,6 @@ type ESFStore interface {
 	// ESFPassword is the sealed password of the person for the
 	// organisation; ErrNotFound when there is none.
 	ESFPassword(ctx context.Context, orgID int64, iin string) (sealed, nonce []byte, err error)
-	SaveESFPassword(ctx context.Context, orgID int64, iin string, sealed, nonce []byte, at time.Time) error
-	// DeleteESFPassword reports whether there was one.
-	DeleteESFPassword(ctx context.Context, orgID int64, iin string) (bool, error)
 	// ActiveESFTickets are the organisation's active tickets not expired at
 	// now, the latest expiry first.
 	ActiveESFTickets(ctx context.Context, orgID int64, now time.Time) ([]ESFTicket, error)
@@ -266,6 +263,9 @@ type ESFStore interface {
 type ESFTx interface {
 	// LockESFSync reads the organisation's state FOR UPDATE, creating it.
 	LockESFSync(ctx context.Context, orgID int64) (ESFSync, error)
+	SaveESFPassword(ctx context.Context, orgID int64, iin string, sealed, nonce []byte, at time.Time) error
+	// DeleteESFPassword reports whether there was one.
+	DeleteESFPassword(ctx context.Context, orgID int64, iin string) (bool, error)
 	SaveESFSync(ctx context.Context, s ESFSync) error
 	InsertESFTicket(ctx context.Context, t *ESFTicket) error
 	// SetESFTicketState moves an active ticket of the organisation to
