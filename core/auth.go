@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,7 +102,7 @@ func (s *Identity) authAuthorise(ctx context.Context, id, token string) (int64, 
 	if err != nil {
 		return 0, nil, err
 	}
-	if tokenHash == nil || subtle.ConstantTimeCompare(tokenHash, LinkHash(token)) != 1 {
+	if !tokenMatches(tokenHash, token) {
 		return 0, nil, ErrEgovToken
 	}
 	return userID, data, nil

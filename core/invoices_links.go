@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -239,7 +238,7 @@ func (iv *Invoices) appLink(ctx context.Context, id, token string) (ESFLink, *Ch
 	if err != nil {
 		return ESFLink{}, nil, err
 	}
-	if l.TokenHash == nil || subtle.ConstantTimeCompare(l.TokenHash, LinkHash(token)) != 1 {
+	if !tokenMatches(l.TokenHash, token) {
 		return ESFLink{}, nil, ErrEgovToken
 	}
 	return l, u, nil
