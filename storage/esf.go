@@ -88,11 +88,7 @@ func (db *DB) ESFInvoice(ctx context.Context, orgID, esfID int64) (*core.ESFInvo
 	return &v, nil
 }
 
-type esfSyncRow interface {
-	Scan(dest ...any) error
-}
-
-func scanESFSync(orgID int64, r esfSyncRow) (core.ESFSync, error) {
+func scanESFSync(orgID int64, r pgx.Row) (core.ESFSync, error) {
 	s := core.ESFSync{OrgID: orgID}
 	var date *time.Time
 	var warned *int64
