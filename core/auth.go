@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,12 +60,22 @@ func ChatWho(u *ChatUser) string {
 	return who + " #" + u.ExternalID
 }
 
+// liveChallenge is a challenge neither used nor expired: whose it is, what
+// is signed and the eGov app's token hash. Any other is ErrEgovSession.
+func (s *Identity) liveChallenge(ctx context.Context, h []byte) (userID int64, data, tokenHash []byte, expires time.Time, err error) {
+	userID, data, tokenHash, expires, used, err := s.chats.AuthChallengeByHash(ctx, h)
+	if err != nil || used || !s.now().Before(expires) {
+		return 0, nil, nil, time.Time{}, ErrEgovSession
+	}
+	return userID, data, tokenHash, expires, nil
+}
+
 // AuthChallengeData returns a live challenge's bytes and expiry, for the
 // NCALayer page.
 func (s *Identity) AuthChallengeData(ctx context.Context, id string) ([]byte, time.Time, error) {
-	_, data, _, expires, used, err := s.chats.AuthChallengeByHash(ctx, LinkHash(id))
-	if err != nil || used || !s.now().Before(expires) {
-		return nil, time.Time{}, ErrEgovSession
+	_, data, _, expires, err := s.liveChallenge(ctx, LinkHash(id))
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	return data, expires, nil
 }
@@ -86,44 +95,53 @@ func (s *Identity) AuthDescribe(ctx context.Context, id string) ([]byte, string,
 	return data, token, expires, nil
 }
 
-func (s *Identity) authAuthorise(ctx context.Context, id, token string) ([]byte, error) {
-	_, data, tokenHash, expires, used, err := s.chats.AuthChallengeByHash(ctx, LinkHash(id))
-	if err != nil || used || !s.now().Before(expires) {
-		return nil, ErrEgovSession
+// authAuthorise is a live challenge's chat user and data, for the eGov app
+// that holds the token.
+func (s *Identity) authAuthorise(ctx context.Context, id, token string) (int64, []byte, error) {
+	userID, data, tokenHash, _, err := s.liveChallenge(ctx, LinkHash(id))
+	if err != nil {
+		return 0, nil, err
 	}
-	if tokenHash == nil || subtle.ConstantTimeCompare(tokenHash, LinkHash(token)) != 1 {
-		return nil, ErrEgovToken
+	if !tokenMatches(tokenHash, token) {
+		return 0, nil, ErrEgovToken
 	}
-	return data, nil
+	return userID, data, nil
 }
 
 // AuthData returns the challenge to the eGov app that holds the token.
 func (s *Identity) AuthData(ctx context.Context, id, token string) ([]byte, error) {
-	return s.authAuthorise(ctx, id, token)
+	_, data, err := s.authAuthorise(ctx, id, token)
+	return data, err
 }
 
 // AuthSignEgov takes the CMS the eGov app signed the challenge with. Like a
 // document's QR, the challenge is used up by the attempt.
 func (s *Identity) AuthSignEgov(ctx context.Context, id, token string, cms []byte) (*ChatUser, *Organisation, error) {
-	data, err := s.authAuthorise(ctx, id, token)
+	userID, data, err := s.authAuthorise(ctx, id, token)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.useChallenge(ctx, id); err != nil {
+	if err := s.useChallenge(ctx, LinkHash(id)); err != nil {
 		return nil, nil, err
 	}
 	v, err := s.verifier.VerifyChallenge(ctx, cms, data)
 	if err != nil {
 		return nil, nil, err
 	}
-	return s.bind(ctx, LinkHash(id), v)
+	return s.bind(ctx, userID, v)
 }
 
 // AuthSign takes a CMS made on the NCALayer page. A signature that fails
 // verification (a wrong key picked, say) leaves the challenge usable, so the
 // person can try again with the right key; a valid one uses it up.
 func (s *Identity) AuthSign(ctx context.Context, id string, cms []byte) (*ChatUser, *Organisation, error) {
-	data, _, err := s.AuthChallengeData(ctx, id)
+	return s.authSignHash(ctx, LinkHash(id), cms)
+}
+
+// authSignHash is AuthSign for a challenge known by its hash (the signing
+// broker's too).
+func (s *Identity) authSignHash(ctx context.Context, h, cms []byte) (*ChatUser, *Organisation, error) {
+	userID, data, _, _, err := s.liveChallenge(ctx, h)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -131,15 +149,15 @@ func (s *Identity) AuthSign(ctx context.Context, id string, cms []byte) (*ChatUs
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.useChallenge(ctx, id); err != nil {
+	if err := s.useChallenge(ctx, h); err != nil {
 		return nil, nil, err
 	}
-	return s.bind(ctx, LinkHash(id), v)
+	return s.bind(ctx, userID, v)
 }
 
 // useChallenge marks a challenge used; only the first use succeeds.
-func (s *Identity) useChallenge(ctx context.Context, id string) error {
-	ok, err := s.chats.UseAuthChallenge(ctx, LinkHash(id), s.now())
+func (s *Identity) useChallenge(ctx context.Context, h []byte) error {
+	ok, err := s.chats.UseAuthChallenge(ctx, h, s.now())
 	if err != nil {
 		return wrapf(err, "use auth challenge")
 	}
@@ -153,11 +171,7 @@ func (s *Identity) useChallenge(ctx context.Context, id string) error {
 // signature over the challenge proves: the BIN of an employee's
 // certificate, or the IIN itself for a sole proprietor's. An organisation
 // seen for the first time is registered with a trial.
-func (s *Identity) bind(ctx context.Context, challengeHash []byte, v VerifiedSignature) (*ChatUser, *Organisation, error) {
-	userID, _, _, _, _, err := s.chats.AuthChallengeByHash(ctx, challengeHash)
-	if err != nil {
-		return nil, nil, wrapf(err, "auth challenge")
-	}
+func (s *Identity) bind(ctx context.Context, userID int64, v VerifiedSignature) (*ChatUser, *Organisation, error) {
 	u, err := s.chats.ChatUserByID(ctx, userID)
 	if err != nil {
 		return nil, nil, err
@@ -176,23 +190,29 @@ func (s *Identity) bind(ctx context.Context, challengeHash []byte, v VerifiedSig
 		name = number
 	}
 	org, err := s.store.OrganisationByNumber(ctx, number)
-	if errors.Is(err, ErrOrgUnknown) || errors.Is(err, ErrNotFound) {
-		// A new organisation gets the trial.
-		org, _, err = s.orgs.RegisterOrganisation(ctx, number, name, nil)
-	}
-	if err != nil {
+	known := err == nil
+	if !known && !errors.Is(err, ErrOrgUnknown) && !errors.Is(err, ErrNotFound) {
 		return nil, nil, err
 	}
-	// The binding and what the chats are told of it commit together: the
-	// chat hears that it is signed in, and everyone already acting for the
-	// organisation hears of a new chat acting for it, so that a sign-in link
-	// signed by mistake does not go unseen.
+	// The organisation a first sign-in registers, the binding and what the
+	// chats are told of it commit together: the chat hears that it is
+	// signed in, and everyone already acting for the organisation hears of a
+	// new chat acting for it, so that a sign-in link signed by mistake does
+	// not go unseen.
 	now := s.now()
-	payload, err := json.Marshal(ChatEventPayload{ChatUserID: u.ID, OrgID: org.ID, OrgNumber: org.Number})
-	if err != nil {
-		return nil, nil, err
-	}
 	err = s.store.InTx(ctx, func(tx Tx) error {
+		if !known {
+			// A new organisation gets the trial.
+			end := s.orgs.TrialUntil()
+			org = &Organisation{Number: number, Name: name, SubscriptionUntil: &end, Trial: true}
+			if _, err := tx.UpsertOrganisation(ctx, org); err != nil {
+				return wrapf(err, "register organisation")
+			}
+		}
+		payload, err := json.Marshal(ChatEventPayload{ChatUserID: u.ID, OrgID: org.ID, OrgNumber: org.Number})
+		if err != nil {
+			return err
+		}
 		if err := tx.BindChatUser(ctx, u.ID, v.Signer.IIN, org.ID, now); err != nil {
 			return err
 		}

@@ -51,9 +51,7 @@ func (s *Downloads) Card(ctx context.Context, a Actor, id uuid.UUID, verifyURL s
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.change(ctx, a, id, ActionDownload, func(tx Tx, d *Document, side Side) (*Event, error) {
-		return &Event{Kind: EventDownloaded, Actor: a.Label, Details: details(map[string]string{"version": "card", "side": string(side)})}, nil
-	}); err != nil {
+	if _, err := s.recordDownload(ctx, a, id, "card"); err != nil {
 		rc.Close()
 		return nil, nil, err
 	}
@@ -212,9 +210,9 @@ func (s *Downloads) cachedDownload(ctx context.Context, d *Document, kind string
 // spool copies a stored file into a temporary file, which the PDF reader
 // can seek in without holding the file in memory.
 func (s *Downloads) spool(ctx context.Context, sha256Hex string) (*tempFile, error) {
-	rc, err := s.blobs.Open(ctx, sha256Hex)
+	rc, err := s.openBlob(ctx, sha256Hex)
 	if err != nil {
-		return nil, wrapf(err, "open file %s", sha256Hex)
+		return nil, err
 	}
 	defer rc.Close()
 	tmp, err := os.CreateTemp(s.tempDir, "edobot-original-*.pdf")

@@ -47,7 +47,7 @@ func (s *Identity) ReachDocument(ctx context.Context, u *ChatUser, a Actor, id u
 func DocumentAccess(u *ChatUser, a Actor, d *Document, follow func() (Side, bool, error)) (ChatAccess, error) {
 	if u.Bound() {
 		if d.RecipientNumber == u.IIN {
-			a = Actor{Number: u.IIN, Label: a.Label}
+			a = Actor{Number: u.IIN, Label: a.Label, ChatUserID: a.ChatUserID}
 		}
 		if side, err := ActorSide(d, a); err == nil {
 			return ChatAccess{Actor: a, Side: side}, nil

@@ -31,7 +31,7 @@ func TestDocumentAccessDecidesTheChatsSide(t *testing.T) {
 		{"the sender's organisation", sender, core.ChatActor(sender, d.SenderNumber), follows(core.SideRecipient, true),
 			core.ChatAccess{Actor: core.ChatActor(sender, d.SenderNumber), Side: core.SideSender}, 0, nil},
 		{"the person themself, not their employer", employee, core.ChatActor(employee, "444444444444"), follows(core.SideSender, true),
-			core.ChatAccess{Actor: core.Actor{Number: employee.IIN, Label: "user:2"}, Side: core.SideRecipient}, 0, nil},
+			core.ChatAccess{Actor: core.Actor{Number: employee.IIN, Label: "user:2", ChatUserID: 2}, Side: core.SideRecipient}, 0, nil},
 		{"a follower of the link", stranger, core.Actor{}, core.FollowsFrom(core.SideRecipient),
 			core.ChatAccess{Side: core.SideRecipient, ByLink: true}, 0, nil},
 		{"a bound chat of another organisation", &core.ChatUser{ID: 4, OrgID: 5, IIN: "555555555555"},

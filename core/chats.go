@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -119,21 +118,5 @@ func (e *RetryAfterError) Error() string {
 
 // ChatActor is the actor a bound chat user acts as.
 func ChatActor(u *ChatUser, orgNumber string) Actor {
-	return Actor{OrgID: u.OrgID, Number: orgNumber, Label: chatActorLabel + strconv.FormatInt(u.ID, 10)}
-}
-
-const chatActorLabel = "user:"
-
-// ActingChatUser is the chat user an actor made by ChatActor acts as; 0
-// for any other actor.
-func ActingChatUser(a Actor) int64 {
-	rest, ok := strings.CutPrefix(a.Label, chatActorLabel)
-	if !ok {
-		return 0
-	}
-	id, err := strconv.ParseInt(rest, 10, 64)
-	if err != nil {
-		return 0
-	}
-	return id
+	return Actor{OrgID: u.OrgID, Number: orgNumber, Label: "user:" + strconv.FormatInt(u.ID, 10), ChatUserID: u.ID}
 }

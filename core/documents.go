@@ -150,21 +150,14 @@ func validateFields(t DocType, number string, date time.Time) (string, time.Time
 	return number, time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, time.UTC), nil
 }
 
-// StageFile checks and stores a PDF before the document is created, so a
-// chat can refuse a bad file at once and create the document steps later
-// with CreateDocument over the stored blob.
-func (s *Documents) StageFile(ctx context.Context, file io.Reader) (FileInfo, error) {
-	return s.stage(ctx, file, nil)
-}
-
 // CreateDocument checks the fields and the PDF, stores the file and creates a
 // document in «Создан» whose link works at once.
 func (s *Documents) CreateDocument(ctx context.Context, a Actor, in NewDocument, file io.Reader) (*Document, error) {
 	return s.create(ctx, a, in, func() (FileInfo, error) { return s.intake(ctx, file) })
 }
 
-// CreateStagedDocument is CreateDocument for a file that StageFile or
-// StageDocument already checked and stored, as a chat does: the file is
+// CreateStagedDocument is CreateDocument for a file that StageDocument
+// already checked and stored, as a chat does: the file is
 // neither read nor checked again.
 func (s *Documents) CreateStagedDocument(ctx context.Context, a Actor, in NewDocument, staged FileInfo) (*Document, error) {
 	if staged.SHA256 == "" || staged.Size <= 0 {

@@ -26,9 +26,9 @@ func (s *Downloads) OpenOriginalByLink(ctx context.Context, token string, who Vi
 	if err != nil {
 		return nil, nil, err
 	}
-	rc, err := s.blobs.Open(ctx, out.File.SHA256)
+	rc, err := s.OpenFile(ctx, out)
 	if err != nil {
-		return nil, nil, wrapf(err, "open file %s", out.File.SHA256)
+		return nil, nil, err
 	}
 	return rc, out, nil
 }
@@ -36,17 +36,23 @@ func (s *Downloads) OpenOriginalByLink(ctx context.Context, token string, who Vi
 // OpenOriginal returns the PDF exactly as uploaded, if the actor's side may
 // download it now, and records the download.
 func (s *Downloads) OpenOriginal(ctx context.Context, a Actor, id uuid.UUID) (io.ReadCloser, *Document, error) {
-	d, err := s.change(ctx, a, id, ActionDownload, func(tx Tx, d *Document, side Side) (*Event, error) {
-		return &Event{Kind: EventDownloaded, Actor: a.Label, Details: details(map[string]string{"version": "original", "side": string(side)})}, nil
-	})
+	d, err := s.recordDownload(ctx, a, id, "original")
 	if err != nil {
 		return nil, nil, err
 	}
-	rc, err := s.blobs.Open(ctx, d.File.SHA256)
+	rc, err := s.OpenFile(ctx, d)
 	if err != nil {
-		return nil, nil, wrapf(err, "open file %s", d.File.SHA256)
+		return nil, nil, err
 	}
 	return rc, d, nil
+}
+
+// recordDownload records the actor's download of the document's version,
+// if their side may download it now.
+func (s *Downloads) recordDownload(ctx context.Context, a Actor, id uuid.UUID, version string) (*Document, error) {
+	return s.change(ctx, a, id, ActionDownload, func(tx Tx, d *Document, side Side) (*Event, error) {
+		return &Event{Kind: EventDownloaded, Actor: a.Label, Details: details(map[string]string{"version": version, "side": string(side)})}, nil
+	})
 }
 
 // Combiner builds the attached CMS of all signatures; the signature package
@@ -100,9 +106,7 @@ func (s *Downloads) EzSigner(ctx context.Context, a Actor, id uuid.UUID) ([]byte
 	if err != nil {
 		return nil, nil, wrapf(err, "read ezsigner version")
 	}
-	if _, err := s.change(ctx, a, id, ActionDownload, func(tx Tx, d *Document, side Side) (*Event, error) {
-		return &Event{Kind: EventDownloaded, Actor: a.Label, Details: details(map[string]string{"version": "ezsigner", "side": string(side)})}, nil
-	}); err != nil {
+	if _, err := s.recordDownload(ctx, a, id, "ezsigner"); err != nil {
 		return nil, nil, err
 	}
 	return cms, d, nil
@@ -111,9 +115,5 @@ func (s *Downloads) EzSigner(ctx context.Context, a Actor, id uuid.UUID) ([]byte
 // OpenFile returns the stored PDF of a document the caller has reached,
 // for drawing its pages; it is not a download and is not counted.
 func (s *Downloads) OpenFile(ctx context.Context, d *Document) (io.ReadCloser, error) {
-	rc, err := s.blobs.Open(ctx, d.File.SHA256)
-	if err != nil {
-		return nil, wrapf(err, "open file %s", d.File.SHA256)
-	}
-	return rc, nil
+	return s.openBlob(ctx, d.File.SHA256)
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/subtle"
 	"time"
 
 	"github.com/google/uuid"
@@ -116,7 +115,7 @@ func (s *Signing) egovAuthorise(ctx context.Context, sessionID, token string) (u
 	if err != nil || used || !s.now().Before(expires) {
 		return uuid.Nil, ErrEgovSession
 	}
-	if tokenHash == nil || subtle.ConstantTimeCompare(tokenHash, LinkHash(token)) != 1 {
+	if !tokenMatches(tokenHash, token) {
 		return uuid.Nil, ErrEgovToken
 	}
 	return docID, nil

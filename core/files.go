@@ -47,11 +47,20 @@ func (s *files) stage(ctx context.Context, file io.Reader, read func(f *os.File,
 	return info, nil
 }
 
+// openBlob opens a stored file by its SHA-256.
+func (s *files) openBlob(ctx context.Context, sha256Hex string) (io.ReadCloser, error) {
+	rc, err := s.blobs.Open(ctx, sha256Hex)
+	if err != nil {
+		return nil, wrapf(err, "open file %s", sha256Hex)
+	}
+	return rc, nil
+}
+
 // readFile reads a document's PDF whole: signing needs all of its bytes.
 func (s *files) readFile(ctx context.Context, d *Document) ([]byte, error) {
-	rc, err := s.blobs.Open(ctx, d.File.SHA256)
+	rc, err := s.openBlob(ctx, d.File.SHA256)
 	if err != nil {
-		return nil, wrapf(err, "open file %s", d.File.SHA256)
+		return nil, err
 	}
 	defer rc.Close()
 	pdf, err := io.ReadAll(rc)

@@ -144,6 +144,11 @@ func passwordAAD(orgID int64, iin string) []byte {
 // their organisation, sealed. It comes from the one-time HTTPS page, never
 // from the chat.
 func (iv *Invoices) SetPassword(ctx context.Context, who *ChatUser, password string) error {
+	return iv.setPassword(ctx, who, password, nil)
+}
+
+// setPassword is SetPassword; also, when set, runs in its transaction.
+func (iv *Invoices) setPassword(ctx context.Context, who *ChatUser, password string, also func(ctx context.Context, tx ESFTx) error) error {
 	if err := bound(who); err != nil {
 		return err
 	}
@@ -154,17 +159,23 @@ func (iv *Invoices) SetPassword(ctx context.Context, who *ChatUser, password str
 	if err != nil {
 		return fmt.Errorf("seal password: %w", err)
 	}
-	if err := iv.d.Store.SaveESFPassword(ctx, who.OrgID, who.IIN, sealed, nonce, iv.now()); err != nil {
-		return err
-	}
-	// A new password may be what a paused synchronisation waited for.
 	return iv.d.Store.InESFTx(ctx, func(tx ESFTx) error {
+		if err := tx.SaveESFPassword(ctx, who.OrgID, who.IIN, sealed, nonce, iv.now()); err != nil {
+			return err
+		}
+		// A new password may be what a paused synchronisation waited for.
 		s, err := tx.LockESFSync(ctx, who.OrgID)
 		if err != nil {
 			return err
 		}
 		s.PausedNotified = false
-		return tx.SaveESFSync(ctx, s)
+		if err := tx.SaveESFSync(ctx, s); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(ctx, tx)
+		}
+		return nil
 	})
 }
 
@@ -181,14 +192,14 @@ func (iv *Invoices) DeletePassword(ctx context.Context, who *ChatUser) error {
 	if err := bound(who); err != nil {
 		return err
 	}
-	found, err := iv.d.Store.DeleteESFPassword(ctx, who.OrgID, who.IIN)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return ErrESFNoPassword
-	}
 	return iv.d.Store.InESFTx(ctx, func(tx ESFTx) error {
+		found, err := tx.DeleteESFPassword(ctx, who.OrgID, who.IIN)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrESFNoPassword
+		}
 		return tx.EndESFTicketsOf(ctx, who.OrgID, who.IIN, iv.now())
 	})
 }
@@ -248,12 +259,14 @@ func (iv *Invoices) StartTicket(ctx context.Context, who *ChatUser) (string, err
 // session with it to prove it (and reads the updates in that session), and
 // keeps it as an active ticket of their organisation.
 func (iv *Invoices) CompleteTicket(ctx context.Context, who *ChatUser, signedXML []byte) (ESFTicket, error) {
-	return iv.completeTicket(ctx, who, signedXML, nil)
+	return iv.completeTicket(ctx, who, signedXML, "", nil)
 }
 
 // completeTicket is CompleteTicket; also, when set, runs in the
-// transaction that keeps the ticket.
-func (iv *Invoices) completeTicket(ctx context.Context, who *ChatUser, signedXML []byte,
+// transaction that keeps the ticket. linkTicket, when set, is the ticket a
+// link gave to sign: another one signed (an older one of the same person,
+// replayed) is refused.
+func (iv *Invoices) completeTicket(ctx context.Context, who *ChatUser, signedXML []byte, linkTicket string,
 	also func(ctx context.Context, tx ESFTx, t *ESFTicket) error) (ESFTicket, error) {
 	if err := bound(who); err != nil {
 		return ESFTicket{}, err
@@ -272,6 +285,15 @@ func (iv *Invoices) completeTicket(ctx context.Context, who *ChatUser, signedXML
 	}
 	if st.Signer.BIN != org.Number {
 		return ESFTicket{}, &Refusal{Code: CodeESFTicketWrongOrg, Detail: st.Signer.BIN}
+	}
+	if linkTicket != "" {
+		state, err := iv.d.Verifier.ESFTicketState([]byte(linkTicket))
+		if err != nil {
+			return ESFTicket{}, fmt.Errorf("the link's ticket: %w", err)
+		}
+		if st.State != state {
+			return ESFTicket{}, &Refusal{Code: CodeESFTicketNotIssued, Detail: st.State}
+		}
 	}
 	now := iv.now()
 	issued := st.Issued
@@ -411,15 +433,11 @@ func (iv *Invoices) counter(orgID int64) *callCounter {
 func (c *callCounter) spend(ctx context.Context, n int) error {
 	if c.iv.d.DailyCalls > 0 {
 		if c.used < 0 {
-			org, err := c.iv.d.Store.OrganisationByID(ctx, c.orgID)
+			used, err := c.iv.d.Store.ESFCallsOf(ctx, c.orgID, day(c.iv.now()))
 			if err != nil {
 				return err
 			}
-			all, err := c.iv.d.Store.ESFCallsOn(ctx, day(c.iv.now()))
-			if err != nil {
-				return err
-			}
-			c.used = all[org.Number]
+			c.used = used
 		}
 		if c.used+int64(c.n+n) > int64(c.iv.d.DailyCalls) {
 			return ErrESFBudget

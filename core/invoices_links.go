@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -177,11 +176,10 @@ func (iv *Invoices) SetPasswordByPage(ctx context.Context, id, password string) 
 	if err := iv.use(ctx, id); err != nil {
 		return err
 	}
-	if err := iv.SetPassword(ctx, u, password); err != nil {
-		return err
-	}
-	iv.tellChat(ctx, u, OutboxESFPasswordSaved, ESFNotice{OrgID: u.OrgID, IIN: u.IIN})
-	return nil
+	return iv.setPassword(ctx, u, password, func(ctx context.Context, tx ESFTx) error {
+		return addESFOutbox(ctx, tx, OutboxMessage{ChatUserID: u.ID, Kind: OutboxESFPasswordSaved, CreatedAt: iv.now()},
+			ESFNotice{OrgID: u.OrgID, IIN: u.IIN})
+	})
 }
 
 // StartTicketSigning asks ИС ЭСФ for a ticket for the person and keeps it
@@ -240,7 +238,7 @@ func (iv *Invoices) appLink(ctx context.Context, id, token string) (ESFLink, *Ch
 	if err != nil {
 		return ESFLink{}, nil, err
 	}
-	if l.TokenHash == nil || subtle.ConstantTimeCompare(l.TokenHash, LinkHash(token)) != 1 {
+	if !tokenMatches(l.TokenHash, token) {
 		return ESFLink{}, nil, ErrEgovToken
 	}
 	return l, u, nil
@@ -250,27 +248,29 @@ func (iv *Invoices) appLink(ctx context.Context, id, token string) (ESFLink, *Ch
 // attempt uses the signing up, as a document's QR; the person's chat is
 // told the outcome either way.
 func (iv *Invoices) SignTicketApp(ctx context.Context, id, token string, signedXML []byte) (*ChatUser, ESFTicket, error) {
-	_, u, err := iv.appLink(ctx, id, token)
+	l, u, err := iv.appLink(ctx, id, token)
 	if err != nil {
 		return nil, ESFTicket{}, err
 	}
-	return iv.signTicket(ctx, id, u, signedXML)
+	return iv.signTicket(ctx, id, l, u, signedXML)
 }
 
 // SignTicketPage takes the ticket signed on the NCALayer page.
 func (iv *Invoices) SignTicketPage(ctx context.Context, id string, signedXML []byte) (*ChatUser, ESFTicket, error) {
-	_, u, err := iv.link(ctx, id, ESFLinkTicket)
+	l, u, err := iv.link(ctx, id, ESFLinkTicket)
 	if err != nil {
 		return nil, ESFTicket{}, err
 	}
-	return iv.signTicket(ctx, id, u, signedXML)
+	return iv.signTicket(ctx, id, l, u, signedXML)
 }
 
-func (iv *Invoices) signTicket(ctx context.Context, id string, u *ChatUser, signedXML []byte) (*ChatUser, ESFTicket, error) {
+// signTicket completes the ticket signed through link l, which must be
+// the ticket l gave.
+func (iv *Invoices) signTicket(ctx context.Context, id string, l ESFLink, u *ChatUser, signedXML []byte) (*ChatUser, ESFTicket, error) {
 	if err := iv.use(ctx, id); err != nil {
 		return nil, ESFTicket{}, err
 	}
-	t, err := iv.completeTicket(ctx, u, signedXML, func(ctx context.Context, tx ESFTx, t *ESFTicket) error {
+	t, err := iv.completeTicket(ctx, u, signedXML, l.Data, func(ctx context.Context, tx ESFTx, t *ESFTicket) error {
 		exp := t.ExpiresAt
 		return addESFOutbox(ctx, tx, OutboxMessage{OrgID: u.OrgID, Kind: OutboxESFConnected, CreatedAt: iv.now()},
 			ESFNotice{OrgID: u.OrgID, IIN: u.IIN, Who: t.Name, TicketID: t.ID, ExpiresAt: &exp})

@@ -48,6 +48,7 @@ type ESFSignedTicket struct {
 	Certificate string    // base64 DER
 	Issued      time.Time // the ticket's timeMark; zero when unreadable
 	TTL         time.Duration
+	State       string // the ticket's nonce, as signed
 	XML         string
 }
 
@@ -57,6 +58,9 @@ type ESFSignedTicket struct {
 // codes or the signature package's.
 type ESFTicketVerifier interface {
 	VerifyESFTicket(ctx context.Context, signedXML []byte, iin string) (ESFSignedTicket, error)
+	// ESFTicketState is the nonce of a ticket ИС ЭСФ issued (its state):
+	// what tells one ticket from another of the same person.
+	ESFTicketState(ticketXML []byte) (string, error)
 }
 
 // ESFFaultKind is what a failure of ИС ЭСФ means for the use cases.
@@ -233,9 +237,6 @@ type ESFStore interface {
 	// ESFPassword is the sealed password of the person for the
 	// organisation; ErrNotFound when there is none.
 	ESFPassword(ctx context.Context, orgID int64, iin string) (sealed, nonce []byte, err error)
-	SaveESFPassword(ctx context.Context, orgID int64, iin string, sealed, nonce []byte, at time.Time) error
-	// DeleteESFPassword reports whether there was one.
-	DeleteESFPassword(ctx context.Context, orgID int64, iin string) (bool, error)
 	// ActiveESFTickets are the organisation's active tickets not expired at
 	// now, the latest expiry first.
 	ActiveESFTickets(ctx context.Context, orgID int64, now time.Time) ([]ESFTicket, error)
@@ -254,12 +255,17 @@ type ESFStore interface {
 	AddESFCalls(ctx context.Context, orgID int64, day time.Time, n int) error
 	// ESFCallsOn are the calls of each organisation (by BIN) on day.
 	ESFCallsOn(ctx context.Context, day time.Time) (map[string]int64, error)
+	// ESFCallsOf are the organisation's calls on day (0 when none).
+	ESFCallsOf(ctx context.Context, orgID int64, day time.Time) (int64, error)
 }
 
 // ESFTx is a transaction of the invoice use cases.
 type ESFTx interface {
 	// LockESFSync reads the organisation's state FOR UPDATE, creating it.
 	LockESFSync(ctx context.Context, orgID int64) (ESFSync, error)
+	SaveESFPassword(ctx context.Context, orgID int64, iin string, sealed, nonce []byte, at time.Time) error
+	// DeleteESFPassword reports whether there was one.
+	DeleteESFPassword(ctx context.Context, orgID int64, iin string) (bool, error)
 	SaveESFSync(ctx context.Context, s ESFSync) error
 	InsertESFTicket(ctx context.Context, t *ESFTicket) error
 	// SetESFTicketState moves an active ticket of the organisation to
@@ -287,6 +293,7 @@ const (
 	CodeESFTicketNotAuth     Code = "esf_ticket_not_auth_key"     // a signing key instead of AUTH
 	CodeESFTicketWrongOrg    Code = "esf_ticket_wrong_org"        // the certificate names another organisation
 	CodeESFTicketRefused     Code = "esf_ticket_refused"          // ИС ЭСФ refused the ticket
+	CodeESFTicketNotIssued   Code = "esf_ticket_not_issued"       // a ticket other than the one the link gave (an older one)
 	CodeESFNoTicket          Code = "esf_no_ticket"               // no active ticket: sign one
 	CodeESFTooSoon           Code = "esf_too_soon"                // five-minute rule, or a session is in use
 	CodeESFUnavailable       Code = "esf_unavailable"             // down, timed out, or an unreadable answer
@@ -298,7 +305,7 @@ const (
 var ESFCodes = []Code{CodeESFNotBound, CodeESFNoPassword, CodeESFPasswordEmpty, CodeESFPasswordInvalid,
 	CodeESFTicketMalformed, CodeESFTicketNotXML, CodeESFTicketUnsigned, CodeESFTicketBroken,
 	CodeESFTicketWrongSigner, CodeESFTicketNotAuth, CodeESFTicketWrongOrg,
-	CodeESFTicketRefused, CodeESFNoTicket, CodeESFTooSoon, CodeESFUnavailable, CodeESFRefused, CodeESFBudget, CodeESFLinkGone}
+	CodeESFTicketRefused, CodeESFTicketNotIssued, CodeESFNoTicket, CodeESFTooSoon, CodeESFUnavailable, CodeESFRefused, CodeESFBudget, CodeESFLinkGone}
 
 var (
 	ErrESFTicketMalformed   = &Refusal{Code: CodeESFTicketMalformed}
@@ -314,6 +321,7 @@ var (
 	ErrESFTooSoon           = &Refusal{Code: CodeESFTooSoon}
 	ErrESFUnavailable       = &Refusal{Code: CodeESFUnavailable}
 	ErrESFTicketRefused     = &Refusal{Code: CodeESFTicketRefused}
+	ErrESFTicketNotIssued   = &Refusal{Code: CodeESFTicketNotIssued}
 	ErrESFRefused           = &Refusal{Code: CodeESFRefused}
 	ErrESFBudget            = &Refusal{Code: CodeESFBudget}
 	ErrESFNotBound          = &Refusal{Code: CodeESFNotBound}

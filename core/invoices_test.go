@@ -64,7 +64,7 @@ func newESFWorld(t *testing.T) *esfWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iv, err := core.NewInvoices(core.InvoicesDeps{Store: f.DB, Client: &esf.Gateway{Client: client, Verifier: verifier, PageSize: 2},
+	iv, err := core.NewInvoices(core.InvoicesDeps{Store: f.DB, Links: f.DB, Client: &esf.Gateway{Client: client, Verifier: verifier, PageSize: 2},
 		Verifier: &esf.Gateway{Client: client, Verifier: verifier}, Sealer: sealer, Clock: clock, TicketTTL: 3 * time.Hour,
 		WarnBefore: time.Hour, Logger: quietLog()})
 	if err != nil {
@@ -348,6 +348,43 @@ func TestInvoicesRefusals(t *testing.T) {
 // however long the outage lasts, and that it is back once at the next sync
 // that succeeds, with the invoices of the outage; a later outage is told
 // anew.
+// TestESFLinkTakesItsOwnTicket: a signing link takes only the ticket it
+// gave; a ticket the same person signed before, replayed, is refused and
+// uses the link up, nothing kept.
+func TestESFLinkTakesItsOwnTicket(t *testing.T) {
+	w := newESFWorld(t)
+	ctx := context.Background()
+	if err := w.iv.SetPassword(ctx, w.manager, esfPassword); err != nil {
+		t.Fatal(err)
+	}
+	first, err := w.iv.StartTicketSigning(ctx, w.manager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticket, _, _, err := w.iv.TicketToSign(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := w.auth.SignXML(t, []byte(ticket))
+	if _, _, err := w.iv.SignTicketPage(ctx, first.ID, signed); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(core.ESFSessionGap)
+	second, err := w.iv.StartTicketSigning(ctx, w.manager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.iv.SignTicketPage(ctx, second.ID, signed); !errors.Is(err, core.ErrESFTicketNotIssued) {
+		t.Fatalf("an older ticket on a new link: %v, want %v", err, core.ErrESFTicketNotIssued)
+	}
+	if ts, _ := w.iv.ActiveTickets(ctx, w.manager); len(ts) != 1 {
+		t.Fatalf("%d active tickets, want the first only", len(ts))
+	}
+	if _, _, err := w.iv.SignTicketPage(ctx, second.ID, signed); !errors.Is(err, core.ErrESFLinkGone) {
+		t.Fatalf("the link again: %v, want %v", err, core.ErrESFLinkGone)
+	}
+}
+
 func TestInvoicesOutage(t *testing.T) {
 	w := newESFWorld(t)
 	ctx := context.Background()

@@ -305,4 +305,6 @@ type Actor struct {
 	OrgID  int64
 	Number string
 	Label  string // for the audit trail: "user:12", "apikey:3", "cli"
+	// ChatUserID is the chat user acting (ChatActor); 0 for any other actor.
+	ChatUserID int64
 }

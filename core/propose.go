@@ -32,9 +32,11 @@ func (p *Proposal) Complete() bool {
 		p.Recipient.Number != "" && p.Recipient.Name != ""
 }
 
-// StageDocument stores a PDF as StageFile does and proposes the document's
-// fields from its text. Reading the text never fails the upload: whatever
-// goes wrong there leaves the proposal empty with the reason in Unread.
+// StageDocument checks and stores a PDF before the document is created, so
+// a chat can refuse a bad file at once and create the document steps later
+// (CreateStagedDocument), and proposes the document's fields from its
+// text. Reading the text never fails the upload: whatever goes wrong there
+// leaves the proposal empty with the reason in Unread.
 func (s *Documents) StageDocument(ctx context.Context, a Actor, file io.Reader) (FileInfo, Proposal, error) {
 	org, err := s.senderOrg(ctx, a)
 	if err != nil {
@@ -53,15 +55,6 @@ func (s *Documents) StageDocument(ctx context.Context, a Actor, file io.Reader) 
 		return FileInfo{}, Proposal{}, err
 	}
 	return info, prop, nil
-}
-
-// ProposeFromText is the proposal for a text, for the sender a acts for.
-func (s *Documents) ProposeFromText(ctx context.Context, a Actor, text string) (Proposal, error) {
-	org, err := s.senderOrg(ctx, a)
-	if err != nil {
-		return Proposal{}, err
-	}
-	return s.propose(ctx, org, a, text), nil
 }
 
 func (s *Documents) propose(ctx context.Context, org *Organisation, a Actor, text string) Proposal {

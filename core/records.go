@@ -46,8 +46,8 @@ func (s *records) outbox(ctx context.Context, tx Tx, d *Document, kind string, f
 		"document_id": d.ID, "status": d.Status, "previous_status": from, "side": side,
 		"event_seq": d.AuditSeq, "sender_org_id": d.SenderOrgID, "recipient": d.RecipientNumber,
 	}
-	if id := ActingChatUser(by); id != 0 {
-		p["actor_chat_user_id"] = id
+	if by.ChatUserID != 0 {
+		p["actor_chat_user_id"] = by.ChatUserID
 	}
 	payload, err := json.Marshal(p)
 	if err != nil {

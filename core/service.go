@@ -3,6 +3,7 @@ package core
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"log/slog"
 	"time"
@@ -102,4 +103,10 @@ func NewToken() string {
 func LinkHash(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
+}
+
+// tokenMatches reports, in constant time, whether token is the one whose
+// LinkHash was kept; nothing kept (no token handed out yet) matches none.
+func tokenMatches(kept []byte, token string) bool {
+	return kept != nil && subtle.ConstantTimeCompare(kept, LinkHash(token)) == 1
 }

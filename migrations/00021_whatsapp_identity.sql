@@ -13,8 +13,9 @@
 -- (documents followed, deliveries, menus, outbox events, ИС ЭСФ tickets and
 -- links) move to it, except those that would repeat one of its own under a
 -- unique key (a document it already follows, a delivery it already had, a
--- conversation); the others are removed. The tables are found in the catalogue, so a table added later
--- is moved too.
+-- conversation); the others are removed. The tables are found in the
+-- catalogue, so a table added later is moved too. A row bound to another
+-- organisation than the one kept loses its binding; a notice names both.
 -- +goose StatementBegin
 CREATE FUNCTION merge_chat_users(ids bigint[]) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -32,6 +33,12 @@ BEGIN
         RETURN NULL;
     END IF;
     FOR gone IN SELECT id FROM chat_users WHERE id = ANY(ids) AND id <> keep ORDER BY id LOOP
+        PERFORM 1 FROM chat_users k, chat_users g
+        WHERE k.id = keep AND g.id = gone AND k.org_id IS NOT NULL AND g.org_id IS NOT NULL AND k.org_id <> g.org_id;
+        IF FOUND THEN
+            RAISE NOTICE 'merge_chat_users: chat user % bound to organisation % merged into chat user % bound to organisation %; its binding is dropped',
+                gone, (SELECT org_id FROM chat_users WHERE id = gone), keep, (SELECT org_id FROM chat_users WHERE id = keep);
+        END IF;
         UPDATE chat_users k SET
             iin      = CASE WHEN k.iin IS NULL AND k.bound_at IS NULL THEN g.iin ELSE k.iin END,
             org_id   = CASE WHEN k.iin IS NULL AND k.bound_at IS NULL THEN g.org_id ELSE k.org_id END,
@@ -52,13 +59,14 @@ BEGIN
             WHERE c.contype = 'f' AND c.confrelid = 'chat_users'::regclass AND cardinality(c.conkey) = 1
         LOOP
             -- Rows that would repeat one of keep's under a unique key stay
-            -- behind and go: keep's own win.
+            -- behind and go: keep's own win. A unique key's NULLs repeat
+            -- nothing, so its columns are compared with =.
             FOR idx IN
                 SELECT i.indkey::int2[] AS cols FROM pg_index i
                 WHERE i.indrelid = ref.tbl AND i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL
                   AND ref.num = ANY(i.indkey::int2[])
             LOOP
-                SELECT coalesce(string_agg(format('k.%1$I IS NOT DISTINCT FROM g.%1$I', a.attname), ' AND '), 'true') INTO same
+                SELECT coalesce(string_agg(format('k.%1$I = g.%1$I', a.attname), ' AND '), 'true') INTO same
                 FROM pg_attribute a WHERE a.attrelid = ref.tbl AND a.attnum = ANY(idx.cols) AND a.attnum <> ref.num;
                 EXECUTE format('DELETE FROM %1$s g WHERE g.%2$I = $2 AND EXISTS (SELECT 1 FROM %1$s k WHERE k.%2$I = $1 AND %3$s)',
                     ref.tbl::regclass, ref.col, same) USING keep, gone;
@@ -123,5 +131,7 @@ CREATE INDEX whatsapp_inbox_pending ON whatsapp_inbox (seq) WHERE handled_at IS 
 CREATE INDEX whatsapp_inbox_handled ON whatsapp_inbox (handled_at) WHERE handled_at IS NOT NULL;
 
 -- +goose Down
+-- The chat users merged stay merged: which rows were one person's two is
+-- not kept, so the merge cannot be undone.
 DROP TABLE whatsapp_inbox;
 DROP FUNCTION merge_chat_users(bigint[]);

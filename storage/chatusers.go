@@ -22,9 +22,22 @@ func scanChatUser(row pgx.Row, u *core.ChatUser) error {
 	return row.Scan(&u.ID, &u.Channel, &u.ExternalID, &u.Name, &u.IIN, &u.OrgID, &u.Language, &u.Username, &u.Phone, &u.BlockedAt, &u.WroteAt, &u.CreatedAt)
 }
 
+// upsertChatUser creates a chat user or refreshes the stored one: a name
+// given replaces the stored one (the bot writing first knows none), and a
+// person who writes (wrote_at given) has unblocked the bot; the bot writing
+// first to a person who blocked it leaves the block.
+const upsertChatUser = `
+	INSERT INTO chat_users (channel, external_id, name, language, wrote_at) VALUES ($1, $2, $3, $4, $5)
+	ON CONFLICT (channel, external_id) DO UPDATE SET
+		name = CASE WHEN EXCLUDED.name = '' THEN chat_users.name ELSE EXCLUDED.name END,
+		blocked_at = CASE WHEN EXCLUDED.wrote_at IS NULL THEN chat_users.blocked_at END,
+		wrote_at = coalesce(chat_users.wrote_at, EXCLUDED.wrote_at)
+	RETURNING ` + chatUserColumns
+
 // EnsureChatUser finds the person by channel and external id, creating the
-// row on first contact. A later contact refreshes the display name and
-// clears a block: a person who writes again has unblocked the bot. Every
+// row on first contact. A later contact refreshes the display name and, when
+// the person wrote (u.WroteAt set), clears a block: a person who writes again
+// has unblocked the bot. Every
 // update of every chat comes through here, so the usual case, nothing
 // changed, is one read and no write.
 //
@@ -52,19 +65,15 @@ func (db *DB) EnsureChatUser(ctx context.Context, u *core.ChatUser, aliases ...s
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("chat user: %w", err)
 	}
-	if n == 1 && got.ExternalID == u.ExternalID && got.Name == u.Name && got.BlockedAt == nil && (u.WroteAt == nil || got.WroteAt != nil) {
+	if n == 1 && got.ExternalID == u.ExternalID && (u.Name == "" || got.Name == u.Name) &&
+		(u.WroteAt == nil || got.BlockedAt == nil && got.WroteAt != nil) {
 		*u = got
 		return nil
 	}
 	if n > 1 || n == 1 && got.ExternalID != u.ExternalID {
 		return db.mergeChatUser(ctx, u, ids)
 	}
-	err = scanChatUser(db.pool().QueryRow(ctx, `
-		INSERT INTO chat_users (channel, external_id, name, language, wrote_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL,
-			wrote_at = coalesce(chat_users.wrote_at, EXCLUDED.wrote_at)
-		RETURNING `+chatUserColumns,
-		u.Channel, u.ExternalID, u.Name, u.Language, u.WroteAt), u)
+	err = scanChatUser(db.pool().QueryRow(ctx, upsertChatUser, u.Channel, u.ExternalID, u.Name, u.Language, u.WroteAt), u)
 	if err != nil {
 		return fmt.Errorf("chat user: %w", err)
 	}
@@ -94,14 +103,10 @@ func (db *DB) mergeChatUser(ctx context.Context, u *core.ChatUser, ids []string)
 		}
 	}
 	if id == nil { // merged away by another transaction meanwhile
-		err = scanChatUser(t.QueryRow(ctx, `
-			INSERT INTO chat_users (channel, external_id, name, language, wrote_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (channel, external_id) DO UPDATE SET name = EXCLUDED.name, blocked_at = NULL,
-				wrote_at = coalesce(chat_users.wrote_at, EXCLUDED.wrote_at)
-			RETURNING `+chatUserColumns, u.Channel, u.ExternalID, u.Name, u.Language, u.WroteAt), u)
+		err = scanChatUser(t.QueryRow(ctx, upsertChatUser, u.Channel, u.ExternalID, u.Name, u.Language, u.WroteAt), u)
 	} else {
-		err = scanChatUser(t.QueryRow(ctx, `UPDATE chat_users SET external_id = $2, name = CASE WHEN $3 = '' THEN name ELSE $3 END, blocked_at = NULL,
-				wrote_at = coalesce(wrote_at, $4)
+		err = scanChatUser(t.QueryRow(ctx, `UPDATE chat_users SET external_id = $2, name = CASE WHEN $3 = '' THEN name ELSE $3 END,
+				blocked_at = CASE WHEN $4::timestamptz IS NULL THEN blocked_at END, wrote_at = coalesce(wrote_at, $4)
 			WHERE id = $1 RETURNING `+chatUserColumns, *id, u.ExternalID, u.Name, u.WroteAt), u)
 	}
 	if err != nil {

@@ -2,12 +2,10 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // Delivered reports whether the chat was told of the event already.
@@ -42,19 +40,4 @@ func (db *DB) RecordDeliveryFailure(ctx context.Context, eventID uuid.UUID, chat
 		return fmt.Errorf("record delivery failure: %w", err)
 	}
 	return nil
-}
-
-// DeliveryFailure is the reason a delivery was refused for good; "" when it
-// went or was never tried.
-func (db *DB) DeliveryFailure(ctx context.Context, eventID uuid.UUID, chatUserID int64) (string, error) {
-	var reason *string
-	err := db.pool().QueryRow(ctx, `SELECT failure FROM notification_deliveries WHERE event_id = $1 AND chat_user_id = $2`,
-		eventID, chatUserID).Scan(&reason)
-	if errors.Is(err, pgx.ErrNoRows) || err == nil && reason == nil {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("delivery failure: %w", err)
-	}
-	return *reason, nil
 }

@@ -32,8 +32,8 @@ func (db *DB) ESFPassword(ctx context.Context, orgID int64, iin string) (sealed,
 	return sealed, nonce, nil
 }
 
-func (db *DB) SaveESFPassword(ctx context.Context, orgID int64, iin string, sealed, nonce []byte, at time.Time) error {
-	_, err := db.pool().Exec(ctx, `INSERT INTO esf_credentials (org_id, iin, sealed, nonce, updated_at) VALUES ($1, $2, $3, $4, $5)
+func (t *esfTx) SaveESFPassword(ctx context.Context, orgID int64, iin string, sealed, nonce []byte, at time.Time) error {
+	_, err := t.tx.tx.Exec(ctx, `INSERT INTO esf_credentials (org_id, iin, sealed, nonce, updated_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (org_id, iin) DO UPDATE SET sealed = EXCLUDED.sealed, nonce = EXCLUDED.nonce, updated_at = EXCLUDED.updated_at`,
 		orgID, iin, sealed, nonce, at)
 	if err != nil {
@@ -42,8 +42,8 @@ func (db *DB) SaveESFPassword(ctx context.Context, orgID int64, iin string, seal
 	return nil
 }
 
-func (db *DB) DeleteESFPassword(ctx context.Context, orgID int64, iin string) (bool, error) {
-	tag, err := db.pool().Exec(ctx, `DELETE FROM esf_credentials WHERE org_id = $1 AND iin = $2`, orgID, iin)
+func (t *esfTx) DeleteESFPassword(ctx context.Context, orgID int64, iin string) (bool, error) {
+	tag, err := t.tx.tx.Exec(ctx, `DELETE FROM esf_credentials WHERE org_id = $1 AND iin = $2`, orgID, iin)
 	if err != nil {
 		return false, fmt.Errorf("delete esf password: %w", err)
 	}
@@ -88,11 +88,7 @@ func (db *DB) ESFInvoice(ctx context.Context, orgID, esfID int64) (*core.ESFInvo
 	return &v, nil
 }
 
-type esfSyncRow interface {
-	Scan(dest ...any) error
-}
-
-func scanESFSync(orgID int64, r esfSyncRow) (core.ESFSync, error) {
+func scanESFSync(orgID int64, r pgx.Row) (core.ESFSync, error) {
 	s := core.ESFSync{OrgID: orgID}
 	var date *time.Time
 	var warned *int64
@@ -166,6 +162,18 @@ func (db *DB) AddESFCalls(ctx context.Context, orgID int64, day time.Time, n int
 		return fmt.Errorf("count esf calls: %w", err)
 	}
 	return nil
+}
+
+func (db *DB) ESFCallsOf(ctx context.Context, orgID int64, day time.Time) (int64, error) {
+	var n int64
+	err := db.pool().QueryRow(ctx, `SELECT calls FROM esf_calls WHERE org_id = $1 AND day = $2`, orgID, day).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("esf calls of %d: %w", orgID, err)
+	}
+	return n, nil
 }
 
 func (db *DB) ESFCallsOn(ctx context.Context, day time.Time) (map[string]int64, error) {

@@ -231,3 +231,32 @@ func TestChatUserAliasesMerge(t *testing.T) {
 		t.Fatalf("re-keyed = %+v, %v; was %+v", now, err, old)
 	}
 }
+
+// TestReachingKeepsNameAndBlock: the bot writing first to a person it knows
+// keeps their name and, when they blocked the bot, the block, whether the
+// row is found directly or merged from their number; their writing again
+// lifts the block.
+func TestReachingKeepsNameAndBlock(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	ctx := context.Background()
+	pn, lid := whatsAppPair()
+	u, err := f.Svc.ChatUser(ctx, core.ChannelWhatsApp, pn+"@s.whatsapp.net", "Дана", "kk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DB.MarkChatBlocked(ctx, u.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	reached, err := f.Svc.ReachedChatUser(ctx, core.ChannelWhatsApp, pn+"@s.whatsapp.net", "", "ru")
+	if err != nil || reached.ID != u.ID || reached.Name != "Дана" || reached.BlockedAt == nil {
+		t.Fatalf("reached = %+v, %v; want %d named Дана, blocked", reached, err, u.ID)
+	}
+	merged, err := f.Svc.ReachedChatUser(ctx, core.ChannelWhatsApp, lid+"@lid", "", "ru", pn+"@s.whatsapp.net")
+	if err != nil || merged.ID != u.ID || merged.Name != "Дана" || merged.BlockedAt == nil {
+		t.Fatalf("reached by hidden id = %+v, %v; want %d named Дана, blocked", merged, err, u.ID)
+	}
+	wrote, err := f.Svc.ChatUser(ctx, core.ChannelWhatsApp, lid+"@lid", "Дана", "ru")
+	if err != nil || wrote.ID != u.ID || wrote.BlockedAt != nil {
+		t.Fatalf("wrote = %+v, %v; want %d unblocked", wrote, err, u.ID)
+	}
+}

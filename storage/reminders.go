@@ -41,9 +41,10 @@ func (db *DB) RecordReminder(ctx context.Context, documentID uuid.UUID, day time
 }
 
 // DeleteExpired deletes eGov signing sessions and identity challenges (the
-// ИС ЭСФ one-time links among them) that
-// expired before the given time: they can no longer be used, and their
-// hashes are worthless to keep. It returns how many rows of each went.
+// ИС ЭСФ one-time links among them) that expired before the given time:
+// they can no longer be used, and their hashes are worthless to keep. It
+// returns how many rows of each went. The WhatsApp messages handled before
+// that time go too, uncounted.
 func (db *DB) DeleteExpired(ctx context.Context, before time.Time) (sessions, challenges int64, err error) {
 	tag, err := db.pool().Exec(ctx, `DELETE FROM egov_sessions WHERE expires_at < $1`, before)
 	if err != nil {
@@ -67,7 +68,13 @@ func (db *DB) DeleteExpired(ctx context.Context, before time.Time) (sessions, ch
 	if err != nil {
 		return sessions, challenges, fmt.Errorf("delete expired esf links: %w", err)
 	}
-	return sessions, challenges + tag.RowsAffected(), nil
+	challenges += tag.RowsAffected()
+	// WhatsApp messages handled before: WhatsApp delivers a message again
+	// only within minutes, so a kept one serves no more.
+	if _, err := db.pool().Exec(ctx, `DELETE FROM whatsapp_inbox WHERE handled_at < $1`, before); err != nil {
+		return sessions, challenges, fmt.Errorf("forget handled whatsapp messages: %w", err)
+	}
+	return sessions, challenges, nil
 }
 
 // dateOnly keeps the calendar date of t in t's own zone, so a Kazakhstan day

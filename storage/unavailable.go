@@ -63,36 +63,50 @@ func markUnavailable(err error) error {
 	return fmt.Errorf("%w: %w", core.ErrStoreUnavailable, err)
 }
 
-// pool is the pool as the store's queries use it: each error, of the
-// query, of reading its rows or of a transaction begun from it, passes
-// through markUnavailable.
-type pool struct{ p *pgxpool.Pool }
+// querier is what the pool and a transaction both run queries with.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
 
-func (db *DB) pool() pool { return pool{db.Pool} }
+// marked runs queries on q, passing each error, of the query or of reading
+// its rows, through markUnavailable.
+type marked struct{ q querier }
 
-func (p pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	tag, err := p.p.Exec(ctx, sql, args...)
+func (m marked) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := m.q.Exec(ctx, sql, args...)
 	return tag, markUnavailable(err)
 }
 
-func (p pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	r, err := p.p.Query(ctx, sql, args...)
+func (m marked) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	r, err := m.q.Query(ctx, sql, args...)
 	if err != nil {
 		return r, markUnavailable(err)
 	}
 	return rows{r}, nil
 }
 
-func (p pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return row{p.p.QueryRow(ctx, sql, args...)}
+func (m marked) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return row{m.q.QueryRow(ctx, sql, args...)}
 }
+
+// pool is the pool as the store's queries use it: each error, of the
+// query, of reading its rows or of a transaction begun from it, passes
+// through markUnavailable.
+type pool struct {
+	marked
+	p *pgxpool.Pool
+}
+
+func (db *DB) pool() pool { return pool{marked{db.Pool}, db.Pool} }
 
 func (p pool) Begin(ctx context.Context) (pgx.Tx, error) {
 	t, err := p.p.Begin(ctx)
 	if err != nil {
 		return nil, markUnavailable(err)
 	}
-	return markedTx{t}, nil
+	return newMarkedTx(t), nil
 }
 
 func (p pool) Ping(ctx context.Context) error { return markUnavailable(p.p.Ping(ctx)) }
@@ -106,24 +120,26 @@ type rows struct{ pgx.Rows }
 func (r rows) Err() error             { return markUnavailable(r.Rows.Err()) }
 func (r rows) Scan(dest ...any) error { return markUnavailable(r.Rows.Scan(dest...)) }
 
-// markedTx is a transaction whose errors pass through markUnavailable.
-type markedTx struct{ pgx.Tx }
-
-func (t markedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	tag, err := t.Tx.Exec(ctx, sql, args...)
-	return tag, markUnavailable(err)
+// markedTx is a transaction whose errors pass through markUnavailable:
+// marked's Exec, Query and QueryRow are shallower than the embedded
+// transaction's, so they are the ones called.
+type markedTx struct {
+	marked
+	inner
 }
 
-func (t markedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	r, err := t.Tx.Query(ctx, sql, args...)
+// inner holds the transaction one level down, for pgx.Tx's other methods.
+type inner struct{ pgx.Tx }
+
+func newMarkedTx(t pgx.Tx) markedTx { return markedTx{marked{t}, inner{t}} }
+
+// Begin starts a savepoint, marked as its transaction is.
+func (t markedTx) Begin(ctx context.Context) (pgx.Tx, error) {
+	s, err := t.Tx.Begin(ctx)
 	if err != nil {
-		return r, markUnavailable(err)
+		return nil, markUnavailable(err)
 	}
-	return rows{r}, nil
-}
-
-func (t markedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return row{t.Tx.QueryRow(ctx, sql, args...)}
+	return newMarkedTx(s), nil
 }
 
 func (t markedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
@@ -132,6 +148,27 @@ func (t markedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults 
 
 func (t markedTx) Commit(ctx context.Context) error { return markUnavailable(t.Tx.Commit(ctx)) }
 
+// batch is a batch's results, each error marked.
 type batch struct{ pgx.BatchResults }
 
+func (b batch) Exec() (pgconn.CommandTag, error) {
+	tag, err := b.BatchResults.Exec()
+	return tag, markUnavailable(err)
+}
+
+func (b batch) Query() (pgx.Rows, error) {
+	r, err := b.BatchResults.Query()
+	if err != nil {
+		return r, markUnavailable(err)
+	}
+	return rows{r}, nil
+}
+
+func (b batch) QueryRow() pgx.Row { return row{b.BatchResults.QueryRow()} }
+
 func (b batch) Close() error { return markUnavailable(b.BatchResults.Close()) }
+
+var (
+	_ pgx.Tx           = markedTx{}
+	_ pgx.BatchResults = batch{}
+)

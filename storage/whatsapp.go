@@ -76,15 +76,11 @@ func (db *DB) PendingInbound(ctx context.Context, after int64, limit int) ([]cor
 	return out, nil
 }
 
-// InboundHandled records that a kept message was handled, and forgets the
-// messages handled before the horizon (WhatsApp delivers a message again
-// only within minutes).
-func (db *DB) InboundHandled(ctx context.Context, seq int64, at, horizon time.Time) error {
+// InboundHandled records that a kept message was handled; DeleteExpired
+// forgets it later.
+func (db *DB) InboundHandled(ctx context.Context, seq int64, at time.Time) error {
 	if _, err := db.pool().Exec(ctx, `UPDATE whatsapp_inbox SET handled_at = $2 WHERE seq = $1`, seq, at); err != nil {
 		return fmt.Errorf("inbound message handled: %w", err)
-	}
-	if _, err := db.pool().Exec(ctx, `DELETE FROM whatsapp_inbox WHERE handled_at < $1`, horizon); err != nil {
-		return fmt.Errorf("forget handled inbound messages: %w", err)
 	}
 	return nil
 }

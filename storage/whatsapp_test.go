@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"edobot/core"
 	"edobot/storage/storagetest"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestWhatsAppMenu: a chat's last menu is replaced, not merged, and a chat
@@ -56,4 +59,51 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// TestHandledInboundExpires: a handled WhatsApp message is kept until the
+// expiry job's horizon passes it.
+func TestHandledInboundExpires(t *testing.T) {
+	db := storagetest.DB(t)
+	ctx := context.Background()
+	// Long ago, so that the expiry touches no other test's rows; both are
+	// handled, so that no other test's bot takes them for its own.
+	at := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	var older, newer core.InboundMessage
+	for i, m := range []*core.InboundMessage{&older, &newer} {
+		*m = core.InboundMessage{ID: core.NewToken(), Person: "1@lid", Payload: []byte{1}, ReceivedAt: at}
+		if fresh, err := db.SaveInbound(ctx, m); err != nil || !fresh {
+			t.Fatalf("save: %v %v", fresh, err)
+		}
+		if err := db.InboundHandled(ctx, m.Seq, at.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		_, _ = db.Pool.Exec(ctx, `DELETE FROM whatsapp_inbox WHERE id IN ($1, $2)`, older.ID, newer.ID)
+	})
+	kept := func() []string {
+		t.Helper()
+		rows, err := db.Pool.Query(ctx, `SELECT id FROM whatsapp_inbox WHERE id IN ($1, $2) ORDER BY seq`, older.ID, newer.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if _, _, err := db.DeleteExpired(ctx, at); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(); len(got) != 2 {
+		t.Fatalf("before the horizon kept %v, want both", got)
+	}
+	if _, _, err := db.DeleteExpired(ctx, at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(); len(got) != 1 || got[0] != newer.ID {
+		t.Fatalf("after the horizon kept %v, want only %s", got, newer.ID)
+	}
 }

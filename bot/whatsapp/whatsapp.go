@@ -82,9 +82,8 @@ type Inbox interface {
 	// PendingInbound lists kept messages not handled yet after seq, in
 	// order of arrival.
 	PendingInbound(ctx context.Context, after int64, limit int) ([]core.InboundMessage, error)
-	// InboundHandled marks one handled and forgets those handled before
-	// horizon.
-	InboundHandled(ctx context.Context, seq int64, at, horizon time.Time) error
+	// InboundHandled marks one handled (the expiry job forgets it later).
+	InboundHandled(ctx context.Context, seq int64, at time.Time) error
 }
 
 // Lease is the right to hold the WhatsApp session: one instance at a time
@@ -585,8 +584,7 @@ func (b *Bot) input(e inbound) (flow.Input, string, bool) {
 
 func (b *Bot) onMessage(ctx context.Context, e inbound) {
 	if b.handle(ctx, e) && ctx.Err() == nil && e.seq != 0 {
-		now := b.cfg.Clock.Now()
-		if err := b.cfg.Inbox.InboundHandled(context.WithoutCancel(ctx), e.seq, now, now.Add(-24*time.Hour)); err != nil {
+		if err := b.cfg.Inbox.InboundHandled(context.WithoutCancel(ctx), e.seq, b.cfg.Clock.Now()); err != nil {
 			b.log.Error("whatsapp: a handled message cannot be marked; it may be answered again", "seq", e.seq, "err", err)
 		}
 	}

@@ -62,15 +62,13 @@ func fault(err error) error {
 	return &core.ESFFault{Kind: kind, Code: string(e.Code), Err: err}
 }
 
-func cred(c core.ESFCredentials) Credentials { return Credentials{IIN: c.IIN, Password: c.Password} }
-
 func (g *Gateway) CreateAuthTicket(ctx context.Context, iin string, ttlMinutes int) (string, error) {
 	x, err := g.Client.CreateAuthTicket(ctx, iin, ttlMinutes)
 	return x, fault(err)
 }
 
 func (g *Gateway) OpenSession(ctx context.Context, c core.ESFCredentials, bin, signedTicket string) (string, error) {
-	id, err := g.Client.CreateSessionSigned(ctx, cred(c), bin, signedTicket)
+	id, err := g.Client.CreateSessionSigned(ctx, c, bin, signedTicket)
 	return id, fault(err)
 }
 
@@ -80,7 +78,7 @@ func (g *Gateway) CloseSession(ctx context.Context, sessionID string) error {
 }
 
 func (g *Gateway) CloseSessionByCredentials(ctx context.Context, c core.ESFCredentials, bin, certificate string) error {
-	_, err := g.Client.CloseSessionByCredentials(ctx, cred(c), bin, certificate)
+	_, err := g.Client.CloseSessionByCredentials(ctx, c, bin, certificate)
 	return fault(err)
 }
 
@@ -88,11 +86,11 @@ func (g *Gateway) CloseSessionByCredentials(ctx context.Context, c core.ESFCrede
 // cannot be read makes the page malformed, so that the cursor stays before
 // it.
 func (g *Gateway) QueryUpdates(ctx context.Context, sessionID string, from core.ESFCursor) (core.ESFUpdates, error) {
-	p, err := g.Client.QueryUpdates(ctx, sessionID, Cursor(from), g.PageSize)
+	p, err := g.Client.QueryUpdates(ctx, sessionID, from, g.PageSize)
 	if err != nil {
 		return core.ESFUpdates{}, fault(err)
 	}
-	out := core.ESFUpdates{Next: core.ESFCursor(p.Next), Last: p.LastBlock, Invoices: make([]core.ESFInvoice, 0, len(p.Invoices))}
+	out := core.ESFUpdates{Next: p.Next, Last: p.LastBlock, Invoices: make([]core.ESFInvoice, 0, len(p.Invoices))}
 	for _, info := range p.Invoices {
 		b, err := ParseInvoiceBody(info.Body)
 		if err != nil {
@@ -150,7 +148,16 @@ func (g *Gateway) VerifyESFTicket(ctx context.Context, signedXML []byte, iin str
 		ttl = DefaultTicketTTL
 	}
 	return core.ESFSignedTicket{Signer: st.Signer, Certificate: st.CertificateBase64(), Issued: timeMark(st.TimeMark),
-		TTL: time.Duration(ttl) * time.Minute, XML: st.XML}, nil
+		TTL: time.Duration(ttl) * time.Minute, State: st.State, XML: st.XML}, nil
+}
+
+// ESFTicketState is ParseTicket's state.
+func (g *Gateway) ESFTicketState(ticketXML []byte) (string, error) {
+	t, err := ParseTicket(ticketXML)
+	if err != nil {
+		return "", err
+	}
+	return t.State, nil
 }
 
 // wellFormedXML reports whether b is one well-formed XML document.

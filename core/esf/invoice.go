@@ -2,6 +2,7 @@ package esf
 
 import (
 	"context"
+	"edobot/core"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -28,11 +29,9 @@ func ParseDateTime(s string) (time.Time, error) {
 }
 
 // Cursor is where the updates stream was read to; the zero Cursor with a
-// start date reads from that date. Keep it per organisation.
-type Cursor struct {
-	LastEventDate time.Time
-	LastInvoiceID int64 // 0: not sent
-}
+// start date reads from that date. Keep it per organisation. A
+// LastInvoiceID of 0 is not sent.
+type Cursor = core.ESFCursor
 
 type queryUpdatesRequest struct {
 	SessionID              string `xml:"sessionId"`

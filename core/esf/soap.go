@@ -3,6 +3,7 @@ package esf
 import (
 	"bytes"
 	"context"
+	"edobot/core"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -28,10 +29,7 @@ func New(hc *http.Client, baseURL string) *Client {
 
 // Credentials are the WS-Security UsernameToken: the person's IIN and the
 // password of their ИС ЭСФ cabinet.
-type Credentials struct {
-	IIN      string
-	Password string
-}
+type Credentials = core.ESFCredentials
 
 // call posts op's request to svc and decodes the op+"Response" element into
 // resp. The request element is "esf:"+op+"Request"; req's fields are its
