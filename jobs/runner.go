@@ -321,6 +321,15 @@ func New(cfg Config, deps Deps) *Runner {
 	return r
 }
 
+// Ping reports whether the Redis of the queues answers, through the
+// Runner's own client.
+func (r *Runner) Ping(ctx context.Context) error {
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("jobs: redis: %w", err)
+	}
+	return nil
+}
+
 func (r *Runner) queue(name string) string { return r.cfg.QueuePrefix + name }
 
 // Run works until ctx ends, then lets the tasks in flight finish (for up to

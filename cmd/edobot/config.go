@@ -31,7 +31,6 @@ import (
 // table as README's configuration section.
 type config struct {
 	DatabaseURL   string
-	RedisAddr     string
 	HTTPAddr      string
 	PublicURL     string
 	TelegramToken string
@@ -141,7 +140,7 @@ func (c *config) variables() []variable {
 		{Name: "DATABASE_URL", Section: secService, Default: "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable", Secret: true,
 			Meaning: "PostgreSQL; the database is created if missing. `pool_max_conns` in the URL sets the pool size (default 16)", kind: postgresURL(&c.DatabaseURL)},
 		{Name: "REDIS_ADDR", Section: secService, Default: "127.0.0.1:6379",
-			Meaning: "Redis, for the job queues", kind: hostPort(&c.RedisAddr)},
+			Meaning: "Redis, for the job queues", kind: hostPort(&c.Jobs.RedisAddr)},
 		{Name: "HTTP_ADDR", Section: secService, Default: "127.0.0.1:8080",
 			Meaning: "where `serve` listens", kind: hostPort(&c.HTTPAddr)},
 		{Name: "PUBLIC_URL", Section: secService, Default: "http://127.0.0.1:8080",
@@ -330,7 +329,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 			refused[v.Name] = true
 		}
 	}
-	c.Jobs.RedisAddr = c.RedisAddr
 	if c.TelegramWebhookURL != "" && c.TelegramWebhookSecret == "" && !refused["TELEGRAM_WEBHOOK_SECRET"] {
 		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_SECRET: must be set when TELEGRAM_WEBHOOK_URL is"))
 	}

@@ -54,8 +54,8 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("jobs:\n%+v\nwant\n%+v", c.Jobs, jobs.DefaultConfig())
 	}
 	want := config{
-		DatabaseURL: "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable", RedisAddr: "127.0.0.1:6379",
-		HTTPAddr: "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", Lang: "ru", LogLevel: "info",
+		DatabaseURL: "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable",
+		HTTPAddr:    "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", Lang: "ru", LogLevel: "info",
 		OCSPUnreachable: "refuse", NCA: string(nca.ModeProduction), NCARefresh: nca.DefaultInterval,
 		EgovMobileLink: "https://m.egov.kz/mobileSign/?link=%s", EgovBusinessLink: "https://m.egov.kz/businessSign/?link=%s",
 		EgovTTL: core.DefaultEgovTTL, EgovPDFMime: "application/pdf", NCALayerURL: web.DefaultNCALayerURL,

@@ -15,13 +15,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
 
 	"edobot/bot/flow"
@@ -422,14 +422,11 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	if svc.ESF, err = esfInvoices(cfg, db, wiring, log); err != nil {
 		return err
 	}
-	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
-	defer redis.Close()
 	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
 		EgovPDFMime: cfg.EgovPDFMime, Limits: cfg.Limits, PageCache: pageCache(cfg.TempDir),
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
-			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
 			{Name: "nca_trust", Ping: trust.Ready},
 		}}
 	cfg.demo.wire(srv)
@@ -483,6 +480,8 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		tune(&deps)
 	}
 	runner := jobs.New(jcfg, deps)
+	// Redis is ready when the jobs' own client reaches it.
+	srv.Checks = slices.Insert(srv.Checks, 1, web.Check{Name: "redis", Ping: runner.Ping})
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
 	if wa != nil {
 		// Served by the bot's Run while this instance holds the session.
