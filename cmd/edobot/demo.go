@@ -118,7 +118,8 @@ What to do:
   1. Open the link page: it is the recipient's page, as a counterparty gets it.
   2. Press «Подписать демо-ключом» twice: the recipient signs, then the sender;
      every open page follows the status. Then download the «Электронная карточка».
-  3. Try the API with the key:  curl -H 'Authorization: Bearer %s' %s/api/v1/documents?folder=outgoing
+  3. Try the API with the key; signed by both, the document is among the completed:
+     curl -H 'Authorization: Bearer %s' '%s/api/v1/documents?folder=completed'
   Stop with Ctrl-C. For real signatures run `+"`edobot serve`"+` (see README).
 
 `, link, demoSenderBIN, key, key, cfg.PublicURL)

@@ -88,6 +88,22 @@ func TestDemo(t *testing.T) {
 	if st["status"] != "signed" {
 		t.Fatalf("status: %v", st)
 	}
+	// The printed curl lists the signed document.
+	m := regexp.MustCompile(`curl -H 'Authorization: Bearer (\S+)' '(\S+)'`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no curl in the demo output %q", out.String())
+	}
+	req, _ := http.NewRequest("GET", m[2], nil)
+	req.Header.Set("Authorization", "Bearer "+m[1])
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if token := link[strings.LastIndex(link, "/")+1:]; resp.StatusCode != http.StatusOK || !strings.Contains(string(listed), token) {
+		t.Fatalf("the printed curl: %d %s", resp.StatusCode, listed)
+	}
 	resp, err = http.Get(link + "/card")
 	if err != nil {
 		t.Fatal(err)
