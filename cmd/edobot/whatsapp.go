@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jonboulle/clockwork"
 	"github.com/mdp/qrterminal/v3"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
@@ -61,6 +62,7 @@ type whatsappFront struct {
 	pairing *whatsapp.Pairing // run by the bot while the account is not linked
 	store   *sqlstore.Container
 	log     *slog.Logger
+	clock   clockwork.Clock // the bot's
 
 	// deliveries sends the WhatsApp deliveries (jobs.Runner.ServeWhatsApp);
 	// set by serveDeliveries before the bot runs.
@@ -69,15 +71,34 @@ type whatsappFront struct {
 
 // whileHeld runs what needs the session while this instance holds it: the
 // WhatsApp deliveries. The bot owns it, and ends its ctx before it
-// disconnects.
+// disconnects. Deliveries that cannot start (Redis away) are tried again,
+// after a wait that doubles up to deliveriesRetryMax, until they run or
+// ctx ends: nobody else serves the WhatsApp queue meanwhile.
 func (w *whatsappFront) whileHeld(ctx context.Context) {
 	if w.deliveries == nil {
 		return
 	}
-	if err := w.deliveries(ctx); err != nil {
-		w.log.Error("whatsapp deliveries", "err", err)
+	wait := deliveriesRetryMin
+	for {
+		err := w.deliveries(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		w.log.Error("whatsapp deliveries cannot start; trying again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.clock.After(wait):
+		}
+		wait = min(2*wait, deliveriesRetryMax)
 	}
 }
+
+// The waits between attempts to start the WhatsApp deliveries.
+const (
+	deliveriesRetryMin = time.Second
+	deliveriesRetryMax = time.Minute
+)
 
 // serveDeliveries makes this instance send the WhatsApp deliveries while,
 // and only while, it holds the session. Call it before the bot runs.
@@ -137,11 +158,12 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 	}
 	// The pairing is offered by the bot while it holds the session: at
 	// start while unlinked, and again when WhatsApp logs the device out.
-	w := &whatsappFront{store: container, log: log, pairing: &whatsapp.Pairing{Client: client, Log: log}}
+	clock := clockwork.NewRealClock()
+	w := &whatsappFront{store: container, log: log, clock: clock, pairing: &whatsapp.Pairing{Client: client, Log: log}}
 	lease := db.Lease(whatsappSessionLease)
 	lease.Log = log
 	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: lease, Phone: phone,
-		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db}, chatFlow(cfg, svc, log))
+		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db, Clock: clock}, chatFlow(cfg, svc, log))
 	w.pairing.Linked = w.bot.Linked
 	return w
 }

@@ -3,15 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
 
+	"edobot/core/coretest"
 	"edobot/storage/storagetest"
 )
 
@@ -115,5 +119,44 @@ func TestWhatsAppSwitch(t *testing.T) {
 	}
 	if !on("on") || !on("TRUE") || !on("On") || !on("yes") || on("off") || on("OFF") || on("") || on("  ") {
 		t.Fatal("EDOBOT_WHATSAPP switch")
+	}
+}
+
+// Deliveries that cannot start are tried again, on the bot's clock, with a
+// growing wait, until they run; when ctx ends whileHeld returns.
+func TestWhileHeldRetriesTheDeliveries(t *testing.T) {
+	clock := coretest.NewClock()
+	var attempts atomic.Int32
+	running := make(chan struct{})
+	w := &whatsappFront{log: slog.New(slog.DiscardHandler), clock: clock, deliveries: func(ctx context.Context) error {
+		if attempts.Add(1) <= 2 {
+			return errors.New("redis away")
+		}
+		close(running)
+		<-ctx.Done()
+		return nil
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.whileHeld(ctx) }()
+	clock.BlockUntil(t, 1)
+	if d := clock.LastWait(); d != deliveriesRetryMin {
+		t.Fatalf("first wait %v", d)
+	}
+	clock.Advance(deliveriesRetryMin)
+	clock.BlockUntil(t, 1)
+	if d := clock.LastWait(); d != 2*deliveriesRetryMin {
+		t.Fatalf("second wait %v", d)
+	}
+	clock.Advance(2 * deliveriesRetryMin)
+	select {
+	case <-running:
+	case <-time.After(coretest.Patience):
+		t.Fatal("the deliveries were not started again")
+	}
+	cancel()
+	<-done
+	if n := attempts.Load(); n != 3 {
+		t.Fatalf("%d attempts", n)
 	}
 }
