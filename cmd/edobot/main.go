@@ -431,8 +431,12 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		}}
 	cfg.demo.wire(srv)
 	// WhatsApp first: the Telegram flow reaches recipients through it.
-	wa := whatsappBot(ctx, cfg, svc, db, log)
+	wa, waErr := whatsappBot(ctx, cfg, svc, db, log)
 	defer wa.close()
+	if waErr != nil {
+		// On but off: not ready, so that the operator sees why.
+		srv.Checks = append(srv.Checks, web.Check{Name: "whatsapp", Ping: func(context.Context) error { return waErr }})
+	}
 	var reach flow.ReachFunc
 	if wa != nil {
 		reach = wa.bot.Reach

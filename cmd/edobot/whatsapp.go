@@ -123,22 +123,23 @@ func (w *whatsappFront) adminRoutes(token string) func(*http.ServeMux) {
 
 // whatsappBot builds the WhatsApp front end when EDOBOT_WHATSAPP is on. A
 // device store that cannot be opened leaves WhatsApp off rather than the
-// whole service down: Telegram and the web keep working.
-func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage.DB, log *slog.Logger) *whatsappFront {
+// whole service down: Telegram and the web keep working, and the error
+// returned (with a nil front end) is what the readiness check reports.
+func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage.DB, log *slog.Logger) (*whatsappFront, error) {
 	if !cfg.WhatsApp {
 		log.Info("EDOBOT_WHATSAPP is off: the WhatsApp bot is off")
-		return nil
+		return nil, nil
 	}
 	container, err := openDeviceStore(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		log.Error("WHATSAPP IS OFF: its device store cannot be opened", "err", err)
-		return nil
+		return nil, err
 	}
 	device, err := container.GetFirstDevice(ctx)
 	if err != nil {
 		log.Error("WHATSAPP IS OFF: its device cannot be read", "err", err)
 		_ = container.Close()
-		return nil
+		return nil, fmt.Errorf("whatsapp device: %w", err)
 	}
 	// The version WhatsApp Web runs now, so that WhatsApp does not refuse
 	// a whatsmeow a few weeks old as outdated (the compiled one otherwise).
@@ -165,7 +166,7 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: lease, Phone: phone,
 		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db, Clock: clock}, chatFlow(cfg, svc, log))
 	w.pairing.Linked = w.bot.Linked
-	return w
+	return w, nil
 }
 
 // chatFlow is the conversation template every chat front end copies.

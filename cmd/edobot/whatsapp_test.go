@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
 
+	"edobot/bot/telegram/tgtest"
 	"edobot/core/coretest"
 	"edobot/storage/storagetest"
 )
@@ -159,4 +162,42 @@ func TestWhileHeldRetriesTheDeliveries(t *testing.T) {
 	if n := attempts.Load(); n != 3 {
 		t.Fatalf("%d attempts", n)
 	}
+}
+
+// EDOBOT_WHATSAPP=on with a device store that cannot be opened leaves the
+// rest serving but not ready: /readyz says why.
+func TestWhatsAppStoreFailureIsNotReady(t *testing.T) {
+	tg := tgtest.New(t)
+	serveEnv(t, tg)
+	t.Setenv("EDOBOT_WHATSAPP", "on")
+	// whatsmeow's version table in a shape it cannot read.
+	if _, err := storagetest.DB(t).Pool.Exec(context.Background(), `CREATE TABLE whatsmeow_version (broken text)`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs coretest.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, io.Discard, &logs) }()
+	base := "http://" + os.Getenv("HTTP_ADDR")
+	deadline := time.Now().Add(2 * coretest.Patience)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), `"redis":"ok"`) {
+				if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), `"whatsapp"`) {
+					t.Fatalf("readyz with the device store broken: %d %s", resp.StatusCode, body)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not answer; logs:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	waitServeExit(t, done, &logs)
 }
