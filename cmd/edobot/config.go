@@ -64,6 +64,9 @@ type config struct {
 	// demo is `edobot demo`'s kit; never from the environment, nil for
 	// every other command.
 	demo *demoKit
+	// databaseURLGiven: DATABASE_URL was set (the demo picks its own
+	// database otherwise).
+	databaseURLGiven bool
 	// WhatsApp runs the WhatsApp bot (EDOBOT_WHATSAPP=on); AdminToken guards
 	// the operator's URLs, such as the WhatsApp pairing QR.
 	WhatsApp   bool
@@ -320,6 +323,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		given := val != ""
 		if !given {
 			val = v.Default
+		}
+		if v.Name == "DATABASE_URL" {
+			c.databaseURLGiven = given
 		}
 		if val == "" {
 			continue

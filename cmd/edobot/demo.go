@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -105,6 +106,11 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	}
 	cfg := e.cfg
 	cfg.demo = kit
+	if !cfg.databaseURLGiven {
+		if cfg.DatabaseURL, err = demoDatabase(cfg.DatabaseURL); err != nil {
+			return err
+		}
+	}
 	link, key, err := demoDocument(ctx, cfg)
 	if err != nil {
 		return err
@@ -124,6 +130,17 @@ What to do:
 
 `, link, demoSenderBIN, key, key, cfg.PublicURL)
 	return serveWith(ctx, cfg, e.log, nil)
+}
+
+// demoDatabase is url with the database edobot_demo: without DATABASE_URL
+// the demo's organisations and documents stay apart from serve's.
+func demoDatabase(url string) (string, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	u.Path = "/edobot_demo"
+	return u.String(), nil
 }
 
 // demoDocument registers the demo organisations and makes the sample
@@ -154,10 +171,13 @@ func demoDocument(ctx context.Context, cfg config) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
+	// Today in Kazakhstan, as a calendar date (00:00 UTC).
+	y, m, day := time.Now().In(core.KazakhstanTime).Date()
+	today := time.Date(y, m, day, 0, 0, 0, 0, time.UTC)
 	d, err := svc.CreateDocument(ctx, actor, core.NewDocument{
 		Recipient: core.PartyInput{Kind: core.PartyCounterparty, Number: demoRecipientBIN, Name: "ТОО «Демо-Получатель»"},
 		Type:      core.TypeActWaybill, Number: "ДЕМО-" + time.Now().Format("150405"),
-		Date: time.Now().Truncate(24 * time.Hour).UTC(),
+		Date: today,
 	}, bytes.NewReader(file))
 	if err != nil {
 		return "", "", err

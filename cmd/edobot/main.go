@@ -388,9 +388,12 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Info("migrations applied", "files", applied)
 	}
 	// The trusted CAs load now, so a wrong EDOBOT_TRUSTED_CA stops the start.
-	trust, err := serveTrust(ctx, cfg, db, log)
-	if err != nil {
-		return err
+	// The demo trusts its own CA alone: no NCA certificate.
+	var trust *nca.Trust
+	if cfg.demo == nil {
+		if trust, err = serveTrust(ctx, cfg, db, log); err != nil {
+			return err
+		}
 	}
 	wiring, err := serviceDeps(db, cfg, trust, log)
 	if err != nil {
@@ -427,8 +430,10 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		EgovPDFMime: cfg.EgovPDFMime, Limits: cfg.Limits, PageCache: pageCache(cfg.TempDir),
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
-			{Name: "nca_trust", Ping: trust.Ready},
 		}}
+	if trust != nil {
+		srv.Checks = append(srv.Checks, web.Check{Name: "nca_trust", Ping: trust.Ready})
+	}
 	cfg.demo.wire(srv)
 	// WhatsApp first: the Telegram flow reaches recipients through it.
 	wa, waErr := whatsappBot(ctx, cfg, svc, db, log)
@@ -516,7 +521,7 @@ type loops struct {
 	whatsapp   *whatsappFront   // nil when off
 	background *core.Background // nil unless eGov goes through SIGEX
 	jobs       *jobs.Runner
-	trust      *nca.Trust
+	trust      *nca.Trust // nil in the demo
 }
 
 // run runs the loops; when ctx ends or one fails, it stops them in an
@@ -541,7 +546,9 @@ func (l loops) run(ctx context.Context, log *slog.Logger) error {
 		bots.run("whatsapp", l.whatsapp.bot.Run)
 	}
 	work.run("jobs", l.jobs.Run)
-	last.run("trust refresh", l.trust.Run)
+	if l.trust != nil {
+		last.run("trust refresh", l.trust.Run)
+	}
 
 	var reqs requests
 	httpCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
