@@ -296,7 +296,7 @@ func (c *config) variables() []variable {
 			Meaning: "Telegram: messages a second overall, least time between two messages to one chat, and how many may go at once after a pause (the long-run rate stays the first figure)",
 			kind:    chatRate(c, core.ChannelTelegram)},
 		{Name: "EDOBOT_WHATSAPP_RATE", Section: secJobs, Default: "20/m,3s,1,3s",
-			Meaning: "the same for WhatsApp, a minute (`/m`) allowed for the rate; a fourth figure puts each message up to that much later at random. WhatsApp bans accounts that send like a machine", kind: chatRate(c, core.ChannelWhatsApp)},
+			Meaning: "the same for WhatsApp, whose default sends each message up to 3 s later at random. WhatsApp bans accounts that send like a machine", kind: chatRate(c, core.ChannelWhatsApp)},
 		{Name: "EDOBOT_RETRY_MAX", Section: secJobs, Default: "10m",
 			Meaning: "longest backoff between two attempts", kind: duration(&c.Jobs.RetryMax)},
 		{Name: "EDOBOT_NOTIFY_MAX_RETRY", Section: secJobs, Default: "100",
@@ -610,7 +610,7 @@ func webRate(dst *web.RateLimit) kind {
 
 // chatRate is a messenger's limit in the jobs' Limits.
 func chatRate(c *config, channel string) kind {
-	return kind{Allowed: "`<messages>/s,<per-chat interval>[,<burst>]`, like `30/s,1s,5`", set: func(v string) error {
+	return kind{Allowed: "`<messages>/s` or `<messages>/m`, then `,<per-chat interval>[,<burst>[,<jitter>]]` (each message put up to the jitter later at random), like `30/s,1s,5` or `20/m,3s,1,3s`", set: func(v string) error {
 		r, err := jobs.ParseRateLimit(v)
 		if err != nil {
 			return errBad
