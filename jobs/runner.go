@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"edobot/core"
+	"edobot/core/tasks"
 )
 
 // Messenger tells one chat of a change, in the chat user's language: a
@@ -394,34 +395,21 @@ func (r *Runner) Run(ctx context.Context) error {
 // taskSet owns the goroutines asynq runs handlers in: asynq stops waiting
 // for one at its shutdown timeout, but the handler goes on until it
 // returns. close refuses new handlers and waits for the running ones.
-type taskSet struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-}
+type taskSet struct{ tasks.Group }
 
 var errStopping = errors.New("jobs: stopping")
 
 func (s *taskSet) wrap(h asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		if !s.Enter() {
 			return errStopping
 		}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		defer s.wg.Done()
+		defer s.Leave()
 		return h.ProcessTask(ctx, t)
 	})
 }
 
-func (s *taskSet) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.wg.Wait()
-}
+func (s *taskSet) close() { s.Close() }
 
 // Idle reports whether there is nothing left to do: no event waits in the
 // outbox and no task of this deployment's queues is pending, running,
