@@ -66,7 +66,7 @@ func newDemoKit() (*demoKit, error) {
 // verifier trusts the demo CA and nothing else: this process signs demo
 // documents only, and no other process trusts the CA.
 func (k *demoKit) verifier() core.SignatureVerifier {
-	return &signature.Verifier{Roots: []*x509.Certificate{k.ca.Certificate()}, Freshness: 15 * time.Minute}
+	return &signature.Verifier{Roots: []*x509.Certificate{k.ca.Certificate()}, Freshness: signatureFreshness}
 }
 
 // sign is the link page's «Подписать демо-ключом»: side's demo key signs

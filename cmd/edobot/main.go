@@ -194,6 +194,10 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
+// signatureFreshness bounds how far a signature's stated signing time may
+// be from now: signatures reaching the service are made live.
+const signatureFreshness = 15 * time.Minute
+
 // serviceDeps is what the use cases are built from; log is where core
 // logs (nil = slog's default).
 func serviceDeps(db *storage.DB, cfg config, trust *nca.Trust, log *slog.Logger) (core.Deps, error) {
@@ -206,7 +210,7 @@ func serviceDeps(db *storage.DB, cfg config, trust *nca.Trust, log *slog.Logger)
 	}
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
-	v.Freshness = 15 * time.Minute
+	v.Freshness = signatureFreshness
 	var verifier core.SignatureVerifier = v
 	if cfg.demo != nil {
 		verifier = cfg.demo.verifier()
@@ -266,14 +270,14 @@ func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	return nil
 }
 
-func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+func apikeyCreate(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	return withOrg(ctx, cfg, "apikey create", args, func(svc *core.Service, bin string) error {
 		key, org, err := svc.CreateAPIKey(ctx, bin)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s\n", key)
-		fmt.Fprintf(os.Stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
+		fmt.Fprintf(stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
 		return nil
 	})
 }
@@ -330,7 +334,7 @@ func apikeyRevoke(ctx context.Context, cfg config, args []string, stdout io.Writ
 	return nil
 }
 
-func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+func webhookSet(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("webhook set", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	bin := fs.String("org", "", "BIN/IIN of the organisation")
@@ -351,7 +355,7 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer
 		return err
 	}
 	fmt.Fprintln(stdout, h.Secret)
-	fmt.Fprintf(os.Stderr, "Webhook %s set. The secret above signs every delivery (X-Edobot-Signature: sha256=HMAC(secret, timestamp + \".\" + body)); it is shown only now.\n", h.URL)
+	fmt.Fprintf(stderr, "Webhook %s set. The secret above signs every delivery (X-Edobot-Signature: sha256=HMAC(secret, timestamp + \".\" + body)); it is shown only now.\n", h.URL)
 	return nil
 }
 
