@@ -3,8 +3,6 @@ package jobs
 import (
 	"context"
 	"crypto/rand"
-	"edobot/bot/flow"
-	"edobot/bot/i18n"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +19,8 @@ import (
 	"github.com/go-telegram/bot"
 	"github.com/redis/go-redis/v9"
 
+	"edobot/bot/flow"
+	"edobot/bot/i18n"
 	"edobot/bot/telegram/tgtest"
 	"edobot/core"
 	"edobot/core/coretest"
