@@ -165,7 +165,7 @@ func (c *config) variables() []variable {
 		{Name: "TELEGRAM_API_URL", Section: secChats, Shown: "Telegram's",
 			Meaning: "another Bot API server (a local `telegram-bot-api`, or a test server)", kind: webURL(&c.TelegramAPIURL, "http", "https")},
 		{Name: "TELEGRAM_WEBHOOK_URL", Section: secChats, Shown: "empty (long polling)",
-			Meaning: "the public URL of `POST /telegram/webhook`; Telegram then calls it instead of being polled", kind: webURL(&c.TelegramWebhookURL, "http", "https")},
+			Meaning: "the public URL of `POST /telegram/webhook`; Telegram then calls it instead of being polled", kind: telegramWebhook(&c.TelegramWebhookURL)},
 		{Name: "TELEGRAM_WEBHOOK_SECRET", Section: secChats, Secret: true,
 			Meaning: "required with the webhook: Telegram sends it as `X-Telegram-Bot-Api-Secret-Token`, and a call without it is answered 401",
 			kind:    webhookSecret(&c.TelegramWebhookSecret)},
@@ -304,7 +304,7 @@ func (c *config) variables() []variable {
 		{Name: "EDOBOT_REMINDER_DAYS", Section: secJobs, Default: "2",
 			Meaning: "days a document waits for a signature before its first reminder", kind: integer(&c.Jobs.ReminderAfterDays, 1, 365)},
 		{Name: "EDOBOT_REMINDER_CRON", Section: secJobs, Default: "0 10 * * *",
-			Meaning: "when the reminder scan runs (Kazakhstan time); it queues reminders only between 09:00 and 20:00, at most three a document, and none to a WhatsApp chat that never wrote to the bot", kind: cronSpec(&c.Jobs.ReminderSpec)},
+			Meaning: "when the reminder scan runs (Kazakhstan time); it queues reminders only between 09:00 and 20:00, at most three a document, and none to a WhatsApp chat that never wrote to the bot", kind: reminderCron(&c.Jobs)},
 		{Name: "EDOBOT_EXPIRE_AFTER", Section: secJobs, Default: "24h",
 			Meaning: "how long expired eGov sessions and challenges are kept", kind: duration(&c.Jobs.ExpireAfter)},
 	}
@@ -334,6 +334,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, v.refusal(val, given, err))
 			refused[v.Name] = true
 		}
+	}
+	// Links are built as PUBLIC_URL + "/…".
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.Cold.Start > c.Cold.Full && !refused["EDOBOT_WHATSAPP_COLD_START"] && !refused["EDOBOT_WHATSAPP_COLD_MAX"] {
+		errs = append(errs, fmt.Errorf("EDOBOT_WHATSAPP_COLD_START: %d is not at most EDOBOT_WHATSAPP_COLD_MAX (%d)", c.Cold.Start, c.Cold.Full))
 	}
 	if c.TelegramWebhookURL != "" && c.TelegramWebhookSecret == "" && !refused["TELEGRAM_WEBHOOK_SECRET"] {
 		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_SECRET: must be set when TELEGRAM_WEBHOOK_URL is"))
@@ -506,6 +511,27 @@ func webURL(dst *string, schemes ...string) kind {
 	}}
 }
 
+// telegramWebhook is where Telegram calls: https, as Telegram requires;
+// http only to this machine (a local Bot API server, tests).
+func telegramWebhook(dst *string) kind {
+	return kind{Allowed: "an https URL (http only to this machine)", set: func(v string) error {
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
 func isURL(v string, schemes ...string) bool {
 	u, err := url.Parse(v)
 	return err == nil && slices.Contains(schemes, u.Scheme) && u.Host != ""
@@ -653,6 +679,35 @@ func cronSpec(dst *string) kind {
 		*dst = v
 		return nil
 	}}
+}
+
+// reminderCron is the reminder scan's schedule: one that never fires in
+// the hours reminders may be queued (jobs.Config.ReminderFrom–ReminderUntil,
+// Kazakhstan time) within a year from now would remind nobody. (An `@every`
+// schedule is judged as if started now.)
+func reminderCron(j *jobs.Config) kind {
+	k := cronSpec(&j.ReminderSpec)
+	from, until := jobs.DefaultConfig().ReminderFrom, jobs.DefaultConfig().ReminderUntil // not configurable
+	k.Allowed += fmt.Sprintf(", firing between %02d:00 and %02d:00 Kazakhstan time", from, until)
+	parse := k.set
+	k.set = func(v string) error {
+		if err := parse(v); err != nil {
+			return err
+		}
+		s, _ := cron.ParseStandard(v)
+		t := time.Now().In(core.KazakhstanTime)
+		end := t.AddDate(1, 0, 0)
+		for range 1_000_000 {
+			if t = s.Next(t); t.IsZero() || t.After(end) {
+				break
+			}
+			if h := t.In(core.KazakhstanTime).Hour(); h >= from && h < until {
+				return nil
+			}
+		}
+		return errBad
+	}
+	return k
 }
 
 // markdown renders the table as README's configuration section: a table
