@@ -37,8 +37,9 @@ type config struct {
 	Lang          string
 	TempDir       string
 	LogLevel      string
-	TrustedCA     string // PEM bundles of trusted CAs, comma-separated
-	OCSPURL       string // OCSP responder; empty = NCA's, "off" = no revocation check
+	TrustedCA     string      // PEM bundles of trusted CAs, comma-separated
+	trustedCAs    []nca.Extra // their certificates, read once by loadConfig
+	OCSPURL       string      // OCSP responder; empty = NCA's, "off" = no revocation check
 	// OCSPUnreachable: "refuse" (default) or "accept" a signature whose revocation cannot be checked.
 	OCSPUnreachable string
 	// NCA's CA certificates trusted out of the box: EDOBOT_NCA (production,
@@ -197,7 +198,7 @@ func (c *config) variables() []variable {
 		{Name: "EDOBOT_NCA_REFRESH", Section: secTrust, Default: "24h",
 			Meaning: "how often `serve` downloads them again", kind: duration(&c.NCARefresh)},
 		{Name: "EDOBOT_TRUSTED_CA", Section: secTrust,
-			Meaning: "PEM bundles (comma-separated paths) of CAs trusted on top of NCA's; self-signed ones are roots", kind: pemFiles(&c.TrustedCA)},
+			Meaning: "PEM bundles (comma-separated paths) of CAs trusted on top of NCA's; self-signed ones are roots", kind: pemFiles(&c.TrustedCA, &c.trustedCAs)},
 		{Name: "EDOBOT_OCSP_URL", Section: secTrust, Shown: "`http://ocsp.pki.gov.kz` (NCA's; with `EDOBOT_NCA=test`, `http://test.pki.gov.kz/ocsp/`; with `EDOBOT_NCA=off`, none unless set)",
 			Meaning: "the OCSP responder asked about every signer certificate; a certificate revoked before signing is refused; `off` disables the check", kind: ocspURL(&c.OCSPURL)},
 		{Name: "EDOBOT_OCSP_UNREACHABLE", Section: secTrust, Default: "refuse",
@@ -389,12 +390,13 @@ func postgresURL(dst *string) kind {
 
 // pemFiles is a comma-separated list of files each holding PEM
 // certificates.
-func pemFiles(dst *string) kind {
+func pemFiles(dst *string, certs *[]nca.Extra) kind {
 	return kind{Allowed: "comma-separated paths of files holding PEM certificates", set: func(v string) error {
-		if _, err := trustedFiles(v); err != nil {
+		read, err := trustedFiles(v)
+		if err != nil {
 			return err
 		}
-		*dst = v
+		*dst, *certs = v, read
 		return nil
 	}}
 }
