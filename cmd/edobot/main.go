@@ -362,13 +362,12 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout, stderr i
 // telegramBot connects the Telegram front end when a token is configured.
 // reach lets «Отправить получателю» find recipients on WhatsApp; nil
 // without WhatsApp.
-func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.Logger,
+func telegramBot(ctx context.Context, cfg config, f flow.Flow, log *slog.Logger,
 	reach flow.ReachFunc) (*telegram.Bot, error) {
 	if cfg.TelegramToken == "" {
 		log.Info("TELEGRAM_TOKEN is empty: the Telegram bot is off")
 		return nil, nil
 	}
-	f := chatFlow(cfg, svc, log)
 	f.Reach = reach
 	return telegram.New(ctx, telegram.Config{Token: cfg.TelegramToken, ServerURL: cfg.TelegramAPIURL,
 		WebhookURL: cfg.TelegramWebhookURL, WebhookSecret: cfg.TelegramWebhookSecret}, f)
@@ -420,7 +419,9 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	wiring.TempDir = spool.path
 	// Signings through SIGEX wait in the background, which the shutdown
 	// stops once nothing can start one any more.
-	svc, bg, err := brokered(ctx, cfg, wiring, db, log)
+	// One catalogue of texts for every front end.
+	cat := i18n.MustNew()
+	svc, bg, err := brokered(ctx, cfg, wiring, db, cat, log)
 	if err != nil {
 		return err
 	} else if bg != nil {
@@ -429,7 +430,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	if svc.ESF, err = esfInvoices(cfg, db, wiring, log); err != nil {
 		return err
 	}
-	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
+	srv := &web.Server{Log: log, Version: version(), Service: svc, Cat: cat, PublicURL: cfg.PublicURL,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
 		EgovPDFMime: cfg.EgovPDFMime, Limits: cfg.Limits, PageCache: pageCache(cfg.TempDir),
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
@@ -440,7 +441,8 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	}
 	cfg.demo.wire(srv)
 	// WhatsApp first: the Telegram flow reaches recipients through it.
-	wa, waErr := whatsappBot(ctx, cfg, svc, db, log)
+	chat := chatFlow(cfg, svc, cat, log)
+	wa, waErr := whatsappBot(ctx, cfg, chat, db, log)
 	defer wa.close()
 	if waErr != nil {
 		// On but off: not ready, so that the operator sees why.
@@ -454,7 +456,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		srv.AdminRoutes = wa.adminRoutes(cfg.AdminToken)
 		srv.WhatsAppStartLink = wa.bot.StartLink
 	}
-	tg, err := telegramBot(ctx, cfg, svc, log, reach)
+	tg, err := telegramBot(ctx, cfg, chat, log, reach)
 	if err != nil {
 		return err
 	}

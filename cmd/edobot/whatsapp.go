@@ -125,7 +125,7 @@ func (w *whatsappFront) adminRoutes(token string) func(*http.ServeMux) {
 // device store that cannot be opened leaves WhatsApp off rather than the
 // whole service down: Telegram and the web keep working, and the error
 // returned (with a nil front end) is what the readiness check reports.
-func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage.DB, log *slog.Logger) (*whatsappFront, error) {
+func whatsappBot(ctx context.Context, cfg config, chat flow.Flow, db *storage.DB, log *slog.Logger) (*whatsappFront, error) {
 	if !cfg.WhatsApp {
 		log.Info("EDOBOT_WHATSAPP is off: the WhatsApp bot is off")
 		return nil, nil
@@ -164,15 +164,15 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 	lease := db.Lease(whatsappSessionLease)
 	lease.Log = log
 	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: lease, Phone: phone,
-		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db, Clock: clock}, chatFlow(cfg, svc, log))
+		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db, Clock: clock}, chat)
 	w.pairing.Linked = w.bot.Linked
 	return w, nil
 }
 
 // chatFlow is the conversation template every chat front end copies.
-func chatFlow(cfg config, svc *core.Service, log *slog.Logger) flow.Flow {
+func chatFlow(cfg config, svc *core.Service, cat *i18n.Catalog, log *slog.Logger) flow.Flow {
 	return flow.Flow{
-		Service: svc, Cat: i18n.MustNew(), PublicURL: cfg.PublicURL, EgovTTL: cfg.EgovTTL, Log: log,
+		Service: svc, Cat: cat, PublicURL: cfg.PublicURL, EgovTTL: cfg.EgovTTL, Log: log,
 		Egov: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
 	}
 }
