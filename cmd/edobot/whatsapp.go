@@ -141,11 +141,6 @@ func whatsappBot(ctx context.Context, cfg config, chat flow.Flow, db *storage.DB
 		_ = container.Close()
 		return nil, fmt.Errorf("whatsapp device: %w", err)
 	}
-	// The version WhatsApp Web runs now, so that WhatsApp does not refuse
-	// a whatsmeow a few weeks old as outdated (the compiled one otherwise).
-	whatsapp.AnnounceVersion(ctx, func(ctx context.Context) (*store.WAVersionContainer, error) {
-		return whatsmeow.GetLatestVersion(ctx, &http.Client{Timeout: 10 * time.Second})
-	}, log)
 	client := whatsmeow.NewClient(device, whatsapp.Logger(log, "client"))
 	client.EnableAutoReconnect = true
 	// A message is acknowledged only once the handler kept it (it returns
@@ -163,10 +158,33 @@ func whatsappBot(ctx context.Context, cfg config, chat flow.Flow, db *storage.DB
 	w := &whatsappFront{store: container, log: log, clock: clock, pairing: &whatsapp.Pairing{Client: client, Log: log}}
 	lease := db.Lease(whatsappSessionLease)
 	lease.Log = log
-	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: lease, Phone: phone,
+	// The holder announces the version WhatsApp Web runs now, so that
+	// WhatsApp does not refuse a whatsmeow a few weeks old as outdated (the
+	// compiled one otherwise); the other instances never connect.
+	announced := announcingLease{Lease: lease, announce: func(ctx context.Context) {
+		whatsapp.AnnounceVersion(ctx, func(ctx context.Context) (*store.WAVersionContainer, error) {
+			return whatsmeow.GetLatestVersion(ctx, &http.Client{Timeout: 10 * time.Second})
+		}, log)
+	}}
+	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: announced, Phone: phone,
 		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db, Clock: clock}, chat)
 	w.pairing.Linked = w.bot.Linked
 	return w, nil
+}
+
+// announcingLease runs announce each time this instance takes the session,
+// before the bot connects.
+type announcingLease struct {
+	whatsapp.Lease
+	announce func(ctx context.Context)
+}
+
+func (l announcingLease) Acquire(ctx context.Context) (context.Context, func(), error) {
+	held, release, err := l.Lease.Acquire(ctx)
+	if err == nil {
+		l.announce(held)
+	}
+	return held, release, err
 }
 
 // chatFlow is the conversation template every chat front end copies.

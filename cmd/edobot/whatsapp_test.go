@@ -201,3 +201,32 @@ func TestWhatsAppStoreFailureIsNotReady(t *testing.T) {
 	cancel()
 	waitServeExit(t, done, &logs)
 }
+
+// gate is a Lease held once the test opens it.
+type gate chan struct{}
+
+func (g gate) Acquire(ctx context.Context) (context.Context, func(), error) {
+	select {
+	case <-g:
+		return ctx, func() {}, nil
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
+
+// Only the instance that takes the session announces WhatsApp Web's
+// version, before it connects; one that never holds it does not.
+func TestVersionAnnouncedByTheHolder(t *testing.T) {
+	var announced atomic.Int32
+	g := make(gate)
+	l := announcingLease{Lease: g, announce: func(context.Context) { announced.Add(1) }}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // gives up waiting at once
+	if _, _, err := l.Acquire(ctx); err == nil || announced.Load() != 0 {
+		t.Fatalf("not holding: %v, announced %d times", err, announced.Load())
+	}
+	close(g)
+	if _, _, err := l.Acquire(context.Background()); err != nil || announced.Load() != 1 {
+		t.Fatalf("holding: %v, announced %d times", err, announced.Load())
+	}
+}
