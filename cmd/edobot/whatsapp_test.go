@@ -3,17 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
 
@@ -170,8 +174,33 @@ func TestWhatsAppStoreFailureIsNotReady(t *testing.T) {
 	tg := tgtest.New(t)
 	serveEnv(t, tg)
 	t.Setenv("EDOBOT_WHATSAPP", "on")
-	// whatsmeow's version table in a shape it cannot read.
-	if _, err := storagetest.DB(t).Pool.Exec(context.Background(), `CREATE TABLE whatsmeow_version (broken text)`); err != nil {
+	// A database of its own (serve migrates it), where whatsmeow's version
+	// table has a shape whatsmeow cannot read.
+	ctx0 := context.Background()
+	var rb [4]byte
+	_, _ = rand.Read(rb[:])
+	name := "edobot_wa_broken_" + hex.EncodeToString(rb[:])
+	admin, err := pgx.Connect(ctx0, storagetest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(ctx0, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close(ctx0)
+	})
+	if _, err := admin.Exec(ctx0, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(storagetest.URL(t))
+	u.Path = "/" + name
+	t.Setenv("DATABASE_URL", u.String())
+	own, err := pgx.Connect(ctx0, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = own.Exec(ctx0, `CREATE TABLE whatsmeow_version (broken text)`)
+	own.Close(ctx0)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
