@@ -2,9 +2,9 @@ package core
 
 import (
 	"context"
+	"edobot/core/tasks"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -139,9 +139,7 @@ const BrokerLease = 2 * time.Minute
 type Background struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
+	work   tasks.Group
 }
 
 // NewBackground returns an owner of background work; ctx gives its values,
@@ -153,30 +151,18 @@ func NewBackground(ctx context.Context) *Background {
 
 // Go runs f with the background's context; false once closed.
 func (b *Background) Go(f func(ctx context.Context)) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return false
-	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		f(b.ctx)
-	}()
-	return true
+	return b.work.Go(func() { f(b.ctx) })
 }
 
 // Wait blocks until no work is running (tests: the work they started is
 // done).
-func (b *Background) Wait() { b.wg.Wait() }
+func (b *Background) Wait() { b.work.Wait() }
 
 // Close stops the work and waits for it; nothing new starts after.
 func (b *Background) Close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
+	b.work.Refuse()
 	b.cancel()
-	b.wg.Wait()
+	b.work.Wait()
 }
 
 // EgovCaptions writes what the eGov app shows: the same texts whether the

@@ -97,15 +97,12 @@ func (r *Runner) handleESFSync(ctx context.Context, t *asynq.Task) error {
 // chats, and a person's own (esf.refused, esf.password_saved) to their chat.
 func (r *Runner) fanOutESFEvent(ctx context.Context, ev event) error {
 	if ev.Chat != 0 {
-		u, err := r.store.ChatUserByID(ctx, ev.Chat)
-		if errors.Is(err, core.ErrNotFound) {
-			return fmt.Errorf("event %s: chat user %d: %w", ev.ID, ev.Chat, asynq.SkipRetry)
-		}
+		u, err := r.reachableChat(ctx, ev.Chat)
 		if err != nil {
 			return fmt.Errorf("event %s: %w", ev.ID, err)
 		}
-		if u.BlockedAt != nil {
-			return nil
+		if u == nil {
+			return nil // blocked
 		}
 		return r.queueDelivery(ctx, ev, core.DocumentChat{User: *u})
 	}

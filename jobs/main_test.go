@@ -3,8 +3,6 @@ package jobs
 import (
 	"context"
 	"crypto/rand"
-	"edobot/bot/flow"
-	"edobot/bot/i18n"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +19,8 @@ import (
 	"github.com/go-telegram/bot"
 	"github.com/redis/go-redis/v9"
 
+	"edobot/bot/flow"
+	"edobot/bot/i18n"
 	"edobot/bot/telegram/tgtest"
 	"edobot/core"
 	"edobot/core/coretest"
@@ -61,6 +61,9 @@ func testConfig(tb testing.TB) Config {
 	c.RetryMax = time.Second
 	c.ShutdownTimeout = 5 * time.Second
 	c.Limits = map[string]RateLimit{core.ChannelTelegram: {PerSecond: 200, Burst: 1, PerChat: 50 * time.Millisecond}}
+	// The periodic scans never fire by the wall clock during a test, at
+	// whatever hour it runs: a test that needs one runs it directly.
+	c.ReminderSpec, c.ExpirySpec = "@every 8760h", "@every 8760h"
 	tb.Cleanup(func() { deleteKeys(tb, c.RedisAddr, c.RedisDB, prefix) })
 	return c
 }

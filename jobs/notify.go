@@ -150,14 +150,11 @@ func (r *Runner) fanOutChatEvent(ctx context.Context, ev event) error {
 	var chats []core.ChatUser
 	switch ev.Kind {
 	case core.OutboxChatBound:
-		u, err := r.store.ChatUserByID(ctx, ev.Chat)
-		if errors.Is(err, core.ErrNotFound) {
-			return fmt.Errorf("event %s: chat user %d: %w", ev.ID, ev.Chat, asynq.SkipRetry)
-		}
+		u, err := r.reachableChat(ctx, ev.Chat)
 		if err != nil {
 			return fmt.Errorf("event %s: %w", ev.ID, err)
 		}
-		if u.BlockedAt == nil {
+		if u != nil {
 			chats = append(chats, *u)
 		}
 	case core.OutboxChatJoined:
@@ -237,14 +234,11 @@ func (r *Runner) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		r.metrics.failures.WithLabelValues(ev.Channel, "rate_limited").Inc()
 		return &rateLimitedError{delay: later}
 	}
-	u, err := r.store.ChatUserByID(ctx, ev.ChatUserID)
-	if errors.Is(err, core.ErrNotFound) {
-		return fmt.Errorf("chat user %d: %w", ev.ChatUserID, asynq.SkipRetry)
-	}
+	u, err := r.reachableChat(ctx, ev.ChatUserID)
 	if err != nil {
 		return fmt.Errorf("delivery %s: %w", deliveryID(ev.ID, ev.ChatUserID), err)
 	}
-	if u.BlockedAt != nil {
+	if u == nil {
 		return nil // blocked since the fan-out
 	}
 	m := r.msgs[u.Channel]
@@ -308,6 +302,29 @@ func (r *Runner) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
+// reachableChat reads the chat user id: nil when they blocked the bot, and
+// an error that is not retried when they are gone.
+func (r *Runner) reachableChat(ctx context.Context, id int64) (*core.ChatUser, error) {
+	u, err := r.store.ChatUserByID(ctx, id)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, fmt.Errorf("chat user %d: %w", id, asynq.SkipRetry)
+	}
+	if err != nil || u.BlockedAt != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// organisation reads the organisation id; one gone is an error that is not
+// retried.
+func (r *Runner) organisation(ctx context.Context, id int64) (*core.Organisation, error) {
+	org, err := r.store.OrganisationByID(ctx, id)
+	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrOrgUnknown) {
+		return nil, fmt.Errorf("organisation %d: %w", id, asynq.SkipRetry)
+	}
+	return org, err
+}
+
 // notification reads what a delivery tells of, once: the document as it is
 // now with its signers, or the chat that signed in and its organisation.
 // The messenger draws the message from these and reads them no more.
@@ -317,10 +334,7 @@ func (r *Runner) notification(ctx context.Context, ev event, to *core.ChatUser) 
 		if ev.ESF == nil {
 			return n, fmt.Errorf("event %s without its notice: %w", ev.ID, asynq.SkipRetry)
 		}
-		org, err := r.store.OrganisationByID(ctx, ev.OrgID)
-		if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrOrgUnknown) {
-			return n, fmt.Errorf("organisation %d: %w", ev.OrgID, asynq.SkipRetry)
-		}
+		org, err := r.organisation(ctx, ev.OrgID)
 		if err != nil {
 			return n, err
 		}
@@ -337,10 +351,7 @@ func (r *Runner) notification(ctx context.Context, ev event, to *core.ChatUser) 
 				return n, err
 			}
 		}
-		org, err := r.store.OrganisationByID(ctx, ev.OrgID)
-		if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrOrgUnknown) {
-			return n, fmt.Errorf("organisation %d: %w", ev.OrgID, asynq.SkipRetry)
-		}
+		org, err := r.organisation(ctx, ev.OrgID)
 		if err != nil {
 			return n, err
 		}

@@ -170,8 +170,9 @@ func TestRemindersInTheDayAtMostThreeAndOnlyToChatsThatWrote(t *testing.T) {
 		}
 		return n
 	}
+	today := morning(time.Now())
 	for _, h := range []int{0, 3, 8, 20, 23} {
-		setNow(morning(time.Now()).Add(time.Duration(h-10) * time.Hour))
+		setNow(today.Add(time.Duration(h-10) * time.Hour))
 		if _, err := r.Remind(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +183,7 @@ func TestRemindersInTheDayAtMostThreeAndOnlyToChatsThatWrote(t *testing.T) {
 	run := startRunner(t, r)
 	stopWhatsApp := serveWhatsApp(t, r) // this instance holds the session
 	for day := range 5 {
-		setNow(morning(time.Now()).AddDate(0, 0, day))
+		setNow(today.AddDate(0, 0, day))
 		if _, err := r.Remind(ctx); err != nil {
 			t.Fatal(err)
 		}

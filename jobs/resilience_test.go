@@ -202,3 +202,18 @@ func TestLimiterSharedAcrossInstances(t *testing.T) {
 		t.Errorf("over budget: %v, %v; want %v", later, err, lim.PerChat)
 	}
 }
+
+// Ping answers through the Runner's own client: with its address and its
+// database (and password).
+func TestPingUsesTheRunnersConnection(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	if err := New(cfg, Deps{}).Ping(ctx); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	wrong := cfg
+	wrong.RedisDB = 100000 // beyond any Redis's databases
+	if err := New(wrong, Deps{}).Ping(ctx); err == nil {
+		t.Error("ping of a database the Redis does not have: no error")
+	}
+}

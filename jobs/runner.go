@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"edobot/core"
+	"edobot/core/tasks"
 )
 
 // Messenger tells one chat of a change, in the chat user's language: a
@@ -321,6 +322,15 @@ func New(cfg Config, deps Deps) *Runner {
 	return r
 }
 
+// Ping reports whether the Redis of the queues answers, through the
+// Runner's own client.
+func (r *Runner) Ping(ctx context.Context) error {
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("jobs: redis: %w", err)
+	}
+	return nil
+}
+
 func (r *Runner) queue(name string) string { return r.cfg.QueuePrefix + name }
 
 // Run works until ctx ends, then lets the tasks in flight finish (for up to
@@ -334,26 +344,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.serving.Wait() // ServeWhatsApp uses the same Redis client
 		r.rdb.Close()
 	}()
-	// Handlers must not see ctx's end: Shutdown decides what finishes. A
-	// handler asynq gave up on at the timeout is cancelled, and waited for.
-	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	var tasks taskSet
-	defer tasks.close()
-	srv := asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
-		Concurrency:              r.cfg.Concurrency,
-		BaseContext:              func() context.Context { return handling },
-		TaskCheckInterval:        r.cfg.QueuePoll,
-		DelayedTaskCheckInterval: r.cfg.DelayedPoll,
-		RetryDelayFunc:           r.retryDelay,
-		IsFailure:                func(err error) bool { return !isRateLimited(err) },
-		Queues:                   map[string]int{r.queue(QueueNotify): 6, r.queue(QueueWebhooks): 3, r.queue(QueuePeriodic): 1},
-		ShutdownTimeout:          r.cfg.ShutdownTimeout,
-		Logger:                   asynqLogger{r.log},
-		LogLevel:                 asynq.WarnLevel,
-		ErrorHandler:             asynq.ErrorHandlerFunc(r.taskFailed),
-	})
-	if err := srv.Start(tasks.wrap(r.mux())); err != nil {
+	stopWorkers, err := r.serveQueues(ctx, r.cfg.Concurrency,
+		map[string]int{r.queue(QueueNotify): 6, r.queue(QueueWebhooks): 3, r.queue(QueuePeriodic): 1}, r.mux())
+	if err != nil {
 		return fmt.Errorf("jobs: start workers: %w", err)
 	}
 	// The scheduler gets a connection of its own: it closes it on shutdown.
@@ -362,11 +355,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		Location: core.KazakhstanTime, Logger: asynqLogger{r.log}, LogLevel: asynq.WarnLevel,
 	})
 	if err := r.register(sched); err != nil {
-		srv.Shutdown()
+		stopWorkers()
 		return err
 	}
 	if err := sched.Start(); err != nil {
-		srv.Shutdown()
+		stopWorkers()
 		return fmt.Errorf("jobs: start scheduler: %w", err)
 	}
 	var wg sync.WaitGroup
@@ -375,44 +368,62 @@ func (r *Runner) Run(ctx context.Context) error {
 	<-ctx.Done()
 	wg.Wait()
 	sched.Shutdown()
-	srv.Shutdown()
-	cancel()
-	tasks.close()
+	stopWorkers()
 	r.log.Info("jobs stopped")
 	return nil
+}
+
+// serveQueues starts asynq's workers on queues (name → priority) with
+// concurrency handlers at most. stop lets the tasks in flight finish (for
+// up to Config.ShutdownTimeout; the rest go back to the queue) and returns
+// once every handler it started returned.
+func (r *Runner) serveQueues(ctx context.Context, concurrency int, queues map[string]int, h asynq.Handler) (stop func(), err error) {
+	// Handlers must not see ctx's end: Shutdown decides what finishes. A
+	// handler asynq gave up on at the timeout is cancelled, and waited for.
+	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var tasks taskSet
+	srv := asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
+		Concurrency:              concurrency,
+		BaseContext:              func() context.Context { return handling },
+		TaskCheckInterval:        r.cfg.QueuePoll,
+		DelayedTaskCheckInterval: r.cfg.DelayedPoll,
+		RetryDelayFunc:           r.retryDelay,
+		IsFailure:                func(err error) bool { return !isRateLimited(err) },
+		Queues:                   queues,
+		ShutdownTimeout:          r.cfg.ShutdownTimeout,
+		Logger:                   asynqLogger{r.log},
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler:             asynq.ErrorHandlerFunc(r.taskFailed),
+	})
+	if err := srv.Start(tasks.wrap(h)); err != nil {
+		cancel()
+		return nil, err
+	}
+	return func() {
+		srv.Shutdown()
+		cancel()
+		tasks.close()
+	}, nil
 }
 
 // taskSet owns the goroutines asynq runs handlers in: asynq stops waiting
 // for one at its shutdown timeout, but the handler goes on until it
 // returns. close refuses new handlers and waits for the running ones.
-type taskSet struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-}
+type taskSet struct{ tasks.Group }
 
 var errStopping = errors.New("jobs: stopping")
 
 func (s *taskSet) wrap(h asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		if !s.Enter() {
 			return errStopping
 		}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		defer s.wg.Done()
+		defer s.Leave()
 		return h.ProcessTask(ctx, t)
 	})
 }
 
-func (s *taskSet) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.wg.Wait()
-}
+func (s *taskSet) close() { s.Close() }
 
 // Idle reports whether there is nothing left to do: no event waits in the
 // outbox and no task of this deployment's queues is pending, running,

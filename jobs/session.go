@@ -34,35 +34,15 @@ func (r *Runner) ServeWhatsApp(ctx context.Context) error {
 	r.serving.Add(1)
 	r.servingMu.Unlock()
 	defer r.serving.Done()
-	// As in Run: handlers do not see ctx's end, and one asynq gave up on at
-	// the shutdown timeout is cancelled and waited for.
-	handling, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	var tasks taskSet
-	defer tasks.close()
-	srv := asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
-		Concurrency:              max(1, r.cfg.Concurrency/2),
-		BaseContext:              func() context.Context { return handling },
-		TaskCheckInterval:        r.cfg.QueuePoll,
-		DelayedTaskCheckInterval: r.cfg.DelayedPoll,
-		RetryDelayFunc:           r.retryDelay,
-		IsFailure:                func(err error) bool { return !isRateLimited(err) },
-		Queues:                   map[string]int{r.queue(QueueWhatsApp): 1},
-		ShutdownTimeout:          r.cfg.ShutdownTimeout,
-		Logger:                   asynqLogger{r.log},
-		LogLevel:                 asynq.WarnLevel,
-		ErrorHandler:             asynq.ErrorHandlerFunc(r.taskFailed),
-	})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TaskNotifyDeliver, r.handleDeliver)
-	if err := srv.Start(tasks.wrap(mux)); err != nil {
+	stop, err := r.serveQueues(ctx, max(1, r.cfg.Concurrency/2), map[string]int{r.queue(QueueWhatsApp): 1}, mux)
+	if err != nil {
 		return fmt.Errorf("jobs: start the WhatsApp deliveries: %w", err)
 	}
 	r.log.Info("serving the WhatsApp deliveries")
 	<-ctx.Done()
-	srv.Shutdown()
-	cancel()
-	tasks.close()
+	stop()
 	r.log.Info("stopped serving the WhatsApp deliveries")
 	return nil
 }

@@ -90,9 +90,7 @@ func TestWhatsAppDeliveriesOnlyByTheHolder(t *testing.T) {
 	waA, waB := newHolderMessenger(), newHolderMessenger()
 	a := start(t, cfg, f.DB, map[string]Messenger{core.ChannelWhatsApp: waA})
 	b := start(t, cfg, f.DB, map[string]Messenger{core.ChannelWhatsApp: waB})
-	holdA, stopA := context.WithCancel(ctx)
-	servedA := make(chan error, 1)
-	go func() { servedA <- a.ServeWhatsApp(holdA) }()
+	stopA := serveWhatsApp(t, a.Runner)
 
 	d := f.Create(t)
 	first := outboxIDs(t, f.DB, d.ID)
@@ -104,9 +102,6 @@ func TestWhatsAppDeliveriesOnlyByTheHolder(t *testing.T) {
 
 	// A gives the session up; a change now waits in the WhatsApp queue.
 	stopA()
-	if err := <-servedA; err != nil {
-		t.Fatal(err)
-	}
 	f.Sign(t, d.ID, core.SideSender)
 	var second string
 	for _, id := range outboxIDs(t, f.DB, d.ID) {
@@ -123,15 +118,10 @@ func TestWhatsAppDeliveriesOnlyByTheHolder(t *testing.T) {
 	}
 
 	// B takes the session over and sends it.
-	holdB, stopB := context.WithCancel(ctx)
-	servedB := make(chan error, 1)
-	go func() { servedB <- b.ServeWhatsApp(holdB) }()
+	stopB := serveWhatsApp(t, b.Runner)
 	waB.wait(t)
 	waitIdle(t, b.Runner)
 	stopB()
-	if err := <-servedB; err != nil {
-		t.Fatal(err)
-	}
 	if got := waB.events(); len(got) != 1 || got[0].String() != second {
 		t.Fatalf("the new holder told %v, want [%s]", got, second)
 	}

@@ -29,6 +29,7 @@ import (
 	"edobot/bot/flow"
 	"edobot/bot/i18n"
 	"edobot/core"
+	"edobot/core/tasks"
 )
 
 // Config is how the bot reaches Telegram.
@@ -629,26 +630,9 @@ func limit(s string, max int) string {
 
 // inflight is a set of goroutines that can be closed: close refuses new
 // ones and waits for those running.
-type inflight struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-}
+type inflight struct{ tasks.Group }
 
 // goFunc runs f in a goroutine of the set; false once the set is closed.
-func (s *inflight) goFunc(f func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Go(f)
-	return true
-}
+func (s *inflight) goFunc(f func()) bool { return s.Go(f) }
 
-func (s *inflight) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.wg.Wait()
-}
+func (s *inflight) close() { s.Close() }

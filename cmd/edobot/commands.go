@@ -57,7 +57,7 @@ func commands() []command {
 		{name: "apikey create", args: "--org BIN", about: []string{"create an API key for the organisation; it is printed once"},
 			flags: []string{"--org BIN   BIN/IIN of the organisation"},
 			run: func(ctx context.Context, e env, args []string) error {
-				return apikeyCreate(ctx, e.cfg, args, e.stdout)
+				return apikeyCreate(ctx, e.cfg, args, e.stdout, e.stderr)
 			}},
 		{name: "apikey list", args: "--org BIN", about: []string{"the organisation's keys: id, prefix, created, last used, revoked"},
 			flags: []string{"--org BIN   BIN/IIN of the organisation"},
@@ -71,7 +71,9 @@ func commands() []command {
 			"HMAC-SHA256; prints the new secret once"},
 			flags: []string{"--org BIN   BIN/IIN of the organisation",
 				"--url URL   the accounting system's endpoint: https://, or http:// to this machine"},
-			run: func(ctx context.Context, e env, args []string) error { return webhookSet(ctx, e.cfg, args, e.stdout) }},
+			run: func(ctx context.Context, e env, args []string) error {
+				return webhookSet(ctx, e.cfg, args, e.stdout, e.stderr)
+			}},
 		{name: "webhook show", args: "--org BIN", about: []string{"where the organisation's status changes go (not the secret)"},
 			flags: []string{"--org BIN   BIN/IIN of the organisation"},
 			run:   func(ctx context.Context, e env, args []string) error { return webhookShow(ctx, e.cfg, args, e.stdout) }},

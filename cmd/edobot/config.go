@@ -31,15 +31,15 @@ import (
 // table as README's configuration section.
 type config struct {
 	DatabaseURL   string
-	RedisAddr     string
 	HTTPAddr      string
 	PublicURL     string
 	TelegramToken string
 	Lang          string
 	TempDir       string
 	LogLevel      string
-	TrustedCA     string // PEM bundles of trusted CAs, comma-separated
-	OCSPURL       string // OCSP responder; empty = NCA's, "off" = no revocation check
+	TrustedCA     string      // PEM bundles of trusted CAs, comma-separated
+	trustedCAs    []nca.Extra // their certificates, read once by loadConfig
+	OCSPURL       string      // OCSP responder; empty = NCA's, "off" = no revocation check
 	// OCSPUnreachable: "refuse" (default) or "accept" a signature whose revocation cannot be checked.
 	OCSPUnreachable string
 	// NCA's CA certificates trusted out of the box: EDOBOT_NCA (production,
@@ -65,6 +65,9 @@ type config struct {
 	// demo is `edobot demo`'s kit; never from the environment, nil for
 	// every other command.
 	demo *demoKit
+	// databaseURLGiven: DATABASE_URL was set (the demo picks its own
+	// database otherwise).
+	databaseURLGiven bool
 	// WhatsApp runs the WhatsApp bot (EDOBOT_WHATSAPP=on); AdminToken guards
 	// the operator's URLs, such as the WhatsApp pairing QR.
 	WhatsApp   bool
@@ -141,7 +144,7 @@ func (c *config) variables() []variable {
 		{Name: "DATABASE_URL", Section: secService, Default: "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable", Secret: true,
 			Meaning: "PostgreSQL; the database is created if missing. `pool_max_conns` in the URL sets the pool size (default 16)", kind: postgresURL(&c.DatabaseURL)},
 		{Name: "REDIS_ADDR", Section: secService, Default: "127.0.0.1:6379",
-			Meaning: "Redis, for the job queues", kind: hostPort(&c.RedisAddr)},
+			Meaning: "Redis, for the job queues", kind: hostPort(&c.Jobs.RedisAddr)},
 		{Name: "HTTP_ADDR", Section: secService, Default: "127.0.0.1:8080",
 			Meaning: "where `serve` listens", kind: hostPort(&c.HTTPAddr)},
 		{Name: "PUBLIC_URL", Section: secService, Default: "http://127.0.0.1:8080",
@@ -163,7 +166,7 @@ func (c *config) variables() []variable {
 		{Name: "TELEGRAM_API_URL", Section: secChats, Shown: "Telegram's",
 			Meaning: "another Bot API server (a local `telegram-bot-api`, or a test server)", kind: webURL(&c.TelegramAPIURL, "http", "https")},
 		{Name: "TELEGRAM_WEBHOOK_URL", Section: secChats, Shown: "empty (long polling)",
-			Meaning: "the public URL of `POST /telegram/webhook`; Telegram then calls it instead of being polled", kind: webURL(&c.TelegramWebhookURL, "http", "https")},
+			Meaning: "the public URL of `POST /telegram/webhook`; Telegram then calls it instead of being polled", kind: telegramWebhook(&c.TelegramWebhookURL)},
 		{Name: "TELEGRAM_WEBHOOK_SECRET", Section: secChats, Secret: true,
 			Meaning: "required with the webhook: Telegram sends it as `X-Telegram-Bot-Api-Secret-Token`, and a call without it is answered 401",
 			kind:    webhookSecret(&c.TelegramWebhookSecret)},
@@ -195,7 +198,7 @@ func (c *config) variables() []variable {
 		{Name: "EDOBOT_NCA_REFRESH", Section: secTrust, Default: "24h",
 			Meaning: "how often `serve` downloads them again", kind: duration(&c.NCARefresh)},
 		{Name: "EDOBOT_TRUSTED_CA", Section: secTrust,
-			Meaning: "PEM bundles (comma-separated paths) of CAs trusted on top of NCA's; self-signed ones are roots", kind: pemFiles(&c.TrustedCA)},
+			Meaning: "PEM bundles (comma-separated paths) of CAs trusted on top of NCA's; self-signed ones are roots", kind: pemFiles(&c.TrustedCA, &c.trustedCAs)},
 		{Name: "EDOBOT_OCSP_URL", Section: secTrust, Shown: "`http://ocsp.pki.gov.kz` (NCA's; with `EDOBOT_NCA=test`, `http://test.pki.gov.kz/ocsp/`; with `EDOBOT_NCA=off`, none unless set)",
 			Meaning: "the OCSP responder asked about every signer certificate; a certificate revoked before signing is refused; `off` disables the check", kind: ocspURL(&c.OCSPURL)},
 		{Name: "EDOBOT_OCSP_UNREACHABLE", Section: secTrust, Default: "refuse",
@@ -294,7 +297,7 @@ func (c *config) variables() []variable {
 			Meaning: "Telegram: messages a second overall, least time between two messages to one chat, and how many may go at once after a pause (the long-run rate stays the first figure)",
 			kind:    chatRate(c, core.ChannelTelegram)},
 		{Name: "EDOBOT_WHATSAPP_RATE", Section: secJobs, Default: "20/m,3s,1,3s",
-			Meaning: "the same for WhatsApp, a minute (`/m`) allowed for the rate; a fourth figure puts each message up to that much later at random. WhatsApp bans accounts that send like a machine", kind: chatRate(c, core.ChannelWhatsApp)},
+			Meaning: "the same for WhatsApp, whose default sends each message up to 3 s later at random. WhatsApp bans accounts that send like a machine", kind: chatRate(c, core.ChannelWhatsApp)},
 		{Name: "EDOBOT_RETRY_MAX", Section: secJobs, Default: "10m",
 			Meaning: "longest backoff between two attempts", kind: duration(&c.Jobs.RetryMax)},
 		{Name: "EDOBOT_NOTIFY_MAX_RETRY", Section: secJobs, Default: "100",
@@ -302,7 +305,7 @@ func (c *config) variables() []variable {
 		{Name: "EDOBOT_REMINDER_DAYS", Section: secJobs, Default: "2",
 			Meaning: "days a document waits for a signature before its first reminder", kind: integer(&c.Jobs.ReminderAfterDays, 1, 365)},
 		{Name: "EDOBOT_REMINDER_CRON", Section: secJobs, Default: "0 10 * * *",
-			Meaning: "when the reminder scan runs (Kazakhstan time); it queues reminders only between 09:00 and 20:00, at most three a document, and none to a WhatsApp chat that never wrote to the bot", kind: cronSpec(&c.Jobs.ReminderSpec)},
+			Meaning: "when the reminder scan runs (Kazakhstan time); it queues reminders only between 09:00 and 20:00, at most three a document, and none to a WhatsApp chat that never wrote to the bot", kind: reminderCron(&c.Jobs)},
 		{Name: "EDOBOT_EXPIRE_AFTER", Section: secJobs, Default: "24h",
 			Meaning: "how long expired eGov sessions and challenges are kept", kind: duration(&c.Jobs.ExpireAfter)},
 	}
@@ -322,6 +325,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if !given {
 			val = v.Default
 		}
+		if v.Name == "DATABASE_URL" {
+			c.databaseURLGiven = given
+		}
 		if val == "" {
 			continue
 		}
@@ -330,7 +336,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 			refused[v.Name] = true
 		}
 	}
-	c.Jobs.RedisAddr = c.RedisAddr
+	// Links are built as PUBLIC_URL + "/…".
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.Cold.Start > c.Cold.Full && !refused["EDOBOT_WHATSAPP_COLD_START"] && !refused["EDOBOT_WHATSAPP_COLD_MAX"] {
+		errs = append(errs, fmt.Errorf("EDOBOT_WHATSAPP_COLD_START: %d is not at most EDOBOT_WHATSAPP_COLD_MAX (%d)", c.Cold.Start, c.Cold.Full))
+	}
 	if c.TelegramWebhookURL != "" && c.TelegramWebhookSecret == "" && !refused["TELEGRAM_WEBHOOK_SECRET"] {
 		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_SECRET: must be set when TELEGRAM_WEBHOOK_URL is"))
 	}
@@ -380,12 +390,13 @@ func postgresURL(dst *string) kind {
 
 // pemFiles is a comma-separated list of files each holding PEM
 // certificates.
-func pemFiles(dst *string) kind {
+func pemFiles(dst *string, certs *[]nca.Extra) kind {
 	return kind{Allowed: "comma-separated paths of files holding PEM certificates", set: func(v string) error {
-		if _, err := trustedFiles(v); err != nil {
+		read, err := trustedFiles(v)
+		if err != nil {
 			return err
 		}
-		*dst = v
+		*dst, *certs = v, read
 		return nil
 	}}
 }
@@ -502,6 +513,27 @@ func webURL(dst *string, schemes ...string) kind {
 	}}
 }
 
+// telegramWebhook is where Telegram calls: https, as Telegram requires;
+// http only to this machine (a local Bot API server, tests).
+func telegramWebhook(dst *string) kind {
+	return kind{Allowed: "an https URL (http only to this machine)", set: func(v string) error {
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+			return errBad
+		}
+		*dst = v
+		return nil
+	}}
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
 func isURL(v string, schemes ...string) bool {
 	u, err := url.Parse(v)
 	return err == nil && slices.Contains(schemes, u.Scheme) && u.Host != ""
@@ -606,7 +638,7 @@ func webRate(dst *web.RateLimit) kind {
 
 // chatRate is a messenger's limit in the jobs' Limits.
 func chatRate(c *config, channel string) kind {
-	return kind{Allowed: "`<messages>/s,<per-chat interval>[,<burst>]`, like `30/s,1s,5`", set: func(v string) error {
+	return kind{Allowed: "`<messages>/s` or `<messages>/m`, then `,<per-chat interval>[,<burst>[,<jitter>]]` (each message put up to the jitter later at random), like `30/s,1s,5` or `20/m,3s,1,3s`", set: func(v string) error {
 		r, err := jobs.ParseRateLimit(v)
 		if err != nil {
 			return errBad
@@ -649,6 +681,35 @@ func cronSpec(dst *string) kind {
 		*dst = v
 		return nil
 	}}
+}
+
+// reminderCron is the reminder scan's schedule: one that never fires in
+// the hours reminders may be queued (jobs.Config.ReminderFrom–ReminderUntil,
+// Kazakhstan time) within a year from now would remind nobody. (An `@every`
+// schedule is judged as if started now.)
+func reminderCron(j *jobs.Config) kind {
+	k := cronSpec(&j.ReminderSpec)
+	from, until := jobs.DefaultConfig().ReminderFrom, jobs.DefaultConfig().ReminderUntil // not configurable
+	k.Allowed += fmt.Sprintf(", firing between %02d:00 and %02d:00 Kazakhstan time", from, until)
+	parse := k.set
+	k.set = func(v string) error {
+		if err := parse(v); err != nil {
+			return err
+		}
+		s, _ := cron.ParseStandard(v)
+		t := time.Now().In(core.KazakhstanTime)
+		end := t.AddDate(1, 0, 0)
+		for range 1_000_000 {
+			if t = s.Next(t); t.IsZero() || t.After(end) {
+				break
+			}
+			if h := t.In(core.KazakhstanTime).Hour(); h >= from && h < until {
+				return nil
+			}
+		}
+		return errBad
+	}
+	return k
 }
 
 // markdown renders the table as README's configuration section: a table

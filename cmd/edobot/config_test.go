@@ -54,8 +54,8 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("jobs:\n%+v\nwant\n%+v", c.Jobs, jobs.DefaultConfig())
 	}
 	want := config{
-		DatabaseURL: "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable", RedisAddr: "127.0.0.1:6379",
-		HTTPAddr: "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", Lang: "ru", LogLevel: "info",
+		DatabaseURL: "postgres://postgres:postgres@127.0.0.1:5432/edobot?sslmode=disable",
+		HTTPAddr:    "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", Lang: "ru", LogLevel: "info",
 		OCSPUnreachable: "refuse", NCA: string(nca.ModeProduction), NCARefresh: nca.DefaultInterval,
 		EgovMobileLink: "https://m.egov.kz/mobileSign/?link=%s", EgovBusinessLink: "https://m.egov.kz/businessSign/?link=%s",
 		EgovTTL: core.DefaultEgovTTL, EgovPDFMime: "application/pdf", NCALayerURL: web.DefaultNCALayerURL,
@@ -80,6 +80,7 @@ func TestConfigValues(t *testing.T) {
 		"EDOBOT_TELEGRAM_RATE", "25/s,2s", "EDOBOT_REMINDER_DAYS", "3", "EDOBOT_OUTBOX_POLL", "1s",
 		"REDIS_ADDR", "redis:6380", "EDOBOT_WHATSAPP", "on", "EDOBOT_NCA", "prod", "EDOBOT_EGOV_TTL", "90s",
 		"TELEGRAM_WEBHOOK_URL", "https://bot.example.kz/telegram/webhook", "TELEGRAM_WEBHOOK_SECRET", "0123456789abcdef",
+		"PUBLIC_URL", "https://edo.example.kz/", "EDOBOT_REMINDER_CRON", "0 9,21 * * 1",
 	))
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +96,7 @@ func TestConfigValues(t *testing.T) {
 		j.RelayInterval != time.Second || j.Limits[core.ChannelWhatsApp] != jobs.WhatsAppLimit || j.RedisAddr != "redis:6380" {
 		t.Errorf("jobs: %+v", j)
 	}
-	if !c.WhatsApp || c.NCA != "production" || c.EgovTTL != 90*time.Second {
+	if !c.WhatsApp || c.NCA != "production" || c.EgovTTL != 90*time.Second || c.PublicURL != "https://edo.example.kz" || j.ReminderSpec != "0 9,21 * * 1" {
 		t.Errorf("config: %+v", c)
 	}
 }
@@ -119,11 +120,11 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		"LOG_LEVEL":                    {"verbose"},
 		"EDOBOT_TRIAL":                 {"14d", "0s", "-1h"},
 		"TELEGRAM_API_URL":             {"api.telegram.org"},
-		"TELEGRAM_WEBHOOK_URL":         {"/telegram/webhook"},
+		"TELEGRAM_WEBHOOK_URL":         {"/telegram/webhook", "http://bot.example.kz/telegram/webhook"},
 		"TELEGRAM_WEBHOOK_SECRET":      {"short", "has spaces in it, sixteen+"},
 		"EDOBOT_WHATSAPP":              {"enabled"},
 		"EDOBOT_WHATSAPP_COLD":         {"sometimes"},
-		"EDOBOT_WHATSAPP_COLD_START":   {"0", "many"},
+		"EDOBOT_WHATSAPP_COLD_START":   {"0", "many", "21"},
 		"EDOBOT_WHATSAPP_COLD_MAX":     {"1001"},
 		"EDOBOT_WHATSAPP_COLD_WARMUP":  {"2w", "0s"},
 		"EDOBOT_WHATSAPP_COLD_PER_ORG": {"-1"},
@@ -166,7 +167,7 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		"EDOBOT_RETRY_MAX":             {"10"},
 		"EDOBOT_NOTIFY_MAX_RETRY":      {"0"},
 		"EDOBOT_REMINDER_DAYS":         {"0", "400"},
-		"EDOBOT_REMINDER_CRON":         {"hourly", "0 * * *"},
+		"EDOBOT_REMINDER_CRON":         {"hourly", "0 * * *", "0 3 * * *", "30 20 * * 1-5", "0 10 30 2 *"},
 		"EDOBOT_EXPIRE_AFTER":          {"1 day"},
 		"EDOBOT_ESF":                   {"maybe"},
 		"EDOBOT_SECRET_KEY":            {"too-short-a-secret"},

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -65,7 +66,7 @@ func newDemoKit() (*demoKit, error) {
 // verifier trusts the demo CA and nothing else: this process signs demo
 // documents only, and no other process trusts the CA.
 func (k *demoKit) verifier() core.SignatureVerifier {
-	return &signature.Verifier{Roots: []*x509.Certificate{k.ca.Certificate()}, Freshness: 15 * time.Minute}
+	return &signature.Verifier{Roots: []*x509.Certificate{k.ca.Certificate()}, Freshness: signatureFreshness}
 }
 
 // sign is the link page's «Подписать демо-ключом»: side's demo key signs
@@ -105,6 +106,11 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	}
 	cfg := e.cfg
 	cfg.demo = kit
+	if !cfg.databaseURLGiven {
+		if cfg.DatabaseURL, err = demoDatabase(cfg.DatabaseURL); err != nil {
+			return err
+		}
+	}
 	link, key, err := demoDocument(ctx, cfg)
 	if err != nil {
 		return err
@@ -118,11 +124,23 @@ What to do:
   1. Open the link page: it is the recipient's page, as a counterparty gets it.
   2. Press «Подписать демо-ключом» twice: the recipient signs, then the sender;
      every open page follows the status. Then download the «Электронная карточка».
-  3. Try the API with the key:  curl -H 'Authorization: Bearer %s' %s/api/v1/documents?folder=outgoing
+  3. Try the API with the key; signed by both, the document is among the completed:
+     curl -H 'Authorization: Bearer %s' '%s/api/v1/documents?folder=completed'
   Stop with Ctrl-C. For real signatures run `+"`edobot serve`"+` (see README).
 
 `, link, demoSenderBIN, key, key, cfg.PublicURL)
 	return serveWith(ctx, cfg, e.log, nil)
+}
+
+// demoDatabase is url with the database edobot_demo: without DATABASE_URL
+// the demo's organisations and documents stay apart from serve's.
+func demoDatabase(url string) (string, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	u.Path = "/edobot_demo"
+	return u.String(), nil
 }
 
 // demoDocument registers the demo organisations and makes the sample
@@ -153,10 +171,13 @@ func demoDocument(ctx context.Context, cfg config) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
+	// Today in Kazakhstan, as a calendar date (00:00 UTC).
+	y, m, day := time.Now().In(core.KazakhstanTime).Date()
+	today := time.Date(y, m, day, 0, 0, 0, 0, time.UTC)
 	d, err := svc.CreateDocument(ctx, actor, core.NewDocument{
 		Recipient: core.PartyInput{Kind: core.PartyCounterparty, Number: demoRecipientBIN, Name: "ТОО «Демо-Получатель»"},
 		Type:      core.TypeActWaybill, Number: "ДЕМО-" + time.Now().Format("150405"),
-		Date: time.Now().Truncate(24 * time.Hour).UTC(),
+		Date: today,
 	}, bytes.NewReader(file))
 	if err != nil {
 		return "", "", err

@@ -88,6 +88,32 @@ func TestDemo(t *testing.T) {
 	if st["status"] != "signed" {
 		t.Fatalf("status: %v", st)
 	}
+	// The demo trusts no NCA certificate, and is ready without them.
+	resp, err = http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(ready), "nca_trust") {
+		t.Fatalf("readyz: %d %s", resp.StatusCode, ready)
+	}
+	// The printed curl lists the signed document.
+	m := regexp.MustCompile(`curl -H 'Authorization: Bearer (\S+)' '(\S+)'`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no curl in the demo output %q", out.String())
+	}
+	req, _ := http.NewRequest("GET", m[2], nil)
+	req.Header.Set("Authorization", "Bearer "+m[1])
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if token := link[strings.LastIndex(link, "/")+1:]; resp.StatusCode != http.StatusOK || !strings.Contains(string(listed), token) {
+		t.Fatalf("the printed curl: %d %s", resp.StatusCode, listed)
+	}
 	resp, err = http.Get(link + "/card")
 	if err != nil {
 		t.Fatal(err)
@@ -147,5 +173,23 @@ func TestDemoSignatureNotTrustedByServe(t *testing.T) {
 	}
 	if deps.Demo {
 		t.Fatal("a normal serve makes demo documents")
+	}
+}
+
+// Without DATABASE_URL the demo runs on edobot_demo; a given one is kept.
+func TestDemoDatabase(t *testing.T) {
+	c, err := loadConfig(envOf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.databaseURLGiven {
+		t.Fatal("DATABASE_URL unset, but given")
+	}
+	got, err := demoDatabase(c.DatabaseURL)
+	if want := "postgres://postgres:postgres@127.0.0.1:5432/edobot_demo?sslmode=disable"; err != nil || got != want {
+		t.Fatalf("demo database %q, %v; want %q", got, err, want)
+	}
+	if c, _ := loadConfig(envOf("DATABASE_URL", "postgres://db/mine")); !c.databaseURLGiven {
+		t.Fatal("DATABASE_URL given, but not noted")
 	}
 }

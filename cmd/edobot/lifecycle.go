@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"edobot/core/tasks"
 	"errors"
 	"fmt"
 	"net/http"
@@ -49,30 +50,17 @@ func (s *stage) stop() {
 // requests owns the goroutines the HTTP server handles requests in:
 // http.Server.Shutdown stops waiting for them at its deadline, but they go
 // on until they return. close refuses new ones and waits for the rest.
-type requests struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-}
+type requests struct{ tasks.Group }
 
 func (q *requests) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q.mu.Lock()
-		if q.closed {
-			q.mu.Unlock()
+		if !q.Enter() {
 			http.Error(w, "stopping", http.StatusServiceUnavailable)
 			return
 		}
-		q.wg.Add(1)
-		q.mu.Unlock()
-		defer q.wg.Done()
+		defer q.Leave()
 		next.ServeHTTP(w, r)
 	})
 }
 
-func (q *requests) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.wg.Wait()
-}
+func (q *requests) close() { q.Close() }

@@ -15,13 +15,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
 
 	"edobot/bot/flow"
@@ -194,6 +194,10 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
+// signatureFreshness bounds how far a signature's stated signing time may
+// be from now: signatures reaching the service are made live.
+const signatureFreshness = 15 * time.Minute
+
 // serviceDeps is what the use cases are built from; log is where core
 // logs (nil = slog's default).
 func serviceDeps(db *storage.DB, cfg config, trust *nca.Trust, log *slog.Logger) (core.Deps, error) {
@@ -206,7 +210,7 @@ func serviceDeps(db *storage.DB, cfg config, trust *nca.Trust, log *slog.Logger)
 	}
 	// Signatures reaching the service are made live: a stated signing time
 	// far from now is refused.
-	v.Freshness = 15 * time.Minute
+	v.Freshness = signatureFreshness
 	var verifier core.SignatureVerifier = v
 	if cfg.demo != nil {
 		verifier = cfg.demo.verifier()
@@ -266,14 +270,14 @@ func orgAdd(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	return nil
 }
 
-func apikeyCreate(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+func apikeyCreate(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	return withOrg(ctx, cfg, "apikey create", args, func(svc *core.Service, bin string) error {
 		key, org, err := svc.CreateAPIKey(ctx, bin)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s\n", key)
-		fmt.Fprintf(os.Stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
+		fmt.Fprintf(stderr, "API key for %s (%s) created. It is shown only now: keep it safe.\n", org.Number, org.Name)
 		return nil
 	})
 }
@@ -330,7 +334,7 @@ func apikeyRevoke(ctx context.Context, cfg config, args []string, stdout io.Writ
 	return nil
 }
 
-func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+func webhookSet(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("webhook set", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	bin := fs.String("org", "", "BIN/IIN of the organisation")
@@ -351,20 +355,19 @@ func webhookSet(ctx context.Context, cfg config, args []string, stdout io.Writer
 		return err
 	}
 	fmt.Fprintln(stdout, h.Secret)
-	fmt.Fprintf(os.Stderr, "Webhook %s set. The secret above signs every delivery (X-Edobot-Signature: sha256=HMAC(secret, timestamp + \".\" + body)); it is shown only now.\n", h.URL)
+	fmt.Fprintf(stderr, "Webhook %s set. The secret above signs every delivery (X-Edobot-Signature: sha256=HMAC(secret, timestamp + \".\" + body)); it is shown only now.\n", h.URL)
 	return nil
 }
 
 // telegramBot connects the Telegram front end when a token is configured.
 // reach lets «Отправить получателю» find recipients on WhatsApp; nil
 // without WhatsApp.
-func telegramBot(ctx context.Context, cfg config, svc *core.Service, log *slog.Logger,
+func telegramBot(ctx context.Context, cfg config, f flow.Flow, log *slog.Logger,
 	reach flow.ReachFunc) (*telegram.Bot, error) {
 	if cfg.TelegramToken == "" {
 		log.Info("TELEGRAM_TOKEN is empty: the Telegram bot is off")
 		return nil, nil
 	}
-	f := chatFlow(cfg, svc, log)
 	f.Reach = reach
 	return telegram.New(ctx, telegram.Config{Token: cfg.TelegramToken, ServerURL: cfg.TelegramAPIURL,
 		WebhookURL: cfg.TelegramWebhookURL, WebhookSecret: cfg.TelegramWebhookSecret}, f)
@@ -388,9 +391,12 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		log.Info("migrations applied", "files", applied)
 	}
 	// The trusted CAs load now, so a wrong EDOBOT_TRUSTED_CA stops the start.
-	trust, err := serveTrust(ctx, cfg, db, log)
-	if err != nil {
-		return err
+	// The demo trusts its own CA alone: no NCA certificate.
+	var trust *nca.Trust
+	if cfg.demo == nil {
+		if trust, err = serveTrust(ctx, cfg, db, log); err != nil {
+			return err
+		}
 	}
 	wiring, err := serviceDeps(db, cfg, trust, log)
 	if err != nil {
@@ -413,7 +419,9 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	wiring.TempDir = spool.path
 	// Signings through SIGEX wait in the background, which the shutdown
 	// stops once nothing can start one any more.
-	svc, bg, err := brokered(ctx, cfg, wiring, db, log)
+	// One catalogue of texts for every front end.
+	cat := i18n.MustNew()
+	svc, bg, err := brokered(ctx, cfg, wiring, db, cat, log)
 	if err != nil {
 		return err
 	} else if bg != nil {
@@ -422,20 +430,24 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 	if svc.ESF, err = esfInvoices(cfg, db, wiring, log); err != nil {
 		return err
 	}
-	redis := asynq.NewClient(asynq.RedisClientOpt{Addr: cfg.RedisAddr})
-	defer redis.Close()
-	srv := &web.Server{Log: log, Version: version(), Service: svc, PublicURL: cfg.PublicURL,
+	srv := &web.Server{Log: log, Version: version(), Service: svc, Cat: cat, PublicURL: cfg.PublicURL,
 		EgovLinks: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink}, EgovTTL: cfg.EgovTTL,
 		EgovPDFMime: cfg.EgovPDFMime, Limits: cfg.Limits, PageCache: pageCache(cfg.TempDir),
 		NCALayerURL: cfg.NCALayerURL, Checks: []web.Check{
 			{Name: "postgres", Ping: db.Ping},
-			{Name: "redis", Ping: func(context.Context) error { return redis.Ping() }},
-			{Name: "nca_trust", Ping: trust.Ready},
 		}}
+	if trust != nil {
+		srv.Checks = append(srv.Checks, web.Check{Name: "nca_trust", Ping: trust.Ready})
+	}
 	cfg.demo.wire(srv)
 	// WhatsApp first: the Telegram flow reaches recipients through it.
-	wa := whatsappBot(ctx, cfg, svc, db, log)
+	chat := chatFlow(cfg, svc, cat, log)
+	wa, waErr := whatsappBot(ctx, cfg, chat, db, log)
 	defer wa.close()
+	if waErr != nil {
+		// On but off: not ready, so that the operator sees why.
+		srv.Checks = append(srv.Checks, web.Check{Name: "whatsapp", Ping: func(context.Context) error { return waErr }})
+	}
 	var reach flow.ReachFunc
 	if wa != nil {
 		reach = wa.bot.Reach
@@ -444,7 +456,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		srv.AdminRoutes = wa.adminRoutes(cfg.AdminToken)
 		srv.WhatsAppStartLink = wa.bot.StartLink
 	}
-	tg, err := telegramBot(ctx, cfg, svc, log, reach)
+	tg, err := telegramBot(ctx, cfg, chat, log, reach)
 	if err != nil {
 		return err
 	}
@@ -483,6 +495,8 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, tune func(*job
 		tune(&deps)
 	}
 	runner := jobs.New(jcfg, deps)
+	// Redis is ready when the jobs' own client reaches it.
+	srv.Checks = slices.Insert(srv.Checks, 1, web.Check{Name: "redis", Ping: runner.Ping})
 	srv.Collectors = append(srv.Collectors, runner.Collectors()...)
 	if wa != nil {
 		// Served by the bot's Run while this instance holds the session.
@@ -513,7 +527,7 @@ type loops struct {
 	whatsapp   *whatsappFront   // nil when off
 	background *core.Background // nil unless eGov goes through SIGEX
 	jobs       *jobs.Runner
-	trust      *nca.Trust
+	trust      *nca.Trust // nil in the demo
 }
 
 // run runs the loops; when ctx ends or one fails, it stops them in an
@@ -538,7 +552,9 @@ func (l loops) run(ctx context.Context, log *slog.Logger) error {
 		bots.run("whatsapp", l.whatsapp.bot.Run)
 	}
 	work.run("jobs", l.jobs.Run)
-	last.run("trust refresh", l.trust.Run)
+	if l.trust != nil {
+		last.run("trust refresh", l.trust.Run)
+	}
 
 	var reqs requests
 	httpCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))

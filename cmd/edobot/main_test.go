@@ -63,10 +63,10 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("bad date: %d %q", code, errOut)
 	}
 
-	out, _, code = runCmd(t, "apikey", "create", "--org", bin)
+	out, errOut, code = runCmd(t, "apikey", "create", "--org", bin)
 	key := strings.TrimSpace(out)
-	if code != 0 || !strings.HasPrefix(key, "edo_") {
-		t.Fatalf("apikey create: %d %q", code, out)
+	if code != 0 || !strings.HasPrefix(key, "edo_") || !strings.Contains(errOut, "shown only now") {
+		t.Fatalf("apikey create: %d %q %q", code, out, errOut)
 	}
 	var stored int
 	db := storagetest.DB(t)
@@ -79,9 +79,9 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("apikey for an unknown organisation: %d %q", code, errOut)
 	}
 
-	out, _, code = runCmd(t, "webhook", "set", "--org", bin, "--url", "https://1c.example.kz/edo/hook")
-	if code != 0 || len(strings.TrimSpace(out)) < 40 {
-		t.Fatalf("webhook set: %d %q", code, out)
+	out, errOut, code = runCmd(t, "webhook", "set", "--org", bin, "--url", "https://1c.example.kz/edo/hook")
+	if code != 0 || len(strings.TrimSpace(out)) < 40 || !strings.Contains(errOut, "shown only now") {
+		t.Fatalf("webhook set: %d %q %q", code, out, errOut)
 	}
 	if _, errOut, code := runCmd(t, "webhook", "set", "--org", bin, "--url", "http://1c.example.kz/hook"); code != 1 || !strings.Contains(errOut, "https://") {
 		t.Fatalf("plain-HTTP webhook: %d %q", code, errOut)

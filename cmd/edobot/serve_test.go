@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,49 +17,6 @@ import (
 	"edobot/core/pdfintake/pdftest"
 	"edobot/storage/storagetest"
 )
-
-// watchedLog is a log a test can wait on: wait returns once a line
-// containing a text was written.
-type watchedLog struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	changed chan struct{}
-}
-
-func newWatchedLog() *watchedLog { return &watchedLog{changed: make(chan struct{})} }
-
-func (w *watchedLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	close(w.changed)
-	w.changed = make(chan struct{})
-	return w.b.Write(p)
-}
-
-func (w *watchedLog) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
-func (w *watchedLog) wait(t *testing.T, text string) {
-	t.Helper()
-	deadline := time.NewTimer(2 * coretest.Patience)
-	defer deadline.Stop()
-	for {
-		w.mu.Lock()
-		found, changed := strings.Contains(w.b.String(), text), w.changed
-		w.mu.Unlock()
-		if found {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			t.Fatalf("no %q in the log:\n%s", text, w.String())
-		}
-	}
-}
 
 // serveEnv configures serve for a test: its database, a free address, a
 // Redis queue prefix of its own, the fake Bot API, no NCA.
@@ -110,9 +65,9 @@ func TestServeFinishesUpdatesInFlight(t *testing.T) {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	logs := newWatchedLog()
+	var logs coretest.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(runCtx, []string{"serve"}, io.Discard, logs) }()
+	go func() { done <- run(runCtx, []string{"serve"}, io.Discard, &logs) }()
 	n := len(tg.Messages(u.ID))
 	tg.SendDocument(u, "Договор.pdf", "application/pdf", pdftest.PDF(1))
 	select {
@@ -122,14 +77,14 @@ func TestServeFinishesUpdatesInFlight(t *testing.T) {
 	}
 
 	cancel()
-	logs.wait(t, "the bots finish the updates in flight")
+	logs.Wait(t, "the bots finish the updates in flight")
 	select {
 	case code := <-done:
 		t.Fatalf("serve returned (%d) while an update was being handled; logs:\n%s", code, logs.String())
 	default:
 	}
 	release()
-	waitServeExit(t, done, logs)
+	waitServeExit(t, done, &logs)
 	// Answered before serve returned, and not with an error.
 	var texts []string
 	for _, m := range tg.Messages(u.ID)[n:] {
@@ -148,9 +103,9 @@ func TestServeEndsWithAFailingLoop(t *testing.T) {
 	serveEnv(t, tg)
 	t.Setenv("TELEGRAM_WEBHOOK_URL", "http://"+os.Getenv("HTTP_ADDR")+"/telegram/webhook")
 	t.Setenv("TELEGRAM_WEBHOOK_SECRET", "serve-test-webhook-secret")
-	logs := newWatchedLog()
+	var logs coretest.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(context.Background(), []string{"serve"}, io.Discard, logs) }()
+	go func() { done <- run(context.Background(), []string{"serve"}, io.Discard, &logs) }()
 	select {
 	case code := <-done:
 		l := logs.String()

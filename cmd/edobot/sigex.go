@@ -24,13 +24,13 @@ const (
 // kept, what the app is shown, and the background work that waits for
 // people, which the caller owns and closes at shutdown (nil otherwise).
 // Signings a stop interrupted resume now.
-func brokered(ctx context.Context, cfg config, deps core.Deps, db *storage.DB, log *slog.Logger) (*core.Service, *core.Background, error) {
+func brokered(ctx context.Context, cfg config, deps core.Deps, db *storage.DB, cat *i18n.Catalog, log *slog.Logger) (*core.Service, *core.Background, error) {
 	if cfg.EgovVia != egovSIGEX {
 		return core.New(deps), nil, nil
 	}
 	deps.Broker = sigex.Broker{Client: sigex.New(sigexHTTP(), cfg.SigexURL)}
 	deps.BrokerSessions = db
-	deps.EgovCaptions = web.EgovCaptions(i18n.MustNew())
+	deps.EgovCaptions = web.EgovCaptions(cat)
 	bg := core.NewBackground(ctx)
 	deps.Background = bg
 	svc := core.New(deps)

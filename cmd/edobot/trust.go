@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,24 +17,15 @@ import (
 )
 
 // newTrust builds the trust the configuration asks for: NCA's list for
-// EDOBOT_NCA, and EDOBOT_TRUSTED_CA's files. A bad value names its variable.
+// EDOBOT_NCA, and EDOBOT_TRUSTED_CA's certificates (loadConfig checked and
+// read them).
 func newTrust(cfg config, store nca.Store, log *slog.Logger) (*nca.Trust, error) {
-	mode, err := nca.ParseMode(cfg.NCA)
-	if err != nil {
-		return nil, fmt.Errorf("EDOBOT_NCA: %w", err)
-	}
+	mode, _ := nca.ParseMode(cfg.NCA)
 	sources, err := nca.Sources(mode, cfg.NCACertURL, cfg.NCACerts)
-	switch {
-	case errors.Is(err, nca.ErrBaseURL):
-		return nil, fmt.Errorf("EDOBOT_NCA_CERT_URL: %w", err)
-	case err != nil:
-		return nil, fmt.Errorf("EDOBOT_NCA_CERTS: %w", err)
-	}
-	extra, err := trustedFiles(cfg.TrustedCA)
 	if err != nil {
-		return nil, fmt.Errorf("EDOBOT_TRUSTED_CA: %w", err)
+		return nil, err
 	}
-	return &nca.Trust{Sources: sources, Store: store, Client: &http.Client{Timeout: nca.DownloadTimeout}, Extra: extra,
+	return &nca.Trust{Sources: sources, Store: store, Client: &http.Client{Timeout: nca.DownloadTimeout}, Extra: cfg.trustedCAs,
 		Log: log, Interval: cfg.NCARefresh}, nil
 }
 
@@ -100,7 +90,7 @@ func serveTrust(ctx context.Context, cfg config, db *storage.DB, log *slog.Logge
 // withStoredTrust adds to v NCA's certificates as serve or `trust update`
 // stored them, when the database answers; `verify` works offline without.
 func withStoredTrust(ctx context.Context, cfg config, v *signature.Verifier) error {
-	cfg.TrustedCA = "" // its files are on v already
+	cfg.trustedCAs = nil // they are on v already
 	trust, err := newTrust(cfg, nil, nil)
 	if err != nil {
 		return err

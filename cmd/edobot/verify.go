@@ -127,24 +127,25 @@ func stamp(t time.Time) string {
 // newVerifier trusts the CAs of EDOBOT_TRUSTED_CA and any extra bundles,
 // and asks EDOBOT_OCSP_URL about revocation.
 func newVerifier(cfg config, extra ...string) (*signature.Verifier, error) {
-	paths := append([]string{cfg.TrustedCA}, extra...)
-	roots, intermediates, err := signature.LoadTrust(strings.Join(paths, ","))
+	roots, intermediates, err := signature.LoadTrust(strings.Join(extra, ","))
 	if err != nil {
 		return nil, fmt.Errorf("trusted CAs: %w", err)
+	}
+	for _, e := range cfg.trustedCAs { // self-signed ones are roots, as LoadTrust takes them
+		if string(e.Cert.RawIssuer) == string(e.Cert.RawSubject) {
+			roots = append(roots, e.Cert)
+		} else {
+			intermediates = append(intermediates, e.Cert)
+		}
 	}
 	v := &signature.Verifier{Roots: roots, Intermediates: intermediates}
 	// Revocation is checked by default, with NCA's responder (its test
 	// PKI's with EDOBOT_NCA=test). When it
 	// cannot be checked the signature is refused unless
 	// EDOBOT_OCSP_UNREACHABLE=accept (see signature.FailurePolicy).
-	var onFailure signature.FailurePolicy
-	switch cfg.OCSPUnreachable {
-	case "refuse", "":
-		onFailure = signature.RefuseOnFailure
-	case "accept":
+	onFailure := signature.RefuseOnFailure
+	if cfg.OCSPUnreachable == "accept" {
 		onFailure = signature.AcceptOnFailure
-	default:
-		return nil, fmt.Errorf("EDOBOT_OCSP_UNREACHABLE must be refuse or accept, not %q", cfg.OCSPUnreachable)
 	}
 	switch url := cfg.OCSPURL; url {
 	case "off":

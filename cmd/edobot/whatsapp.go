@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jonboulle/clockwork"
 	"github.com/mdp/qrterminal/v3"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
@@ -61,6 +62,7 @@ type whatsappFront struct {
 	pairing *whatsapp.Pairing // run by the bot while the account is not linked
 	store   *sqlstore.Container
 	log     *slog.Logger
+	clock   clockwork.Clock // the bot's
 
 	// deliveries sends the WhatsApp deliveries (jobs.Runner.ServeWhatsApp);
 	// set by serveDeliveries before the bot runs.
@@ -69,15 +71,34 @@ type whatsappFront struct {
 
 // whileHeld runs what needs the session while this instance holds it: the
 // WhatsApp deliveries. The bot owns it, and ends its ctx before it
-// disconnects.
+// disconnects. Deliveries that cannot start (Redis away) are tried again,
+// after a wait that doubles up to deliveriesRetryMax, until they run or
+// ctx ends: nobody else serves the WhatsApp queue meanwhile.
 func (w *whatsappFront) whileHeld(ctx context.Context) {
 	if w.deliveries == nil {
 		return
 	}
-	if err := w.deliveries(ctx); err != nil {
-		w.log.Error("whatsapp deliveries", "err", err)
+	wait := deliveriesRetryMin
+	for {
+		err := w.deliveries(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		w.log.Error("whatsapp deliveries cannot start; trying again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.clock.After(wait):
+		}
+		wait = min(2*wait, deliveriesRetryMax)
 	}
 }
+
+// The waits between attempts to start the WhatsApp deliveries.
+const (
+	deliveriesRetryMin = time.Second
+	deliveriesRetryMax = time.Minute
+)
 
 // serveDeliveries makes this instance send the WhatsApp deliveries while,
 // and only while, it holds the session. Call it before the bot runs.
@@ -102,28 +123,24 @@ func (w *whatsappFront) adminRoutes(token string) func(*http.ServeMux) {
 
 // whatsappBot builds the WhatsApp front end when EDOBOT_WHATSAPP is on. A
 // device store that cannot be opened leaves WhatsApp off rather than the
-// whole service down: Telegram and the web keep working.
-func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage.DB, log *slog.Logger) *whatsappFront {
+// whole service down: Telegram and the web keep working, and the error
+// returned (with a nil front end) is what the readiness check reports.
+func whatsappBot(ctx context.Context, cfg config, chat flow.Flow, db *storage.DB, log *slog.Logger) (*whatsappFront, error) {
 	if !cfg.WhatsApp {
 		log.Info("EDOBOT_WHATSAPP is off: the WhatsApp bot is off")
-		return nil
+		return nil, nil
 	}
 	container, err := openDeviceStore(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		log.Error("WHATSAPP IS OFF: its device store cannot be opened", "err", err)
-		return nil
+		return nil, err
 	}
 	device, err := container.GetFirstDevice(ctx)
 	if err != nil {
 		log.Error("WHATSAPP IS OFF: its device cannot be read", "err", err)
 		_ = container.Close()
-		return nil
+		return nil, fmt.Errorf("whatsapp device: %w", err)
 	}
-	// The version WhatsApp Web runs now, so that WhatsApp does not refuse
-	// a whatsmeow a few weeks old as outdated (the compiled one otherwise).
-	whatsapp.AnnounceVersion(ctx, func(ctx context.Context) (*store.WAVersionContainer, error) {
-		return whatsmeow.GetLatestVersion(ctx, &http.Client{Timeout: 10 * time.Second})
-	}, log)
 	client := whatsmeow.NewClient(device, whatsapp.Logger(log, "client"))
 	client.EnableAutoReconnect = true
 	// A message is acknowledged only once the handler kept it (it returns
@@ -137,19 +154,43 @@ func whatsappBot(ctx context.Context, cfg config, svc *core.Service, db *storage
 	}
 	// The pairing is offered by the bot while it holds the session: at
 	// start while unlinked, and again when WhatsApp logs the device out.
-	w := &whatsappFront{store: container, log: log, pairing: &whatsapp.Pairing{Client: client, Log: log}}
+	clock := clockwork.NewRealClock()
+	w := &whatsappFront{store: container, log: log, clock: clock, pairing: &whatsapp.Pairing{Client: client, Log: log}}
 	lease := db.Lease(whatsappSessionLease)
 	lease.Log = log
-	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: lease, Phone: phone,
-		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db}, chatFlow(cfg, svc, log))
+	// The holder announces the version WhatsApp Web runs now, so that
+	// WhatsApp does not refuse a whatsmeow a few weeks old as outdated (the
+	// compiled one otherwise); the other instances never connect.
+	announced := announcingLease{Lease: lease, announce: func(ctx context.Context) {
+		whatsapp.AnnounceVersion(ctx, func(ctx context.Context) (*store.WAVersionContainer, error) {
+			return whatsmeow.GetLatestVersion(ctx, &http.Client{Timeout: 10 * time.Second})
+		}, log)
+	}}
+	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: announced, Phone: phone,
+		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db, Clock: clock}, chat)
 	w.pairing.Linked = w.bot.Linked
-	return w
+	return w, nil
+}
+
+// announcingLease runs announce each time this instance takes the session,
+// before the bot connects.
+type announcingLease struct {
+	whatsapp.Lease
+	announce func(ctx context.Context)
+}
+
+func (l announcingLease) Acquire(ctx context.Context) (context.Context, func(), error) {
+	held, release, err := l.Lease.Acquire(ctx)
+	if err == nil {
+		l.announce(held)
+	}
+	return held, release, err
 }
 
 // chatFlow is the conversation template every chat front end copies.
-func chatFlow(cfg config, svc *core.Service, log *slog.Logger) flow.Flow {
+func chatFlow(cfg config, svc *core.Service, cat *i18n.Catalog, log *slog.Logger) flow.Flow {
 	return flow.Flow{
-		Service: svc, Cat: i18n.MustNew(), PublicURL: cfg.PublicURL, EgovTTL: cfg.EgovTTL, Log: log,
+		Service: svc, Cat: cat, PublicURL: cfg.PublicURL, EgovTTL: cfg.EgovTTL, Log: log,
 		Egov: egov.Links{Mobile: cfg.EgovMobileLink, Business: cfg.EgovBusinessLink},
 	}
 }
