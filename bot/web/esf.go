@@ -86,8 +86,7 @@ func (s *Server) texts(lang, prefix string, data map[string]any, keys ...string)
 
 // esfPageHeaders are a page's headers, letting its form post to us.
 func (s *Server) esfPageHeaders(w http.ResponseWriter) {
-	s.htmlHeaders(w)
-	w.Header().Set("Content-Security-Policy", strings.Replace(s.pageCSP(), "form-action 'none'", "form-action 'self'", 1))
+	s.pageHeaders(w, formPage)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 }
 
