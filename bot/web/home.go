@@ -1,10 +1,8 @@
 package web
 
 import (
-	"encoding/json"
 	"html/template"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 
@@ -19,7 +17,9 @@ import (
 var homePage = template.Must(template.ParseFS(templates, "templates/home.html"))
 
 func (s *Server) homeRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", s.home)
+	// Each visit runs the readiness checks: visits are limited as a link
+	// page's are.
+	mux.HandleFunc("GET /{$}", s.limited(rateView, s.home))
 }
 
 type homeLanguage struct {
@@ -72,13 +72,10 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readiness asks /readyz's own handler: whether every check answers, and
-// the names of those that do not.
+// readiness runs /readyz's checks: whether every one answers, and the
+// names of those that do not.
 func (s *Server) readiness(r *http.Request) (bool, []string) {
-	rec := httptest.NewRecorder()
-	s.ready(rec, r)
-	var checks map[string]string
-	_ = json.Unmarshal(rec.Body.Bytes(), &checks)
+	ok, checks := s.checks(r.Context())
 	var down []string
 	for name, state := range checks {
 		if state != "ok" {
@@ -86,7 +83,7 @@ func (s *Server) readiness(r *http.Request) (bool, []string) {
 		}
 	}
 	sort.Strings(down)
-	return rec.Code == http.StatusOK, down
+	return ok, down
 }
 
 // linkName shows a chat link without its scheme: t.me/edobot.
