@@ -174,16 +174,21 @@ func (b *Bot) Reach(ctx context.Context, phone string, o flow.Outreach) (*core.C
 
 // lookup asks WhatsApp whether a number is on it, once in LookupFresh:
 // every question is counted, and asked often they are a bot's signature.
+// Without Outreach, which keeps the answers, it asks each time.
 func (b *Bot) lookup(ctx context.Context, phone string) (types.JID, error) {
 	now := b.cfg.Clock.Now()
-	if l, err := b.cfg.Outreach.Lookup(ctx, phone, now.Add(-b.cfg.Cold.LookupFresh)); err == nil {
-		b.lookups.WithLabelValues("cached").Inc()
-		if !l.OnWhatsApp {
-			return types.JID{}, core.ErrNotFound
+	if b.cfg.Outreach != nil {
+		l, err := b.cfg.Outreach.Lookup(ctx, phone, now.Add(-b.cfg.Cold.LookupFresh))
+		switch {
+		case err == nil:
+			b.lookups.WithLabelValues("cached").Inc()
+			if !l.OnWhatsApp {
+				return types.JID{}, core.ErrNotFound
+			}
+			return types.ParseJID(l.JID)
+		case !errors.Is(err, core.ErrNotFound):
+			return types.JID{}, err
 		}
-		return types.ParseJID(l.JID)
-	} else if !errors.Is(err, core.ErrNotFound) {
-		return types.JID{}, err
 	}
 	b.lookups.WithLabelValues("asked").Inc()
 	res, err := b.client.IsOnWhatsApp(ctx, []string{phone})
@@ -194,8 +199,10 @@ func (b *Bot) lookup(ctx context.Context, phone string) (types.JID, error) {
 	if len(res) == 1 && res[0].IsIn && !res[0].JID.IsEmpty() {
 		l.OnWhatsApp, l.JID = true, res[0].JID.ToNonAD().String()
 	}
-	if err := b.cfg.Outreach.SaveLookup(ctx, l); err != nil {
-		b.log.Warn("whatsapp lookup not kept", "err", err)
+	if b.cfg.Outreach != nil {
+		if err := b.cfg.Outreach.SaveLookup(ctx, l); err != nil {
+			b.log.Warn("whatsapp lookup not kept", "err", err)
+		}
 	}
 	if !l.OnWhatsApp {
 		return types.JID{}, core.ErrNotFound

@@ -947,10 +947,9 @@ func (b *Bot) classify(ctx context.Context, to *core.ChatUser, err error) error 
 		return err
 	}
 	// A failed send may mean the number is gone from WhatsApp; asking costs
-	// a query, so only now.
+	// a query, so only now, and a fresh answer kept is not asked again.
 	if to.Phone != "" {
-		b.lookups.WithLabelValues("asked").Inc()
-		if res, qerr := b.client.IsOnWhatsApp(ctx, []string{to.Phone}); qerr == nil && len(res) == 1 && !res[0].IsIn {
+		if _, lerr := b.lookup(ctx, to.Phone); errors.Is(lerr, core.ErrNotFound) {
 			return fmt.Errorf("%w: %w: %v", core.ErrChatBlocked, errNotOnWhatsApp, err)
 		}
 	}
