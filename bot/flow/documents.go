@@ -215,13 +215,13 @@ func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc core.ChatAcce
 func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, rest string) ([]Screen, error) {
 	parts := strings.SplitN(rest, ".", 3)
 	if len(parts) != 3 {
-		return f.stale(ctx, u), nil
+		return f.stale(ctx, u, st), nil
 	}
 	id, ok := parseDocID(parts[0])
 	ver, err := strconv.ParseInt(parts[1], 10, 64)
 	act, code, known := parseDocumentCode(parts[2])
 	if !ok || err != nil || !known {
-		return f.stale(ctx, u), nil
+		return f.stale(ctx, u, st), nil
 	}
 	d, acc, err := f.reach(ctx, u, id)
 	if err != nil {
@@ -304,7 +304,7 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		nd, err := f.Service.EditDocument(ctx, acc.Actor, d.ID, core.DocumentEdit{Version: ver, Type: &dt})
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	}
-	return f.stale(ctx, u), nil
+	return f.stale(ctx, u, st), nil
 }
 
 // cardScreen shows a refusal with the card as it is now.

@@ -85,13 +85,13 @@ func (f *Flow) esfScreen(ctx context.Context, u *core.ChatUser) ([]Screen, error
 func kz(t time.Time) string { return t.In(core.KazakhstanTime).Format("02.01.2006 15:04") }
 
 // esfChoice answers an ИС ЭСФ button; rest is what follows "esf.".
-func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]Screen, error) {
+func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, st *state, rest string) ([]Screen, error) {
 	if rest == "" {
 		return f.esfScreen(ctx, u)
 	}
 	code, arg, ok := parseESFCode(rest)
 	if !ok {
-		return f.stale(ctx, u), nil
+		return f.stale(ctx, u, st), nil
 	}
 	iv := f.Service.ESF
 	if iv == nil {
@@ -105,7 +105,7 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]
 	case CodeESFConfirm:
 		id, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil {
-			return f.stale(ctx, u), nil
+			return f.stale(ctx, u, st), nil
 		}
 		inv, err := iv.Invoice(ctx, u, id)
 		if err != nil {
@@ -144,7 +144,7 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]
 	case CodeESFEnd:
 		id, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil {
-			return f.stale(ctx, u), nil
+			return f.stale(ctx, u, st), nil
 		}
 		if err := iv.EndTicket(ctx, u, id); err != nil {
 			return nil, err
@@ -152,7 +152,7 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]
 		s, err := f.esfSessions(ctx, u)
 		return append([]Screen{{Text: f.t(u, "esf.ended", nil)}}, s...), err
 	}
-	return f.stale(ctx, u), nil
+	return f.stale(ctx, u, st), nil
 }
 
 // esfSign asks ИС ЭСФ for a ticket and offers its signing: the eGov apps

@@ -235,16 +235,9 @@ func replaceTapped(screens []Screen) {
 }
 
 func (f *Flow) handle(ctx context.Context, u *core.ChatUser, in Input) []Screen {
-	conv, err := f.Service.Conversation(ctx, u.ID)
+	st, err := f.loadState(ctx, u)
 	if err != nil {
 		return f.failure(ctx, u, err)
-	}
-	st := &state{conv: conv, Step: conv.Step}
-	if len(conv.Data) > 0 {
-		var s stored
-		if err := json.Unmarshal(conv.Data, &s); err == nil {
-			st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
-		}
 	}
 	screens, err := f.dispatch(ctx, u, st, in)
 	if err != nil {
@@ -265,7 +258,11 @@ func (f *Flow) handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 			// Another input moved the conversation first (two quick taps,
 			// or two devices): this one's screens would show a state that
 			// was not kept.
-			return f.stale(ctx, u)
+			st, err := f.loadState(ctx, u)
+			if err != nil {
+				return f.failure(ctx, u, err)
+			}
+			return f.stale(ctx, u, st)
 		}
 	}
 	return screens
@@ -297,16 +294,25 @@ func (f *Flow) failure(ctx context.Context, u *core.ChatUser, err error) []Scree
 	return []Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err), Buttons: [][]Button{{f.menuButton(u)}}}}
 }
 
-// stale answers a tap on a button whose screen is no longer current.
-func (f *Flow) stale(ctx context.Context, u *core.ChatUser) []Screen {
+// loadState reads the person's conversation: its step and what it keeps.
+func (f *Flow) loadState(ctx context.Context, u *core.ChatUser) (*state, error) {
 	conv, err := f.Service.Conversation(ctx, u.ID)
 	if err != nil {
-		return f.failure(ctx, u, err)
+		return nil, err
 	}
 	st := &state{conv: conv, Step: conv.Step}
-	var s stored
-	_ = json.Unmarshal(conv.Data, &s)
-	st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
+	if len(conv.Data) > 0 {
+		var s stored
+		if err := json.Unmarshal(conv.Data, &s); err == nil {
+			st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
+		}
+	}
+	return st, nil
+}
+
+// stale answers a tap on a button whose screen is no longer current with
+// the prompt of the conversation's step st.
+func (f *Flow) stale(ctx context.Context, u *core.ChatUser, st *state) []Screen {
 	out := []Screen{{Text: f.t(u, "chat.stale", nil)}}
 	return append(out, f.prompt(ctx, u, st)...)
 }
@@ -481,7 +487,7 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 	kind, rest, _ := strings.Cut(data, ".")
 	code, ok := parseMenuCode(kind)
 	if !ok {
-		return f.stale(ctx, u), nil
+		return f.stale(ctx, u, st), nil
 	}
 	switch code {
 	case CodeMenu:
@@ -522,15 +528,15 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 			}
 		}
 		if err != nil || v != st.conv.Version || !known {
-			return f.stale(ctx, u), nil
+			return f.stale(ctx, u, st), nil
 		}
 		return f.wizardChoice(ctx, u, st, code)
 	case CodeDocument:
 		return f.documentChoice(ctx, u, st, rest)
 	case CodeESF:
-		return f.esfChoice(ctx, u, rest)
+		return f.esfChoice(ctx, u, st, rest)
 	}
-	return f.stale(ctx, u), nil
+	return f.stale(ctx, u, st), nil
 }
 
 // languages offers the three languages.

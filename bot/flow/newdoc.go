@@ -120,7 +120,7 @@ func (f *Flow) wizardChoice(ctx context.Context, u *core.ChatUser, st *state, co
 	case code == CodeCreate && st.Step == stepConfirm:
 		return f.create(ctx, u, st)
 	}
-	return f.stale(ctx, u), nil
+	return f.stale(ctx, u, st), nil
 }
 
 func (f *Flow) takeParty(st *state, p *core.Party) {
