@@ -10,7 +10,6 @@ import (
 	"edobot/bot/i18n"
 	"edobot/core"
 	"edobot/core/egov"
-	"edobot/core/refusal"
 )
 
 // What the web side does for ИС ЭСФ: the one-time page where a manager
@@ -231,11 +230,6 @@ func (s *Server) esfEgovSign(w http.ResponseWriter, r *http.Request) {
 	}
 	u, _, err := s.Service.ESF.SignTicketApp(r.Context(), r.PathValue("id"), bearer(r), []byte(in.DocumentsToSign[0].DocumentXML))
 	if err != nil {
-		if esfSignatureRefused(err) {
-			lang := i18n.Lang(acceptLanguage(r))
-			writeJSON(w, http.StatusForbidden, egov.Error{Code: i18n.ErrorCode(err), Message: s.Cat.Error(lang, err)})
-			return
-		}
 		s.failApp(w, r, err)
 		return
 	}
@@ -244,13 +238,4 @@ func (s *Server) esfEgovSign(w http.ResponseWriter, r *http.Request) {
 		done.BackURL = s.ChatLink(u.Channel)
 	}
 	writeJSON(w, http.StatusOK, done)
-}
-
-// esfSignatureRefused: a signed ticket that did not pass validation, which
-// the app is told with 403.
-func esfSignatureRefused(err error) bool {
-	var sig *refusal.Error
-	return errors.As(err, &sig) || errors.Is(err, core.ErrESFTicketWrongSigner) || errors.Is(err, core.ErrESFTicketNotAuth) ||
-		errors.Is(err, core.ErrESFTicketWrongOrg) || errors.Is(err, core.ErrESFTicketMalformed) ||
-		errors.Is(err, core.ErrESFTicketNotXML) || errors.Is(err, core.ErrESFTicketUnsigned) || errors.Is(err, core.ErrESFTicketBroken)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -16,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"edobot/bot/i18n"
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/core/egov"
 	"edobot/core/esf"
 	"edobot/core/esf/esftest"
 	"edobot/core/signature"
@@ -330,5 +333,23 @@ func TestESFTicketPage(t *testing.T) {
 	}
 	if code, _ := sign(good.ID, string(w.auth.SignXML(t, []byte(ticket)))); code != http.StatusGone {
 		t.Fatalf("a signed ticket taken twice: %d", code)
+	}
+}
+
+// TestESFTicketRefusalsForbidden: the eGov app is told a signed ticket
+// that did not pass validation with 403 and the refusal in its language.
+func TestESFTicketRefusalsForbidden(t *testing.T) {
+	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Cat: i18n.MustNew()}
+	for _, err := range []error{core.ErrESFTicketWrongSigner, core.ErrESFTicketNotAuth, core.ErrESFTicketWrongOrg,
+		core.ErrESFTicketMalformed, core.ErrESFTicketNotXML, core.ErrESFTicketUnsigned, core.ErrESFTicketBroken} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("PUT", "/", nil)
+		r.Header.Set("Accept-Language", "kk")
+		s.failApp(w, r, fmt.Errorf("signing: %w", err))
+		var out egov.Error
+		if jerr := json.Unmarshal(w.Body.Bytes(), &out); jerr != nil || w.Code != http.StatusForbidden ||
+			out.Code != i18n.ErrorCode(err) || out.Message != s.Cat.Error("kk", err) {
+			t.Errorf("%v: %d %s", err, w.Code, w.Body.String())
+		}
 	}
 }
