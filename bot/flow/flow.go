@@ -541,9 +541,11 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 
 // languages offers the three languages.
 func (f *Flow) languages(u *core.ChatUser) Screen {
-	return Screen{Text: f.t(u, "chat.choose_lang", nil), Buttons: [][]Button{{
-		{Label: "Қазақша", Data: callbackData(CodeLang, "kk")}, {Label: "Русский", Data: callbackData(CodeLang, "ru")}, {Label: "English", Data: callbackData(CodeLang, "en")},
-	}}}
+	var row []Button
+	for _, c := range i18n.Choices {
+		row = append(row, Button{Label: c.Name, Data: callbackData(CodeLang, c.Code)})
+	}
+	return Screen{Text: f.t(u, "chat.choose_lang", nil), Buttons: [][]Button{row}}
 }
 
 // welcome greets and shows the menu.

@@ -56,22 +56,18 @@ func (s *Server) esfOn(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// pageLang is a page's language: ?lang= (or the form's), else the
-// browser's, else Russian.
-func pageLang(r *http.Request) string {
-	if l := r.FormValue("lang"); l != "" {
-		return i18n.Lang(l)
-	}
-	return i18n.Lang(acceptLanguage(r))
-}
-
 type langLink struct {
 	Code, Name string
 	Current    bool
 }
 
+// langLinks are the languages a page offers, current marked.
 func langLinks(current string) []langLink {
-	return []langLink{{"kk", "Қазақша", current == "kk"}, {"ru", "Русский", current == "ru"}, {"en", "English", current == "en"}}
+	var out []langLink
+	for _, c := range i18n.Choices {
+		out = append(out, langLink{Code: c.Code, Name: c.Name, Current: c.Code == current})
+	}
+	return out
 }
 
 // texts are a page's texts in one language, by the key after prefix.
@@ -105,7 +101,7 @@ func (s *Server) esfPasswordView(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderPasswordPage(w http.ResponseWriter, r *http.Request, status int, errText string, saved bool) {
 	id := r.PathValue("id")
-	lang := pageLang(r)
+	lang := requestLang(r)
 	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "Action": ESFPasswordPath + id, "Error": errText, "Saved": saved}
 	var until string
 	if !saved {
@@ -131,7 +127,7 @@ func (s *Server) renderPasswordPage(w http.ResponseWriter, r *http.Request, stat
 func (s *Server) esfPasswordSave(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxESFForm)
 	if err := r.ParseForm(); err != nil {
-		s.renderPasswordPage(w, r, http.StatusBadRequest, s.Cat.Text(pageLang(r), "error.bad_request", nil), false)
+		s.renderPasswordPage(w, r, http.StatusBadRequest, s.Cat.Text(requestLang(r), "error.bad_request", nil), false)
 		return
 	}
 	err := s.Service.ESF.SetPasswordByPage(r.Context(), r.PathValue("id"), r.PostForm.Get("password"))
@@ -141,7 +137,7 @@ func (s *Server) esfPasswordSave(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, core.ErrESFLinkGone), errors.Is(err, core.ErrESFNotBound):
 		s.esfGone(w, r, err)
 	case i18n.ErrorCode(err) != "":
-		s.renderPasswordPage(w, r, http.StatusUnprocessableEntity, s.Cat.Error(pageLang(r), err), false)
+		s.renderPasswordPage(w, r, http.StatusUnprocessableEntity, s.Cat.Error(requestLang(r), err), false)
 	default:
 		s.fail(w, r, err)
 	}
@@ -159,7 +155,7 @@ func (s *Server) esfTicketView(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	lang := pageLang(r)
+	lang := requestLang(r)
 	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "BaseURL": ESFTicketPath + id, "Ticket": ticket,
 		"Org": org.Name + " (" + org.Number + ")", "IIN": u.IIN, "NCALayerURL": s.ncalayerURL(),
 		"T": s.texts(lang, "esfweb.ticket.", map[string]any{"Until": expires.In(core.KazakhstanTime).Format("15:04")},

@@ -199,22 +199,26 @@ func isAttrChar(b byte) bool {
 	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
 }
 
-// downloadLang is the language a web download is named in: ?lang=, else
-// the client's Accept-Language, else Russian.
-func downloadLang(r *http.Request) string {
-	if q := r.URL.Query().Get("lang"); q != "" {
-		return i18n.Lang(q)
+// requestLang is the language a page or a download speaks: a posted
+// form's lang (once the form is read), else ?lang=, else the client's
+// Accept-Language, else Russian.
+func requestLang(r *http.Request) string {
+	if l := r.PostForm.Get("lang"); l != "" {
+		return i18n.Lang(l)
+	}
+	if l := r.URL.Query().Get("lang"); l != "" {
+		return i18n.Lang(l)
 	}
 	return i18n.Lang(acceptLanguage(r))
 }
 
 // cardName is the card's download name in the reader's language.
 func (s *Server) cardName(r *http.Request, d *core.Document) string {
-	return s.Cat.Text(downloadLang(r), "file.card", map[string]any{"Name": core.FileStem(d)})
+	return s.Cat.Text(requestLang(r), "file.card", map[string]any{"Name": core.FileStem(d)})
 }
 
 // ezSignerName is the ezSigner version's download name in the reader's
 // language.
 func (s *Server) ezSignerName(r *http.Request, d *core.Document) string {
-	return s.Cat.Text(downloadLang(r), "file.ezsigner", map[string]any{"Name": core.FileStem(d)})
+	return s.Cat.Text(requestLang(r), "file.ezsigner", map[string]any{"Name": core.FileStem(d)})
 }

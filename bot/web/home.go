@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"edobot/bot/i18n"
 	"edobot/core"
 )
 
@@ -22,19 +21,8 @@ func (s *Server) homeRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.limited(rateView, s.home))
 }
 
-type homeLanguage struct {
-	Code, Name string
-	Current    bool
-}
-
-// homeLanguages names each language in itself.
-var homeLanguages = map[string]string{"ru": "Русский", "kk": "Қазақша", "en": "English"}
-
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	lang := i18n.Lang(acceptLanguage(r))
-	if q := r.URL.Query().Get("lang"); q != "" {
-		lang = i18n.Lang(q)
-	}
+	lang := requestLang(r)
 	t := func(id string, data map[string]any) string { return s.Cat.Text(lang, id, data) }
 	ready, down := s.readiness(r)
 	data := map[string]any{
@@ -59,11 +47,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 			data["WhatsApp"], data["WhatsAppName"] = l, linkName(l)
 		}
 	}
-	var langs []homeLanguage
-	for _, l := range i18n.Languages {
-		langs = append(langs, homeLanguage{Code: l, Name: homeLanguages[l], Current: l == lang})
-	}
-	data["Languages"] = langs
+	data["Languages"] = langLinks(lang)
 	s.htmlHeaders(w)
 	w.Header().Set("Content-Language", lang)
 	w.Header().Set("Vary", "Accept-Language")

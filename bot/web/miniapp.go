@@ -49,7 +49,7 @@ func (s *Server) linkMiniApp(w http.ResponseWriter, r *http.Request) {
 	id, name, lang, err := s.MiniApp(strings.TrimSpace(string(body)))
 	if err != nil {
 		s.Log.Info("mini app: init data refused", "err", err)
-		writeError(w, http.StatusForbidden, "forbidden", s.Cat.Text(downloadLang(r), "error.bad_request", nil))
+		writeError(w, http.StatusForbidden, "forbidden", s.Cat.Text(requestLang(r), "error.bad_request", nil))
 		return
 	}
 	u, err := s.Service.ChatUser(r.Context(), core.ChannelTelegram, id, name, lang)
