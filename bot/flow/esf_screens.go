@@ -123,7 +123,7 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, st *state, rest 
 		if err != nil {
 			return nil, err
 		}
-		link := strings.TrimRight(f.PublicURL, "/") + "/esf/password/" + o.ID + "?lang=" + u.Language
+		link := strings.TrimRight(f.PublicURL, "/") + egov.ESFPasswordPath + o.ID + "?lang=" + u.Language
 		return []Screen{{Text: f.t(u, "esf.password_page", map[string]any{"Until": o.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
 			Buttons: [][]Button{{{Label: f.t(u, "esf.open_page", nil), URL: link}}}}}, nil
 	case CodeESFPasswordDelete:
@@ -168,7 +168,7 @@ func (f *Flow) esfSign(ctx context.Context, u *core.ChatUser) ([]Screen, error) 
 			{{Label: "📱 eGov Mobile", URL: l.Mobile}},
 			{{Label: "💼 eGov Business", URL: l.Business}},
 			{{Label: "🔳 " + f.t(u, "chat.sign_qr", nil), Data: callbackData(CodeESFTicketQR, o.ID)}},
-			{{Label: "💻 NCALayer", URL: strings.TrimRight(f.PublicURL, "/") + "/esf/ticket/" + o.ID + "?lang=" + u.Language}},
+			{{Label: "💻 NCALayer", URL: strings.TrimRight(f.PublicURL, "/") + egov.ESFTicketPath + o.ID + "?lang=" + u.Language}},
 		}}}, nil
 }
 

@@ -23,12 +23,6 @@ var (
 	esfTicketPage   = template.Must(template.ParseFS(templates, "templates/esf_ticket.html"))
 )
 
-// Where the pages live; the id after them is the link's secret.
-const (
-	ESFPasswordPath = "/esf/password/"
-	ESFTicketPath   = "/esf/ticket/"
-)
-
 // maxESFForm bounds the password form and the signed ticket.
 const (
 	maxESFForm   = 8 << 10
@@ -36,10 +30,10 @@ const (
 )
 
 func (s *Server) esfRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+ESFPasswordPath+"{id}", s.esfOn(s.esfPasswordView))
-	mux.HandleFunc("POST "+ESFPasswordPath+"{id}", s.limited(rateSign, s.esfOn(s.esfPasswordSave)))
-	mux.HandleFunc("GET "+ESFTicketPath+"{id}", s.esfOn(s.esfTicketView))
-	mux.HandleFunc("POST "+ESFTicketPath+"{id}/sign", s.limited(rateSign, s.esfOn(s.esfTicketSign)))
+	mux.HandleFunc("GET "+egov.ESFPasswordPath+"{id}", s.esfOn(s.esfPasswordView))
+	mux.HandleFunc("POST "+egov.ESFPasswordPath+"{id}", s.limited(rateSign, s.esfOn(s.esfPasswordSave)))
+	mux.HandleFunc("GET "+egov.ESFTicketPath+"{id}", s.esfOn(s.esfTicketView))
+	mux.HandleFunc("POST "+egov.ESFTicketPath+"{id}/sign", s.limited(rateSign, s.esfOn(s.esfTicketSign)))
 	mux.HandleFunc("GET "+egov.TicketPath+"{id}/"+egov.MgovSign, s.esfOn(s.esfEgovDescribe))
 	mux.HandleFunc("GET "+egov.TicketPath+"{id}/documents", s.esfOn(s.esfEgovData))
 	mux.HandleFunc("PUT "+egov.TicketPath+"{id}/documents", s.esfOn(s.esfEgovSign))
@@ -102,7 +96,7 @@ func (s *Server) esfPasswordView(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderPasswordPage(w http.ResponseWriter, r *http.Request, status int, errText string, saved bool) {
 	id := r.PathValue("id")
 	lang := requestLang(r)
-	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "Action": ESFPasswordPath + id, "Error": errText, "Saved": saved}
+	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "Action": egov.ESFPasswordPath + id, "Error": errText, "Saved": saved}
 	var until string
 	if !saved {
 		u, org, expires, err := s.Service.ESF.PasswordPage(r.Context(), id)
@@ -156,7 +150,7 @@ func (s *Server) esfTicketView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := requestLang(r)
-	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "BaseURL": ESFTicketPath + id, "Ticket": ticket,
+	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "BaseURL": egov.ESFTicketPath + id, "Ticket": ticket,
 		"Org": org.Name + " (" + org.Number + ")", "IIN": u.IIN, "NCALayerURL": s.ncalayerURL(),
 		"T": s.texts(lang, "esfweb.ticket.", map[string]any{"Until": expires.In(core.KazakhstanTime).Format("15:04")},
 			"title", "intro", "iin", "until", "check", "done", "not_running", "cancelled", "network")}
