@@ -128,7 +128,7 @@ func (f *Flow) cardText(u *core.ChatUser, d *core.Document, sigs []core.Signatur
 		switch {
 		case sig != nil:
 			b.WriteString(f.t(u, "chat.card_signed", map[string]any{"Side": label, "Name": sig.Signer.FullName,
-				"IIN": sig.Signer.IIN, "At": sig.SignedAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")}) + "\n")
+				"IIN": sig.Signer.IIN, "At": kz(sig.SignedAt)}) + "\n")
 		case d.Status == core.StatusRevoked || d.DeletedAt != nil:
 		default:
 			b.WriteString(f.t(u, "chat.card_waiting", map[string]any{"Side": label}) + "\n")
@@ -346,7 +346,7 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
 	return []Screen{{Text: f.t(u, "chat.sign_how", map[string]any{"Title": f.title(u, d),
-		"Until": o.Until.In(core.KazakhstanTime).Format("15:04")}), Buttons: [][]Button{
+		"Until": kzClock(o.Until)}), Buttons: [][]Button{
 		{{Label: "📱 eGov Mobile", URL: o.Mobile}},
 		{{Label: "💼 eGov Business", URL: o.Business}},
 		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, CodeSignQR)},
@@ -400,7 +400,7 @@ func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, a
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
 	return []Screen{{Text: f.t(u, "chat.sign_qr_caption", map[string]any{"Title": f.title(u, d),
-		"Until": o.Until.In(core.KazakhstanTime).Format("15:04")}), Photo: o.photo()}}, nil
+		"Until": kzClock(o.Until)}), Photo: o.photo()}}, nil
 }
 
 func (f *Flow) linkURL(d *core.Document) string {

@@ -46,7 +46,7 @@ func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
 		if e.ExpiresAt == nil {
 			return nil
 		}
-		return []Screen{{Text: f.t(u, "esf.expiring", map[string]any{"Until": e.ExpiresAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")}),
+		return []Screen{{Text: f.t(u, "esf.expiring", map[string]any{"Until": kz(*e.ExpiresAt)}),
 			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: callbackData(CodeESFTicket)}}}}}
 	case core.OutboxESFUnavailable:
 		if e.Since == nil {
@@ -58,7 +58,7 @@ func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
 	case core.OutboxESFConnected:
 		until := ""
 		if e.ExpiresAt != nil {
-			until = e.ExpiresAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")
+			until = kz(*e.ExpiresAt)
 		}
 		return []Screen{{Text: f.t(u, "esf.connected", map[string]any{"Who": e.Who, "IIN": e.IIN, "Until": until}),
 			Buttons: [][]Button{{{Label: f.t(u, "esf.sessions", nil), Data: callbackData(CodeESFSessions)}}}}}

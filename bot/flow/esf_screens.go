@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/skip2/go-qrcode"
 
@@ -82,8 +81,6 @@ func (f *Flow) esfScreen(ctx context.Context, u *core.ChatUser) ([]Screen, error
 	return []Screen{{Text: text, Buttons: rows}}, nil
 }
 
-func kz(t time.Time) string { return t.In(core.KazakhstanTime).Format("02.01.2006 15:04") }
-
 // esfChoice answers an ИС ЭСФ button; rest is what follows "esf.".
 func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, st *state, rest string) ([]Screen, error) {
 	if rest == "" {
@@ -124,7 +121,7 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, st *state, rest 
 			return nil, err
 		}
 		link := strings.TrimRight(f.PublicURL, "/") + egov.ESFPasswordPath + o.ID + "?lang=" + u.Language
-		return []Screen{{Text: f.t(u, "esf.password_page", map[string]any{"Until": o.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
+		return []Screen{{Text: f.t(u, "esf.password_page", map[string]any{"Until": kzClock(o.ExpiresAt)}),
 			Buttons: [][]Button{{{Label: f.t(u, "esf.open_page", nil), URL: link}}}}}, nil
 	case CodeESFPasswordDelete:
 		return []Screen{{Text: f.t(u, "esf.confirm_delete_password", nil), Buttons: [][]Button{
@@ -163,7 +160,7 @@ func (f *Flow) esfSign(ctx context.Context, u *core.ChatUser) ([]Screen, error) 
 		return nil, err
 	}
 	l := egov.NewLaunch(f.Egov, egov.TicketAPI1(f.PublicURL, o.ID))
-	return []Screen{{Text: f.t(u, "esf.sign_how", map[string]any{"Until": o.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
+	return []Screen{{Text: f.t(u, "esf.sign_how", map[string]any{"Until": kzClock(o.ExpiresAt)}),
 		Buttons: [][]Button{
 			{{Label: "📱 eGov Mobile", URL: l.Mobile}},
 			{{Label: "💼 eGov Business", URL: l.Business}},

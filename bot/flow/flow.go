@@ -326,6 +326,13 @@ func (f *Flow) t(u *core.ChatUser, id string, data map[string]any) string {
 	return f.Cat.Text(u.Language, id, data)
 }
 
+// kz is a moment as the chats show it: its date and time in Kazakhstan.
+func kz(t time.Time) string { return t.In(core.KazakhstanTime).Format("02.01.2006 15:04") }
+
+// kzClock is a moment within the day as the chats show it: its time in
+// Kazakhstan.
+func kzClock(t time.Time) string { return t.In(core.KazakhstanTime).Format("15:04") }
+
 func (f *Flow) menuButton(u *core.ChatUser) Button {
 	return Button{Label: f.t(u, "chat.menu", nil), Data: callbackData(CodeMenu)}
 }
