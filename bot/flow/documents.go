@@ -182,6 +182,12 @@ var actionButtons = map[core.Action]struct {
 // document only through its link can sign and download; the rest needs the
 // identity of a side.
 func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc core.ChatAccess) [][]Button {
+	return f.cardRows(u, d, acc, true)
+}
+
+// cardRows are cardButtons, with the «share» row or without it (where the
+// ways to share are on the card already).
+func (f *Flow) cardRows(u *core.ChatUser, d *core.Document, acc core.ChatAccess, share bool) [][]Button {
 	if d.DeletedAt != nil {
 		return [][]Button{{f.menuButton(u)}}
 	}
@@ -204,7 +210,7 @@ func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc core.ChatAcce
 	if len(row) > 0 {
 		rows = append(rows, row)
 	}
-	if acc.Side == core.SideSender && !acc.ByLink && !d.Status.Final() {
+	if share && acc.Side == core.SideSender && !acc.ByLink && !d.Status.Final() {
 		rows = append(rows, []Button{docButton("🔗 "+f.t(u, "chat.share", nil), d, CodeShare)})
 	}
 	rows = append(rows, []Button{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, CodeView), f.menuButton(u)})
@@ -455,17 +461,37 @@ func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document,
 
 // shareScreen gives the sender every way to pass the link on.
 func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
-	link := f.linkURL(d)
+	rows := append(f.whatsAppShare(u, d, f.linkURL(d)), f.shareRows(u, d)...)
+	rows = append(rows, f.sendRow(u, d), []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
+	return Screen{Text: f.shareText(u, d), Buttons: rows}
+}
+
+// shareText says how the link may be passed on.
+func (f *Flow) shareText(u *core.ChatUser, d *core.Document) string {
+	return f.t(u, "chat.share_text", map[string]any{"Link": f.linkURL(d)})
+}
+
+// whatsAppShare is the row that opens WhatsApp with the message that
+// passes link on.
+func (f *Flow) whatsAppShare(u *core.ChatUser, d *core.Document, link string) [][]Button {
 	msg := f.t(u, "chat.share_message", map[string]any{"Sender": d.SenderName, "Title": f.title(u, d), "Link": link})
-	rows := [][]Button{
-		{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}},
+	return [][]Button{{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}}}
+}
+
+// shareRows are the other ways to pass the document's link on: Telegram,
+// e-mail, a copy.
+func (f *Flow) shareRows(u *core.ChatUser, d *core.Document) [][]Button {
+	link := f.linkURL(d)
+	return [][]Button{
 		{{Label: "✈️ Telegram", URL: "https://t.me/share/url?url=" + url.QueryEscape(link) + "&text=" + url.QueryEscape(f.title(u, d))}},
 		{{Label: "✉️ E-mail", URL: strings.TrimRight(f.PublicURL, "/") + "/d/" + d.LinkToken + "/mailto?lang=" + u.Language}},
 		{{Label: "📋 " + f.t(u, "chat.copy_link", nil), Copy: link}},
 	}
-	rows = append(rows, []Button{docButton("📨 "+f.t(u, "chat.send_recipient", nil), d, CodeSendRecipient)})
-	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
-	return Screen{Text: f.t(u, "chat.share_text", map[string]any{"Link": link}), Buttons: rows}
+}
+
+// sendRow sends the card straight into the recipient's chat.
+func (f *Flow) sendRow(u *core.ChatUser, d *core.Document) []Button {
+	return []Button{docButton("📨 "+f.t(u, "chat.send_recipient", nil), d, CodeSendRecipient)}
 }
 
 // sendToRecipient delivers the card straight into the recipient's chat:
@@ -502,21 +528,12 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	// first to a WhatsApp number that never wrote to it.
 	invite := func(inv *Invitation) []Screen {
 		f.log().InfoContext(ctx, "recipient to be invited", "channel", f.Channel, "document", d.ID, "why", inv.Why)
-		s := f.shareScreen(u, d)
-		msg := f.t(u, "chat.share_message", map[string]any{"Sender": d.SenderName, "Title": f.title(u, d), "Link": inv.Link})
-		rows := [][]Button{
-			{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}},
-			{{Label: "📋 " + f.t(u, "chat.invite_link", nil), Copy: inv.Link}},
-		}
-		for _, row := range s.Buttons {
-			if len(row) == 1 && (row[0].Label == "🟢 WhatsApp" || strings.HasSuffix(row[0].Data, "."+string(CodeSendRecipient))) {
-				continue // replaced by the invitation; sending again would meet the same answer
-			}
-			rows = append(rows, row)
-		}
-		s.Buttons = rows
-		s.Text = f.t(u, "chat.recipient_invite", map[string]any{"Name": d.RecipientName}) + "\n\n" + inv.Link
-		return []Screen{s}
+		// The invitation takes the place of the document's own WhatsApp
+		// message, and of sending, which would meet the same answer.
+		rows := append(f.whatsAppShare(u, d, inv.Link), []Button{{Label: "📋 " + f.t(u, "chat.invite_link", nil), Copy: inv.Link}})
+		rows = append(rows, f.shareRows(u, d)...)
+		rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
+		return []Screen{{Text: f.t(u, "chat.recipient_invite", map[string]any{"Name": d.RecipientName}) + "\n\n" + inv.Link, Buttons: rows}}
 	}
 	var inv *Invitation
 	var to *core.ChatUser
