@@ -220,7 +220,29 @@ func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 	if in.Choice != "" {
 		replaceTapped(screens)
 	}
-	return screens
+	return fold(screens)
+}
+
+// fold joins a short note (a screen of text alone) to the screen after it,
+// so that one message says what happened and what is next: every
+// messenger sends it as one.
+func fold(screens []Screen) []Screen {
+	if len(screens) < 2 {
+		return screens
+	}
+	out := make([]Screen, 0, len(screens))
+	noteLast := false
+	for _, s := range screens {
+		if noteLast && s.Document == nil && s.Photo == nil {
+			n := out[len(out)-1]
+			s.Text = n.Text + "\n\n" + s.Text
+			s.Replace = s.Replace || n.Replace
+			out = out[:len(out)-1]
+		}
+		out = append(out, s)
+		noteLast = len(s.Buttons) == 0 && s.Document == nil && s.Photo == nil
+	}
+	return out
 }
 
 // replaceTapped marks the first screen that is not a file to replace the
