@@ -77,7 +77,7 @@ type Input struct {
 }
 
 // ReachFunc is Flow.Reach.
-type ReachFunc = func(ctx context.Context, phone string, o Outreach) (*core.ChatUser, func(ctx context.Context, to *core.ChatUser, screens []Screen) error, error)
+type ReachFunc = func(ctx context.Context, phone string, o Outreach) (*core.ChatUser, Send, error)
 
 // Outreach is what a first message to a person who never wrote to the bot
 // goes out for: the organisation it counts against and the document's link

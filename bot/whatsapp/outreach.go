@@ -118,7 +118,7 @@ func (b *Bot) invitation(token, why string) error {
 // within the budgets; otherwise the answer is a *flow.Invitation with the
 // link for the sender to forward. core.ErrNotFound when the number is not
 // on WhatsApp.
-func (b *Bot) Reach(ctx context.Context, phone string, o flow.Outreach) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error) {
+func (b *Bot) Reach(ctx context.Context, phone string, o flow.Outreach) (*core.ChatUser, flow.Send, error) {
 	phone, ok := core.NormalizePhone(phone)
 	if !ok {
 		return nil, nil, core.ErrNotFound
@@ -219,7 +219,7 @@ func (e errColdRefused) Error() string { return "whatsapp cold outreach: " + str
 // budgets allow it: the account's (with its warm-up) and the organisation's
 // for the day, the organisation not paused, and the text not one that went
 // to another number. What they hold back becomes an invitation.
-func (b *Bot) coldDeliver(o flow.Outreach, phone string) func(context.Context, *core.ChatUser, []flow.Screen) error {
+func (b *Bot) coldDeliver(o flow.Outreach, phone string) flow.Send {
 	return func(ctx context.Context, to *core.ChatUser, screens []flow.Screen) error {
 		msgs, _ := b.render(to, screens, nil)
 		var text strings.Builder
