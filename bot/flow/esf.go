@@ -7,14 +7,9 @@ import (
 	"edobot/core"
 )
 
-// ESFNoticeKeys are the message keys the notices use, for the locale
-// tests.
-var ESFNoticeKeys = []string{"esf.invoice", "esf.status", "esf.paused_ticket", "esf.paused_password", "esf.expiring",
-	"esf.confirm", "esf.sign_ticket", "esf.enter_password", "esf.unavailable", "esf.restored"}
-
-// ESFStatusKeys are the invoice statuses with a name of their own; others
+// esfStatusKeys are the invoice statuses with a name of their own; others
 // show as ИС ЭСФ writes them.
-var ESFStatusKeys = []string{"CREATED", "DELIVERED", "CANCELED", "REVOKED", "DECLINED", "IMPORTED", "DELETED", "FAILED",
+var esfStatusKeys = []string{"CREATED", "DELIVERED", "CANCELED", "REVOKED", "DECLINED", "IMPORTED", "DELETED", "FAILED",
 	"WAITING_CUSTOMER_CONFIRMATION"}
 
 // esfNotice draws an organisation's ИС ЭСФ event.
@@ -77,7 +72,7 @@ func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
 }
 
 func (f *Flow) esfStatus(u *core.ChatUser, status string) string {
-	for _, s := range ESFStatusKeys {
+	for _, s := range esfStatusKeys {
 		if s == status {
 			return f.t(u, "esf.status."+status, nil)
 		}

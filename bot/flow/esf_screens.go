@@ -18,15 +18,6 @@ import (
 // ticket (the eGov app signs it as XML, or the NCALayer page on a
 // computer), and «Активные сессии» with an end for each.
 
-// ESFScreenKeys are the message keys of the ИС ЭСФ screens, for the
-// locale tests.
-var ESFScreenKeys = []string{"esf.menu", "esf.off", "esf.screen", "esf.password_kept", "esf.password_none",
-	"esf.tickets_none", "esf.tickets_some", "esf.replace_password", "esf.delete_password", "esf.sessions",
-	"esf.password_page", "esf.open_page", "esf.confirm_delete_password", "esf.yes_delete", "esf.password_deleted",
-	"esf.sign_how", "esf.sessions_none", "esf.sessions_list", "esf.session_line", "esf.end", "esf.ended",
-	"esf.confirmed", "esf.sign_qr_caption", "esf.connected", "esf.ticket_refused", "esf.password_saved",
-	"esf.key.rsa", "esf.key.gost2004", "esf.key.gost2015"}
-
 // esfWord reports whether typed text asks for the ИС ЭСФ screen: a
 // messenger without commands (WhatsApp) has the words.
 func esfWord(text string) bool {

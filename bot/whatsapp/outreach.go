@@ -68,9 +68,9 @@ func (c *Cold) fill() {
 	}
 }
 
-// Budget is the account's cold messages allowed on a day at now, when its
+// budget is the account's cold messages allowed on a day at now, when its
 // first went at first (zero: none yet).
-func (c Cold) Budget(first, now time.Time) int {
+func (c Cold) budget(first, now time.Time) int {
 	if first.IsZero() {
 		return c.Start
 	}
@@ -238,7 +238,7 @@ func (b *Bot) coldDeliver(o flow.Outreach, phone string) flow.Send {
 				switch {
 				case st.OrgPausedTil.After(now):
 					return errColdRefused("paused")
-				case st.AccountToday >= b.cfg.Cold.Budget(st.AccountFirst, now):
+				case st.AccountToday >= b.cfg.Cold.budget(st.AccountFirst, now):
 					return errColdRefused("account_budget")
 				case st.OrgToday >= b.cfg.Cold.PerOrg:
 					return errColdRefused("org_budget")

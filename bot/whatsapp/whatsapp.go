@@ -291,9 +291,6 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
-// Holding reports whether this instance holds the WhatsApp session now.
-func (b *Bot) Holding() bool { return b.holding.Load() }
-
 // session serves the session until ctx ends: it connects (or pairs) and
 // supervises the connection, replays the messages kept but not handled
 // once connected, and runs WhileHeld. When ctx ends it gives the session up
