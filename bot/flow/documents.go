@@ -154,11 +154,17 @@ func (f *Flow) sizeText(u *core.ChatUser, n int64) string {
 	default:
 		unit, v = "unit.mb", v/(1<<20)
 	}
-	num := strconv.FormatFloat(v, 'f', 1, 64)
-	if u.Language != "en" {
-		num = strings.Replace(num, ".", ",", 1)
-	}
+	num := strings.Replace(strconv.FormatFloat(v, 'f', 1, 64), ".", decimalMark(u.Language), 1)
 	return f.t(u, unit, map[string]any{"N": num})
+}
+
+// decimalMark parts a number's whole from its fraction in lang: a comma in
+// Russian and Kazakh, a point in English.
+func decimalMark(lang string) string {
+	if lang == "en" {
+		return "."
+	}
+	return ","
 }
 
 // actionButtons is the card's button for each action of the action table;

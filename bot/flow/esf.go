@@ -87,9 +87,9 @@ func currencySign(c string) string {
 	return c
 }
 
-// money groups a decimal's thousands with thin spaces: 1234567.50 →
-// 1 234 567,50.
-func money(v string) string {
+// money groups a decimal's thousands with thin spaces, its fraction after
+// lang's decimal mark: 1234567.50 → 1 234 567,50 (1 234 567.50 in English).
+func money(lang, v string) string {
 	whole, frac, _ := strings.Cut(v, ".")
 	neg := strings.HasPrefix(whole, "-")
 	whole = strings.TrimPrefix(whole, "-")
@@ -102,7 +102,7 @@ func money(v string) string {
 	}
 	out := b.String()
 	if frac != "" && strings.Trim(frac, "0") != "" {
-		out += "," + frac
+		out += decimalMark(lang) + frac
 	}
 	if neg {
 		out = "-" + out
@@ -114,6 +114,6 @@ func money(v string) string {
 // esf.invoice) or a change of its status (esf.status).
 func (f *Flow) esfInvoiceText(u *core.ChatUser, key string, inv *core.ESFInvoice) string {
 	return f.t(u, key, map[string]any{"Number": inv.Number, "Date": inv.Date, "Seller": inv.SellerName,
-		"SellerBIN": inv.SellerBIN, "Total": money(inv.Total), "Currency": currencySign(inv.Currency),
+		"SellerBIN": inv.SellerBIN, "Total": money(u.Language, inv.Total), "Currency": currencySign(inv.Currency),
 		"Status": f.esfStatus(u, inv.Status), "Registration": inv.RegistrationNumber})
 }
