@@ -8,6 +8,7 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
+	"edobot/bot/i18n"
 	"edobot/core"
 	"edobot/core/egov"
 )
@@ -19,11 +20,16 @@ import (
 // computer), and «Активные сессии» with an end for each.
 
 // esfWord reports whether typed text asks for the ИС ЭСФ screen: a
-// messenger without commands (WhatsApp) has the words.
-func esfWord(text string) bool {
-	switch strings.ToLower(strings.TrimSpace(text)) {
-	case "эсф", "esf", "ис эсф", "эшф":
-		return true
+// messenger without commands (WhatsApp) has the words (esf.words), in any
+// of the languages, as a person may type the system's name in another.
+func (f *Flow) esfWord(text string) bool {
+	text = strings.ToLower(strings.TrimSpace(text))
+	for _, l := range i18n.Languages {
+		for _, w := range strings.Split(f.Cat.Text(l, "esf.words", nil), ",") {
+			if text == strings.ToLower(strings.TrimSpace(w)) {
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -441,7 +441,7 @@ func (f *Flow) text(ctx context.Context, u *core.ChatUser, st *state, text strin
 		if text == "" {
 			return f.menu(ctx, u)
 		}
-		if st.Step == stepIdle && esfWord(text) {
+		if st.Step == stepIdle && f.esfWord(text) {
 			return f.esfScreen(ctx, u) // WhatsApp's way to /esf
 		}
 		return f.search(ctx, u, st, text, 0)

@@ -34,3 +34,13 @@ func TestMoney(t *testing.T) {
 		}
 	}
 }
+
+func TestESFWord(t *testing.T) {
+	f := &Flow{Cat: i18n.MustNew()}
+	for text, want := range map[string]bool{"ЭСФ": true, " esf ": true, "ИС ЭСФ": true, "эшф": true, "ЭШФ АЖ": true,
+		"e-invoices": true, "эсфф": false, "меню": false, "": false} {
+		if got := f.esfWord(text); got != want {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
+	}
+}
