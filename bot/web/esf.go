@@ -165,7 +165,9 @@ func (s *Server) esfTicketSign(w http.ResponseWriter, r *http.Request) {
 		XML string `json:"xml"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxESFTicket)).Decode(&in); err != nil || strings.TrimSpace(in.XML) == "" {
-		s.badRequest(w, r, `JSON {"xml": signed ticket}`)
+		// The page's own script sends it: the person reads only that the
+		// request was not understood, in the page's language.
+		writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(requestLang(r), "error.bad_request", nil))
 		return
 	}
 	_, t, err := s.Service.ESF.SignTicketPage(r.Context(), r.PathValue("id"), []byte(in.XML))

@@ -303,8 +303,9 @@ func TestESFTicketPage(t *testing.T) {
 	if code, _ := sign(unsigned.ID, "x"); code != http.StatusGone {
 		t.Fatalf("second POST: %d", code)
 	}
-	if code, _ := w.post(t, egov.ESFTicketPath+unsigned.ID+"/sign", "application/json", strings.NewReader(`{"xml":`)); code != http.StatusBadRequest {
-		t.Fatalf("not JSON: %d", code)
+	if code, body := w.post(t, egov.ESFTicketPath+unsigned.ID+"/sign?lang=kk", "application/json", strings.NewReader(`{"xml":`)); code != http.StatusBadRequest ||
+		!strings.Contains(body, `"message":"Сұрау танылмады."`) {
+		t.Fatalf("not JSON: %d %s", code, body)
 	}
 
 	// Signed with the AUTH key, as NCALayer's signXml does: connected.
