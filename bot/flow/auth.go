@@ -42,7 +42,7 @@ func (f *Flow) startAuth(ctx context.Context, u *core.ChatUser, switching bool) 
 		}
 		l.Mobile, l.Business = bs.Registration.MobileLink, bs.Registration.BusinessLink
 	}
-	return []Screen{{Text: f.t(u, "chat.login_how", map[string]any{"Until": c.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
+	return []Screen{{Text: f.t(u, "chat.login_how", map[string]any{"Until": kzClock(c.ExpiresAt)}),
 		Buttons: [][]Button{
 			{{Label: "📱 eGov Mobile", URL: l.Mobile}},
 			{{Label: "💼 eGov Business", URL: l.Business}},

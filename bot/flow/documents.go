@@ -128,7 +128,7 @@ func (f *Flow) cardText(u *core.ChatUser, d *core.Document, sigs []core.Signatur
 		switch {
 		case sig != nil:
 			b.WriteString(f.t(u, "chat.card_signed", map[string]any{"Side": label, "Name": sig.Signer.FullName,
-				"IIN": sig.Signer.IIN, "At": sig.SignedAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")}) + "\n")
+				"IIN": sig.Signer.IIN, "At": kz(sig.SignedAt)}) + "\n")
 		case d.Status == core.StatusRevoked || d.DeletedAt != nil:
 		default:
 			b.WriteString(f.t(u, "chat.card_waiting", map[string]any{"Side": label}) + "\n")
@@ -154,11 +154,17 @@ func (f *Flow) sizeText(u *core.ChatUser, n int64) string {
 	default:
 		unit, v = "unit.mb", v/(1<<20)
 	}
-	num := strconv.FormatFloat(v, 'f', 1, 64)
-	if u.Language != "en" {
-		num = strings.Replace(num, ".", ",", 1)
-	}
+	num := strings.Replace(strconv.FormatFloat(v, 'f', 1, 64), ".", decimalMark(u.Language), 1)
 	return f.t(u, unit, map[string]any{"N": num})
+}
+
+// decimalMark parts a number's whole from its fraction in lang: a comma in
+// Russian and Kazakh, a point in English.
+func decimalMark(lang string) string {
+	if lang == "en" {
+		return "."
+	}
+	return ","
 }
 
 // actionButtons is the card's button for each action of the action table;
@@ -182,6 +188,12 @@ var actionButtons = map[core.Action]struct {
 // document only through its link can sign and download; the rest needs the
 // identity of a side.
 func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc core.ChatAccess) [][]Button {
+	return f.cardRows(u, d, acc, true)
+}
+
+// cardRows are cardButtons, with the «share» row or without it (where the
+// ways to share are on the card already).
+func (f *Flow) cardRows(u *core.ChatUser, d *core.Document, acc core.ChatAccess, share bool) [][]Button {
 	if d.DeletedAt != nil {
 		return [][]Button{{f.menuButton(u)}}
 	}
@@ -204,7 +216,7 @@ func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc core.ChatAcce
 	if len(row) > 0 {
 		rows = append(rows, row)
 	}
-	if acc.Side == core.SideSender && !acc.ByLink && !d.Status.Final() {
+	if share && acc.Side == core.SideSender && !acc.ByLink && !d.Status.Final() {
 		rows = append(rows, []Button{docButton("🔗 "+f.t(u, "chat.share", nil), d, CodeShare)})
 	}
 	rows = append(rows, []Button{docButton("🔄 "+f.t(u, "chat.refresh", nil), d, CodeView), f.menuButton(u)})
@@ -215,13 +227,13 @@ func (f *Flow) cardButtons(u *core.ChatUser, d *core.Document, acc core.ChatAcce
 func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, rest string) ([]Screen, error) {
 	parts := strings.SplitN(rest, ".", 3)
 	if len(parts) != 3 {
-		return f.stale(ctx, u), nil
+		return f.stale(ctx, u, st), nil
 	}
 	id, ok := parseDocID(parts[0])
 	ver, err := strconv.ParseInt(parts[1], 10, 64)
 	act, code, known := parseDocumentCode(parts[2])
 	if !ok || err != nil || !known {
-		return f.stale(ctx, u), nil
+		return f.stale(ctx, u, st), nil
 	}
 	d, acc, err := f.reach(ctx, u, id)
 	if err != nil {
@@ -304,7 +316,7 @@ func (f *Flow) documentChoice(ctx context.Context, u *core.ChatUser, st *state, 
 		nd, err := f.Service.EditDocument(ctx, acc.Actor, d.ID, core.DocumentEdit{Version: ver, Type: &dt})
 		return f.afterChange(ctx, u, d, nd, acc, err)
 	}
-	return f.stale(ctx, u), nil
+	return f.stale(ctx, u, st), nil
 }
 
 // cardScreen shows a refusal with the card as it is now.
@@ -346,7 +358,7 @@ func (f *Flow) signScreen(ctx context.Context, u *core.ChatUser, d *core.Documen
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
 	return []Screen{{Text: f.t(u, "chat.sign_how", map[string]any{"Title": f.title(u, d),
-		"Until": o.Until.In(core.KazakhstanTime).Format("15:04")}), Buttons: [][]Button{
+		"Until": kzClock(o.Until)}), Buttons: [][]Button{
 		{{Label: "📱 eGov Mobile", URL: o.Mobile}},
 		{{Label: "💼 eGov Business", URL: o.Business}},
 		{docButton("🔳 "+f.t(u, "chat.sign_qr", nil), d, CodeSignQR)},
@@ -400,7 +412,7 @@ func (f *Flow) signQR(ctx context.Context, u *core.ChatUser, d *core.Document, a
 		return f.cardScreen(ctx, u, d, acc, err)
 	}
 	return []Screen{{Text: f.t(u, "chat.sign_qr_caption", map[string]any{"Title": f.title(u, d),
-		"Until": o.Until.In(core.KazakhstanTime).Format("15:04")}), Photo: o.photo()}}, nil
+		"Until": kzClock(o.Until)}), Photo: o.photo()}}, nil
 }
 
 func (f *Flow) linkURL(d *core.Document) string {
@@ -455,17 +467,37 @@ func (f *Flow) download(ctx context.Context, u *core.ChatUser, d *core.Document,
 
 // shareScreen gives the sender every way to pass the link on.
 func (f *Flow) shareScreen(u *core.ChatUser, d *core.Document) Screen {
-	link := f.linkURL(d)
+	rows := append(f.whatsAppShare(u, d, f.linkURL(d)), f.shareRows(u, d)...)
+	rows = append(rows, f.sendRow(u, d), []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
+	return Screen{Text: f.shareText(u, d), Buttons: rows}
+}
+
+// shareText says how the link may be passed on.
+func (f *Flow) shareText(u *core.ChatUser, d *core.Document) string {
+	return f.t(u, "chat.share_text", map[string]any{"Link": f.linkURL(d)})
+}
+
+// whatsAppShare is the row that opens WhatsApp with the message that
+// passes link on.
+func (f *Flow) whatsAppShare(u *core.ChatUser, d *core.Document, link string) [][]Button {
 	msg := f.t(u, "chat.share_message", map[string]any{"Sender": d.SenderName, "Title": f.title(u, d), "Link": link})
-	rows := [][]Button{
-		{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}},
+	return [][]Button{{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}}}
+}
+
+// shareRows are the other ways to pass the document's link on: Telegram,
+// e-mail, a copy.
+func (f *Flow) shareRows(u *core.ChatUser, d *core.Document) [][]Button {
+	link := f.linkURL(d)
+	return [][]Button{
 		{{Label: "✈️ Telegram", URL: "https://t.me/share/url?url=" + url.QueryEscape(link) + "&text=" + url.QueryEscape(f.title(u, d))}},
 		{{Label: "✉️ E-mail", URL: strings.TrimRight(f.PublicURL, "/") + "/d/" + d.LinkToken + "/mailto?lang=" + u.Language}},
 		{{Label: "📋 " + f.t(u, "chat.copy_link", nil), Copy: link}},
 	}
-	rows = append(rows, []Button{docButton("📨 "+f.t(u, "chat.send_recipient", nil), d, CodeSendRecipient)})
-	rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
-	return Screen{Text: f.t(u, "chat.share_text", map[string]any{"Link": link}), Buttons: rows}
+}
+
+// sendRow sends the card straight into the recipient's chat.
+func (f *Flow) sendRow(u *core.ChatUser, d *core.Document) []Button {
+	return []Button{docButton("📨 "+f.t(u, "chat.send_recipient", nil), d, CodeSendRecipient)}
 }
 
 // sendToRecipient delivers the card straight into the recipient's chat:
@@ -502,21 +534,12 @@ func (f *Flow) sendToRecipient(ctx context.Context, u *core.ChatUser, d *core.Do
 	// first to a WhatsApp number that never wrote to it.
 	invite := func(inv *Invitation) []Screen {
 		f.log().InfoContext(ctx, "recipient to be invited", "channel", f.Channel, "document", d.ID, "why", inv.Why)
-		s := f.shareScreen(u, d)
-		msg := f.t(u, "chat.share_message", map[string]any{"Sender": d.SenderName, "Title": f.title(u, d), "Link": inv.Link})
-		rows := [][]Button{
-			{{Label: "🟢 WhatsApp", URL: "https://wa.me/?text=" + url.QueryEscape(msg)}},
-			{{Label: "📋 " + f.t(u, "chat.invite_link", nil), Copy: inv.Link}},
-		}
-		for _, row := range s.Buttons {
-			if len(row) == 1 && (row[0].Label == "🟢 WhatsApp" || strings.HasSuffix(row[0].Data, "."+string(CodeSendRecipient))) {
-				continue // replaced by the invitation; sending again would meet the same answer
-			}
-			rows = append(rows, row)
-		}
-		s.Buttons = rows
-		s.Text = f.t(u, "chat.recipient_invite", map[string]any{"Name": d.RecipientName}) + "\n\n" + inv.Link
-		return []Screen{s}
+		// The invitation takes the place of the document's own WhatsApp
+		// message, and of sending, which would meet the same answer.
+		rows := append(f.whatsAppShare(u, d, inv.Link), []Button{{Label: "📋 " + f.t(u, "chat.invite_link", nil), Copy: inv.Link}})
+		rows = append(rows, f.shareRows(u, d)...)
+		rows = append(rows, []Button{docButton("⬅️ "+f.t(u, "chat.back", nil), d, CodeView)})
+		return []Screen{{Text: f.t(u, "chat.recipient_invite", map[string]any{"Name": d.RecipientName}) + "\n\n" + inv.Link, Buttons: rows}}
 	}
 	var inv *Invitation
 	var to *core.ChatUser

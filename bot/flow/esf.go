@@ -7,14 +7,9 @@ import (
 	"edobot/core"
 )
 
-// ESFNoticeKeys are the message keys the notices use, for the locale
-// tests.
-var ESFNoticeKeys = []string{"esf.invoice", "esf.status", "esf.paused_ticket", "esf.paused_password", "esf.expiring",
-	"esf.confirm", "esf.sign_ticket", "esf.enter_password", "esf.unavailable", "esf.restored"}
-
-// ESFStatusKeys are the invoice statuses with a name of their own; others
+// esfStatusKeys are the invoice statuses with a name of their own; others
 // show as ИС ЭСФ writes them.
-var ESFStatusKeys = []string{"CREATED", "DELIVERED", "CANCELED", "REVOKED", "DECLINED", "IMPORTED", "DELETED", "FAILED",
+var esfStatusKeys = []string{"CREATED", "DELIVERED", "CANCELED", "REVOKED", "DECLINED", "IMPORTED", "DELETED", "FAILED",
 	"WAITING_CUSTOMER_CONFIRMATION"}
 
 // esfNotice draws an organisation's ИС ЭСФ event.
@@ -46,7 +41,7 @@ func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
 		if e.ExpiresAt == nil {
 			return nil
 		}
-		return []Screen{{Text: f.t(u, "esf.expiring", map[string]any{"Until": e.ExpiresAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")}),
+		return []Screen{{Text: f.t(u, "esf.expiring", map[string]any{"Until": kz(*e.ExpiresAt)}),
 			Buttons: [][]Button{{{Label: f.t(u, "esf.sign_ticket", nil), Data: callbackData(CodeESFTicket)}}}}}
 	case core.OutboxESFUnavailable:
 		if e.Since == nil {
@@ -58,7 +53,7 @@ func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
 	case core.OutboxESFConnected:
 		until := ""
 		if e.ExpiresAt != nil {
-			until = e.ExpiresAt.In(core.KazakhstanTime).Format("02.01.2006 15:04")
+			until = kz(*e.ExpiresAt)
 		}
 		return []Screen{{Text: f.t(u, "esf.connected", map[string]any{"Who": e.Who, "IIN": e.IIN, "Until": until}),
 			Buttons: [][]Button{{{Label: f.t(u, "esf.sessions", nil), Data: callbackData(CodeESFSessions)}}}}}
@@ -77,7 +72,7 @@ func (f *Flow) esfNotice(u *core.ChatUser, n core.Notification) []Screen {
 }
 
 func (f *Flow) esfStatus(u *core.ChatUser, status string) string {
-	for _, s := range ESFStatusKeys {
+	for _, s := range esfStatusKeys {
 		if s == status {
 			return f.t(u, "esf.status."+status, nil)
 		}
@@ -92,9 +87,9 @@ func currencySign(c string) string {
 	return c
 }
 
-// money groups a decimal's thousands with thin spaces: 1234567.50 →
-// 1 234 567,50.
-func money(v string) string {
+// money groups a decimal's thousands with thin spaces, its fraction after
+// lang's decimal mark: 1234567.50 → 1 234 567,50 (1 234 567.50 in English).
+func money(lang, v string) string {
 	whole, frac, _ := strings.Cut(v, ".")
 	neg := strings.HasPrefix(whole, "-")
 	whole = strings.TrimPrefix(whole, "-")
@@ -107,7 +102,7 @@ func money(v string) string {
 	}
 	out := b.String()
 	if frac != "" && strings.Trim(frac, "0") != "" {
-		out += "," + frac
+		out += decimalMark(lang) + frac
 	}
 	if neg {
 		out = "-" + out
@@ -119,6 +114,6 @@ func money(v string) string {
 // esf.invoice) or a change of its status (esf.status).
 func (f *Flow) esfInvoiceText(u *core.ChatUser, key string, inv *core.ESFInvoice) string {
 	return f.t(u, key, map[string]any{"Number": inv.Number, "Date": inv.Date, "Seller": inv.SellerName,
-		"SellerBIN": inv.SellerBIN, "Total": money(inv.Total), "Currency": currencySign(inv.Currency),
+		"SellerBIN": inv.SellerBIN, "Total": money(u.Language, inv.Total), "Currency": currencySign(inv.Currency),
 		"Status": f.esfStatus(u, inv.Status), "Registration": inv.RegistrationNumber})
 }

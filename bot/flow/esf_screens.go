@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/skip2/go-qrcode"
 
+	"edobot/bot/i18n"
 	"edobot/core"
 	"edobot/core/egov"
 )
@@ -19,21 +19,17 @@ import (
 // ticket (the eGov app signs it as XML, or the NCALayer page on a
 // computer), and «Активные сессии» with an end for each.
 
-// ESFScreenKeys are the message keys of the ИС ЭСФ screens, for the
-// locale tests.
-var ESFScreenKeys = []string{"esf.menu", "esf.off", "esf.screen", "esf.password_kept", "esf.password_none",
-	"esf.tickets_none", "esf.tickets_some", "esf.replace_password", "esf.delete_password", "esf.sessions",
-	"esf.password_page", "esf.open_page", "esf.confirm_delete_password", "esf.yes_delete", "esf.password_deleted",
-	"esf.sign_how", "esf.sessions_none", "esf.sessions_list", "esf.session_line", "esf.end", "esf.ended",
-	"esf.confirmed", "esf.sign_qr_caption", "esf.connected", "esf.ticket_refused", "esf.password_saved",
-	"esf.key.rsa", "esf.key.gost2004", "esf.key.gost2015"}
-
 // esfWord reports whether typed text asks for the ИС ЭСФ screen: a
-// messenger without commands (WhatsApp) has the words.
-func esfWord(text string) bool {
-	switch strings.ToLower(strings.TrimSpace(text)) {
-	case "эсф", "esf", "ис эсф", "эшф":
-		return true
+// messenger without commands (WhatsApp) has the words (esf.words), in any
+// of the languages, as a person may type the system's name in another.
+func (f *Flow) esfWord(text string) bool {
+	text = strings.ToLower(strings.TrimSpace(text))
+	for _, l := range i18n.Languages {
+		for _, w := range strings.Split(f.Cat.Text(l, "esf.words", nil), ",") {
+			if text == strings.ToLower(strings.TrimSpace(w)) {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -82,16 +78,14 @@ func (f *Flow) esfScreen(ctx context.Context, u *core.ChatUser) ([]Screen, error
 	return []Screen{{Text: text, Buttons: rows}}, nil
 }
 
-func kz(t time.Time) string { return t.In(core.KazakhstanTime).Format("02.01.2006 15:04") }
-
 // esfChoice answers an ИС ЭСФ button; rest is what follows "esf.".
-func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]Screen, error) {
+func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, st *state, rest string) ([]Screen, error) {
 	if rest == "" {
 		return f.esfScreen(ctx, u)
 	}
 	code, arg, ok := parseESFCode(rest)
 	if !ok {
-		return f.stale(ctx, u), nil
+		return f.stale(ctx, u, st), nil
 	}
 	iv := f.Service.ESF
 	if iv == nil {
@@ -105,7 +99,7 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]
 	case CodeESFConfirm:
 		id, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil {
-			return f.stale(ctx, u), nil
+			return f.stale(ctx, u, st), nil
 		}
 		inv, err := iv.Invoice(ctx, u, id)
 		if err != nil {
@@ -123,8 +117,8 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]
 		if err != nil {
 			return nil, err
 		}
-		link := strings.TrimRight(f.PublicURL, "/") + "/esf/password/" + o.ID + "?lang=" + u.Language
-		return []Screen{{Text: f.t(u, "esf.password_page", map[string]any{"Until": o.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
+		link := strings.TrimRight(f.PublicURL, "/") + egov.ESFPasswordPath + o.ID + "?lang=" + u.Language
+		return []Screen{{Text: f.t(u, "esf.password_page", map[string]any{"Until": kzClock(o.ExpiresAt)}),
 			Buttons: [][]Button{{{Label: f.t(u, "esf.open_page", nil), URL: link}}}}}, nil
 	case CodeESFPasswordDelete:
 		return []Screen{{Text: f.t(u, "esf.confirm_delete_password", nil), Buttons: [][]Button{
@@ -144,7 +138,7 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]
 	case CodeESFEnd:
 		id, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil {
-			return f.stale(ctx, u), nil
+			return f.stale(ctx, u, st), nil
 		}
 		if err := iv.EndTicket(ctx, u, id); err != nil {
 			return nil, err
@@ -152,7 +146,7 @@ func (f *Flow) esfChoice(ctx context.Context, u *core.ChatUser, rest string) ([]
 		s, err := f.esfSessions(ctx, u)
 		return append([]Screen{{Text: f.t(u, "esf.ended", nil)}}, s...), err
 	}
-	return f.stale(ctx, u), nil
+	return f.stale(ctx, u, st), nil
 }
 
 // esfSign asks ИС ЭСФ for a ticket and offers its signing: the eGov apps
@@ -163,12 +157,12 @@ func (f *Flow) esfSign(ctx context.Context, u *core.ChatUser) ([]Screen, error) 
 		return nil, err
 	}
 	l := egov.NewLaunch(f.Egov, egov.TicketAPI1(f.PublicURL, o.ID))
-	return []Screen{{Text: f.t(u, "esf.sign_how", map[string]any{"Until": o.ExpiresAt.In(core.KazakhstanTime).Format("15:04")}),
+	return []Screen{{Text: f.t(u, "esf.sign_how", map[string]any{"Until": kzClock(o.ExpiresAt)}),
 		Buttons: [][]Button{
 			{{Label: "📱 eGov Mobile", URL: l.Mobile}},
 			{{Label: "💼 eGov Business", URL: l.Business}},
 			{{Label: "🔳 " + f.t(u, "chat.sign_qr", nil), Data: callbackData(CodeESFTicketQR, o.ID)}},
-			{{Label: "💻 NCALayer", URL: strings.TrimRight(f.PublicURL, "/") + "/esf/ticket/" + o.ID + "?lang=" + u.Language}},
+			{{Label: "💻 NCALayer", URL: strings.TrimRight(f.PublicURL, "/") + egov.ESFTicketPath + o.ID + "?lang=" + u.Language}},
 		}}}, nil
 }
 

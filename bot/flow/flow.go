@@ -77,7 +77,7 @@ type Input struct {
 }
 
 // ReachFunc is Flow.Reach.
-type ReachFunc = func(ctx context.Context, phone string, o Outreach) (*core.ChatUser, func(ctx context.Context, to *core.ChatUser, screens []Screen) error, error)
+type ReachFunc = func(ctx context.Context, phone string, o Outreach) (*core.ChatUser, Send, error)
 
 // Outreach is what a first message to a person who never wrote to the bot
 // goes out for: the organisation it counts against and the document's link
@@ -220,7 +220,29 @@ func (f *Flow) Handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 	if in.Choice != "" {
 		replaceTapped(screens)
 	}
-	return screens
+	return fold(screens)
+}
+
+// fold joins a short note (a screen of text alone) to the screen after it,
+// so that one message says what happened and what is next: every
+// messenger sends it as one.
+func fold(screens []Screen) []Screen {
+	if len(screens) < 2 {
+		return screens
+	}
+	out := make([]Screen, 0, len(screens))
+	noteLast := false
+	for _, s := range screens {
+		if noteLast && s.Document == nil && s.Photo == nil {
+			n := out[len(out)-1]
+			s.Text = n.Text + "\n\n" + s.Text
+			s.Replace = s.Replace || n.Replace
+			out = out[:len(out)-1]
+		}
+		out = append(out, s)
+		noteLast = len(s.Buttons) == 0 && s.Document == nil && s.Photo == nil
+	}
+	return out
 }
 
 // replaceTapped marks the first screen that is not a file to replace the
@@ -235,16 +257,9 @@ func replaceTapped(screens []Screen) {
 }
 
 func (f *Flow) handle(ctx context.Context, u *core.ChatUser, in Input) []Screen {
-	conv, err := f.Service.Conversation(ctx, u.ID)
+	st, err := f.loadState(ctx, u)
 	if err != nil {
 		return f.failure(ctx, u, err)
-	}
-	st := &state{conv: conv, Step: conv.Step}
-	if len(conv.Data) > 0 {
-		var s stored
-		if err := json.Unmarshal(conv.Data, &s); err == nil {
-			st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
-		}
 	}
 	screens, err := f.dispatch(ctx, u, st, in)
 	if err != nil {
@@ -265,7 +280,11 @@ func (f *Flow) handle(ctx context.Context, u *core.ChatUser, in Input) []Screen 
 			// Another input moved the conversation first (two quick taps,
 			// or two devices): this one's screens would show a state that
 			// was not kept.
-			return f.stale(ctx, u)
+			st, err := f.loadState(ctx, u)
+			if err != nil {
+				return f.failure(ctx, u, err)
+			}
+			return f.stale(ctx, u, st)
 		}
 	}
 	return screens
@@ -297,16 +316,25 @@ func (f *Flow) failure(ctx context.Context, u *core.ChatUser, err error) []Scree
 	return []Screen{{Text: "⚠️ " + f.Cat.Error(u.Language, err), Buttons: [][]Button{{f.menuButton(u)}}}}
 }
 
-// stale answers a tap on a button whose screen is no longer current.
-func (f *Flow) stale(ctx context.Context, u *core.ChatUser) []Screen {
+// loadState reads the person's conversation: its step and what it keeps.
+func (f *Flow) loadState(ctx context.Context, u *core.ChatUser) (*state, error) {
 	conv, err := f.Service.Conversation(ctx, u.ID)
 	if err != nil {
-		return f.failure(ctx, u, err)
+		return nil, err
 	}
 	st := &state{conv: conv, Step: conv.Step}
-	var s stored
-	_ = json.Unmarshal(conv.Data, &s)
-	st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
+	if len(conv.Data) > 0 {
+		var s stored
+		if err := json.Unmarshal(conv.Data, &s); err == nil {
+			st.Draft, st.Query, st.Made = s.Draft, s.Query, s.Made
+		}
+	}
+	return st, nil
+}
+
+// stale answers a tap on a button whose screen is no longer current with
+// the prompt of the conversation's step st.
+func (f *Flow) stale(ctx context.Context, u *core.ChatUser, st *state) []Screen {
 	out := []Screen{{Text: f.t(u, "chat.stale", nil)}}
 	return append(out, f.prompt(ctx, u, st)...)
 }
@@ -319,6 +347,13 @@ func refusalCode(err error) (string, bool) {
 func (f *Flow) t(u *core.ChatUser, id string, data map[string]any) string {
 	return f.Cat.Text(u.Language, id, data)
 }
+
+// kz is a moment as the chats show it: its date and time in Kazakhstan.
+func kz(t time.Time) string { return t.In(core.KazakhstanTime).Format("02.01.2006 15:04") }
+
+// kzClock is a moment within the day as the chats show it: its time in
+// Kazakhstan.
+func kzClock(t time.Time) string { return t.In(core.KazakhstanTime).Format("15:04") }
 
 func (f *Flow) menuButton(u *core.ChatUser) Button {
 	return Button{Label: f.t(u, "chat.menu", nil), Data: callbackData(CodeMenu)}
@@ -406,7 +441,7 @@ func (f *Flow) text(ctx context.Context, u *core.ChatUser, st *state, text strin
 		if text == "" {
 			return f.menu(ctx, u)
 		}
-		if st.Step == stepIdle && esfWord(text) {
+		if st.Step == stepIdle && f.esfWord(text) {
 			return f.esfScreen(ctx, u) // WhatsApp's way to /esf
 		}
 		return f.search(ctx, u, st, text, 0)
@@ -481,7 +516,7 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 	kind, rest, _ := strings.Cut(data, ".")
 	code, ok := parseMenuCode(kind)
 	if !ok {
-		return f.stale(ctx, u), nil
+		return f.stale(ctx, u, st), nil
 	}
 	switch code {
 	case CodeMenu:
@@ -522,22 +557,24 @@ func (f *Flow) choice(ctx context.Context, u *core.ChatUser, st *state, data str
 			}
 		}
 		if err != nil || v != st.conv.Version || !known {
-			return f.stale(ctx, u), nil
+			return f.stale(ctx, u, st), nil
 		}
 		return f.wizardChoice(ctx, u, st, code)
 	case CodeDocument:
 		return f.documentChoice(ctx, u, st, rest)
 	case CodeESF:
-		return f.esfChoice(ctx, u, rest)
+		return f.esfChoice(ctx, u, st, rest)
 	}
-	return f.stale(ctx, u), nil
+	return f.stale(ctx, u, st), nil
 }
 
 // languages offers the three languages.
 func (f *Flow) languages(u *core.ChatUser) Screen {
-	return Screen{Text: f.t(u, "chat.choose_lang", nil), Buttons: [][]Button{{
-		{Label: "Қазақша", Data: callbackData(CodeLang, "kk")}, {Label: "Русский", Data: callbackData(CodeLang, "ru")}, {Label: "English", Data: callbackData(CodeLang, "en")},
-	}}}
+	var row []Button
+	for _, c := range i18n.Choices {
+		row = append(row, Button{Label: c.Name, Data: callbackData(CodeLang, c.Code)})
+	}
+	return Screen{Text: f.t(u, "chat.choose_lang", nil), Buttons: [][]Button{row}}
 }
 
 // welcome greets and shows the menu.

@@ -120,7 +120,7 @@ func (f *Flow) wizardChoice(ctx context.Context, u *core.ChatUser, st *state, co
 	case code == CodeCreate && st.Step == stepConfirm:
 		return f.create(ctx, u, st)
 	}
-	return f.stale(ctx, u), nil
+	return f.stale(ctx, u, st), nil
 }
 
 func (f *Flow) takeParty(st *state, p *core.Party) {
@@ -315,22 +315,16 @@ func (f *Flow) create(ctx context.Context, u *core.ChatUser, st *state) ([]Scree
 		return nil, err
 	}
 	st.Made = doc.ID.String()
-	return []Screen{f.createdCard(u, doc, card)}, nil
+	return []Screen{f.createdCard(u, doc, core.ChatAccess{Actor: a, Side: core.SideSender}, card)}, nil
 }
 
 // createdCard is a new document's card with the ways to share its link in
 // place of the «share» button: what a sender does next.
-func (f *Flow) createdCard(u *core.ChatUser, d *core.Document, card Screen) Screen {
-	share := f.shareScreen(u, d)
-	card.Text = f.t(u, "chat.created", nil) + "\n\n" + card.Text + "\n\n" + share.Text
-	rows := share.Buttons[:len(share.Buttons)-1] // all but «back» to the card
-	for _, r := range card.Buttons {
-		if len(r) == 1 && strings.HasSuffix(r[0].Data, "."+string(CodeShare)) {
-			continue
-		}
-		rows = append(rows, r)
-	}
-	card.Buttons = rows
+func (f *Flow) createdCard(u *core.ChatUser, d *core.Document, acc core.ChatAccess, card Screen) Screen {
+	card.Text = f.t(u, "chat.created", nil) + "\n\n" + card.Text + "\n\n" + f.shareText(u, d)
+	rows := append(f.whatsAppShare(u, d, f.linkURL(d)), f.shareRows(u, d)...)
+	rows = append(rows, f.sendRow(u, d))
+	card.Buttons = append(rows, f.cardRows(u, d, acc, false)...)
 	return card
 }
 
@@ -351,7 +345,7 @@ func (f *Flow) madeTwice(ctx context.Context, u *core.ChatUser, st *state) ([]Sc
 		return nil, false
 	}
 	if acc.Side == core.SideSender && !acc.ByLink && d.Status == core.StatusCreated {
-		return []Screen{f.createdCard(u, d, card)}, true
+		return []Screen{f.createdCard(u, d, acc, card)}, true
 	}
 	return []Screen{card}, true
 }

@@ -25,6 +25,11 @@ func (f *Flow) Notify(ctx context.Context, send Send, chat core.DocumentChat, n 
 // the notification carries and reads no document: the jobs read it, with
 // its signers, once per delivery.
 func (f *Flow) Notification(ctx context.Context, chat core.DocumentChat, n core.Notification) ([]Screen, error) {
+	screens, err := f.notification(ctx, chat, n)
+	return fold(screens), err
+}
+
+func (f *Flow) notification(ctx context.Context, chat core.DocumentChat, n core.Notification) ([]Screen, error) {
 	u := &chat.User
 	if core.ESFEvent(n.Kind) {
 		if n.ESF == nil {

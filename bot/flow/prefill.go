@@ -145,7 +145,7 @@ func (f *Flow) proposalChoice(ctx context.Context, u *core.ChatUser, st *state, 
 	case code == CodeProposedDate && st.Step == stepDate && d.Prop != nil && d.Prop.Date != "":
 		date, err := time.Parse(time.DateOnly, d.Prop.Date)
 		if err != nil {
-			return f.stale(ctx, u), true, nil
+			return f.stale(ctx, u, st), true, nil
 		}
 		s, err := f.takeDate(ctx, u, st, date)
 		return s, true, err

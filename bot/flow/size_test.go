@@ -23,3 +23,24 @@ func TestSizeText(t *testing.T) {
 		}
 	}
 }
+
+func TestMoney(t *testing.T) {
+	for _, c := range []struct{ lang, v, want string }{
+		{"ru", "1234567.50", "1\u202f234\u202f567,50"}, {"kk", "1234567.50", "1\u202f234\u202f567,50"},
+		{"en", "1234567.50", "1\u202f234\u202f567.50"}, {"ru", "-1000.00", "-1\u202f000"}, {"en", "12", "12"},
+	} {
+		if got := money(c.lang, c.v); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.lang, c.v, got, c.want)
+		}
+	}
+}
+
+func TestESFWord(t *testing.T) {
+	f := &Flow{Cat: i18n.MustNew()}
+	for text, want := range map[string]bool{"ЭСФ": true, " esf ": true, "ИС ЭСФ": true, "эшф": true, "ЭШФ АЖ": true,
+		"e-invoices": true, "эсфф": false, "меню": false, "": false} {
+		if got := f.esfWord(text); got != want {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
+	}
+}

@@ -21,6 +21,14 @@ var locales embed.FS
 // Languages are the languages users can choose, the default first.
 var Languages = core.Languages
 
+// Choice is a language as offered to choose: its code and its name in
+// itself.
+type Choice struct{ Code, Name string }
+
+// Choices are the languages as the chats and pages offer them, Kazakh
+// first.
+var Choices = []Choice{{"kk", "Қазақша"}, {"ru", "Русский"}, {"en", "English"}}
+
 // Catalog renders messages.
 type Catalog struct {
 	bundle *goi18n.Bundle

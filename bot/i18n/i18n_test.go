@@ -32,15 +32,15 @@ func keys() []string {
 	for _, s := range []core.BrokerState{core.BrokerWaiting, core.BrokerTaken, core.BrokerSigned} {
 		ks = append(ks, "egov.via."+string(s))
 	}
-	// The ИС ЭСФ notices (bot/flow/esf.go: ESFNoticeKeys, ESFStatusKeys).
+	// The ИС ЭСФ notices (bot/flow/esf.go).
 	ks = append(ks, "esf.invoice", "esf.status", "esf.paused_ticket", "esf.paused_password", "esf.expiring",
 		"esf.confirm", "esf.sign_ticket", "esf.enter_password", "esf.unavailable", "esf.restored")
 	for _, s := range []string{"CREATED", "DELIVERED", "CANCELED", "REVOKED", "DECLINED", "IMPORTED", "DELETED", "FAILED",
 		"WAITING_CUSTOMER_CONFIRMATION"} {
 		ks = append(ks, "esf.status."+s)
 	}
-	// The ИС ЭСФ screens and pages (bot/flow/esf_screens.go: ESFScreenKeys; bot/web/esf.go).
-	ks = append(ks, "esf.menu", "esf.off", "esf.screen", "esf.password_kept", "esf.password_none", "esf.tickets_none", "esf.tickets_some", "esf.replace_password", "esf.delete_password", "esf.sessions", "esf.password_page", "esf.open_page", "esf.confirm_delete_password", "esf.yes_delete", "esf.password_deleted", "esf.sign_how", "esf.sign_qr_caption", "esf.sessions_none", "esf.sessions_list", "esf.session_line", "esf.end", "esf.ended", "esf.confirmed", "esf.connected", "esf.ticket_refused", "esf.password_saved", "esf.key.rsa", "esf.key.gost2004", "esf.key.gost2015", "egov.esf_description", "egov.esf_name", "egov.esf_purpose", "egov.meta_iin", "esfweb.password.title", "esfweb.password.intro", "esfweb.password.iin", "esfweb.password.until", "esfweb.password.label", "esfweb.password.save", "esfweb.password.note", "esfweb.password.saved", "esfweb.ticket.title", "esfweb.ticket.intro", "esfweb.ticket.iin", "esfweb.ticket.until", "esfweb.ticket.check", "esfweb.ticket.done", "esfweb.ticket.not_running", "esfweb.ticket.cancelled", "esfweb.ticket.network")
+	// The ИС ЭСФ screens and pages (bot/flow/esf_screens.go, bot/web/esf.go).
+	ks = append(ks, "esf.menu", "esf.off", "esf.words", "esf.screen", "esf.password_kept", "esf.password_none", "esf.tickets_none", "esf.tickets_some", "esf.replace_password", "esf.delete_password", "esf.sessions", "esf.password_page", "esf.open_page", "esf.confirm_delete_password", "esf.yes_delete", "esf.password_deleted", "esf.sign_how", "esf.sign_qr_caption", "esf.sessions_none", "esf.sessions_list", "esf.session_line", "esf.end", "esf.ended", "esf.confirmed", "esf.connected", "esf.ticket_refused", "esf.password_saved", "esf.key.rsa", "esf.key.gost2004", "esf.key.gost2015", "egov.esf_description", "egov.esf_name", "egov.esf_purpose", "egov.meta_iin", "esfweb.password.title", "esfweb.password.intro", "esfweb.password.iin", "esfweb.password.until", "esfweb.password.label", "esfweb.password.save", "esfweb.password.note", "esfweb.password.saved", "esfweb.ticket.title", "esfweb.ticket.intro", "esfweb.ticket.iin", "esfweb.ticket.until", "esfweb.ticket.check", "esfweb.ticket.done", "esfweb.ticket.not_running", "esfweb.ticket.cancelled", "esfweb.ticket.network")
 	return ks
 }
 

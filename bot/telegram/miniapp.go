@@ -28,8 +28,9 @@ import (
 const (
 	miniAppKey = "WebAppData"
 	// MiniAppMaxAge is how long init data is taken after Telegram signed
-	// it: a Mini App stays open for hours at most.
-	MiniAppMaxAge = 24 * time.Hour
+	// it. The link page posts it once, as it loads, and the data names no
+	// document: a copy that leaked is good for any link only this long.
+	MiniAppMaxAge = time.Hour
 	// miniAppSkew is how far in the future auth_date may be: clocks differ.
 	miniAppSkew = 5 * time.Minute
 )

@@ -185,7 +185,7 @@ func TestRecipientReasons(t *testing.T) {
 		recipient func(*core.PartyInput)
 		want      string
 	}{
-		{func(p *core.PartyInput) { p.Telegram = "@never_wrote_" + core.NewToken()[:6] }, "ещё не писал"},
+		{func(p *core.PartyInput) { p.Telegram = "@never_wrote_" + storagetest.RandomIIN()[:6] }, "ещё не писал"},
 		{func(p *core.PartyInput) { p.Phone = "+7701" + storagetest.RandomIIN()[:7] }, "по номеру телефона"},
 	} {
 		in := s.f.NewDocument()

@@ -394,7 +394,7 @@ func (b *Bot) Deliver(ctx context.Context, to *core.ChatUser, screens []flow.Scr
 	if err != nil {
 		return fmt.Errorf("telegram chat id %q: %w", to.ExternalID, err)
 	}
-	_, err = b.sendCounted(ctx, id, 0, fold(screens), false)
+	_, err = b.sendCounted(ctx, id, 0, screens, false)
 	return classify(err)
 }
 
@@ -426,7 +426,6 @@ const maxReplyWait = 5 * time.Second
 // reply answers a person's own update. A 429 with a short retry_after is
 // waited out once and the screens not yet sent are sent then.
 func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flow.Screen) error {
-	screens = fold(screens)
 	sent, err := b.sendCounted(ctx, chatID, editID, screens, true)
 	var tooMany *bot.TooManyRequestsError
 	if errors.As(err, &tooMany) && time.Duration(tooMany.RetryAfter)*time.Second <= maxReplyWait {
@@ -443,24 +442,6 @@ func (b *Bot) reply(ctx context.Context, chatID int64, editID int, screens []flo
 		_, err = b.sendCounted(ctx, chatID, editID, screens[sent:], true)
 	}
 	return err
-}
-
-// fold joins a short note (a screen of text alone) to the screen after it,
-// so that one message says what happened and what is next.
-func fold(screens []flow.Screen) []flow.Screen {
-	out := make([]flow.Screen, 0, len(screens))
-	noteLast := false
-	for _, s := range screens {
-		if noteLast && s.Document == nil && s.Photo == nil {
-			n := out[len(out)-1]
-			s.Text = n.Text + "\n\n" + s.Text
-			s.Replace = s.Replace || n.Replace
-			out = out[:len(out)-1]
-		}
-		out = append(out, s)
-		noteLast = len(s.Buttons) == 0 && s.Document == nil && s.Photo == nil
-	}
-	return out
 }
 
 // sendCounted draws screens into a chat and tells how many went out. The

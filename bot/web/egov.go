@@ -183,10 +183,19 @@ func (s *Server) readEgovCMS(w http.ResponseWriter, r *http.Request, limit int64
 	return nil, false
 }
 
+// appForbidden are the refusals of a signature that did not pass
+// validation besides refusal.Error (a broken or forged CMS, an untrusted,
+// expired or revoked certificate): another person's or organisation's key,
+// and an ИС ЭСФ ticket signed wrongly or not as asked.
+var appForbidden = []error{
+	core.ErrIDNumberMismatch,
+	core.ErrESFTicketWrongSigner, core.ErrESFTicketNotAuth, core.ErrESFTicketWrongOrg, core.ErrESFTicketMalformed,
+	core.ErrESFTicketNotXML, core.ErrESFTicketUnsigned, core.ErrESFTicketBroken,
+}
+
 // failApp answers the eGov app as its text asks: a top-level message in the
 // app's language, which it shows as is, and 403 for a signature that did
-// not pass validation (a broken or forged CMS, an untrusted, expired or
-// revoked certificate, another person's or organisation's key).
+// not pass validation (appForbidden).
 func (s *Server) failApp(w http.ResponseWriter, r *http.Request, err error) {
 	lang := i18n.Lang(acceptLanguage(r))
 	if s.unavailable(w, r, err) {
@@ -201,8 +210,13 @@ func (s *Server) failApp(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status := statusOf(err, code)
 	var sig *refusal.Error
-	if errors.As(err, &sig) || errors.Is(err, core.ErrIDNumberMismatch) {
+	if errors.As(err, &sig) {
 		status = http.StatusForbidden
+	}
+	for _, e := range appForbidden {
+		if errors.Is(err, e) {
+			status = http.StatusForbidden
+		}
 	}
 	writeJSON(w, status, egov.Error{Code: code, Message: s.Cat.Error(lang, err)})
 }

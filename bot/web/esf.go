@@ -10,7 +10,6 @@ import (
 	"edobot/bot/i18n"
 	"edobot/core"
 	"edobot/core/egov"
-	"edobot/core/refusal"
 )
 
 // What the web side does for ИС ЭСФ: the one-time page where a manager
@@ -24,12 +23,6 @@ var (
 	esfTicketPage   = template.Must(template.ParseFS(templates, "templates/esf_ticket.html"))
 )
 
-// Where the pages live; the id after them is the link's secret.
-const (
-	ESFPasswordPath = "/esf/password/"
-	ESFTicketPath   = "/esf/ticket/"
-)
-
 // maxESFForm bounds the password form and the signed ticket.
 const (
 	maxESFForm   = 8 << 10
@@ -37,10 +30,10 @@ const (
 )
 
 func (s *Server) esfRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+ESFPasswordPath+"{id}", s.esfOn(s.esfPasswordView))
-	mux.HandleFunc("POST "+ESFPasswordPath+"{id}", s.limited(rateSign, s.esfOn(s.esfPasswordSave)))
-	mux.HandleFunc("GET "+ESFTicketPath+"{id}", s.esfOn(s.esfTicketView))
-	mux.HandleFunc("POST "+ESFTicketPath+"{id}/sign", s.limited(rateSign, s.esfOn(s.esfTicketSign)))
+	mux.HandleFunc("GET "+egov.ESFPasswordPath+"{id}", s.esfOn(s.esfPasswordView))
+	mux.HandleFunc("POST "+egov.ESFPasswordPath+"{id}", s.limited(rateSign, s.esfOn(s.esfPasswordSave)))
+	mux.HandleFunc("GET "+egov.ESFTicketPath+"{id}", s.esfOn(s.esfTicketView))
+	mux.HandleFunc("POST "+egov.ESFTicketPath+"{id}/sign", s.limited(rateSign, s.esfOn(s.esfTicketSign)))
 	mux.HandleFunc("GET "+egov.TicketPath+"{id}/"+egov.MgovSign, s.esfOn(s.esfEgovDescribe))
 	mux.HandleFunc("GET "+egov.TicketPath+"{id}/documents", s.esfOn(s.esfEgovData))
 	mux.HandleFunc("PUT "+egov.TicketPath+"{id}/documents", s.esfOn(s.esfEgovSign))
@@ -57,22 +50,18 @@ func (s *Server) esfOn(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// pageLang is a page's language: ?lang= (or the form's), else the
-// browser's, else Russian.
-func pageLang(r *http.Request) string {
-	if l := r.FormValue("lang"); l != "" {
-		return i18n.Lang(l)
-	}
-	return i18n.Lang(acceptLanguage(r))
-}
-
 type langLink struct {
 	Code, Name string
 	Current    bool
 }
 
+// langLinks are the languages a page offers, current marked.
 func langLinks(current string) []langLink {
-	return []langLink{{"kk", "Қазақша", current == "kk"}, {"ru", "Русский", current == "ru"}, {"en", "English", current == "en"}}
+	var out []langLink
+	for _, c := range i18n.Choices {
+		out = append(out, langLink{Code: c.Code, Name: c.Name, Current: c.Code == current})
+	}
+	return out
 }
 
 // texts are a page's texts in one language, by the key after prefix.
@@ -86,8 +75,7 @@ func (s *Server) texts(lang, prefix string, data map[string]any, keys ...string)
 
 // esfPageHeaders are a page's headers, letting its form post to us.
 func (s *Server) esfPageHeaders(w http.ResponseWriter) {
-	s.htmlHeaders(w)
-	w.Header().Set("Content-Security-Policy", strings.Replace(s.pageCSP(), "form-action 'none'", "form-action 'self'", 1))
+	s.pageHeaders(w, formPage)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 }
 
@@ -107,8 +95,8 @@ func (s *Server) esfPasswordView(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderPasswordPage(w http.ResponseWriter, r *http.Request, status int, errText string, saved bool) {
 	id := r.PathValue("id")
-	lang := pageLang(r)
-	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "Action": ESFPasswordPath + id, "Error": errText, "Saved": saved}
+	lang := requestLang(r)
+	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "Action": egov.ESFPasswordPath + id, "Error": errText, "Saved": saved}
 	var until string
 	if !saved {
 		u, org, expires, err := s.Service.ESF.PasswordPage(r.Context(), id)
@@ -133,7 +121,7 @@ func (s *Server) renderPasswordPage(w http.ResponseWriter, r *http.Request, stat
 func (s *Server) esfPasswordSave(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxESFForm)
 	if err := r.ParseForm(); err != nil {
-		s.renderPasswordPage(w, r, http.StatusBadRequest, s.Cat.Text(pageLang(r), "error.bad_request", nil), false)
+		s.renderPasswordPage(w, r, http.StatusBadRequest, s.Cat.Text(requestLang(r), "error.bad_request", nil), false)
 		return
 	}
 	err := s.Service.ESF.SetPasswordByPage(r.Context(), r.PathValue("id"), r.PostForm.Get("password"))
@@ -143,7 +131,7 @@ func (s *Server) esfPasswordSave(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, core.ErrESFLinkGone), errors.Is(err, core.ErrESFNotBound):
 		s.esfGone(w, r, err)
 	case i18n.ErrorCode(err) != "":
-		s.renderPasswordPage(w, r, http.StatusUnprocessableEntity, s.Cat.Error(pageLang(r), err), false)
+		s.renderPasswordPage(w, r, http.StatusUnprocessableEntity, s.Cat.Error(requestLang(r), err), false)
 	default:
 		s.fail(w, r, err)
 	}
@@ -161,8 +149,8 @@ func (s *Server) esfTicketView(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	lang := pageLang(r)
-	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "BaseURL": ESFTicketPath + id, "Ticket": ticket,
+	lang := requestLang(r)
+	data := map[string]any{"Lang": lang, "Langs": langLinks(lang), "BaseURL": egov.ESFTicketPath + id, "Ticket": ticket,
 		"Org": org.Name + " (" + org.Number + ")", "IIN": u.IIN, "NCALayerURL": s.ncalayerURL(),
 		"T": s.texts(lang, "esfweb.ticket.", map[string]any{"Until": expires.In(core.KazakhstanTime).Format("15:04")},
 			"title", "intro", "iin", "until", "check", "done", "not_running", "cancelled", "network")}
@@ -177,7 +165,9 @@ func (s *Server) esfTicketSign(w http.ResponseWriter, r *http.Request) {
 		XML string `json:"xml"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxESFTicket)).Decode(&in); err != nil || strings.TrimSpace(in.XML) == "" {
-		s.badRequest(w, r, `JSON {"xml": signed ticket}`)
+		// The page's own script sends it: the person reads only that the
+		// request was not understood, in the page's language.
+		writeError(w, http.StatusBadRequest, "bad_request", s.Cat.Text(requestLang(r), "error.bad_request", nil))
 		return
 	}
 	_, t, err := s.Service.ESF.SignTicketPage(r.Context(), r.PathValue("id"), []byte(in.XML))
@@ -232,11 +222,6 @@ func (s *Server) esfEgovSign(w http.ResponseWriter, r *http.Request) {
 	}
 	u, _, err := s.Service.ESF.SignTicketApp(r.Context(), r.PathValue("id"), bearer(r), []byte(in.DocumentsToSign[0].DocumentXML))
 	if err != nil {
-		if esfSignatureRefused(err) {
-			lang := i18n.Lang(acceptLanguage(r))
-			writeJSON(w, http.StatusForbidden, egov.Error{Code: i18n.ErrorCode(err), Message: s.Cat.Error(lang, err)})
-			return
-		}
 		s.failApp(w, r, err)
 		return
 	}
@@ -245,13 +230,4 @@ func (s *Server) esfEgovSign(w http.ResponseWriter, r *http.Request) {
 		done.BackURL = s.ChatLink(u.Channel)
 	}
 	writeJSON(w, http.StatusOK, done)
-}
-
-// esfSignatureRefused: a signed ticket that did not pass validation, which
-// the app is told with 403.
-func esfSignatureRefused(err error) bool {
-	var sig *refusal.Error
-	return errors.As(err, &sig) || errors.Is(err, core.ErrESFTicketWrongSigner) || errors.Is(err, core.ErrESFTicketNotAuth) ||
-		errors.Is(err, core.ErrESFTicketWrongOrg) || errors.Is(err, core.ErrESFTicketMalformed) ||
-		errors.Is(err, core.ErrESFTicketNotXML) || errors.Is(err, core.ErrESFTicketUnsigned) || errors.Is(err, core.ErrESFTicketBroken)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -16,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"edobot/bot/i18n"
 	"edobot/core"
 	"edobot/core/coretest"
+	"edobot/core/egov"
 	"edobot/core/esf"
 	"edobot/core/esf/esftest"
 	"edobot/core/signature"
@@ -122,7 +125,7 @@ func (w *esfWeb) get(t *testing.T, path string) (int, string) {
 
 func (w *esfWeb) postPassword(t *testing.T, id, password string) (int, string) {
 	t.Helper()
-	return w.post(t, ESFPasswordPath+id+"?lang=ru", "application/x-www-form-urlencoded",
+	return w.post(t, egov.ESFPasswordPath+id+"?lang=ru", "application/x-www-form-urlencoded",
 		strings.NewReader(url.Values{"password": {password}}.Encode()))
 }
 
@@ -147,7 +150,7 @@ func TestESFPasswordPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, body := w.get(t, ESFPasswordPath+o.ID+"?lang=ru")
+	code, body := w.get(t, egov.ESFPasswordPath+o.ID+"?lang=ru")
 	if code != http.StatusOK || !strings.Contains(body, w.manager.IIN) || !strings.Contains(body, "Пароль от кабинета ИС ЭСФ") ||
 		!strings.Contains(body, `type="password"`) {
 		t.Fatalf("GET: %d %s", code, body)
@@ -173,7 +176,7 @@ func TestESFPasswordPage(t *testing.T) {
 	if code, body := w.postPassword(t, o.ID, "другой"); code != http.StatusGone || !strings.Contains(body, "Ссылка недействительна") {
 		t.Fatalf("second POST: %d %s", code, body)
 	}
-	if code, _ := w.get(t, ESFPasswordPath+o.ID); code != http.StatusGone {
+	if code, _ := w.get(t, egov.ESFPasswordPath+o.ID); code != http.StatusGone {
 		t.Fatalf("GET after use: %d", code)
 	}
 	if w.told(t, core.OutboxESFPasswordSaved) != 1 {
@@ -185,7 +188,7 @@ func TestESFPasswordPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.clock.Advance(core.DefaultESFPasswordPageTTL)
-	if code, _ := w.get(t, ESFPasswordPath+o2.ID); code != http.StatusGone {
+	if code, _ := w.get(t, egov.ESFPasswordPath+o2.ID); code != http.StatusGone {
 		t.Fatalf("GET expired: %d", code)
 	}
 	if code, _ := w.postPassword(t, o2.ID, "просрочен"); code != http.StatusGone {
@@ -231,9 +234,9 @@ func TestESFTicketPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, body := w.get(t, ESFTicketPath+o.ID+"?lang=ru")
+		code, body := w.get(t, egov.ESFTicketPath+o.ID+"?lang=ru")
 		if code != http.StatusOK || !strings.Contains(body, w.manager.IIN) || !strings.Contains(body, "ключом AUTH") ||
-			!strings.Contains(body, `data-base="`+ESFTicketPath+o.ID+`"`) {
+			!strings.Contains(body, `data-base="`+egov.ESFTicketPath+o.ID+`"`) {
 			t.Fatalf("GET: %d %s", code, body)
 		}
 		i := strings.Index(body, `<textarea id="ticket" readonly rows="6">`)
@@ -250,7 +253,7 @@ func TestESFTicketPage(t *testing.T) {
 	sign := func(id string, xml string) (int, string) {
 		t.Helper()
 		b, _ := json.Marshal(map[string]string{"xml": xml})
-		return w.post(t, ESFTicketPath+id+"/sign", "application/json", bytes.NewReader(b))
+		return w.post(t, egov.ESFTicketPath+id+"/sign", "application/json", bytes.NewReader(b))
 	}
 
 	// refused checks a refusal's answer: its code, and words of an XML
@@ -300,8 +303,9 @@ func TestESFTicketPage(t *testing.T) {
 	if code, _ := sign(unsigned.ID, "x"); code != http.StatusGone {
 		t.Fatalf("second POST: %d", code)
 	}
-	if code, _ := w.post(t, ESFTicketPath+unsigned.ID+"/sign", "application/json", strings.NewReader(`{"xml":`)); code != http.StatusBadRequest {
-		t.Fatalf("not JSON: %d", code)
+	if code, body := w.post(t, egov.ESFTicketPath+unsigned.ID+"/sign?lang=kk", "application/json", strings.NewReader(`{"xml":`)); code != http.StatusBadRequest ||
+		!strings.Contains(body, `"message":"Сұрау танылмады."`) {
+		t.Fatalf("not JSON: %d %s", code, body)
 	}
 
 	// Signed with the AUTH key, as NCALayer's signXml does: connected.
@@ -325,10 +329,28 @@ func TestESFTicketPage(t *testing.T) {
 		w.manager.OrgID, core.OutboxESFConnected).Scan(&connected); err != nil || connected != 1 {
 		t.Fatalf("connected told %d times: %v", connected, err)
 	}
-	if code, _ := w.get(t, ESFTicketPath+good.ID); code != http.StatusGone {
+	if code, _ := w.get(t, egov.ESFTicketPath+good.ID); code != http.StatusGone {
 		t.Fatalf("GET after signing: %d", code)
 	}
 	if code, _ := sign(good.ID, string(w.auth.SignXML(t, []byte(ticket)))); code != http.StatusGone {
 		t.Fatalf("a signed ticket taken twice: %d", code)
+	}
+}
+
+// TestESFTicketRefusalsForbidden: the eGov app is told a signed ticket
+// that did not pass validation with 403 and the refusal in its language.
+func TestESFTicketRefusalsForbidden(t *testing.T) {
+	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Cat: i18n.MustNew()}
+	for _, err := range []error{core.ErrESFTicketWrongSigner, core.ErrESFTicketNotAuth, core.ErrESFTicketWrongOrg,
+		core.ErrESFTicketMalformed, core.ErrESFTicketNotXML, core.ErrESFTicketUnsigned, core.ErrESFTicketBroken} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("PUT", "/", nil)
+		r.Header.Set("Accept-Language", "kk")
+		s.failApp(w, r, fmt.Errorf("signing: %w", err))
+		var out egov.Error
+		if jerr := json.Unmarshal(w.Body.Bytes(), &out); jerr != nil || w.Code != http.StatusForbidden ||
+			out.Code != i18n.ErrorCode(err) || out.Message != s.Cat.Error("kk", err) {
+			t.Errorf("%v: %d %s", err, w.Code, w.Body.String())
+		}
 	}
 }

@@ -35,9 +35,26 @@ func (s *Server) secured(next http.Handler) http.Handler {
 	})
 }
 
+// pagePolicy is what a kind of page allows beyond pageCSP's base.
+type pagePolicy struct {
+	script  string // a script beside ours, when not empty
+	form    string // where the page's forms may post: 'none' when empty
+	framers string // who may frame the page: 'none' when empty
+}
+
+// The kinds of pages.
+var (
+	// plainPage: the link, check, home and notice pages.
+	plainPage = pagePolicy{}
+	// formPage: the ИС ЭСФ pages, whose forms post to us.
+	formPage = pagePolicy{form: "'self'"}
+	// miniAppPage: the link page open in Telegram (miniapp.go).
+	miniAppPage = pagePolicy{script: miniAppScript, framers: miniAppFramers}
+)
+
 // pageCSP lets a page run our scripts, show our images and the QR, frame
-// the PDF and reach NCALayer on the visitor's computer.
-func (s *Server) pageCSP() string {
+// the PDF and reach NCALayer on the visitor's computer, and what p allows.
+func (s *Server) pageCSP(p pagePolicy) string {
 	img := "'self' data:"
 	if o := origin(s.PublicURL, "http", "https"); o != "" {
 		img += " " + o
@@ -46,16 +63,27 @@ func (s *Server) pageCSP() string {
 	if o := origin(s.ncalayerURL(), "ws", "wss"); o != "" {
 		connect += " " + o
 	}
+	script := "'self'"
+	if p.script != "" {
+		script += " " + p.script
+	}
+	form, framers := "'none'", "'none'"
+	if p.form != "" {
+		form = p.form
+	}
+	if p.framers != "" {
+		framers = p.framers
+	}
 	return strings.Join([]string{
 		"default-src 'none'",
-		"script-src 'self'",
+		"script-src " + script,
 		"style-src 'self'",
 		"img-src " + img,
 		"connect-src " + connect,
 		"frame-src 'self'",
 		"base-uri 'none'",
-		"form-action 'none'",
-		"frame-ancestors 'none'",
+		"form-action " + form,
+		"frame-ancestors " + framers,
 	}, "; ")
 }
 
@@ -73,12 +101,17 @@ func origin(u string, schemes ...string) string {
 	return ""
 }
 
-// htmlHeaders starts an HTML page's answer.
-func (s *Server) htmlHeaders(w http.ResponseWriter) {
+// htmlHeaders starts a plain page's answer.
+func (s *Server) htmlHeaders(w http.ResponseWriter) { s.pageHeaders(w, plainPage) }
+
+// pageHeaders starts the answer of a page of kind p.
+func (s *Server) pageHeaders(w http.ResponseWriter, p pagePolicy) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", s.pageCSP())
-	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", s.pageCSP(p))
+	if p.framers == "" {
+		h.Set("X-Frame-Options", "DENY")
+	}
 	h.Set("Cache-Control", "no-store")
 }
 
@@ -166,22 +199,26 @@ func isAttrChar(b byte) bool {
 	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
 }
 
-// downloadLang is the language a web download is named in: ?lang=, else
-// the client's Accept-Language, else Russian.
-func downloadLang(r *http.Request) string {
-	if q := r.URL.Query().Get("lang"); q != "" {
-		return i18n.Lang(q)
+// requestLang is the language a page or a download speaks: a posted
+// form's lang (once the form is read), else ?lang=, else the client's
+// Accept-Language, else Russian.
+func requestLang(r *http.Request) string {
+	if l := r.PostForm.Get("lang"); l != "" {
+		return i18n.Lang(l)
+	}
+	if l := r.URL.Query().Get("lang"); l != "" {
+		return i18n.Lang(l)
 	}
 	return i18n.Lang(acceptLanguage(r))
 }
 
 // cardName is the card's download name in the reader's language.
 func (s *Server) cardName(r *http.Request, d *core.Document) string {
-	return s.Cat.Text(downloadLang(r), "file.card", map[string]any{"Name": core.FileStem(d)})
+	return s.Cat.Text(requestLang(r), "file.card", map[string]any{"Name": core.FileStem(d)})
 }
 
 // ezSignerName is the ezSigner version's download name in the reader's
 // language.
 func (s *Server) ezSignerName(r *http.Request, d *core.Document) string {
-	return s.Cat.Text(downloadLang(r), "file.ezsigner", map[string]any{"Name": core.FileStem(d)})
+	return s.Cat.Text(requestLang(r), "file.ezsigner", map[string]any{"Name": core.FileStem(d)})
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -77,6 +79,54 @@ func TestSecurityHeaders(t *testing.T) {
 		resp, _ := get(path)
 		if resp.Header.Get("Content-Security-Policy") != noneCSP || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("%s: %v", path, resp.Header)
+		}
+	}
+}
+
+// TestPageKinds: a plain page, an ИС ЭСФ form page and the link page open
+// in Telegram each get the base CSP with their own script, form and
+// framing directives, and nothing of telegram.org but its script.
+func TestPageKinds(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	s := &Server{Log: slog.New(slog.NewTextHandler(os.Stderr, nil)), Service: f.Svc}
+	srv := serve(t, s)
+	d := f.Create(t)
+	get := func(path string) http.Header {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		return resp.Header
+	}
+	form := httptest.NewRecorder()
+	s.esfPageHeaders(form)
+	for _, c := range []struct {
+		name                        string
+		h                           http.Header
+		script, formAction, framers string
+		frameOptions                string
+	}{
+		{"plain", get("/d/" + d.LinkToken), "'self'", "'none'", "'none'", "DENY"},
+		{"form", form.Header(), "'self'", "'self'", "'none'", "DENY"},
+		{"mini app", get("/d/" + d.LinkToken + "?app=telegram"), "'self' https://telegram.org/js/telegram-web-app.js", "'none'",
+			"https://web.telegram.org", ""},
+	} {
+		dirs := map[string]string{}
+		for _, d := range strings.Split(c.h.Get("Content-Security-Policy"), ";") {
+			name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+			dirs[name] = value
+		}
+		if dirs["default-src"] != "'none'" || dirs["script-src"] != c.script || dirs["form-action"] != c.formAction ||
+			dirs["frame-ancestors"] != c.framers || dirs["style-src"] != "'self'" {
+			t.Errorf("%s page: CSP %q", c.name, c.h.Get("Content-Security-Policy"))
+		}
+		if got := c.h.Get("X-Frame-Options"); got != c.frameOptions {
+			t.Errorf("%s page: X-Frame-Options %q, want %q", c.name, got, c.frameOptions)
 		}
 	}
 }

@@ -1,14 +1,11 @@
 package web
 
 import (
-	"encoding/json"
 	"html/template"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 
-	"edobot/bot/i18n"
 	"edobot/core"
 )
 
@@ -19,22 +16,13 @@ import (
 var homePage = template.Must(template.ParseFS(templates, "templates/home.html"))
 
 func (s *Server) homeRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", s.home)
+	// Each visit runs the readiness checks: visits are limited as a link
+	// page's are.
+	mux.HandleFunc("GET /{$}", s.limited(rateView, s.home))
 }
-
-type homeLanguage struct {
-	Code, Name string
-	Current    bool
-}
-
-// homeLanguages names each language in itself.
-var homeLanguages = map[string]string{"ru": "Русский", "kk": "Қазақша", "en": "English"}
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	lang := i18n.Lang(acceptLanguage(r))
-	if q := r.URL.Query().Get("lang"); q != "" {
-		lang = i18n.Lang(q)
-	}
+	lang := requestLang(r)
 	t := func(id string, data map[string]any) string { return s.Cat.Text(lang, id, data) }
 	ready, down := s.readiness(r)
 	data := map[string]any{
@@ -59,11 +47,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 			data["WhatsApp"], data["WhatsAppName"] = l, linkName(l)
 		}
 	}
-	var langs []homeLanguage
-	for _, l := range i18n.Languages {
-		langs = append(langs, homeLanguage{Code: l, Name: homeLanguages[l], Current: l == lang})
-	}
-	data["Languages"] = langs
+	data["Languages"] = langLinks(lang)
 	s.htmlHeaders(w)
 	w.Header().Set("Content-Language", lang)
 	w.Header().Set("Vary", "Accept-Language")
@@ -72,13 +56,10 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readiness asks /readyz's own handler: whether every check answers, and
-// the names of those that do not.
+// readiness runs /readyz's checks: whether every one answers, and the
+// names of those that do not.
 func (s *Server) readiness(r *http.Request) (bool, []string) {
-	rec := httptest.NewRecorder()
-	s.ready(rec, r)
-	var checks map[string]string
-	_ = json.Unmarshal(rec.Body.Bytes(), &checks)
+	ok, checks := s.checks(r.Context())
 	var down []string
 	for name, state := range checks {
 		if state != "ok" {
@@ -86,7 +67,7 @@ func (s *Server) readiness(r *http.Request) (bool, []string) {
 		}
 	}
 	sort.Strings(down)
-	return rec.Code == http.StatusOK, down
+	return ok, down
 }
 
 // linkName shows a chat link without its scheme: t.me/edobot.

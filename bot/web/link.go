@@ -119,9 +119,9 @@ type linkView struct {
 	// labels its demo key's button (in `edobot demo` only).
 	Demo                         bool
 	DemoMark, DemoNote, DemoSign string
-	// MiniApp: the page is open inside Telegram and loads Telegram's
-	// script (miniapp.go).
-	MiniApp bool
+	// MiniAppScript is Telegram's script, which the page loads when open
+	// inside Telegram (miniapp.go); empty otherwise.
+	MiniAppScript string
 }
 
 // visitor is who counts as one visitor of a link: an address (the
@@ -164,9 +164,10 @@ func (s *Server) linkView(w http.ResponseWriter, r *http.Request) {
 		}
 		s.linkPages.Add(d.ID, page)
 	}
-	s.htmlHeaders(w)
 	if key.MiniApp {
-		s.miniAppHeaders(w)
+		s.pageHeaders(w, miniAppPage)
+	} else {
+		s.htmlHeaders(w)
 	}
 	_, _ = w.Write(page.html)
 }
@@ -199,8 +200,10 @@ func (s *Server) renderLinkPage(r *http.Request, token string, d *core.Document,
 		SenderName: d.SenderName, SenderNumber: d.SenderNumber, RecipientName: d.RecipientName, RecipientNumber: d.RecipientNumber,
 		SHA256: d.File.SHA256, CanSign: !d.Status.Final(), FileURL: base + "/file", BaseURL: base, Version: d.Version,
 		NCALayerURL: key.NCALayerURL, CardURL: base + "/card", TelegramURL: key.TelegramURL, WhatsAppURL: key.WhatsAppURL,
-		MiniApp:   key.MiniApp,
 		CardLabel: s.Cat.Text("ru", "download.card", nil) + " · " + s.Cat.Text("kk", "download.card", nil)}
+	if key.MiniApp {
+		v.MiniAppScript = miniAppScript
+	}
 	v.PageMissing = s.Cat.Error("ru", errPreviewUnavailable) + " · " + s.Cat.Error("kk", errPreviewUnavailable)
 	if d.Demo {
 		v.Demo = true

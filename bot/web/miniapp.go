@@ -10,7 +10,7 @@ import (
 
 // The link page as a Telegram Mini App. The bot opens it with ?app=telegram
 // (flow.MiniAppQuery); only then does the page load Telegram's script, whose
-// origin the page's CSP then allows, and only then may Telegram's web
+// address alone the page's CSP then allows, and only then may Telegram's web
 // client frame it. The script gives the page Telegram's theme as CSS
 // variables (link.css follows them) and the init data, which the page posts
 // to /d/{token}/telegram: checked with the bot's token (telegram.CheckMiniAppData),
@@ -19,8 +19,9 @@ import (
 
 const (
 	// miniAppScript is Telegram's Mini App script, as its documentation
-	// asks a Mini App to load it (https://core.telegram.org/bots/webapps#initializing-mini-apps).
-	miniAppScript = "https://telegram.org"
+	// asks a Mini App to load it (https://core.telegram.org/bots/webapps#initializing-mini-apps):
+	// the page loads it and its CSP allows it, nothing else of telegram.org.
+	miniAppScript = "https://telegram.org/js/telegram-web-app.js"
 	// miniAppFramers are Telegram's web clients, which show a Mini App in
 	// a frame; the apps on phones and computers use a web view of their own.
 	miniAppFramers = "https://web.telegram.org"
@@ -32,14 +33,6 @@ const (
 // isMiniApp reports whether the link page was opened from the bot's Mini
 // App button.
 func isMiniApp(r *http.Request) bool { return r.URL.Query().Get("app") == core.ChannelTelegram }
-
-// miniAppHeaders widens the page's CSP for Telegram's script and web client.
-func (s *Server) miniAppHeaders(w http.ResponseWriter) {
-	csp := strings.Replace(s.pageCSP(), "script-src 'self'", "script-src 'self' "+miniAppScript, 1)
-	csp = strings.Replace(csp, "frame-ancestors 'none'", "frame-ancestors "+miniAppFramers, 1)
-	w.Header().Set("Content-Security-Policy", csp)
-	w.Header().Del("X-Frame-Options")
-}
 
 // linkMiniApp takes the init data of a link page open in Telegram: a chat
 // user's visit of the document.
@@ -56,7 +49,7 @@ func (s *Server) linkMiniApp(w http.ResponseWriter, r *http.Request) {
 	id, name, lang, err := s.MiniApp(strings.TrimSpace(string(body)))
 	if err != nil {
 		s.Log.Info("mini app: init data refused", "err", err)
-		writeError(w, http.StatusForbidden, "forbidden", s.Cat.Text(downloadLang(r), "error.bad_request", nil))
+		writeError(w, http.StatusForbidden, "forbidden", s.Cat.Text(requestLang(r), "error.bad_request", nil))
 		return
 	}
 	u, err := s.Service.ChatUser(r.Context(), core.ChannelTelegram, id, name, lang)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"edobot/core"
 	"edobot/storage/storagetest"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,6 +77,8 @@ func TestRateLimits(t *testing.T) {
 			Status: RateLimit{PerAddr: Rate{1, 1}, PerLink: Rate{100, 100}, set: true},
 			Sign:   RateLimit{PerAddr: Rate{1.0 / 60, 1}, PerLink: Rate{100, 100}, set: true},
 		}, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}}}
+	var pings atomic.Int32
+	s.Checks = []Check{{Name: "postgres", Ping: func(context.Context) error { pings.Add(1); return nil }}}
 	h := s.Handler()
 	d := f.Create(t)
 	do := func(method, path, from, xff string) *httptest.ResponseRecorder {
@@ -146,6 +150,19 @@ func TestRateLimits(t *testing.T) {
 	clock.Advance(time.Minute)
 	if w := do("POST", view+"/egov", "203.0.113.4", ""); w.Code != http.StatusCreated {
 		t.Fatalf("egov a minute later: %d", w.Code)
+	}
+
+	// The home page runs the readiness checks: limited as a page view.
+	for i := range 2 {
+		if w := do("GET", "/", "203.0.113.5", ""); w.Code != 200 {
+			t.Fatalf("home %d: %d", i, w.Code)
+		}
+	}
+	if w := do("GET", "/", "203.0.113.5", ""); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("the home page over the address's limit: %d", w.Code)
+	}
+	if n := pings.Load(); n != 2 {
+		t.Fatalf("the readiness checks ran %d times for 2 home pages", n)
 	}
 }
 

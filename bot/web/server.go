@@ -135,9 +135,21 @@ func (s *Server) Handler() http.Handler {
 // ready answers 200 only when every dependency answers, naming the ones that
 // do not, so that an operator sees at once what is down.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
+	ok, out := s.checks(r.Context())
 	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, out)
+}
+
+// checks runs the readiness checks: whether every dependency answers (a
+// degraded one does), and what each check found: "ok", "degraded: …",
+// "down" or "down: …".
+func (s *Server) checks(ctx context.Context) (bool, map[string]string) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	ok := true
 	out := map[string]string{}
 	for _, c := range s.Checks {
 		if err := c.Ping(ctx); err != nil {
@@ -147,7 +159,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 				s.Log.Warn("readiness check degraded", "check", c.Name, "err", err)
 				continue
 			}
-			status = http.StatusServiceUnavailable
+			ok = false
 			out[c.Name] = "down"
 			if errors.As(err, &d) {
 				out[c.Name] = "down: " + d.Detail()
@@ -157,7 +169,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		}
 		out[c.Name] = "ok"
 	}
-	writeJSON(w, status, out)
+	return ok, out
 }
 
 // webRefusal is a "no" of the web side itself that a person can meet; its

@@ -68,9 +68,9 @@ func (c *Cold) fill() {
 	}
 }
 
-// Budget is the account's cold messages allowed on a day at now, when its
+// budget is the account's cold messages allowed on a day at now, when its
 // first went at first (zero: none yet).
-func (c Cold) Budget(first, now time.Time) int {
+func (c Cold) budget(first, now time.Time) int {
 	if first.IsZero() {
 		return c.Start
 	}
@@ -118,7 +118,7 @@ func (b *Bot) invitation(token, why string) error {
 // within the budgets; otherwise the answer is a *flow.Invitation with the
 // link for the sender to forward. core.ErrNotFound when the number is not
 // on WhatsApp.
-func (b *Bot) Reach(ctx context.Context, phone string, o flow.Outreach) (*core.ChatUser, func(context.Context, *core.ChatUser, []flow.Screen) error, error) {
+func (b *Bot) Reach(ctx context.Context, phone string, o flow.Outreach) (*core.ChatUser, flow.Send, error) {
 	phone, ok := core.NormalizePhone(phone)
 	if !ok {
 		return nil, nil, core.ErrNotFound
@@ -174,16 +174,21 @@ func (b *Bot) Reach(ctx context.Context, phone string, o flow.Outreach) (*core.C
 
 // lookup asks WhatsApp whether a number is on it, once in LookupFresh:
 // every question is counted, and asked often they are a bot's signature.
+// Without Outreach, which keeps the answers, it asks each time.
 func (b *Bot) lookup(ctx context.Context, phone string) (types.JID, error) {
 	now := b.cfg.Clock.Now()
-	if l, err := b.cfg.Outreach.Lookup(ctx, phone, now.Add(-b.cfg.Cold.LookupFresh)); err == nil {
-		b.lookups.WithLabelValues("cached").Inc()
-		if !l.OnWhatsApp {
-			return types.JID{}, core.ErrNotFound
+	if b.cfg.Outreach != nil {
+		l, err := b.cfg.Outreach.Lookup(ctx, phone, now.Add(-b.cfg.Cold.LookupFresh))
+		switch {
+		case err == nil:
+			b.lookups.WithLabelValues("cached").Inc()
+			if !l.OnWhatsApp {
+				return types.JID{}, core.ErrNotFound
+			}
+			return types.ParseJID(l.JID)
+		case !errors.Is(err, core.ErrNotFound):
+			return types.JID{}, err
 		}
-		return types.ParseJID(l.JID)
-	} else if !errors.Is(err, core.ErrNotFound) {
-		return types.JID{}, err
 	}
 	b.lookups.WithLabelValues("asked").Inc()
 	res, err := b.client.IsOnWhatsApp(ctx, []string{phone})
@@ -194,8 +199,10 @@ func (b *Bot) lookup(ctx context.Context, phone string) (types.JID, error) {
 	if len(res) == 1 && res[0].IsIn && !res[0].JID.IsEmpty() {
 		l.OnWhatsApp, l.JID = true, res[0].JID.ToNonAD().String()
 	}
-	if err := b.cfg.Outreach.SaveLookup(ctx, l); err != nil {
-		b.log.Warn("whatsapp lookup not kept", "err", err)
+	if b.cfg.Outreach != nil {
+		if err := b.cfg.Outreach.SaveLookup(ctx, l); err != nil {
+			b.log.Warn("whatsapp lookup not kept", "err", err)
+		}
 	}
 	if !l.OnWhatsApp {
 		return types.JID{}, core.ErrNotFound
@@ -212,7 +219,7 @@ func (e errColdRefused) Error() string { return "whatsapp cold outreach: " + str
 // budgets allow it: the account's (with its warm-up) and the organisation's
 // for the day, the organisation not paused, and the text not one that went
 // to another number. What they hold back becomes an invitation.
-func (b *Bot) coldDeliver(o flow.Outreach, phone string) func(context.Context, *core.ChatUser, []flow.Screen) error {
+func (b *Bot) coldDeliver(o flow.Outreach, phone string) flow.Send {
 	return func(ctx context.Context, to *core.ChatUser, screens []flow.Screen) error {
 		msgs, _ := b.render(to, screens, nil)
 		var text strings.Builder
@@ -231,7 +238,7 @@ func (b *Bot) coldDeliver(o flow.Outreach, phone string) func(context.Context, *
 				switch {
 				case st.OrgPausedTil.After(now):
 					return errColdRefused("paused")
-				case st.AccountToday >= b.cfg.Cold.Budget(st.AccountFirst, now):
+				case st.AccountToday >= b.cfg.Cold.budget(st.AccountFirst, now):
 					return errColdRefused("account_budget")
 				case st.OrgToday >= b.cfg.Cold.PerOrg:
 					return errColdRefused("org_budget")

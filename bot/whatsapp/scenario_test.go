@@ -3,6 +3,7 @@ package whatsapp_test
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -224,5 +225,36 @@ func TestSendToNumberNotOnWhatsApp(t *testing.T) {
 	defer fc.mu.Unlock()
 	if fc.lookups != 2 {
 		t.Fatalf("%d lookups, want 2", fc.lookups)
+	}
+}
+
+// TestFailedSendAsksOnceWhetherOnWhatsApp: a send that fails asks WhatsApp
+// whether the number is still on it, as Reach does, with the answer kept:
+// the chat is then blocked, and the next failure asks nothing.
+func TestFailedSendAsksOnceWhetherOnWhatsApp(t *testing.T) {
+	f := storagetest.NewFixture(t)
+	fc := newFake()
+	clock := clockAt(10)
+	wa := coldBot(t, f, fc, clock, whatsapp.Cold{On: true})
+	ctx := context.Background()
+	phone := newPhone()
+	u, _, err := wa.Reach(ctx, phone, flow.Outreach{OrgID: f.Sender.OrgID, Token: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The kept answer grows old; the number leaves WhatsApp.
+	clock.Advance(whatsapp.DefaultCold.LookupFresh + time.Hour)
+	fc.mu.Lock()
+	fc.notOnWA[phone] = true
+	fc.mu.Unlock()
+	for i := range 2 {
+		if err := wa.Deliver(ctx, u, screen("уведомление")); !errors.Is(err, core.ErrChatBlocked) {
+			t.Fatalf("deliver %d to a number gone from WhatsApp: %v", i, err)
+		}
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.lookups != 2 {
+		t.Fatalf("%d lookups, want 2: one by Reach, one by the first failed send", fc.lookups)
 	}
 }

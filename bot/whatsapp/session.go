@@ -39,7 +39,6 @@ const (
 
 // Commands to the supervisor.
 type (
-	ctlConnected struct{}
 	ctlBanned    struct{ until time.Time }
 	ctlLoggedOut struct{}
 	ctlRetry     struct{ after time.Duration }
@@ -76,8 +75,7 @@ func (b *Bot) onEvent(evt any) bool {
 		b.setLost(time.Time{})
 		b.failure.Store(nil)
 		b.log.Info("whatsapp connected", "phone", b.Phone())
-		b.tell(ctlConnected{})
-		select { // never dropped, unlike a command: the replay waits for it
+		select { // never dropped, unlike a command: presence and the replay wait for it
 		case b.up <- struct{}{}:
 		default:
 		}
@@ -206,14 +204,15 @@ func (b *Bot) supervise(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-b.up:
+			// After every connect: WhatsApp is told the account is
+			// available, and the first time the kept messages are answered.
+			b.presence(ctx)
 			if !replayed {
 				replayed = true
 				b.replay(ctx)
 			}
 		case c := <-b.ctl:
 			switch c := c.(type) {
-			case ctlConnected:
-				b.presence(ctx)
 			case ctlBanned:
 				if !b.wait(ctx, c.until.Sub(b.cfg.Clock.Now())) {
 					return

@@ -290,9 +290,6 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
-// Holding reports whether this instance holds the WhatsApp session now.
-func (b *Bot) Holding() bool { return b.holding.Load() }
-
 // session serves the session until ctx ends: it connects (or pairs) and
 // supervises the connection, replays the messages kept but not handled
 // once connected, and runs WhileHeld. When ctx ends it gives the session up
@@ -945,10 +942,9 @@ func (b *Bot) classify(ctx context.Context, to *core.ChatUser, err error) error 
 		return err
 	}
 	// A failed send may mean the number is gone from WhatsApp; asking costs
-	// a query, so only now.
+	// a query, so only now, and a fresh answer kept is not asked again.
 	if to.Phone != "" {
-		b.lookups.WithLabelValues("asked").Inc()
-		if res, qerr := b.client.IsOnWhatsApp(ctx, []string{to.Phone}); qerr == nil && len(res) == 1 && !res[0].IsIn {
+		if _, lerr := b.lookup(ctx, to.Phone); errors.Is(lerr, core.ErrNotFound) {
 			return fmt.Errorf("%w: %w: %v", core.ErrChatBlocked, errNotOnWhatsApp, err)
 		}
 	}

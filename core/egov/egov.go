@@ -99,6 +99,15 @@ const (
 	TicketPath   = "/egov-esf/"  // the same for an ИС ЭСФ ticket, signed as XML
 )
 
+// Where the ИС ЭСФ pages the chats link to live under the public URL: the
+// page id follows, the path's secret. The cabinet's password is typed on
+// the first; the second signs a ticket with NCALayer, beside TicketPath's
+// signing in the eGov apps.
+const (
+	ESFPasswordPath = "/esf/password/"
+	ESFTicketPath   = "/esf/ticket/"
+)
+
 // TicketAPI1 is API №1 of an ИС ЭСФ ticket's signing.
 func TicketAPI1(publicURL, id string) string {
 	return strings.TrimRight(publicURL, "/") + TicketPath + id + "/" + MgovSign

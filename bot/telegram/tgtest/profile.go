@@ -8,20 +8,15 @@ import (
 	"github.com/go-telegram/bot/models"
 )
 
-// profiles holds, per server, the commands and descriptions the bot set for
-// each language_code ("" for every language without its own).
-var profiles sync.Map // *Server → *profile
-
+// profile holds the commands and descriptions the bot set for each
+// language_code ("" for every language without its own).
 type profile struct {
 	mu           sync.Mutex
 	commands     map[string][]models.BotCommand
 	descriptions map[string]string
 }
 
-func (s *Server) profile() *profile {
-	v, _ := profiles.LoadOrStore(s, &profile{commands: map[string][]models.BotCommand{}, descriptions: map[string]string{}})
-	return v.(*profile)
-}
+func (s *Server) profile() *profile { return &s.prof }
 
 // setMyCommandsByLanguage is setMyCommands, kept per language_code too.
 func (s *Server) setMyCommandsByLanguage(r *http.Request, p *params) (any, *apiError) {

@@ -3,23 +3,18 @@ package tgtest
 import (
 	"encoding/json"
 	"strings"
-	"sync"
 )
-
-// strict holds the servers that refuse what Telegram tolerates but a bot
-// should not send (RefuseEmptyCopyText).
-var strict sync.Map // *Server → struct{}
 
 // RefuseEmptyCopyText makes the server refuse an inline button carrying a
 // copy_text without text, which the Bot API describes as optional and a
 // bot has no reason to send (github.com/go-telegram/bot's own types send
 // one on every button).
-func (s *Server) RefuseEmptyCopyText() { strict.Store(s, struct{}{}) }
+func (s *Server) RefuseEmptyCopyText() { s.strict.Store(true) }
 
 // checkStrict refuses a request with an empty copy_text on a server that
 // asked for it.
 func (s *Server) checkStrict(p *params) *apiError {
-	if _, ok := strict.Load(s); !ok || p == nil {
+	if !s.strict.Load() || p == nil {
 		return nil
 	}
 	raw := p.v["reply_markup"]

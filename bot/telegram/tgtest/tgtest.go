@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,6 +132,12 @@ type Server struct {
 	hookURL    string
 	hookSecret string
 	hold       *hold // file downloads wait on it while set
+
+	// prof holds the commands and descriptions the bot set (profile.go).
+	prof profile
+	// strict: refuse what Telegram tolerates but a bot should not send
+	// (strict.go).
+	strict atomic.Bool
 }
 
 // hold keeps file downloads waiting: held receives once for each download
@@ -212,6 +219,7 @@ func New(tb testing.TB) *Server {
 		nextCB:      4382000000000000000,
 		calls:       map[string]int{},
 		failures:    map[string][]Failure{},
+		prof:        profile{commands: map[string][]models.BotCommand{}, descriptions: map[string]string{}},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.srv.URL

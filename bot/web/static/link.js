@@ -14,6 +14,11 @@
     tg.expand();
     fetch(base + "/telegram", {method: "POST", headers: {"Content-Type": "text/plain"}, body: tg.initData});
   }
+  var messages = {
+    not_running: "NCALayer не запущен. Запустите NCALayer или установите его: https://pki.gov.kz/ncalayer/ · NCALayer іске қосылмаған.",
+    cancelled: "Подписание отменено · Қол қою тоқтатылды",
+    network: "Ошибка сети · Желі қатесі"
+  };
   var egov = document.getElementById("egov");
   if (egov) egov.addEventListener("click", function () {
     fetch(base + "/egov", {method: "POST", headers: {"Accept-Language": lang}}).then(function (r) {
@@ -27,7 +32,7 @@
       document.getElementById("error").textContent = "";
       if (s.status_url) follow(s.status_url, "");
     }).catch(function (e) {
-      document.getElementById("error").textContent = (e && e.error && e.error.message) || "Ошибка сети · Желі қатесі";
+      document.getElementById("error").textContent = (e && e.error && e.error.message) || messages.network;
     });
   });
   // Through a broker the app tells the broker, not us, how it went: the
@@ -51,11 +56,6 @@
   }
   var errorBox = document.getElementById("error");
   var nca = document.getElementById("ncalayer");
-  var messages = {
-    not_running: "NCALayer не запущен. Запустите NCALayer или установите его: https://pki.gov.kz/ncalayer/ · NCALayer іске қосылмаған.",
-    cancelled: "Подписание отменено · Қол қою тоқтатылды",
-    network: "Ошибка сети · Желі қатесі"
-  };
   if (nca) nca.addEventListener("click", function () {
     errorBox.textContent = "";
     var layer = new NCALayer(nca.getAttribute("data-ncalayer"));
@@ -75,8 +75,6 @@
         ("NCALayer: " + ((e && e.message) || messages.network));
     });
   });
-  // The page follows the document: a long poll answers as soon as the
-  // document changes, and the page reloads to show it.
   var demo = document.getElementById("demo");
   if (demo) demo.addEventListener("click", function () {
     errorBox.textContent = "";
@@ -85,9 +83,10 @@
       return r.json().then(function (j) { if (!r.ok) throw j; location.reload(); });
     }).catch(function (e) {
       demo.disabled = false;
-      errorBox.textContent = (e && e.error && e.error.message) || "Ошибка сети · Желі қатесі";
+      errorBox.textContent = (e && e.error && e.error.message) || messages.network;
     });
   });
+  // The page follows the document: a long poll answers as soon as the
   // document changes, and the page reloads to show it.
   function poll() {
     fetch(base + "/status?version=" + version).then(function (r) {
