@@ -14,7 +14,7 @@ const (
 	ActionUnarchive Action = "unarchive"
 )
 
-// Actions lists every action in the order of PRODUCT.md's table.
+// Actions lists every action in the order of the product's «Actions by status» table.
 var Actions = []Action{ActionEdit, ActionDelete, ActionSign, ActionRevoke, ActionDownload,
 	ActionCopy, ActionArchive, ActionUnarchive}
 
@@ -27,7 +27,7 @@ const (
 	both
 )
 
-// actionTable is PRODUCT.md's "Actions by status" table, cell for cell.
+// actionTable is the product's «Actions by status» table, cell for cell.
 var actionTable = map[Action]map[Status]who{
 	ActionEdit:      {StatusCreated: senderOnly},
 	ActionDelete:    {StatusCreated: senderOnly},

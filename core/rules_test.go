@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// productTable is PRODUCT.md's "Actions by status" table as written there:
+// productTable is the product's «Actions by status» table as written there:
 // columns Создан, На подписании, Подписан, Отозван.
 var productTable = map[Action][4]string{
 	ActionEdit:      {"sender", "—", "—", "—"},

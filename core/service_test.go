@@ -87,7 +87,7 @@ func do(f *storagetest.Fixture, d *core.Document, side core.Side, a core.Action)
 	return err
 }
 
-// expected is PRODUCT.md's action table: who may act in Создан, На подписании,
+// expected is the product's «Actions by status» table: who may act in Создан, На подписании,
 // Подписан, Отозван.
 var expected = map[core.Action][4]string{
 	core.ActionEdit:      {"sender", "—", "—", "—"},

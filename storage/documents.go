@@ -137,7 +137,7 @@ func (t *tx) BaseRefInUse(ctx context.Context, orgID int64, baseRef string, exce
 }
 
 // folderWhere returns the condition that puts a document in folder f for the
-// actor, as PRODUCT.md's folder table and core.FolderOf define it. $1 is the
+// actor, as core.FolderOf defines it. $1 is the
 // actor's organisation id, $2 its IIN/BIN.
 func folderWhere(f core.Folder) string {
 	const mineSent, mineReceived = `sender_org_id = $1`, `recipient_number = $2`

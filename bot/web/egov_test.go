@@ -27,7 +27,7 @@ import (
 func TestMain(m *testing.M) { storagetest.Main(m) }
 
 // app is the eGov app's side of the protocol, byte for byte as the tests
-// understand PROTOCOLS.md §2.
+// understand NITEC's text on QR signing (see core/egov).
 type app struct {
 	t    *testing.T
 	lang string

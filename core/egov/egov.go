@@ -7,8 +7,7 @@
 // Source: NITEC, «Документация по QR/Кросс подписанию в приложении eGov
 // Mobile» (newer edition, public copy: repository adamshels1/coube-documentation,
 // business_analysis/converted/QR sign/Документация_к_QR_и_Кросс_подписанию_в_МГОВ_v5.md);
-// summarised with the other sources in PROTOCOLS.md §2 and
-// docs/nca-and-egov-reference.md.
+// summarised with the other sources in docs/nca-and-egov-reference.md.
 package egov
 
 import (

@@ -18,6 +18,5 @@
 //     codes, VersionService);
 //   - the official invoice sample and schemas (creolab-crm
 //     apps/api/src/integrations/esf/schemas/, "One InvoiceV2.xml").
-//
-// The product's notes on all of it are docs/ESF.md.
+
 package esf

@@ -13,7 +13,7 @@ import (
 // is often the bare code) and a few of ours for what it does not say.
 type Code string
 
-// ИС ЭСФ's codes. Sources: docs/ESF.md (SESSION_CLOSED, OCSP_NOT_AVAILABLE,
+// ИС ЭСФ's codes. Sources: clients of the service (SESSION_CLOSED, OCSP_NOT_AVAILABLE,
 // METHOD_NOT_SUPPORT_GOST_2015, PASSWORD_INVALID, "User already has opened
 // session"); odoo-dev/odoo l10n_kz_edi res_company.py
 // _l10n_kz_edi_get_error_code_messages (certificate, user and SYSTEM_DOWN

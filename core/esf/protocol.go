@@ -62,7 +62,7 @@ const (
 )
 
 // InvoiceStatus is an open set: the 2020 WSDL's values and newer ones that
-// clients report (docs/ESF.md).
+// clients report (the sources of the package comment).
 type InvoiceStatus string
 
 const (
@@ -87,7 +87,8 @@ const (
 // SourceOther is the SourceType a program that is neither 1C nor SAP gives.
 const SourceOther = "OTHER"
 
-// Limits of the service as clients report them (docs/ESF.md).
+// Limits of the service as clients report them (the sources of the package
+// comment).
 const (
 	// SessionGap: at most one new session per person every five minutes.
 	SessionGap = 5 * time.Minute

@@ -11,7 +11,7 @@ import (
 // Where NCA publishes its CA certificates, and how they are fetched.
 //
 // Sources:
-//   - The repository's PROTOCOLS.md §3 and docs/nca-and-egov-reference.md.
+//   - docs/nca-and-egov-reference.md.
 //   - ncanode-kz/NCANode src/main/resources/application.yml @7ecd131, line 27, and
 //     ncanode-kz/NCANode-Go internal/config/config.go @8dd2e3b, NCANODE_CA_URL (downloaded at
 //     start, refreshed every NCANODE_CA_TTL = 1440 minutes): pki.gov.kz/cert/root_gost_2022.cer

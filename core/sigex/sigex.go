@@ -41,8 +41,7 @@ import (
 //     CMS_SIGN_ONLY or CMS_WITH_DATA).
 //
 // whenDone.backUrl and {"status":"CANCELED"} come from public clients
-// other than SIGEX's own (docs/sigex.md says which) and from the product's
-// PROTOCOLS.md §2.5.
+// other than SIGEX's own (docs/sigex.md says which).
 const (
 	registerPath = "/api/egovQr"
 

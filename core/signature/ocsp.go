@@ -30,7 +30,7 @@ import (
 // golang.org/x/crypto/ocsp cannot verify, so the response is read here with
 // cryptobyte and its signature checked like a certificate's.
 //
-// NCA's responder: PROTOCOLS.md §3; named in the AIA of NCA's certificates
+// NCA's responder: named in the AIA of NCA's certificates
 // and in ncanode-kz/NCANode src/main/resources/application.yml. Its test
 // PKI's: the AIA of NCA's test certificates (testdata/nca/leaves).
 const (

@@ -1,6 +1,6 @@
 // Package esftest is a fake ИС ЭСФ for tests: an httptest server speaking
-// the same SOAP as the real one (docs/ESF.md; the 2020 WSDLs of
-// OnSwitchOff/ESF_kz): the signed-ticket sign-in with a UsernameToken, one
+// the same SOAP as the real one (the 2020 WSDLs of OnSwitchOff/ESF_kz
+// and the other sources core/esf's package comment names): the signed-ticket sign-in with a UsernameToken, one
 // open session per person and at most one new session per five minutes on
 // an injected clock, inbound invoices made from the official sample
 // (creolab-crm schemas/"One InvoiceV2.xml") with a queryUpdates cursor,

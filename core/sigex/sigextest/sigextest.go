@@ -31,7 +31,7 @@ import (
 )
 
 // The eGov side of the fake (NITEC's «Документация по QR/Кросс подписанию в
-// приложении eGov Mobile», PROTOCOLS.md §2), and the texts SIGEX is seen to
+// приложении eGov Mobile», see core/egov), and the texts SIGEX is seen to
 // use for its refusals.
 const (
 	qrPrefix       = "mobileSign:"
