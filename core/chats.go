@@ -64,6 +64,23 @@ type ChatStore interface {
 	// SwapLiveScreen makes messageID the chat's live screen and returns
 	// the one it was (0: none), atomically.
 	SwapLiveScreen(ctx context.Context, channel, externalID string, messageID int64) (int64, error)
+	// SaveMenu replaces the numbered choices of the last screen a chat was
+	// shown, as the front end's own JSON; Menu reads them, nil when none.
+	SaveMenu(ctx context.Context, chatUserID int64, choices []byte) error
+	Menu(ctx context.Context, chatUserID int64) ([]byte, error)
+}
+
+// InboxStore keeps each message a chat front end received from its arrival
+// until it was handled.
+type InboxStore interface {
+	// SaveInbound keeps m and sets its Seq; fresh is false when it was kept
+	// before (the messenger delivered it again).
+	SaveInbound(ctx context.Context, m *InboundMessage) (fresh bool, err error)
+	// PendingInbound lists kept messages not handled yet after seq, in
+	// order of arrival.
+	PendingInbound(ctx context.Context, after int64, limit int) ([]InboundMessage, error)
+	// InboundHandled marks one handled (the expiry job forgets it later).
+	InboundHandled(ctx context.Context, seq int64, at time.Time) error
 }
 
 // Notification is one change to tell a chat of: a document's, or, for the

@@ -13,6 +13,7 @@ import (
 type Identity struct {
 	*records
 	chats    ChatStore
+	inbox    InboxStore
 	verifier SignatureVerifier
 	orgs     *Organisations
 	log      *slog.Logger

@@ -19,6 +19,12 @@ type Deps struct {
 	Blobs BlobStore
 	// Chats keeps chat users, conversations and identity challenges.
 	Chats ChatStore
+	// Inbox keeps the messages a chat front end received until handled;
+	// nil: the front end keeps them in memory only.
+	Inbox InboxStore
+	// Outreach keeps the cold-outreach budgets; nil: no first message goes
+	// to a number that never wrote.
+	Outreach OutreachStore
 	// Egov keeps eGov QR signing sessions.
 	Egov EgovStore
 	// Webhooks keeps the organisations' webhooks.
@@ -60,6 +66,8 @@ type Service struct {
 	*Signing
 	*Identity
 	*Downloads
+	// Outreach are the cold-outreach use cases.
+	Outreach *Outreach
 	// ESF are the invoice use cases (ИС ЭСФ); nil when it is off. They are
 	// built apart (NewInvoices) and set by the wiring.
 	ESF     *Invoices
@@ -75,13 +83,14 @@ func New(d Deps) *Service {
 	rec := &records{store: d.Store, clock: d.Now}
 	fs := &files{blobs: d.Blobs, tempDir: d.TempDir}
 	orgs := &Organisations{records: rec, webhooks: d.Webhooks, trial: d.Trial}
-	id := &Identity{records: rec, chats: d.Chats, verifier: d.Verifier, orgs: orgs, log: log}
+	id := &Identity{records: rec, chats: d.Chats, inbox: d.Inbox, verifier: d.Verifier, orgs: orgs, log: log}
 	return &Service{
 		Organisations: orgs,
 		Documents:     &Documents{records: rec, files: fs, log: log, demo: d.Demo},
 		Signing: &Signing{records: rec, files: fs, verifier: d.Verifier, egov: d.Egov, broker: d.Broker,
 			brokerSessions: d.BrokerSessions, background: d.Background, captions: d.EgovCaptions, identity: id, log: log, demo: d.Demo},
 		Identity:  id,
+		Outreach:  &Outreach{store: d.Outreach},
 		Downloads: &Downloads{records: rec, files: fs, cards: d.Cards, cache: d.Downloads, combine: d.Combine},
 		tempDir:   d.TempDir,
 	}

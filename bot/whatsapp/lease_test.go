@@ -140,7 +140,8 @@ func startOn(t *testing.T, f *storagetest.Fixture, c *fakeClient, cfg whatsapp.C
 // linked), and the bot.
 func startBotOn(t *testing.T, f *storagetest.Fixture, c *fakeClient, cfg whatsapp.Config) (b *whatsapp.Bot, stop func(), done chan struct{}) {
 	t.Helper()
-	cfg.Menus, cfg.Inbox, cfg.LIDs = f.DB, f.DB, c.net
+	keepInbox(f)
+	cfg.LIDs = c.net
 	if cfg.Workers == 0 {
 		cfg.Workers = 2
 	}

@@ -68,26 +68,9 @@ func (c *Cold) fill() {
 	}
 }
 
-// budget is the account's cold messages allowed on a day at now, when its
-// first went at first (zero: none yet).
-func (c Cold) budget(first, now time.Time) int {
-	if first.IsZero() {
-		return c.Start
-	}
-	age := now.Sub(first)
-	if age >= c.WarmUp {
-		return c.Full
-	}
-	return c.Start + int(float64(c.Full-c.Start)*float64(age)/float64(c.WarmUp))
-}
-
-// OutreachStore keeps the budgets' counts, the organisations' pauses and
-// the lookups in PostgreSQL (storage.DB implements it).
-type OutreachStore interface {
-	ReserveOutreach(ctx context.Context, s core.OutreachSend, allow func(core.OutreachStats) error) error
-	PauseOutreach(ctx context.Context, orgID int64, until time.Time, reason string, at time.Time) error
-	Lookup(ctx context.Context, phone string, since time.Time) (*core.Lookup, error)
-	SaveLookup(ctx context.Context, l core.Lookup) error
+// budget is the budgets of the policy, which core holds first messages to.
+func (c Cold) budget() core.ColdBudget {
+	return core.ColdBudget{Start: c.Start, Full: c.Full, WarmUp: c.WarmUp, PerOrg: c.PerOrg}
 }
 
 // dayStart is the beginning of t's day in Kazakhstan.
@@ -135,7 +118,7 @@ func (b *Bot) Reach(ctx context.Context, phone string, o flow.Outreach) (*core.C
 	}
 	now := b.cfg.Clock.Now()
 	switch {
-	case !b.cfg.Cold.On || b.cfg.Outreach == nil:
+	case !b.cfg.Cold.On || !b.svc.Outreach.Kept():
 		return nil, nil, b.invitation(o.Token, "cold_off")
 	case known != nil && known.BlockedAt != nil:
 		// Their own message to the bot clears the block.
@@ -174,46 +157,37 @@ func (b *Bot) Reach(ctx context.Context, phone string, o flow.Outreach) (*core.C
 
 // lookup asks WhatsApp whether a number is on it, once in LookupFresh:
 // every question is counted, and asked often they are a bot's signature.
-// Without Outreach, which keeps the answers, it asks each time.
+// The service keeps the answers (it asks each time when it keeps none).
 func (b *Bot) lookup(ctx context.Context, phone string) (types.JID, error) {
 	now := b.cfg.Clock.Now()
-	if b.cfg.Outreach != nil {
-		l, err := b.cfg.Outreach.Lookup(ctx, phone, now.Add(-b.cfg.Cold.LookupFresh))
-		switch {
-		case err == nil:
-			b.lookups.WithLabelValues("cached").Inc()
-			if !l.OnWhatsApp {
-				return types.JID{}, core.ErrNotFound
-			}
-			return types.ParseJID(l.JID)
-		case !errors.Is(err, core.ErrNotFound):
-			return types.JID{}, err
+	l, err := b.svc.Outreach.Lookup(ctx, phone, now.Add(-b.cfg.Cold.LookupFresh))
+	switch {
+	case err == nil:
+		b.lookups.WithLabelValues("cached").Inc()
+		if !l.OnWhatsApp {
+			return types.JID{}, core.ErrNotFound
 		}
+		return types.ParseJID(l.JID)
+	case !errors.Is(err, core.ErrNotFound):
+		return types.JID{}, err
 	}
 	b.lookups.WithLabelValues("asked").Inc()
 	res, err := b.client.IsOnWhatsApp(ctx, []string{phone})
 	if err != nil {
 		return types.JID{}, fmt.Errorf("whatsapp: is %s on WhatsApp: %w", phone, err)
 	}
-	l := core.Lookup{Phone: phone, CheckedAt: now}
+	l = &core.Lookup{Phone: phone, CheckedAt: now}
 	if len(res) == 1 && res[0].IsIn && !res[0].JID.IsEmpty() {
 		l.OnWhatsApp, l.JID = true, res[0].JID.ToNonAD().String()
 	}
-	if b.cfg.Outreach != nil {
-		if err := b.cfg.Outreach.SaveLookup(ctx, l); err != nil {
-			b.log.Warn("whatsapp lookup not kept", "err", err)
-		}
+	if err := b.svc.Outreach.SaveLookup(ctx, *l); err != nil {
+		b.log.Warn("whatsapp lookup not kept", "err", err)
 	}
 	if !l.OnWhatsApp {
 		return types.JID{}, core.ErrNotFound
 	}
 	return types.ParseJID(l.JID)
 }
-
-// errColdRefused is a first message the budgets hold back.
-type errColdRefused string
-
-func (e errColdRefused) Error() string { return "whatsapp cold outreach: " + string(e) }
 
 // coldDeliver sends the first message to a number that never wrote, if the
 // budgets allow it: the account's (with its warm-up) and the organisation's
@@ -232,22 +206,9 @@ func (b *Bot) coldDeliver(o flow.Outreach, phone string) flow.Send {
 		if !coldHours(now) {
 			return b.invitation(o.Token, "night")
 		}
-		err := b.cfg.Outreach.ReserveOutreach(ctx, core.OutreachSend{Account: b.Phone(), OrgID: o.OrgID, Phone: phone,
-			TextHash: sum[:], At: now, DayStart: dayStart(now), SameTextSince: now.Add(-sameTextWindow)},
-			func(st core.OutreachStats) error {
-				switch {
-				case st.OrgPausedTil.After(now):
-					return errColdRefused("paused")
-				case st.AccountToday >= b.cfg.Cold.budget(st.AccountFirst, now):
-					return errColdRefused("account_budget")
-				case st.OrgToday >= b.cfg.Cold.PerOrg:
-					return errColdRefused("org_budget")
-				case st.SameText:
-					return errColdRefused("same_text")
-				}
-				return nil
-			})
-		var refused errColdRefused
+		err := b.svc.Outreach.ReserveColdSend(ctx, core.OutreachSend{Account: b.Phone(), OrgID: o.OrgID, Phone: phone,
+			TextHash: sum[:], At: now, DayStart: dayStart(now), SameTextSince: now.Add(-sameTextWindow)}, b.cfg.Cold.budget())
+		var refused core.ColdRefusal
 		if errors.As(err, &refused) {
 			return b.invitation(o.Token, string(refused))
 		}
@@ -280,11 +241,8 @@ func (b *Bot) restrict(code int, reason string, err error) *core.RestrictedError
 
 // pauseOrg stops an organisation's first messages for Cold.Pause.
 func (b *Bot) pauseOrg(ctx context.Context, orgID int64, r *core.RestrictedError) {
-	if b.cfg.Outreach == nil || orgID == 0 {
-		return
-	}
 	now := b.cfg.Clock.Now()
-	if err := b.cfg.Outreach.PauseOutreach(context.WithoutCancel(ctx), orgID, now.Add(b.cfg.Cold.Pause), r.Error(), now); err != nil {
+	if err := b.svc.Outreach.PauseColdSends(context.WithoutCancel(ctx), orgID, now.Add(b.cfg.Cold.Pause), r.Error(), now); err != nil {
 		b.log.Error("whatsapp: pausing the organisation's first messages", "org", orgID, "err", err)
 	}
 }

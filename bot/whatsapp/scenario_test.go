@@ -84,8 +84,10 @@ func TestTelegramManagerWhatsAppRecipient(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	fc := newFake()
 	// Cold outreach is on, in the morning: the recipient never wrote.
-	wa := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Inbox: f.DB, LIDs: fc.net, Phone: newPhone()[1:], Workers: 4,
-		Cold: whatsapp.Cold{On: true}, Outreach: f.DB, Clock: clockAt(10)}, template)
+	keepInbox(f)
+	keepOutreach(f)
+	wa := whatsapp.New(fc, whatsapp.Config{LIDs: fc.net, Phone: newPhone()[1:], Workers: 4,
+		Cold: whatsapp.Cold{On: true}, Clock: clockAt(10)}, template)
 	tgFlow := template
 	tgFlow.Reach = wa.Reach
 	tg := tgtest.New(t)

@@ -35,7 +35,8 @@ func clockAt(hour int) *coretest.Clock {
 // account in the shared database) with a cold-outreach policy.
 func coldBot(t testing.TB, f *storagetest.Fixture, fc *fakeClient, clock *coretest.Clock, cold whatsapp.Cold) *whatsapp.Bot {
 	t.Helper()
-	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 4, Clock: clock, Cold: cold, Outreach: f.DB},
+	keepOutreach(f)
+	b := whatsapp.New(fc, whatsapp.Config{Phone: newPhone()[1:], Workers: 4, Clock: clock, Cold: cold},
 		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet, PublicURL: "http://edobot.test"})
 	run(t, b)
 	return b
@@ -56,7 +57,7 @@ func screen(text string) []flow.Screen { return []flow.Screen{{Text: text}} }
 func TestReadyOnlyConnectedAndLoggedIn(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	fc := offline()
-	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 2, Clock: coretest.NewClock()},
+	b := whatsapp.New(fc, whatsapp.Config{Phone: newPhone()[1:], Workers: 2, Clock: coretest.NewClock()},
 		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
 	ctx := context.Background()
 	if err := b.Ready(ctx); err == nil || !strings.Contains(err.Error(), "not connected") {
@@ -106,7 +107,7 @@ func TestTemporaryBanPausesAndResumes(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	fc := offline()
 	clock := coretest.NewClock()
-	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 2, Clock: clock},
+	b := whatsapp.New(fc, whatsapp.Config{Phone: newPhone()[1:], Workers: 2, Clock: clock},
 		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
 	run(t, b)
 	ctx := context.Background()
@@ -150,7 +151,7 @@ func TestLoggedOutStopsLinksAndPairsAgain(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	fc := newFake()
 	paired := make(chan struct{}, 1)
-	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 2, Clock: coretest.NewClock(),
+	b := whatsapp.New(fc, whatsapp.Config{Phone: newPhone()[1:], Workers: 2, Clock: coretest.NewClock(),
 		Pair: func(ctx context.Context) { paired <- struct{}{} }},
 		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
 	run(t, b)
@@ -190,7 +191,7 @@ func TestStreamReplacedAndOutdatedAreShown(t *testing.T) {
 		{&events.ConnectFailure{Reason: events.ConnectFailureBadUserAgent, Message: "bad ua"}, "connect failure 409"},
 	} {
 		fc := newFake()
-		b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: newPhone()[1:], Workers: 1, Clock: coretest.NewClock()},
+		b := whatsapp.New(fc, whatsapp.Config{Phone: newPhone()[1:], Workers: 1, Clock: coretest.NewClock()},
 			flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
 		fc.emit(&events.Connected{})
 		fc.emit(tt.evt)

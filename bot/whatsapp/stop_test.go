@@ -41,7 +41,7 @@ func TestRunFinishesMessagesInFlight(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	fc := newFake()
 	hc := &holdingClient{fakeClient: fc, held: make(chan struct{}, 1), release: make(chan struct{})}
-	b := whatsapp.New(hc, whatsapp.Config{Menus: f.DB, Phone: "77000000001", Workers: 4}, flow.Flow{
+	b := whatsapp.New(hc, whatsapp.Config{Phone: "77000000001", Workers: 4}, flow.Flow{
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: "http://edobot.test", Log: quiet, Egov: egov.DefaultLinks,
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,7 +2,7 @@
 // into the shared conversation's inputs and draws its screens as numbered
 // text, because a bot's linked account has no buttons. A person answers a
 // screen with a number or a word of it; the numbers of the last screen each
-// chat was shown are kept in PostgreSQL, so a restart or another instance
+// chat was shown are kept by the service (core), so a restart or another instance
 // still understands "2". It also tells chats of document changes for the
 // notification jobs and reaches recipients by phone for «Отправить
 // получателю».
@@ -57,13 +57,6 @@ type Client interface {
 	MarkRead(ctx context.Context, ids []types.MessageID, timestamp time.Time, chat, sender types.JID, receiptTypeExtra ...types.ReceiptType) error
 }
 
-// Menus keeps the numbered choices of the last screen of each chat, as the
-// adapter's own JSON (storage.DB implements it).
-type Menus interface {
-	SaveMenu(ctx context.Context, chatUserID int64, choices []byte) error
-	Menu(ctx context.Context, chatUserID int64) ([]byte, error)
-}
-
 // LIDMap is whatsmeow's map between the hidden ids (LID) WhatsApp
 // addresses people by and their phone numbers (Client.Store.LIDs).
 type LIDMap interface {
@@ -71,23 +64,11 @@ type LIDMap interface {
 	GetLIDForPN(ctx context.Context, pn types.JID) (types.JID, error)
 }
 
-// Inbox keeps each received message from its arrival until it was handled
-// (storage.DB implements it). WhatsApp is told a message arrived only once
-// it is kept, so a process stopped or killed mid-way loses none: the next
-// holder of the session handles what is left.
-type Inbox interface {
-	// SaveInbound keeps m and sets its Seq; fresh is false when it was kept
-	// before (WhatsApp delivered it again).
-	SaveInbound(ctx context.Context, m *core.InboundMessage) (fresh bool, err error)
-	// PendingInbound lists kept messages not handled yet after seq, in
-	// order of arrival.
-	PendingInbound(ctx context.Context, after int64, limit int) ([]core.InboundMessage, error)
-	// InboundHandled marks one handled (the expiry job forgets it later).
-	InboundHandled(ctx context.Context, seq int64, at time.Time) error
-}
-
 // Lease is the right to hold the WhatsApp session: one instance at a time
-// connects the account (storage.Lease implements it).
+// connects the account (storage.Lease implements it). It stays the bot's
+// own, like LIDMap (whatsmeow's store): which instance holds a messenger
+// session is plumbing, not a use case. The chat state — the menus, the
+// inbox — and the cold-outreach budgets are the service's (core).
 type Lease interface {
 	// Acquire waits until this instance holds the session; held ends when
 	// it is lost, release gives it up.
@@ -96,12 +77,8 @@ type Lease interface {
 
 // Config is what the bot needs besides the client.
 type Config struct {
-	Menus Menus
 	// LIDs maps hidden ids to phone numbers and back; nil knows none.
 	LIDs LIDMap
-	// Inbox keeps received messages until handled; nil keeps them in
-	// memory only.
-	Inbox Inbox
 	// Lease, when set, is taken before connecting and held for the
 	// session's life; nil connects at once.
 	Lease Lease
@@ -132,10 +109,9 @@ type Config struct {
 	// WhatsApp logs the device out, only while this instance holds the
 	// session. nil: linking is left to the operator.
 	Pair func(ctx context.Context)
-	// Cold is the cold-outreach policy; Outreach keeps its counts. Without
-	// Outreach, no number that never wrote is written to.
-	Cold     Cold
-	Outreach OutreachStore
+	// Cold is the cold-outreach policy; the service's Outreach keeps its
+	// counts. When it keeps none, no number that never wrote is written to.
+	Cold Cold
 }
 
 // Bot is the WhatsApp front end.
@@ -143,7 +119,6 @@ type Bot struct {
 	client Client
 	flow   flow.Flow
 	svc    *core.Service
-	menus  Menus
 	log    *slog.Logger
 	cfg    Config
 
@@ -174,7 +149,7 @@ type Bot struct {
 	// person's messages in order while different people are served in
 	// parallel, a person always landing in the same queue. nil while no
 	// session takes messages. While replaying, the messages received are
-	// kept in the Inbox only, and the replay queues them after the older
+	// kept in the service's inbox only, and the replay queues them after the older
 	// ones.
 	intakeMu  sync.RWMutex
 	intake    []chan inbound
@@ -207,7 +182,7 @@ func New(client Client, cfg Config, f flow.Flow) *Bot {
 		cfg.Drain = 30 * time.Second
 	}
 	cfg.Cold.fill()
-	b := &Bot{ctl: make(chan any, 16), up: make(chan struct{}, 1), client: client, flow: f, svc: f.Service, menus: cfg.Menus, log: f.Log, cfg: cfg}
+	b := &Bot{ctl: make(chan any, 16), up: make(chan struct{}, 1), client: client, flow: f, svc: f.Service, log: f.Log, cfg: cfg}
 	if b.log == nil {
 		b.log = slog.Default()
 	}
@@ -317,7 +292,7 @@ func (b *Bot) session(ctx context.Context) {
 	}
 	b.intakeMu.Lock()
 	b.intake = queues
-	b.replaying = b.cfg.Inbox != nil
+	b.replaying = b.svc.KeepsInbound()
 	b.intakeMu.Unlock()
 
 	var held sync.WaitGroup
@@ -352,16 +327,16 @@ func (b *Bot) session(ctx context.Context) {
 // received meanwhile are kept only, and queued here after them, in the
 // order they arrived.
 func (b *Bot) replay(ctx context.Context) {
-	if b.cfg.Inbox == nil {
+	if !b.svc.KeepsInbound() {
 		return
 	}
 	var after int64
 	for ctx.Err() == nil {
-		pending, err := b.cfg.Inbox.PendingInbound(ctx, after, 500)
+		pending, err := b.svc.PendingInbound(ctx, after, 500)
 		if err == nil && len(pending) == 0 {
 			// The last read under the lock: nothing is kept unseen after it.
 			b.intakeMu.Lock()
-			pending, err = b.cfg.Inbox.PendingInbound(ctx, after, 500)
+			pending, err = b.svc.PendingInbound(ctx, after, 500)
 			if err == nil && len(pending) == 0 {
 				b.replaying = false
 				b.intakeMu.Unlock()
@@ -390,7 +365,7 @@ func (b *Bot) replay(ctx context.Context) {
 
 // inbound is a received message, ready to be handled.
 type inbound struct {
-	seq    int64     // its row in the Inbox; 0 when not kept
+	seq    int64     // its row in the service's inbox; 0 when not kept
 	person types.JID // the chat user's key
 	alias  types.JID // the person's other JID, when known
 	name   string
@@ -439,7 +414,7 @@ func (b *Bot) receive(e *events.Message) bool {
 	person, alias := b.identify(ctx, e.Info)
 	in := inbound{person: person, alias: alias, name: e.Info.PushName, msg: e.Message, edit: e.IsEdit,
 		id: e.Info.ID, chat: e.Info.Chat, sender: e.Info.Sender}
-	if b.cfg.Inbox != nil {
+	if b.svc.KeepsInbound() {
 		payload, err := proto.Marshal(e.Message)
 		if err != nil {
 			b.log.Error("whatsapp: a message cannot be encoded", "id", e.Info.ID, "err", err)
@@ -448,7 +423,7 @@ func (b *Bot) receive(e *events.Message) bool {
 		m := &core.InboundMessage{ID: e.Info.Sender.ToNonAD().String() + "/" + e.Info.ID, Person: person.String(),
 			Alias: alias.String(), Name: e.Info.PushName, Payload: payload, Edit: e.IsEdit, ReceivedAt: b.cfg.Clock.Now(),
 			Chat: e.Info.Chat.String(), Sender: e.Info.Sender.String(), MessageID: e.Info.ID}
-		fresh, err := b.cfg.Inbox.SaveInbound(ctx, m)
+		fresh, err := b.svc.SaveInbound(ctx, m)
 		if err != nil {
 			b.log.Error("whatsapp: a message cannot be kept; WhatsApp delivers it again", "id", e.Info.ID, "err", err)
 			return false
@@ -581,7 +556,7 @@ func (b *Bot) input(e inbound) (flow.Input, string, bool) {
 
 func (b *Bot) onMessage(ctx context.Context, e inbound) {
 	if b.handle(ctx, e) && ctx.Err() == nil && e.seq != 0 {
-		if err := b.cfg.Inbox.InboundHandled(context.WithoutCancel(ctx), e.seq, b.cfg.Clock.Now()); err != nil {
+		if err := b.svc.InboundHandled(context.WithoutCancel(ctx), e.seq, b.cfg.Clock.Now()); err != nil {
 			b.log.Error("whatsapp: a handled message cannot be marked; it may be answered again", "seq", e.seq, "err", err)
 		}
 	}
@@ -807,7 +782,7 @@ func (b *Bot) sendFrom(ctx context.Context, u *core.ChatUser, screens []flow.Scr
 	// in force, as Telegram leaves the last buttons.
 	if len(all) > len(menu) {
 		data, _ := json.Marshal(all)
-		if err := b.menus.SaveMenu(ctx, u.ID, data); err != nil {
+		if err := b.svc.SaveMenu(ctx, u.ID, data); err != nil {
 			return fmt.Errorf("whatsapp menu: %w", err)
 		}
 	}
@@ -830,7 +805,7 @@ func destination(u *core.ChatUser) (types.JID, error) {
 
 // lastMenu reads the chat's numbered choices in force.
 func (b *Bot) lastMenu(ctx context.Context, u *core.ChatUser) []choice {
-	raw, err := b.menus.Menu(ctx, u.ID)
+	raw, err := b.svc.Menu(ctx, u.ID)
 	if err != nil {
 		b.log.Error("whatsapp menu", "chat_user", u.ID, "err", err)
 		return nil

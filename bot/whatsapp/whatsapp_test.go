@@ -29,13 +29,29 @@ import (
 
 func TestMain(m *testing.M) { storagetest.Main(m) }
 
+// keepInbox has the fixture's service keep received messages until
+// handled, once: a bot built after it replays what a stopped one left.
+func keepInbox(f *storagetest.Fixture) {
+	if f.Deps.Inbox == nil {
+		f.Wire(func(d *core.Deps) { d.Inbox = f.DB })
+	}
+}
+
+// keepOutreach has the fixture's service keep the cold-outreach budgets.
+func keepOutreach(f *storagetest.Fixture) {
+	if f.Deps.Outreach == nil {
+		f.Wire(func(d *core.Deps) { d.Outreach = f.DB })
+	}
+}
+
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startBot runs a WhatsApp bot over a client and the test database until
 // the test ends. A second bot over the same database is a restart.
 func startBot(t testing.TB, f *storagetest.Fixture, c whatsapp.Client, publicURL string) *whatsapp.Bot {
 	t.Helper()
-	b := whatsapp.New(c, whatsapp.Config{Menus: f.DB, Inbox: f.DB, LIDs: lidsOf(c), Phone: "77000000001", Workers: 4}, flow.Flow{
+	keepInbox(f)
+	b := whatsapp.New(c, whatsapp.Config{LIDs: lidsOf(c), Phone: "77000000001", Workers: 4}, flow.Flow{
 		Service: f.Svc, Cat: i18n.MustNew(), PublicURL: publicURL, Log: quiet,
 		Egov: egov.DefaultLinks,
 	})
@@ -233,7 +249,7 @@ func TestSession(t *testing.T) {
 	f := storagetest.NewFixture(t)
 	fc := newFake()
 	clock := coretest.NewClock()
-	b := whatsapp.New(fc, whatsapp.Config{Menus: f.DB, Phone: "77000000001", Workers: 4, Clock: clock},
+	b := whatsapp.New(fc, whatsapp.Config{Phone: "77000000001", Workers: 4, Clock: clock},
 		flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
 	run(t, b)
 	fc.waitConnected(t)
@@ -266,7 +282,7 @@ func TestSession(t *testing.T) {
 	if err := b.Ready(ctx); err == nil || !strings.Contains(err.Error(), "banned") {
 		t.Fatalf("ready after a ban: %v", err)
 	}
-	unlinked := whatsapp.New(newFake(), whatsapp.Config{Menus: f.DB}, flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
+	unlinked := whatsapp.New(newFake(), whatsapp.Config{}, flow.Flow{Service: f.Svc, Cat: i18n.MustNew(), Log: quiet})
 	if err := unlinked.Ready(ctx); err == nil || unlinked.StartLink("x") != "" {
 		t.Fatalf("an unlinked bot: ready %v, start link %q", err, unlinked.StartLink("x"))
 	}

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -91,4 +95,65 @@ func TestCoreReachesNoOuterLayer(t *testing.T) {
 // are unexported fields of its use cases.
 func TestFrontEndsReachNoStorage(t *testing.T) {
 	checkLayer(t, goList(t, "edobot/bot/..."), "edobot/storage", "edobot/jobs")
+}
+
+// The wiring hands the database to core (core.Deps) and never to a front
+// end: no Config of a package under bot/ is given the *storage.DB, named
+// db in the wiring, as a field's value. The lease (storage.Lease) is the
+// session's plumbing and may go.
+func TestFrontEndsGetNoDatabase(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bots := map[string]bool{} // the file's names of packages under bot/
+		for _, imp := range f.Imports {
+			path := strings.Trim(imp.Path.Value, `"`)
+			if !within(path, "edobot/bot") {
+				continue
+			}
+			local := path[strings.LastIndex(path, "/")+1:]
+			if imp.Name != nil {
+				local = imp.Name.Name
+			}
+			bots[local] = true
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			sel, ok := lit.Type.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "Config" {
+				return true
+			}
+			if pkg, ok := sel.X.(*ast.Ident); !ok || !bots[pkg.Name] {
+				return true
+			}
+			checked++
+			for _, el := range lit.Elts {
+				kv, ok := el.(*ast.KeyValueExpr)
+				if !ok {
+					continue
+				}
+				if v, ok := kv.Value.(*ast.Ident); ok && v.Name == "db" {
+					t.Errorf("%s: %s.Config's %s is given the database; a front end reaches it through core", fset.Position(kv.Pos()), sel.X, kv.Key)
+				}
+			}
+			return true
+		})
+	}
+	if checked == 0 {
+		t.Fatal("no Config of a front end found in the wiring")
+	}
 }

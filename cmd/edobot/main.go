@@ -216,6 +216,7 @@ func serviceDeps(db *storage.DB, cfg config, trust *nca.Trust, log *slog.Logger)
 		verifier = cfg.demo.verifier()
 	}
 	return core.Deps{Store: db, Blobs: storage.Blobs{DB: db}, Verifier: verifier, Demo: cfg.demo != nil, Egov: db, Webhooks: db, Chats: db,
+		Inbox: db, Outreach: db,
 		Combine: signature.Combine, Cards: card.Renderer, Downloads: db, Trial: cfg.Trial, TempDir: cfg.TempDir, Log: log}, nil
 }
 

@@ -166,8 +166,8 @@ func whatsappBot(ctx context.Context, cfg config, chat flow.Flow, db *storage.DB
 			return whatsmeow.GetLatestVersion(ctx, &http.Client{Timeout: 10 * time.Second})
 		}, log)
 	}}
-	w.bot = whatsapp.New(client, whatsapp.Config{Menus: db, Inbox: db, LIDs: device.LIDs, Lease: announced, Phone: phone,
-		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Outreach: db, Clock: clock}, chat)
+	w.bot = whatsapp.New(client, whatsapp.Config{LIDs: device.LIDs, Lease: announced, Phone: phone,
+		WhileHeld: w.whileHeld, Pair: w.pairing.Run, Cold: cfg.Cold, Clock: clock}, chat)
 	w.pairing.Linked = w.bot.Linked
 	return w, nil
 }
