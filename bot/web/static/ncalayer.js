@@ -124,5 +124,36 @@
     return btoa(parts.join(""));
   };
 
+  // signOnClick makes button sign with NCALayer: sign(layer) resolves with
+  // the signature, which is posted to url as {field: signature}; the page
+  // then shows #done, or in #error the server's message, the one messages
+  // has for NCALayer's code, or NCALayer's own.
+  NCALayer.signOnClick = function (button, url, lang, field, sign, messages) {
+    var errorBox = document.getElementById("error");
+    button.addEventListener("click", function () {
+      errorBox.textContent = "";
+      var layer = new NCALayer(button.getAttribute("data-ncalayer"));
+      layer.connect().then(function () {
+        return sign(layer);
+      }).then(function (signature) {
+        layer.close();
+        var body = {};
+        body[field] = signature;
+        return fetch(url, {method: "POST", headers: {"Content-Type": "application/json", "Accept-Language": lang},
+          body: JSON.stringify(body)});
+      }).then(function (r) {
+        return r.json().then(function (j) {
+          if (!r.ok) throw j;
+          button.hidden = true;
+          document.getElementById("done").hidden = false;
+        });
+      }).catch(function (e) {
+        layer.close();
+        errorBox.textContent = (e && e.error && e.error.message) || messages[e && e.code] ||
+          ("NCALayer: " + ((e && e.message) || messages.network));
+      });
+    });
+  };
+
   global.NCALayer = NCALayer;
 })(window);
